@@ -40,21 +40,23 @@ const CONFIGS: ConfigName[] = ['bare', 'default', 'lean'];
 interface Endpoint {
   name: 'cheap' | 'run';
   label: string;
-  request: autocannon.Options;
+  path: string;
+  request: Omit<autocannon.Options, 'url'>;
 }
 
 const ENDPOINTS: Endpoint[] = [
   {
     name: 'cheap',
     label: 'GET /v1/agents',
-    request: { method: 'GET', path: '/v1/agents', headers: { 'x-api-key': API_KEY } },
+    path: '/v1/agents',
+    request: { method: 'GET', headers: { 'x-api-key': API_KEY } },
   },
   {
     name: 'run',
     label: 'POST /v1/agents/:agent/runs',
+    path: '/v1/agents/research/runs',
     request: {
       method: 'POST',
-      path: '/v1/agents/research/runs',
       headers: { 'x-api-key': API_KEY, 'content-type': 'application/json' },
       // A unique input per request: identical prompts would be served from the response cache.
       body: JSON.stringify({ input: 'Summarise the benchmark request [<id>] in two sentences.' }),
@@ -153,10 +155,10 @@ function rssBytes(pid: number): number {
 
 async function drive(url: string, endpoint: Endpoint, seconds: number): Promise<Sample> {
   const result = await autocannon({
-    url,
+    ...endpoint.request,
+    url: `${url}${endpoint.path}`,
     connections: options.connections,
     duration: seconds,
-    ...endpoint.request,
   });
   return {
     requestsPerSecond: result.requests.average,
@@ -221,11 +223,7 @@ async function measureScrape(otlpEndpoint: string): Promise<ScrapeResult> {
     // Touch every agent, both tiers' code paths and the error routes so the label sets that
     // load creates exist, then time the scrape a Prometheus would do.
     for (const agent of ['research', 'support', 'analyst']) {
-      await drive(
-        app.url,
-        { ...ENDPOINTS[1], request: { ...ENDPOINTS[1].request, path: `/v1/agents/${agent}/runs` } },
-        1,
-      );
+      await drive(app.url, { ...ENDPOINTS[1], path: `/v1/agents/${agent}/runs` }, 1);
     }
     await fetch(`${app.url}/no-such-route`);
     const times: number[] = [];
