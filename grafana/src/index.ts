@@ -1,0 +1,22 @@
+// Writes grafana/dashboards/*.json from the code in this folder: `make dashboards`.
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dashboards, fileName, render } from './dashboards.ts';
+
+const outDir = new URL('../dashboards/', import.meta.url);
+mkdirSync(outDir, { recursive: true });
+
+const written = new Set<string>();
+for (const built of dashboards()) {
+  const name = fileName(built);
+  writeFileSync(new URL(name, outDir), render(built));
+  written.add(name);
+  console.log(`grafana/dashboards/${name}: ${built.title}`);
+}
+
+// A dashboard removed from the code must disappear from provisioning too.
+for (const name of readdirSync(outDir)) {
+  if (name.endsWith('.json') && !written.has(name)) {
+    rmSync(new URL(name, outDir));
+    console.log(`grafana/dashboards/${name}: removed`);
+  }
+}
