@@ -1,0 +1,200 @@
+// `make configure` (also the first step of `make up`):
+//   1. .env: created from .env.example when missing; empty secrets filled with random values;
+//      keys that a newer .env.example added are appended; nothing you set is overwritten.
+//   2. Alertmanager: alertmanager/generated/alertmanager.yml and its secret files rendered from
+//      .env by scripts/lib/alertmanager-config.ts, so a receiver whose secret is missing is
+//      never active (Alertmanager itself cannot read environment variables).
+// Prints where the secrets are and which receivers are on. Node built-ins only.
+
+import { randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseEnv, setEnvValues } from './lib/env-file.ts';
+
+/** Filled with a random value whenever empty: the stack must not start with no password. */
+export const ALWAYS_GENERATED = ['GRAFANA_ADMIN_PASSWORD'] as const;
+/**
+ * Filled when .env (or the key) is new; left empty if you empty it later, which switches the
+ * feature off (an empty ADMIN_TOKEN disables the chaos API).
+ */
+export const GENERATED_WHEN_NEW = ['ADMIN_TOKEN'] as const;
+
+export interface RenderedAlertmanager {
+  yaml: string;
+  active: string[];
+  skipped: { receiver: string; missing: string }[];
+  /** File name (inside alertmanager/generated/secrets/) → content. */
+  secretFiles: Record<string, string>;
+}
+
+export type RenderAlertmanager = (
+  env: Record<string, string | undefined>,
+  repoRoot: string,
+) => RenderedAlertmanager;
+
+export interface EnvResult {
+  path: string;
+  created: boolean;
+  /** Keys that got a fresh random value. */
+  generated: string[];
+  /** Keys copied from .env.example because .env lacked them. */
+  added: string[];
+  values: Map<string, string>;
+}
+
+/** 32 URL-safe characters from 24 random bytes: no quoting needed in .env or YAML. */
+export function randomSecret(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+export function ensureEnvFile(
+  repoRoot: string,
+  opts: { secret?: () => string; uid?: number; gid?: number } = {},
+): EnvResult {
+  const secret = opts.secret ?? randomSecret;
+  const examplePath = join(repoRoot, '.env.example');
+  const envPath = join(repoRoot, '.env');
+  const exampleText = readFileSync(examplePath, 'utf8');
+  const example = parseEnv(exampleText);
+
+  const created = !existsSync(envPath);
+  let text = created ? exampleText : readFileSync(envPath, 'utf8');
+  const current = parseEnv(text);
+
+  const added: string[] = [];
+  const addedValues: Record<string, string> = {};
+  for (const [key, value] of example) {
+    if (!current.has(key)) {
+      added.push(key);
+      addedValues[key] = value;
+    }
+  }
+  if (added.length > 0) {
+    if (!text.endsWith('\n')) text += '\n';
+    text += `\n# Added by make configure from .env.example (${new Date().toISOString().slice(0, 10)}):\n`;
+    text = setEnvValues(text, addedValues);
+  }
+
+  const updates: Record<string, string> = {};
+  const generated: string[] = [];
+  const isEmpty = (key: string) => (current.get(key) ?? addedValues[key] ?? '') === '';
+  for (const key of ALWAYS_GENERATED) {
+    if (isEmpty(key)) {
+      updates[key] = secret();
+      generated.push(key);
+    }
+  }
+  for (const key of GENERATED_WHEN_NEW) {
+    const isNew = created || added.includes(key);
+    if (isNew && isEmpty(key)) {
+      updates[key] = secret();
+      generated.push(key);
+    }
+  }
+  // Alertmanager runs as this user to read its 0600 secret files (docker-compose.yml).
+  const uid = opts.uid ?? process.getuid?.();
+  const gid = opts.gid ?? process.getgid?.();
+  if (uid !== undefined && isEmpty('HOST_UID')) updates.HOST_UID = String(uid);
+  if (gid !== undefined && isEmpty('HOST_GID')) updates.HOST_GID = String(gid);
+
+  text = setEnvValues(text, updates);
+  // Secrets inside: readable by you only.
+  writeFileSync(envPath, text, { mode: 0o600 });
+  chmodSync(envPath, 0o600);
+  return { path: envPath, created, generated, added, values: parseEnv(text) };
+}
+
+export interface AlertmanagerResult extends RenderedAlertmanager {
+  configPath: string;
+  secretsDir: string;
+}
+
+/** Writes what the renderer returns; removes secret files of receivers no longer active. */
+export function writeAlertmanagerConfig(
+  repoRoot: string,
+  env: Record<string, string | undefined>,
+  render: RenderAlertmanager,
+): AlertmanagerResult {
+  const rendered = render(env, repoRoot);
+  const outDir = join(repoRoot, 'alertmanager/generated');
+  const secretsDir = join(outDir, 'secrets');
+  mkdirSync(secretsDir, { recursive: true, mode: 0o700 });
+  chmodSync(secretsDir, 0o700);
+  const configPath = join(outDir, 'alertmanager.yml');
+  writeFileSync(configPath, rendered.yaml, { mode: 0o600 });
+  chmodSync(configPath, 0o600);
+
+  const wanted = new Set<string>();
+  for (const [name, content] of Object.entries(rendered.secretFiles)) {
+    if (name.includes('/') || name.includes('\\') || name.startsWith('.')) {
+      throw new Error(`secret file name "${name}" must be a plain file name`);
+    }
+    const file = join(secretsDir, name);
+    writeFileSync(file, content, { mode: 0o600 });
+    chmodSync(file, 0o600);
+    wanted.add(name);
+  }
+  for (const name of readdirSync(secretsDir)) {
+    if (!wanted.has(name)) rmSync(join(secretsDir, name), { force: true });
+  }
+  return { ...rendered, configPath, secretsDir };
+}
+
+async function loadRenderer(repoRoot: string): Promise<RenderAlertmanager> {
+  const file = join(repoRoot, 'scripts/lib/alertmanager-config.ts');
+  if (!existsSync(file)) {
+    throw new Error(
+      `${relative(process.cwd(), file)} is missing: it renders Alertmanager's config`,
+    );
+  }
+  const mod = (await import(pathToFileURL(file).href)) as { renderAlertmanagerConfig?: unknown };
+  if (typeof mod.renderAlertmanagerConfig !== 'function') {
+    throw new Error(`${file} does not export renderAlertmanagerConfig()`);
+  }
+  return mod.renderAlertmanagerConfig as RenderAlertmanager;
+}
+
+async function main(): Promise<void> {
+  const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+  const rel = (p: string) => relative(process.cwd(), p) || p;
+
+  const env = ensureEnvFile(repoRoot);
+  if (env.created) console.log(`Created ${rel(env.path)} from .env.example.`);
+  if (env.added.length > 0) {
+    console.log(`Added to ${rel(env.path)} from .env.example: ${env.added.join(', ')}`);
+  }
+  for (const key of env.generated) {
+    console.log(`Generated a random ${key}: it is in ${rel(env.path)}.`);
+  }
+  if (!env.created && env.added.length === 0 && env.generated.length === 0) {
+    console.log(`${rel(env.path)} is complete; nothing changed.`);
+  }
+
+  // As in Compose, a variable set in the shell wins over .env.
+  const merged: Record<string, string | undefined> = {
+    ...Object.fromEntries(env.values),
+    ...process.env,
+  };
+  const am = writeAlertmanagerConfig(repoRoot, merged, await loadRenderer(repoRoot));
+  console.log(`Rendered ${rel(am.configPath)} (secrets in ${rel(am.secretsDir)}, mode 0600).`);
+  console.log(`  Alertmanager receivers active: ${am.active.join(', ') || '(none)'}`);
+  for (const s of am.skipped) {
+    console.log(`  skipped ${s.receiver}: ${s.missing} is not set in .env`);
+  }
+}
+
+if (import.meta.main) {
+  main().catch((err: unknown) => {
+    console.error(`make configure: ${(err as Error).message}`);
+    process.exit(1);
+  });
+}
