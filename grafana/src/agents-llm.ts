@@ -16,8 +16,8 @@ import {
   statPanel,
   thresholds,
   timeseriesPanel,
-  timeseriesWithLimits,
   valueMappings,
+  withLimits,
 } from './common.ts';
 import { UIDS, jaegerSearch, runbook } from './links.ts';
 
@@ -68,7 +68,7 @@ export const runSuccessRatio = () =>
         'success',
       ),
     )
-    .links([runbook('AgentRunFailureRatioHigh.md', 'agent run failures')]);
+    .links([runbook('AgentRunFailureRatioHigh')]);
 
 export const runsInRange = () =>
   statPanel()
@@ -87,7 +87,7 @@ export const costInRange = () =>
     .unit('currencyUSD')
     .decimals(2)
     .withTarget(promQuery(`sum(increase(llm_cost_usd_total{${MODELS}}[$__range]))`, 'cost'))
-    .links([runbook('LLMCostSpike.md', 'LLM cost spike')]);
+    .links([runbook('LLMCostSpike')]);
 
 export const cacheHitRatio = () =>
   statPanel()
@@ -119,19 +119,21 @@ export const runsByStatus = () =>
     );
 
 export const runFailureRatio = () =>
-  timeseriesWithLimits()
-    .title('Run failure ratio by agent (5m, as alerted)')
-    .description(
-      'Share of each agent’s runs that did not succeed over 5 minutes (recording rule agent:agent_run_failures:ratio_rate5m). The dashed line is the alert threshold (10 %).',
-    )
-    .unit('percentunit')
-    .max(1)
-    .thresholds(thresholds([null, GREEN], [0.1, RED]))
-    .withTarget(promQuery('agent:agent_run_failures:ratio_rate5m{agent=~"$agent"}', '{{agent}}'))
-    .links([
-      runbook('AgentRunFailureRatioHigh.md', 'agent run failures'),
-      jaegerSearch('failed agent runs'),
-    ]);
+  withLimits(
+    timeseriesPanel()
+      .title('Run failure ratio by agent (5m, as alerted)')
+      .description(
+        'Share of each agent’s started runs that ended in error or timeout over 5 minutes (recording rule agent:agent_run_failures:ratio_rate5m). The dashed line is the alert limit.',
+      )
+      .unit('percentunit')
+      .max(1)
+      .withTarget(promQuery('agent:agent_run_failures:ratio_rate5m{agent=~"$agent"}', '{{agent}}'))
+      .links([
+        runbook('AgentRunFailureRatioHigh'),
+        jaegerSearch('failed agent runs', { tags: '{"error":"true"}' }),
+      ]),
+    { refId: 'B', expr: 'threshold:agent_run_failure_ratio', legend: 'limit' },
+  );
 
 export const runDuration = () =>
   timeseriesPanel()
@@ -146,7 +148,7 @@ export const runDuration = () =>
         '{{agent}}',
       ).exemplar(true),
     )
-    .links([jaegerSearch('slow agent runs')]);
+    .links([jaegerSearch('agent runs slower than 10 s', { minDuration: '10s' })]);
 
 export const runsInProgress = () =>
   timeseriesPanel()
@@ -183,16 +185,18 @@ export const llmRequests = () =>
     );
 
 export const llmErrorRatio = () =>
-  timeseriesWithLimits()
-    .title('LLM error ratio by provider (5m, as alerted)')
-    .description(
-      'Share of LLM calls that failed over 5 minutes (recording rule provider:llm_request_errors:ratio_rate5m). The dashed line is the provider-down threshold (50 %).',
-    )
-    .unit('percentunit')
-    .max(1)
-    .thresholds(thresholds([null, GREEN], [0.5, RED]))
-    .withTarget(promQuery('provider:llm_request_errors:ratio_rate5m', '{{provider}}'))
-    .links([runbook('LLMProviderDown.md', 'LLM provider down')]);
+  withLimits(
+    timeseriesPanel()
+      .title('LLM error ratio by provider (5m, as alerted)')
+      .description(
+        'Share of LLM calls not answered with success (errors and calls refused by the open circuit) over 5 minutes (recording rule provider:llm_request_errors:ratio_rate5m). The dashed line is the provider-down limit.',
+      )
+      .unit('percentunit')
+      .max(1)
+      .withTarget(promQuery('provider:llm_request_errors:ratio_rate5m', '{{provider}}'))
+      .links([runbook('LLMProviderDown')]),
+    { refId: 'B', expr: 'threshold:llm_error_ratio', legend: 'limit' },
+  );
 
 export const llmLatency = () =>
   timeseriesPanel()
@@ -219,20 +223,20 @@ export const tokens = () =>
     );
 
 export const costPerHour = () =>
-  timeseriesWithLimits()
-    .title('LLM cost per hour by model and tier')
-    .description(
-      'Dollars per hour at the rate of the last hour (recording rule model_tier:llm_cost_usd:rate1h), and the budget the cost alert compares the total against (threshold:llm_cost_budget_usd_per_hour).',
-    )
-    .unit('currencyUSD')
-    .withTarget(promQuery('model_tier:llm_cost_usd:rate1h{model=~"$model"}', '{{model}} {{tier}}'))
-    .withTarget(promQuery('threshold:llm_cost_budget_usd_per_hour', 'budget', 'B'))
-    .overrideByName('budget', [
-      { id: 'color', value: { mode: 'fixed', fixedColor: RED } },
-      { id: 'custom.lineStyle', value: { fill: 'dash', dash: [10, 10] } },
-      { id: 'custom.fillOpacity', value: 0 },
-    ])
-    .links([runbook('LLMCostSpike.md', 'LLM cost spike')]);
+  withLimits(
+    timeseriesPanel()
+      .title('LLM cost per hour by model and tier')
+      .description(
+        'US dollars per hour at the rate of the last hour (recording rule model_tier:llm_cost_usd:rate1h), their total, and the hourly budget the cost alert compares the total with (dashed).',
+      )
+      .unit('currencyUSD')
+      .withTarget(
+        promQuery('model_tier:llm_cost_usd:rate1h{model=~"$model"}', '{{model}} {{tier}}'),
+      )
+      .withTarget(promQuery('sum(model_tier:llm_cost_usd:rate1h{model=~"$model"})', 'total', 'B'))
+      .links([runbook('LLMCostSpike')]),
+    { refId: 'C', expr: 'threshold:llm_cost_budget_usd_per_hour', legend: 'budget' },
+  );
 
 export const circuitBreaker = () =>
   stateTimelinePanel()
@@ -250,4 +254,4 @@ export const circuitBreaker = () =>
     )
     .thresholds(thresholds([null, GREEN], [1, YELLOW], [2, RED]))
     .withTarget(promQuery(`max by (dependency) (circuit_breaker_state{${APP}})`, '{{dependency}}'))
-    .links([runbook('LLMProviderDown.md', 'LLM provider down')]);
+    .links([runbook('LLMProviderDown')]);

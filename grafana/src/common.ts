@@ -100,12 +100,41 @@ export const timeseriesPanel = (): timeseries.PanelBuilder =>
     );
 
 /**
- * Time series that draws its thresholds as dashed lines: used where a threshold is an alert
- * threshold, so the graph shows how close the value is to paging someone.
+ * Time series that draws its thresholds as dashed lines: for limits that are constants of
+ * the method rather than tunables (the SRE workbook's burn-rate multipliers).
  */
 export const timeseriesWithLimits = (): timeseries.PanelBuilder =>
   timeseriesPanel().thresholdsStyle(
     new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed),
+  );
+
+/** A limit to draw on a time series: a query of one recorded threshold. */
+export interface Limit {
+  refId: string;
+  expr: string;
+  legend: string;
+}
+
+/**
+ * Adds alert limits to a time series as dashed red lines. Each limit is a query of the
+ * constant that prometheus/rules/thresholds.yml records (e.g. threshold:llm_error_ratio)
+ * and the alert compares against, so the line moves when a fork tunes the alert: nothing
+ * to keep in step by hand.
+ */
+export const withLimits = (
+  panel: timeseries.PanelBuilder,
+  ...limits: Limit[]
+): timeseries.PanelBuilder =>
+  limits.reduce(
+    (built, limit) =>
+      built
+        .withTarget(promQuery(limit.expr, limit.legend, limit.refId))
+        .overrideByQuery(limit.refId, [
+          { id: 'color', value: { mode: 'fixed', fixedColor: RED } },
+          { id: 'custom.lineStyle', value: { fill: 'dash', dash: [10, 10] } },
+          { id: 'custom.fillOpacity', value: 0 },
+        ]),
+    panel,
   );
 
 /** A single big number: the last value, coloured by its thresholds, with a sparkline. */

@@ -42,28 +42,40 @@ export const dashboardLink = (
 export const JAEGER_UI = 'http://localhost:16686';
 export const ALERTMANAGER_UI = 'http://localhost:9093';
 
-// Runbooks are Markdown files in the repo (docs/runbooks/<alert>.md), the same files the
-// alert rules' runbook_url annotations name (prometheus/rules/*.yml).
+// Runbooks are Markdown files in the repo, docs/runbooks/<AlertName>.md, the same URLs as
+// the runbook_url annotations of the alert rules (prometheus/rules/alerts.yml), which a
+// test checks. A fork that moves them replaces this base here and in the rules.
 export const RUNBOOKS_URL =
   'https://github.com/agent-observability/agent-observability-stack/blob/main/docs/runbooks';
 
-/** Panel link to the runbook for the alert that watches what the panel shows. */
-export const runbook = (file: string, what: string): cog.Builder<dashboard.DashboardLink> =>
-  panelLink(`Runbook: ${what}`, `${RUNBOOKS_URL}/${file}`);
+/** Panel link to the runbook of the alert that watches what the panel shows. */
+export const runbook = (alert: string): cog.Builder<dashboard.DashboardLink> =>
+  panelLink(`Runbook: ${alert}`, `${RUNBOOKS_URL}/${alert}.md`);
 
-/** Panel link to a Grafana dashboard, keeping the time range and the variables. */
+/** Panel link to another of these dashboards, keeping the time range on display. */
 export const toDashboard = (uid: string, title: string): cog.Builder<dashboard.DashboardLink> =>
   dashboardLink({
     title,
     type: dashboard.DashboardLinkType.Link,
-    url: `/d/${uid}`,
-    keepTime: true,
-    includeVars: true,
+    // A data-link macro Grafana fills with from=…&to=… when the link is clicked.
+    url: `/d/${uid}?\${__url_time_range}`,
   });
 
-/** Panel link to Jaeger's search for this service's traces. */
-export const jaegerSearch = (what: string): cog.Builder<dashboard.DashboardLink> =>
-  panelLink(`Traces in Jaeger: ${what}`, `${JAEGER_UI}/search`);
+// The app's OTEL_SERVICE_NAME default (app/src/config.ts): the service Jaeger lists its spans under.
+const SERVICE = 'agent-service';
+
+/**
+ * Panel link to Jaeger's trace search for the service. `filters` are Jaeger UI search
+ * parameters, e.g. { tags: '{"error":"true"}' } (spans with error status) or
+ * { minDuration: '2s' }.
+ */
+export const jaegerSearch = (
+  title: string,
+  filters: Record<string, string> = {},
+): cog.Builder<dashboard.DashboardLink> => {
+  const query = new URLSearchParams({ service: SERVICE, lookback: '1h', ...filters });
+  return panelLink(`Jaeger: ${title}`, `${JAEGER_UI}/search?${query}`);
+};
 
 /** The links beside every dashboard's time picker. */
 export const dashboardLinks = (): cog.Builder<dashboard.DashboardLink>[] => [

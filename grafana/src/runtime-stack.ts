@@ -16,11 +16,14 @@ import {
   timeseriesPanel,
   timeseriesWithLimits,
   valueMappings,
+  withLimits,
 } from './common.ts';
 import { UIDS, runbook } from './links.ts';
 
-// Jaeger v2 is built on the Collector, so both report the same otelcol_* metrics; reading
-// them from both jobs shows spans leaving the Collector and arriving in Jaeger.
+// Jaeger v2 is built on the Collector and both expose their own metrics with the same
+// names (otel-collector/config.yaml and jaeger/config.yaml set without_type_suffix and
+// without_units: otelcol_receiver_accepted_spans, not …_total). Reading both jobs shows
+// spans leaving the Collector and arriving in Jaeger.
 const PIPELINE = 'job=~"otel-collector|jaeger"';
 
 export const runtimeStack = (): dashboard.Dashboard =>
@@ -55,51 +58,58 @@ export const runtimeStack = (): dashboard.Dashboard =>
   );
 
 export const eventLoopLag = () =>
-  timeseriesWithLimits()
-    .title('Event loop lag p99')
-    .description(
-      'How late timers fire on the service’s event loop (99th percentile, prom-client). Lag delays every request; the dashed line is the alert threshold.',
-    )
-    .unit('s')
-    .thresholds(thresholds([null, GREEN], [0.2, RED]))
-    .withTarget(
-      promQuery(`max by (instance) (nodejs_eventloop_lag_p99_seconds{${APP}})`, '{{instance}}'),
-    )
-    .links([runbook('EventLoopLagHigh.md', 'event-loop lag')]);
+  withLimits(
+    timeseriesPanel()
+      .title('Event loop lag p99')
+      .description(
+        'How late timers fire on the service’s event loop (99th percentile, prom-client). Lag delays every request. The dashed line is the alert limit, which the alert compares with the 5-minute average.',
+      )
+      .unit('s')
+      .withTarget(
+        promQuery(`max by (instance) (nodejs_eventloop_lag_p99_seconds{${APP}})`, '{{instance}}'),
+      )
+      .links([runbook('EventLoopLagHigh')]),
+    { refId: 'B', expr: 'threshold:event_loop_lag_p99_seconds', legend: 'limit' },
+  );
 
 export const memory = () =>
-  timeseriesPanel()
-    .title('Memory')
-    .description('V8 heap used and allocated, and the resident set size of the whole process.')
-    .unit('bytes')
-    .withTarget(
-      promQuery(
-        `sum by (instance) (nodejs_heap_size_used_bytes{${APP}})`,
-        'heap used {{instance}}',
-        'A',
-      ),
-    )
-    .withTarget(
-      promQuery(
-        `sum by (instance) (nodejs_heap_size_total_bytes{${APP}})`,
-        'heap total {{instance}}',
-        'B',
-      ),
-    )
-    .withTarget(
-      promQuery(
-        `sum by (instance) (process_resident_memory_bytes{${APP}})`,
-        'rss {{instance}}',
-        'C',
-      ),
-    )
-    .links([runbook('MemoryHigh.md', 'memory')]);
+  withLimits(
+    timeseriesPanel()
+      .title('Memory')
+      .description(
+        'V8 heap used and allocated, and the resident set size of the whole process; the dashed line is the memory alert limit (on the resident set).',
+      )
+      .unit('bytes')
+      .withTarget(
+        promQuery(
+          `sum by (instance) (nodejs_heap_size_used_bytes{${APP}})`,
+          'heap used {{instance}}',
+          'A',
+        ),
+      )
+      .withTarget(
+        promQuery(
+          `sum by (instance) (nodejs_heap_size_total_bytes{${APP}})`,
+          'heap total {{instance}}',
+          'B',
+        ),
+      )
+      .withTarget(
+        promQuery(
+          `sum by (instance) (process_resident_memory_bytes{${APP}})`,
+          'resident {{instance}}',
+          'C',
+        ),
+      )
+      .links([runbook('HighMemoryUsage')]),
+    { refId: 'D', expr: 'threshold:memory_resident_bytes', legend: 'limit' },
+  );
 
 export const gcTime = () =>
   timeseriesPanel()
     .title('Time in garbage collection')
     .description(
-      'Share of wall-clock time spent in GC pauses, by kind (minor = scavenge, major = mark-sweep-compact).',
+      'Share of wall-clock time spent in GC pauses, by kind (minor = scavenge, major = mark-sweep-compact, incremental).',
     )
     .unit('percentunit')
     .withTarget(
@@ -112,7 +122,7 @@ export const gcTime = () =>
 export const appCpu = () =>
   timeseriesPanel()
     .title('CPU')
-    .description('CPU time the service uses per second of wall-clock time: 100 % = one full core.')
+    .description('CPU time the service uses per second: 100 % = one full core.')
     .unit('percentunit')
     .withTarget(
       promQuery(
@@ -134,21 +144,24 @@ export const activeHandles = () =>
     );
 
 export const diskFree = () =>
-  timeseriesWithLimits()
-    .title('Data disk free')
-    .description(
-      'Free share of the file system holding the SQLite database. The dashed line is the low-disk alert threshold.',
-    )
-    .unit('percentunit')
-    .max(1)
-    .thresholds(thresholds([null, RED], [0.1, GREEN]))
-    .withTarget(
-      promQuery(
-        `min by (instance) (app_data_disk_free_bytes{${APP}} / app_data_disk_size_bytes{${APP}})`,
-        '{{instance}}',
-      ),
-    )
-    .links([runbook('DiskSpaceLow.md', 'disk space low')]);
+  withLimits(
+    timeseriesPanel()
+      .title('Data disk free')
+      .description(
+        'Free share of the file system holding the SQLite database. The dashed lines are the warning and critical limits.',
+      )
+      .unit('percentunit')
+      .max(1)
+      .withTarget(
+        promQuery(
+          `min by (instance) (app_data_disk_free_bytes{${APP}} / app_data_disk_size_bytes{${APP}})`,
+          '{{instance}}',
+        ),
+      )
+      .links([runbook('DiskSpaceLow'), runbook('DiskSpaceCritical')]),
+    { refId: 'B', expr: 'threshold:disk_free_warning_ratio', legend: 'warning' },
+    { refId: 'C', expr: 'threshold:disk_free_critical_ratio', legend: 'critical' },
+  );
 
 export const telemetryExportFailures = () =>
   timeseriesPanel()
@@ -162,59 +175,62 @@ export const telemetryExportFailures = () =>
         `sum by (signal) (rate(telemetry_export_failures_total{${APP}}[$__rate_interval]))`,
         '{{signal}}',
       ),
-    );
+    )
+    .links([runbook('TelemetryExportFailing')]);
 
 export const spansReceived = () =>
   timeseriesPanel()
     .title('Spans received')
     .description(
-      'Spans accepted and refused by the receivers of the Collector and of Jaeger. Refused spans are lost (memory limiter or a full queue).',
+      'Spans accepted and refused by the OTLP receivers of the Collector and of Jaeger. Refused spans are pushed back to the sender (the memory limiter is shedding load).',
     )
     .unit('suffix: spans/s')
     .withTarget(
       promQuery(
-        `sum by (job) (rate(otelcol_receiver_accepted_spans_total{${PIPELINE}}[$__rate_interval]))`,
+        `sum by (job) (rate(otelcol_receiver_accepted_spans{${PIPELINE}}[$__rate_interval]))`,
         '{{job}} accepted',
         'A',
       ),
     )
     .withTarget(
       promQuery(
-        `sum by (job) (rate(otelcol_receiver_refused_spans_total{${PIPELINE}}[$__rate_interval]))`,
+        `sum by (job) (rate(otelcol_receiver_refused_spans{${PIPELINE}}[$__rate_interval]))`,
         '{{job}} refused',
         'B',
       ),
     )
-    .links([runbook('CollectorDroppingSpans.md', 'Collector dropping spans')]);
+    .links([runbook('CollectorRefusingSpans')]);
+
+// The Collector creates its failure counters at the first failure, so a query of failures
+// alone would be empty while all is well. One query labels each outcome and joins them:
+// sent spans always exist, failures show up beside them once there are any.
+const exportOutcome = (metric: string, outcome: string): string =>
+  `label_replace(sum by (job, exporter) (rate(${metric}{${PIPELINE}}[$__rate_interval])), "outcome", "${outcome}", "", "")`;
 
 export const spansExported = () =>
   timeseriesPanel()
     .title('Spans exported')
     .description(
-      'Spans the exporters sent on and failed to send (after retries), per job and exporter.',
+      'Spans each exporter sent on, failed to send after retries, and dropped because its queue was full: the last two are lost spans.',
     )
     .unit('suffix: spans/s')
     .withTarget(
       promQuery(
-        `sum by (job, exporter) (rate(otelcol_exporter_sent_spans_total{${PIPELINE}}[$__rate_interval]))`,
-        '{{job}} {{exporter}} sent',
-        'A',
+        [
+          exportOutcome('otelcol_exporter_sent_spans', 'sent'),
+          exportOutcome('otelcol_exporter_send_failed_spans', 'failed'),
+          exportOutcome('otelcol_exporter_enqueue_failed_spans', 'dropped'),
+        ].join('\nor\n'),
+        '{{job}} {{exporter}} {{outcome}}',
       ),
     )
-    .withTarget(
-      promQuery(
-        `sum by (job, exporter) (rate(otelcol_exporter_send_failed_spans_total{${PIPELINE}}[$__rate_interval]))`,
-        '{{job}} {{exporter}} failed',
-        'B',
-      ),
-    )
-    .links([runbook('CollectorDroppingSpans.md', 'Collector dropping spans')]);
+    .links([runbook('CollectorExportFailing'), runbook('CollectorDroppingSpans')]);
 
 export const exporterQueue = () =>
   timeseriesWithLimits()
     .title('Exporter queue fill')
     .description(
-      'Share of each exporter’s sending queue in use. A full queue refuses new data: the exporter’s destination is down or too slow.',
+      'Share of each exporter’s sending queue in use. A full queue drops new data: the exporter’s destination is down or too slow. The dashed line is where the CollectorQueueNearlyFull alert starts counting (80 %).',
     )
     .unit('percentunit')
     .max(1)
@@ -224,13 +240,14 @@ export const exporterQueue = () =>
         `max by (job, exporter) (otelcol_exporter_queue_size{${PIPELINE}} / otelcol_exporter_queue_capacity{${PIPELINE}})`,
         '{{job}} {{exporter}}',
       ),
-    );
+    )
+    .links([runbook('CollectorQueueNearlyFull'), runbook('CollectorDroppingSpans')]);
 
 export const spanMetrics = () =>
   timeseriesPanel()
     .title('Span metrics by service and kind')
     .description(
-      'Spans per second counted by the Collector’s spanmetrics connector: the data behind Jaeger’s Monitor tab and the trace-to-metrics links.',
+      'Spans per second counted by the Collector’s span-metrics connector: the data behind Jaeger’s Monitor tab and the trace-to-metrics links.',
     )
     .unit('suffix: spans/s')
     .withTarget(
@@ -243,30 +260,29 @@ export const spanMetrics = () =>
 export const scrapeTargets = () =>
   stateTimelinePanel()
     .title('Scrape targets')
-    .description('Whether Prometheus could scrape each job (worst instance of the job).')
+    .description('Whether Prometheus could scrape each job (the worst instance of the job).')
     .unit('short')
     .mappings(
       valueMappings({ '1': { text: 'up', color: GREEN }, '0': { text: 'down', color: RED } }),
     )
     .thresholds(thresholds([null, RED], [1, GREEN]))
     .withTarget(promQuery('min by (job) (up)', '{{job}}'))
-    .links([runbook('TargetDown.md', 'scrape target down')]);
+    .links([runbook('ServiceDown'), runbook('TargetDown')]);
 
 export const ruleFailures = () =>
   timeseriesPanel()
     .title('Rule evaluation failures')
     .description(
-      'Failed evaluations of recording and alerting rules per second, by rule group. Anything above 0 means alerts may not fire.',
+      'Failed evaluations of recording and alerting rules per second, by rule group. Anything above 0 means alerts may stay silent.',
     )
     .unit('ops')
-    .thresholds(thresholds([null, GREEN], [0.000001, RED]))
     .withTarget(
       promQuery(
         'sum by (rule_group) (rate(prometheus_rule_evaluation_failures_total{job="prometheus"}[$__rate_interval]))',
         '{{rule_group}}',
       ),
     )
-    .links([runbook('PrometheusRuleFailures.md', 'rule evaluation failures')]);
+    .links([runbook('PrometheusRuleFailures')]);
 
 export const prometheusNotifications = () =>
   timeseriesPanel()
@@ -297,10 +313,8 @@ export const prometheusNotifications = () =>
       ),
     )
     .links([
-      runbook(
-        'PrometheusErrorSendingAlertsToAnyAlertmanager.md',
-        'Prometheus cannot reach Alertmanager',
-      ),
+      runbook('PrometheusErrorSendingAlertsToAnyAlertmanager'),
+      runbook('PrometheusNotConnectedToAlertmanagers'),
     ]);
 
 export const alertmanagerNotifications = () =>
@@ -324,13 +338,13 @@ export const alertmanagerNotifications = () =>
         'B',
       ),
     )
-    .links([runbook('AlertmanagerFailedToSendAlerts.md', 'Alertmanager failing to notify')]);
+    .links([runbook('AlertmanagerFailedToSendAlerts')]);
 
 export const headSeries = () =>
   statPanel()
     .title('Prometheus head series')
     .description(
-      'Series in Prometheus’ in-memory head block: a jump means a new high-cardinality label.',
+      'Series in Prometheus’ in-memory head block. A jump means a new high-cardinality label; orange from one million.',
     )
     .unit('short')
     .decimals(0)
@@ -349,7 +363,7 @@ export const stackCpu = () =>
     )
     .withTarget(
       promQuery(
-        `sum by (job) (rate(otelcol_process_cpu_seconds_total{${PIPELINE}}[$__rate_interval]))`,
+        `sum by (job) (rate(otelcol_process_cpu_seconds{${PIPELINE}}[$__rate_interval]))`,
         '{{job}}',
         'B',
       ),
@@ -359,10 +373,10 @@ export const stackMemory = () =>
   timeseriesPanel()
     .title('Resident memory by job')
     .description(
-      'Resident set size of every scraped process, against the containers’ memory limits in docker-compose.yml.',
+      'Resident set size of every scraped process, to compare with the containers’ memory limits in docker-compose.yml.',
     )
     .unit('bytes')
     .withTarget(promQuery('sum by (job) (process_resident_memory_bytes)', '{{job}}', 'A'))
     .withTarget(
-      promQuery(`sum by (job) (otelcol_process_memory_rss_bytes{${PIPELINE}})`, '{{job}}', 'B'),
+      promQuery(`sum by (job) (otelcol_process_memory_rss{${PIPELINE}})`, '{{job}}', 'B'),
     );

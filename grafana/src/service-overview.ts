@@ -19,8 +19,8 @@ import {
   tableQuery,
   thresholds,
   timeseriesPanel,
-  timeseriesWithLimits,
   valueMappings,
+  withLimits,
 } from './common.ts';
 import { UIDS, jaegerSearch, runbook, toDashboard } from './links.ts';
 
@@ -37,17 +37,17 @@ export const serviceOverview = (): dashboard.Dashboard =>
     )
       .withVariable(labelVariable('route', 'Route', `http_requests_total{${APP}}`))
       .withRow(new dashboard.RowBuilder('Service level'))
-      .withPanel(errorBudgetRemaining().span(6).height(5))
-      .withPanel(apiErrorRatio().span(6).height(5))
-      .withPanel(requestRateTotal().span(4).height(5))
-      .withPanel(apiLatencyP95().span(4).height(5))
+      .withPanel(errorBudgetRemaining().span(5).height(5))
+      .withPanel(burnRate1h().span(5).height(5))
+      .withPanel(requestRate().span(5).height(5))
+      .withPanel(apiLatencyP95().span(5).height(5))
       .withPanel(inFlightNow().span(4).height(5))
       .withRow(new dashboard.RowBuilder('Requests by route'))
       .withPanel(requestRateByRoute().span(8).height(8))
       .withPanel(errorRatioByRoute().span(8).height(8))
       .withPanel(latencyByRoute().span(8).height(8))
       .withPanel(responsesByStatus().span(8).height(8))
-      .withPanel(latencyP95AsAlerted().span(8).height(8))
+      .withPanel(latencyAsAlerted().span(8).height(8))
       .withPanel(inFlightOverTime().span(8).height(8))
       .withRow(new dashboard.RowBuilder('Rejected requests'))
       .withPanel(rateLimitRejections().span(12).height(7))
@@ -63,46 +63,43 @@ export const errorBudgetRemaining = () =>
   statPanel()
     .title('Error budget remaining')
     .description(
-      'Share of the SLO’s error budget not yet spent in the SLO window (recording rule slo:error_budget_remaining:ratio). ' +
-        '100 % = no errors; 0 % = budget spent; negative = the SLO is broken.',
+      'Share of the 30-day error budget not yet spent (recording rule slo:error_budget_remaining:ratio): 100 % = no errors, 0 % = spent, negative = the SLO is broken.',
     )
     .unit('percentunit')
     .decimals(1)
     .thresholds(thresholds([null, RED], [0, ORANGE], [0.25, YELLOW], [0.5, GREEN]))
     .withTarget(promQuery('slo:error_budget_remaining:ratio', 'budget remaining'))
-    .links([
-      toDashboard(UIDS.sloAlerts, 'SLO and alerts'),
-      runbook('ErrorBudgetBurn.md', 'error budget burn'),
-    ]);
+    .links([toDashboard(UIDS.sloAlerts, 'SLO and alerts'), runbook('ErrorBudgetBurn')]);
 
-export const apiErrorRatio = () =>
+export const burnRate1h = () =>
   statPanel()
-    .title('API error ratio (5m)')
+    .title('Budget burn rate (1h)')
     .description(
-      'Share of API requests (routes under /v1/) answered with a 5xx over the last 5 minutes: the SLI as the alerts see it ' +
-        '(recording rule slo:api_request_errors:ratio_rate5m). Orange from 0.5 % (the whole budget of a 99.5 % SLO), red from 7.2 % (14.4× burn).',
+      'API 5xx ratio over the last hour divided by the ratio the SLO allows: 1× spends the budget exactly in 30 days, 14.4× (red) pages when the last 5 minutes agree.',
     )
-    .unit('percentunit')
+    .unit('x')
     .decimals(2)
-    .thresholds(thresholds([null, GREEN], [0.005, ORANGE], [0.072, RED]))
-    .withTarget(promQuery('slo:api_request_errors:ratio_rate5m', '5xx ratio'))
-    .links([runbook('ErrorBudgetBurn.md', 'error budget burn')]);
+    .thresholds(thresholds([null, GREEN], [1, YELLOW], [6, ORANGE], [14.4, RED]))
+    .withTarget(
+      promQuery('slo:api_request_errors:ratio_rate1h / slo:error_budget:ratio', 'burn rate'),
+    )
+    .links([toDashboard(UIDS.sloAlerts, 'SLO and alerts'), runbook('ErrorBudgetBurn')]);
 
-export const requestRateTotal = () =>
+export const requestRate = () =>
   statPanel()
     .title('Requests')
     .description('Requests per second on every route, health checks and scrapes included.')
     .unit('reqps')
-    .withTarget(promQuery(`sum(rate(http_requests_total{${APP}}[$__rate_interval]))`, 'requests'));
+    .withTarget(promQuery(`sum(rate(http_requests_total{${APP}}[$__rate_interval]))`, 'requests'))
+    .links([runbook('ServiceDown')]);
 
 export const apiLatencyP95 = () =>
   statPanel()
     .title('API latency p95')
     .description(
-      '95th percentile of API request duration across every /v1/ route (agent runs included, which take seconds).',
+      '95th percentile duration of API requests (every /v1/ route, agent runs included, which take seconds).',
     )
     .unit('s')
-    .thresholds(thresholds([null, GREEN], [2, ORANGE], [10, RED]))
     .withTarget(
       promQuery(
         `histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{${APP}, ${API_ROUTES}}[$__rate_interval])))`,
@@ -124,7 +121,7 @@ export const requestRateByRoute = () =>
   timeseriesPanel()
     .title('Request rate by route')
     .description(
-      'Requests per second per route template (never raw paths; unknown paths count as "unmatched").',
+      'Requests per second per route template (never raw paths; paths no route matches count as "unmatched").',
     )
     .unit('reqps')
     .withTarget(
@@ -135,31 +132,27 @@ export const requestRateByRoute = () =>
     );
 
 export const errorRatioByRoute = () =>
-  timeseriesWithLimits()
-    .title('5xx ratio by route')
-    .description(
-      'Share of each route’s requests answered with a 5xx. The dashed line is the 99.5 % SLO’s whole budget (0.5 %); 4xx (bad input, auth, rate limits) are the caller’s errors and do not count.',
-    )
-    .unit('percentunit')
-    .max(1)
-    .thresholds(thresholds([null, GREEN], [0.005, RED]))
-    .withTarget(
-      promQuery(
-        `sum by (route) (rate(http_requests_total{${ROUTES}, status_code=~"5.."}[$__rate_interval]))\n` +
-          `/ sum by (route) (rate(http_requests_total{${ROUTES}}[$__rate_interval]))`,
-        '{{route}}',
-      ),
-    )
-    .links([
-      runbook('ErrorBudgetBurn.md', 'error budget burn'),
-      jaegerSearch('find failing requests'),
-    ]);
+  withLimits(
+    timeseriesPanel()
+      .title('5xx ratio by route (5m)')
+      .description(
+        'Share of each route’s requests answered with a 5xx over 5 minutes (recording rule route:http_request_errors:ratio_rate5m). The dashed line is the share the SLO allows over 30 days; 4xx (bad input, auth, rate limits) are the caller’s errors and do not count.',
+      )
+      .unit('percentunit')
+      .max(1)
+      .withTarget(promQuery('route:http_request_errors:ratio_rate5m{route=~"$route"}', '{{route}}'))
+      .links([
+        runbook('ErrorBudgetBurn'),
+        jaegerSearch('failed requests', { tags: '{"error":"true"}' }),
+      ]),
+    { refId: 'B', expr: 'slo:error_budget:ratio', legend: 'SLO budget' },
+  );
 
 export const latencyByRoute = () =>
   timeseriesPanel()
     .title('Latency p95 by route, with exemplars')
     .description(
-      '95th percentile request duration per route. The dots are exemplars: sampled requests with their trace id; click one to open its trace in Jaeger.',
+      '95th percentile request duration per route. The dots are exemplars: sampled requests with their trace id; click one to open its trace.',
     )
     .unit('s')
     .withTarget(
@@ -168,7 +161,7 @@ export const latencyByRoute = () =>
         '{{route}}',
       ).exemplar(true),
     )
-    .links([runbook('HighLatencyP95.md', 'high latency'), jaegerSearch('slow requests')]);
+    .links([jaegerSearch('requests slower than 2 s', { minDuration: '2s' })]);
 
 export const responsesByStatus = () =>
   timeseriesPanel()
@@ -186,17 +179,21 @@ export const responsesByStatus = () =>
       ),
     );
 
-export const latencyP95AsAlerted = () =>
-  timeseriesPanel()
-    .title('Latency p95 by route (5m, as alerted)')
-    .description(
-      'The recording rule route:http_request_duration_seconds:p95_rate5m that the latency alerts compare against their per-route thresholds (agent runs have their own).',
-    )
-    .unit('s')
-    .withTarget(
-      promQuery('route:http_request_duration_seconds:p95_rate5m{route=~"$route"}', '{{route}}'),
-    )
-    .links([runbook('HighLatencyP95.md', 'high latency')]);
+export const latencyAsAlerted = () =>
+  withLimits(
+    timeseriesPanel()
+      .title('Latency p95 by route (5m, as alerted)')
+      .description(
+        'The recording rule route:http_request_duration_seconds:p95_rate5m that the latency alerts compare with their limits (dashed): one for the API routes, a higher one for agent runs.',
+      )
+      .unit('s')
+      .withTarget(
+        promQuery('route:http_request_duration_seconds:p95_rate5m{route=~"$route"}', '{{route}}'),
+      )
+      .links([runbook('HighLatencyP95'), runbook('HighAgentRunLatencyP95')]),
+    { refId: 'B', expr: 'threshold:api_latency_p95_seconds', legend: 'API limit' },
+    { refId: 'C', expr: 'threshold:agent_run_latency_p95_seconds', legend: 'agent run limit' },
+  );
 
 export const inFlightOverTime = () =>
   timeseriesPanel()
@@ -207,48 +204,58 @@ export const inFlightOverTime = () =>
     .withTarget(promQuery(`sum by (instance) (http_requests_in_flight{${APP}})`, '{{instance}}'));
 
 export const rateLimitRejections = () =>
-  timeseriesPanel()
-    .title('Rate-limit rejections by tier')
-    .description('Requests answered 429 because the API key’s tier was over its rate.')
-    .unit('reqps')
-    .withTarget(
-      promQuery(
-        `sum by (tier) (rate(rate_limit_rejections_total{${APP}}[$__rate_interval]))`,
-        '{{tier}}',
-      ),
-    )
-    .links([runbook('RateLimitRejectionsSpike.md', 'rate-limit rejections spike')]);
+  withLimits(
+    timeseriesPanel()
+      .title('Rate-limit rejections by tier')
+      .description(
+        'Requests answered 429 because the API key’s tier was over its rate. The dashed line is the alert limit, per tier.',
+      )
+      .unit('reqps')
+      .withTarget(
+        promQuery(
+          `sum by (tier) (rate(rate_limit_rejections_total{${APP}}[$__rate_interval]))`,
+          '{{tier}}',
+        ),
+      )
+      .links([runbook('RateLimitRejectionsSpike')]),
+    { refId: 'B', expr: 'threshold:rate_limit_rejections_per_second', legend: 'limit' },
+  );
 
 export const authFailures = () =>
-  timeseriesPanel()
-    .title('Authentication failures by reason')
-    .description(
-      'Requests refused for a missing or wrong API key, or a wrong admin token: a spike can be an attack.',
-    )
-    .unit('reqps')
-    .withTarget(
-      promQuery(
-        `sum by (reason) (rate(auth_failures_total{${APP}}[$__rate_interval]))`,
-        '{{reason}}',
-      ),
-    )
-    .links([runbook('AuthFailureSpike.md', 'authentication failure spike')]);
+  withLimits(
+    timeseriesPanel()
+      .title('Authentication failures by reason')
+      .description(
+        'Requests refused for a missing or wrong API key or admin token: a spike can be an attack. The dashed line is the alert limit, per reason.',
+      )
+      .unit('reqps')
+      .withTarget(
+        promQuery(
+          `sum by (reason) (rate(auth_failures_total{${APP}}[$__rate_interval]))`,
+          '{{reason}}',
+        ),
+      )
+      .links([runbook('AuthFailureSpike')]),
+    { refId: 'B', expr: 'threshold:auth_failures_per_second', legend: 'limit' },
+  );
 
 export const dbLatency = () =>
-  timeseriesWithLimits()
-    .title('Database query p95 by operation')
-    .description(
-      '95th percentile SQLite query duration. The dashed line is the slow-query alert threshold (500 ms).',
-    )
-    .unit('s')
-    .thresholds(thresholds([null, GREEN], [0.5, RED]))
-    .withTarget(
-      promQuery(
-        `histogram_quantile(0.95, sum by (le, operation) (rate(db_query_duration_seconds_bucket{${APP}}[$__rate_interval])))`,
-        '{{operation}}',
-      ),
-    )
-    .links([runbook('DatabaseSlowQueries.md', 'slow database queries')]);
+  withLimits(
+    timeseriesPanel()
+      .title('Database query p95 by operation')
+      .description(
+        '95th percentile SQLite query duration. The dashed line is the slow-query alert limit.',
+      )
+      .unit('s')
+      .withTarget(
+        promQuery(
+          `histogram_quantile(0.95, sum by (le, operation) (rate(db_query_duration_seconds_bucket{${APP}}[$__rate_interval])))`,
+          '{{operation}}',
+        ),
+      )
+      .links([runbook('DatabaseSlowQueries')]),
+    { refId: 'B', expr: 'threshold:db_query_latency_p95_seconds', legend: 'limit' },
+  );
 
 export const dbErrors = () =>
   timeseriesPanel()
@@ -261,7 +268,7 @@ export const dbErrors = () =>
         '{{operation}}',
       ),
     )
-    .links([runbook('DatabaseDown.md', 'database down')]);
+    .links([runbook('DatabaseDown')]);
 
 export const healthChecks = () =>
   stateTimelinePanel()
@@ -274,7 +281,8 @@ export const healthChecks = () =>
       valueMappings({ '1': { text: 'ok', color: GREEN }, '0': { text: 'failing', color: RED } }),
     )
     .thresholds(thresholds([null, RED], [1, GREEN]))
-    .withTarget(promQuery(`min by (check) (health_check_status{${APP}})`, '{{check}}'));
+    .withTarget(promQuery(`min by (check) (health_check_status{${APP}})`, '{{check}}'))
+    .links([runbook('DatabaseDown')]);
 
 export const buildInfo = () =>
   tablePanel()

@@ -1,0 +1,235 @@
+// Every Prometheus query on the provisioned dashboards, with Grafana's macros and template
+// variables expanded so that the query can run against a real Prometheus; plus the PromQL
+// checks the dashboard tests share (parse errors, metric names, `or vector(0)` padding).
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parser } from '@prometheus-io/lezer-promql';
+import type { SyntaxNode } from '@lezer/common';
+
+export const DASHBOARDS_DIR = new URL('../../grafana/dashboards/', import.meta.url).pathname;
+
+export interface PanelQuery {
+  /** Dashboard uid. */
+  dashboard: string;
+  /** Panel title. */
+  panel: string;
+  refId: string;
+  /** The query as written on the panel. */
+  expr: string;
+  /** The query with macros and variables expanded (see expandQuery). */
+  expanded: string;
+  /** The panel asks Prometheus for exemplars with this query. */
+  exemplar: boolean;
+}
+
+export interface ExpandOptions {
+  /**
+   * Prometheus' scrape interval in seconds: 15 in the real stack, 1 in the time-scaled
+   * whole-stack test. It must equal the datasource's timeInterval (it does in
+   * grafana/provisioning/datasources/datasources.yml for the real stack).
+   */
+  scrapeIntervalSeconds: number;
+  /** The dashboard time range that $__range stands for, in seconds. Default: 1 hour. */
+  rangeSeconds?: number;
+}
+
+/** A template variable as Grafana stores it in the dashboard JSON (the fields used here). */
+export interface TemplateVariable {
+  name: string;
+  type: string;
+  current?: { value?: string | string[] };
+  includeAll?: boolean;
+  allValue?: string;
+}
+
+interface Target {
+  refId?: string;
+  expr?: string;
+  exemplar?: boolean;
+  datasource?: { type?: string; uid?: string };
+}
+
+interface Panel {
+  title?: string;
+  type: string;
+  datasource?: { type?: string; uid?: string };
+  targets?: Target[];
+  panels?: Panel[];
+}
+
+export interface DashboardJson {
+  uid: string;
+  title: string;
+  panels?: Panel[];
+  templating?: { list?: TemplateVariable[] };
+  annotations?: { list?: { name: string; expr?: string; datasource?: { uid?: string } }[] };
+}
+
+/** Every dashboard JSON file in the folder Grafana provisions from, parsed. */
+export const readDashboards = (dir = DASHBOARDS_DIR): DashboardJson[] =>
+  readdirSync(dir)
+    .filter((name) => name.endsWith('.json'))
+    .sort()
+    .map((name) => JSON.parse(readFileSync(join(dir, name), 'utf8')) as DashboardJson);
+
+/** Panels of a dashboard, including those inside (collapsed) rows. */
+export const panelsOf = (dashboard: DashboardJson): Panel[] =>
+  (dashboard.panels ?? []).flatMap((panel) => [panel, ...(panel.panels ?? [])]);
+
+/**
+ * Expands a panel query the way Grafana does before sending it to Prometheus, for a
+ * dashboard shown over a short time range (up to a few hours):
+ *
+ * - `$__interval`: Grafana divides the time range by the panel's data points and never goes
+ *   below the datasource's timeInterval (the scrape interval); over a short range that
+ *   floor wins, so `$__interval` = the scrape interval.
+ * - `$__rate_interval`: Grafana's definition, max($__interval + scrape interval,
+ *   4 × scrape interval), which with the above is 4 × the scrape interval (60s in the real
+ *   stack, 4s with 1 s scrapes).
+ * - `$__range`: the time range, `rangeSeconds` (default 3600) written as `<n>s`.
+ * - Template variables (`$name`, `${name}`): the value saved as current in the dashboard.
+ *   "All" becomes the variable's allValue (`.*` on these dashboards), which is what Grafana
+ *   sends when allValue is set; several selected values become `(a|b)`, Grafana's regex
+ *   format. A variable with "All" but no allValue is refused: Grafana would send the live
+ *   list of values, which a static expansion cannot know.
+ *
+ * Any other `$…` left in the query is an error, so that a new macro cannot reach Prometheus
+ * unexpanded and fail (or, worse, match nothing) without anyone noticing.
+ */
+export const expandQuery = (
+  expr: string,
+  variables: TemplateVariable[],
+  options: ExpandOptions,
+): string => {
+  const scrape = options.scrapeIntervalSeconds;
+  if (!(scrape > 0)) throw new Error(`scrape interval must be positive, got ${scrape}`);
+  const interval = scrape;
+  const rateInterval = Math.max(interval + scrape, 4 * scrape);
+  const range = options.rangeSeconds ?? 3600;
+  const macros: Record<string, string> = {
+    __rate_interval: `${rateInterval}s`,
+    __interval: `${interval}s`,
+    __range: `${range}s`,
+  };
+  return expr.replace(
+    /\$(?:\{([A-Za-z0-9_]+)(:[^}]*)?\}|([A-Za-z0-9_]+))/g,
+    (token, braced: string | undefined, format: string | undefined, bare: string | undefined) => {
+      const name = (braced ?? bare) as string;
+      if (format !== undefined) {
+        throw new Error(`${token}: variable formats are not expanded here`);
+      }
+      if (name in macros) return macros[name] as string;
+      const variable = variables.find((candidate) => candidate.name === name);
+      if (!variable) throw new Error(`${token}: no such macro or template variable`);
+      return variableValue(variable);
+    },
+  );
+};
+
+const variableValue = (variable: TemplateVariable): string => {
+  const current = variable.current?.value;
+  const values = current === undefined ? [] : Array.isArray(current) ? current : [current];
+  if (values.length === 0) throw new Error(`$${variable.name} has no current value`);
+  if (values.includes('$__all')) {
+    if (variable.allValue === undefined || variable.allValue === '') {
+      throw new Error(`$${variable.name} is "All" without an allValue`);
+    }
+    return variable.allValue;
+  }
+  return values.length === 1 ? (values[0] as string) : `(${values.join('|')})`;
+};
+
+/** Every Prometheus panel target of every dashboard, expanded with expandQuery. */
+export const panelQueries = (options: ExpandOptions, dir = DASHBOARDS_DIR): PanelQuery[] =>
+  readDashboards(dir).flatMap((dashboard) =>
+    panelsOf(dashboard).flatMap((panel) =>
+      (panel.targets ?? [])
+        .filter((target) => (target.datasource ?? panel.datasource)?.type === 'prometheus')
+        .map((target) => {
+          const expr = target.expr ?? '';
+          return {
+            dashboard: dashboard.uid,
+            panel: panel.title ?? '',
+            refId: target.refId ?? '',
+            expr,
+            expanded: expandQuery(expr, dashboard.templating?.list ?? [], options),
+            exemplar: target.exemplar === true,
+          };
+        }),
+    ),
+  );
+
+const walk = (node: SyntaxNode, visit: (node: SyntaxNode) => void): void => {
+  visit(node);
+  for (let child = node.firstChild; child; child = child.nextSibling) walk(child, visit);
+};
+
+const tree = (expr: string): SyntaxNode => parser.parse(expr).topNode;
+
+/** PromQL syntax errors as `offset: text` strings; empty when the query parses. */
+export const syntaxErrors = (expr: string): string[] => {
+  const errors: string[] = [];
+  if (expr.trim() === '') return ['empty query'];
+  walk(tree(expr), (node) => {
+    if (node.type.isError) {
+      errors.push(`${node.from}: ${JSON.stringify(expr.slice(node.from, node.to + 10))}`);
+    }
+  });
+  return errors;
+};
+
+const unquote = (literal: string): string => JSON.parse(literal.replace(/^'|'$/g, '"')) as string;
+
+/**
+ * The metric names a query selects: the name before `{…}` or an exact `__name__="…"`
+ * matcher. A selector whose name is a regex cannot be checked and is returned as an
+ * error instead.
+ */
+export const metricNames = (expr: string): { names: string[]; errors: string[] } => {
+  const names = new Set<string>();
+  const errors: string[] = [];
+  walk(tree(expr), (node) => {
+    if (node.name !== 'VectorSelector') return;
+    const identifier = node.getChild('Identifier');
+    if (identifier) {
+      names.add(expr.slice(identifier.from, identifier.to));
+      return;
+    }
+    const matchers = node.getChild('LabelMatchers');
+    let named = false;
+    for (let matcher = matchers?.firstChild; matcher; matcher = matcher.nextSibling) {
+      const label = matcher.getChild('LabelName');
+      if (!label || expr.slice(label.from, label.to) !== '__name__') continue;
+      const op = matcher.getChild('MatchOp');
+      const value = matcher.getChild('StringLiteral');
+      if (op && value && expr.slice(op.from, op.to) === '=') {
+        names.add(unquote(expr.slice(value.from, value.to)));
+        named = true;
+      }
+    }
+    if (!named)
+      errors.push(`selector without an exact metric name: ${expr.slice(node.from, node.to)}`);
+  });
+  return { names: [...names], errors };
+};
+
+/**
+ * Padding: an `or` whose other side selects no series at all (`… or vector(0)`,
+ * `… or on() vector(1)`), which turns "no data" into a made-up number. SPEC 7 wants panels
+ * to have data because the counters exist, so this is refused wherever it appears.
+ */
+export const paddingIn = (expr: string): string[] => {
+  const found: string[] = [];
+  walk(tree(expr), (node) => {
+    if (node.name !== 'BinaryExpr' || !node.getChild('Or')) return;
+    const operands = [node.firstChild, node.lastChild].filter((child) => child !== null);
+    for (const operand of operands) {
+      let selects = false;
+      walk(operand, (inner) => {
+        if (inner.name === 'VectorSelector') selects = true;
+      });
+      if (!selects) found.push(`or ${expr.slice(operand.from, operand.to)}`);
+    }
+  });
+  return found;
+};
