@@ -1,0 +1,157 @@
+// Builds the Express applications from their dependencies; listening is server.ts's job, so tests
+// drive these directly. With MANAGEMENT_PORT set, /metrics, /health* and /admin/* move to a
+// second application served on that port.
+import express, { Router, type Express } from 'express';
+import { ResponseCache } from './agent/cache';
+import { Chaos } from './agent/chaos';
+import { CIRCUIT_STATE_VALUE, CircuitBreaker } from './agent/circuit-breaker';
+import { SimulatedProvider } from './agent/provider';
+import type { RunRecord } from './agent/run';
+import { AgentRunner } from './agent/runner';
+import { RunStore } from './agent/storage';
+import type { Config } from './config';
+import { HealthMonitor, Lifecycle } from './health';
+import { ApiKeys, requireAdminToken, requireApiKey } from './http/auth';
+import { errorHandler, notFound } from './http/errors';
+import { observeRequests } from './http/observe';
+import { RateLimiter, rateLimit } from './http/rate-limit';
+import {
+  ADMIN_ROUTES,
+  API_ROUTES,
+  mountAdminRoutes,
+  mountApiRoutes,
+  mountOpsRoutes,
+  OPS_ROUTES,
+  type RouteSpec,
+} from './http/routes';
+import { logger } from './telemetry/logger';
+import { metrics, zeroHttpSeries } from './telemetry/metrics';
+
+export interface Services {
+  config: Config;
+  chaos: Chaos;
+  store: RunStore;
+  breaker: CircuitBreaker;
+  provider: SimulatedProvider;
+  runner: AgentRunner;
+  health: HealthMonitor;
+  lifecycle: Lifecycle;
+}
+
+/** The domain objects, wired together; `open` has not been called on the store yet. */
+export function createServices(config: Config): Services {
+  const chaos = new Chaos();
+  const store = new RunStore(config.dataDir);
+  const circuitGauge = metrics.circuitBreakerState.labels('llm_provider');
+  const breaker = new CircuitBreaker({
+    dependency: 'llm_provider',
+    failureThreshold: config.circuit.failureThreshold,
+    resetTimeoutMs: config.circuit.resetTimeoutMs,
+    onStateChange: (state, previous) => {
+      circuitGauge.set(CIRCUIT_STATE_VALUE[state]);
+      logger.warn('circuit breaker changed state', {
+        dependency: 'llm_provider',
+        state,
+        previous,
+      });
+    },
+  });
+  const provider = new SimulatedProvider({
+    latencyScale: config.llm.latencyScale,
+    errorRate: config.llm.errorRate,
+    chaos,
+  });
+  const cache = new ResponseCache<RunRecord>(
+    config.cache.ttlSeconds * 1000,
+    config.cache.maxEntries,
+  );
+  const runner = new AgentRunner({
+    provider,
+    breaker,
+    store,
+    cache,
+    runTimeoutMs: config.runTimeoutMs,
+  });
+  const lifecycle = new Lifecycle();
+  const health = new HealthMonitor({
+    store,
+    breaker,
+    lifecycle,
+    dataDir: config.dataDir,
+    thresholds: config.health,
+  });
+  // db_outage closes the database for real; its end (cleared or expired) opens it again.
+  chaos.onChange((fault, active) => {
+    if (fault !== 'db_outage') return;
+    if (active) {
+      store.close();
+    } else {
+      try {
+        store.open();
+      } catch (error) {
+        logger.error('database did not reopen after db_outage', { error: error as Error });
+      }
+    }
+  });
+  return { config, chaos, store, breaker, provider, runner, health, lifecycle };
+}
+
+export interface Apps {
+  api: Express;
+  /** Set when MANAGEMENT_PORT is: the operations endpoints live here instead of on `api`. */
+  management: Express | undefined;
+}
+
+function baseApp(config: Config): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  // API responses are computed per request: no ETag work, no 304s.
+  app.set('etag', false);
+  app.use(observeRequests({ telemetry: config.telemetry.enabled }));
+  return app;
+}
+
+function finish(app: Express, config: Config): Express {
+  app.use(notFound);
+  app.use(errorHandler({ bodyLimitBytes: config.bodyLimitBytes }));
+  return app;
+}
+
+export function createApps(services: Services): Apps {
+  const { config, chaos, runner, store, health } = services;
+  const keys = new ApiKeys(config.apiKeys);
+  const limiter = new RateLimiter(config.rateLimits);
+
+  const apiRouter = Router();
+  mountApiRoutes(apiRouter, {
+    runner,
+    store,
+    chaos,
+    requireApiKey: requireApiKey(keys),
+    rateLimit: (onRejected) => rateLimit(limiter, onRejected),
+    bodyLimitBytes: config.bodyLimitBytes,
+  });
+  const opsRouter = Router();
+  mountOpsRoutes(opsRouter, health);
+  const routes: RouteSpec[] = [...Object.values(API_ROUTES), ...Object.values(OPS_ROUTES)];
+  // No ADMIN_TOKEN: the admin routes do not exist, so /admin/* is an ordinary 404.
+  if (config.adminToken !== undefined) {
+    mountAdminRoutes(opsRouter, {
+      chaos,
+      requireAdminToken: requireAdminToken(config.adminToken),
+      bodyLimitBytes: config.bodyLimitBytes,
+    });
+    routes.push(...Object.values(ADMIN_ROUTES));
+  }
+  zeroHttpSeries([...routes, { route: 'unmatched', methods: ['GET'], statusCodes: [404] }]);
+
+  const api = baseApp(config);
+  api.use(apiRouter);
+  if (config.managementPort === undefined) {
+    api.use(opsRouter);
+    return { api: finish(api, config), management: undefined };
+  }
+  const management = baseApp(config);
+  management.use(opsRouter);
+  return { api: finish(api, config), management: finish(management, config) };
+}

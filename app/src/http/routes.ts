@@ -1,0 +1,367 @@
+// Every route of the service. Each is declared once with its `route` label, its methods and the
+// status codes it answers, which also start its http_requests_total series at 0.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Request, RequestHandler, Response, Router } from 'express';
+import { z } from 'zod';
+import { AGENTS, AGENT_NAMES, isAgentName, MODEL_NAMES, MODELS, PROVIDER } from '../agent/catalog';
+import {
+  FAULT_NAMES,
+  FAULT_VALUES,
+  isFaultName,
+  MAX_TTL_SECONDS,
+  type ActiveFault,
+  type Chaos,
+} from '../agent/chaos';
+import { CircuitOpenError } from '../agent/circuit-breaker';
+import { ProviderError } from '../agent/provider';
+import { RunFailedError, RunTimeoutError, type RunRecord } from '../agent/run';
+import type { AgentRunner } from '../agent/runner';
+import { DatabaseError, type RunStore } from '../agent/storage';
+import type { HealthMonitor } from '../health';
+import { metrics, SERVICE_VERSION } from '../telemetry/metrics';
+import { logger } from '../telemetry/logger';
+import { requestContext } from './context';
+import { methodNotAllowed } from './errors';
+import { ProblemError } from './problem';
+import { jsonBody, parseBody } from './validation';
+
+type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+export interface RouteSpec {
+  route: string;
+  methods: readonly Method[];
+  /** Status codes whose counters start at 0: at least the success code and the 5xx the SLI counts. */
+  statusCodes: readonly number[];
+}
+
+export const API_ROUTES = {
+  runs: {
+    route: '/v1/agents/:agent/runs',
+    methods: ['POST'],
+    statusCodes: [201, 500, 502, 503, 504],
+  },
+  agents: { route: '/v1/agents', methods: ['GET'], statusCodes: [200, 500] },
+  run: { route: '/v1/runs/:id', methods: ['GET'], statusCodes: [200, 404, 500, 503] },
+} as const satisfies Record<string, RouteSpec>;
+
+export const OPS_ROUTES = {
+  live: { route: '/health/live', methods: ['GET'], statusCodes: [200] },
+  ready: { route: '/health/ready', methods: ['GET'], statusCodes: [200, 503] },
+  health: { route: '/health', methods: ['GET'], statusCodes: [200, 503] },
+  metrics: { route: '/metrics', methods: ['GET'], statusCodes: [200] },
+} as const satisfies Record<string, RouteSpec>;
+
+export const ADMIN_ROUTES = {
+  chaos: { route: '/admin/chaos', methods: ['GET', 'PUT', 'DELETE'], statusCodes: [200, 204, 401] },
+} as const satisfies Record<string, RouteSpec>;
+
+/** Registers `path` under `label`: its handlers per method, then 405 for any other method. */
+function defineRoute(
+  router: Router,
+  path: string,
+  label: string,
+  handlers: Partial<Record<Method, RequestHandler[]>>,
+): void {
+  const route = router.route(path);
+  route.all((_req, res, next) => {
+    requestContext(res).route = label;
+    next();
+  });
+  for (const [method, chain] of Object.entries(handlers) as [Method, RequestHandler[]][]) {
+    route[method.toLowerCase() as Lowercase<Method>](...chain);
+  }
+  route.all(methodNotAllowed(Object.keys(handlers)));
+}
+
+/** A named path parameter; the routes here have no wildcards, so it is one string. */
+function pathParam(req: Request, name: string): string {
+  const value = req.params[name];
+  return typeof value === 'string' ? value : '';
+}
+
+const runBody = z.strictObject({
+  input: z
+    .string()
+    .refine((input) => input.trim().length > 0, 'must not be empty or only whitespace'),
+  model: z.enum(MODEL_NAMES).optional(),
+});
+
+const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function runProblem(error: RunFailedError): ProblemError {
+  const { cause, run } = error;
+  const members = { run_id: run.id, run_status: run.status };
+  if (cause instanceof RunTimeoutError) {
+    return new ProblemError('run_timeout', cause.message, { members, cause });
+  }
+  if (cause instanceof CircuitOpenError) {
+    const retryAfter = Math.max(1, Math.ceil(cause.retryAfterMs / 1000));
+    return new ProblemError(
+      'circuit_open',
+      'The LLM provider failed repeatedly; calls are paused while it recovers.',
+      { members, cause, headers: { 'Retry-After': String(retryAfter) } },
+    );
+  }
+  if (cause instanceof ProviderError) {
+    return new ProblemError('llm_provider_error', cause.message, { members, cause });
+  }
+  if (cause instanceof DatabaseError) {
+    return new ProblemError('database_unavailable', 'The run could not be stored.', {
+      members,
+      cause,
+    });
+  }
+  return new ProblemError('internal_error', 'The run failed unexpectedly.', { members, cause });
+}
+
+export interface ApiDeps {
+  runner: AgentRunner;
+  store: RunStore;
+  chaos: Chaos;
+  requireApiKey: RequestHandler;
+  rateLimit: (onRejected?: (req: Request, res: Response) => void) => RequestHandler;
+  bodyLimitBytes: number;
+}
+
+export function mountApiRoutes(router: Router, deps: ApiDeps): void {
+  const { runner, store, chaos } = deps;
+
+  // error_ratio and latency faults apply to API requests only: probes and scrapes keep working.
+  const injectFaults: RequestHandler = async (_req, _res, next) => {
+    const latencyMs = chaos.value('latency');
+    if (latencyMs !== undefined && latencyMs > 0) await sleep(latencyMs);
+    const errorRatio = chaos.value('error_ratio');
+    if (errorRatio !== undefined && Math.random() < errorRatio) {
+      throw new ProblemError(
+        'injected_fault',
+        'Failed on purpose: the error_ratio fault is active.',
+      );
+    }
+    next();
+  };
+  const guard = (onRejected?: (req: Request, res: Response) => void) => [
+    injectFaults,
+    deps.requireApiKey,
+    deps.rateLimit(onRejected),
+  ];
+
+  const agentsBody = JSON.stringify({
+    agents: AGENT_NAMES.map((name) => ({
+      name,
+      description: AGENTS[name].description,
+      default_model: AGENTS[name].defaultModel,
+      tools: AGENTS[name].tools,
+    })),
+    models: MODEL_NAMES.map((name) => ({
+      name,
+      provider: PROVIDER,
+      input_usd_per_million_tokens: MODELS[name].inputUsdPerMillion,
+      output_usd_per_million_tokens: MODELS[name].outputUsdPerMillion,
+    })),
+  });
+  defineRoute(router, '/v1/agents', API_ROUTES.agents.route, {
+    GET: [
+      ...guard(),
+      (_req, res) => {
+        res.type('application/json').send(agentsBody);
+      },
+    ],
+  });
+
+  const knownAgent: RequestHandler = (req, res, next) => {
+    const agent = pathParam(req, 'agent');
+    if (!isAgentName(agent)) {
+      throw new ProblemError(
+        'not_found',
+        `There is no agent "${agent.slice(0, 64)}"; the agents are ${AGENT_NAMES.join(', ')}.`,
+      );
+    }
+    requestContext(res).agent = agent;
+    next();
+  };
+  defineRoute(router, '/v1/agents/:agent/runs', API_ROUTES.runs.route, {
+    POST: [
+      knownAgent,
+      ...guard((req, res) => {
+        const ctx = requestContext(res);
+        runner.recordRejected(AGENTS[ctx.agent as keyof typeof AGENTS], ctx.tier!);
+      }),
+      ...jsonBody(deps.bodyLimitBytes),
+      async (req, res) => {
+        const ctx = requestContext(res);
+        const agent = AGENTS[ctx.agent as keyof typeof AGENTS];
+        const body = parseBody(runBody, req.body);
+        let run: RunRecord;
+        try {
+          run = await runner.run({
+            agent,
+            model: body.model ?? agent.defaultModel,
+            input: body.input,
+            tier: ctx.tier!,
+            owner: ctx.owner!,
+          });
+        } catch (error) {
+          if (error instanceof RunFailedError) throw runProblem(error);
+          throw error;
+        }
+        res.status(201).location(`/v1/runs/${run.id}`).json(run);
+      },
+    ],
+  });
+
+  defineRoute(router, '/v1/runs/:id', API_ROUTES.run.route, {
+    GET: [
+      ...guard(),
+      (req, res) => {
+        const id = pathParam(req, 'id');
+        const missing = new ProblemError('not_found', `There is no run "${id.slice(0, 64)}".`);
+        if (!RUN_ID.test(id)) throw missing;
+        let run: RunRecord | undefined;
+        try {
+          run = store.getRun(id, requestContext(res).owner!);
+        } catch (error) {
+          throw new ProblemError('database_unavailable', 'The run could not be read.', {
+            cause: error,
+          });
+        }
+        if (run === undefined) throw missing;
+        res.json(run);
+      },
+    ],
+  });
+}
+
+export function mountOpsRoutes(router: Router, health: HealthMonitor): void {
+  defineRoute(router, '/health/live', OPS_ROUTES.live.route, {
+    GET: [(_req, res) => void res.json({ status: 'ok' })],
+  });
+  defineRoute(router, '/health/ready', OPS_ROUTES.ready.route, {
+    GET: [
+      (_req, res) => {
+        const { ready, checks } = health.readiness();
+        res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
+      },
+    ],
+  });
+  defineRoute(router, '/health', OPS_ROUTES.health.route, {
+    GET: [
+      async (_req, res) => {
+        const report = await health.check();
+        res.status(report.status === 'unhealthy' ? 503 : 200).json({
+          ...report,
+          version: SERVICE_VERSION,
+          uptime_seconds: Math.round(process.uptime()),
+        });
+      },
+    ],
+  });
+  defineRoute(router, '/metrics', OPS_ROUTES.metrics.route, {
+    GET: [
+      async (_req, res) => {
+        const body = await metrics.registry.metrics();
+        res.type(metrics.registry.contentType).send(body);
+      },
+    ],
+  });
+}
+
+const chaosBody = z.strictObject({
+  value: z.number().optional(),
+  ttl_seconds: z.number().positive().max(MAX_TTL_SECONDS),
+});
+
+function describeFault(fault: ActiveFault, now: number) {
+  return {
+    fault: fault.fault,
+    value: fault.value ?? null,
+    expires_at: new Date(fault.expiresAt).toISOString(),
+    expires_in_seconds: Math.max(0, Math.round((fault.expiresAt - now) / 100) / 10),
+  };
+}
+
+export function mountAdminRoutes(
+  router: Router,
+  deps: { chaos: Chaos; requireAdminToken: RequestHandler; bodyLimitBytes: number },
+): void {
+  const { chaos } = deps;
+  const label = ADMIN_ROUTES.chaos.route;
+  const faultParam: RequestHandler = (req, _res, next) => {
+    const fault = pathParam(req, 'fault');
+    if (!isFaultName(fault)) {
+      throw new ProblemError(
+        'not_found',
+        `There is no fault "${fault.slice(0, 64)}"; the faults are ${FAULT_NAMES.join(', ')}.`,
+      );
+    }
+    next();
+  };
+
+  defineRoute(router, '/admin/chaos', label, {
+    GET: [
+      deps.requireAdminToken,
+      (_req, res) => {
+        const now = Date.now();
+        res.json({ faults: chaos.list().map((fault) => describeFault(fault, now)) });
+      },
+    ],
+    DELETE: [
+      deps.requireAdminToken,
+      (_req, res) => {
+        chaos.clearAll();
+        logger.warn('chaos: every fault cleared');
+        res.status(204).end();
+      },
+    ],
+  });
+
+  defineRoute(router, '/admin/chaos/:fault', label, {
+    PUT: [
+      deps.requireAdminToken,
+      faultParam,
+      ...jsonBody(deps.bodyLimitBytes),
+      (req, res) => {
+        const fault = pathParam(req, 'fault') as (typeof FAULT_NAMES)[number];
+        const body = parseBody(chaosBody, req.body);
+        const bounds = FAULT_VALUES[fault];
+        if (bounds === undefined && body.value !== undefined) {
+          throw new ProblemError('validation_error', `The ${fault} fault takes no value.`, {
+            errors: [{ pointer: '/value', detail: `${fault} takes no value` }],
+          });
+        }
+        if (
+          bounds !== undefined &&
+          (body.value === undefined || body.value < bounds.min || body.value > bounds.max)
+        ) {
+          throw new ProblemError(
+            'validation_error',
+            `The ${fault} fault needs a value from ${bounds.min} to ${bounds.max} (${bounds.unit}).`,
+            {
+              errors: [
+                {
+                  pointer: '/value',
+                  detail: `must be a number from ${bounds.min} to ${bounds.max}`,
+                },
+              ],
+            },
+          );
+        }
+        const active = chaos.set(fault, body.value, body.ttl_seconds);
+        logger.warn('chaos: fault set', {
+          fault,
+          value: body.value,
+          ttl_seconds: body.ttl_seconds,
+        });
+        res.json(describeFault(active, Date.now()));
+      },
+    ],
+    DELETE: [
+      deps.requireAdminToken,
+      faultParam,
+      (req, res) => {
+        const fault = pathParam(req, 'fault') as (typeof FAULT_NAMES)[number];
+        if (chaos.clear(fault)) logger.warn('chaos: fault cleared', { fault });
+        res.status(204).end();
+      },
+    ],
+  });
+}

@@ -1,0 +1,149 @@
+// The entry point: listens on PORT (and MANAGEMENT_PORT when set) and shuts down on SIGTERM or
+// SIGINT within SHUTDOWN_GRACE_MS: readiness fails at once, in-flight requests finish, telemetry
+// is flushed under its own time limit, then the process exits.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Express } from 'express';
+import { createApps, createServices, type Services } from './app';
+import { ConfigError, loadConfig, type Config } from './config';
+import { logger } from './telemetry/logger';
+import { closeSentry } from './telemetry/sentry';
+import { startTelemetry } from './telemetry/setup';
+import { activeTracing } from './telemetry/tracing';
+
+// Time kept back from the grace period for the last log line and the exit itself.
+const EXIT_MARGIN_MS = 250;
+const IDLE_SWEEP_MS = 100;
+
+function listen(app: Express, port: number, host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host);
+    server.once('listening', () => resolve(server));
+    server.once('error', reject);
+  });
+}
+
+/** Stops accepting, lets in-flight requests finish; false when `budgetMs` ran out first. */
+async function drain(servers: Server[], budgetMs: number): Promise<boolean> {
+  const closed = servers.map(
+    (server) => new Promise<void>((resolve) => server.close(() => resolve())),
+  );
+  // Keep-alive connections that go idle after close() would otherwise hold it open.
+  const sweep = setInterval(() => {
+    for (const server of servers) server.closeIdleConnections();
+  }, IDLE_SWEEP_MS);
+  const drained = await Promise.race([
+    Promise.all(closed).then(() => true),
+    sleep(Math.max(budgetMs, 0), false, { ref: false }),
+  ]);
+  clearInterval(sweep);
+  if (!drained) for (const server of servers) server.closeAllConnections();
+  return drained;
+}
+
+/** Exports pending spans and Sentry events; gives up after `timeoutMs` whatever happens. */
+async function flushTelemetry(timeoutMs: number): Promise<boolean> {
+  const tracing = activeTracing();
+  const work = Promise.allSettled([tracing?.shutdown(), closeSentry(timeoutMs)]).then(() => true);
+  return Promise.race([work, sleep(timeoutMs, false, { ref: false })]);
+}
+
+function address(server: Server): string {
+  const { address, port } = server.address() as AddressInfo;
+  return `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
+  const preloaded = activeTracing() !== undefined;
+  startTelemetry(config);
+  if (config.usingDemoKeys) {
+    logger.warn('API_KEYS is not set: the documented demo keys are accepted; set your own');
+  }
+  if (config.adminToken === undefined) {
+    logger.info('ADMIN_TOKEN is not set: /admin/chaos is disabled');
+  }
+  if (config.telemetry.enabled && !preloaded) {
+    logger.info('tracing started by server.ts: preload telemetry/instrument.js to start it first');
+  }
+
+  const services = createServices(config);
+  try {
+    services.store.open();
+  } catch (error) {
+    logger.error('cannot open the database', { path: services.store.path, error: error as Error });
+    process.exit(1);
+  }
+  services.health.start();
+  const apps = createApps(services);
+  const servers = [await listen(apps.api, config.port, config.host)];
+  if (apps.management && config.managementPort !== undefined) {
+    servers.push(await listen(apps.management, config.managementPort, config.host));
+  }
+  logger.info('agent service listening', {
+    api: address(servers[0]!),
+    management: servers[1] ? address(servers[1]) : undefined,
+    telemetry: config.telemetry.enabled,
+  });
+
+  const stop = (reason: string, exitCode: number) => shutdown(services, servers, reason, exitCode);
+  process.on('SIGTERM', () => void stop('SIGTERM', 0));
+  process.on('SIGINT', () => void stop('SIGINT', 0));
+  process.on('uncaughtException', (error) => {
+    logger.error('uncaught exception', { error });
+    void stop('uncaught exception', 1);
+  });
+  process.on('unhandledRejection', (reason) => {
+    logger.error('unhandled promise rejection', {
+      error: reason instanceof Error ? reason : String(reason),
+    });
+    void stop('unhandled promise rejection', 1);
+  });
+}
+
+async function shutdown(
+  services: Services,
+  servers: Server[],
+  reason: string,
+  exitCode: number,
+): Promise<void> {
+  const { lifecycle, config } = services;
+  if (lifecycle.shuttingDown) {
+    logger.warn('second stop request while shutting down: exiting now', { reason });
+    process.exit(1);
+  }
+  lifecycle.shuttingDown = true;
+  const { graceMs, delayMs } = config.shutdown;
+  const telemetryMs = config.telemetry.shutdownTimeoutMs;
+  const hardStop = setTimeout(() => {
+    logger.error('grace period over before shutdown finished: exiting', { grace_ms: graceMs });
+    process.exit(1);
+  }, graceMs);
+  hardStop.unref();
+  logger.info('shutting down', { reason, grace_ms: graceMs });
+
+  // Readiness already answers 503; a load balancer may need a moment to notice before the
+  // listener closes.
+  if (delayMs > 0) await sleep(delayMs);
+  const drained = await drain(servers, graceMs - delayMs - telemetryMs - EXIT_MARGIN_MS);
+  if (!drained) logger.warn('in-flight requests cut off: they did not finish in time');
+  services.health.stop();
+  const flushed = await flushTelemetry(telemetryMs);
+  if (!flushed) logger.warn('telemetry flush timed out', { timeout_ms: telemetryMs });
+  services.store.close();
+  logger.info('stopped', { drained, telemetry_flushed: flushed });
+  process.exit(drained ? exitCode : 1);
+}
+
+main().catch((error: unknown) => {
+  logger.error('failed to start', { error: error instanceof Error ? error : String(error) });
+  process.exit(1);
+});

@@ -1,0 +1,281 @@
+// The metric catalog of SPEC 4 on one OpenMetrics registry (prom-client attaches exemplars only
+// there). Bucket boundaries include every alert and SLO threshold, and counters for every known
+// label set start at 0 so that rates and ratios exist before the first event.
+import { readFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  collectDefaultMetrics,
+  type LabelValues,
+  type OpenMetricsContentType,
+} from 'prom-client';
+import { TIERS } from '../config';
+import { AGENT_NAMES, AGENTS, MODEL_NAMES, PROVIDER } from '../agent/catalog';
+
+export const RUN_STATUSES = ['success', 'error', 'timeout', 'rejected'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export const LLM_STATUSES = ['success', 'error', 'circuit_open'] as const;
+export type LlmStatus = (typeof LLM_STATUSES)[number];
+export const TOOL_STATUSES = ['success', 'error'] as const;
+export const DB_OPERATIONS = ['insert_run', 'get_run', 'ping'] as const;
+export type DbOperation = (typeof DB_OPERATIONS)[number];
+export const AUTH_FAILURE_REASONS = ['missing_key', 'invalid_key', 'invalid_admin_token'] as const;
+export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];
+export const HEALTH_CHECKS = ['database', 'llm_provider', 'disk', 'memory', 'event_loop'] as const;
+export type HealthCheckName = (typeof HEALTH_CHECKS)[number];
+export const TELEMETRY_SIGNALS = ['traces', 'errors'] as const;
+export type TelemetrySignal = (typeof TELEMETRY_SIGNALS)[number];
+
+export const BUCKETS = {
+  // 0.1, 0.25, 0.5, 1, 2 and 5 s are latency-alert thresholds; runs through this route are
+  // slow by nature, hence the tail up to 30 s.
+  http: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2, 2.5, 5, 10, 15, 20, 30],
+  agentRun: [0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120],
+  llm: [0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60],
+  // The slow-query alert compares p95 with 0.5 s.
+  db: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+};
+
+function packageVersion(): string {
+  // dist/telemetry/ at run time, build/src/telemetry/ in tests: walk up to the service's own
+  // package.json instead of assuming a depth.
+  for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) {
+    const candidate = join(dir, 'package.json');
+    if (!existsSync(candidate)) continue;
+    const pkg = JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string; version?: string };
+    if (pkg.name === 'agent-service' && pkg.version) return pkg.version;
+  }
+  return 'unknown';
+}
+
+export const SERVICE_VERSION = packageVersion();
+
+function createMetrics() {
+  const registry = new Registry<OpenMetricsContentType>();
+  registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+
+  const metrics = {
+    registry,
+    httpRequests: new Counter({
+      name: 'http_requests_total',
+      help: 'HTTP requests answered, by route template and status code.',
+      labelNames: ['method', 'route', 'status_code'] as const,
+      registers,
+    }),
+    httpRequestDuration: new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'Time from receiving an HTTP request to finishing its response.',
+      labelNames: ['method', 'route', 'status_code'] as const,
+      buckets: BUCKETS.http,
+      enableExemplars: true,
+      registers,
+    }),
+    httpRequestsInFlight: new Gauge({
+      name: 'http_requests_in_flight',
+      help: 'HTTP requests being served right now.',
+      registers,
+    }),
+    diskFree: new Gauge({
+      name: 'app_data_disk_free_bytes',
+      help: 'Free bytes on the file system of the data directory (available to the service).',
+      registers,
+    }),
+    diskSize: new Gauge({
+      name: 'app_data_disk_size_bytes',
+      help: 'Size in bytes of the file system of the data directory.',
+      registers,
+    }),
+    telemetryExportFailures: new Counter({
+      name: 'telemetry_export_failures_total',
+      help: 'Failed telemetry exports: span batches the OTLP exporter could not deliver (traces), events Sentry could not send (errors).',
+      labelNames: ['signal'] as const,
+      registers,
+    }),
+    agentRuns: new Counter({
+      name: 'agent_runs_total',
+      help: 'Agent runs by outcome; rejected runs were refused by the rate limiter.',
+      labelNames: ['agent', 'tier', 'status'] as const,
+      registers,
+    }),
+    agentRunDuration: new Histogram({
+      name: 'agent_run_duration_seconds',
+      help: 'Duration of an agent run from plan to stored result.',
+      labelNames: ['agent', 'status'] as const,
+      buckets: BUCKETS.agentRun,
+      enableExemplars: true,
+      registers,
+    }),
+    agentRunsInProgress: new Gauge({
+      name: 'agent_runs_in_progress',
+      help: 'Agent runs executing right now.',
+      labelNames: ['agent'] as const,
+      registers,
+    }),
+    agentToolCalls: new Counter({
+      name: 'agent_tool_calls_total',
+      help: 'Tool calls made by agents, by outcome.',
+      labelNames: ['agent', 'tool', 'status'] as const,
+      registers,
+    }),
+    llmRequests: new Counter({
+      name: 'llm_requests_total',
+      help: 'Calls to the LLM provider; circuit_open calls were refused without reaching it.',
+      labelNames: ['provider', 'model', 'status'] as const,
+      registers,
+    }),
+    llmRequestDuration: new Histogram({
+      name: 'llm_request_duration_seconds',
+      help: 'Duration of calls to the LLM provider.',
+      labelNames: ['provider', 'model'] as const,
+      buckets: BUCKETS.llm,
+      registers,
+    }),
+    llmTokens: new Counter({
+      name: 'llm_tokens_total',
+      help: 'Tokens sent to (input) and received from (output) the LLM provider.',
+      labelNames: ['provider', 'model', 'type'] as const,
+      registers,
+    }),
+    llmCost: new Counter({
+      name: 'llm_cost_usd_total',
+      help: 'What LLM calls cost in US dollars, from the per-model price table.',
+      labelNames: ['provider', 'model', 'tier'] as const,
+      registers,
+    }),
+    circuitBreakerState: new Gauge({
+      name: 'circuit_breaker_state',
+      help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open.',
+      labelNames: ['dependency'] as const,
+      registers,
+    }),
+    cacheRequests: new Counter({
+      name: 'cache_requests_total',
+      help: 'Cache lookups by result.',
+      labelNames: ['cache', 'result'] as const,
+      registers,
+    }),
+    dbQueryDuration: new Histogram({
+      name: 'db_query_duration_seconds',
+      help: 'Duration of database queries, failed ones included.',
+      labelNames: ['operation'] as const,
+      buckets: BUCKETS.db,
+      registers,
+    }),
+    dbErrors: new Counter({
+      name: 'db_errors_total',
+      help: 'Database queries that failed.',
+      labelNames: ['operation'] as const,
+      registers,
+    }),
+    rateLimitRejections: new Counter({
+      name: 'rate_limit_rejections_total',
+      help: 'Requests refused with 429 because the API key exceeded its tier rate.',
+      labelNames: ['tier'] as const,
+      registers,
+    }),
+    authFailures: new Counter({
+      name: 'auth_failures_total',
+      help: 'Requests refused with 401, by reason.',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    healthCheckStatus: new Gauge({
+      name: 'health_check_status',
+      help: 'Result of the latest health check: 1 ok, 0 failing.',
+      labelNames: ['check'] as const,
+      registers,
+    }),
+    buildInfo: new Gauge({
+      name: 'app_build_info',
+      help: 'Always 1; the labels say which build is running.',
+      labelNames: ['version', 'commit', 'node_version'] as const,
+      registers,
+    }),
+  };
+
+  for (const signal of TELEMETRY_SIGNALS) metrics.telemetryExportFailures.labels(signal).inc(0);
+  for (const agent of AGENT_NAMES) {
+    metrics.agentRunsInProgress.labels(agent).set(0);
+    for (const tier of TIERS) {
+      for (const status of RUN_STATUSES) metrics.agentRuns.labels(agent, tier, status).inc(0);
+    }
+    // Only the agent's own tools: a series for a tool it never calls would only ever read 0.
+    for (const tool of AGENTS[agent].tools) {
+      for (const status of TOOL_STATUSES) metrics.agentToolCalls.labels(agent, tool, status).inc(0);
+    }
+  }
+  for (const model of MODEL_NAMES) {
+    for (const status of LLM_STATUSES) metrics.llmRequests.labels(PROVIDER, model, status).inc(0);
+    for (const type of ['input', 'output']) metrics.llmTokens.labels(PROVIDER, model, type).inc(0);
+    for (const tier of TIERS) metrics.llmCost.labels(PROVIDER, model, tier).inc(0);
+  }
+  metrics.circuitBreakerState.labels('llm_provider').set(0);
+  for (const result of ['hit', 'miss']) metrics.cacheRequests.labels('response', result).inc(0);
+  for (const operation of DB_OPERATIONS) metrics.dbErrors.labels(operation).inc(0);
+  for (const tier of TIERS) metrics.rateLimitRejections.labels(tier).inc(0);
+  for (const reason of AUTH_FAILURE_REASONS) metrics.authFailures.labels(reason).inc(0);
+  return metrics;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+// One registry per process: instrument.ts (loaded first) and the app share this module instance.
+export const metrics: Metrics = createMetrics();
+
+export function recordBuildInfo(commit: string): void {
+  metrics.buildInfo.reset();
+  metrics.buildInfo.labels(SERVICE_VERSION, commit, process.version).set(1);
+}
+
+/** Start the HTTP request counters of each (route, method) at 0 for the status codes that matter. */
+export function zeroHttpSeries(
+  routes: readonly { route: string; methods: readonly string[]; statusCodes: readonly number[] }[],
+): void {
+  for (const { route, methods, statusCodes } of routes) {
+    for (const method of methods) {
+      for (const status of statusCodes) {
+        metrics.httpRequests.labels(method, route, String(status)).inc(0);
+      }
+    }
+  }
+}
+
+/**
+ * Children of a labelled metric, bound once per label-value combination: prom-client's
+ * `labels()` hashes its arguments on every call, a hot path should not.
+ */
+export function boundChildren<Child>(metric: {
+  labels(...values: string[]): Child;
+}): (...values: string[]) => Child {
+  const children = new Map<string, Child>();
+  return (...values) => {
+    const key = values.join('\u0001');
+    let child = children.get(key);
+    if (child === undefined) {
+      child = metric.labels(...values);
+      children.set(key, child);
+    }
+    return child;
+  };
+}
+
+export interface Exemplar {
+  trace_id: string;
+  span_id: string;
+}
+
+/** Observes a value and links its bucket to the trace that produced it. */
+export function observeWithExemplar<Label extends string>(
+  histogram: Histogram<Label>,
+  labels: LabelValues<Label>,
+  value: number,
+  exemplar: Exemplar,
+): void {
+  // prom-client types exemplar labels with the metric's own label names; any names are valid.
+  histogram.observe({ labels, value, exemplarLabels: exemplar as unknown as LabelValues<Label> });
+}
