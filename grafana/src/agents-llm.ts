@@ -13,7 +13,7 @@ import {
   labelVariable,
   promQuery,
   stateTimelinePanel,
-  statPanel,
+  statOverRange,
   thresholds,
   timeseriesPanel,
   valueMappings,
@@ -53,7 +53,7 @@ export const agentsLlm = (): dashboard.Dashboard =>
   );
 
 export const runSuccessRatio = () =>
-  statPanel()
+  statOverRange()
     .title('Run success ratio')
     .description(
       'Share of agent runs that ended in success over the dashboard’s time range (errors, timeouts and rejected runs are the rest). Red below 90 %: the run-failure alert fires above 10 % failures.',
@@ -66,31 +66,35 @@ export const runSuccessRatio = () =>
         `sum(increase(agent_runs_total{${AGENTS}, status="success"}[$__range]))\n` +
           `/ sum(increase(agent_runs_total{${AGENTS}}[$__range]))`,
         'success',
-      ),
+      ).instant(),
     )
     .links([runbook('AgentRunFailureRatioHigh')]);
 
 export const runsInRange = () =>
-  statPanel()
+  statOverRange()
     .title('Runs')
     .description('Agent runs started in the dashboard’s time range, all outcomes.')
     .unit('short')
     .decimals(0)
-    .withTarget(promQuery(`sum(increase(agent_runs_total{${AGENTS}}[$__range]))`, 'runs'));
+    .withTarget(
+      promQuery(`sum(increase(agent_runs_total{${AGENTS}}[$__range]))`, 'runs').instant(),
+    );
 
 export const costInRange = () =>
-  statPanel()
+  statOverRange()
     .title('LLM cost')
     .description(
       'Dollars spent on LLM calls in the dashboard’s time range (simulated price table).',
     )
     .unit('currencyUSD')
     .decimals(2)
-    .withTarget(promQuery(`sum(increase(llm_cost_usd_total{${MODELS}}[$__range]))`, 'cost'))
+    .withTarget(
+      promQuery(`sum(increase(llm_cost_usd_total{${MODELS}}[$__range]))`, 'cost').instant(),
+    )
     .links([runbook('LLMCostSpike')]);
 
 export const cacheHitRatio = () =>
-  statPanel()
+  statOverRange()
     .title('Response cache hit ratio')
     .description(
       'Share of identical prompts answered from the response cache instead of an LLM call, over the time range. Higher is cheaper.',
@@ -103,7 +107,7 @@ export const cacheHitRatio = () =>
         `sum(increase(cache_requests_total{${APP}, cache="response", result="hit"}[$__range]))\n` +
           `/ sum(increase(cache_requests_total{${APP}, cache="response"}[$__range]))`,
         'hit ratio',
-      ),
+      ).instant(),
     );
 
 export const runsByStatus = () =>

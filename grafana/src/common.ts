@@ -155,6 +155,13 @@ export const stateTimelinePanel = (): statetimeline.PanelBuilder =>
     .legend(legendBottom())
     .thresholds(NEUTRAL());
 
+/**
+ * A single number for the whole time range on display (e.g. increase over $__range): one
+ * instant query, and no sparkline, since every point of one would repeat the same window.
+ */
+export const statOverRange = (): stat.PanelBuilder =>
+  statPanel().graphMode(common.BigValueGraphMode.None);
+
 /** Horizontal bars, one per series, coloured by thresholds: values that compare side by side. */
 export const barGaugePanel = (): bargauge.PanelBuilder =>
   new bargauge.PanelBuilder()

@@ -77,7 +77,7 @@ export const burnRate1h = () =>
     .description(
       'API 5xx ratio over the last hour divided by the ratio the SLO allows: 1× spends the budget exactly in 30 days, 14.4× (red) pages when the last 5 minutes agree.',
     )
-    .unit('x')
+    .unit('suffix:×')
     .decimals(2)
     .thresholds(thresholds([null, GREEN], [1, YELLOW], [6, ORANGE], [14.4, RED]))
     .withTarget(

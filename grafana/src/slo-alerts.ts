@@ -90,7 +90,7 @@ export const burnRateByWindow = () =>
     .description(
       'Current burn rate over each window the alerts use. Yellow from 1× (spending faster than the budget allows), orange from 6×, red from 14.4× (the paging thresholds).',
     )
-    .unit('x')
+    .unit('suffix:×')
     .decimals(2)
     .min(0)
     .thresholds(BURN_THRESHOLDS)
@@ -109,7 +109,7 @@ export const fastBurn = () =>
     .description(
       'Burn rate over the paging windows. A page needs both windows of a pair above its line: 1h and 5m above 14.4×, or 6h and 30m above 6×.',
     )
-    .unit('x')
+    .unit('suffix:×')
     .thresholds(thresholds([null, GREEN], [6, ORANGE], [14.4, RED]))
     .withTarget(promQuery(burnRate('5m'), '5m', 'A'))
     .withTarget(promQuery(burnRate('1h'), '1h', 'B'))
@@ -123,7 +123,7 @@ export const slowBurn = () =>
     .description(
       'Burn rate over the ticket windows: 1d and 2h above 3×, or 3d and 6h above 1×. Slow leaks that would still spend the budget before the window ends.',
     )
-    .unit('x')
+    .unit('suffix:×')
     .thresholds(thresholds([null, GREEN], [1, YELLOW], [3, ORANGE]))
     .withTarget(promQuery(burnRate('2h'), '2h', 'A'))
     .withTarget(promQuery(burnRate('1d'), '1d', 'B'))
