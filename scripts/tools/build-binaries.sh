@@ -1,0 +1,253 @@
+#!/usr/bin/env bash
+# build-binaries.sh: build the stack's real programs, at the versions pinned in
+# scripts/tools/versions.env (the same versions as the images in
+# docker-compose.yml), from Go modules, for machines without Docker.
+#
+#   scripts/tools/build-binaries.sh [--force] [PROGRAM ...]
+#
+# PROGRAM is any of: otelcol jaeger prometheus alertmanager (default: all).
+# prometheus also gives promtool, alertmanager also gives amtool.
+#
+# Output: ${XDG_CACHE_HOME:-$HOME/.cache}/agent-observability/bin/NAME-VERSION
+# (override the root with AGENT_OBS_CACHE_DIR), outside the clone so that a
+# fresh clone (CI) reuses it. A NAME symlink next to each points at the pinned
+# build, so the directory can go on PATH; scripts should ask bin-path.sh.
+# A binary already in the cache is reused (a second run takes seconds);
+# --force rebuilds. Build logs: <cache>/logs/NAME-VERSION.log.
+#
+# Needs Go (>= the version each module's go.mod asks for; GOTOOLCHAIN=local, so
+# no toolchain is downloaded) and the Go module proxy. Builds are static
+# (CGO_ENABLED=0), -trimpath, stripped (-s -w). First build on 2 cores: see
+# scripts/tools/README.md for the times measured.
+set -Eeuo pipefail
+
+TOOLS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$TOOLS_DIR/../.." && pwd)
+# shellcheck source=bin-path.sh
+. "$TOOLS_DIR/bin-path.sh" # versions.env, AGENT_OBS_CACHE_DIR, AGENT_OBS_BIN_DIR
+
+MANIFEST="$REPO_DIR/otel-collector/builder-config.yaml"
+BUILD_ROOT="$AGENT_OBS_CACHE_DIR/build" # scratch: module copies, ocb output
+LOG_DIR="$AGENT_OBS_CACHE_DIR/logs"
+
+export CGO_ENABLED=0
+export GOTOOLCHAIN=local # fail clearly instead of fetching another Go
+export GOFLAGS="-buildvcs=false" # module copies are not git checkouts
+export GOWORK=off # Prometheus' module zip ships a go.work naming dirs it lacks
+# Version stamps for `--version` (the module proxy carries no commit hashes).
+BUILD_USER="build-binaries.sh@$(hostname 2>/dev/null || echo localhost)"
+BUILD_DATE=$(date -u +%Y%m%d-%H:%M:%S)
+
+FORCE=0
+PROGRAMS=()
+for arg in "$@"; do
+  case "$arg" in
+    --force) FORCE=1 ;;
+    -h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    otelcol | jaeger | prometheus | alertmanager) PROGRAMS+=("$arg") ;;
+    promtool) PROGRAMS+=(prometheus) ;;
+    amtool) PROGRAMS+=(alertmanager) ;;
+    *) echo "build-binaries: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+  esac
+done
+[ ${#PROGRAMS[@]} -gt 0 ] || PROGRAMS=(otelcol jaeger prometheus alertmanager)
+
+command -v go >/dev/null || { echo "build-binaries: Go is not installed (needed to build from Go modules)" >&2; exit 1; }
+mkdir -p "$AGENT_OBS_BIN_DIR" "$BUILD_ROOT" "$LOG_DIR"
+
+# ---- helpers ---------------------------------------------------------------
+
+CURRENT="" # "what, from module@version", for the failure message
+LOG=""
+on_error() {
+  local rc=$?
+  # Subshells inherit the trap (set -E): let only the main shell report.
+  [ "$BASHPID" = "$$" ] || exit "$rc"
+  echo >&2
+  echo "build-binaries: FAILED building $CURRENT (exit $rc)" >&2
+  if [ -n "$LOG" ] && [ -s "$LOG" ]; then
+    echo "---- last lines of $LOG ----" >&2
+    tail -n 25 "$LOG" >&2
+  fi
+  exit "$rc"
+}
+trap on_error ERR
+
+elapsed() { # seconds since $1 as "1m23s"
+  local s=$(($(date +%s) - $1))
+  printf '%dm%02ds' $((s / 60)) $((s % 60))
+}
+
+# have NAME...: true when every NAME-VERSION is already built (and no --force)
+have() {
+  [ "$FORCE" = 0 ] || return 1
+  local n
+  for n in "$@"; do
+    [ -x "$AGENT_OBS_BIN_DIR/$n-$(agent_obs_version "$n")" ] || return 1
+  done
+}
+
+# install_bin NAME FILE: move a fresh build into the cache, atomically, and
+# point the NAME symlink at it.
+install_bin() {
+  local name=$1 file=$2 version
+  version=$(agent_obs_version "$name")
+  mv -f "$file" "$AGENT_OBS_BIN_DIR/.$name-$version.tmp"
+  mv -f "$AGENT_OBS_BIN_DIR/.$name-$version.tmp" "$AGENT_OBS_BIN_DIR/$name-$version"
+  ln -sfn "$name-$version" "$AGENT_OBS_BIN_DIR/$name"
+}
+
+# module_dir MODULE VERSION: download MODULE@VERSION from the module proxy
+# into the module cache and print its (read-only) directory.
+module_dir() {
+  local json
+  if ! json=$(cd "$BUILD_ROOT" && go mod download -json "$1@$2" 2>>"$LOG"); then
+    echo "build-binaries: cannot download Go module $1@$2 from the module proxy" >>"$LOG"
+    echo "$json" >>"$LOG"
+    return 1
+  fi
+  sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' <<<"$json"
+}
+
+# build_in_module NAME MODULE VERSION LDFLAGS TAGS PKG...: copy the module to a
+# writable directory and `go build` PKGs there. (`go install module@version`
+# refuses modules whose go.mod has replace/exclude directives, e.g. Jaeger.)
+build_in_module() {
+  local name=$1 module=$2 modver=$3 ldflags=$4 tags=$5
+  shift 5
+  local src work="$BUILD_ROOT/$name"
+  src=$(module_dir "$module" "$modver")
+  [ -n "$src" ] && [ -f "$src/go.mod" ]
+  rm -rf "$work"
+  mkdir -p "$work/out"
+  cp -R "$src" "$work/src"
+  chmod -R u+w "$work/src"
+  (cd "$work/src" && go build -trimpath -tags "$tags" -ldflags "-s -w $ldflags" -o "$work/out/" "$@") >>"$LOG" 2>&1
+}
+
+begin() { # begin NAME "description": set the failure context and the log
+  CURRENT=$2
+  LOG="$LOG_DIR/$1.log"
+  : >"$LOG"
+  printf 'build-binaries: building %s ... ' "$CURRENT"
+}
+
+report_cached() {
+  local n
+  for n in "$@"; do
+    ln -sfn "$n-$(agent_obs_version "$n")" "$AGENT_OBS_BIN_DIR/$n"
+    printf 'build-binaries: %-12s %-8s cached  %s\n' "$n" "$(agent_obs_version "$n")" "$AGENT_OBS_BIN_DIR/$n-$(agent_obs_version "$n")"
+  done
+}
+
+# ---- the programs ----------------------------------------------------------
+
+prom_ldflags() { # prom_ldflags VERSION MODVER: what promu stamps into --version
+  local v=github.com/prometheus/common/version
+  echo "-X $v.Version=$1 -X $v.Revision=go-module-$2 -X $v.Branch=HEAD -X $v.BuildUser=$BUILD_USER -X $v.BuildDate=$BUILD_DATE"
+}
+
+build_prometheus() {
+  have prometheus promtool && { report_cached prometheus promtool; return; }
+  local t0; t0=$(date +%s)
+  begin "prometheus-$PROMETHEUS_VERSION" "prometheus+promtool $PROMETHEUS_VERSION (Go module github.com/prometheus/prometheus@$PROMETHEUS_GO_MODULE_VERSION)"
+  # Tags as in the release's .promu.yml minus `builtinassets` (the web UI
+  # assets are not in the module zip; without it the API is complete and the
+  # UI pages are placeholders).
+  build_in_module prometheus github.com/prometheus/prometheus "$PROMETHEUS_GO_MODULE_VERSION" \
+    "$(prom_ldflags "$PROMETHEUS_VERSION" "$PROMETHEUS_GO_MODULE_VERSION")" netgo \
+    ./cmd/prometheus ./cmd/promtool
+  install_bin prometheus "$BUILD_ROOT/prometheus/out/prometheus"
+  install_bin promtool "$BUILD_ROOT/prometheus/out/promtool"
+  rm -rf "$BUILD_ROOT/prometheus"
+  echo "done in $(elapsed "$t0")"
+}
+
+build_alertmanager() {
+  have alertmanager amtool && { report_cached alertmanager amtool; return; }
+  local t0; t0=$(date +%s)
+  begin "alertmanager-$ALERTMANAGER_VERSION" "alertmanager+amtool $ALERTMANAGER_VERSION (Go module github.com/prometheus/alertmanager@$ALERTMANAGER_GO_MODULE_VERSION)"
+  build_in_module alertmanager github.com/prometheus/alertmanager "$ALERTMANAGER_GO_MODULE_VERSION" \
+    "$(prom_ldflags "$ALERTMANAGER_VERSION" "$ALERTMANAGER_GO_MODULE_VERSION")" netgo \
+    ./cmd/alertmanager ./cmd/amtool
+  install_bin alertmanager "$BUILD_ROOT/alertmanager/out/alertmanager"
+  install_bin amtool "$BUILD_ROOT/alertmanager/out/amtool"
+  rm -rf "$BUILD_ROOT/alertmanager"
+  echo "done in $(elapsed "$t0")"
+}
+
+build_jaeger() {
+  have jaeger && { report_cached jaeger; return; }
+  local t0; t0=$(date +%s)
+  begin "jaeger-$JAEGER_VERSION" "jaeger $JAEGER_VERSION (Go module github.com/jaegertracing/jaeger@$JAEGER_GO_MODULE_VERSION, ./cmd/jaeger)"
+  # Stamps `jaeger version` like Jaeger's own Makefile (BuildInfo.mk). The UI
+  # assets are not in the module zip: the binary serves a placeholder page at
+  # / and the full query API (/api/..., /api/v3/...).
+  local v=github.com/jaegertracing/jaeger/internal/version
+  local modtime
+  modtime=$(cd "$BUILD_ROOT" && go list -m -f '{{.Time.UTC.Format "2006-01-02T15:04:05Z"}}' "github.com/jaegertracing/jaeger@$JAEGER_GO_MODULE_VERSION" 2>>"$LOG")
+  build_in_module jaeger github.com/jaegertracing/jaeger "$JAEGER_GO_MODULE_VERSION" \
+    "-X $v.latestVersion=v$JAEGER_VERSION -X $v.commitSHA=$JAEGER_GIT_COMMIT -X $v.date=$modtime" "" \
+    ./cmd/jaeger
+  install_bin jaeger "$BUILD_ROOT/jaeger/out/jaeger"
+  rm -rf "$BUILD_ROOT/jaeger"
+  echo "done in $(elapsed "$t0")"
+}
+
+# The manifest pins every component itself; refuse to build when it disagrees
+# with versions.env, so the binary named otelcol-VERSION really is VERSION.
+check_manifest() {
+  local bad
+  grep -Eq "^[[:space:]]+version:[[:space:]]*\"?$OTELCOL_VERSION\"?[[:space:]]*$" "$MANIFEST" || {
+    echo "build-binaries: $MANIFEST: dist.version is not $OTELCOL_VERSION (OTELCOL_VERSION in versions.env)" >&2
+    return 1
+  }
+  bad=$(grep -E '^[[:space:]]*-[[:space:]]*gomod:' "$MANIFEST" | grep -v " $OTELCOL_GO_MODULE_VERSION[[:space:]]*\$" || true)
+  if [ -n "$bad" ]; then
+    echo "build-binaries: $MANIFEST: components not at $OTELCOL_GO_MODULE_VERSION (OTELCOL_GO_MODULE_VERSION in versions.env):" >&2
+    echo "$bad" >&2
+    return 1
+  fi
+}
+
+build_otelcol() {
+  check_manifest
+  # The manifest's hash is stored beside the binary: adding a component to the
+  # manifest rebuilds even though the version did not change.
+  local sum stamp="$AGENT_OBS_BIN_DIR/otelcol-$OTELCOL_VERSION.manifest.sha256"
+  sum=$(sha256sum "$MANIFEST" | cut -d' ' -f1)
+  if have otelcol && [ "$(cat "$stamp" 2>/dev/null)" = "$sum" ]; then
+    report_cached otelcol
+    return
+  fi
+  local t0; t0=$(date +%s)
+  local builder="$AGENT_OBS_BIN_DIR/ocb-$OTELCOL_VERSION" work="$BUILD_ROOT/otelcol"
+  begin "otelcol-$OTELCOL_VERSION" "otelcol $OTELCOL_VERSION (Collector Builder go.opentelemetry.io/collector/cmd/builder@$OTELCOL_GO_MODULE_VERSION, manifest otel-collector/builder-config.yaml)"
+  rm -rf "$work"
+  mkdir -p "$work"
+  if [ ! -x "$builder" ] || [ "$FORCE" = 1 ]; then
+    GOBIN="$work" go install -trimpath -ldflags "-s -w" \
+      "go.opentelemetry.io/collector/cmd/builder@$OTELCOL_GO_MODULE_VERSION" >>"$LOG" 2>&1
+    mv -f "$work/builder" "$builder"
+  fi
+  # ocb writes the generated sources and the binary to dist.output_path,
+  # relative to the working directory; it builds with CGO_ENABLED=0,
+  # -trimpath and -ldflags "-s -w" by default.
+  (cd "$work" && "$builder" --config "$MANIFEST") >>"$LOG" 2>&1
+  local out
+  out=$(sed -n 's/^[[:space:]]*output_path:[[:space:]]*//p' "$MANIFEST" | head -n1)
+  install_bin otelcol "$work/$out/otelcol"
+  echo "$sum" >"$stamp"
+  rm -rf "$work"
+  echo "done in $(elapsed "$t0")"
+}
+
+# ---- main ------------------------------------------------------------------
+
+T_ALL=$(date +%s)
+for p in "${PROGRAMS[@]}"; do
+  "build_$p"
+done
+trap - ERR
+echo "build-binaries: all done in $(elapsed "$T_ALL"); binaries in $AGENT_OBS_BIN_DIR"
+echo "build-binaries: use them with: eval \"\$(scripts/tools/bin-path.sh --env)\"  or  PATH=$AGENT_OBS_BIN_DIR:\$PATH"
