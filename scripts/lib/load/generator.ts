@@ -1,0 +1,129 @@
+// The load generator: open-loop streams of requests at a fixed average rate (Poisson arrivals)
+// on Node's built-in fetch (undici). Open loop on purpose: autocannon caps its connections at
+// the request rate and each connection waits for its answer, so when agent runs take seconds
+// (or the latency fault adds more) the offered rate collapses; here a slow service gets the
+// same arrivals as a fast one and sees them pile up, as it would in production. In-flight
+// requests are bounded so a stalled service cannot make the generator grow without limit.
+import { apiKeysFromEnv, RunIds, type ApiKeys, type Profile, type Rng } from './mix.ts';
+import { LoadStats } from './stats.ts';
+
+export interface GeneratorOptions {
+  baseUrl: string;
+  keys?: ApiKeys;
+  rng?: Rng;
+  /** Requests beyond this many in flight are skipped and counted, not queued. */
+  maxInFlight?: number;
+  /** Per-request time limit; a request over it counts as "no response". */
+  timeoutMs?: number;
+  now?: () => number;
+}
+
+export interface StreamHandle {
+  stop(): void;
+}
+
+export class LoadGenerator {
+  readonly stats: LoadStats;
+  private readonly o: Required<GeneratorOptions>;
+  private readonly runIds = new RunIds();
+  private readonly abort = new AbortController();
+  private readonly pending = new Set<Promise<void>>();
+  private readonly streams = new Set<() => void>();
+
+  constructor(options: GeneratorOptions) {
+    this.o = {
+      keys: apiKeysFromEnv(),
+      rng: Math.random,
+      maxInFlight: 200,
+      timeoutMs: 30_000,
+      now: Date.now,
+      ...options,
+      baseUrl: options.baseUrl.replace(/\/+$/, ''),
+    };
+    this.stats = new LoadStats(this.o.now());
+  }
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** Start a stream of `profile` at `rate` requests per second until stopped. */
+  start(profile: Profile, rate: number): StreamHandle {
+    if (!(rate > 0)) throw new Error(`rate must be > 0 req/s, got ${rate}`);
+    let timer: NodeJS.Timeout | undefined;
+    let stopped = false;
+    const schedule = () => {
+      // Exponential gaps: a Poisson process, the arrival pattern of independent users.
+      const gapMs = (-Math.log(1 - this.o.rng()) / rate) * 1000;
+      timer = setTimeout(() => {
+        if (stopped) return;
+        this.fire(profile);
+        schedule();
+      }, gapMs);
+    };
+    const stop = () => {
+      stopped = true;
+      clearTimeout(timer);
+      this.streams.delete(stop);
+    };
+    this.streams.add(stop);
+    schedule();
+    return { stop };
+  }
+
+  private fire(profile: Profile): void {
+    if (this.pending.size >= this.o.maxInFlight) {
+      this.stats.skipped++;
+      return;
+    }
+    const spec = profile({ rng: this.o.rng, keys: this.o.keys, runIds: this.runIds });
+    this.stats.recordSent(spec.kind);
+    const started = this.o.now();
+    const signal = AbortSignal.any([AbortSignal.timeout(this.o.timeoutMs), this.abort.signal]);
+    const p = (async () => {
+      let status = 0;
+      try {
+        const res = await fetch(this.o.baseUrl + spec.path, {
+          method: spec.method,
+          headers: spec.headers,
+          body: spec.body,
+          signal,
+        });
+        const body = await res.text();
+        status = res.status;
+        if (spec.kind === 'run' && spec.tier && res.ok) this.rememberRun(body, spec.tier);
+      } catch {
+        // Refused, reset or timed out: status stays 0 ("no response").
+      }
+      // Requests cut off by stop() say nothing about the service; leave them out.
+      if (!this.abort.signal.aborted) {
+        this.stats.record({ at: this.o.now(), status, latencyMs: this.o.now() - started });
+      }
+    })();
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  private rememberRun(body: string, tier: 'free' | 'pro'): void {
+    try {
+      const run = JSON.parse(body) as { id?: unknown; run_id?: unknown };
+      const id = run.id ?? run.run_id;
+      if (typeof id === 'string' || typeof id === 'number') this.runIds.add(String(id), tier);
+    } catch {
+      // A 2xx that is not JSON is the service's bug, not the generator's: the status was counted.
+    }
+  }
+
+  /** Stop every stream, give requests in flight `drainMs` to finish, then cut the rest off. */
+  async stop(drainMs = 5_000): Promise<void> {
+    for (const stop of [...this.streams]) stop();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.pending]),
+      new Promise((r) => (timer = setTimeout(r, drainMs))),
+    ]);
+    clearTimeout(timer);
+    this.abort.abort();
+    await Promise.allSettled([...this.pending]);
+  }
+}

@@ -1,0 +1,79 @@
+// make load: realistic traffic against the agent service for a while, with a live status line
+// and a summary. `node scripts/load.ts --help` lists the options.
+import { parseArgs } from 'node:util';
+import { LoadGenerator } from './lib/load/generator.ts';
+import { PROFILES, type ProfileName } from './lib/load/mix.ts';
+import { statusText, summaryText } from './lib/load/stats.ts';
+import { StatusLine } from './lib/load/status-line.ts';
+import { ENDPOINT_HELP, ENDPOINT_OPTIONS, resolveEndpoints } from './lib/stack/endpoints.ts';
+import { waitForApp } from './lib/scenarios/clients.ts';
+
+const HELP = `Usage: node scripts/load.ts [profile] [options]
+
+Profiles: steady (default: normal users on both tiers), auth-attack (guessed API keys),
+free-burst (one free-tier client far over its rate limit).
+
+  --duration SECONDS   how long (env DURATION, default 60)
+  --rate N             average requests per second (env RATE, default 10)
+${ENDPOINT_HELP}`;
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    ...ENDPOINT_OPTIONS,
+    duration: { type: 'string' },
+    rate: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (values.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+
+const profileName = (positionals[0] ?? 'steady') as ProfileName;
+if (!(profileName in PROFILES)) {
+  console.error(`unknown profile "${profileName}"; one of: ${Object.keys(PROFILES).join(', ')}`);
+  process.exit(2);
+}
+const durationS = Number(values.duration ?? process.env.DURATION ?? 60);
+const rate = Number(values.rate ?? process.env.RATE ?? 10);
+if (!(durationS > 0) || !(rate > 0)) {
+  console.error('--duration and --rate must be positive numbers');
+  process.exit(2);
+}
+
+const endpoints = resolveEndpoints(values);
+console.log(`Agent service: ${endpoints.app} (${endpoints.origin})`);
+await waitForApp(endpoints.app, 5_000).catch((err: Error) => {
+  console.error(
+    `${err.message}\nIs the stack running? Start it with: make up (Docker) or make native`,
+  );
+  process.exit(1);
+});
+console.log(`Sending ${profileName} load for ${durationS} s at ${rate} req/s; Ctrl-C stops early.`);
+
+const gen = new LoadGenerator({ baseUrl: endpoints.app });
+const line = new StatusLine(() => statusText(gen.stats, Date.now(), gen.inFlight)).start();
+gen.start(PROFILES[profileName], rate);
+
+await new Promise<void>((resolve) => {
+  const timer = setTimeout(resolve, durationS * 1000);
+  const early = () => {
+    clearTimeout(timer);
+    line.log('Stopping early (signal): letting requests in flight finish…');
+    resolve();
+  };
+  process.once('SIGINT', early);
+  process.once('SIGTERM', early);
+});
+await gen.stop();
+line.stop();
+console.log(summaryText(gen.stats, Date.now()));
+console.log(
+  `See it in Grafana (http://127.0.0.1:3001 under compose) or Prometheus: ${endpoints.prometheus}`,
+);
+if (gen.stats.completed > 0 && gen.stats.completed === gen.stats.statusCounts.get(0)) {
+  console.error('No request got a response: is the agent service up?');
+  process.exit(1);
+}
