@@ -1,0 +1,179 @@
+// make alert-<scenario>: apply a fault, drive load, follow the expected alert from Prometheus
+// to the receiver, clear the fault and follow it back to resolved; print the timeline.
+// `node scripts/scenario.ts --help` lists the scenarios and options.
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { StatusLine } from './lib/load/status-line.ts';
+import { composeAvailable, composeControl, nativeControl } from './lib/scenarios/app-control.ts';
+import { waitForApp } from './lib/scenarios/clients.ts';
+import { runScenario, type ScenarioReport } from './lib/scenarios/runner.ts';
+import { findScenario, SCALED_TIMEOUT_S, SCENARIOS, STEADY_RATE } from './lib/scenarios/table.ts';
+import { parseFactor } from './lib/stack/duration.ts';
+import {
+  ENDPOINT_HELP,
+  ENDPOINT_OPTIONS,
+  REPO_DIR,
+  resolveEndpoints,
+  runningNative,
+} from './lib/stack/endpoints.ts';
+
+const HELP = `Usage: node scripts/scenario.ts <scenario> [options]   (make alert-<scenario>)
+
+Scenarios:
+${SCENARIOS.map((s) => `  ${s.name.padEnd(13)} ${s.description}\n  ${''.padEnd(13)} → ${s.expect.alertname}; ${s.timing}`).join('\n')}
+
+  --timeout SECONDS          hard limit from fault to delivered notification (default: per scenario,
+                             for the real rules; ${SCALED_TIMEOUT_S} s against a time-scaled stack)
+  --resolve-timeout SECONDS  hard limit from clearing the fault to the resolved notification
+  --time-scale F             the stack's time scale (e.g. 1/60); read from a running make native
+  --rate N                   steady background load, req/s (default ${STEADY_RATE})
+  --warmup SECONDS           steady load before the fault (default 10)
+  --json FILE                also write the timeline and timings as JSON
+${ENDPOINT_HELP}`;
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    ...ENDPOINT_OPTIONS,
+    timeout: { type: 'string' },
+    'resolve-timeout': { type: 'string' },
+    'time-scale': { type: 'string' },
+    rate: { type: 'string' },
+    warmup: { type: 'string' },
+    json: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (values.help || positionals.length !== 1) {
+  console.log(HELP);
+  process.exit(values.help ? 0 : 2);
+}
+const scenario = findScenario(positionals[0]);
+if (!scenario) {
+  console.error(
+    `unknown scenario "${positionals[0]}"; one of: ${SCENARIOS.map((s) => s.name).join(', ')}`,
+  );
+  process.exit(2);
+}
+
+function seconds(value: string | undefined, fallback: number, flag: string): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!(n > 0)) {
+    console.error(`--${flag} must be a positive number of seconds`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const endpoints = resolveEndpoints(values);
+const scaleText =
+  values['time-scale'] ?? process.env.TIME_SCALE ?? runningNative()?.NATIVE_TIME_SCALE ?? '1';
+const scale = parseFactor(scaleText);
+const fireTimeoutS = seconds(
+  values.timeout,
+  scale < 1 ? SCALED_TIMEOUT_S : scenario.fireTimeoutS,
+  'timeout',
+);
+const resolveTimeoutS = seconds(
+  values['resolve-timeout'],
+  scale < 1 ? SCALED_TIMEOUT_S : scenario.resolveTimeoutS,
+  'resolve-timeout',
+);
+
+const appControl =
+  scenario.fault.kind !== 'stop-app'
+    ? undefined
+    : endpoints.native?.controlUrl
+      ? nativeControl(endpoints.native.controlUrl)
+      : (await composeAvailable(REPO_DIR))
+        ? composeControl(REPO_DIR)
+        : undefined;
+
+const labels = Object.entries(scenario.expect.labels ?? {})
+  .map(([k, v]) => `${k}="${v}"`)
+  .join(', ');
+console.log(`Scenario ${scenario.name}: ${scenario.description}`);
+console.log(`Stack: ${endpoints.origin}${scale < 1 ? `, time scale ${scaleText}` : ''}`);
+console.log(`  app           ${endpoints.app}`);
+console.log(`  Prometheus    ${endpoints.prometheus}/alerts`);
+console.log(`  Alertmanager  ${endpoints.alertmanager}/#/alerts`);
+console.log(`  receiver      ${endpoints.receiver}/alerts`);
+console.log(
+  `Expecting ${scenario.expect.alertname}${labels ? ` {${labels}}` : ''} within ${fireTimeoutS} s (${scenario.timing}), ` +
+    `resolved within ${resolveTimeoutS} s of clearing the fault.`,
+);
+
+try {
+  await waitForApp(endpoints.app, 5_000);
+} catch (err) {
+  console.error(
+    `${(err as Error).message}\nIs the stack running? Start it with: make up (Docker) or make native`,
+  );
+  process.exit(1);
+}
+
+const abort = new AbortController();
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    line.log('Interrupted: clearing the fault and stopping the load…');
+    abort.abort();
+  });
+}
+let statusText = '';
+const line = new StatusLine(() => statusText).start();
+
+let report: ScenarioReport;
+try {
+  report = await runScenario(scenario, {
+    endpoints,
+    fireTimeoutS,
+    resolveTimeoutS,
+    ttlS: Math.ceil(fireTimeoutS),
+    steadyRate: seconds(values.rate, STEADY_RATE, 'rate'),
+    warmupS: values.warmup === '0' ? 0 : seconds(values.warmup, 10, 'warmup'),
+    appControl,
+    log: (l) => line.log(l),
+    setStatus: (t) => (statusText = t),
+    signal: abort.signal,
+  });
+} catch (err) {
+  line.stop();
+  console.error(`FAILED: ${(err as Error).message}`);
+  process.exit(1);
+}
+line.stop();
+
+const { load } = report;
+console.log('');
+if (report.ok)
+  console.log(`Result: ${scenario.expect.alertname} fired, was delivered, and resolved.`);
+if (report.timeToAlertS !== undefined) {
+  console.log(
+    `  time to alert (fault applied → notification received): ${report.timeToAlertS.toFixed(1)} s`,
+  );
+}
+if (report.timeToResolveS !== undefined) {
+  console.log(
+    `  time to resolve (fault cleared → resolved notification): ${report.timeToResolveS.toFixed(1)} s`,
+  );
+}
+if (report.firing) {
+  console.log(
+    `  delivered: ${report.firing.alertname} [${report.firing.severity}] ${report.firing.summary}`,
+  );
+  if (report.firing.annotations.runbook_url)
+    console.log(`  runbook: ${report.firing.annotations.runbook_url}`);
+}
+if (report.alsoFiring.length) console.log(`  also firing: ${report.alsoFiring.join(', ')}`);
+console.log(
+  `  load: ${load.sent} requests, ${load.completed} answered, error ratio ${(load.errorRatio * 100).toFixed(1)}% ` +
+    `(${Object.entries(load.statusCounts)
+      .map(([k, v]) => `${k} × ${v}`)
+      .join(', ')})`,
+);
+if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 2) + '\n');
+if (!report.ok) {
+  console.error(`FAILED: ${report.reason}`);
+  process.exit(1);
+}
