@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import YAML from 'yaml';
 import {
+  listenPorts,
   mapAddress,
   rewriteAlertmanagerConfig,
   rewritePrometheusConfig,
@@ -211,6 +212,9 @@ groups:
       - alert: Fast
         expr: up == 0
         for: 0s
+      - alert: Short
+        expr: up == 0
+        for: 1m
 `;
 
 describe('rewrite: rule files', () => {
@@ -234,6 +238,9 @@ describe('rewrite: rule files', () => {
     assert.ok(r.notes.some((n) => /ErrorBudgetBurnFast keep_firing_for/.test(n)));
     assert.equal(slo.rules[1].labels.severity, 'critical', 'labels untouched');
     assert.equal(instant.rules[0].for, '0s', 'for: 0 keeps meaning "at once"');
+    // 1m/60 = 1 s: raised to two evaluation intervals.
+    assert.equal(instant.rules[1].for, '2s');
+    assert.ok(r.notes.some((n) => /alert Short for: 1m .*2s/.test(n)));
   });
 
   it('is the identity on time parameters without scaling', () => {
@@ -367,5 +374,20 @@ service:
         ),
       /grafana:3000/,
     );
+  });
+});
+
+describe('rewrite: listen ports', () => {
+  it('lists every port a config listens on, in both address forms', () => {
+    const text = `
+receivers: { otlp: { protocols: { grpc: { endpoint: 0.0.0.0:4317 }, http: { endpoint: ":4318" } } } }
+exporters: { otlp: { endpoint: jaeger:4317 } }
+service: { telemetry: { metrics: { readers: [{ pull: { exporter: { prometheus: { host: 0.0.0.0, port: 8888 } } } }] } } }
+`;
+    assert.deepEqual(listenPorts(text, 'otel-collector'), [
+      'otel-collector:4317',
+      'otel-collector:4318',
+      'otel-collector:8888',
+    ]);
   });
 });

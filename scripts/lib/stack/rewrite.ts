@@ -7,7 +7,8 @@
 // Scaling rules (all by the same factor, each with a floor):
 // - Prometheus scrape_interval, scrape_timeout, evaluation_interval, rule group `interval`:
 //   floor `minIntervalMs` (1 s: Prometheus and Alertmanager do not run faster than that usefully).
-// - rule `for:` and `keep_firing_for:`: floor one evaluation interval (so "pending" still exists).
+// - rule `for:`: floor two evaluation intervals, so that "pending" still exists and one late
+//   scrape cannot fire an alert on its own; `keep_firing_for:`: floor one evaluation interval.
 // - every range window in rule PromQL (`[5m]`, subquery ranges): floor `minRangeScrapes` scrape
 //   intervals, so rate() always has enough samples; subquery steps and offsets: floor
 //   `minIntervalMs`. Durations are found with the PromQL grammar (@prometheus-io/lezer-promql),
@@ -466,7 +467,8 @@ export function rewriteRuleFile(text: string, o: RulesOptions): Rewritten {
     for (const rule of Array.isArray(group.rules) ? group.rules : []) {
       if (!isObj(rule)) continue;
       const rname = `${rule.alert ? 'alert' : 'record'} ${String(rule.alert ?? rule.record)}`;
-      sc.field(rule, 'for', evalMs, rname);
+      // Two evaluations: one late scrape (start-up, a busy machine) must not fire an alert alone.
+      sc.field(rule, 'for', 2 * evalMs, rname);
       sc.field(rule, 'keep_firing_for', evalMs, rname);
       if (typeof rule.expr !== 'string' && typeof rule.expr !== 'number') {
         throw new Error(`${source}: ${rname} has no expr`);
@@ -489,6 +491,8 @@ export function rewriteRuleFile(text: string, o: RulesOptions): Rewritten {
 export interface AlertmanagerOptions {
   addresses: AddressMap;
   scaling?: TimeScaling;
+  /** `templates:` entries (container paths in compose) → local paths. */
+  resolvePath?: (entry: string) => string;
   source?: string;
 }
 
@@ -522,6 +526,11 @@ export function rewriteAlertmanagerConfig(text: string, o: AlertmanagerOptions):
     children.forEach((child, i) => scaleRoute(child, `${where}.routes[${i}]`, false));
   };
   scaleRoute(doc.route, 'route', true);
+
+  const resolvePath = o.resolvePath;
+  if (Array.isArray(doc.templates) && resolvePath) {
+    doc.templates = doc.templates.map((t) => resolvePath(String(t)));
+  }
 
   for (const receiver of Array.isArray(doc.receivers) ? doc.receivers : []) {
     if (!isObj(receiver)) continue;
@@ -567,4 +576,30 @@ export function rewriteServiceConfig(
   source: string,
 ): string {
   return dump(mapAllAddresses(parseYaml(text, source), addresses, self, source) as Obj, source);
+}
+
+/**
+ * The compose ports a Collector or Jaeger config listens on (`0.0.0.0:4317`, `{host, port}`),
+ * as `self:port` keys: the harness gives each a local port before rewriting.
+ */
+export function listenPorts(text: string, self: string): string[] {
+  const found = new Set<string>();
+  const visit = (node: Json): void => {
+    if (typeof node === 'string') {
+      const m = ADDRESS_RE.exec(node);
+      if (m?.groups && SELF_HOSTS.has(m.groups.host)) found.add(`${self}:${m.groups.port}`);
+    } else if (Array.isArray(node)) node.forEach(visit);
+    else if (isObj(node)) {
+      if (
+        typeof node.host === 'string' &&
+        typeof node.port === 'number' &&
+        SELF_HOSTS.has(node.host)
+      ) {
+        found.add(`${self}:${node.port}`);
+      }
+      Object.values(node).forEach(visit);
+    }
+  };
+  visit(parseYaml(text, self));
+  return [...found].sort();
 }

@@ -1,0 +1,203 @@
+// Reads the repo's own configs, runs them through the rewrite (rewrite.ts) and writes the
+// results where the native processes read them. Paths inside the configs are container paths
+// under compose; the bind mounts in docker-compose.yml say which repo folder each one is.
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import {
+  rewriteAlertmanagerConfig,
+  rewritePrometheusConfig,
+  rewriteRuleFile,
+  rewriteServiceConfig,
+  type AddressMap,
+  type PrometheusCompat,
+  type PrometheusResult,
+  type TimeScaling,
+} from './rewrite.ts';
+
+/** Repo files each native program reads (relative to the repo root). */
+export const SOURCES = {
+  prometheus: 'prometheus/prometheus.yml',
+  // The base file, not alertmanager/generated/: locally nothing but the receiver is kept
+  // anyway (rewriteAlertmanagerConfig), so `make configure` need not have run.
+  alertmanager: 'alertmanager/alertmanager.yml',
+  jaeger: 'jaeger/config.yaml',
+} as const;
+
+/** The Collector's config files, in the order docker-compose.yml passes them. */
+export function collectorSources(
+  tailSampling = process.env.COLLECTOR_TAIL_SAMPLING || 'off',
+): string[] {
+  return [
+    'otel-collector/config.yaml',
+    `otel-collector/tail-sampling-${tailSampling}.yaml`,
+    'otel-collector/config-extras.yaml',
+  ];
+}
+
+/** [container path, repo path] of every bind mount in docker-compose.yml. */
+export function bindMounts(repoDir: string): [string, string][] {
+  const file = path.join(repoDir, 'docker-compose.yml');
+  if (!existsSync(file)) return [];
+  const doc = YAML.parse(readFileSync(file, 'utf8')) as {
+    services?: Record<string, { volumes?: unknown[] }>;
+  };
+  const mounts: [string, string][] = [];
+  for (const svc of Object.values(doc.services ?? {})) {
+    for (const v of svc.volumes ?? []) {
+      if (typeof v !== 'string' || !v.startsWith('./')) continue;
+      const [host, container] = v.split(':');
+      mounts.push([container.replace(/\/+$/, ''), path.resolve(repoDir, host)]);
+    }
+  }
+  // Longest container path first, so /etc/alertmanager/templates wins over /etc/alertmanager.
+  return mounts.sort((a, b) => b[0].length - a[0].length);
+}
+
+/** A path from a config: container paths through the bind mounts, relative ones from `baseDir`. */
+export function localPath(entry: string, baseDir: string, mounts: [string, string][]): string {
+  if (path.isAbsolute(entry)) {
+    for (const [container, host] of mounts) {
+      if (entry === container || entry.startsWith(container + '/'))
+        return host + entry.slice(container.length);
+    }
+    return entry;
+  }
+  return path.resolve(baseDir, entry);
+}
+
+/** The files a glob entry of rule_files names (`*` and `?` in the last segment only). */
+function expandGlob(pattern: string): string[] {
+  const dir = path.dirname(pattern);
+  const base = path.basename(pattern);
+  if (!/[*?]/.test(base)) return existsSync(pattern) ? [pattern] : [];
+  if (!existsSync(dir)) return [];
+  const re = new RegExp(
+    '^' +
+      base
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.') +
+      '$',
+  );
+  return readdirSync(dir)
+    .filter((f) => re.test(f))
+    .sort()
+    .map((f) => path.join(dir, f));
+}
+
+export interface RenderOptions {
+  repoDir: string;
+  outDir: string;
+  /** Every compose `host:port` the harness allocated → local address. */
+  addresses: AddressMap;
+  /** Compose services that run locally; scrape targets on the others are dropped. */
+  running: ReadonlySet<string>;
+  scaling?: TimeScaling;
+  prometheusCompat: PrometheusCompat;
+  collector: boolean;
+  jaeger: boolean;
+}
+
+export interface Rendered {
+  prometheus: { file: string; ruleFiles: string[] } & Pick<
+    PrometheusResult,
+    'scrapeIntervalMs' | 'evaluationIntervalMs' | 'jobs'
+  >;
+  alertmanager: { file: string };
+  collector?: { files: string[] };
+  jaeger?: { file: string };
+  /** Everything the rewrite changed beyond addresses: shown at start-up. */
+  notes: string[];
+}
+
+export function renderConfigs(o: RenderOptions): Rendered {
+  const mounts = bindMounts(o.repoDir);
+  const read = (rel: string) => {
+    const file = path.join(o.repoDir, rel);
+    if (!existsSync(file))
+      throw new Error(`${rel} is missing: the native stack needs the repo's own config`);
+    return readFileSync(file, 'utf8');
+  };
+  const write = (rel: string, text: string) => {
+    const file = path.join(o.outDir, rel);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, text);
+    return file;
+  };
+  const notes: string[] = [];
+  const runningAddresses = Object.fromEntries(
+    Object.entries(o.addresses).filter(([key]) =>
+      o.running.has(key.slice(0, key.lastIndexOf(':'))),
+    ),
+  );
+
+  // Prometheus first: its scaled intervals set the floors of the rules.
+  const promDir = path.join(o.repoDir, path.dirname(SOURCES.prometheus));
+  const rulePairs: { from: string; to: string }[] = [];
+  const prom = rewritePrometheusConfig(read(SOURCES.prometheus), {
+    addresses: runningAddresses,
+    scaling: o.scaling,
+    compat: o.prometheusCompat,
+    source: SOURCES.prometheus,
+    ruleFiles: (entry) =>
+      expandGlob(localPath(entry, promDir, mounts)).map((from) => {
+        const to = path.join(o.outDir, 'prometheus/rules', path.basename(from));
+        rulePairs.push({ from, to });
+        return to;
+      }),
+    readScrapeConfigFile: (entry) => readFileSync(localPath(entry, promDir, mounts), 'utf8'),
+  });
+  notes.push(...prom.notes);
+  const promFile = write('prometheus/prometheus.yml', prom.text);
+  for (const { from, to } of rulePairs) {
+    const r = rewriteRuleFile(readFileSync(from, 'utf8'), {
+      scaling: o.scaling,
+      scrapeIntervalMs: prom.scrapeIntervalMs,
+      evaluationIntervalMs: prom.evaluationIntervalMs,
+      compat: o.prometheusCompat,
+      source: path.relative(o.repoDir, from),
+    });
+    notes.push(...r.notes);
+    write(path.relative(o.outDir, to), r.text);
+  }
+
+  const amDir = path.join(o.repoDir, path.dirname(SOURCES.alertmanager));
+  const am = rewriteAlertmanagerConfig(read(SOURCES.alertmanager), {
+    addresses: runningAddresses,
+    scaling: o.scaling,
+    source: SOURCES.alertmanager,
+    resolvePath: (entry) => localPath(entry, amDir, mounts),
+  });
+  notes.push(...am.notes);
+
+  const rendered: Rendered = {
+    prometheus: {
+      file: promFile,
+      ruleFiles: rulePairs.map((p) => p.to),
+      scrapeIntervalMs: prom.scrapeIntervalMs,
+      evaluationIntervalMs: prom.evaluationIntervalMs,
+      jobs: prom.jobs,
+    },
+    alertmanager: { file: write('alertmanager/alertmanager.yml', am.text) },
+    notes,
+  };
+  if (o.collector) {
+    rendered.collector = {
+      files: collectorSources()
+        .filter((rel) => existsSync(path.join(o.repoDir, rel)))
+        .map((rel) =>
+          write(rel, rewriteServiceConfig(read(rel), 'otel-collector', o.addresses, rel)),
+        ),
+    };
+  }
+  if (o.jaeger) {
+    rendered.jaeger = {
+      file: write(
+        SOURCES.jaeger,
+        rewriteServiceConfig(read(SOURCES.jaeger), 'jaeger', o.addresses, SOURCES.jaeger),
+      ),
+    };
+  }
+  return rendered;
+}

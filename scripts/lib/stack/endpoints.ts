@@ -1,0 +1,132 @@
+// Where the stack is: the URLs and admin token that `make load` and `make alert-*` use.
+// Order: command-line flags, then environment variables, then a running `make native` (its
+// `.native/env`), then the compose stack: 127.0.0.1 with the host ports of the repo's `.env`
+// (APP_PORT, PROMETHEUS_PORT, …), else the defaults of docs/architecture.md. The admin token
+// falls back to ADMIN_TOKEN in `.env`, which `make up`'s configure step writes.
+import path from 'node:path';
+import { readEnvFile } from '../env-file.ts';
+
+export const REPO_DIR = path.resolve(import.meta.dirname, '../../..');
+
+export interface Endpoints {
+  app: string;
+  prometheus: string;
+  alertmanager: string;
+  receiver: string;
+  jaeger: string;
+  adminToken?: string;
+  /** Set when a `make native` is running: its pid and control URL (stop/start the app). */
+  native?: { pid: number; controlUrl?: string };
+  /** Where the URLs came from, for the first line a script prints. */
+  origin: string;
+}
+
+export const DEFAULT_URLS = {
+  app: 'http://127.0.0.1:8000',
+  prometheus: 'http://127.0.0.1:9090',
+  alertmanager: 'http://127.0.0.1:9093',
+  receiver: 'http://127.0.0.1:9095',
+  jaeger: 'http://127.0.0.1:16686',
+} as const;
+
+// The compose file publishes each service on the host port named here (.env.example).
+const COMPOSE_PORT_VARS = {
+  app: 'APP_PORT',
+  prometheus: 'PROMETHEUS_PORT',
+  alertmanager: 'ALERTMANAGER_PORT',
+  receiver: 'ALERT_RECEIVER_PORT',
+  jaeger: 'JAEGER_PORT',
+} as const;
+
+const ENV_NAMES = {
+  app: 'APP_URL',
+  prometheus: 'PROMETHEUS_URL',
+  alertmanager: 'ALERTMANAGER_URL',
+  receiver: 'RECEIVER_URL',
+  jaeger: 'JAEGER_URL',
+} as const;
+
+type Service = keyof typeof DEFAULT_URLS;
+
+function readEnv(file: string): Record<string, string> {
+  return Object.fromEntries(readEnvFile(file));
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function nativeStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(env.NATIVE_STATE_DIR || path.join(REPO_DIR, '.native'));
+}
+
+/** The `env` file of a `make native` whose process is still alive, if any. */
+export function runningNative(
+  env: NodeJS.ProcessEnv = process.env,
+): Record<string, string> | undefined {
+  const vars = readEnv(path.join(nativeStateDir(env), 'env'));
+  const pid = Number(vars.NATIVE_PID);
+  return pid > 0 && isAlive(pid) ? vars : undefined;
+}
+
+export type EndpointFlags = Partial<Record<`${Service}-url` | 'admin-token', string>>;
+
+export function resolveEndpoints(
+  flags: EndpointFlags = {},
+  env: NodeJS.ProcessEnv = process.env,
+  repoDir = REPO_DIR,
+): Endpoints {
+  const native = runningNative(env);
+  const dotenv = readEnv(path.join(repoDir, '.env'));
+  const urls = {} as Record<Service, string>;
+  for (const s of Object.keys(DEFAULT_URLS) as Service[]) {
+    const composePort = dotenv[COMPOSE_PORT_VARS[s]];
+    const compose = composePort ? `http://127.0.0.1:${composePort}` : DEFAULT_URLS[s];
+    const v = flags[`${s}-url`] || env[ENV_NAMES[s]] || native?.[ENV_NAMES[s]] || compose;
+    urls[s] = v.replace(/\/+$/, '');
+  }
+  const adminToken =
+    flags['admin-token'] ||
+    env.ADMIN_TOKEN ||
+    native?.ADMIN_TOKEN ||
+    dotenv.ADMIN_TOKEN ||
+    undefined;
+  const custom =
+    Object.keys(flags).some((k) => k.endsWith('-url')) ||
+    Object.values(ENV_NAMES).some((n) => env[n]);
+  const origin = native
+    ? `make native (pid ${native.NATIVE_PID})`
+    : custom
+      ? 'the URLs given by flags/environment'
+      : 'the compose stack (make up)';
+  return {
+    ...urls,
+    adminToken,
+    native: native
+      ? { pid: Number(native.NATIVE_PID), controlUrl: native.NATIVE_CONTROL_URL }
+      : undefined,
+    origin,
+  };
+}
+
+/** The flags every script accepts for the endpoints, in node:util parseArgs form. */
+export const ENDPOINT_OPTIONS = {
+  'app-url': { type: 'string' },
+  'prometheus-url': { type: 'string' },
+  'alertmanager-url': { type: 'string' },
+  'receiver-url': { type: 'string' },
+  'jaeger-url': { type: 'string' },
+  'admin-token': { type: 'string' },
+} as const;
+
+export const ENDPOINT_HELP = `Endpoints (flag, else environment variable, else a running make native, else compose's):
+  --app-url URL           APP_URL            default ${DEFAULT_URLS.app}
+  --prometheus-url URL    PROMETHEUS_URL     default ${DEFAULT_URLS.prometheus}
+  --alertmanager-url URL  ALERTMANAGER_URL   default ${DEFAULT_URLS.alertmanager}
+  --receiver-url URL      RECEIVER_URL       default ${DEFAULT_URLS.receiver}
+  --admin-token TOKEN     ADMIN_TOKEN        default: make native's token, else ADMIN_TOKEN in .env`;
