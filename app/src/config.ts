@@ -65,7 +65,8 @@ const booleanFlag = z
   })
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 
-const port = z.coerce.number().int().min(1).max(65535);
+// 0 asks the system for a free port (tests do); the log line at start says which one.
+const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 const nonNegativeInt = z.coerce.number().int().nonnegative();
 const ratio = z.coerce.number().min(0).max(1);
@@ -189,7 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   const problems: string[] = [];
-  if (e.MANAGEMENT_PORT !== undefined && e.MANAGEMENT_PORT === e.PORT) {
+  if (e.MANAGEMENT_PORT !== undefined && e.MANAGEMENT_PORT !== 0 && e.MANAGEMENT_PORT === e.PORT) {
     problems.push('MANAGEMENT_PORT: must differ from PORT (or be unset to serve both on PORT)');
   }
   if (e.TELEMETRY_SHUTDOWN_TIMEOUT_MS >= e.SHUTDOWN_GRACE_MS) {

@@ -24,29 +24,30 @@ export interface ModelSpec {
   outputTokens: { min: number; max: number };
 }
 
-// Prices are set so that steady demo traffic costs a few dollars an hour (about $0.0004 per
-// run on average, see README) and a cost_multiplier fault pushes it over a $10/h budget.
+// Prices are set so that steady demo traffic (`make load`: about 6 uncached runs a second)
+// costs about $2–3 an hour, well under the $10/h budget alert, and a cost_multiplier fault of
+// 5 or more pushes it over (README: "What a run costs").
 export const MODELS: Record<ModelName, ModelSpec> = {
   'sim-small': {
     name: 'sim-small',
-    inputUsdPerMillion: 0.03,
-    outputUsdPerMillion: 0.12,
+    inputUsdPerMillion: 0.01,
+    outputUsdPerMillion: 0.04,
     medianLatencyMs: 250,
     latencySigma: 0.4,
     outputTokens: { min: 30, max: 120 },
   },
   'sim-medium': {
     name: 'sim-medium',
-    inputUsdPerMillion: 0.15,
-    outputUsdPerMillion: 0.6,
+    inputUsdPerMillion: 0.04,
+    outputUsdPerMillion: 0.16,
     medianLatencyMs: 600,
     latencySigma: 0.45,
     outputTokens: { min: 50, max: 160 },
   },
   'sim-large': {
     name: 'sim-large',
-    inputUsdPerMillion: 0.6,
-    outputUsdPerMillion: 2.4,
+    inputUsdPerMillion: 0.15,
+    outputUsdPerMillion: 0.6,
     medianLatencyMs: 1200,
     latencySigma: 0.5,
     outputTokens: { min: 60, max: 200 },

@@ -1,0 +1,253 @@
+import assert from 'node:assert/strict';
+import request from 'supertest';
+import { AGENT_NAMES, MODELS } from '../src/agent/catalog';
+import { planLength } from '../src/agent/runner';
+import type { RunRecord } from '../src/agent/run';
+import { buildApp, FREE_KEY, PRO_KEY, type TestApp } from './support/app';
+
+describe('agent API', () => {
+  let t: TestApp;
+  beforeEach(() => {
+    t = buildApp();
+  });
+  afterEach(() => t.close());
+
+  describe('GET /v1/agents', () => {
+    it('lists the three agents with their default models and tools, and the price table', async () => {
+      const res = await request(t.app).get('/v1/agents').set('X-API-Key', FREE_KEY).expect(200);
+      assert.match(res.headers['content-type']!, /^application\/json/);
+      assert.deepEqual(
+        res.body.agents.map((a: { name: string }) => a.name),
+        [...AGENT_NAMES],
+      );
+      const analyst = res.body.agents.find((a: { name: string }) => a.name === 'analyst');
+      assert.equal(analyst.default_model, 'sim-medium');
+      assert.deepEqual(analyst.tools, ['calculator', 'search']);
+      const large = res.body.models.find((m: { name: string }) => m.name === 'sim-large');
+      assert.equal(large.provider, 'simulated');
+      assert.equal(large.input_usd_per_million_tokens, MODELS['sim-large'].inputUsdPerMillion);
+      assert.equal(large.output_usd_per_million_tokens, MODELS['sim-large'].outputUsdPerMillion);
+    });
+
+    it('echoes a sane X-Request-Id and replaces an unsafe one', async () => {
+      const kept = await request(t.app)
+        .get('/v1/agents')
+        .set('X-API-Key', FREE_KEY)
+        .set('X-Request-Id', 'client-req-42')
+        .expect(200);
+      assert.equal(kept.headers['x-request-id'], 'client-req-42');
+      const replaced = await request(t.app)
+        .get('/v1/agents')
+        .set('X-API-Key', FREE_KEY)
+        .set('X-Request-Id', 'bad id with spaces\u00e9')
+        .expect(200);
+      assert.match(replaced.headers['x-request-id']!, /^[0-9a-f-]{36}$/);
+    });
+  });
+
+  describe('POST /v1/agents/:agent/runs', () => {
+    it('runs a plan of LLM steps with a tool call and reports tokens, cost and trace id', async () => {
+      const input = 'Please compute (12 + 30) * 2 for the billing report';
+      const res = await request(t.app)
+        .post('/v1/agents/analyst/runs')
+        .set('X-API-Key', PRO_KEY)
+        .send({ input })
+        .expect(201);
+      const run = res.body as RunRecord;
+      assert.equal(res.headers.location, `/v1/runs/${run.id}`);
+      assert.equal(run.agent, 'analyst');
+      assert.equal(run.model, 'sim-medium');
+      assert.equal(run.tier, 'pro');
+      assert.equal(run.status, 'success');
+      assert.equal(run.cached, false);
+      assert.match(run.trace_id!, /^[0-9a-f]{32}$/);
+
+      const llmSteps = run.steps.filter((step) => step.type === 'llm');
+      const toolSteps = run.steps.filter((step) => step.type === 'tool');
+      assert.equal(llmSteps.length, planLength(input));
+      assert.ok(llmSteps.length >= 2 && llmSteps.length <= 4);
+      assert.equal(toolSteps.length, 1);
+      assert.deepEqual(
+        { tool: toolSteps[0]!.tool, input: toolSteps[0]!.input, output: toolSteps[0]!.output },
+        { tool: 'calculator', input: '(12 + 30) * 2', output: '84' },
+      );
+      // The tool runs after the first LLM step.
+      assert.deepEqual(
+        run.steps.map((step) => step.type),
+        ['llm', 'tool', ...Array(llmSteps.length - 1).fill('llm')],
+      );
+
+      const inputTokens = llmSteps.reduce((sum, step) => sum + step.input_tokens, 0);
+      const outputTokens = llmSteps.reduce((sum, step) => sum + step.output_tokens, 0);
+      assert.deepEqual(run.usage, {
+        input_tokens: inputTokens,
+        output_tokens: outputTokens,
+        total_tokens: inputTokens + outputTokens,
+      });
+      const price = MODELS['sim-medium'];
+      for (const step of llmSteps) {
+        const expected =
+          (step.input_tokens * price.inputUsdPerMillion +
+            step.output_tokens * price.outputUsdPerMillion) /
+          1e6;
+        assert.ok(Math.abs(step.cost_usd - expected) < 1e-9, `${step.cost_usd} vs ${expected}`);
+      }
+      const totalCost = llmSteps.reduce((sum, step) => sum + step.cost_usd, 0);
+      assert.ok(Math.abs(run.cost_usd - totalCost) < 1e-8);
+      // Later steps see the earlier outputs: their prompts grow.
+      assert.ok(llmSteps[1]!.input_tokens > llmSteps[0]!.input_tokens);
+    });
+
+    it('uses the requested model instead of the default', async () => {
+      const res = await request(t.app)
+        .post('/v1/agents/research/runs')
+        .set('X-API-Key', FREE_KEY)
+        .send({ input: 'What is a trace?', model: 'sim-small' })
+        .expect(201);
+      assert.equal(res.body.model, 'sim-small');
+      assert.equal(res.body.tier, 'free');
+      assert.equal(res.body.steps[1].tool, 'search');
+      assert.equal(res.body.steps[1].output, 'A trace is the tree of spans one request caused.');
+    });
+
+    it('serves an identical prompt from the cache: stored as its own run, no tokens spent', async () => {
+      const body = { input: 'How do I reset my password?' };
+      const first = await request(t.app)
+        .post('/v1/agents/support/runs')
+        .set('X-API-Key', PRO_KEY)
+        .send(body)
+        .expect(201);
+      const second = await request(t.app)
+        .post('/v1/agents/support/runs')
+        .set('X-API-Key', PRO_KEY)
+        .send(body)
+        .expect(201);
+      assert.equal(first.body.cached, false);
+      assert.equal(second.body.cached, true);
+      assert.notEqual(second.body.id, first.body.id);
+      assert.equal(second.body.output, first.body.output);
+      assert.deepEqual(second.body.steps, first.body.steps);
+      assert.deepEqual(second.body.usage, { input_tokens: 0, output_tokens: 0, total_tokens: 0 });
+      assert.equal(second.body.cost_usd, 0);
+      // Another model is another cache entry.
+      const other = await request(t.app)
+        .post('/v1/agents/support/runs')
+        .set('X-API-Key', PRO_KEY)
+        .send({ ...body, model: 'sim-large' })
+        .expect(201);
+      assert.equal(other.body.cached, false);
+      const stored = await request(t.app)
+        .get(`/v1/runs/${second.body.id}`)
+        .set('X-API-Key', PRO_KEY)
+        .expect(200);
+      assert.equal(stored.body.cached, true);
+    });
+
+    it('answers 404 with a problem for an unknown agent', async () => {
+      const res = await request(t.app)
+        .post('/v1/agents/poet/runs')
+        .set('X-API-Key', PRO_KEY)
+        .send({ input: 'a haiku' })
+        .expect(404);
+      assert.match(res.headers['content-type']!, /^application\/problem\+json/);
+      assert.match(res.body.detail, /no agent "poet"/);
+    });
+  });
+
+  describe('GET /v1/runs/:id', () => {
+    it('returns the stored run to the key that made it and 404 to any other key', async () => {
+      const created = await request(t.app)
+        .post('/v1/agents/research/runs')
+        .set('X-API-Key', PRO_KEY)
+        .send({ input: 'What does an SLO allow?' })
+        .expect(201);
+      const read = await request(t.app)
+        .get(`/v1/runs/${created.body.id}`)
+        .set('X-API-Key', PRO_KEY)
+        .expect(200);
+      assert.deepEqual(read.body, created.body);
+      const foreign = await request(t.app)
+        .get(`/v1/runs/${created.body.id}`)
+        .set('X-API-Key', FREE_KEY)
+        .expect(404);
+      assert.equal(foreign.body.status, 404);
+    });
+
+    it('answers 404 for ids that do not exist or are not ids at all', async () => {
+      await request(t.app)
+        .get('/v1/runs/00000000-0000-4000-8000-000000000000')
+        .set('X-API-Key', PRO_KEY)
+        .expect(404);
+      const res = await request(t.app)
+        .get('/v1/runs/not-a-run-id')
+        .set('X-API-Key', PRO_KEY)
+        .expect(404);
+      assert.match(res.body.detail, /no run "not-a-run-id"/);
+    });
+  });
+
+  describe('health endpoints', () => {
+    it('GET /health/live answers 200', async () => {
+      const res = await request(t.app).get('/health/live').expect(200);
+      assert.deepEqual(res.body, { status: 'ok' });
+    });
+
+    it('GET /health/ready answers 200 with its checks', async () => {
+      const res = await request(t.app).get('/health/ready').expect(200);
+      assert.equal(res.body.status, 'ready');
+      assert.equal(res.body.checks.database.status, 'ok');
+      assert.equal(res.body.checks.shutdown.status, 'ok');
+    });
+
+    it('GET /health/ready answers 503 naming the check once shutting down', async () => {
+      t.services.lifecycle.shuttingDown = true;
+      const res = await request(t.app).get('/health/ready').expect(503);
+      assert.equal(res.body.status, 'not_ready');
+      assert.deepEqual(res.body.checks.shutdown, { status: 'fail', detail: 'shutting down' });
+    });
+
+    it('GET /health reports every check and healthy', async () => {
+      const res = await request(t.app).get('/health').expect(200);
+      assert.equal(res.body.status, 'healthy');
+      assert.deepEqual(Object.keys(res.body.checks).sort(), [
+        'database',
+        'disk',
+        'event_loop',
+        'llm_provider',
+        'memory',
+      ]);
+      assert.equal(res.body.checks.llm_provider.circuit, 'closed');
+      assert.ok(res.body.checks.disk.size_bytes > 0);
+      assert.ok(res.body.checks.memory.heap_used_bytes > 0);
+      assert.equal(typeof res.body.version, 'string');
+    });
+
+    it('GET /health is degraded when a non-essential check fails', async () => {
+      const strict = buildApp({ HEALTH_DISK_MIN_FREE_RATIO: '1' });
+      try {
+        const res = await request(strict.app).get('/health').expect(200);
+        assert.equal(res.body.status, 'degraded');
+        assert.equal(res.body.checks.disk.status, 'fail');
+      } finally {
+        strict.close();
+      }
+    });
+  });
+
+  describe('MANAGEMENT_PORT', () => {
+    it('moves /metrics, /health* and /admin/* off the API application', async () => {
+      const split = buildApp({ MANAGEMENT_PORT: '9464' });
+      try {
+        assert.ok(split.management);
+        await request(split.app).get('/metrics').expect(404);
+        await request(split.app).get('/health/ready').expect(404);
+        await request(split.app).get('/admin/chaos').expect(404);
+        await request(split.app).get('/v1/agents').set('X-API-Key', PRO_KEY).expect(200);
+        await request(split.management).get('/health/ready').expect(200);
+        await request(split.management).get('/v1/agents').set('X-API-Key', PRO_KEY).expect(404);
+      } finally {
+        split.close();
+      }
+    });
+  });
+});

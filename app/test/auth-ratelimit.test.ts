@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import request from 'supertest';
+import { buildApp, FREE_KEY, PRO_KEY, type TestApp } from './support/app';
+import { scrape } from './support/http';
+import { valueOf } from './support/metrics';
+
+describe('API keys', () => {
+  let t: TestApp;
+  before(() => {
+    t = buildApp();
+  });
+  after(() => t.close());
+
+  it('no key → 401 counted as missing_key', async () => {
+    const before = await scrape(t.app);
+    const res = await request(t.app).get('/v1/agents').expect(401);
+    assert.match(res.headers['content-type']!, /^application\/problem\+json/);
+    assert.equal(res.headers['www-authenticate'], 'ApiKey header="X-API-Key"');
+    assert.match(res.body.detail, /X-API-Key/);
+    const after = await scrape(t.app);
+    const delta = (reason: string) =>
+      valueOf(after, 'auth_failures_total', { reason }) -
+      valueOf(before, 'auth_failures_total', { reason });
+    assert.equal(delta('missing_key'), 1);
+    assert.equal(delta('invalid_key'), 0);
+  });
+
+  it('a wrong key → 401 counted as invalid_key, on every API route', async () => {
+    const before = await scrape(t.app);
+    await request(t.app).get('/v1/agents').set('X-API-Key', 'sk-guess').expect(401);
+    await request(t.app)
+      .post('/v1/agents/research/runs')
+      .set('X-API-Key', `${PRO_KEY}x`)
+      .send({ input: 'hi' })
+      .expect(401);
+    await request(t.app)
+      .get('/v1/runs/00000000-0000-4000-8000-000000000000')
+      .set('X-API-Key', 'x'.repeat(5000))
+      .expect(401);
+    const after = await scrape(t.app);
+    assert.equal(
+      valueOf(after, 'auth_failures_total', { reason: 'invalid_key' }) -
+        valueOf(before, 'auth_failures_total', { reason: 'invalid_key' }),
+      3,
+    );
+  });
+
+  it('a valid key is accepted and its tier applies', async () => {
+    const res = await request(t.app)
+      .post('/v1/agents/support/runs')
+      .set('X-API-Key', FREE_KEY)
+      .send({ input: 'refund please' })
+      .expect(201);
+    assert.equal(res.body.tier, 'free');
+  });
+});
+
+describe('rate limits', () => {
+  let t: TestApp;
+  before(() => {
+    // Three requests at once, then one every 100 s: the fourth is refused.
+    t = buildApp({ RATE_LIMIT_FREE_RPS: '0.01', RATE_LIMIT_FREE_BURST: '3' });
+  });
+  after(() => t.close());
+
+  it('over the tier rate → 429 with Retry-After; counted per tier and as rejected runs', async () => {
+    const before = await scrape(t.app);
+    for (let i = 0; i < 3; i++) {
+      await request(t.app).get('/v1/agents').set('X-API-Key', FREE_KEY).expect(200);
+    }
+    const res = await request(t.app)
+      .post('/v1/agents/research/runs')
+      .set('X-API-Key', FREE_KEY)
+      .send({ input: 'one more' })
+      .expect(429);
+    assert.match(res.headers['content-type']!, /^application\/problem\+json/);
+    const retryAfter = Number(res.headers['retry-after']);
+    assert.ok(
+      Number.isInteger(retryAfter) && retryAfter >= 90 && retryAfter <= 100,
+      `${retryAfter}`,
+    );
+    assert.match(res.body.detail, /free tier/);
+
+    // The pro key has its own bucket.
+    await request(t.app).get('/v1/agents').set('X-API-Key', PRO_KEY).expect(200);
+
+    const after = await scrape(t.app);
+    const delta = (name: string, labels: Record<string, string>) =>
+      valueOf(after, name, labels) - valueOf(before, name, labels);
+    assert.equal(delta('rate_limit_rejections_total', { tier: 'free' }), 1);
+    assert.equal(delta('rate_limit_rejections_total', { tier: 'pro' }), 0);
+    assert.equal(
+      delta('agent_runs_total', { agent: 'research', tier: 'free', status: 'rejected' }),
+      1,
+    );
+    assert.equal(
+      delta('http_requests_total', {
+        method: 'POST',
+        route: '/v1/agents/:agent/runs',
+        status_code: '429',
+      }),
+      1,
+    );
+  });
+});

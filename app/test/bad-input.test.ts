@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import request from 'supertest';
+import { buildApp, PRO_KEY, type TestApp } from './support/app';
+import { scrape } from './support/http';
+import { valueOf } from './support/metrics';
+
+const PROBLEM = /^application\/problem\+json/;
+
+/** Every problem response: RFC 9457 members, the request id, and nothing from inside the code. */
+function assertProblem(res: request.Response, status: number, slug: string): void {
+  assert.equal(res.status, status);
+  assert.match(res.headers['content-type']!, PROBLEM);
+  assert.equal(res.body.status, status);
+  assert.equal(res.body.type, `tag:agent-service.local,2026:problem:${slug}`);
+  assert.equal(typeof res.body.title, 'string');
+  assert.equal(typeof res.body.detail, 'string');
+  assert.equal(res.body.request_id, res.headers['x-request-id']);
+  assert.doesNotMatch(res.text, /\bat .+\.js:\d+|node_modules|Error:/);
+}
+
+describe('bad input', () => {
+  let t: TestApp;
+  let atStart: Awaited<ReturnType<typeof scrape>>;
+  before(async () => {
+    t = buildApp({ BODY_LIMIT_BYTES: '1024' });
+    atStart = await scrape(t.app);
+  });
+  after(() => t.close());
+
+  const postRun = () => request(t.app).post('/v1/agents/research/runs').set('X-API-Key', PRO_KEY);
+
+  it('malformed JSON → 400', async () => {
+    const res = await postRun().set('Content-Type', 'application/json').send('{"input": "x",');
+    assertProblem(res, 400, 'malformed-json');
+  });
+
+  it('wrong types → 422 with a pointer per field', async () => {
+    const res = await postRun().send({ input: 42, model: 'gpt-9' });
+    assertProblem(res, 422, 'validation-error');
+    const pointers = (res.body.errors as { pointer: string }[]).map((e) => e.pointer).sort();
+    assert.deepEqual(pointers, ['/input', '/model']);
+  });
+
+  it('missing and empty input → 422', async () => {
+    const missing = await postRun().send({});
+    assertProblem(missing, 422, 'validation-error');
+    assert.deepEqual(
+      missing.body.errors.map((e: { pointer: string }) => e.pointer),
+      ['/input'],
+    );
+    const blank = await postRun().send({ input: '   ' });
+    assertProblem(blank, 422, 'validation-error');
+    assert.match(blank.body.errors[0].detail, /must not be empty/);
+  });
+
+  it('a JSON array instead of an object → 422', async () => {
+    const res = await postRun().send([{ input: 'x' }]);
+    assertProblem(res, 422, 'validation-error');
+  });
+
+  it('unknown fields → 422 naming each of them', async () => {
+    const res = await postRun().send({ input: 'hello', temperature: 2, stream: true });
+    assertProblem(res, 422, 'validation-error');
+    assert.deepEqual(res.body.errors, [
+      { pointer: '/temperature', detail: 'unknown field' },
+      { pointer: '/stream', detail: 'unknown field' },
+    ]);
+  });
+
+  it('a body over the limit → 413', async () => {
+    const res = await postRun().send({ input: 'x'.repeat(2048) });
+    assertProblem(res, 413, 'payload-too-large');
+    assert.match(res.body.detail, /1024 bytes/);
+  });
+
+  it('a body that is not JSON → 415', async () => {
+    const res = await postRun().set('Content-Type', 'text/plain').send('input=hello');
+    assertProblem(res, 415, 'unsupported-media-type');
+  });
+
+  it('an unsupported charset → 415', async () => {
+    const res = await postRun()
+      .set('Content-Type', 'application/json; charset=latin-9000')
+      .send('{"input":"x"}');
+    assertProblem(res, 415, 'unsupported-media-type');
+  });
+
+  it('unknown routes → 404 under the one route label "unmatched"', async () => {
+    const before = await scrape(t.app);
+    const paths = ['/nope', '/v1/agent', '/v1/agents/research/runs/extra', '/users/alice'];
+    for (const path of paths) {
+      const res = await request(t.app).get(path);
+      assertProblem(res, 404, 'not-found');
+      assert.equal(res.body.instance, path);
+    }
+    const after = await scrape(t.app);
+    const unmatched = { method: 'GET', route: 'unmatched', status_code: '404' };
+    assert.equal(
+      valueOf(after, 'http_requests_total', unmatched) -
+        valueOf(before, 'http_requests_total', unmatched),
+      paths.length,
+    );
+    const routes = new Set(
+      after.filter((s) => s.name === 'http_requests_total').map((s) => s.labels.route),
+    );
+    for (const path of paths) assert.ok(!routes.has(path), `${path} became a label value`);
+  });
+
+  it('unknown methods are bounded too: label _OTHER', async () => {
+    const before = await scrape(t.app);
+    await request(t.app)['propfind']('/somewhere').expect(404);
+    const after = await scrape(t.app);
+    const labels = { method: '_OTHER', route: 'unmatched', status_code: '404' };
+    assert.equal(
+      valueOf(after, 'http_requests_total', labels) -
+        valueOf(before, 'http_requests_total', labels),
+      1,
+    );
+  });
+
+  it('wrong method → 405 with Allow, counted under the route template', async () => {
+    const before = await scrape(t.app);
+    const res = await request(t.app).delete('/v1/agents/research/runs');
+    assertProblem(res, 405, 'method-not-allowed');
+    assert.equal(res.headers.allow, 'POST, OPTIONS');
+    const get = await request(t.app).post('/v1/agents');
+    assertProblem(get, 405, 'method-not-allowed');
+    assert.equal(get.headers.allow, 'GET, HEAD, OPTIONS');
+    const after = await scrape(t.app);
+    const labels = { method: 'DELETE', route: '/v1/agents/:agent/runs', status_code: '405' };
+    assert.equal(
+      valueOf(after, 'http_requests_total', labels) -
+        valueOf(before, 'http_requests_total', labels),
+      1,
+    );
+  });
+
+  it('OPTIONS → 204 with Allow', async () => {
+    const res = await request(t.app).options('/v1/runs/abc').expect(204);
+    assert.equal(res.headers.allow, 'GET, HEAD, OPTIONS');
+  });
+
+  it('a path that is not valid percent-encoding → 400', async () => {
+    const res = await request(t.app).get('/v1/runs/%E0%A4%A').set('X-API-Key', PRO_KEY);
+    assertProblem(res, 400, 'bad-request');
+  });
+
+  it('answered none of these client mistakes with a 5xx', async () => {
+    const after = await scrape(t.app);
+    const serverErrors = after.filter(
+      (s) => s.name === 'http_requests_total' && s.labels.status_code!.startsWith('5'),
+    );
+    assert.ok(serverErrors.length > 0, 'the 5xx series exist from the start');
+    for (const series of serverErrors) {
+      assert.equal(
+        series.value,
+        valueOf(atStart, 'http_requests_total', series.labels),
+        JSON.stringify(series.labels),
+      );
+    }
+  });
+});

@@ -1,0 +1,54 @@
+// Builds the service in-process from a test configuration: a fresh data directory, no simulated
+// latency and no random provider errors unless a test asks for them.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Express } from 'express';
+import { createApps, createServices, type Services } from '../../src/app';
+import { loadConfig, type Config } from '../../src/config';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+export const FREE_KEY = 'test-free-key';
+export const PRO_KEY = 'test-pro-key';
+
+export interface TestApp {
+  app: Express;
+  management: Express | undefined;
+  services: Services;
+  config: Config;
+  close(): void;
+}
+
+export function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    LLM_LATENCY_SCALE: '0',
+    LLM_ERROR_RATE: '0',
+    ADMIN_TOKEN,
+    API_KEYS: `${FREE_KEY}:free,${PRO_KEY}:pro`,
+    RATE_LIMIT_PRO_RPS: '1000',
+    RATE_LIMIT_PRO_BURST: '1000',
+    RATE_LIMIT_FREE_RPS: '1000',
+    RATE_LIMIT_FREE_BURST: '1000',
+    ...overrides,
+  };
+}
+
+export function buildApp(overrides: Record<string, string> = {}): TestApp {
+  const dataDir = mkdtempSync(join(tmpdir(), 'agent-service-test-'));
+  const config = loadConfig(testEnv({ DATA_DIR: dataDir, ...overrides }));
+  const services = createServices(config);
+  services.store.open();
+  const { api, management } = createApps(services);
+  return {
+    app: api,
+    management,
+    services,
+    config,
+    close: () => {
+      services.chaos.clearAll();
+      services.health.stop();
+      services.store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

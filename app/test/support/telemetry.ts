@@ -1,0 +1,57 @@
+// In-process telemetry for the tests: the real tracing setup (startTracing, as instrument.ts
+// calls it) exporting to a real OTLP receiver, and the logger writing into memory.
+import { PassThrough } from 'node:stream';
+import { loadConfig } from '../../src/config';
+import { configureLogger } from '../../src/telemetry/logger';
+import { startTracing, type Tracing } from '../../src/telemetry/tracing';
+import { startOtlpReceiver, type OtlpReceiver } from './otlp-receiver';
+
+export interface LogLine {
+  level: string;
+  message: string;
+  [field: string]: unknown;
+}
+
+interface TestTelemetry {
+  otlp: OtlpReceiver;
+  tracing: Tracing;
+  logs: LogLine[];
+}
+
+let current: TestTelemetry | undefined;
+
+export async function startTestTelemetry(): Promise<void> {
+  const otlp = await startOtlpReceiver();
+  const tracing = startTracing(
+    loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_BSP_SCHEDULE_DELAY: '100' }),
+  );
+  const logs: LogLine[] = [];
+  const stream = new PassThrough();
+  let pending = '';
+  stream.on('data', (chunk: Buffer) => {
+    pending += chunk.toString('utf8');
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) if (line !== '') logs.push(JSON.parse(line) as LogLine);
+  });
+  configureLogger({ level: 'debug', stream });
+  current = { otlp, tracing, logs };
+}
+
+export async function stopTestTelemetry(): Promise<void> {
+  await current?.tracing.shutdown();
+  await current?.otlp.close();
+}
+
+function telemetry(): TestTelemetry {
+  if (!current) throw new Error('test telemetry not started (test/support/hooks.ts)');
+  return current;
+}
+
+export const otlp = () => telemetry().otlp;
+export const logLines = () => telemetry().logs;
+
+/** Exports every finished span to the receiver now. */
+export async function flushSpans(): Promise<void> {
+  await telemetry().tracing.forceFlush();
+}
