@@ -3,7 +3,7 @@
 // alertmanager, amtool), else nothing. The same lookup as scripts/tools/bin-path.sh, for
 // TypeScript callers: the config tests, `make native`, the whole-stack test.
 
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
@@ -100,17 +100,9 @@ export function findBinary(name: ProgramName, options: FindOptions = {}): FoundB
     for (const dir of searchPath.split(delimiter).filter(Boolean)) {
       const file = join(dir, candidate);
       if (!isExecutable(file)) continue;
-      let output: string;
-      try {
-        // Prometheus' tools print their version on stdout, older builds on stderr.
-        output = execFileSync(file, ['--version'], {
-          encoding: 'utf8',
-          stdio: ['ignore', 'pipe', 'pipe'],
-          timeout: 10_000,
-        });
-      } catch (err) {
-        output = String((err as { stderr?: string }).stderr ?? '');
-      }
+      // Prometheus' tools print their version on stdout, older builds on stderr.
+      const r = spawnSync(file, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+      const output = `${r.stdout ?? ''}${r.stderr ?? ''}`;
       return {
         name,
         path: file,

@@ -1,0 +1,329 @@
+// docker-compose.yml: images pinned (to the natively tested versions), healthchecks, depends_on
+// conditions, ports on 127.0.0.1, Grafana on 3001, limits, retention, hardening, and every
+// knob documented in .env.example. Each check is also fed a broken copy and must complain.
+// (No Docker engine here: the file is parsed and interpolated the way Compose does it.)
+
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readVersions } from '../../scripts/lib/binaries.ts';
+import { parseEnv } from '../../scripts/lib/env-file.ts';
+import {
+  checkDependsOn,
+  checkGrafanaPort,
+  checkHardening,
+  checkHealthchecks,
+  checkImages,
+  checkLifecycleAndRetention,
+  checkPinnedVersions,
+  checkPorts,
+  checkResources,
+  checkVolumes,
+  interpolate,
+  loadCompose,
+  NO_HEALTHCHECK,
+  referencedVariables,
+  type ComposeFile,
+} from './lib/compose.ts';
+import { REPO } from './lib/repo.ts';
+
+const COMPOSE_TEXT = readFileSync(join(REPO, 'docker-compose.yml'), 'utf8');
+const EXAMPLE_ENV = parseEnv(readFileSync(join(REPO, '.env.example'), 'utf8'));
+// What `make configure` produces: the example with its secrets filled in.
+const ENV = new Map([...EXAMPLE_ENV, ['GRAFANA_ADMIN_PASSWORD', 'test-password']]);
+const VERSIONS = readVersions();
+const NODE_VERSION = (
+  JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
+    devDependencies: Record<string, string>;
+  }
+).devDependencies.node;
+
+const load = (text = COMPOSE_TEXT, env = ENV): ComposeFile => loadCompose(text, env);
+
+/** A copy of the compose text with one edit; fails loudly if the edit no longer applies. */
+function broken(from: string | RegExp, to: string, text = COMPOSE_TEXT): ComposeFile {
+  const out = text.replace(from, to);
+  assert.notEqual(out, text, `the broken copy's edit did not apply: ${String(from)}`);
+  return load(out);
+}
+
+/** A whole edited copy of the compose text. */
+function brokenText(text: string): ComposeFile {
+  assert.notEqual(text, COMPOSE_TEXT, "the broken copy's edit did not apply");
+  return load(text);
+}
+
+function assertReports(problems: string[], pattern: RegExp): void {
+  assert.ok(
+    problems.some((p) => pattern.test(p)),
+    `expected a problem matching ${pattern}, got: ${JSON.stringify(problems)}`,
+  );
+}
+
+describe('docker-compose.yml', () => {
+  const compose = load();
+
+  it('has the services of SPEC 5 and the local alert receiver', () => {
+    assert.deepEqual(Object.keys(compose.services).sort(), [
+      'alert-receiver',
+      'alertmanager',
+      'app',
+      'grafana',
+      'jaeger',
+      'otel-collector',
+      'prometheus',
+    ]);
+  });
+
+  describe('images', () => {
+    it('every service has an image pinned to an exact version, or a build', () => {
+      assert.deepEqual(checkImages(compose), []);
+    });
+    it('reports a floating tag and a missing image', () => {
+      assertReports(
+        checkImages(broken('grafana/grafana:13.3.0', 'grafana/grafana:latest')),
+        /grafana: image .* not pinned/,
+      );
+      assertReports(
+        checkImages(broken('prom/prometheus:v3.16.0', 'prom/prometheus')),
+        /prometheus: image .* not pinned/,
+      );
+      assertReports(
+        checkImages(broken(/^ {4}image: jaegertracing.*$/m, '')),
+        /jaeger: neither an image nor a build/,
+      );
+    });
+
+    it('runs the versions that make test runs natively (scripts/tools/versions.env, Node)', () => {
+      assert.deepEqual(checkPinnedVersions(compose, VERSIONS, NODE_VERSION), []);
+    });
+    it('reports an image tag that differs from versions.env', () => {
+      const other = { ...VERSIONS, JAEGER_VERSION: '9.9.9' };
+      assertReports(
+        checkPinnedVersions(compose, other, NODE_VERSION),
+        /jaeger: .* differs from scripts\/tools\/versions.env \(9\.9\.9\)/,
+      );
+      assertReports(
+        checkPinnedVersions(compose, VERSIONS, '22.0.0'),
+        /alert-receiver: node:.* differs/,
+      );
+    });
+
+    it('builds the app from app/ (its Dockerfile)', () => {
+      const build = compose.services.app.build as { context?: string };
+      assert.equal(build.context, './app');
+    });
+  });
+
+  describe('healthchecks and start order', () => {
+    it('every service whose image can run a probe has a healthcheck', () => {
+      assert.deepEqual(checkHealthchecks(compose), []);
+      for (const [name, why] of Object.entries(NO_HEALTHCHECK))
+        console.log(`      ${name}: no healthcheck, ${why}`);
+    });
+    it('reports a service without one', () => {
+      const text = COMPOSE_TEXT.replace(
+        /( {2}alert-receiver:[\s\S]*?) {4}healthcheck:\n(?: {6}.*\n)+/,
+        '$1',
+      );
+      assertReports(checkHealthchecks(brokenText(text)), /alert-receiver: no healthcheck/);
+    });
+
+    it('depends_on: every dependency exists, has a condition, and can become healthy', () => {
+      assert.deepEqual(checkDependsOn(compose), []);
+    });
+    it('the app waits for the Collector with service_started (no healthcheck possible there)', () => {
+      assert.deepEqual(compose.services.app.depends_on, {
+        'otel-collector': { condition: 'service_started' },
+      });
+    });
+    it('reports a missing dependency, a missing condition, an impossible wait and a cycle', () => {
+      assertReports(
+        checkDependsOn(
+          broken(
+            '      alert-receiver:\n        condition: service_healthy',
+            '      alert-reciever:\n        condition: service_healthy',
+          ),
+        ),
+        /alertmanager: depends on "alert-reciever", which is not a service/,
+      );
+      assertReports(
+        checkDependsOn(broken('condition: service_started', 'condition: started')),
+        /app: dependency "otel-collector" has no valid condition/,
+      );
+      assertReports(
+        checkDependsOn(
+          broken(
+            'otel-collector:\n        condition: service_started',
+            'otel-collector:\n        condition: service_healthy',
+          ),
+        ),
+        /app: waits for "otel-collector" to be healthy, but otel-collector has no healthcheck/,
+      );
+      const cyclic = COMPOSE_TEXT.replace(
+        /( {2}alert-receiver:\n(?: {4}.*\n)*? {4}image: .*\n)/,
+        '$1    depends_on:\n      prometheus:\n        condition: service_healthy\n',
+      );
+      assertReports(checkDependsOn(brokenText(cyclic)), /depends_on cycle/);
+    });
+  });
+
+  describe('ports', () => {
+    it('every published port is bound to 127.0.0.1, with a fixed host port, none twice', () => {
+      assert.deepEqual(checkPorts(compose), []);
+    });
+    it('reports a port open to every interface and a duplicate host port', () => {
+      assertReports(
+        checkPorts(
+          broken('"127.0.0.1:${PROMETHEUS_PORT:-9090}:9090"', '"${PROMETHEUS_PORT:-9090}:9090"'),
+        ),
+        /prometheus: port 9090->9090 is not bound to 127.0.0.1/,
+      );
+      assertReports(
+        checkPorts(broken('"127.0.0.1:${JAEGER_PORT:-16686}:16686"', '"127.0.0.1:9090:16686"')),
+        /host port 9090 is also published/,
+      );
+    });
+
+    it('Grafana is on http://localhost:3001', () => {
+      assert.deepEqual(checkGrafanaPort(compose), []);
+    });
+    it('reports Grafana on another port', () => {
+      assertReports(
+        checkGrafanaPort(broken('${GRAFANA_PORT:-3001}:3000', '3000:3000')),
+        /grafana: not published on 127.0.0.1:3001/,
+      );
+    });
+  });
+
+  describe('resources, lifecycle, retention, data', () => {
+    it('every service has a memory limit; the Go programs have GOMEMLIMIT ≈ 80 % of it', () => {
+      assert.deepEqual(checkResources(compose), []);
+    });
+    it('reports a missing limit and a GOMEMLIMIT far from 80 %', () => {
+      assertReports(
+        checkResources(
+          broken(
+            /(alert-receiver:[\s\S]*?)deploy:\n {6}resources:\n {8}limits:\n {10}memory: 128M\n/,
+            '$1',
+          ),
+        ),
+        /alert-receiver: no memory limit/,
+      );
+      assertReports(
+        checkResources(broken('GOMEMLIMIT: 204MiB', 'GOMEMLIMIT: 250MiB')),
+        /otel-collector: GOMEMLIMIT is 98 %/,
+      );
+    });
+
+    it("the app's stop_grace_period exceeds its shutdown grace; Prometheus keeps ≥ 31 d and exemplars", () => {
+      assert.deepEqual(checkLifecycleAndRetention(compose), []);
+    });
+    it('reports a short stop grace, a short retention and missing exemplar storage', () => {
+      assertReports(
+        checkLifecycleAndRetention(broken('stop_grace_period: 15s', 'stop_grace_period: 10s')),
+        /stop_grace_period .* must exceed SHUTDOWN_GRACE_MS/,
+      );
+      assertReports(
+        checkLifecycleAndRetention(broken('retention.time=31d', 'retention.time=15d')),
+        /retention "15d" is shorter than 31d/,
+      );
+      assertReports(
+        checkLifecycleAndRetention(
+          broken(
+            '--enable-feature=exemplar-storage',
+            '--enable-feature=memory-snapshot-on-shutdown',
+          ),
+        ),
+        /exemplar storage is not enabled/,
+      );
+    });
+
+    const dataVolumes = { prometheus: '/prometheus', grafana: '/var/lib/grafana', app: '/data' };
+    it('Prometheus, Grafana and app data live on named volumes', () => {
+      assert.deepEqual(checkVolumes(compose, dataVolumes), []);
+    });
+    it('reports data on a bind mount or an undeclared volume', () => {
+      assertReports(
+        checkVolumes(broken('prometheus-data:/prometheus', './data:/prometheus'), dataVolumes),
+        /prometheus: \/prometheus is not on a named volume/,
+      );
+      assertReports(
+        checkVolumes(broken(/^ {2}grafana-data:\n/m, ''), dataVolumes),
+        /volume "grafana-data" is not declared/,
+      );
+    });
+  });
+
+  describe('security', () => {
+    it('no capabilities, no privilege gain, read-only roots (Grafana excepted, with reason), no root user', () => {
+      assert.deepEqual(checkHardening(compose), []);
+    });
+    it('reports a service that keeps capabilities, a writable root and a root user', () => {
+      const text = COMPOSE_TEXT.replace(
+        'x-hardening: &hardening\n  cap_drop: [ALL]\n',
+        'x-hardening: &hardening\n',
+      );
+      assertReports(checkHardening(brokenText(text)), /app: does not drop all capabilities/);
+      assertReports(
+        checkHardening(broken(/(jaeger:\n {4}<<: .*\n) {4}read_only: true\n/, '$1')),
+        /jaeger: root filesystem is not read_only/,
+      );
+      assertReports(
+        checkHardening(broken('user: node', 'user: root')),
+        /alert-receiver: runs as root/,
+      );
+    });
+
+    it('has no default Grafana password: without .env the file does not even load', () => {
+      assert.throws(
+        () => load(COMPOSE_TEXT, EXAMPLE_ENV),
+        /GRAFANA_ADMIN_PASSWORD is empty; run make configure/,
+      );
+    });
+
+    it('the app image runs as a non-root user (app/Dockerfile USER)', function () {
+      const dockerfile = join(REPO, 'app/Dockerfile');
+      if (!existsSync(dockerfile)) {
+        console.log('      app/Dockerfile does not exist yet: skipped');
+        this.skip();
+      }
+      const users = [...readFileSync(dockerfile, 'utf8').matchAll(/^USER\s+(\S+)/gm)].map(
+        (m) => m[1],
+      );
+      assert.ok(users.length > 0, 'app/Dockerfile sets no USER');
+      assert.ok(!/^(0|root)(:|$)/.test(users.at(-1) as string), `app runs as ${users.at(-1)}`);
+    });
+  });
+
+  describe('settings and files', () => {
+    it('every ${VAR} the file uses is documented in .env.example', () => {
+      const missing = [...referencedVariables(COMPOSE_TEXT)].filter((v) => !EXAMPLE_ENV.has(v));
+      assert.deepEqual(missing, []);
+    });
+    it('interpolates like Compose ($$, defaults, required variables)', () => {
+      const env = new Map([
+        ['A', 'a'],
+        ['EMPTY', ''],
+      ]);
+      assert.equal(
+        interpolate('$${A}-${A}-${B:-b}-${EMPTY:-e}-${EMPTY-e}-$A', env),
+        '${A}-a-b-e--a',
+      );
+      assert.throws(() => interpolate('${B:?set B}', env), /required variable B is missing: set B/);
+      assert.throws(() => interpolate('cost $5', env), /a lone "\$" must be written "\$\$"/);
+    });
+
+    it('every bind-mounted file or folder exists (alertmanager/generated/ comes from make configure)', () => {
+      const missing: string[] = [];
+      for (const [name, svc] of Object.entries(compose.services)) {
+        for (const m of (Array.isArray(svc.volumes) ? svc.volumes : []).map(String)) {
+          const source = m.split(':')[0];
+          if (!source.startsWith('./') || source.startsWith('./alertmanager/generated/')) continue;
+          if (!existsSync(join(REPO, source))) missing.push(`${name}: ${source}`);
+        }
+      }
+      assert.deepEqual(missing, []);
+    });
+  });
+});

@@ -1,0 +1,488 @@
+// docker-compose.yml as the config tests see it: parsed with YAML merge keys, interpolated the
+// way Compose does (${VAR}, ${VAR:-default}, ${VAR:?error}, $$), and checked against the rules
+// of the stack (SPEC 5, issue 4). Each check returns problems as sentences; an empty list means
+// the file passes. The tests feed broken copies to the same functions to prove they can fail.
+
+import YAML from 'yaml';
+import { parseDuration } from '../../../scripts/lib/stack/duration.ts';
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type Obj = { [key: string]: Json };
+
+export function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Compose variable interpolation of one string. Unset variables without default become "". */
+export function interpolate(value: string, env: Map<string, string>, where = 'value'): string {
+  let out = '';
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (c !== '$') {
+      out += c;
+      continue;
+    }
+    const next = value[i + 1];
+    if (next === '$') {
+      out += '$';
+      i++;
+      continue;
+    }
+    if (next === '{') {
+      const end = value.indexOf('}', i + 2);
+      if (end === -1) throw new Error(`${where}: unclosed \${ in "${value}"`);
+      const body = value.slice(i + 2, end);
+      if (body.includes('${'))
+        throw new Error(`${where}: nested \${} is not supported: "${value}"`);
+      out += resolveVariable(body, env, where);
+      i = end;
+      continue;
+    }
+    const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(value.slice(i + 1));
+    if (!m) throw new Error(`${where}: a lone "$" must be written "$$": "${value}"`);
+    out += env.get(m[0]) ?? '';
+    i += m[0].length;
+  }
+  return out;
+}
+
+function resolveVariable(body: string, env: Map<string, string>, where: string): string {
+  const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?+])(.*))?$/s.exec(body);
+  if (!m) throw new Error(`${where}: bad variable reference \${${body}}`);
+  const [, name, colon, op, arg = ''] = m;
+  const value = env.get(name);
+  const unset = value === undefined || (colon === ':' && value === '');
+  switch (op) {
+    case undefined:
+      return value ?? '';
+    case '-':
+      return unset ? arg : (value as string);
+    case '+':
+      return unset ? '' : arg;
+    case '?':
+      if (unset) throw new Error(`${where}: required variable ${name} is missing: ${arg}`);
+      return value as string;
+    default:
+      throw new Error(`${where}: bad variable reference \${${body}}`);
+  }
+}
+
+/** Every variable name the values of a compose text reference (comments are not values). */
+export function referencedVariables(text: string): Set<string> {
+  const out = new Set<string>();
+  const walk = (node: unknown): void => {
+    if (typeof node === 'string') {
+      for (const m of node.replace(/\$\$/g, '').matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)/g)) {
+        out.add(m[1]);
+      }
+    } else if (Array.isArray(node)) node.forEach(walk);
+    else if (isObj(node)) Object.values(node).forEach(walk);
+  };
+  walk(YAML.parse(text, { merge: true }));
+  return out;
+}
+
+function interpolateTree(node: Json, env: Map<string, string>, path: string): Json {
+  if (typeof node === 'string') return interpolate(node, env, path);
+  if (Array.isArray(node)) return node.map((v, i) => interpolateTree(v, env, `${path}[${i}]`));
+  if (isObj(node)) {
+    const out: Obj = {};
+    for (const [k, v] of Object.entries(node)) out[k] = interpolateTree(v, env, `${path}.${k}`);
+    return out;
+  }
+  return node;
+}
+
+export interface ComposeFile {
+  services: Record<string, Obj>;
+  volumes: Obj;
+  raw: Obj;
+}
+
+/** Parses (with `<<` merge keys) and interpolates a compose file; x-* blocks are dropped. */
+export function loadCompose(text: string, env: Map<string, string>): ComposeFile {
+  const doc: unknown = YAML.parse(text, { merge: true });
+  if (!isObj(doc)) throw new Error('docker-compose.yml: expected a mapping');
+  const raw = interpolateTree(
+    Object.fromEntries(Object.entries(doc).filter(([k]) => !k.startsWith('x-'))),
+    env,
+    'compose',
+  ) as Obj;
+  if (!isObj(raw.services)) throw new Error('docker-compose.yml: no services');
+  const services: Record<string, Obj> = {};
+  for (const [name, svc] of Object.entries(raw.services)) {
+    if (!isObj(svc)) throw new Error(`service ${name} is not a mapping`);
+    services[name] = svc;
+  }
+  return { services, volumes: isObj(raw.volumes) ? raw.volumes : {}, raw };
+}
+
+// ------------------------------------------------------------------------------ ports
+
+export interface PortMapping {
+  hostIp: string;
+  published: string;
+  target: number;
+}
+
+/** Short ("127.0.0.1:8000:8000") and long ({host_ip, published, target}) port syntax. */
+export function portMappings(svc: Obj, name: string): PortMapping[] {
+  const out: PortMapping[] = [];
+  for (const p of Array.isArray(svc.ports) ? svc.ports : []) {
+    if (isObj(p)) {
+      out.push({
+        hostIp: String(p.host_ip ?? ''),
+        published: String(p.published ?? ''),
+        target: Number(p.target),
+      });
+      continue;
+    }
+    const spec = String(p).replace(/\/(tcp|udp)$/, '');
+    const parts = spec.split(':');
+    if (parts.length === 3) {
+      out.push({ hostIp: parts[0], published: parts[1], target: Number(parts[2]) });
+    } else if (parts.length === 2) {
+      out.push({ hostIp: '', published: parts[0], target: Number(parts[1]) });
+    } else if (parts.length === 1) {
+      out.push({ hostIp: '', published: '', target: Number(parts[0]) });
+    } else {
+      throw new Error(`service ${name}: cannot read port "${String(p)}"`);
+    }
+  }
+  return out;
+}
+
+/** Ports a service listens on inside the network: published targets plus `expose`. */
+export function containerPorts(svc: Obj, name: string): Set<number> {
+  const out = new Set(portMappings(svc, name).map((p) => p.target));
+  for (const e of Array.isArray(svc.expose) ? svc.expose : []) out.add(Number(String(e)));
+  return out;
+}
+
+// ------------------------------------------------------------------------------ checks
+
+/** Services whose image cannot run a healthcheck, and why (the test prints the reason). */
+export const NO_HEALTHCHECK: Record<string, string> = {
+  'otel-collector':
+    'the Collector image is built FROM scratch (no shell, no wget); dependents use service_started',
+};
+
+/** Services allowed a writable root filesystem, and why. */
+export const WRITABLE_ROOT: Record<string, string> = {
+  grafana: "Grafana 13's start-up script and plugin installer are not verified read-only",
+};
+
+/** Images whose own default user is not root (checked upstream); others must set `user:`. */
+export const NON_ROOT_IMAGES: Record<string, string> = {
+  'otel/opentelemetry-collector-contrib': 'USER 10001 in the image',
+  'jaegertracing/jaeger': 'USER 10001 in the image',
+  'prom/prometheus': 'USER nobody in the image',
+  'grafana/grafana': 'user 472 (grafana) in the image',
+};
+
+export function imageName(image: string): { repo: string; tag: string } {
+  const noDigest = image.split('@')[0];
+  const slash = noDigest.lastIndexOf('/');
+  const colon = noDigest.lastIndexOf(':');
+  if (colon > slash) return { repo: noDigest.slice(0, colon), tag: noDigest.slice(colon + 1) };
+  return { repo: noDigest, tag: '' };
+}
+
+const EXACT_TAG = /^v?\d+\.\d+\.\d+(-[A-Za-z0-9.]+)?$/;
+
+export function checkImages(c: ComposeFile): string[] {
+  const problems: string[] = [];
+  for (const [name, svc] of Object.entries(c.services)) {
+    if (svc.build !== undefined) continue;
+    if (typeof svc.image !== 'string') {
+      problems.push(`${name}: neither an image nor a build`);
+      continue;
+    }
+    const { tag } = imageName(svc.image);
+    if (!EXACT_TAG.test(tag)) {
+      problems.push(`${name}: image "${svc.image}" is not pinned to an exact version`);
+    }
+  }
+  return problems;
+}
+
+/** image repository → the tag versions.env says compose must run. */
+export function expectedTags(versions: Record<string, string>): Record<string, string> {
+  return {
+    'otel/opentelemetry-collector-contrib': versions.OTELCOL_VERSION,
+    'prom/prometheus': `v${versions.PROMETHEUS_VERSION}`,
+    'prom/alertmanager': `v${versions.ALERTMANAGER_VERSION}`,
+    'jaegertracing/jaeger': versions.JAEGER_VERSION,
+  };
+}
+
+export function checkPinnedVersions(
+  c: ComposeFile,
+  versions: Record<string, string>,
+  nodeVersion: string,
+): string[] {
+  const problems: string[] = [];
+  const expected = expectedTags(versions);
+  const seen = new Set<string>();
+  for (const [name, svc] of Object.entries(c.services)) {
+    if (typeof svc.image !== 'string' || svc.build !== undefined) continue;
+    const { repo, tag } = imageName(svc.image);
+    if (repo in expected) {
+      seen.add(repo);
+      if (tag !== expected[repo]) {
+        problems.push(
+          `${name}: ${repo}:${tag} differs from scripts/tools/versions.env (${expected[repo]})`,
+        );
+      }
+    }
+    if (repo === 'node' && !tag.startsWith(`${nodeVersion}-`) && tag !== nodeVersion) {
+      problems.push(`${name}: node:${tag} differs from the repo's Node ${nodeVersion}`);
+    }
+  }
+  for (const repo of Object.keys(expected)) {
+    if (!seen.has(repo)) problems.push(`no service runs ${repo}`);
+  }
+  return problems;
+}
+
+function hasHealthcheck(svc: Obj): boolean {
+  if (!isObj(svc.healthcheck) || svc.healthcheck.disable === true) return false;
+  const test = svc.healthcheck.test;
+  if (Array.isArray(test)) return test.length > 0 && test[0] !== 'NONE';
+  return typeof test === 'string' && test.length > 0;
+}
+
+export function checkHealthchecks(c: ComposeFile): string[] {
+  const problems: string[] = [];
+  for (const [name, svc] of Object.entries(c.services)) {
+    if (name in NO_HEALTHCHECK) {
+      if (hasHealthcheck(svc))
+        problems.push(`${name}: listed as unable to run a healthcheck, has one`);
+      continue;
+    }
+    if (!hasHealthcheck(svc)) problems.push(`${name}: no healthcheck`);
+  }
+  return problems;
+}
+
+const CONDITIONS = new Set([
+  'service_started',
+  'service_healthy',
+  'service_completed_successfully',
+]);
+
+export function checkDependsOn(c: ComposeFile): string[] {
+  const problems: string[] = [];
+  for (const [name, svc] of Object.entries(c.services)) {
+    if (svc.depends_on === undefined) continue;
+    if (Array.isArray(svc.depends_on)) {
+      problems.push(`${name}: depends_on is a list; give each dependency a condition`);
+      continue;
+    }
+    if (!isObj(svc.depends_on)) {
+      problems.push(`${name}: depends_on must be a mapping`);
+      continue;
+    }
+    for (const [dep, spec] of Object.entries(svc.depends_on)) {
+      if (!(dep in c.services)) {
+        problems.push(`${name}: depends on "${dep}", which is not a service`);
+        continue;
+      }
+      const condition = isObj(spec) ? spec.condition : undefined;
+      if (typeof condition !== 'string' || !CONDITIONS.has(condition)) {
+        problems.push(`${name}: dependency "${dep}" has no valid condition`);
+      } else if (condition === 'service_healthy' && !hasHealthcheck(c.services[dep])) {
+        problems.push(`${name}: waits for "${dep}" to be healthy, but ${dep} has no healthcheck`);
+      }
+    }
+  }
+  // A cycle would make `docker compose up` refuse to start.
+  const visiting = new Set<string>();
+  const done = new Set<string>();
+  const visit = (n: string, chain: string[]) => {
+    if (done.has(n)) return;
+    if (visiting.has(n)) {
+      problems.push(`depends_on cycle: ${[...chain, n].join(' -> ')}`);
+      return;
+    }
+    visiting.add(n);
+    const deps = c.services[n]?.depends_on;
+    if (isObj(deps))
+      for (const d of Object.keys(deps)) if (d in c.services) visit(d, [...chain, n]);
+    visiting.delete(n);
+    done.add(n);
+  };
+  for (const n of Object.keys(c.services)) visit(n, []);
+  return problems;
+}
+
+export function checkPorts(c: ComposeFile): string[] {
+  const problems: string[] = [];
+  const used = new Map<string, string>();
+  for (const [name, svc] of Object.entries(c.services)) {
+    for (const p of portMappings(svc, name)) {
+      if (p.hostIp !== '127.0.0.1') {
+        problems.push(
+          `${name}: port ${p.published || '?'}->${p.target} is not bound to 127.0.0.1 (host_ip "${p.hostIp}")`,
+        );
+      }
+      if (!/^\d+$/.test(p.published)) {
+        problems.push(`${name}: port ->${p.target} has no fixed host port`);
+        continue;
+      }
+      const other = used.get(p.published);
+      if (other) problems.push(`${name}: host port ${p.published} is also published by ${other}`);
+      used.set(p.published, name);
+    }
+  }
+  return problems;
+}
+
+export function checkGrafanaPort(c: ComposeFile): string[] {
+  const grafana = c.services.grafana;
+  if (!grafana) return ['no grafana service'];
+  const ok = portMappings(grafana, 'grafana').some(
+    (p) => p.published === '3001' && p.target === 3000 && p.hostIp === '127.0.0.1',
+  );
+  return ok ? [] : ['grafana: not published on 127.0.0.1:3001 (container port 3000)'];
+}
+
+/** Bytes from Compose's memory notation: 512M, 1G, 256m, 134217728. */
+export function parseBytes(value: Json): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([bkmg]?)i?b?$/i.exec(String(value).trim());
+  if (!m) throw new Error(`cannot read memory size "${String(value)}"`);
+  const unit = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase()] ?? 1;
+  return Number(m[1]) * unit;
+}
+
+export function memoryLimit(svc: Obj): number | undefined {
+  const deploy = isObj(svc.deploy) ? svc.deploy : {};
+  const resources = isObj(deploy.resources) ? deploy.resources : {};
+  const limits = isObj(resources.limits) ? resources.limits : {};
+  const raw = limits.memory ?? svc.mem_limit;
+  return raw === undefined || raw === null ? undefined : parseBytes(raw);
+}
+
+export function checkResources(c: ComposeFile): string[] {
+  const problems: string[] = [];
+  for (const [name, svc] of Object.entries(c.services)) {
+    if (memoryLimit(svc) === undefined) problems.push(`${name}: no memory limit`);
+  }
+  // Go programs: GOMEMLIMIT about 80 % of the container limit (SPEC 9).
+  for (const name of ['otel-collector', 'jaeger']) {
+    const svc = c.services[name];
+    if (!svc) continue;
+    const limit = memoryLimit(svc);
+    const env = environment(svc);
+    const gomem = env.GOMEMLIMIT;
+    if (!gomem || limit === undefined) {
+      problems.push(`${name}: GOMEMLIMIT and a memory limit are both needed`);
+      continue;
+    }
+    const ratio = parseBytes(gomem) / limit;
+    if (ratio < 0.7 || ratio > 0.9) {
+      problems.push(`${name}: GOMEMLIMIT is ${Math.round(ratio * 100)} % of the limit, not ~80 %`);
+    }
+  }
+  return problems;
+}
+
+export function environment(svc: Obj): Record<string, string> {
+  const env = svc.environment;
+  if (Array.isArray(env)) {
+    return Object.fromEntries(
+      env.map((e) => {
+        const s = String(e);
+        const i = s.indexOf('=');
+        return i === -1 ? [s, ''] : [s.slice(0, i), s.slice(i + 1)];
+      }),
+    );
+  }
+  if (isObj(env))
+    return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v ?? '')]));
+  return {};
+}
+
+export function commandArgs(svc: Obj): string[] {
+  if (Array.isArray(svc.command)) return svc.command.map(String);
+  if (typeof svc.command === 'string') return svc.command.split(/\s+/).filter(Boolean);
+  return [];
+}
+
+export function flagValue(args: string[], flag: string): string | undefined {
+  for (const a of args) if (a.startsWith(`${flag}=`)) return a.slice(flag.length + 1);
+  return undefined;
+}
+
+export function checkLifecycleAndRetention(c: ComposeFile): string[] {
+  const problems: string[] = [];
+  const app = c.services.app;
+  if (!app) problems.push('no app service');
+  else {
+    const grace = Number(environment(app).SHUTDOWN_GRACE_MS || '10000');
+    const stop = app.stop_grace_period ? parseDuration(String(app.stop_grace_period)) : 10_000;
+    if (stop <= grace) {
+      problems.push(
+        `app: stop_grace_period (${stop} ms) must exceed SHUTDOWN_GRACE_MS (${grace} ms)`,
+      );
+    }
+  }
+  const prom = c.services.prometheus;
+  if (!prom) problems.push('no prometheus service');
+  else {
+    const args = commandArgs(prom);
+    const retention = flagValue(args, '--storage.tsdb.retention.time');
+    if (!retention || parseDuration(retention) < 31 * 86_400_000) {
+      problems.push(`prometheus: retention "${retention ?? 'default 15d'}" is shorter than 31d`);
+    }
+    const features = (flagValue(args, '--enable-feature') ?? '').split(',');
+    if (!features.includes('exemplar-storage')) {
+      problems.push('prometheus: exemplar storage is not enabled');
+    }
+  }
+  return problems;
+}
+
+/** Data that must survive `make down` lives on named volumes declared at the top level. */
+export function checkVolumes(c: ComposeFile, required: Record<string, string>): string[] {
+  const problems: string[] = [];
+  for (const [service, target] of Object.entries(required)) {
+    const svc = c.services[service];
+    const mounts = Array.isArray(svc?.volumes) ? svc.volumes : [];
+    const mount = mounts.map(String).find((m) => m.split(':')[1] === target);
+    const source = mount?.split(':')[0];
+    if (!source || source.startsWith('.') || source.startsWith('/')) {
+      problems.push(`${service}: ${target} is not on a named volume`);
+    } else if (!(source in c.volumes)) {
+      problems.push(`${service}: volume "${source}" is not declared under volumes:`);
+    }
+  }
+  return problems;
+}
+
+export function checkHardening(c: ComposeFile): string[] {
+  const problems: string[] = [];
+  for (const [name, svc] of Object.entries(c.services)) {
+    const caps = Array.isArray(svc.cap_drop) ? svc.cap_drop.map(String) : [];
+    if (!caps.includes('ALL')) problems.push(`${name}: does not drop all capabilities`);
+    const opts = Array.isArray(svc.security_opt) ? svc.security_opt.map(String) : [];
+    if (!opts.some((o) => /^no-new-privileges(:true)?$/.test(o))) {
+      problems.push(`${name}: no-new-privileges is not set`);
+    }
+    if (svc.read_only !== true && !(name in WRITABLE_ROOT)) {
+      problems.push(`${name}: root filesystem is not read_only`);
+    }
+    if (svc.privileged === true) problems.push(`${name}: privileged`);
+    const user = svc.user === undefined ? undefined : String(svc.user);
+    if (user !== undefined && /^(0|root)(:|$)/.test(user)) problems.push(`${name}: runs as root`);
+    if (user === undefined && svc.build === undefined) {
+      const repo = typeof svc.image === 'string' ? imageName(svc.image).repo : '';
+      if (!(repo in NON_ROOT_IMAGES)) {
+        problems.push(
+          `${name}: sets no user and ${repo || 'its image'} is not known to be non-root`,
+        );
+      }
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,228 @@
+// otel-collector/: the layered config (config.yaml + tail-sampling-<on|off>.yaml +
+// config-extras.yaml, as docker-compose.yml passes them) has a complete traces path with
+// memory_limiter first, span metrics from every span, tail sampling off by default and only
+// before Jaeger when on; and the pinned Collector build accepts every combination.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import YAML from 'yaml';
+import {
+  checkCollectorTraces,
+  checkTailSampling,
+  mergeConfigs,
+  parseYamlMapping,
+  spanMetricsBucketsSeconds,
+} from './lib/collector.ts';
+import { commandArgs, loadCompose } from './lib/compose.ts';
+import { program, run } from './lib/programs.ts';
+import { REPO } from './lib/repo.ts';
+import { parseEnv } from '../../scripts/lib/env-file.ts';
+import type { Obj } from './lib/compose.ts';
+
+const DIR = join(REPO, 'otel-collector');
+const read = (name: string) => readFileSync(join(DIR, name), 'utf8');
+const parse = (name: string) => parseYamlMapping(read(name), `otel-collector/${name}`);
+
+const BASE = parse('config.yaml');
+const OFF = mergeConfigs(BASE, parse('tail-sampling-off.yaml'), parse('config-extras.yaml'));
+const ON = mergeConfigs(BASE, parse('tail-sampling-on.yaml'), parse('config-extras.yaml'));
+
+function assertReports(problems: string[], pattern: RegExp): void {
+  assert.ok(
+    problems.some((p) => pattern.test(p)),
+    `expected a problem matching ${pattern}, got: ${JSON.stringify(problems)}`,
+  );
+}
+
+/** A deep copy with one change made by `edit`. */
+function copy(cfg: Obj, edit: (c: Obj) => void): Obj {
+  const c = structuredClone(cfg);
+  edit(c);
+  return c;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- test edits reach deep
+type Any = any;
+
+describe('otel-collector config', () => {
+  it('docker-compose.yml passes the files in the order these tests merge them', () => {
+    const env = new Map([
+      ...parseEnv(readFileSync(join(REPO, '.env.example'), 'utf8')),
+      ['GRAFANA_ADMIN_PASSWORD', 'x'],
+    ]);
+    const compose = loadCompose(readFileSync(join(REPO, 'docker-compose.yml'), 'utf8'), env);
+    assert.deepEqual(commandArgs(compose.services['otel-collector']), [
+      '--config=/etc/otelcol/config.yaml',
+      '--config=/etc/otelcol/tail-sampling-off.yaml',
+      '--config=/etc/otelcol/config-extras.yaml',
+    ]);
+  });
+
+  describe('the traces path', () => {
+    it('OTLP (gRPC and HTTP) in; memory_limiter first; span metrics to Prometheus; spans to Jaeger with queue and retry; health_check; own metrics on 0.0.0.0:8888', () => {
+      assert.deepEqual(checkCollectorTraces(OFF), []);
+      assert.deepEqual(checkCollectorTraces(ON), []);
+    });
+
+    it('reports memory_limiter not first, a missing pipeline component, and batch before the sampler', () => {
+      assertReports(
+        checkCollectorTraces(
+          copy(
+            OFF,
+            (c: Any) => (c.service.pipelines.traces.processors = ['batch', 'memory_limiter']),
+          ),
+        ),
+        /traces: memory_limiter is not the first processor/,
+      );
+      assertReports(
+        checkCollectorTraces(
+          copy(
+            OFF,
+            (c: Any) => (c.service.pipelines['traces/jaeger'].exporters = ['otlp_grpc/jaegr']),
+          ),
+        ),
+        /exporter otlp_grpc\/jaegr is not defined/,
+      );
+      assertReports(
+        checkCollectorTraces(
+          copy(
+            ON,
+            (c: Any) =>
+              (c.service.pipelines['traces/jaeger'].processors = [
+                'memory_limiter',
+                'batch',
+                'tail_sampling',
+              ]),
+          ),
+        ),
+        /batch must come after every other processor/,
+      );
+      assertReports(
+        checkCollectorTraces(copy(OFF, (c: Any) => delete c.service.pipelines['traces/jaeger'])),
+        /no OTLP traces pipeline exports to it/,
+      );
+    });
+
+    it('reports a Jaeger exporter without queue or retry, span metrics without exemplars, and a private metrics reader', () => {
+      assertReports(
+        checkCollectorTraces(
+          copy(OFF, (c: Any) => (c.exporters['otlp_grpc/jaeger'].retry_on_failure.enabled = false)),
+        ),
+        /retry_on_failure is off/,
+      );
+      assertReports(
+        checkCollectorTraces(
+          copy(OFF, (c: Any) => delete c.exporters['otlp_grpc/jaeger'].sending_queue),
+        ),
+        /sending_queue is off/,
+      );
+      assertReports(
+        checkCollectorTraces(
+          copy(OFF, (c: Any) => (c.connectors.span_metrics.exemplars.enabled = false)),
+        ),
+        /exemplars are off/,
+      );
+      assertReports(
+        checkCollectorTraces(
+          copy(
+            OFF,
+            (c: Any) =>
+              (c.service.telemetry.metrics.readers[0].pull.exporter.prometheus.host = 'localhost'),
+          ),
+        ),
+        /own metrics on localhost:8888, not 0.0.0.0:8888/,
+      );
+      assertReports(
+        checkCollectorTraces(
+          copy(
+            OFF,
+            (c: Any) =>
+              delete c.service.telemetry.metrics.readers[0].pull.exporter.prometheus.without_units,
+          ),
+        ),
+        /without_type_suffix and without_units must be true/,
+      );
+    });
+  });
+
+  describe('tail sampling', () => {
+    it('is defined, off by default, and when on sits only in the pipeline to Jaeger', () => {
+      assert.deepEqual(checkTailSampling(OFF, ON), []);
+      const jaeger = (ON as Any).service.pipelines['traces/jaeger'].processors;
+      assert.deepEqual(jaeger, ['memory_limiter', 'tail_sampling', 'batch']);
+    });
+    it('reports sampling before span metrics, sampling on by default, and an overlay that does nothing', () => {
+      const beforeSpanMetrics = copy(
+        ON,
+        (c: Any) =>
+          (c.service.pipelines.traces.processors = ['memory_limiter', 'tail_sampling', 'batch']),
+      );
+      assertReports(
+        checkTailSampling(OFF, beforeSpanMetrics),
+        /traces: tail sampling before span metrics/,
+      );
+      assertReports(checkCollectorTraces(beforeSpanMetrics), /under-count every rate/);
+      assertReports(checkTailSampling(ON, ON), /on in the base config/);
+      assertReports(checkTailSampling(OFF, OFF), /overlay does not switch it on/);
+    });
+  });
+
+  it('span-metric buckets include every latency threshold of the alert rules', () => {
+    const buckets = spanMetricsBucketsSeconds(OFF);
+    const thresholds = readFileSync(join(REPO, 'prometheus/rules/thresholds.yml'), 'utf8');
+    const doc = YAML.parse(thresholds) as {
+      groups: { rules: { record: string; expr: string }[] }[];
+    };
+    const latency = doc.groups
+      .flatMap((g) => g.rules)
+      .filter((r) => /latency.*_seconds$/.test(r.record))
+      .map((r) => ({ record: r.record, value: Number(/vector\(([\d.]+)\)/.exec(r.expr)?.[1]) }));
+    assert.ok(latency.length > 0, 'no latency thresholds found in prometheus/rules/thresholds.yml');
+    for (const t of latency) {
+      assert.ok(
+        buckets.includes(t.value),
+        `${t.record} = ${t.value}s is not a span-metrics bucket boundary (${buckets.join(', ')})`,
+      );
+    }
+  });
+
+  describe('with the pinned Collector build (otelcol validate)', () => {
+    let dir: string;
+    before(function () {
+      if (!program('otelcol', { pinnedOnly: true })) this.skip();
+      dir = mkdtempSync(join(tmpdir(), 'otelcol-config-'));
+    });
+    after(() => dir && rmSync(dir, { recursive: true, force: true }));
+
+    for (const overlay of ['tail-sampling-off.yaml', 'tail-sampling-on.yaml']) {
+      it(`accepts config.yaml + ${overlay} + config-extras.yaml`, () => {
+        const otelcol = program('otelcol', { pinnedOnly: true });
+        const r = run(
+          otelcol!.path,
+          [
+            'validate',
+            `--config=config.yaml`,
+            `--config=${overlay}`,
+            '--config=config-extras.yaml',
+          ],
+          DIR,
+        );
+        assert.equal(r.code, 0, r.output);
+      });
+    }
+
+    it('rejects a broken copy (a pipeline naming a processor that does not exist)', () => {
+      const otelcol = program('otelcol', { pinnedOnly: true });
+      const bad = copy(
+        BASE,
+        (c: Any) => (c.service.pipelines.traces.processors = ['memory_limiter', 'nosuchprocessor']),
+      );
+      writeFileSync(join(dir, 'broken.yaml'), YAML.stringify(bad));
+      const r = run(otelcol!.path, ['validate', '--config=broken.yaml'], dir);
+      assert.notEqual(r.code, 0, 'otelcol validate accepted a broken config');
+      assert.match(r.output, /nosuchprocessor/);
+    });
+  });
+});

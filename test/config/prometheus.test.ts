@@ -1,0 +1,210 @@
+// prometheus/: promtool accepts prometheus.yml (with every Prometheus here: the pinned 3.x and
+// Debian's 2.42, since `make native` may fall back to it) and the rule files; every scrape and
+// Alertmanager target is a compose service on a port it declares. Broken copies must fail.
+
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import YAML from 'yaml';
+import { describeBinary, findBinary, type FoundBinary } from '../../scripts/lib/binaries.ts';
+import { parseEnv } from '../../scripts/lib/env-file.ts';
+import { isObj, loadCompose, type Json, type Obj } from './lib/compose.ts';
+import { checkReferences, prometheusTargets, servicePorts } from './lib/ports.ts';
+import { run } from './lib/programs.ts';
+import { REPO } from './lib/repo.ts';
+
+const PROM_DIR = join(REPO, 'prometheus');
+const CONFIG_TEXT = readFileSync(join(PROM_DIR, 'prometheus.yml'), 'utf8');
+const CONFIG = YAML.parse(CONFIG_TEXT) as Obj;
+const RULE_FILES = readdirSync(join(PROM_DIR, 'rules'))
+  .filter((f) => f.endsWith('.yml'))
+  .map((f) => join('rules', f));
+const ENV = new Map([
+  ...parseEnv(readFileSync(join(REPO, '.env.example'), 'utf8')),
+  ['GRAFANA_ADMIN_PASSWORD', 'x'],
+]);
+const COMPOSE = loadCompose(readFileSync(join(REPO, 'docker-compose.yml'), 'utf8'), ENV);
+const PORTS = servicePorts(COMPOSE);
+
+/** Every promtool on this machine: the pinned build and Debian's, each announced. */
+function promtools(): FoundBinary[] {
+  const out: FoundBinary[] = [];
+  const pinned = findBinary('promtool');
+  if (pinned?.source === 'pinned') out.push(pinned);
+  const debian = findBinary('promtool', { binDir: '/nonexistent' });
+  if (debian) out.push(debian);
+  return out;
+}
+const PROMTOOLS = promtools();
+
+function fileSdTargets(dir: string): Record<string, Json> {
+  const out: Record<string, Json> = {};
+  if (!existsSync(dir)) return out;
+  for (const f of readdirSync(dir).filter((f) => f.endsWith('.yml'))) {
+    out[`targets/${f}`] = YAML.parse(readFileSync(join(dir, f), 'utf8')) as Json;
+  }
+  return out;
+}
+
+function checkTargets(cfg: Obj, fileSd: Record<string, Json>): string[] {
+  const targets = prometheusTargets(cfg, fileSd);
+  const malformed = targets
+    .filter((t) => Number.isNaN(t.port))
+    .map((t) => `${t.path}: "${t.host}" has no port`);
+  return [
+    ...malformed,
+    ...checkReferences(
+      targets.filter((t) => !Number.isNaN(t.port)),
+      PORTS,
+      'prometheus',
+      'prometheus.yml',
+    ),
+  ];
+}
+
+describe('prometheus config', () => {
+  before(() => {
+    for (const p of PROMTOOLS) console.log(`      using ${describeBinary(p)}`);
+    if (PROMTOOLS.length === 0)
+      console.log('      no promtool found: install prometheus or run make tools');
+  });
+
+  describe('promtool check config', () => {
+    it('every promtool here accepts prometheus.yml (and the rule files it loads)', function () {
+      if (PROMTOOLS.length === 0) this.skip();
+      for (const p of PROMTOOLS) {
+        const r = run(p.path, ['check', 'config', 'prometheus.yml'], PROM_DIR);
+        assert.equal(r.code, 0, `${describeBinary(p)}:\n${r.output}`);
+      }
+    });
+
+    it('rejects a broken copy', function () {
+      if (PROMTOOLS.length === 0) this.skip();
+      const dir = mkdtempSync(join(tmpdir(), 'prom-config-'));
+      try {
+        writeFileSync(
+          join(dir, 'prometheus.yml'),
+          CONFIG_TEXT.replace('scrape_interval: 15s', 'scrape_interval: 15x'),
+        );
+        for (const p of PROMTOOLS) {
+          const r = run(p.path, ['check', 'config', 'prometheus.yml'], dir);
+          assert.notEqual(r.code, 0, `${describeBinary(p)} accepted a broken config`);
+          assert.match(r.output, /15x/);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe('promtool check rules', () => {
+    it('accepts every file in prometheus/rules/', function () {
+      if (PROMTOOLS.length === 0) this.skip();
+      if (RULE_FILES.length === 0) {
+        console.log('      prometheus/rules/ has no *.yml yet: nothing to check');
+        this.skip();
+      }
+      const p = PROMTOOLS[0];
+      const r = run(p.path, ['check', 'rules', ...RULE_FILES], PROM_DIR);
+      assert.equal(r.code, 0, `${describeBinary(p)}:\n${r.output}`);
+    });
+
+    it('rejects a broken rule file', function () {
+      if (PROMTOOLS.length === 0) this.skip();
+      const dir = mkdtempSync(join(tmpdir(), 'prom-rules-'));
+      try {
+        writeFileSync(
+          join(dir, 'bad.yml'),
+          YAML.stringify({
+            groups: [
+              { name: 'g', rules: [{ alert: 'Bad', expr: 'rate(http_requests_total[5m]' }] },
+            ],
+          }),
+        );
+        const r = run(PROMTOOLS[0].path, ['check', 'rules', 'bad.yml'], dir);
+        assert.notEqual(r.code, 0, 'promtool accepted a rule that does not parse');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe('targets', () => {
+    it('scrapes the app, the Collector (own and span metrics), Jaeger, Alertmanager, Grafana and itself, one job each', () => {
+      const jobs = (CONFIG.scrape_configs as Obj[])
+        .filter((j) => Array.isArray(j.static_configs))
+        .map((j) => [
+          j.job_name,
+          (j.static_configs as Obj[]).flatMap((s) => s.targets as string[]),
+        ]);
+      assert.deepEqual(Object.fromEntries(jobs), {
+        app: ['app:8000'],
+        'otel-collector': ['otel-collector:8888'],
+        spanmetrics: ['otel-collector:8889'],
+        jaeger: ['jaeger:8888'],
+        alertmanager: ['alertmanager:9093'],
+        grafana: ['grafana:3000'],
+        prometheus: ['localhost:9090'],
+      });
+    });
+
+    it('loads the rule files and sends alerts to Alertmanager', () => {
+      assert.deepEqual(CONFIG.rule_files, ['rules/*.yml']);
+      const am = (CONFIG.alerting as Obj).alertmanagers as Obj[];
+      assert.deepEqual((am[0].static_configs as Obj[])[0].targets, ['alertmanager:9093']);
+    });
+
+    it('every target (prometheus.yml and prometheus/targets/*.yml) is a compose service on a declared port', () => {
+      assert.deepEqual(checkTargets(CONFIG, fileSdTargets(join(PROM_DIR, 'targets'))), []);
+    });
+
+    it('reports a target on an unknown service, on an undeclared port, and in a targets/ file', () => {
+      const bad = structuredClone(CONFIG);
+      const jobs = bad.scrape_configs as Obj[];
+      (jobs.find((j) => j.job_name === 'jaeger')!.static_configs as Obj[])[0].targets = [
+        'jaeger:9999',
+      ];
+      (jobs.find((j) => j.job_name === 'grafana')!.static_configs as Obj[])[0].targets = [
+        'grafna:3000',
+      ];
+      const problems = checkTargets(bad, {
+        'targets/mine.yml': [{ targets: ['my-service:8080'], labels: { job: 'mine' } }],
+      });
+      const expected = [
+        /jaeger has no port 9999/,
+        /"grafna:3000" is not a compose service/,
+        /targets\/mine.yml.*"my-service:8080" is not a compose service/,
+      ];
+      for (const e of expected)
+        assert.ok(
+          problems.some((p) => e.test(p)),
+          `${e} not in ${JSON.stringify(problems)}`,
+        );
+    });
+
+    it('the extension point reads prometheus/targets/*.yml (a folder that exists, with its README)', () => {
+      const job = (CONFIG.scrape_configs as Obj[]).find((j) => j.job_name === 'targets');
+      assert.ok(job && Array.isArray(job.file_sd_configs));
+      const files = (job.file_sd_configs as Obj[]).flatMap((f) => f.files as string[]);
+      assert.deepEqual(files, ['targets/*.yml']);
+      assert.ok(existsSync(join(PROM_DIR, 'targets/README.md')));
+    });
+  });
+
+  it('fields: only those Prometheus 2.42 accepts too (checked by Debian promtool above when present)', () => {
+    // Belt and braces for machines without Debian's promtool: the fields 2.42 rejects.
+    const v3Only = ['scrape_config_files', 'otlp', 'runtime'];
+    for (const k of v3Only)
+      assert.ok(!(k in CONFIG), `prometheus.yml uses ${k}, which 2.42 rejects`);
+    const global = isObj(CONFIG.global) ? CONFIG.global : {};
+    for (const k of ['rule_query_offset', 'scrape_protocols', 'metric_name_validation_scheme']) {
+      assert.ok(!(k in global), `global.${k} is rejected by 2.42`);
+    }
+    for (const job of CONFIG.scrape_configs as Obj[]) {
+      for (const k of ['fallback_scrape_protocol', 'scrape_protocols', 'enable_compression']) {
+        assert.ok(!(k in job), `job ${String(job.job_name)} uses ${k}, which 2.42 rejects`);
+      }
+    }
+  });
+});

@@ -1,0 +1,255 @@
+// The small libraries behind make configure, make open and the config tests: binary lookup
+// (pinned build first, then Debian's), .env reading and writing, configure's .env and
+// Alertmanager output, and the URLs table.
+
+import assert from 'node:assert/strict';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ensureEnvFile,
+  writeAlertmanagerConfig,
+  type RenderAlertmanager,
+} from '../../scripts/configure.ts';
+import {
+  findBinary,
+  parseVersionOutput,
+  parseVersions,
+  readVersions,
+} from '../../scripts/lib/binaries.ts';
+import { formatEnvValue, parseEnv, setEnvValues } from '../../scripts/lib/env-file.ts';
+import { formatUrls, stackUrls } from '../../scripts/urls.ts';
+import { REPO } from './lib/repo.ts';
+
+let tmp: string;
+beforeEach(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'tooling-'));
+});
+afterEach(() => rmSync(tmp, { recursive: true, force: true }));
+
+function script(path: string, body: string): void {
+  writeFileSync(path, `#!/bin/sh\n${body}\n`);
+  chmodSync(path, 0o755);
+}
+
+const mode = (p: string) => statSync(p).mode & 0o777;
+
+describe('scripts/lib/binaries.ts', () => {
+  const versions = {
+    PROMETHEUS_VERSION: '3.16.0',
+    ALERTMANAGER_VERSION: '0.34.2',
+    OTELCOL_VERSION: '0.161.0',
+    JAEGER_VERSION: '2.13.0',
+  };
+
+  it('prefers the pinned build <bin>/<name>-<version>', () => {
+    mkdirSync(join(tmp, 'bin'));
+    mkdirSync(join(tmp, 'usr'));
+    script(join(tmp, 'bin/promtool-3.16.0'), 'echo pinned');
+    script(join(tmp, 'usr/promtool'), 'echo "promtool, version 2.42.0+ds (branch: debian/sid)"');
+    const found = findBinary('promtool', {
+      binDir: join(tmp, 'bin'),
+      path: join(tmp, 'usr'),
+      versions,
+    });
+    assert.deepEqual(found, {
+      name: 'promtool',
+      path: join(tmp, 'bin/promtool-3.16.0'),
+      version: '3.16.0',
+      source: 'pinned',
+    });
+  });
+
+  it("falls back to Debian's program (alertmanager is prometheus-alertmanager there) with its --version", () => {
+    mkdirSync(join(tmp, 'usr'));
+    script(
+      join(tmp, 'usr/prometheus-alertmanager'),
+      'echo "alertmanager, version 0.25.0+ds (branch: debian/sid)" >&2',
+    );
+    const found = findBinary('alertmanager', {
+      binDir: join(tmp, 'none'),
+      path: join(tmp, 'usr'),
+      versions,
+    });
+    assert.equal(found?.source, 'debian');
+    assert.equal(found?.version, '0.25.0');
+    assert.equal(found?.path, join(tmp, 'usr/prometheus-alertmanager'));
+  });
+
+  it('ignores a pinned build of another version and non-executable files; otelcol has no fallback', () => {
+    mkdirSync(join(tmp, 'bin'));
+    script(join(tmp, 'bin/otelcol-0.160.0'), 'true');
+    writeFileSync(join(tmp, 'bin/jaeger-2.13.0'), 'not executable');
+    assert.equal(
+      findBinary('otelcol', { binDir: join(tmp, 'bin'), path: join(tmp, 'bin'), versions }),
+      undefined,
+    );
+    assert.equal(findBinary('jaeger', { binDir: join(tmp, 'bin'), path: '', versions }), undefined);
+  });
+
+  it('refuses an unknown program and a versions.env without its key', () => {
+    assert.throws(() => findBinary('grafana' as never, { versions }), /unknown program/);
+    assert.throws(() => findBinary('jaeger', { versions: {} }), /JAEGER_VERSION is missing/);
+  });
+
+  it('reads versions.env and version strings', () => {
+    assert.deepEqual(parseVersions('# c\nA_VERSION=1.2.3\n\nB=v0.1\n'), {
+      A_VERSION: '1.2.3',
+      B: 'v0.1',
+    });
+    const real = readVersions();
+    for (const key of [
+      'OTELCOL_VERSION',
+      'PROMETHEUS_VERSION',
+      'ALERTMANAGER_VERSION',
+      'JAEGER_VERSION',
+    ]) {
+      assert.match(real[key] ?? '', /^\d+\.\d+\.\d+$/, key);
+    }
+    assert.equal(parseVersionOutput('otelcol version 0.161.0'), '0.161.0');
+    assert.equal(parseVersionOutput('prometheus, version v3.16.0 (branch: HEAD)'), '3.16.0');
+    assert.equal(parseVersionOutput('nothing'), undefined);
+  });
+});
+
+describe('scripts/lib/env-file.ts', () => {
+  it('reads .env like Compose: comments, quotes, inline comments, export, last one wins', () => {
+    const env = parseEnv(
+      '# c\nA=1\nexport B = two words \nC="x # y"\nD=\'$raw\'\nE=v # comment\nF=a#b\nA=3\nG="line\\nnext"\n',
+    );
+    assert.deepEqual(Object.fromEntries(env), {
+      A: '3',
+      B: 'two words',
+      C: 'x # y',
+      D: '$raw',
+      E: 'v',
+      F: 'a#b',
+      G: 'line\nnext',
+    });
+  });
+
+  it('sets values in place, keeps comments, appends new keys, quotes only when needed', () => {
+    const text = '# top\nA=1\n\n# about B\nB=\n';
+    const out = setEnvValues(text, { B: 'secret', C: 'with space' });
+    assert.equal(out, '# top\nA=1\n\n# about B\nB=secret\nC="with space"\n');
+    assert.deepEqual(Object.fromEntries(parseEnv(out)), { A: '1', B: 'secret', C: 'with space' });
+    assert.equal(formatEnvValue('abc-_.:/'), 'abc-_.:/');
+    assert.equal(formatEnvValue('a"b'), '"a\\"b"');
+  });
+});
+
+describe('make configure', () => {
+  const example = [
+    'GRAFANA_ADMIN_USER=admin',
+    'GRAFANA_ADMIN_PASSWORD=',
+    'ADMIN_TOKEN=',
+    'API_KEYS=demo-free:free',
+    'HOST_UID=',
+    'HOST_GID=',
+    '',
+  ].join('\n');
+  let n = 0;
+  const secret = () => `secret${++n}`;
+
+  it('creates .env from .env.example with random secrets, your uid/gid, mode 0600', () => {
+    writeFileSync(join(tmp, '.env.example'), example);
+    const r = ensureEnvFile(tmp, { secret, uid: 1000, gid: 1001 });
+    assert.equal(r.created, true);
+    assert.deepEqual(r.generated, ['GRAFANA_ADMIN_PASSWORD', 'ADMIN_TOKEN']);
+    const env = parseEnv(readFileSync(join(tmp, '.env'), 'utf8'));
+    assert.match(env.get('GRAFANA_ADMIN_PASSWORD') ?? '', /^secret\d+$/);
+    assert.notEqual(env.get('GRAFANA_ADMIN_PASSWORD'), env.get('ADMIN_TOKEN'));
+    assert.equal(env.get('HOST_UID'), '1000');
+    assert.equal(env.get('HOST_GID'), '1001');
+    assert.equal(env.get('API_KEYS'), 'demo-free:free');
+    assert.equal(mode(join(tmp, '.env')), 0o600);
+  });
+
+  it('never overwrites a value; adds keys a newer .env.example brings; an emptied ADMIN_TOKEN stays off', () => {
+    writeFileSync(join(tmp, '.env.example'), `${example}NEW_KEY=default\n`);
+    writeFileSync(
+      join(tmp, '.env'),
+      '# mine\nGRAFANA_ADMIN_PASSWORD=kept\nADMIN_TOKEN=\nAPI_KEYS=k:pro\nHOST_UID=5\nHOST_GID=5\n',
+    );
+    const r = ensureEnvFile(tmp, { secret, uid: 1000, gid: 1000 });
+    assert.equal(r.created, false);
+    assert.deepEqual(r.generated, []);
+    assert.deepEqual(r.added, ['GRAFANA_ADMIN_USER', 'NEW_KEY']);
+    const text = readFileSync(join(tmp, '.env'), 'utf8');
+    const env = parseEnv(text);
+    assert.equal(env.get('GRAFANA_ADMIN_PASSWORD'), 'kept');
+    assert.equal(env.get('ADMIN_TOKEN'), '');
+    assert.equal(env.get('API_KEYS'), 'k:pro');
+    assert.equal(env.get('HOST_UID'), '5');
+    assert.equal(env.get('NEW_KEY'), 'default');
+    assert.ok(text.startsWith('# mine\n'), 'comments were lost');
+  });
+
+  it('fills an emptied Grafana password again (the stack must not start without one)', () => {
+    writeFileSync(join(tmp, '.env.example'), example);
+    writeFileSync(join(tmp, '.env'), example);
+    const r = ensureEnvFile(tmp, { secret, uid: 1, gid: 1 });
+    assert.deepEqual(r.generated, ['GRAFANA_ADMIN_PASSWORD']);
+  });
+
+  it('the real .env.example leaves every secret empty (make configure fills them)', () => {
+    const env = parseEnv(readFileSync(join(REPO, '.env.example'), 'utf8'));
+    for (const key of ['GRAFANA_ADMIN_PASSWORD', 'ADMIN_TOKEN', 'SENTRY_DSN'])
+      assert.equal(env.get(key), '', key);
+  });
+
+  it("writes the renderer's Alertmanager config and 0600 secret files, removing stale ones", () => {
+    const render: RenderAlertmanager = (env) => ({
+      yaml: `route: {receiver: local}\n# ${env.SLACK ? 'slack' : 'none'}\n`,
+      active: env.SLACK ? ['local', 'slack'] : ['local'],
+      skipped: env.SLACK ? [] : [{ receiver: 'slack', missing: 'SLACK' }],
+      secretFiles: env.SLACK ? { slack_api_url: env.SLACK } : ({} as Record<string, string>),
+    });
+    const on = writeAlertmanagerConfig(tmp, { SLACK: 'https://hooks.example/x' }, render);
+    const secretFile = join(on.secretsDir, 'slack_api_url');
+    assert.equal(readFileSync(secretFile, 'utf8'), 'https://hooks.example/x');
+    assert.equal(mode(secretFile), 0o600);
+    assert.equal(mode(on.secretsDir), 0o700);
+    assert.match(readFileSync(on.configPath, 'utf8'), /# slack/);
+
+    const off = writeAlertmanagerConfig(tmp, {}, render);
+    assert.equal(
+      existsSync(secretFile),
+      false,
+      'a secret of a receiver no longer active was left behind',
+    );
+    assert.deepEqual(off.skipped, [{ receiver: 'slack', missing: 'SLACK' }]);
+    assert.throws(
+      () =>
+        writeAlertmanagerConfig(tmp, {}, () => ({
+          ...render({}, tmp),
+          secretFiles: { '../x': 'y' },
+        })),
+      /plain file name/,
+    );
+  });
+});
+
+describe('make open (URLs)', () => {
+  it('prints every UI and API with the ports from .env, and where the Grafana password is', () => {
+    const urls = stackUrls(new Map([['GRAFANA_PORT', '3333']]), '.env');
+    const byName = Object.fromEntries(urls.map((u) => [u.name, u]));
+    assert.equal(byName.Grafana.url, 'http://localhost:3333');
+    assert.match(byName.Grafana.note, /GRAFANA_ADMIN_PASSWORD in \.env/);
+    assert.equal(byName.Prometheus.url, 'http://localhost:9090');
+    assert.equal(byName.Alertmanager.url, 'http://localhost:9093');
+    assert.equal(byName.Jaeger.url, 'http://localhost:16686');
+    assert.equal(byName['Alert receiver'].url, 'http://localhost:9095/alerts');
+    assert.equal(byName['Agent API'].url, 'http://localhost:8000/v1/agents');
+    assert.equal(formatUrls(urls).split('\n').length, urls.length);
+  });
+});
