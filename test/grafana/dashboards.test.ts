@@ -3,6 +3,7 @@
 // panel query returning data from a real Prometheus, is in the whole-stack test.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse } from 'yaml';
 import { dashboards, fileName, render } from '../../grafana/src/dashboards.ts';
 import { JAEGER_UI, RUNBOOKS_URL, TAG, UIDS } from '../../grafana/src/links.ts';
@@ -87,7 +88,7 @@ describe('generated dashboards', () => {
       .sort();
     assert.deepEqual(files, generated.map(fileName).sort(), 'files in grafana/dashboards/');
     for (const built of generated) {
-      const onDisk = readFileSync(new URL(fileName(built), `file://${DASHBOARDS_DIR}`), 'utf8');
+      const onDisk = readFileSync(join(DASHBOARDS_DIR, fileName(built)), 'utf8');
       assert.ok(onDisk === render(built), `${fileName(built)} is stale: run make dashboards`);
     }
   });

@@ -3,10 +3,11 @@
 // checks the dashboard tests share (parse errors, metric names, `or vector(0)` padding).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parser } from '@prometheus-io/lezer-promql';
 import type { SyntaxNode } from '@lezer/common';
 
-export const DASHBOARDS_DIR = new URL('../../grafana/dashboards/', import.meta.url).pathname;
+export const DASHBOARDS_DIR = fileURLToPath(new URL('../../grafana/dashboards/', import.meta.url));
 
 export interface PanelQuery {
   /** Dashboard uid. */
