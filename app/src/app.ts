@@ -25,7 +25,7 @@ import {
   type RouteSpec,
 } from './http/routes';
 import { logger } from './telemetry/logger';
-import { metrics, zeroHttpSeries } from './telemetry/metrics';
+import { metrics, recordBuildInfo, zeroHttpSeries } from './telemetry/metrics';
 
 export interface Services {
   config: Config;
@@ -40,6 +40,7 @@ export interface Services {
 
 /** The domain objects, wired together; `open` has not been called on the store yet. */
 export function createServices(config: Config): Services {
+  recordBuildInfo(config.gitCommit);
   const chaos = new Chaos();
   const store = new RunStore(config.dataDir);
   const circuitGauge = metrics.circuitBreakerState.labels('llm_provider');

@@ -95,7 +95,7 @@ export class AgentRunner {
         'app.tier': tier,
       },
     });
-    const traceId = span.spanContext().traceId;
+    const spanContext = span.spanContext();
     const record: RunRecord = {
       id: randomUUID(),
       agent: agent.name,
@@ -110,17 +110,29 @@ export class AgentRunner {
       usage: { input_tokens: 0, output_tokens: 0, total_tokens: 0 },
       cost_usd: 0,
       duration_ms: 0,
-      trace_id: trace.isSpanContextValid(span.spanContext()) ? traceId : null,
+      trace_id: trace.isSpanContextValid(spanContext) ? spanContext.traceId : null,
       created_at: new Date().toISOString(),
     };
     span.setAttribute(GEN_AI.agentId, record.id);
+    // Everything the run does, its final log line included, happens inside its span.
+    return context.with(trace.setSpan(context.active(), span), () =>
+      this.track(request, record, span, started),
+    );
+  }
+
+  /** Executes the run and records its outcome in metrics, span and log, whatever it is. */
+  private async track(
+    request: RunRequest,
+    record: RunRecord,
+    span: Span,
+    started: number,
+  ): Promise<RunRecord> {
+    const { agent, model, tier } = request;
     const inProgress = this.inProgress(agent.name);
     inProgress.inc();
     let status: RunStatus = 'error';
     try {
-      await context.with(trace.setSpan(context.active(), span), () =>
-        this.execute(request, record, span),
-      );
+      await this.execute(request, record, span);
       status = 'success';
       return record;
     } catch (error) {
@@ -144,15 +156,6 @@ export class AgentRunner {
       } else {
         metrics.agentRunDuration.labels(agent.name, status).observe(seconds);
       }
-      if (span.isRecording()) {
-        span.setAttributes({
-          'app.run.status': status,
-          'app.run.cached': record.cached,
-          [GEN_AI.inputTokens]: record.usage.input_tokens,
-          [GEN_AI.outputTokens]: record.usage.output_tokens,
-        });
-      }
-      span.end();
       logger.log(status === 'success' ? 'info' : 'warn', 'agent run finished', {
         run_id: record.id,
         agent: agent.name,
@@ -165,6 +168,15 @@ export class AgentRunner {
         duration_ms: Math.round(seconds * 1000),
         error: record.error ?? undefined,
       });
+      if (span.isRecording()) {
+        span.setAttributes({
+          'app.run.status': status,
+          'app.run.cached': record.cached,
+          [GEN_AI.inputTokens]: record.usage.input_tokens,
+          [GEN_AI.outputTokens]: record.usage.output_tokens,
+        });
+      }
+      span.end();
     }
   }
 

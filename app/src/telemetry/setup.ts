@@ -2,7 +2,6 @@
 // it again, harmlessly, and so also works when started without the preload).
 import type { Config } from '../config';
 import { configureLogger } from './logger';
-import { recordBuildInfo } from './metrics';
 import { scrubber } from './scrub';
 import { initSentry } from './sentry';
 import { activeTracing, startTracing } from './tracing';
@@ -13,7 +12,6 @@ export function startTelemetry(config: Config): void {
     ...config.apiKeys.map(({ key }) => key),
     ...(config.adminToken === undefined ? [] : [config.adminToken]),
   ]);
-  recordBuildInfo(config.gitCommit);
   if (config.telemetry.enabled && activeTracing() === undefined) startTracing(config);
   initSentry(config);
 }

@@ -4,7 +4,7 @@ import { PassThrough } from 'node:stream';
 import { loadConfig } from '../../src/config';
 import { configureLogger } from '../../src/telemetry/logger';
 import { startTracing, type Tracing } from '../../src/telemetry/tracing';
-import { startOtlpReceiver, type OtlpReceiver } from './otlp-receiver';
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver';
 
 export interface LogLine {
   level: string;
@@ -54,4 +54,22 @@ export const logLines = () => telemetry().logs;
 /** Exports every finished span to the receiver now. */
 export async function flushSpans(): Promise<void> {
   await telemetry().tracing.forceFlush();
+}
+
+/** Flushes until the spans of `traceId` satisfy `done` (spans end just after the response). */
+export async function waitForSpans(
+  traceId: string,
+  done: (spans: ReceivedSpan[]) => boolean,
+  timeoutMs = 5000,
+): Promise<ReceivedSpan[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await flushSpans();
+    const spans = otlp().spansOf(traceId);
+    if (done(spans)) return spans;
+    if (Date.now() > deadline) {
+      throw new Error(`spans of ${traceId} incomplete: ${spans.map((s) => s.name).join(', ')}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }

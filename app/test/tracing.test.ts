@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict';
+import request from 'supertest';
+import type { LlmStep, RunRecord } from '../src/agent/run';
+import { ADMIN_TOKEN, buildApp, PRO_KEY, type TestApp } from './support/app';
+import { newTraceparent } from './support/http';
+import { SPAN_KIND, type ReceivedSpan } from './support/otlp-receiver';
+import { flushSpans, logLines, otlp, waitForSpans } from './support/telemetry';
+
+const STATUS_ERROR = 2;
+
+function single(spans: ReceivedSpan[], predicate: (span: ReceivedSpan) => boolean, what: string) {
+  const found = spans.filter(predicate);
+  assert.equal(found.length, 1, `expected one ${what}, got ${found.map((s) => s.name).join(', ')}`);
+  return found[0]!;
+}
+
+describe('traces and logs', () => {
+  let t: TestApp;
+  before(() => {
+    t = buildApp({ CIRCUIT_FAILURE_THRESHOLD: '100' });
+  });
+  after(() => t.close());
+
+  it('exports the span tree of a run over OTLP/HTTP with GenAI attributes', async () => {
+    const { header, traceId, parentSpanId } = newTraceparent();
+    const res = await request(t.app)
+      .post('/v1/agents/analyst/runs')
+      .set('X-API-Key', PRO_KEY)
+      .set('traceparent', header)
+      .send({ input: 'What is 2 ^ 10 - 24?' })
+      .expect(201);
+    const run = res.body as RunRecord;
+    assert.equal(run.trace_id, traceId);
+    const llmSteps = run.steps.filter((s): s is LlmStep => s.type === 'llm');
+    const expectedSpans = 1 + 1 + llmSteps.length + 1 + 1;
+    const spans = await waitForSpans(traceId, (found) => found.length >= expectedSpans);
+    assert.equal(spans.length, expectedSpans, spans.map((s) => s.name).join(', '));
+
+    const server = single(spans, (s) => s.kind === SPAN_KIND.server, 'server span');
+    assert.equal(server.name, 'POST /v1/agents/:agent/runs');
+    assert.equal(server.parentSpanId, parentSpanId);
+    assert.equal(server.attributes['http.request.method'], 'POST');
+    assert.equal(server.attributes['http.route'], '/v1/agents/:agent/runs');
+    assert.equal(server.attributes['http.response.status_code'], 201);
+    assert.equal(server.attributes['url.path'], '/v1/agents/analyst/runs');
+    assert.equal(server.resource['service.name'], 'agent-service');
+    assert.equal(server.resource['service.version'], '0.1.0');
+
+    const agent = single(spans, (s) => s.name === 'invoke_agent analyst', 'agent span');
+    assert.equal(agent.parentSpanId, server.spanId);
+    assert.equal(agent.kind, SPAN_KIND.internal);
+    assert.equal(agent.attributes['gen_ai.operation.name'], 'invoke_agent');
+    assert.equal(agent.attributes['gen_ai.agent.name'], 'analyst');
+    assert.equal(agent.attributes['gen_ai.agent.id'], run.id);
+    assert.equal(agent.attributes['gen_ai.request.model'], 'sim-medium');
+    assert.equal(agent.attributes['gen_ai.usage.input_tokens'], run.usage.input_tokens);
+    assert.equal(agent.attributes['gen_ai.usage.output_tokens'], run.usage.output_tokens);
+
+    const chats = spans.filter((s) => s.name === 'chat sim-medium');
+    assert.equal(chats.length, llmSteps.length);
+    const byTokens = (a: { i: number }, b: { i: number }) => a.i - b.i;
+    assert.deepEqual(
+      chats
+        .map((c) => ({
+          i: c.attributes['gen_ai.usage.input_tokens'] as number,
+          o: c.attributes['gen_ai.usage.output_tokens'],
+        }))
+        .sort(byTokens),
+      llmSteps.map((s) => ({ i: s.input_tokens, o: s.output_tokens })).sort(byTokens),
+    );
+    for (const chat of chats) {
+      assert.equal(chat.parentSpanId, agent.spanId);
+      assert.equal(chat.kind, SPAN_KIND.client);
+      assert.equal(chat.attributes['gen_ai.operation.name'], 'chat');
+      assert.equal(chat.attributes['gen_ai.provider.name'], 'simulated');
+      assert.equal(chat.attributes['gen_ai.request.model'], 'sim-medium');
+      assert.equal(chat.attributes['gen_ai.response.model'], 'sim-medium');
+      assert.deepEqual(chat.attributes['gen_ai.response.finish_reasons'], ['stop']);
+      assert.match(String(chat.attributes['gen_ai.response.id']), /^cmpl-/);
+    }
+
+    const tool = single(spans, (s) => s.name === 'execute_tool calculator', 'tool span');
+    assert.equal(tool.parentSpanId, agent.spanId);
+    assert.equal(tool.attributes['gen_ai.operation.name'], 'execute_tool');
+    assert.equal(tool.attributes['gen_ai.tool.name'], 'calculator');
+
+    const insert = single(spans, (s) => s.name === 'INSERT runs', 'database span');
+    assert.equal(insert.parentSpanId, agent.spanId);
+    assert.equal(insert.kind, SPAN_KIND.client);
+    assert.equal(insert.attributes['db.system.name'], 'sqlite');
+    assert.equal(insert.attributes['db.operation.name'], 'INSERT');
+    assert.equal(insert.attributes['db.collection.name'], 'runs');
+    assert.match(String(insert.attributes['db.query.text']), /^INSERT INTO runs .* VALUES \(\?/);
+  });
+
+  it('starts a new trace when the request carries none, named after the route', async () => {
+    const res = await request(t.app)
+      .get('/v1/runs/not-a-run')
+      .set('X-API-Key', PRO_KEY)
+      .expect(404);
+    const traceId = res.body.trace_id as string;
+    assert.match(traceId, /^[0-9a-f]{32}$/);
+    const spans = await waitForSpans(traceId, (found) => found.length >= 1);
+    const server = single(spans, (s) => s.kind === SPAN_KIND.server, 'server span');
+    assert.equal(server.name, 'GET /v1/runs/:id');
+    assert.equal(server.parentSpanId, undefined);
+    // A 4xx is the client's mistake: the server span is not an error.
+    assert.equal(server.statusCode, 0);
+    assert.equal(server.attributes['http.response.status_code'], 404);
+  });
+
+  it('marks the failing LLM call, the run and the server span as errors', async () => {
+    await request(t.app)
+      .put('/admin/chaos/llm_outage')
+      .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
+      .send({ ttl_seconds: 30 })
+      .expect(200);
+    const { header, traceId } = newTraceparent();
+    await request(t.app)
+      .post('/v1/agents/support/runs')
+      .set('X-API-Key', PRO_KEY)
+      .set('traceparent', header)
+      .send({ input: 'is the provider up?' })
+      .expect(502);
+    t.services.chaos.clearAll();
+    const spans = await waitForSpans(traceId, (found) =>
+      found.some((s) => s.kind === SPAN_KIND.server),
+    );
+    const chat = single(spans, (s) => s.name === 'chat sim-small', 'chat span');
+    assert.equal(chat.statusCode, STATUS_ERROR);
+    assert.equal(chat.attributes['error.type'], 'unavailable');
+    const agent = single(spans, (s) => s.name === 'invoke_agent support', 'agent span');
+    assert.equal(agent.statusCode, STATUS_ERROR);
+    assert.equal(agent.attributes['error.type'], 'ProviderError');
+    const server = single(spans, (s) => s.kind === SPAN_KIND.server, 'server span');
+    assert.equal(server.statusCode, STATUS_ERROR);
+    // The failed run was still stored: its INSERT is in the trace too.
+    single(spans, (s) => s.name === 'INSERT runs', 'database span');
+  });
+
+  it('exports nothing for a request whose parent was not sampled, and still serves it', async () => {
+    const { traceId } = newTraceparent();
+    const res = await request(t.app)
+      .post('/v1/agents/research/runs')
+      .set('X-API-Key', PRO_KEY)
+      .set('traceparent', `00-${traceId}-00f067aa0ba902b7-00`)
+      .send({ input: 'unsampled run' })
+      .expect(201);
+    // The trace id is still propagated, for logs and callers.
+    assert.equal(res.body.trace_id, traceId);
+    await flushSpans();
+    assert.deepEqual(otlp().spansOf(traceId), []);
+  });
+
+  it('writes JSON logs that carry the trace and span of the request', async () => {
+    const { header, traceId } = newTraceparent();
+    const res = await request(t.app)
+      .post('/v1/agents/research/runs')
+      .set('X-API-Key', PRO_KEY)
+      .set('traceparent', header)
+      .set('X-Request-Id', 'log-test-1')
+      .send({ input: 'mail me at alice@example.com about the billing' })
+      .expect(201);
+    const spans = await waitForSpans(traceId, (found) =>
+      found.some((s) => s.kind === SPAN_KIND.server),
+    );
+    const server = single(spans, (s) => s.kind === SPAN_KIND.server, 'server span');
+    const agent = single(spans, (s) => s.name === 'invoke_agent research', 'agent span');
+
+    const access = logLines().find(
+      (line) => line.message === 'request' && line.request_id === 'log-test-1',
+    );
+    assert.ok(access, 'no access log line');
+    assert.equal(access.trace_id, traceId);
+    assert.equal(access.span_id, server.spanId);
+    assert.equal(access.route, '/v1/agents/:agent/runs');
+    assert.equal(access.status_code, 201);
+    assert.equal(access.agent, 'research');
+    assert.equal(access.level, 'info');
+
+    // Written inside the run: the trace context comes from the active span.
+    const runLog = logLines().find(
+      (line) => line.message === 'agent run finished' && line.run_id === res.body.id,
+    );
+    assert.ok(runLog, 'no run log line');
+    assert.equal(runLog.trace_id, traceId);
+    assert.equal(runLog.span_id, agent.spanId);
+    assert.ok(!logLines().some((line) => JSON.stringify(line).includes('alice@example.com')));
+  });
+});
