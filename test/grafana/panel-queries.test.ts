@@ -33,6 +33,15 @@ describe('expandQuery', () => {
     );
   });
 
+  it('writes sub-second intervals in milliseconds, which PromQL accepts', () => {
+    assert.equal(
+      expandQuery('rate(x[$__rate_interval]) + rate(y[$__interval])', [], {
+        scrapeIntervalSeconds: 0.25,
+      }),
+      'rate(x[1s]) + rate(y[250ms])',
+    );
+  });
+
   it('sets $__range to the given range, an hour by default', () => {
     assert.equal(expandQuery('increase(x[$__range])', [], at15s), 'increase(x[3600s])');
     assert.equal(

@@ -87,7 +87,9 @@ export const panelsOf = (dashboard: DashboardJson): Panel[] =>
  * - `$__rate_interval`: Grafana's definition, max($__interval + scrape interval,
  *   4 × scrape interval), which with the above is 4 × the scrape interval (60s in the real
  *   stack, 4s with 1 s scrapes).
- * - `$__range`: the time range, `rangeSeconds` (default 3600) written as `<n>s`.
+ * - `$__range`: the time range, `rangeSeconds` (default 3600).
+ * Durations are written in whole seconds (`60s`), or in milliseconds when a time-scaled
+ * test scrapes more often than once a second (`250ms`).
  * - Template variables (`$name`, `${name}`): the value saved as current in the dashboard.
  *   "All" becomes the variable's allValue (`.*` on these dashboards), which is what Grafana
  *   sends when allValue is set; several selected values become `(a|b)`, Grafana's regex
@@ -108,9 +110,9 @@ export const expandQuery = (
   const rateInterval = Math.max(interval + scrape, 4 * scrape);
   const range = options.rangeSeconds ?? 3600;
   const macros: Record<string, string> = {
-    __rate_interval: `${rateInterval}s`,
-    __interval: `${interval}s`,
-    __range: `${range}s`,
+    __rate_interval: duration(rateInterval),
+    __interval: duration(interval),
+    __range: duration(range),
   };
   return expr.replace(
     /\$(?:\{([A-Za-z0-9_]+)(:[^}]*)?\}|([A-Za-z0-9_]+))/g,
@@ -126,6 +128,10 @@ export const expandQuery = (
     },
   );
 };
+
+/** A PromQL duration: whole seconds as `15s`, anything finer (a time-scaled test) as `250ms`. */
+const duration = (seconds: number): string =>
+  Number.isInteger(seconds) ? `${seconds}s` : `${Math.round(seconds * 1000)}ms`;
 
 const variableValue = (variable: TemplateVariable): string => {
   const current = variable.current?.value;
