@@ -4,7 +4,7 @@
 //   2. Alertmanager: alertmanager/generated/alertmanager.yml and its secret files rendered from
 //      .env by scripts/lib/alertmanager-config.ts, so a receiver whose secret is missing is
 //      never active (Alertmanager itself cannot read environment variables).
-// Prints where the secrets are and which receivers are on. Node built-ins only.
+// Prints where the secrets are and which receivers are on.
 
 import { randomBytes } from 'node:crypto';
 import {
@@ -17,7 +17,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { renderAlertmanagerConfig, type RenderedAlertmanager } from './lib/alertmanager-config.ts';
 import { parseEnv, setEnvValues } from './lib/env-file.ts';
 
 /** Filled with a random value whenever empty: the stack must not start with no password. */
@@ -27,14 +28,6 @@ export const ALWAYS_GENERATED = ['GRAFANA_ADMIN_PASSWORD'] as const;
  * feature off (an empty ADMIN_TOKEN disables the chaos API).
  */
 export const GENERATED_WHEN_NEW = ['ADMIN_TOKEN'] as const;
-
-export interface RenderedAlertmanager {
-  yaml: string;
-  active: string[];
-  skipped: { receiver: string; missing: string }[];
-  /** File name (inside alertmanager/generated/secrets/) → content. */
-  secretFiles: Record<string, string>;
-}
 
 export type RenderAlertmanager = (
   env: Record<string, string | undefined>,
@@ -122,7 +115,7 @@ export interface AlertmanagerResult extends RenderedAlertmanager {
 export function writeAlertmanagerConfig(
   repoRoot: string,
   env: Record<string, string | undefined>,
-  render: RenderAlertmanager,
+  render: RenderAlertmanager = renderAlertmanagerConfig,
 ): AlertmanagerResult {
   const rendered = render(env, repoRoot);
   const outDir = join(repoRoot, 'alertmanager/generated');
@@ -149,20 +142,6 @@ export function writeAlertmanagerConfig(
   return { ...rendered, configPath, secretsDir };
 }
 
-async function loadRenderer(repoRoot: string): Promise<RenderAlertmanager> {
-  const file = join(repoRoot, 'scripts/lib/alertmanager-config.ts');
-  if (!existsSync(file)) {
-    throw new Error(
-      `${relative(process.cwd(), file)} is missing: it renders Alertmanager's config`,
-    );
-  }
-  const mod = (await import(pathToFileURL(file).href)) as { renderAlertmanagerConfig?: unknown };
-  if (typeof mod.renderAlertmanagerConfig !== 'function') {
-    throw new Error(`${file} does not export renderAlertmanagerConfig()`);
-  }
-  return mod.renderAlertmanagerConfig as RenderAlertmanager;
-}
-
 async function main(): Promise<void> {
   const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
   const rel = (p: string) => relative(process.cwd(), p) || p;
@@ -184,11 +163,13 @@ async function main(): Promise<void> {
     ...Object.fromEntries(env.values),
     ...process.env,
   };
-  const am = writeAlertmanagerConfig(repoRoot, merged, await loadRenderer(repoRoot));
+  const am = writeAlertmanagerConfig(repoRoot, merged, renderAlertmanagerConfig);
   console.log(`Rendered ${rel(am.configPath)} (secrets in ${rel(am.secretsDir)}, mode 0600).`);
   console.log(`  Alertmanager receivers active: ${am.active.join(', ') || '(none)'}`);
   for (const s of am.skipped) {
-    console.log(`  skipped ${s.receiver}: ${s.missing} is not set in .env`);
+    console.log(
+      `  skipped ${s.receiver}: ${s.missing} ${s.missing.includes(',') ? 'are' : 'is'} not set in .env`,
+    );
   }
 }
 

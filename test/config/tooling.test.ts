@@ -203,7 +203,15 @@ describe('make configure', () => {
 
   it('the real .env.example leaves every secret empty (make configure fills them)', () => {
     const env = parseEnv(readFileSync(join(REPO, '.env.example'), 'utf8'));
-    for (const key of ['GRAFANA_ADMIN_PASSWORD', 'ADMIN_TOKEN', 'SENTRY_DSN'])
+    for (const key of [
+      'GRAFANA_ADMIN_PASSWORD',
+      'ADMIN_TOKEN',
+      'SENTRY_DSN',
+      'SLACK_WEBHOOK_URL',
+      'PAGERDUTY_ROUTING_KEY',
+      'SMTP_PASSWORD',
+      'DEADMANSSWITCH_URL',
+    ])
       assert.equal(env.get(key), '', key);
   });
 
