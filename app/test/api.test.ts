@@ -4,6 +4,8 @@ import { AGENT_NAMES, MODELS } from '../src/agent/catalog';
 import { planLength } from '../src/agent/runner';
 import type { RunRecord } from '../src/agent/run';
 import { buildApp, FREE_KEY, PRO_KEY, type TestApp } from './support/app';
+import { scrape } from './support/http';
+import { valueOf } from './support/metrics';
 
 describe('agent API', () => {
   let t: TestApp;
@@ -141,6 +143,34 @@ describe('agent API', () => {
         .set('X-API-Key', PRO_KEY)
         .expect(200);
       assert.equal(stored.body.cached, true);
+    });
+
+    it('answers 504 when the run outlasts RUN_TIMEOUT_MS, and stores it as timed out', async () => {
+      const slow = buildApp({ LLM_LATENCY_SCALE: '1', RUN_TIMEOUT_MS: '50' });
+      try {
+        const before = await scrape(slow.app);
+        const res = await request(slow.app)
+          .post('/v1/agents/research/runs')
+          .set('X-API-Key', PRO_KEY)
+          .send({ input: 'a long question' })
+          .expect(504);
+        assert.equal(res.body.type, 'tag:agent-service.local,2026:problem:run-timeout');
+        assert.equal(res.body.run_status, 'timeout');
+        const stored = await request(slow.app)
+          .get(`/v1/runs/${res.body.run_id}`)
+          .set('X-API-Key', PRO_KEY)
+          .expect(200);
+        assert.equal(stored.body.status, 'timeout');
+        assert.match(stored.body.error, /within 50 ms/);
+        const after = await scrape(slow.app);
+        const labels = { agent: 'research', tier: 'pro', status: 'timeout' };
+        assert.equal(
+          valueOf(after, 'agent_runs_total', labels) - valueOf(before, 'agent_runs_total', labels),
+          1,
+        );
+      } finally {
+        slow.close();
+      }
     });
 
     it('answers 404 with a problem for an unknown agent', async () => {
