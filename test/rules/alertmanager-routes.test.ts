@@ -1,0 +1,449 @@
+// Alertmanager's routing and inhibition (alertmanager/alertmanager.yml), checked with the real
+// programs: `amtool config routes test` sends every alert of prometheus/rules/alerts.yml to the
+// receiver its severity promises; then a real Alertmanager on a free loopback port gets alerts
+// through its API v2 and must inhibit, deliver (to the local alert receiver, started here) and
+// silence them (with the commands the runbooks give) as the config says. The pinned builds are
+// used when `make tools` made them, else Debian's.
+//
+// The only change to the config for the live part: webhook URLs point at this test's receiver,
+// and group_wait/group_interval drop to 1 s so notifications arrive in seconds. Inhibition and
+// routing do not depend on those timers.
+
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import YAML from 'yaml';
+import { renderAlertmanagerConfig } from '../../scripts/lib/alertmanager-config.ts';
+import { startAlertReceiver, type AlertReceiver } from '../../scripts/lib/alert-receiver.ts';
+import { describeBinary, findBinary } from '../../scripts/lib/binaries.ts';
+
+const run = promisify(execFile);
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const BASE = join(REPO, 'alertmanager/alertmanager.yml');
+
+/** What each severity promises (alertmanager.yml's header). */
+const RECEIVER_OF: Record<string, string> = { critical: 'page', warning: 'ticket', info: 'info' };
+
+interface Rule {
+  alert?: string;
+  labels?: Record<string, string>;
+}
+const alertRules = (
+  YAML.parse(readFileSync(join(REPO, 'prometheus/rules/alerts.yml'), 'utf8')) as {
+    groups: { rules: Rule[] }[];
+  }
+).groups.flatMap((g) => g.rules);
+
+function expectedReceiver(labels: Record<string, string>): string {
+  return labels.alertname === 'Watchdog' ? 'watchdog' : (RECEIVER_OF[labels.severity] ?? 'ticket');
+}
+
+const amtool = findBinary('amtool');
+const alertmanager = findBinary('alertmanager');
+const amtoolAtLeast026 = (() => {
+  const [major, minor] = (amtool?.version ?? '0.0.0').split('.').map(Number);
+  return major > 0 || minor >= 26;
+})();
+
+// ---------------------------------------------------------------------------- amtool routes
+
+describe(`Alertmanager routes (${amtool ? describeBinary(amtool) : 'amtool not found'})`, function () {
+  this.timeout(60_000);
+  let work: string;
+
+  before(function () {
+    assert.ok(amtool, 'no amtool: `make tools`, or apt-get install prometheus-alertmanager');
+    work = mkdtempSync(join(tmpdir(), 'am-routes-'));
+  });
+  after(function () {
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  /** The receivers amtool picks for a label set. */
+  async function routesTo(configFile: string, labels: Record<string, string>): Promise<string> {
+    const args = ['config', 'routes', 'test', `--config.file=${configFile}`];
+    args.push(...Object.entries(labels).map(([k, v]) => `${k}=${v}`));
+    const { stdout } = await run(amtool!.path, args, { timeout: 10_000 });
+    return stdout.trim();
+  }
+
+  const cases: [string, Record<string, string>, string][] = [
+    ['critical pages', { alertname: 'X', severity: 'critical', service: 'agent-service' }, 'page'],
+    ['warning opens a ticket', { alertname: 'X', severity: 'warning' }, 'ticket'],
+    ['info goes to info', { alertname: 'X', severity: 'info' }, 'info'],
+    [
+      'Watchdog goes only to the dead man’s switch',
+      { alertname: 'Watchdog', severity: 'none' },
+      'watchdog',
+    ],
+    [
+      'Watchdog wins over its severity',
+      { alertname: 'Watchdog', severity: 'critical' },
+      'watchdog',
+    ],
+    ['no severity falls back to a ticket', { alertname: 'X' }, 'ticket'],
+    ['an unknown severity falls back to a ticket', { alertname: 'X', severity: 'page' }, 'ticket'],
+  ];
+  for (const [title, labels, receiver] of cases) {
+    it(`${title} (${receiver})`, async function () {
+      assert.equal(await routesTo(BASE, labels), receiver);
+    });
+  }
+
+  it('every alerting rule reaches the receiver of its severity', async function () {
+    for (const rule of alertRules) {
+      const labels: Record<string, string> = { alertname: rule.alert!, ...rule.labels };
+      for (const [k, v] of Object.entries(labels)) if (v.includes('{{')) labels[k] = 'templated';
+      assert.equal(await routesTo(BASE, labels), expectedReceiver(labels), rule.alert);
+    }
+  });
+
+  it('the rendered config with every optional receiver routes the same', async function () {
+    const env: Record<string, string> = {
+      SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/x',
+      PAGERDUTY_ROUTING_KEY: 'key',
+      SMTP_SMARTHOST: 'smtp.example.com:587',
+      SMTP_FROM: 'a@example.com',
+      SMTP_TO: 'b@example.com',
+      SMTP_USERNAME: 'a@example.com',
+      SMTP_PASSWORD: 'password',
+      // Webhook url_file needs Alertmanager >= 0.26 (the pinned one); Debian's is 0.25.
+      DEADMANSSWITCH_URL: amtoolAtLeast026 ? 'https://hc-ping.example.com/x' : '',
+    };
+    const file = join(work, 'alertmanager.yml');
+    writeFileSync(file, renderAlertmanagerConfig(env, REPO).yaml);
+    for (const [, labels, receiver] of cases) assert.equal(await routesTo(file, labels), receiver);
+  });
+});
+
+// ---------------------------------------------------------------------------- a live Alertmanager
+
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+async function until<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`,
+  );
+}
+
+interface ApiAlert {
+  labels: Record<string, string>;
+  status: { state: string; inhibitedBy: string[]; silencedBy: string[] };
+  receivers: { name: string }[];
+}
+
+/** One alert as Prometheus would send it: firing for the next hour. */
+function alert(labels: Record<string, string>) {
+  return {
+    labels,
+    annotations: { summary: `${labels.alertname} (test)` },
+    startsAt: new Date().toISOString(),
+    endsAt: new Date(Date.now() + 3_600_000).toISOString(),
+  };
+}
+
+const APP = { service: 'agent-service' };
+// Round 1: each inhibition rule with an alert it must hold back and one it must not.
+const ROUND_1 = {
+  burnFast: {
+    alertname: 'ErrorBudgetBurn',
+    severity: 'critical',
+    ...APP,
+    slo: 'api-availability',
+    long_window: '1h',
+    short_window: '5m',
+  },
+  burnSlow: {
+    alertname: 'ErrorBudgetBurn',
+    severity: 'warning',
+    ...APP,
+    slo: 'api-availability',
+    long_window: '1d',
+    short_window: '2h',
+  },
+  diskCritical: {
+    alertname: 'DiskSpaceCritical',
+    severity: 'critical',
+    ...APP,
+    instance: 'app:8000',
+  },
+  diskLow: { alertname: 'DiskSpaceLow', severity: 'warning', ...APP, instance: 'app:8000' },
+  diskLowElsewhere: {
+    alertname: 'DiskSpaceLow',
+    severity: 'warning',
+    ...APP,
+    instance: 'app-2:8000',
+  },
+  llmDown: { alertname: 'LLMProviderDown', severity: 'critical', ...APP, provider: 'simulated' },
+  runFailures: {
+    alertname: 'AgentRunFailureRatioHigh',
+    severity: 'warning',
+    ...APP,
+    agent: 'research',
+  },
+  dbDown: { alertname: 'DatabaseDown', severity: 'critical', ...APP, instance: 'app:8000' },
+  dbSlow: {
+    alertname: 'DatabaseSlowQueries',
+    severity: 'warning',
+    ...APP,
+    operation: 'insert_run',
+  },
+  dbSlowOtherService: {
+    alertname: 'DatabaseSlowQueries',
+    severity: 'warning',
+    service: 'billing',
+    operation: 'insert_run',
+  },
+  memory: { alertname: 'HighMemoryUsage', severity: 'warning', ...APP, instance: 'app:8000' },
+  volume: { alertname: 'HighRequestVolume', severity: 'info', ...APP },
+  targetDown: {
+    alertname: 'TargetDown',
+    severity: 'warning',
+    service: 'otel-collector',
+    job: 'otel-collector',
+    instance: 'otel-collector:8888',
+  },
+  ruleFailures: {
+    alertname: 'PrometheusRuleFailures',
+    severity: 'critical',
+    service: 'prometheus',
+    instance: 'localhost:9090',
+  },
+  watchdog: { alertname: 'Watchdog', severity: 'none' },
+};
+type Name = keyof typeof ROUND_1;
+const INHIBITED_1: Name[] = ['burnSlow', 'diskLow', 'runFailures', 'dbSlow'];
+// Round 2: ServiceDown holds back every other alert of the service, and nothing else.
+const SERVICE_DOWN = {
+  alertname: 'ServiceDown',
+  severity: 'critical',
+  ...APP,
+  job: 'app',
+  instance: 'app:8000',
+};
+const NOT_APP: Name[] = ['dbSlowOtherService', 'targetDown', 'ruleFailures', 'watchdog'];
+
+describe(`a live Alertmanager (${alertmanager ? describeBinary(alertmanager) : 'not found'})`, function () {
+  this.timeout(120_000);
+  let work: string;
+  let receiver: AlertReceiver;
+  let child: ChildProcess | undefined;
+  let url: string;
+  let log = '';
+
+  before(async function () {
+    assert.ok(
+      alertmanager,
+      'no alertmanager: `make tools`, or apt-get install prometheus-alertmanager',
+    );
+    work = mkdtempSync(join(tmpdir(), 'am-live-'));
+    receiver = await startAlertReceiver({ port: 0 });
+
+    const config = YAML.parse(readFileSync(BASE, 'utf8')) as {
+      route: Record<string, unknown> & { routes?: Record<string, unknown>[] };
+      receivers: { webhook_configs?: { url: string }[] }[];
+    };
+    for (const r of config.receivers)
+      for (const hook of r.webhook_configs ?? []) hook.url = receiver.webhookUrl;
+    for (const route of [config.route, ...(config.route.routes ?? [])]) {
+      route.group_wait = '1s';
+      route.group_interval = '1s';
+    }
+    symlinkSync(join(REPO, 'alertmanager/templates'), join(work, 'templates'));
+    writeFileSync(join(work, 'alertmanager.yml'), YAML.stringify(config));
+
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    child = spawn(
+      alertmanager.path,
+      [
+        `--config.file=${join(work, 'alertmanager.yml')}`,
+        `--storage.path=${join(work, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--cluster.listen-address=', // no gossip port: a single instance
+        '--log.level=warn',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    await until('Alertmanager to be ready', 30_000, async () => {
+      if (child!.exitCode !== null) throw new Error(`alertmanager exited:\n${log}`);
+      const res = await fetch(`${url}/-/ready`);
+      return res.ok ? true : undefined;
+    });
+  });
+
+  after(async function () {
+    if (child && child.exitCode === null) {
+      const exited = new Promise((r) => child!.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+    await receiver?.close();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  async function post(alerts: Record<string, string>[]): Promise<void> {
+    const res = await fetch(`${url}/api/v2/alerts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(alerts.map(alert)),
+    });
+    assert.equal(res.status, 200, await res.text());
+  }
+
+  /** Alertmanager's view once every posted alert is processed. */
+  async function view(count: number): Promise<ApiAlert[]> {
+    return until(`${count} processed alerts`, 15_000, async () => {
+      const res = await fetch(`${url}/api/v2/alerts`);
+      const alerts = (await res.json()) as ApiAlert[];
+      const done = alerts.length === count && alerts.every((a) => a.status.state !== 'unprocessed');
+      return done ? alerts : undefined;
+    });
+  }
+  function find(alerts: ApiAlert[], labels: Record<string, string>): ApiAlert {
+    const found = alerts.find((a) => Object.entries(labels).every(([k, v]) => a.labels[k] === v));
+    assert.ok(found, `alert ${JSON.stringify(labels)}`);
+    return found;
+  }
+  async function expectStates(
+    inhibited: Record<string, string>[],
+    active: Record<string, string>[],
+  ) {
+    const count = inhibited.length + active.length;
+    await until('the expected inhibitions', 15_000, async () => {
+      const alerts = await view(count);
+      const ok =
+        inhibited.every((l) => find(alerts, l).status.inhibitedBy.length > 0) &&
+        active.every((l) => find(alerts, l).status.state === 'active');
+      return ok ? true : undefined;
+    }).catch(async (err: Error) => {
+      const alerts = await view(count);
+      const states = alerts.map(
+        (a) => `${JSON.stringify(a.labels)}: ${a.status.state} ${a.status.inhibitedBy.length}`,
+      );
+      throw new Error(`${err.message}\n${states.join('\n')}`);
+    });
+  }
+
+  it('inhibits a warning by the critical of the same name and service, and by its cause', async function () {
+    await post(Object.values(ROUND_1));
+    const inhibited = INHIBITED_1.map((n) => ROUND_1[n]);
+    const active = (Object.keys(ROUND_1) as Name[])
+      .filter((n) => !INHIBITED_1.includes(n))
+      .map((n) => ROUND_1[n]);
+    await expectStates(inhibited, active);
+  });
+
+  it('routes each alert to the receiver of its severity, as the API reports', async function () {
+    const alerts = await view(Object.keys(ROUND_1).length);
+    for (const labels of Object.values(ROUND_1)) {
+      assert.deepEqual(
+        find(alerts, labels).receivers.map((r) => r.name),
+        [expectedReceiver(labels)],
+        labels.alertname,
+      );
+    }
+  });
+
+  it('delivers active alerts to the local receiver under their receiver, never inhibited ones or Watchdog', async function () {
+    const delivered = (Object.keys(ROUND_1) as Name[]).filter(
+      (n) => !INHIBITED_1.includes(n) && n !== 'watchdog',
+    );
+    const seen = () => receiver.alerts().filter((a) => a.status === 'firing');
+    await until('every active alert at the receiver', 20_000, async () =>
+      delivered.every((n) => seen().some((a) => sameAlert(a.labels, ROUND_1[n])))
+        ? true
+        : undefined,
+    );
+    for (const n of delivered) {
+      const got = seen().find((a) => sameAlert(a.labels, ROUND_1[n]))!;
+      assert.equal(got.receiver, expectedReceiver(ROUND_1[n]), n);
+    }
+    // group_interval is 1 s: anything held back would have arrived by now.
+    await new Promise((r) => setTimeout(r, 2_000));
+    for (const n of [...INHIBITED_1, 'watchdog' as Name]) {
+      assert.ok(!seen().some((a) => sameAlert(a.labels, ROUND_1[n])), `${n} was delivered`);
+    }
+  });
+
+  it('ServiceDown holds back every other alert of the service, and nothing else', async function () {
+    await post([SERVICE_DOWN]);
+    const app = (Object.keys(ROUND_1) as Name[])
+      .filter((n) => !NOT_APP.includes(n))
+      .map((n) => ROUND_1[n]);
+    await expectStates(app, [SERVICE_DOWN, ...NOT_APP.map((n) => ROUND_1[n])]);
+  });
+
+  it('silences with the API v2 command of the runbooks', async function () {
+    const runbook = readFileSync(join(REPO, 'docs/runbooks/TargetDown.md'), 'utf8');
+    const snippet = /```sh\n(start=[\s\S]*?)```/.exec(runbook)?.[1];
+    assert.ok(snippet, 'TargetDown.md has the curl snippet');
+    await run(
+      'bash',
+      ['-euo', 'pipefail', '-c', snippet.replaceAll('http://localhost:9093', url)],
+      {
+        env: { ...process.env, USER: 'rules-test' },
+        timeout: 15_000,
+      },
+    );
+    await until('TargetDown silenced', 15_000, async () => {
+      const res = await fetch(`${url}/api/v2/alerts?silenced=true&inhibited=true&active=true`);
+      const alerts = (await res.json()) as ApiAlert[];
+      return find(alerts, ROUND_1.targetDown).status.silencedBy.length > 0 ? true : undefined;
+    });
+  });
+
+  it('silences with the amtool command of the runbooks', async function () {
+    const runbook = readFileSync(join(REPO, 'docs/runbooks/PrometheusRuleFailures.md'), 'utf8');
+    const command = /```sh\n(amtool [^\n]*\\\n[^\n]*)\n/.exec(runbook)?.[1];
+    assert.ok(command, 'PrometheusRuleFailures.md has the amtool command');
+    const script = command
+      .replace(/^amtool /, `"${amtool!.path}" `)
+      .replaceAll('http://localhost:9093', url);
+    await run('bash', ['-euo', 'pipefail', '-c', script], {
+      env: { ...process.env, USER: 'rules-test' },
+      timeout: 15_000,
+    });
+    await until('PrometheusRuleFailures silenced', 15_000, async () => {
+      const res = await fetch(`${url}/api/v2/alerts`);
+      const alerts = (await res.json()) as ApiAlert[];
+      return find(alerts, ROUND_1.ruleFailures).status.silencedBy.length > 0 ? true : undefined;
+    });
+  });
+});
+
+function sameAlert(got: Record<string, string>, wanted: Record<string, string>): boolean {
+  return Object.entries(wanted).every(([k, v]) => got[k] === v);
+}
