@@ -68,7 +68,7 @@ function seconds(value: string | undefined, fallback: number, flag: string): num
 
 const endpoints = resolveEndpoints(values);
 const scaleText =
-  values['time-scale'] ?? process.env.TIME_SCALE ?? runningNative()?.NATIVE_TIME_SCALE ?? '1';
+  values['time-scale'] || process.env.TIME_SCALE || runningNative()?.NATIVE_TIME_SCALE || '1';
 const scale = parseFactor(scaleText);
 const fireTimeoutS = seconds(
   values.timeout,

@@ -52,14 +52,20 @@ export class LoadGenerator {
     if (!(rate > 0)) throw new Error(`rate must be > 0 req/s, got ${rate}`);
     let timer: NodeJS.Timeout | undefined;
     let stopped = false;
+    // Arrival times are planned on the clock, not from the last timer: timers fire late by a
+    // millisecond or more, and adding that up would lower the rate by several per cent.
+    let next = this.o.now();
     const schedule = () => {
       // Exponential gaps: a Poisson process, the arrival pattern of independent users.
-      const gapMs = (-Math.log(1 - this.o.rng()) / rate) * 1000;
-      timer = setTimeout(() => {
-        if (stopped) return;
-        this.fire(profile);
-        schedule();
-      }, gapMs);
+      next += (-Math.log(1 - this.o.rng()) / rate) * 1000;
+      timer = setTimeout(
+        () => {
+          if (stopped) return;
+          this.fire(profile);
+          schedule();
+        },
+        Math.max(0, next - this.o.now()),
+      );
     };
     const stop = () => {
       stopped = true;

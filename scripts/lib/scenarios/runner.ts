@@ -91,6 +91,8 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<ScenarioR
   const timeline: TimelineEntry[] = [];
   let t0 = 0;
   const since = () => (Date.now() - t0) / 1000;
+  // Timeline entries carry the time the poll saw them (every `pollMs`), so they stay in order;
+  // the time to alert and to resolve use the receiver's own timestamps, to the millisecond.
   const mark = (event: string, atS = since()) => {
     timeline.push({ atS, event });
     o.log(`  +${atS.toFixed(1).padStart(6)}s  ${event}`);
@@ -215,12 +217,10 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<ScenarioR
       }
       if (got) {
         firing = got;
-        const at = (Date.parse(got.receivedAt) - wallT0) / 1000;
         mark(
           `${name} delivered to the receiver (receiver "${got.receiver}", severity ${got.severity || '-'})`,
-          at,
         );
-        report.timeToAlertS = at;
+        report.timeToAlertS = (Date.parse(got.receivedAt) - wallT0) / 1000;
         break;
       }
       if (Date.now() > fireDeadline) {
@@ -260,9 +260,8 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<ScenarioR
       const [stage, active, got] = await Promise.all([
         promStage().catch(() => 'firing' as Stage),
         amActive().catch(() => true),
-        delivered('resolved', Date.parse(firing.receivedAt), firing.fingerprint).catch(
-          () => undefined,
-        ),
+        // Only after the fault was cleared: a resolved notice before that is not this recovery.
+        delivered('resolved', clearedAt, firing.fingerprint).catch(() => undefined),
       ]);
       if (stage === 'inactive' && !promResolved) {
         mark(`${name} resolved in Prometheus`);
@@ -274,8 +273,7 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<ScenarioR
       }
       if (got) {
         report.resolved = got;
-        const at = (Date.parse(got.receivedAt) - wallT0) / 1000;
-        mark(`${name} resolved notification delivered`, at);
+        mark(`${name} resolved notification delivered`);
         report.timeToResolveS = (Date.parse(got.receivedAt) - clearedAt) / 1000;
         break;
       }

@@ -86,6 +86,15 @@ function expandGlob(pattern: string): string[] {
     .map((f) => path.join(dir, f));
 }
 
+function withoutRules(text: string): string {
+  const doc = YAML.parse(text) as Record<string, unknown>;
+  delete doc.rule_files;
+  return (
+    '# Start-up copy without rule_files: rules are loaded after the first scrape.\n' +
+    YAML.stringify(doc, { lineWidth: 0 })
+  );
+}
+
 export interface RenderOptions {
   repoDir: string;
   outDir: string;
@@ -100,10 +109,13 @@ export interface RenderOptions {
 }
 
 export interface Rendered {
-  prometheus: { file: string; ruleFiles: string[] } & Pick<
-    PrometheusResult,
-    'scrapeIntervalMs' | 'evaluationIntervalMs' | 'jobs'
-  >;
+  prometheus: {
+    file: string;
+    /** The same config without rule_files (see startStack: rules load after the first scrape). */
+    bootText: string;
+    fullText: string;
+    ruleFiles: string[];
+  } & Pick<PrometheusResult, 'scrapeIntervalMs' | 'evaluationIntervalMs' | 'jobs'>;
   alertmanager: { file: string };
   collector?: { files: string[] };
   jaeger?: { file: string };
@@ -174,6 +186,8 @@ export function renderConfigs(o: RenderOptions): Rendered {
   const rendered: Rendered = {
     prometheus: {
       file: promFile,
+      bootText: withoutRules(prom.text),
+      fullText: prom.text,
       ruleFiles: rulePairs.map((p) => p.to),
       scrapeIntervalMs: prom.scrapeIntervalMs,
       evaluationIntervalMs: prom.evaluationIntervalMs,

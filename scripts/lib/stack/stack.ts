@@ -2,15 +2,17 @@
 // Alertmanager and Prometheus, with the repo's own configs rewritten for loopback ports (and,
 // for tests, scaled in time), plus the local alert receiver in this process. Used by
 // `make native` (scripts/native.ts) and the whole-stack tests (test/e2e/).
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import YAML from 'yaml';
 import { findBinary, type FoundBinary, type ProgramName } from '../binaries.ts';
 import { startAlertReceiver, type AlertReceiver } from '../alert-receiver.ts';
 import { renderConfigs, collectorSources, SOURCES, type Rendered } from './configs.ts';
 import { REPO_DIR } from './endpoints.ts';
 import { freePorts, isPortFree } from './ports.ts';
+import { formatDuration } from './duration.ts';
 import { listenPorts, type AddressMap, type TimeScaling } from './rewrite.ts';
-import { Supervisor, type Managed, type ProcessSpec } from './supervisor.ts';
+import { logTail, Supervisor, type Managed, type ProcessSpec } from './supervisor.ts';
 
 /**
  * Floors of the time scaling (SPEC 8, 9): intervals and Alertmanager timers no faster than
@@ -144,6 +146,45 @@ async function planPorts(
     plan[key] = port;
   }
   return plan;
+}
+
+/** Wait until every target has been scraped once, then load the rules and wait for them. */
+async function loadRules(
+  promUrl: string,
+  rendered: Rendered,
+  reload: () => void,
+  log: string,
+): Promise<void> {
+  const get = async <T>(p: string) =>
+    (
+      (await (await fetch(`${promUrl}${p}`, { signal: AbortSignal.timeout(2000) })).json()) as {
+        data: T;
+      }
+    ).data;
+  const poll = async (what: string, timeoutMs: number, done: () => Promise<boolean>) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await done().catch(() => false))) {
+      if (Date.now() > deadline)
+        throw new Error(`Prometheus: ${what}; last lines of ${log}:\n${logTail(log)}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  };
+  await poll('not every target was scraped within 30 s', 30_000, async () => {
+    const { activeTargets } = await get<{ activeTargets: { health: string }[] }>(
+      '/api/v1/targets?state=active',
+    );
+    return activeTargets.length > 0 && activeTargets.every((t) => t.health !== 'unknown');
+  });
+  writeFileSync(rendered.prometheus.file, rendered.prometheus.fullText);
+  reload();
+  const groups = rendered.prometheus.ruleFiles.reduce((n, f) => {
+    const doc = YAML.parse(readFileSync(f, 'utf8')) as { groups?: unknown[] } | null;
+    return n + (doc?.groups?.length ?? 0);
+  }, 0);
+  await poll(`the rules did not load (${groups} groups expected)`, 30_000, async () => {
+    const data = await get<{ groups: unknown[] }>('/api/v1/rules');
+    return data.groups.length === groups;
+  });
 }
 
 export async function startStack(o: StackOptions): Promise<Stack> {
@@ -319,8 +360,12 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         ready: ok(`${url('alertmanager:9093')}/-/ready`),
       });
     }
-    // Last, so that its first scrape finds every target up.
+    // Last, so that its first scrape finds every target up. Prometheus evaluates rules from
+    // its first second but starts scraping only at its first target reload, up to 5 s later;
+    // with time-scaled `for:` that gap alone would fire ServiceDown (absent(up)). So it starts
+    // without rule_files, and gets them (SIGHUP) once every target has been scraped.
     if (binaries.prometheus) {
+      writeFileSync(rendered.prometheus.file, rendered.prometheus.bootText);
       await supervisor.start({
         name: 'prometheus',
         command: binaries.prometheus.path,
@@ -330,11 +375,25 @@ export async function startStack(o: StackOptions): Promise<Stack> {
           `--web.listen-address=127.0.0.1:${plan['prometheus:9090']}`,
           `--web.external-url=${url('prometheus:9090')}`,
           '--enable-feature=exemplar-storage',
+          // Prometheus re-sends firing alerts every minute; an alert that fired before the
+          // Alertmanager was discovered (Watchdog, at the first evaluation) would otherwise wait
+          // that long. Scaled like the rest, no faster than two evaluations.
+          ...(scaling
+            ? [
+                `--rules.alert.resend-delay=${formatDuration(Math.max(60_000 * timeScale, 2 * rendered.prometheus.evaluationIntervalMs))}`,
+              ]
+            : []),
         ],
         logFile: logFile('prometheus'),
         ports: [plan['prometheus:9090']],
         ready: ok(`${url('prometheus:9090')}/-/ready`),
       });
+      await loadRules(
+        url('prometheus:9090'),
+        rendered,
+        () => supervisor.signal('prometheus', 'SIGHUP'),
+        logFile('prometheus'),
+      );
     }
   } catch (err) {
     await stop();

@@ -106,6 +106,13 @@ export class Supervisor {
     }
   }
 
+  /** Send a signal to a running process (e.g. SIGHUP: reload the config). */
+  signal(name: string, signal: NodeJS.Signals): void {
+    const entry = this.children.get(name);
+    if (!entry || entry.managed.exit) throw new Error(`${name} is not running`);
+    entry.child.kill(signal);
+  }
+
   /** SIGTERM to the process group, SIGKILL after `graceMs`; resolves once it has exited. */
   async stop(name: string, graceMs = 10_000): Promise<void> {
     const entry = this.children.get(name);
