@@ -1,0 +1,170 @@
+// make native (issue 9): scripts/native.ts started as a user would (on free ports and its own
+// state directory, so a running demo is left alone), found by the scenario script through its
+// env file alone, then stopped with SIGTERM: every process it started must be gone and every
+// port it opened closed.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { readEnvFile } from '../../scripts/lib/env-file.ts';
+import { PrometheusClient, waitUntil } from '../../scripts/lib/scenarios/clients.ts';
+import { isAlive, REPO_DIR } from '../../scripts/lib/stack/endpoints.ts';
+import type { Managed } from '../../scripts/lib/stack/supervisor.ts';
+import { runScript } from './helpers.ts';
+
+interface NativeState {
+  pid: number;
+  ownPorts: number[];
+  processes: Managed[];
+}
+
+const portOpen = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+
+describe('make native: starts the stack, serves the scripts, stops without leftovers', function () {
+  let stateDir: string;
+  let native: ChildProcess | undefined;
+  let exited: Promise<number | null>;
+  let output = '';
+  let state: NativeState | undefined;
+  let failed = false;
+
+  before(async function () {
+    if (!existsSync(path.join(REPO_DIR, 'app/dist/server.js'))) {
+      console.log('    SKIPPED: app/dist is missing (make e2e builds it first)');
+      this.skip();
+    }
+    stateDir = mkdtempSync(path.join(tmpdir(), 'agent-obs-native-'));
+    native = spawn(
+      process.execPath,
+      [
+        '--disable-warning=ExperimentalWarning',
+        'scripts/native.ts',
+        '--ports',
+        'free',
+        '--state-dir',
+        stateDir,
+        '--time-scale',
+        '1/60',
+      ],
+      { cwd: REPO_DIR, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    native.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+    native.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+    exited = new Promise((resolve) => native?.once('exit', (code) => resolve(code)));
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') {
+      failed = true;
+      console.log(`      make native printed:\n${output.replace(/^/gm, '        ')}`);
+    }
+  });
+
+  after(async function () {
+    // Whatever happened above, nothing may outlive the test.
+    if (native?.exitCode === null) native.kill('SIGKILL');
+    for (const p of state?.processes ?? []) {
+      try {
+        process.kill(-p.pid, 'SIGKILL');
+      } catch {
+        // Already gone, as it should be.
+      }
+    }
+    if (!stateDir) return;
+    if (failed) console.log(`    logs kept for the failure: ${stateDir}`);
+    else rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('comes up with the app, Prometheus (app target up) and Alertmanager answering', async function () {
+    const envFile = path.join(stateDir, 'env');
+    const env = await waitUntil('make native to write its env file', 60_000, async () => {
+      if (native?.exitCode !== null) throw new Error(`make native exited (${native?.exitCode})`);
+      return existsSync(envFile) ? Object.fromEntries(readEnvFile(envFile)) : undefined;
+    });
+    assert.match(output, /The native stack is up/);
+    for (const key of ['APP_URL', 'PROMETHEUS_URL', 'ALERTMANAGER_URL', 'RECEIVER_URL']) {
+      assert.ok(env[key], `${key} in the env file`);
+      assert.ok(output.includes(env[key]), `make native printed ${key}`);
+    }
+    assert.ok(env.ADMIN_TOKEN && env.ADMIN_TOKEN.length >= 16, 'a generated admin token');
+    assert.equal((await fetch(`${env.APP_URL}/health/ready`)).status, 200);
+    assert.equal((await fetch(`${env.ALERTMANAGER_URL}/-/ready`)).status, 200);
+    const prom = new PrometheusClient(env.PROMETHEUS_URL);
+    await waitUntil('the app target to be up in Prometheus', 30_000, async () =>
+      (await prom.targets()).some((t) => t.labels.job === 'app' && t.health === 'up'),
+    );
+    state = JSON.parse(readFileSync(path.join(stateDir, 'state.json'), 'utf8')) as NativeState;
+    assert.ok(state.processes.some((p) => p.name === 'app'));
+  });
+
+  for (const scenario of ['errors', 'service-down']) {
+    it(`serves make alert-${scenario} through its env file alone`, async function () {
+      // No URLs, no token, no time scale: scenario.ts must find them all in the env file.
+      const res = await runScript(
+        'scripts/scenario.ts',
+        [scenario, '--warmup', '3'],
+        {
+          NATIVE_STATE_DIR: stateDir,
+          APP_URL: '',
+          PROMETHEUS_URL: '',
+          ALERTMANAGER_URL: '',
+          RECEIVER_URL: '',
+          ADMIN_TOKEN: '',
+          TIME_SCALE: '',
+        },
+        300_000,
+      );
+      assert.equal(res.code, 0, `scenario.ts ${scenario} failed: ${res.stderr}`);
+      assert.match(res.stdout, /Stack: make native \(pid \d+\), time scale 1\/60/);
+      assert.match(res.stdout, /resolved notification delivered/);
+    });
+  }
+
+  it('stops every process and closes every port on SIGTERM', async function () {
+    assert.ok(state, 'state.json was read');
+    // The app was restarted by service-down: take the pids as they are now.
+    state = JSON.parse(readFileSync(path.join(stateDir, 'state.json'), 'utf8')) as NativeState;
+    const ports = [...state.ownPorts, ...state.processes.flatMap((p) => p.ports)];
+    const pids = [state.pid, ...state.processes.map((p) => p.pid)];
+    assert.ok(ports.length >= 5, `ports: ${ports.join()}`);
+    for (const port of ports) assert.ok(await portOpen(port), `port ${port} open while running`);
+
+    native?.kill('SIGTERM');
+    const code = await Promise.race([
+      exited,
+      new Promise((r) => setTimeout(() => r('timeout'), 60_000)),
+    ]);
+    assert.equal(code, 0, 'make native exits 0 on SIGTERM');
+    assert.match(output, /SIGTERM: stopping every process/);
+
+    // Its last word: the state after stopping, with every process it ever started.
+    const final = JSON.parse(
+      readFileSync(path.join(stateDir, 'state.json'), 'utf8'),
+    ) as NativeState;
+    pids.push(...final.processes.map((p) => p.pid));
+    ports.push(...final.processes.flatMap((p) => p.ports));
+    assert.ok(
+      final.processes.every((p) => p.exit),
+      'every process has exited',
+    );
+    const alive = [...new Set(pids)].filter(isAlive);
+    assert.deepEqual(alive, [], 'processes left behind');
+    const open: number[] = [];
+    for (const port of new Set(ports)) if (await portOpen(port)) open.push(port);
+    assert.deepEqual(open, [], 'ports still open');
+    assert.ok(
+      !existsSync(path.join(stateDir, 'env')),
+      'the env file is removed, so scripts stop finding it',
+    );
+  });
+});

@@ -1,0 +1,231 @@
+// The whole-stack test (SPEC 8, issue 7): the app, Prometheus and Alertmanager (and the
+// Collector and Jaeger where built) as local processes with the repo's own configs, every time
+// parameter scaled by TEST_TIME_SCALE, and the repo's real scripts driving them:
+// - every scrape target is up;
+// - steady load (scripts/load.ts) fires no warning or critical alert;
+// - every dashboard panel query returns data;
+// - the alert scenarios (scripts/scenario.ts) each get their alert delivered to the receiver
+//   with the labels of its rule and expanded annotations, then resolved; the time to alert of
+//   each is printed at the end.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describeBinary } from '../../scripts/lib/binaries.ts';
+import { AlertmanagerClient, PrometheusClient } from '../../scripts/lib/scenarios/clients.ts';
+import type { ScenarioReport } from '../../scripts/lib/scenarios/runner.ts';
+import { findScenario, SCALED_TIMEOUT_S } from '../../scripts/lib/scenarios/table.ts';
+import { REPO_DIR } from '../../scripts/lib/stack/endpoints.ts';
+import { startStack, TEST_TIME_SCALE, type Stack } from '../../scripts/lib/stack/stack.ts';
+import { panelQueries } from '../lib/panel-queries.ts';
+import { alertRules, deliveredAlertProblems, runScript, unscrapedJobs } from './helpers.ts';
+
+// The errors scenario (the SLO burn) and two that exercise other paths: the LLM provider
+// (errors and an open circuit) and security (traffic, not a chaos fault).
+const SCENARIOS = ['errors', 'llm-outage', 'auth-attack'];
+const STEADY_SECONDS = 45;
+const SCALE_TEXT = '1/60';
+
+const REQUIRED_FILES = [
+  'prometheus/prometheus.yml',
+  'prometheus/rules',
+  'alertmanager/alertmanager.yml',
+  'app/dist/server.js',
+];
+
+describe('whole stack, native: alerts fire, are delivered and resolve', function () {
+  let stack: Stack | undefined;
+  let stateDir: string;
+  let failed = false;
+  let scriptEnv: NodeJS.ProcessEnv;
+  const results: { scenario: string; alert: string; report: ScenarioReport }[] = [];
+
+  before(async function () {
+    const absent = REQUIRED_FILES.filter((f) => !existsSync(path.join(REPO_DIR, f)));
+    if (absent.length) {
+      console.log(`    SKIPPED: ${absent.join(', ')} not in the repo yet`);
+      this.skip();
+    }
+    assert.equal(TEST_TIME_SCALE, 1 / 60, 'SCALE_TEXT must say the same factor');
+    stateDir = mkdtempSync(path.join(tmpdir(), 'agent-obs-e2e-'));
+    const started = Date.now();
+    stack = await startStack({
+      stateDir,
+      ports: 'free',
+      timeScale: TEST_TIME_SCALE,
+      traces: 'auto',
+      require: ['prometheus', 'alertmanager'],
+      adminToken: `e2e-${Math.random().toString(36).slice(2)}`,
+      log: (l) => console.log(`    ${l}`),
+    });
+    console.log(
+      `    stack up in ${((Date.now() - started) / 1000).toFixed(1)} s, state in ${stateDir}`,
+    );
+    for (const b of Object.values(stack.binaries)) console.log(`      ${describeBinary(b)}`);
+    for (const m of stack.missing) console.log(`      not started: ${m.component}: ${m.reason}`);
+    const { urls } = stack;
+    scriptEnv = {
+      APP_URL: urls.app,
+      PROMETHEUS_URL: urls.prometheus,
+      ALERTMANAGER_URL: urls.alertmanager,
+      RECEIVER_URL: urls.receiver,
+      ADMIN_TOKEN: stack.adminToken,
+      TIME_SCALE: SCALE_TEXT,
+      // Never pick up a `make native` the developer has running.
+      NATIVE_STATE_DIR: path.join(stateDir, 'no-native'),
+    };
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') failed = true;
+  });
+
+  after(async function () {
+    await stack?.stop();
+    if (results.length) {
+      console.log(
+        `\n    Time to alert (fault applied → notification received), rules scaled by ${SCALE_TEXT}:`,
+      );
+      for (const { scenario, alert, report } of results) {
+        const fire = report.timeToAlertS?.toFixed(1) ?? '–';
+        const resolve = report.timeToResolveS?.toFixed(1) ?? '–';
+        console.log(
+          `      ${scenario.padEnd(12)} ${alert.padEnd(18)} ${fire.padStart(6)} s   resolved ${resolve} s after clearing`,
+        );
+      }
+    }
+    if (!stateDir) return;
+    if (failed) console.log(`    logs and configs kept for the failure: ${stateDir}`);
+    else rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('scrapes every component it started, all up', async function () {
+    const prom = new PrometheusClient(stack?.urls.prometheus as string);
+    const jobs = stack?.rendered.prometheus.jobs.map((j) => j.job) ?? [];
+    assert.ok(
+      jobs.includes('app') && jobs.includes('prometheus') && jobs.includes('alertmanager'),
+      jobs.join(),
+    );
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const targets = await prom.targets();
+      const down = targets.filter((t) => t.health !== 'up');
+      const seen = new Set(targets.map((t) => t.scrapePool));
+      if (!down.length && jobs.every((j) => seen.has(j))) break;
+      if (Date.now() > deadline) {
+        assert.fail(
+          `targets not up: ${down.map((t) => `${t.scrapePool} (${t.lastError})`).join(', ')}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  });
+
+  it(`steady load (scripts/load.ts, ${STEADY_SECONDS} s) fires no warning or critical alert`, async function () {
+    const s = stack as Stack;
+    const res = await runScript(
+      'scripts/load.ts',
+      ['steady', '--duration', String(STEADY_SECONDS)],
+      scriptEnv,
+      120_000,
+    );
+    assert.equal(res.code, 0, `load.ts failed: ${res.stderr}`);
+    const loud = (sev: string | undefined) => sev === 'warning' || sev === 'critical';
+    const alerts = await new PrometheusClient(s.urls.prometheus as string).alerts();
+    const firing = alerts.filter((a) => a.state === 'firing' && loud(a.labels.severity));
+    const pending = alerts.filter((a) => a.state === 'pending' && loud(a.labels.severity));
+    if (pending.length) {
+      console.log(
+        `      pending (not failing the test): ${pending.map((a) => a.labels.alertname).join(', ')}`,
+      );
+    }
+    const delivered = s.receiver.alerts().filter((a) => loud(a.severity));
+    assert.deepEqual(
+      firing.map((a) => `${a.labels.alertname} ${JSON.stringify(a.labels)} = ${a.value}`),
+      [],
+      'alerts firing under steady load',
+    );
+    assert.deepEqual(
+      delivered.map((a) => `${a.alertname}: ${a.summary}`),
+      [],
+      'notifications delivered under steady load',
+    );
+    // Silence is not a broken pipeline: the always-firing Watchdog made it to Alertmanager.
+    const watchdog = await new AlertmanagerClient(s.urls.alertmanager as string).alerts({
+      alertname: 'Watchdog',
+    });
+    assert.ok(watchdog.length > 0, 'Watchdog is active in Alertmanager');
+  });
+
+  it('every dashboard panel query returns data', async function () {
+    const s = stack as Stack;
+    const prom = new PrometheusClient(s.urls.prometheus as string);
+    const jobs = s.rendered.prometheus.jobs.map((j) => j.job);
+    // $__rate_interval and friends follow the scrape interval the stack really runs with.
+    const queries = panelQueries({
+      scrapeIntervalSeconds: s.rendered.prometheus.scrapeIntervalMs / 1000,
+    });
+    assert.ok(queries.length > 0, 'the dashboards have queries');
+    const empty: string[] = [];
+    let skipped = 0;
+    for (const q of queries) {
+      const name = `${q.dashboard} / ${q.panel} [${q.refId}]`;
+      const missingJobs = unscrapedJobs(q.expanded, jobs);
+      if (missingJobs) {
+        skipped++;
+        console.log(`      skipped ${name}: ${missingJobs.join(', ')} is not running natively`);
+        continue;
+      }
+      const series = await prom.query(q.expanded);
+      if (series.length === 0) empty.push(`${name}: ${q.expanded}`);
+    }
+    console.log(
+      `      ${queries.length - skipped - empty.length}/${queries.length - skipped} queries returned data`,
+    );
+    assert.deepEqual(empty, [], 'panel queries without data');
+  });
+
+  for (const name of SCENARIOS) {
+    it(`${name}: its alert is delivered with the rule's labels and annotations, then resolves`, async function () {
+      const scenario = findScenario(name);
+      assert.ok(scenario, `scenario ${name} is in the table`);
+      const s = stack as Stack;
+      const jsonFile = path.join(stateDir, `${name}.json`);
+      const before = Date.now();
+      const res = await runScript(
+        'scripts/scenario.ts',
+        [name, '--json', jsonFile, '--warmup', '5'],
+        scriptEnv,
+        (2 * SCALED_TIMEOUT_S + 60) * 1000,
+      );
+      const report = existsSync(jsonFile)
+        ? (JSON.parse(readFileSync(jsonFile, 'utf8')) as ScenarioReport)
+        : undefined;
+      if (report) results.push({ scenario: name, alert: scenario.expect.alertname, report });
+      assert.equal(res.code, 0, `scenario.ts ${name} failed: ${report?.reason ?? res.stderr}`);
+      assert.ok(report?.ok && report.firing && report.resolved);
+
+      // What the receiver got, independently of what the script reported.
+      const want = { alertname: scenario.expect.alertname, ...scenario.expect.labels };
+      const mine = s.receiver
+        .alerts()
+        .filter(
+          (a) =>
+            Date.parse(a.receivedAt) >= before &&
+            Object.entries(want).every(([k, v]) => a.labels[k] === v),
+        );
+      const firing = mine.find((a) => a.status === 'firing');
+      assert.ok(firing, `no firing ${want.alertname} at the receiver`);
+      assert.ok(
+        mine.some(
+          (a) =>
+            a.status === 'resolved' &&
+            a.fingerprint === firing.fingerprint &&
+            a.receivedAt >= firing.receivedAt,
+        ),
+        `no resolved ${want.alertname} at the receiver after the firing one`,
+      );
+      assert.deepEqual(deliveredAlertProblems(firing, alertRules()), []);
+    });
+  }
+});
