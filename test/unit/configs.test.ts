@@ -1,0 +1,163 @@
+// The rewrite applied to the repo's real configs, checked by the real programs: promtool and
+// amtool (pinned builds where present, else Debian's) must accept what the native stack runs,
+// scaled and unscaled, so a config change that the rewrite cannot follow fails here.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import YAML from 'yaml';
+import { describeBinary, findBinary } from '../../scripts/lib/binaries.ts';
+import {
+  bindMounts,
+  localPath,
+  renderConfigs,
+  type Rendered,
+} from '../../scripts/lib/stack/configs.ts';
+import { REPO_DIR } from '../../scripts/lib/stack/endpoints.ts';
+import { FLOORS, TEST_TIME_SCALE } from '../../scripts/lib/stack/stack.ts';
+
+const ADDRESSES = {
+  'app:8000': ['127.0.0.1:41000'],
+  'prometheus:9090': ['127.0.0.1:41090'],
+  'alertmanager:9093': ['127.0.0.1:41093'],
+  'alert-receiver:9095': ['127.0.0.1:41095'],
+  'otel-collector:4317': ['127.0.0.1:42317'],
+  'otel-collector:4318': ['127.0.0.1:42318'],
+  'otel-collector:8888': ['127.0.0.1:42888'],
+  'otel-collector:8889': ['127.0.0.1:42889'],
+  'otel-collector:13133': ['127.0.0.1:42133'],
+  'jaeger:4317': ['127.0.0.1:43317'],
+  'jaeger:8888': ['127.0.0.1:43888'],
+  'jaeger:13133': ['127.0.0.1:43133'],
+  'jaeger:16685': ['127.0.0.1:43685'],
+  'jaeger:16686': ['127.0.0.1:43686'],
+};
+const RUNNING = new Set([
+  'app',
+  'prometheus',
+  'alertmanager',
+  'alert-receiver',
+  'otel-collector',
+  'jaeger',
+]);
+
+const promtool = findBinary('promtool');
+const amtool = findBinary('amtool');
+
+describe('native configs rendered from the repo', function () {
+  this.timeout(60_000);
+  let dir: string;
+  const render = (scaled: boolean, compat: 'v2' | 'v3'): Rendered =>
+    renderConfigs({
+      repoDir: REPO_DIR,
+      outDir: path.join(dir, `${scaled ? 'scaled' : 'real'}-${compat}`),
+      addresses: ADDRESSES,
+      running: RUNNING,
+      scaling: scaled ? { factor: TEST_TIME_SCALE, ...FLOORS } : undefined,
+      prometheusCompat: compat,
+      collector: true,
+      jaeger: true,
+    });
+
+  before(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'agent-obs-configs-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('maps compose bind mounts to repo folders', () => {
+    const mounts = bindMounts(REPO_DIR);
+    assert.equal(
+      localPath('/etc/prometheus/rules/alerts.yml', '/x', mounts),
+      path.join(REPO_DIR, 'prometheus/rules/alerts.yml'),
+    );
+    assert.equal(localPath('rules/a.yml', '/base', mounts), '/base/rules/a.yml');
+    assert.equal(localPath('/elsewhere/a.yml', '/base', mounts), '/elsewhere/a.yml');
+  });
+
+  it('scales every rule the repo has into durations that still hold', () => {
+    const r = render(true, 'v3');
+    const prom = YAML.parse(readFileSync(r.prometheus.file, 'utf8'));
+    assert.equal(prom.global.scrape_interval, '1s');
+    assert.equal(prom.global.evaluation_interval, '1s');
+    assert.ok(r.prometheus.ruleFiles.length >= 1);
+    for (const file of r.prometheus.ruleFiles) {
+      const doc = YAML.parse(readFileSync(file, 'utf8')) as {
+        groups: { rules: { alert?: string; expr: string; for?: string }[] }[];
+      };
+      for (const rule of doc.groups.flatMap((g) => g.rules)) {
+        // No window shorter than four 1 s scrapes survives the rewrite.
+        for (const m of String(rule.expr).matchAll(/\[(\d+)(ms|s)\b/g)) {
+          const ms = Number(m[1]) * (m[2] === 's' ? 1000 : 1);
+          assert.ok(
+            ms >= 4000,
+            `${rule.alert ?? 'record'}: window [${m[1]}${m[2]}] below 4 scrapes`,
+          );
+        }
+      }
+    }
+    // The fast burn-rate page keeps its shape: 1 h → 1 m, 5 m → 5 s, for: 2m → 2s.
+    const alerts = YAML.parse(
+      readFileSync(r.prometheus.ruleFiles.find((f) => f.endsWith('alerts.yml')) as string, 'utf8'),
+    );
+    const burn = alerts.groups
+      .flatMap(
+        (g: { rules: { alert?: string; labels?: Record<string, string>; for?: string }[] }) =>
+          g.rules,
+      )
+      .find(
+        (x: { alert?: string; labels?: Record<string, string> }) =>
+          x.alert === 'ErrorBudgetBurn' && x.labels?.long_window === '1h',
+      );
+    assert.equal(burn.for, '2s');
+    const recording = readFileSync(
+      r.prometheus.ruleFiles.find((f) => f.endsWith('recording.yml')) as string,
+      'utf8',
+    );
+    assert.match(recording, /slo:api_request_errors:rate5m\[1m\]/);
+  });
+
+  it('drops the scrape jobs of what does not run natively, and says so', () => {
+    const r = render(false, 'v3');
+    const jobs = r.prometheus.jobs.map((j) => j.job);
+    assert.ok(!jobs.includes('grafana'));
+    assert.ok(jobs.includes('app') && jobs.includes('alertmanager'));
+    assert.ok(r.notes.some((n) => /grafana/.test(n)));
+    assert.doesNotMatch(r.prometheus.bootText, /^rule_files:/m, 'the start-up copy has no rules');
+    assert.match(r.prometheus.fullText, /^rule_files:/m);
+  });
+
+  for (const scaled of [false, true]) {
+    it(`promtool accepts the ${scaled ? 'time-scaled' : 'real-time'} Prometheus config and rules`, function () {
+      if (!promtool) this.skip();
+      const compat = Number(promtool.version.split('.')[0]) >= 3 ? 'v3' : 'v2';
+      const r = render(scaled, compat);
+      const out = execFileSync(promtool.path, ['check', 'config', r.prometheus.file], {
+        encoding: 'utf8',
+      });
+      assert.match(out, /SUCCESS/, `${describeBinary(promtool)}:\n${out}`);
+    });
+
+    it(`amtool accepts the ${scaled ? 'time-scaled' : 'real-time'} Alertmanager config`, function () {
+      if (!amtool) this.skip();
+      const r = render(scaled, 'v3');
+      const out = execFileSync(amtool.path, ['check-config', r.alertmanager.file], {
+        encoding: 'utf8',
+      });
+      assert.match(out, /SUCCESS/, `${describeBinary(amtool)}:\n${out}`);
+      const am = YAML.parse(readFileSync(r.alertmanager.file, 'utf8'));
+      const urls = JSON.stringify(am.receivers);
+      assert.ok(!/alert-receiver/.test(urls) && /127\.0\.0\.1:41095/.test(urls), urls);
+    });
+  }
+
+  it('points the Collector at local Jaeger and Jaeger at local Prometheus', () => {
+    const r = render(false, 'v3');
+    const collector = (r.collector?.files ?? []).map((f) => readFileSync(f, 'utf8')).join('\n');
+    assert.match(collector, /127\.0\.0\.1:43317/);
+    assert.ok(!/\b(jaeger|0\.0\.0\.0):\d+/.test(collector), collector);
+    const jaeger = readFileSync(r.jaeger?.file as string, 'utf8');
+    assert.match(jaeger, /http:\/\/127\.0\.0\.1:41090/);
+    assert.match(jaeger, /127\.0\.0\.1:43686/);
+  });
+});

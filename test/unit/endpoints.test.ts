@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DEFAULT_URLS, resolveEndpoints } from '../../scripts/lib/stack/endpoints.ts';
+
+describe('endpoints: where make load and make alert-* send traffic', () => {
+  let repo: string;
+  let state: string;
+  beforeEach(() => {
+    repo = mkdtempSync(path.join(tmpdir(), 'agent-obs-ep-repo-'));
+    state = mkdtempSync(path.join(tmpdir(), 'agent-obs-ep-state-'));
+  });
+  afterEach(() => {
+    rmSync(repo, { recursive: true, force: true });
+    rmSync(state, { recursive: true, force: true });
+  });
+  const env = (extra: NodeJS.ProcessEnv = {}) => ({ NATIVE_STATE_DIR: state, ...extra });
+
+  it('defaults to the compose ports, with the token from .env', () => {
+    writeFileSync(path.join(repo, '.env'), 'ADMIN_TOKEN=from-dotenv\n');
+    const ep = resolveEndpoints({}, env(), repo);
+    assert.equal(ep.app, DEFAULT_URLS.app);
+    assert.equal(ep.prometheus, 'http://127.0.0.1:9090');
+    assert.equal(ep.adminToken, 'from-dotenv');
+    assert.equal(ep.native, undefined);
+    assert.match(ep.origin, /compose/);
+  });
+
+  it('follows the host ports a .env moves compose to', () => {
+    writeFileSync(path.join(repo, '.env'), 'APP_PORT=18000\nPROMETHEUS_PORT=19090\n');
+    const ep = resolveEndpoints({}, env(), repo);
+    assert.equal(ep.app, 'http://127.0.0.1:18000');
+    assert.equal(ep.prometheus, 'http://127.0.0.1:19090');
+    assert.equal(ep.alertmanager, DEFAULT_URLS.alertmanager);
+  });
+
+  it('prefers a running make native, found by its env file', () => {
+    writeFileSync(path.join(repo, '.env'), 'ADMIN_TOKEN=from-dotenv\n');
+    writeFileSync(
+      path.join(state, 'env'),
+      `APP_URL=http://127.0.0.1:1234\nADMIN_TOKEN=native-token\nNATIVE_PID=${process.pid}\nNATIVE_CONTROL_URL=http://127.0.0.1:9\n`,
+    );
+    const ep = resolveEndpoints({}, env(), repo);
+    assert.equal(ep.app, 'http://127.0.0.1:1234');
+    assert.equal(ep.adminToken, 'native-token');
+    assert.deepEqual(ep.native, { pid: process.pid, controlUrl: 'http://127.0.0.1:9' });
+    assert.match(ep.origin, /make native/);
+  });
+
+  it('ignores the env file of a make native that is gone', () => {
+    writeFileSync(path.join(state, 'env'), 'APP_URL=http://127.0.0.1:1234\nNATIVE_PID=999999999\n');
+    assert.equal(resolveEndpoints({}, env(), repo).app, DEFAULT_URLS.app);
+  });
+
+  it('lets environment variables and then flags override everything', () => {
+    writeFileSync(
+      path.join(state, 'env'),
+      `APP_URL=http://127.0.0.1:1234\nNATIVE_PID=${process.pid}\n`,
+    );
+    const fromEnv = resolveEndpoints(
+      {},
+      env({ APP_URL: 'http://127.0.0.1:2000/', ADMIN_TOKEN: 't1' }),
+      repo,
+    );
+    assert.equal(fromEnv.app, 'http://127.0.0.1:2000', 'trailing slash removed');
+    assert.equal(fromEnv.adminToken, 't1');
+    const fromFlags = resolveEndpoints(
+      { 'app-url': 'http://127.0.0.1:3000', 'admin-token': 't2' },
+      env({ APP_URL: 'http://127.0.0.1:2000' }),
+      repo,
+    );
+    assert.equal(fromFlags.app, 'http://127.0.0.1:3000');
+    assert.equal(fromFlags.adminToken, 't2');
+  });
+});
