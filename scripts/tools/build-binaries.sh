@@ -112,6 +112,7 @@ module_dir() {
 # build_in_module NAME MODULE VERSION LDFLAGS TAGS PKG...: copy the module to a
 # writable directory and `go build` PKGs there. (`go install module@version`
 # refuses modules whose go.mod has replace/exclude directives, e.g. Jaeger.)
+# If $PREPARE names a function, it runs first inside the copy.
 build_in_module() {
   local name=$1 module=$2 modver=$3 ldflags=$4 tags=$5
   shift 5
@@ -122,6 +123,7 @@ build_in_module() {
   mkdir -p "$work/out"
   cp -R "$src" "$work/src"
   chmod -R u+w "$work/src"
+  if [ -n "${PREPARE:-}" ]; then (cd "$work/src" && "$PREPARE") >>"$LOG" 2>&1; fi
   (cd "$work/src" && go build -trimpath -tags "$tags" -ldflags "-s -w $ldflags" -o "$work/out/" "$@") >>"$LOG" 2>&1
 }
 
@@ -163,11 +165,45 @@ build_prometheus() {
   echo "done in $(elapsed "$t0")"
 }
 
+# Alertmanager embeds its web UI from ui/app/dist (`//go:embed app/dist`), an
+# Elm/Vite build output that the module zip does not contain (building it needs
+# the Elm compiler from outside the registries). Put a one-page placeholder
+# there so the Go code compiles; the API (/api/v2/...), routing, grouping,
+# inhibition and notifications are the release's own code. Only the HTML UI at
+# / is missing (use amtool, or Grafana's Alertmanager datasource).
+am_ui_placeholder() {
+  [ -e ui/app/dist ] && return 0
+  mkdir -p ui/app/dist
+  cat >ui/app/dist/index.html <<'HTML'
+<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Alertmanager</title></head>
+<body><h1>Alertmanager (native build without the web UI)</h1>
+<p>This binary was built from the Go module, which does not ship the compiled
+web UI. The HTTP API is complete: <a href="api/v2/status">api/v2/status</a>,
+<a href="api/v2/alerts">api/v2/alerts</a>; or use <code>amtool</code>.</p>
+</body></html>
+HTML
+  # The server sends HTML only from precompressed files, and only the one the
+  # client prefers (browsers: .br). gzip is at hand; for .br write the page as
+  # one uncompressed Brotli meta-block (RFC 7932 9.2): header bits WBITS=16,
+  # ISLAST=0, MNIBBLES=4, MLEN-1 (16 bits), ISUNCOMPRESSED=1; the raw bytes;
+  # then an empty last meta-block (0x03).
+  gzip -9 -n -k ui/app/dist/index.html
+  local len h
+  len=$(wc -c <ui/app/dist/index.html)
+  h=$((((len - 1) << 4) | (1 << 20)))
+  {
+    printf "\\x$(printf %02x $((h & 255)))\\x$(printf %02x $((h >> 8 & 255)))\\x$(printf %02x $((h >> 16 & 255)))"
+    cat ui/app/dist/index.html
+    printf '\x03'
+  } >ui/app/dist/index.html.br
+}
+
 build_alertmanager() {
   have alertmanager amtool && { report_cached alertmanager amtool; return; }
   local t0; t0=$(date +%s)
   begin "alertmanager-$ALERTMANAGER_VERSION" "alertmanager+amtool $ALERTMANAGER_VERSION (Go module github.com/prometheus/alertmanager@$ALERTMANAGER_GO_MODULE_VERSION)"
-  build_in_module alertmanager github.com/prometheus/alertmanager "$ALERTMANAGER_GO_MODULE_VERSION" \
+  PREPARE=am_ui_placeholder build_in_module alertmanager github.com/prometheus/alertmanager "$ALERTMANAGER_GO_MODULE_VERSION" \
     "$(prom_ldflags "$ALERTMANAGER_VERSION" "$ALERTMANAGER_GO_MODULE_VERSION")" netgo \
     ./cmd/alertmanager ./cmd/amtool
   install_bin alertmanager "$BUILD_ROOT/alertmanager/out/alertmanager"
@@ -211,6 +247,8 @@ check_manifest() {
 }
 
 build_otelcol() {
+  CURRENT="otelcol $OTELCOL_VERSION (manifest otel-collector/builder-config.yaml)"
+  LOG=""
   check_manifest
   # The manifest's hash is stored beside the binary: adding a component to the
   # manifest rebuilds even though the version did not change.
