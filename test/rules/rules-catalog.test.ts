@@ -182,15 +182,27 @@ function runbookBase(): string {
   return [...bases][0];
 }
 
-function dashboardUids(): Set<string> {
-  if (!existsSync(DASHBOARD_DIR)) return new Set();
-  return new Set(
-    readdirSync(DASHBOARD_DIR)
-      .filter((f) => f.endsWith('.json'))
-      .map(
-        (f) => (JSON.parse(readFileSync(join(DASHBOARD_DIR, f), 'utf8')) as { uid: string }).uid,
-      ),
-  );
+interface Panel {
+  title?: string;
+  panels?: Panel[];
+}
+/** Dashboard uid → the titles of its panels (rows included). */
+function dashboards(): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  if (!existsSync(DASHBOARD_DIR)) return out;
+  for (const f of readdirSync(DASHBOARD_DIR).filter((name) => name.endsWith('.json'))) {
+    const d = JSON.parse(readFileSync(join(DASHBOARD_DIR, f), 'utf8')) as Panel & { uid: string };
+    const titles = new Set<string>();
+    const walk = (panels: Panel[] = []) => {
+      for (const p of panels) {
+        if (p.title) titles.add(p.title);
+        walk(p.panels);
+      }
+    };
+    walk(d.panels);
+    out.set(d.uid, titles);
+  }
+  return out;
 }
 
 function sections(markdown: string): Map<string, string> {
@@ -251,11 +263,15 @@ describe('alert catalog (prometheus/rules/alerts.yml)', function () {
         const found = sections(md);
         for (const s of RUNBOOK_SECTIONS) assert.ok(found.has(s), `section "## ${s}"`);
 
-        const uids = dashboardUids();
-        const linked = [...md.matchAll(/\/d\/([a-z0-9-]+)/g)].map((m) => m[1]);
-        assert.ok(linked.length > 0, 'links a Grafana dashboard');
-        if (uids.size > 0) {
-          for (const uid of linked) assert.ok(uids.has(uid), `dashboard uid "${uid}" exists`);
+        // Links are written `[Title](http://localhost:3001/d/<uid>) → “<panel title>”`.
+        const known = dashboards();
+        const linked = [...md.matchAll(/\/d\/([a-z0-9-]+)\) → “([^”]+)”/g)];
+        assert.ok(linked.length > 0, 'links a Grafana dashboard panel');
+        if (known.size > 0) {
+          for (const [, uid, panel] of linked) {
+            assert.ok(known.has(uid), `dashboard uid "${uid}" exists`);
+            assert.ok(known.get(uid)!.has(panel), `dashboard ${uid} has a panel "${panel}"`);
+          }
         }
 
         const blocks = [...found.get('Diagnosis')!.matchAll(/```promql\n([\s\S]*?)```/g)];
