@@ -71,7 +71,9 @@ await gen.stop();
 line.stop();
 console.log(summaryText(gen.stats, Date.now()));
 console.log(
-  `See it in Grafana (http://127.0.0.1:3001 under compose) or Prometheus: ${endpoints.prometheus}`,
+  endpoints.native
+    ? `See it in Prometheus: ${endpoints.prometheus} (make native has no Grafana)`
+    : `See it in Grafana: ${endpoints.grafana} (dashboards "Agent service / Overview", "… / Agents and LLM")`,
 );
 if (gen.stats.completed > 0 && gen.stats.completed === gen.stats.statusCounts.get(0)) {
   console.error('No request got a response: is the agent service up?');

@@ -66,7 +66,7 @@ try {
     stateDir,
     ports: values.ports,
     timeScale,
-    traces: values['no-traces'] ? false : 'auto',
+    traces: !values['no-traces'],
     adminToken,
     log: (l) => console.log(l),
   });

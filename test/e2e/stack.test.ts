@@ -53,7 +53,6 @@ describe('whole stack, native: alerts fire, are delivered and resolve', function
       stateDir,
       ports: 'free',
       timeScale: TEST_TIME_SCALE,
-      traces: 'auto',
       require: ['prometheus', 'alertmanager'],
       adminToken: `e2e-${Math.random().toString(36).slice(2)}`,
       log: (l) => console.log(`    ${l}`),

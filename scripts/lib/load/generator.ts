@@ -121,8 +121,9 @@ export class LoadGenerator {
   }
 
   /** Stop every stream, give requests in flight `drainMs` to finish, then cut the rest off. */
-  async stop(drainMs = 5_000): Promise<void> {
+  async stop(drainMs = 15_000): Promise<void> {
     for (const stop of [...this.streams]) stop();
+    this.stats.stoppedAt ??= this.o.now();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.allSettled([...this.pending]),

@@ -15,6 +15,8 @@ export const isError = (status: Outcome) => status === 0 || status >= 500;
 
 export class LoadStats {
   readonly startedAt: number;
+  /** When the generator stopped sending (requests in flight may still be answered after). */
+  stoppedAt: number | undefined;
   sent = 0;
   /** Requests not sent because too many were already in flight (the service is stalling). */
   skipped = 0;
@@ -99,7 +101,7 @@ function statusLabel(s: Outcome): string {
 }
 
 export function summaryText(stats: LoadStats, now: number): string {
-  const secs = (now - stats.startedAt) / 1000;
+  const secs = ((stats.stoppedAt ?? now) - stats.startedAt) / 1000;
   const statuses = [...stats.statusCounts.entries()]
     .sort(([a], [b]) => a - b)
     .map(([s, c]) => `${statusLabel(s)} × ${c}`)

@@ -14,6 +14,8 @@ export interface Endpoints {
   alertmanager: string;
   receiver: string;
   jaeger: string;
+  /** Compose only: `make native` has no Grafana. */
+  grafana: string;
   adminToken?: string;
   /** Set when a `make native` is running: its pid and control URL (stop/start the app). */
   native?: { pid: number; controlUrl?: string };
@@ -27,6 +29,7 @@ export const DEFAULT_URLS = {
   alertmanager: 'http://127.0.0.1:9093',
   receiver: 'http://127.0.0.1:9095',
   jaeger: 'http://127.0.0.1:16686',
+  grafana: 'http://127.0.0.1:3001',
 } as const;
 
 // The compose file publishes each service on the host port named here (.env.example).
@@ -36,6 +39,7 @@ const COMPOSE_PORT_VARS = {
   alertmanager: 'ALERTMANAGER_PORT',
   receiver: 'ALERT_RECEIVER_PORT',
   jaeger: 'JAEGER_PORT',
+  grafana: 'GRAFANA_PORT',
 } as const;
 
 const ENV_NAMES = {
@@ -44,6 +48,7 @@ const ENV_NAMES = {
   alertmanager: 'ALERTMANAGER_URL',
   receiver: 'RECEIVER_URL',
   jaeger: 'JAEGER_URL',
+  grafana: 'GRAFANA_URL',
 } as const;
 
 type Service = keyof typeof DEFAULT_URLS;

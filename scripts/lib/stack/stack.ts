@@ -66,16 +66,12 @@ export interface StackOptions {
   ports: 'compose' | 'free';
   /** Scale every time parameter by this factor (1 = the real values). */
   timeScale?: number;
-  /** Collector and Jaeger: `auto` starts them where both binaries exist. */
-  traces: boolean | 'auto';
+  /** Start the Collector and Jaeger where both binaries exist (default true). */
+  traces?: boolean;
   /** Components whose absence is an error rather than a warning. */
   require?: Component[];
   adminToken: string;
-  /** Extra environment for the app (e.g. LLM_LATENCY_SCALE). */
-  appEnv?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
-  /** Defaults to scripts/lib/binaries.ts (pinned build, else Debian's). */
-  findBinary?: (name: ProgramName) => FoundBinary | undefined;
 }
 
 export interface StackUrls {
@@ -190,7 +186,6 @@ async function loadRules(
 export async function startStack(o: StackOptions): Promise<Stack> {
   const repoDir = o.repoDir ?? REPO_DIR;
   const log = o.log ?? (() => {});
-  const find = o.findBinary ?? findBinary;
   const dirs = {
     state: o.stateDir,
     config: path.join(o.stateDir, 'config'),
@@ -208,7 +203,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const missing: Stack['missing'] = [];
   for (const c of ['prometheus', 'alertmanager', 'otel-collector', 'jaeger'] as const) {
     if ((c === 'otel-collector' || c === 'jaeger') && o.traces === false) continue;
-    const b = find(PROGRAM[c]);
+    const b = findBinary(PROGRAM[c]);
     if (b) binaries[c] = b;
     else
       missing.push({
@@ -301,7 +296,6 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       ...(scaling
         ? { HEALTH_CHECK_INTERVAL_MS: String(Math.max(1000, Math.round(5000 * timeScale))) }
         : {}),
-      ...o.appEnv,
     },
     logFile: logFile('app'),
     ports: [plan['app:8000']],
@@ -362,10 +356,11 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     }
     // Last, so that its first scrape finds every target up. Prometheus evaluates rules from
     // its first second but starts scraping only at its first target reload, up to 5 s later;
-    // with time-scaled `for:` that gap alone would fire ServiceDown (absent(up)). So it starts
-    // without rule_files, and gets them (SIGHUP) once every target has been scraped.
+    // with time-scaled `for:` that gap alone would fire ServiceDown (absent(up)). So, scaled,
+    // it starts without rule_files and gets them (SIGHUP) once every target has been scraped.
+    // Unscaled, `for: 1m` covers the gap and the rules load at once.
     if (binaries.prometheus) {
-      writeFileSync(rendered.prometheus.file, rendered.prometheus.bootText);
+      if (scaling) writeFileSync(rendered.prometheus.file, rendered.prometheus.bootText);
       await supervisor.start({
         name: 'prometheus',
         command: binaries.prometheus.path,
@@ -388,12 +383,14 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         ports: [plan['prometheus:9090']],
         ready: ok(`${url('prometheus:9090')}/-/ready`),
       });
-      await loadRules(
-        url('prometheus:9090'),
-        rendered,
-        () => supervisor.signal('prometheus', 'SIGHUP'),
-        logFile('prometheus'),
-      );
+      if (scaling) {
+        await loadRules(
+          url('prometheus:9090'),
+          rendered,
+          () => supervisor.signal('prometheus', 'SIGHUP'),
+          logFile('prometheus'),
+        );
+      }
     }
   } catch (err) {
     await stop();
