@@ -1,6 +1,6 @@
 // A response cache keyed by (agent, model, input): a Map in insertion order serves as an LRU
 // (a hit moves the entry to the end), entries expire after a TTL.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export class ResponseCache<T> {
   private readonly entries = new Map<string, { value: T; expiresAt: number }>();
@@ -13,7 +13,7 @@ export class ResponseCache<T> {
 
   static key(...parts: string[]): string {
     // Hashed so that a 64 KiB prompt does not become a 64 KiB map key.
-    return createHash('sha256').update(parts.join('\u0000')).digest('base64url');
+    return hash('sha256', parts.join('\u0000'), 'base64url');
   }
 
   get enabled(): boolean {

@@ -1,6 +1,6 @@
 // Executes agent runs: a plan of 2–4 LLM steps with a tool call after the first, each step
 // traced (GenAI semantic conventions) and measured, the result cached and stored.
-import { createHash, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
 import type { Tier } from '../config';
 import {
@@ -59,7 +59,7 @@ export interface RunnerDeps {
 
 /** 2, 3 or 4 LLM steps, the same for the same input (so a plan is reproducible). */
 export function planLength(input: string): number {
-  return 2 + (createHash('sha256').update(input).digest()[0]! % 3);
+  return 2 + (hash('sha256', input, 'buffer')[0]! % 3);
 }
 
 const roundUsd = (usd: number) => Math.round(usd * 1e9) / 1e9;

@@ -1,14 +1,14 @@
 // API keys and the admin token. Keys are looked up by their SHA-256 digest, so the time a lookup
 // takes says nothing about how much of a guess was right; the admin token is compared digest to
 // digest with timingSafeEqual.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { ApiKeyEntry, Tier } from '../config';
 import { metrics } from '../telemetry/metrics';
 import { requestContext } from './context';
 import { ProblemError } from './problem';
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest();
+const sha256 = (text: string) => hash('sha256', text, 'buffer');
 // Longer than any sane key: refused without hashing megabytes of header.
 const MAX_KEY_LENGTH = 512;
 
@@ -23,14 +23,14 @@ export class ApiKeys {
 
   constructor(entries: readonly ApiKeyEntry[]) {
     for (const { key, tier } of entries) {
-      const digest = sha256(key).toString('hex');
+      const digest = hash('sha256', key, 'hex');
       this.byDigest.set(digest, { tier, owner: digest.slice(0, 16) });
     }
   }
 
   lookup(key: string): Principal | undefined {
     if (key.length > MAX_KEY_LENGTH) return undefined;
-    return this.byDigest.get(sha256(key).toString('hex'));
+    return this.byDigest.get(hash('sha256', key, 'hex'));
   }
 }
 

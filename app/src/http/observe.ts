@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import {
   context,
-  isSpanContextValid,
+  INVALID_TRACEID,
   propagation,
   ROOT_CONTEXT,
   SpanKind,
@@ -72,7 +72,8 @@ export function observeRequests(options: { telemetry: boolean }): RequestHandler
       const statusLabel = String(status);
       requests(method, route, statusLabel).inc();
       const spanContext = span.spanContext();
-      if (isSpanContextValid(spanContext)) {
+      // Without a registered SDK the span is the all-zero no-op one: no ids to log.
+      if (spanContext.traceId !== INVALID_TRACEID) {
         traceId = spanContext.traceId;
         spanId = spanContext.spanId;
       }
@@ -138,7 +139,8 @@ function endServerSpan(
   span.setAttributes({
     [ATTR_HTTP_REQUEST_METHOD]: method,
     [ATTR_URL_PATH]: scrubber.string(req.path),
-    [ATTR_URL_SCHEME]: req.protocol,
+    // The socket, not req.protocol: no proxy headers are trusted, and it is cheaper.
+    [ATTR_URL_SCHEME]: (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
     [ATTR_HTTP_RESPONSE_STATUS_CODE]: status,
     [ATTR_NETWORK_PROTOCOL_VERSION]: req.httpVersion,
   });

@@ -1,7 +1,6 @@
 // Every route of the service. Each is declared once with its `route` label, its methods and the
 // status codes it answers, which also start its http_requests_total series at 0.
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Request, RequestHandler, Response, Router } from 'express';
+import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import { z } from 'zod';
 import { AGENTS, AGENT_NAMES, isAgentName, MODEL_NAMES, MODELS, PROVIDER } from '../agent/catalog';
 import {
@@ -127,17 +126,21 @@ export function mountApiRoutes(router: Router, deps: ApiDeps): void {
   const { runner, store, chaos } = deps;
 
   // error_ratio and latency faults apply to API requests only: probes and scrapes keep working.
-  const injectFaults: RequestHandler = async (_req, _res, next) => {
-    const latencyMs = chaos.value('latency');
-    if (latencyMs !== undefined && latencyMs > 0) await sleep(latencyMs);
+  // Synchronous unless a latency fault is active: this runs on every API request.
+  const failOnPurpose = (next: NextFunction) => {
     const errorRatio = chaos.value('error_ratio');
     if (errorRatio !== undefined && Math.random() < errorRatio) {
-      throw new ProblemError(
-        'injected_fault',
-        'Failed on purpose: the error_ratio fault is active.',
+      next(
+        new ProblemError('injected_fault', 'Failed on purpose: the error_ratio fault is active.'),
       );
+    } else {
+      next();
     }
-    next();
+  };
+  const injectFaults: RequestHandler = (_req, _res, next) => {
+    const latencyMs = chaos.value('latency');
+    if (latencyMs !== undefined && latencyMs > 0) setTimeout(failOnPurpose, latencyMs, next);
+    else failOnPurpose(next);
   };
   const guard = (onRejected?: (req: Request, res: Response) => void) => [
     injectFaults,
