@@ -139,7 +139,11 @@ console.log(
 if (timeScale < 1)
   console.log(`  time scale ${timeScaleText}: every alerting time parameter is scaled`);
 for (const m of stack.missing) console.log(`!! ${m.component} not started: ${m.reason}`);
-console.log('\nTry: make load, make alert-errors. Ctrl-C stops everything.\n');
+const alerting = urls.prometheus && urls.alertmanager;
+console.log(
+  `\nTry: make load${alerting ? ', make alert-errors' : ' (make alert-* needs Prometheus and Alertmanager)'}. ` +
+    'Ctrl-C stops everything.\n',
+);
 
 const prom = urls.prometheus ? new PrometheusClient(urls.prometheus) : undefined;
 const receiver = new ReceiverClient(urls.receiver);

@@ -122,7 +122,7 @@ describe('native configs rendered from the repo', function () {
     const jobs = r.prometheus.jobs.map((j) => j.job);
     assert.ok(!jobs.includes('grafana'));
     assert.ok(jobs.includes('app') && jobs.includes('alertmanager'));
-    assert.ok(r.notes.some((n) => /grafana/.test(n)));
+    assert.ok(r.prometheus.notes.some((n) => /grafana/.test(n)));
     assert.doesNotMatch(r.prometheus.bootText, /^rule_files:/m, 'the start-up copy has no rules');
     assert.match(r.prometheus.fullText, /^rule_files:/m);
   });

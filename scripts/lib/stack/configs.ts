@@ -115,12 +115,12 @@ export interface Rendered {
     bootText: string;
     fullText: string;
     ruleFiles: string[];
+    /** Everything the rewrite changed beyond addresses, rules included: shown at start-up. */
+    notes: string[];
   } & Pick<PrometheusResult, 'scrapeIntervalMs' | 'evaluationIntervalMs' | 'jobs'>;
-  alertmanager: { file: string };
+  alertmanager: { file: string; notes: string[] };
   collector?: { files: string[] };
   jaeger?: { file: string };
-  /** Everything the rewrite changed beyond addresses: shown at start-up. */
-  notes: string[];
 }
 
 export function renderConfigs(o: RenderOptions): Rendered {
@@ -137,7 +137,6 @@ export function renderConfigs(o: RenderOptions): Rendered {
     writeFileSync(file, text);
     return file;
   };
-  const notes: string[] = [];
   const runningAddresses = Object.fromEntries(
     Object.entries(o.addresses).filter(([key]) =>
       o.running.has(key.slice(0, key.lastIndexOf(':'))),
@@ -160,7 +159,7 @@ export function renderConfigs(o: RenderOptions): Rendered {
       }),
     readScrapeConfigFile: (entry) => readFileSync(localPath(entry, promDir, mounts), 'utf8'),
   });
-  notes.push(...prom.notes);
+  const notes = [...prom.notes];
   const promFile = write('prometheus/prometheus.yml', prom.text);
   for (const { from, to } of rulePairs) {
     const r = rewriteRuleFile(readFileSync(from, 'utf8'), {
@@ -181,7 +180,6 @@ export function renderConfigs(o: RenderOptions): Rendered {
     source: SOURCES.alertmanager,
     resolvePath: (entry) => localPath(entry, amDir, mounts),
   });
-  notes.push(...am.notes);
 
   const rendered: Rendered = {
     prometheus: {
@@ -192,9 +190,9 @@ export function renderConfigs(o: RenderOptions): Rendered {
       scrapeIntervalMs: prom.scrapeIntervalMs,
       evaluationIntervalMs: prom.evaluationIntervalMs,
       jobs: prom.jobs,
+      notes,
     },
-    alertmanager: { file: write('alertmanager/alertmanager.yml', am.text) },
-    notes,
+    alertmanager: { file: write('alertmanager/alertmanager.yml', am.text), notes: am.notes },
   };
   if (o.collector) {
     rendered.collector = {

@@ -102,6 +102,13 @@ export interface Stack {
   processes(): Managed[];
   stopApp(): Promise<void>;
   startApp(): Promise<void>;
+  /**
+   * Stop one started component (SIGTERM, as `docker compose stop` does), e.g. Jaeger, to watch
+   * the Collector queue and retry while its backend is away.
+   */
+  stopComponent(c: Exclude<Component, 'app'>): Promise<void>;
+  /** Start it again with the same config, ports and data directory; resolves once it is ready. */
+  startComponent(c: Exclude<Component, 'app'>): Promise<void>;
   /** Stop everything this stack started, app first; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -228,6 +235,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     if (m) throw new Error(`${c} is required here: ${m.reason}`);
   }
   const traces = Boolean(binaries['otel-collector']);
+  for (const m of missing) log(`!! ${m.component} not started: ${m.reason}`);
   for (const [c, b] of Object.entries(binaries)) {
     if (b.source === 'debian') {
       log(
@@ -262,7 +270,11 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     collector: traces,
     jaeger: traces,
   });
-  for (const n of rendered.notes) log(`   config: ${n}`);
+  // What the rewrite changed, for the programs that run (the rest is not read by anything).
+  if (binaries.prometheus)
+    for (const n of rendered.prometheus.notes) log(`   prometheus config: ${n}`);
+  if (binaries.alertmanager)
+    for (const n of rendered.alertmanager.notes) log(`   alertmanager config: ${n}`);
 
   const supervisor = new Supervisor((m) =>
     log(
@@ -276,6 +288,12 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     return d;
   };
   const ok = (u: string) => async () => (await fetch(u, { signal: AbortSignal.timeout(2000) })).ok;
+  // What each component was started with, so startComponent can start it again.
+  const specs = new Map<string, ProcessSpec>();
+  const start = (spec: ProcessSpec) => {
+    specs.set(spec.name, spec);
+    return supervisor.start(spec);
+  };
 
   const appSpec: ProcessSpec = {
     name: 'app',
@@ -319,7 +337,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         Object.entries(plan)
           .filter(([k]) => k.startsWith(`${c}:`))
           .map(([, p]) => p);
-      await supervisor.start({
+      await start({
         name: 'jaeger',
         command: jaeger.path,
         args: [`--config=${rendered.jaeger.file}`],
@@ -327,7 +345,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         ports: portsOf('jaeger'),
         ready: ok(`${url('jaeger:13133')}/status`),
       });
-      await supervisor.start({
+      await start({
         name: 'otel-collector',
         command: collector.path,
         args: rendered.collector.files.map((f) => `--config=${f}`),
@@ -338,7 +356,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     }
     await supervisor.start(appSpec);
     if (binaries.alertmanager) {
-      await supervisor.start({
+      await start({
         name: 'alertmanager',
         command: binaries.alertmanager.path,
         args: [
@@ -361,7 +379,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     // Unscaled, `for: 1m` covers the gap and the rules load at once.
     if (binaries.prometheus) {
       if (scaling) writeFileSync(rendered.prometheus.file, rendered.prometheus.bootText);
-      await supervisor.start({
+      await start({
         name: 'prometheus',
         command: binaries.prometheus.path,
         args: [
@@ -420,6 +438,12 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     stopApp: () => supervisor.stop('app'),
     startApp: async () => {
       await supervisor.start(appSpec);
+    },
+    stopComponent: (c) => supervisor.stop(c),
+    startComponent: async (c) => {
+      const spec = specs.get(c);
+      if (!spec) throw new Error(`${c} was not started by this stack`);
+      await supervisor.start(spec);
     },
     stop,
   };
