@@ -64,7 +64,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const preloaded = activeTracing() !== undefined;
-  startTelemetry(config);
+  startTelemetry(config, { errorReporting: true });
   if (config.usingDemoKeys) {
     logger.warn('API_KEYS is not set: the documented demo keys are accepted; set your own');
   }

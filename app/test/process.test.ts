@@ -182,6 +182,8 @@ describe('the service process', function () {
         SENTRY_DSN: sentry.dsn,
         OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
       });
+      // Started from the entry point, Sentry has nothing to warn about (it does for preloads).
+      assert.doesNotMatch(service.stderr(), /\[Sentry\]/);
       const { header, traceId } = newTraceparent();
       try {
         await setFault(service, 'error_ratio', { value: 1, ttl_seconds: 60 });
