@@ -323,6 +323,9 @@ export function rewritePrometheusConfig(text: string, o: PrometheusOptions): Pro
     }
   }
 
+  // A job none of whose targets runs locally (Grafana always, the Collector and Jaeger when not
+  // built) is dropped, not kept at up == 0: TargetDown would fire in every native run, and
+  // "steady load fires no warning" could never hold. The notes say which jobs went.
   const kept: Json[] = [];
   const jobList: PrometheusResult['jobs'] = [];
   let maxScrapeMs = globalScrapeMs;
