@@ -27,7 +27,12 @@ import {
 } from '@opentelemetry/semantic-conventions';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { logger } from '../telemetry/logger';
-import { boundChildren, metrics, observeWithExemplar } from '../telemetry/metrics';
+import {
+  boundChildren,
+  metrics,
+  observeWithExemplar,
+  requestsInFlight,
+} from '../telemetry/metrics';
 import { scrubber } from '../telemetry/scrub';
 import { tracer } from '../telemetry/spans';
 import type { RequestContext } from './context';
@@ -57,7 +62,6 @@ export function methodLabel(method: string): string {
 export function observeRequests(options: { telemetry: boolean }): RequestHandler {
   const requests = boundChildren(metrics.httpRequests);
   const durations = boundChildren(metrics.httpRequestDuration);
-  const inFlight = metrics.httpRequestsInFlight;
 
   function finish(req: Request, res: Response, ctx: RequestContext, started: number): void {
     const seconds = (performance.now() - started) / 1000;
@@ -68,7 +72,7 @@ export function observeRequests(options: { telemetry: boolean }): RequestHandler
     let traceId: string | undefined;
     let spanId: string | undefined;
     if (span) {
-      inFlight.dec();
+      requestsInFlight.count--;
       const statusLabel = String(status);
       requests(method, route, statusLabel).inc();
       const spanContext = span.spanContext();
@@ -120,7 +124,7 @@ export function observeRequests(options: { telemetry: boolean }): RequestHandler
       next();
       return;
     }
-    inFlight.inc();
+    requestsInFlight.count++;
     const parent = propagation.extract(ROOT_CONTEXT, req.headers, headerGetter);
     // Named by method until the route is known (semconv: `{method} {route}` once it is).
     ctx.span = tracer.startSpan(req.method, { kind: SpanKind.SERVER }, parent);

@@ -53,6 +53,12 @@ function packageVersion(): string {
 
 export const SERVICE_VERSION = packageVersion();
 
+/**
+ * Requests being served, kept as a plain number (every request changes it twice) and copied into
+ * http_requests_in_flight when the registry is read.
+ */
+export const requestsInFlight = { count: 0 };
+
 function createMetrics() {
   const registry = new Registry<OpenMetricsContentType>();
   registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
@@ -79,6 +85,9 @@ function createMetrics() {
       name: 'http_requests_in_flight',
       help: 'HTTP requests being served right now.',
       registers,
+      collect() {
+        this.set(requestsInFlight.count);
+      },
     }),
     diskFree: new Gauge({
       name: 'app_data_disk_free_bytes',
