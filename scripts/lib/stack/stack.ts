@@ -307,9 +307,11 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       DATA_DIR: dataDir('app'),
       ADMIN_TOKEN: o.adminToken,
       ...(traces
-        ? { OTEL_EXPORTER_OTLP_ENDPOINT: url('otel-collector:4318'), TELEMETRY_ENABLED: 'true' }
-        : // No Collector: exporting to nowhere would only count export failures.
-          { TELEMETRY_ENABLED: 'false' }),
+        ? { OTEL_EXPORTER_OTLP_ENDPOINT: url('otel-collector:4318') }
+        : // No Collector: sample no trace, so nothing is exported into the void (which would
+          // count as export failures). TELEMETRY_ENABLED=false would not do: it also switches
+          // off the HTTP metrics (the benchmark's bare baseline, app/README.md).
+          { OTEL_TRACES_SAMPLER: 'always_off' }),
       // The app's own health checks run every 5 s; scaled, they keep pace with 1 s scrapes.
       ...(scaling
         ? { HEALTH_CHECK_INTERVAL_MS: String(Math.max(1000, Math.round(5000 * timeScale))) }
