@@ -21,7 +21,9 @@ const HELP = `Usage: node scripts/native.ts [options]   (make native)
                          Alertmanager 9093, receiver 9095, Jaeger 16686, OTLP 4317/4318), so the
                          scripts' defaults work; free: any free ports (tests, a second copy)
   --state-dir DIR        configs, data, logs and the env file (env NATIVE_STATE_DIR, default .native)
-  --time-scale F         scale every alerting time parameter by F (e.g. 1/60: alerts in seconds)
+  --time-scale F         env TIME_SCALE: run every alerting time parameter (scrape and rule
+                         intervals, windows, for:, Alertmanager timers) F times faster, e.g. 60
+                         (or the factor 1/60): alerts fire and resolve in seconds
   --no-traces            do not start the Collector and Jaeger`;
 
 const { values } = parseArgs({
@@ -50,7 +52,7 @@ if (already) {
   );
   process.exit(1);
 }
-const timeScaleText = values['time-scale'] ?? '1';
+const timeScaleText = values['time-scale'] || process.env.TIME_SCALE || '1';
 const timeScale = parseFactor(timeScaleText);
 const envFile = path.join(stateDir, 'env');
 const stateFile = path.join(stateDir, 'state.json');
@@ -137,7 +139,9 @@ console.log(
   `  data       ${rel(stack.dirs.data)}   logs ${rel(stack.dirs.logs)}/<name>.log   configs ${rel(stack.dirs.config)}`,
 );
 if (timeScale < 1)
-  console.log(`  time scale ${timeScaleText}: every alerting time parameter is scaled`);
+  console.log(
+    `  time scale ${timeScaleText}: intervals, rule windows, for: and Alertmanager timers run ${Math.round(1 / timeScale)}× faster`,
+  );
 for (const m of stack.missing) console.log(`!! ${m.component} not started: ${m.reason}`);
 const alerting = urls.prometheus && urls.alertmanager;
 console.log(

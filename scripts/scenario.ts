@@ -25,7 +25,8 @@ ${SCENARIOS.map((s) => `  ${s.name.padEnd(13)} ${s.description}\n  ${''.padEnd(1
   --timeout SECONDS          hard limit from fault to delivered notification (default: per scenario,
                              for the real rules; ${SCALED_TIMEOUT_S} s against a time-scaled stack)
   --resolve-timeout SECONDS  hard limit from clearing the fault to the resolved notification
-  --time-scale F             the stack's time scale (e.g. 1/60); read from a running make native
+  --time-scale F             the stack's time scale (60 or 1/60; env TIME_SCALE); read from a
+                             running make native
   --rate N                   steady background load, req/s (default ${STEADY_RATE})
   --warmup SECONDS           steady load before the fault (default 10)
   --json FILE                also write the timeline and timings as JSON

@@ -26,13 +26,14 @@ describe('durations', () => {
     assert.throws(() => formatDuration(1.5));
   });
 
-  it('parses factors as numbers or fractions, only in (0, 1]', () => {
+  it('parses time scales as factors or as speed-ups', () => {
     assert.equal(parseFactor('1/60'), 1 / 60);
+    assert.equal(parseFactor('60'), 1 / 60);
     assert.equal(parseFactor('0.5'), 0.5);
+    assert.equal(parseFactor('2'), 0.5);
     assert.equal(parseFactor('1'), 1);
-    assert.throws(() => parseFactor('2'), /\(0, 1\]/);
-    assert.throws(() => parseFactor('0'), /\(0, 1\]/);
-    assert.throws(() => parseFactor('fast'), /\(0, 1\]/);
+    assert.throws(() => parseFactor('0'), /factor like 1\/60/);
+    assert.throws(() => parseFactor('fast'), /factor like 1\/60/);
   });
 
   it('scales, rounds to ms, clamps at the floor and keeps zero', () => {

@@ -41,16 +41,17 @@ export function formatDuration(ms: number): string {
 }
 
 /**
- * "1/60", "0.5" or "1" → a factor in (0, 1]. Slowing a stack down is never useful, so a factor
- * above 1 is refused rather than silently accepted.
+ * The time scale as a factor in (0, 1]. Written either as the factor ("1/60", "0.5") or as a
+ * speed-up above 1 ("60": sixty times faster, the same as "1/60"), so `make native TIME_SCALE=60`
+ * reads naturally. "1" (or nothing) is real time.
  */
 export function parseFactor(text: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(?:\/\s*(\d+(?:\.\d+)?))?\s*$/.exec(text);
   const value = m ? Number(m[1]) / (m[2] === undefined ? 1 : Number(m[2])) : NaN;
-  if (!Number.isFinite(value) || value <= 0 || value > 1) {
-    throw new Error(`time scale must be a number or fraction in (0, 1], got "${text}"`);
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new Error(`time scale must be a factor like 1/60 or a speed-up like 60, got "${text}"`);
   }
-  return value;
+  return value > 1 ? 1 / value : value;
 }
 
 export interface Scaled {
