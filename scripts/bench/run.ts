@@ -10,6 +10,7 @@
 // after load, and memory over a sustained run with the OTLP endpoint down.
 // Results: a table on the terminal, docs/bench/results.json and docs/bench/bench.svg.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { createServer } from 'node:net';
@@ -240,6 +241,70 @@ async function measureScrape(otlpEndpoint: string): Promise<ScrapeResult> {
   }
 }
 
+interface LabelledMetric {
+  labels: (...values: string[]) => {
+    inc: (value?: number) => void;
+    observe: (value: number) => void;
+  };
+}
+
+interface ServiceMetrics {
+  registry: { metrics: () => Promise<string> };
+  agentRuns: LabelledMetric;
+  agentRunDuration: LabelledMetric;
+  agentToolCalls: LabelledMetric;
+  llmRequests: LabelledMetric;
+  llmRequestDuration: LabelledMetric;
+  llmTokens: LabelledMetric;
+  llmCost: LabelledMetric;
+}
+
+/**
+ * The service's own registry (app/dist/telemetry/metrics.js) filled with the label sets of a
+ * fork with 72 agents and 16 models: about 5,000 series, the size where a scrape starts to
+ * cost. It runs in this process because the demo's catalog is fixed at 3 agents and 3 models.
+ */
+async function measureRegistryAtScale(): Promise<ScrapeResult> {
+  const require = createRequire(import.meta.url);
+  const { metrics } = require(join(appDir, 'dist/telemetry/metrics.js')) as {
+    metrics: ServiceMetrics;
+  };
+  const agents = Array.from({ length: 72 }, (_, i) => `agent-${i}`);
+  const models = Array.from({ length: 16 }, (_, i) => `model-${i}`);
+  for (const agent of agents) {
+    for (const tier of ['free', 'pro']) {
+      for (const status of ['success', 'error', 'timeout', 'rejected'])
+        metrics.agentRuns.labels(agent, tier, status).inc();
+    }
+    for (const status of ['success', 'error', 'timeout'])
+      metrics.agentRunDuration.labels(agent, status).observe(1.5);
+    for (const tool of ['search', 'calculator']) {
+      for (const status of ['success', 'error'])
+        metrics.agentToolCalls.labels(agent, tool, status).inc();
+    }
+  }
+  for (const model of models) {
+    for (const status of ['success', 'error', 'circuit_open'])
+      metrics.llmRequests.labels('simulated', model, status).inc();
+    metrics.llmRequestDuration.labels('simulated', model).observe(0.8);
+    for (const type of ['input', 'output'])
+      metrics.llmTokens.labels('simulated', model, type).inc(100);
+    for (const tier of ['free', 'pro']) metrics.llmCost.labels('simulated', model, tier).inc(0.01);
+  }
+  const times: number[] = [];
+  let body = '';
+  for (let i = 0; i < 20; i++) {
+    const started = performance.now();
+    body = await metrics.registry.metrics();
+    times.push(performance.now() - started);
+  }
+  return {
+    series: body.split('\n').filter((line) => line !== '' && !line.startsWith('#')).length,
+    bytes: Buffer.byteLength(body),
+    milliseconds: spread(times),
+  };
+}
+
 interface SoakResult {
   seconds: number;
   requests: number;
@@ -307,6 +372,7 @@ async function main(): Promise<void> {
   } finally {
     await sink.close();
   }
+  const registryAtScale = await measureRegistryAtScale();
   progress(`soak: ${options.soakSeconds} s of agent runs with the OTLP endpoint down`);
   const soak = await soakWithOtlpDown();
 
@@ -359,13 +425,25 @@ async function main(): Promise<void> {
       `scrape ${fmtSpread(scrape.milliseconds, 1)} ms`,
   );
   console.log(
+    `registry at a fork's scale (72 agents, 16 models): ${registryAtScale.series} series, ` +
+      `${(registryAtScale.bytes / 1024).toFixed(0)} KiB, serialised in ${fmtSpread(registryAtScale.milliseconds, 1)} ms`,
+  );
+  console.log(
     `OTLP endpoint down, ${soak.seconds} s of runs (${soak.requests} requests): RSS ${mib(soak.rssStartBytes)} → ` +
       `peak ${mib(soak.rssPeakBytes)} → ${mib(soak.rssEndBytes)} MiB, second-half slope ` +
       `${(soak.secondHalfSlopeBytesPerSecond / 1024).toFixed(0)} KiB/s, ${soak.exportFailures} failed exports counted`,
   );
 
   mkdirSync(outDir, { recursive: true });
-  const results = { date: startedAt.toISOString(), machine, options, rows, scrape, soak };
+  const results = {
+    date: startedAt.toISOString(),
+    machine,
+    options,
+    rows,
+    scrape,
+    registryAtScale,
+    soak,
+  };
   writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   const chart = renderChart({
     title: 'Throughput kept with telemetry on (median of rounds, whisker = min–max)',
