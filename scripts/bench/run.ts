@@ -33,6 +33,9 @@ const options = {
   soakSeconds: Number(process.env.BENCH_SOAK ?? 30),
 };
 
+// The soak's memory trend is a slope over its second half, sampled once a second.
+if (!(options.soakSeconds >= 4)) throw new Error('BENCH_SOAK must be at least 4 seconds');
+
 const API_KEY = 'bench-key';
 
 type ConfigName = 'bare' | 'default' | 'lean';
