@@ -1,6 +1,7 @@
-// Which native program to run: the pinned build from scripts/tools/build-binaries.sh when it
-// exists (the versions docker-compose.yml runs), else Debian's package (prometheus, promtool,
-// alertmanager, amtool), else nothing. The same lookup as scripts/tools/bin-path.sh, for
+// Which native program to run: the one named by <NAME>_BIN (e.g. PROMETHEUS_BIN) when set,
+// else the pinned build from scripts/tools/build-binaries.sh when it exists (the versions
+// docker-compose.yml runs), else Debian's package (prometheus, promtool, alertmanager, amtool),
+// else nothing. The same lookup as scripts/tools/bin-path.sh, for
 // TypeScript callers: the config tests, `make native`, the whole-stack test.
 
 import { spawnSync } from 'node:child_process';
@@ -17,7 +18,7 @@ export interface FoundBinary {
   path: string;
   /** Release version, e.g. "3.16.0" (pinned: from versions.env; Debian: from --version). */
   version: string;
-  source: 'pinned' | 'debian';
+  source: 'env' | 'pinned' | 'debian';
 }
 
 export interface FindOptions {
@@ -27,6 +28,8 @@ export interface FindOptions {
   path?: string;
   /** Pinned versions (KEY=VALUE of versions.env); default read from the repo. */
   versions?: Record<string, string>;
+  /** Where <NAME>_BIN overrides are read; default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -85,9 +88,23 @@ export function parseVersionOutput(output: string): string | undefined {
   return /version\s+v?(\d+\.\d+\.\d+)/i.exec(output)?.[1];
 }
 
+/** The release a program reports with --version (Prometheus' tools print it on stdout, older
+ * builds on stderr). */
+function reportedVersion(file: string): string {
+  const r = spawnSync(file, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+  return parseVersionOutput(`${r.stdout ?? ''}${r.stderr ?? ''}`) ?? 'unknown';
+}
+
 export function findBinary(name: ProgramName, options: FindOptions = {}): FoundBinary | undefined {
   const key = VERSION_KEY[name];
   if (!key) throw new Error(`unknown program "${name}"`);
+  const overrideVariable = `${name.toUpperCase()}_BIN`;
+  const override = (options.env ?? process.env)[overrideVariable];
+  if (override) {
+    if (!isExecutable(override))
+      throw new Error(`${overrideVariable}=${override} is not an executable file`);
+    return { name, path: override, version: reportedVersion(override), source: 'env' };
+  }
   const versions = options.versions ?? readVersions();
   const pinnedVersion = versions[key];
   if (!pinnedVersion) throw new Error(`${key} is missing from scripts/tools/versions.env`);
@@ -100,15 +117,7 @@ export function findBinary(name: ProgramName, options: FindOptions = {}): FoundB
     for (const dir of searchPath.split(delimiter).filter(Boolean)) {
       const file = join(dir, candidate);
       if (!isExecutable(file)) continue;
-      // Prometheus' tools print their version on stdout, older builds on stderr.
-      const r = spawnSync(file, ['--version'], { encoding: 'utf8', timeout: 10_000 });
-      const output = `${r.stdout ?? ''}${r.stderr ?? ''}`;
-      return {
-        name,
-        path: file,
-        version: parseVersionOutput(output) ?? 'unknown',
-        source: 'debian',
-      };
+      return { name, path: file, version: reportedVersion(file), source: 'debian' };
     }
   }
   return undefined;
@@ -116,5 +125,10 @@ export function findBinary(name: ProgramName, options: FindOptions = {}): FoundB
 
 /** "promtool 3.16.0 (pinned build, /path)": for test output, so a log says what was checked. */
 export function describeBinary(b: FoundBinary): string {
-  return `${b.name} ${b.version} (${b.source === 'pinned' ? 'pinned build' : "Debian's package"}, ${b.path})`;
+  const origin = {
+    env: `from ${b.name.toUpperCase()}_BIN`,
+    pinned: 'pinned build',
+    debian: "Debian's package",
+  };
+  return `${b.name} ${b.version} (${origin[b.source]}, ${b.path})`;
 }

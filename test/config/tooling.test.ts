@@ -85,6 +85,33 @@ describe('scripts/lib/binaries.ts', () => {
     assert.equal(found?.path, join(tmp, 'usr/prometheus-alertmanager'));
   });
 
+  it('takes <NAME>_BIN over the pinned build, and refuses one that is not executable', () => {
+    mkdirSync(join(tmp, 'bin'));
+    mkdirSync(join(tmp, 'usr'));
+    script(join(tmp, 'bin/prometheus-3.16.0'), 'echo pinned');
+    script(
+      join(tmp, 'usr/prometheus'),
+      'echo "prometheus, version 2.42.0+ds (branch: debian/sid)"',
+    );
+    const options = { binDir: join(tmp, 'bin'), path: '', versions };
+    const found = findBinary('prometheus', {
+      ...options,
+      env: { PROMETHEUS_BIN: join(tmp, 'usr/prometheus') },
+    });
+    assert.deepEqual(found, {
+      name: 'prometheus',
+      path: join(tmp, 'usr/prometheus'),
+      version: '2.42.0',
+      source: 'env',
+    });
+    writeFileSync(join(tmp, 'usr/plain'), 'not executable');
+    assert.throws(
+      () =>
+        findBinary('prometheus', { ...options, env: { PROMETHEUS_BIN: join(tmp, 'usr/plain') } }),
+      /PROMETHEUS_BIN=.* is not an executable file/,
+    );
+  });
+
   it('ignores a pinned build of another version and non-executable files; otelcol has no fallback', () => {
     mkdirSync(join(tmp, 'bin'));
     script(join(tmp, 'bin/otelcol-0.160.0'), 'true');
