@@ -35,7 +35,9 @@ function escapeXml(text: string): string {
 export function renderChart(input: ChartInput): string {
   const plotWidth = WIDTH - PLOT.left - PLOT.right;
   const plotHeight = HEIGHT - PLOT.top - PLOT.bottom;
-  const maxRatio = Math.max(1.1, ...input.groups.flatMap((g) => g.bars.map((b) => b.ratio.max)));
+  // Headroom above the highest whisker for the value labels.
+  const maxRatio =
+    Math.max(1, ...input.groups.flatMap((g) => g.bars.map((b) => b.ratio.max))) + 0.15;
   const y = (ratio: number) => PLOT.top + plotHeight * (1 - ratio / maxRatio);
   const parts: string[] = [];
 
@@ -64,7 +66,8 @@ export function renderChart(input: ChartInput): string {
       parts.push(
         `<rect x="${x + 2}" y="${top}" width="${barWidth - 4}" height="${y(0) - top}" fill="${color}"/>`,
         `<line x1="${x + barWidth / 2}" x2="${x + barWidth / 2}" y1="${y(bar.ratio.min)}" y2="${y(bar.ratio.max)}" stroke="#222"/>`,
-        `<text x="${x + barWidth / 2}" y="${top - 6}" font-size="10" text-anchor="middle">${bar.ratio.median.toFixed(2)}</text>`,
+        // Above the whisker and the target line, so neither crosses the number.
+        `<text x="${x + barWidth / 2}" y="${y(Math.max(bar.ratio.max, bar.target ?? 0)) - 6}" font-size="10" text-anchor="middle">${bar.ratio.median.toFixed(2)}</text>`,
         `<text x="${x + barWidth / 2}" y="${y(0) + 14}" font-size="10" text-anchor="middle">${escapeXml(bar.label)}</text>`,
       );
       if (bar.target !== undefined) {
@@ -79,7 +82,8 @@ export function renderChart(input: ChartInput): string {
   });
   parts.push(
     `<line x1="${PLOT.left}" x2="${WIDTH - PLOT.right}" y1="${y(1)}" y2="${y(1)}" stroke="#222" stroke-width="1"/>`,
-    `<text x="${WIDTH - PLOT.right}" y="${y(1) - 4}" font-size="10" text-anchor="end">bare = 1.00 · dashed red = target</text>`,
+    `<text x="${WIDTH - PLOT.right}" y="24" font-size="10" text-anchor="end">bar = median of rounds, whisker = min–max</text>`,
+    `<text x="${WIDTH - PLOT.right}" y="38" font-size="10" text-anchor="end">black line = bare (1.00), dashed red = target</text>`,
   );
 
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif">

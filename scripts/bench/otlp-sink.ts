@@ -1,22 +1,34 @@
 // A local OTLP/HTTP endpoint that accepts every export and keeps only counts: the benchmark
-// measures what exporting costs the service, not what a real backend costs.
-import { createServer, type Server } from 'node:http';
+// measures what exporting costs the service, not what a real backend costs. It runs as its own
+// process (`node scripts/bench/otlp-sink.ts`) so that reading hundreds of MiB of spans does not
+// share an event loop with the load generator.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createInterface } from 'node:readline';
+
+export interface SinkStats {
+  exports: number;
+  bytes: number;
+}
 
 export interface OtlpSink {
   url: string;
-  exports: () => number;
-  bytes: () => number;
+  stats: () => Promise<SinkStats>;
   close: () => Promise<void>;
 }
 
-export async function startOtlpSink(): Promise<OtlpSink> {
-  let exports = 0;
-  let bytes = 0;
-  const server: Server = createServer((request, response) => {
-    request.on('data', (chunk: Buffer) => (bytes += chunk.length));
+function serve(): void {
+  const stats: SinkStats = { exports: 0, bytes: 0 };
+  const server = createServer((request, response) => {
+    if (request.method === 'GET' && request.url === '/stats') {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(stats));
+      return;
+    }
+    request.on('data', (chunk: Buffer) => (stats.bytes += chunk.length));
     request.on('end', () => {
-      exports += 1;
+      stats.exports += 1;
       // An empty ExportTraceServiceResponse is an empty body in both encodings.
       response.writeHead(200, {
         'content-type': request.headers['content-type'] ?? 'application/json',
@@ -24,16 +36,32 @@ export async function startOtlpSink(): Promise<OtlpSink> {
       response.end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  server.listen(0, '127.0.0.1', () => {
+    const { port } = server.address() as AddressInfo;
+    console.log(`http://127.0.0.1:${port}`);
+  });
+  process.on('SIGTERM', () => server.close(() => process.exit(0)));
+}
+
+/** Starts the sink in a child process and resolves once it listens. */
+export async function startOtlpSink(): Promise<OtlpSink> {
+  const child = spawn(process.execPath, [import.meta.filename], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout });
+  const url = await new Promise<string>((resolve, reject) => {
+    lines.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`OTLP sink exited with ${code}`)));
+  });
   return {
-    url: `http://127.0.0.1:${port}`,
-    exports: () => exports,
-    bytes: () => bytes,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    url,
+    stats: async () => (await (await fetch(`${url}/stats`)).json()) as SinkStats,
+    close: async () => {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
   };
 }
+
+if (process.argv[1] === import.meta.filename) serve();
