@@ -325,5 +325,23 @@ describe('docker-compose.yml', () => {
       }
       assert.deepEqual(missing, []);
     });
+
+    it("Grafana's home dashboard is a generated dashboard, seen through its mount", () => {
+      const grafana = compose.services.grafana;
+      const home = String(
+        (grafana.environment as Record<string, unknown>).GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH,
+      );
+      const mount = (grafana.volumes as string[])
+        .map((m) => m.split(':'))
+        .filter(([, target]) => home.startsWith(`${target}/`))
+        // The innermost mount wins (grafana-data is mounted at /var/lib/grafana too).
+        .sort(([, a], [, b]) => b.length - a.length)[0];
+      assert.ok(mount, `${home} is under no mounted folder`);
+      const [source, target] = mount;
+      assert.ok(
+        existsSync(join(REPO, source, home.slice(target.length))),
+        `${home} does not exist`,
+      );
+    });
   });
 });
