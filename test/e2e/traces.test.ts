@@ -667,11 +667,18 @@ describe('whole stack, native: traces reach Jaeger through the real Collector', 
     );
 
     if (absent().some((r) => sendFailed.includes(r))) {
-      // A span bigger than Jaeger's gRPC limit (grpc-go's default 4 MiB; jaeger/config.yaml
-      // keeps it): Jaeger answers ResourceExhausted without retry information, which the
-      // exporter treats as permanent, so the batch fails at once instead of after 300 s of
-      // retries. The real failure a too-large batch meets in production.
-      const blob = 'x'.repeat(5 * 1024 * 1024);
+      // A span bigger than Jaeger's gRPC limit (max_recv_msg_size_mib in jaeger/config.yaml,
+      // grpc-go's 4 MiB when unset): Jaeger answers ResourceExhausted without retry
+      // information, which the exporter treats as permanent, so the batch fails at once
+      // instead of after 300 s of retries. The real failure a too-large batch meets in
+      // production. (The Collector's own HTTP receiver takes bodies up to 20 MiB.)
+      const jaegerConfig = YAML.parse(
+        readFileSync(path.join(REPO_DIR, 'jaeger/config.yaml'), 'utf8'),
+      );
+      const limitMiB = Number(
+        jaegerConfig.receivers?.otlp?.protocols?.grpc?.max_recv_msg_size_mib ?? 4,
+      );
+      const blob = 'x'.repeat((limitMiB + 1) * 1024 * 1024);
       const res = await postOtlp(
         s.urls.otlpHttp as string,
         otlpSpan('e2e-oversize', 'oversize', [{ key: 'blob', value: { stringValue: blob } }]),
