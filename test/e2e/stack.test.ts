@@ -129,16 +129,38 @@ describe('whole stack, native: alerts fire, are delivered and resolve', function
       120_000,
     );
     assert.equal(res.code, 0, `load.ts failed: ${res.stderr}`);
-    const loud = (sev: string | undefined) => sev === 'warning' || sev === 'critical';
-    const alerts = await new PrometheusClient(s.urls.prometheus as string).alerts();
-    const firing = alerts.filter((a) => a.state === 'firing' && loud(a.labels.severity));
-    const pending = alerts.filter((a) => a.state === 'pending' && loud(a.labels.severity));
+    const prom = new PrometheusClient(s.urls.prometheus as string);
+    // The disk alerts read the real free space of the machine running the test: when it truly
+    // is below the warning threshold (as Prometheus itself sees it), their firing is correct,
+    // not noise from steady load, and they are left out here, loudly.
+    const diskLow =
+      (
+        await prom.query(
+          'instance:app_data_disk_free:ratio < on() group_left() threshold:disk_free_warning_ratio',
+        )
+      ).length > 0;
+    if (diskLow) {
+      console.log(
+        '      !! this machine has less free disk than DiskSpaceLow allows: disk alerts not counted',
+      );
+    }
+    const expected = (name: string | undefined) =>
+      diskLow && /^DiskSpace(Low|Critical)$/.test(name ?? '');
+    const loud = (sev: string | undefined, name: string | undefined) =>
+      (sev === 'warning' || sev === 'critical') && !expected(name);
+    const alerts = await prom.alerts();
+    const firing = alerts.filter(
+      (a) => a.state === 'firing' && loud(a.labels.severity, a.labels.alertname),
+    );
+    const pending = alerts.filter(
+      (a) => a.state === 'pending' && loud(a.labels.severity, a.labels.alertname),
+    );
     if (pending.length) {
       console.log(
         `      pending (not failing the test): ${pending.map((a) => a.labels.alertname).join(', ')}`,
       );
     }
-    const delivered = s.receiver.alerts().filter((a) => loud(a.severity));
+    const delivered = s.receiver.alerts().filter((a) => loud(a.severity, a.alertname));
     assert.deepEqual(
       firing.map((a) => `${a.labels.alertname} ${JSON.stringify(a.labels)} = ${a.value}`),
       [],
