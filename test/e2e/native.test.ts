@@ -91,6 +91,11 @@ describe('make native: starts the stack, serves the scripts, stops without lefto
       if (native?.exitCode !== null) throw new Error(`make native exited (${native?.exitCode})`);
       return existsSync(envFile) ? Object.fromEntries(readEnvFile(envFile)) : undefined;
     });
+    // The env file is written before the banner, and the banner may arrive in several chunks:
+    // read it once its last line is in.
+    await waitUntil('make native to print its banner', 10_000, async () =>
+      output.includes('Ctrl-C stops everything'),
+    );
     assert.match(output, /The native stack is up/);
     for (const key of ['APP_URL', 'PROMETHEUS_URL', 'ALERTMANAGER_URL', 'RECEIVER_URL']) {
       assert.ok(env[key], `${key} in the env file`);
