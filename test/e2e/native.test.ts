@@ -60,7 +60,8 @@ describe('make native: starts the stack, serves the scripts, stops without lefto
     );
     native.stdout?.on('data', (c: Buffer) => (output += c.toString()));
     native.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-    exited = new Promise((resolve) => native?.once('exit', (code) => resolve(code)));
+    // 'close', not 'exit': it comes after the last of stdout and stderr has been read.
+    exited = new Promise((resolve) => native?.once('close', (code) => resolve(code)));
   });
 
   afterEach(function () {
