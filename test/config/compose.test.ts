@@ -109,9 +109,13 @@ describe('docker-compose.yml', () => {
       );
     });
 
-    it('builds the app from app/ (its Dockerfile)', () => {
+    it('builds the app from app/ (its Dockerfile), tagged with the service version', () => {
       const build = compose.services.app.build as { context?: string };
       assert.equal(build.context, './app');
+      const { version } = JSON.parse(readFileSync(join(REPO, 'app/package.json'), 'utf8')) as {
+        version: string;
+      };
+      assert.equal(compose.services.app.image, `agent-observability/app:${version}`);
     });
   });
 
