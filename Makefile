@@ -10,8 +10,39 @@ SHELL := bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 COMPOSE ?= docker compose
+export COMPOSE
 NODE_RUN := node --disable-warning=ExperimentalWarning
 MOCHA := mocha --extension ts
+
+# Where the stack targets (configure, up, open, alerts, load, alert-*) run their Node scripts
+# (docs/decisions/0005-tooling-without-host-node.md):
+#   host       Node 24 from `make install` (the default once node_modules exists)
+#   container  the tools image, built on first use: a host with Docker alone needs no Node
+# TOOLS_RUN reaches the running stack (compose network, or 127.0.0.1 / a `make native` on the
+# host); TOOLS_RUN_OFFLINE has no network. Use them as `$(TOOLS_RUN) scripts/x.ts args`.
+TOOLS ?= $(if $(wildcard $(CURDIR)/node_modules/.bin/node),host,container)
+ifeq ($(TOOLS),host)
+TOOLS_RUN := $(NODE_RUN)
+TOOLS_RUN_OFFLINE := $(NODE_RUN)
+NEED_TOOLS = $(NEED_NODE)
+else
+NEED_TOOLS = $(NEED_DOCKER)
+TOOLS_RUN := bash scripts/host/tools.sh stack
+TOOLS_RUN_OFFLINE := bash scripts/host/tools.sh offline
+endif
+
+# `make up TIME_SCALE=60`: every alerting time parameter 60 times faster, as `make native
+# TIME_SCALE=60`. `make configure TIME_SCALE=60` renders the override and its configs.
+TIME_SCALE_OVERRIDE := .compose/time-scale.yml
+COMPOSE_FILES = $(if $(filter-out 1,$(TIME_SCALE)),-f docker-compose.yml -f $(TIME_SCALE_OVERRIDE))
+# Seconds `docker compose up --wait` waits for every service to be healthy (Grafana's first
+# start_period is 180 s) before it gives up and `make up` shows what failed.
+WAIT_TIMEOUT ?= 300
+# Checks that run before anything else, each failing with one line that says what is missing
+# and how to get it (make's own `*** ... Stop.` line, no second line, no stack trace).
+fail_with = $(if $(strip $(1)),$(error $(strip $(1))))
+NEED_DOCKER = $(call fail_with,$(shell bash scripts/host/need-docker.sh 2>&1))
+NEED_NODE = $(if $(wildcard node_modules/.bin/node),,$(error make $@ needs Node 24 from make install (npm ci); with Docker alone use make up, load, alerts, alert-*))
 
 # ---------------------------------------------------------------------------- help
 .PHONY: help
@@ -21,65 +52,81 @@ help: ## List the targets
 # ---------------------------------------------------------------------------- setup
 .PHONY: install configure tools
 install: ## Install the Node dependencies (repo tooling and the service)
+	@command -v npm >/dev/null || { echo "make install needs npm (Node.js from your package manager or https://nodejs.org); make up needs only Docker" >&2; exit 1; }
 	npm ci
 	cd app && npm ci
 
-configure: ## Create .env from .env.example (random secrets) and render the Alertmanager config
-	$(NODE_RUN) scripts/configure.ts
+configure: ## Create .env from .env.example (random secrets, API keys) and render the Alertmanager config
+	$(NEED_TOOLS)
+	$(TOOLS_RUN_OFFLINE) scripts/configure.ts
 
 tools: ## Build Prometheus, Alertmanager, the Collector and Jaeger at the compose pins (cached)
 	bash scripts/tools/build-binaries.sh
 
 # ---------------------------------------------------------------------------- the stack
 .PHONY: up down ps logs restart open alerts grafana-reset-password
-up: ## Start the whole stack in Docker Compose and print its URLs
-	@if ! $(COMPOSE) version >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then \
-		echo "make up needs a running Docker engine with the compose plugin; without one, run: make native"; exit 1; fi
-	$(NODE_RUN) scripts/configure.ts
-	$(COMPOSE) up --detach --build --wait
-	@$(NODE_RUN) scripts/urls.ts
+up: ## Start the whole stack in Docker Compose and print its URLs (TIME_SCALE=60: alerts in seconds)
+	$(NEED_DOCKER)
+	$(TOOLS_RUN_OFFLINE) scripts/configure.ts
+	@bash scripts/host/check-ports.sh
+	$(COMPOSE) $(COMPOSE_FILES) up --detach --build --wait --wait-timeout $(WAIT_TIMEOUT) || \
+		{ bash scripts/host/diagnose.sh $(COMPOSE_FILES); exit 1; }
+	@$(TOOLS_RUN_OFFLINE) scripts/urls.ts
 
 down: ## Stop the stack (data volumes are kept; `make clean` removes them)
+	$(NEED_DOCKER)
 	$(COMPOSE) down
 
 ps: ## Show the stack's containers and their health
-	$(COMPOSE) ps
+	$(NEED_DOCKER)
+	$(COMPOSE) ps --all
 
 logs: ## Follow the logs of every service (SERVICE=app for one)
+	$(NEED_DOCKER)
 	$(COMPOSE) logs --follow $(SERVICE)
 
-restart: ## Restart one service (SERVICE=app) or all
+restart: ## Restart one service (SERVICE=app) or all; Alertmanager gets its config files again first
+	$(NEED_DOCKER)
+	$(if $(filter-out alertmanager,$(SERVICE)),,$(COMPOSE) run --rm --no-deps alertmanager-config)
 	$(COMPOSE) restart $(SERVICE)
 
 open: ## Print the URLs of every UI and API
-	@$(NODE_RUN) scripts/urls.ts
+	$(NEED_TOOLS)
+	@$(TOOLS_RUN_OFFLINE) scripts/urls.ts
 
 alerts: ## Print the alerts delivered to the local receiver
-	@$(NODE_RUN) scripts/alerts.ts
+	$(NEED_TOOLS)
+	@$(TOOLS_RUN) scripts/alerts.ts
 
 grafana-reset-password: ## Set Grafana's admin password to the one in .env (Grafana keeps the first one)
+	$(NEED_DOCKER)
 	$(COMPOSE) exec grafana grafana cli admin reset-admin-password "$$(grep -E '^GRAFANA_ADMIN_PASSWORD=' .env | cut -d= -f2-)"
 
 # ---------------------------------------------------------------------------- without Docker
 .PHONY: native
 native: ## Run the app, Collector, Jaeger, Prometheus and Alertmanager as local processes
+	$(NEED_NODE)
 	cd app && npm run build
 	$(NODE_RUN) scripts/native.ts
 
 # ---------------------------------------------------------------------------- traffic and alerts
 .PHONY: load
 load: ## Steady, realistic traffic (DURATION=60 seconds by default)
-	$(NODE_RUN) scripts/load.ts steady
+	$(NEED_TOOLS)
+	$(TOOLS_RUN) scripts/load.ts steady
 
 alert-%: ## Run an alert scenario: errors, latency, llm-outage, cost-spike, db-outage, auth-attack, rate-limit, service-down
-	$(NODE_RUN) scripts/scenario.ts $*
+	$(NEED_TOOLS)
+	$(TOOLS_RUN) scripts/scenario.ts $*
 
 # ---------------------------------------------------------------------------- development
 .PHONY: build lint format dashboards check-dashboards validate
 build: ## Compile the service to app/dist
+	$(NEED_NODE)
 	cd app && npm run build
 
 lint: ## ESLint, Prettier and the TypeScript compiler over the whole repo
+	$(NEED_NODE)
 	eslint .
 	prettier --check .
 	tsc -p tsconfig.json
@@ -89,12 +136,14 @@ format: ## Rewrite files with Prettier
 	prettier --write .
 
 dashboards: ## Regenerate grafana/dashboards/*.json from grafana/src/
+	$(NEED_NODE)
 	$(NODE_RUN) grafana/src/index.ts
 
 check-dashboards: dashboards ## Fail when the committed dashboards differ from the generator's output
 	git diff --exit-code -- grafana/dashboards
 
 validate: ## Check every config with the real programs and the static tests
+	$(NEED_NODE)
 	$(MOCHA) 'test/config/**/*.test.ts'
 
 # ---------------------------------------------------------------------------- tests
@@ -102,9 +151,11 @@ validate: ## Check every config with the real programs and the static tests
 test: lint check-dashboards test-app test-unit validate test-rules e2e ## Every test (no Docker needed)
 
 test-app: ## The service's tests (mocha + supertest, real OTLP and Sentry receivers)
+	$(NEED_NODE)
 	cd app && npm test
 
 test-unit: ## Unit tests of the tooling (config rewrite, load generator, dashboards)
+	$(NEED_NODE)
 	$(MOCHA) 'test/unit/**/*.test.ts' 'test/grafana/**/*.test.ts'
 
 test-rules: ## promtool unit tests of every rule, amtool routing tests, runbook checks
@@ -116,10 +167,11 @@ e2e: build ## The whole-stack test: app, Collector, Jaeger, Prometheus, Alertman
 # ---------------------------------------------------------------------------- benchmark
 .PHONY: bench
 bench: build ## Measure what telemetry costs the service (table, JSON and SVG chart)
+	$(NEED_NODE)
 	$(NODE_RUN) scripts/bench/run.ts
 
 # ---------------------------------------------------------------------------- cleanup
 .PHONY: clean
 clean: ## Remove the stack's containers and volumes, build output and local state
 	-$(COMPOSE) down --volumes --remove-orphans 2>/dev/null
-	rm -rf app/dist app/build .native .data
+	rm -rf app/dist app/build .native .data .compose

@@ -1,18 +1,10 @@
 // `make alerts`: prints the alerts that Alertmanager delivered to the local receiver, oldest first.
-// RECEIVER_URL points at the receiver; by default http://127.0.0.1 on ALERT_RECEIVER_PORT from
-// .env (9095, the compose port and the one `make native` uses). Exit status 1 when the receiver
+// The receiver is found like every script finds the stack (scripts/lib/stack/endpoints.ts):
+// RECEIVER_URL, a running make native, else the compose stack. Exit status 1 when the receiver
 // cannot be reached.
 
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ReceivedAlert } from './lib/alert-receiver.ts';
-import { readEnvFile } from './lib/env-file.ts';
-
-function defaultReceiverUrl(): string {
-  const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-  const port = readEnvFile(join(repoRoot, '.env')).get('ALERT_RECEIVER_PORT') || '9095';
-  return `http://127.0.0.1:${port}`;
-}
+import { resolveEndpoints } from './lib/stack/endpoints.ts';
 
 /** "3m ago", "2h ago": how long since the alert started (or resolved), for a quick read. */
 export function ago(iso: string, now: Date): string {
@@ -47,7 +39,7 @@ export function formatAlertTable(alerts: ReceivedAlert[], now: Date): string {
 }
 
 async function main(): Promise<void> {
-  const base = (process.env.RECEIVER_URL || defaultReceiverUrl()).replace(/\/+$/, '');
+  const base = resolveEndpoints().receiver;
   let alerts: ReceivedAlert[];
   try {
     const res = await fetch(`${base}/alerts`, { signal: AbortSignal.timeout(5000) });

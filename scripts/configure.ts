@@ -3,13 +3,19 @@
 //      keys that a newer .env.example added are appended; nothing you set is overwritten.
 //   2. Alertmanager: alertmanager/generated/alertmanager.yml and its secret files rendered from
 //      .env by scripts/lib/alertmanager-config.ts, so a receiver whose secret is missing is
-//      never active (Alertmanager itself cannot read environment variables).
-// Prints where the secrets are and which receivers are on.
+//      never active (Alertmanager itself cannot read environment variables). The one-shot
+//      `alertmanager-config` service of docker-compose.yml copies them to Alertmanager's user.
+//   3. The folders and files docker-compose.yml bind-mounts are made readable by every user
+//      (a+rX): the containers run as their own users, and a clone made under umask 077 would
+//      otherwise hide its configs from them. None of them holds a secret.
+// Prints where the secrets are and which receivers are on. Runs in the tools container
+// (scripts/host/tools.sh) or on Node 24 from `make install`: Node built-ins, yaml and zod only.
 
 import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -20,6 +26,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderAlertmanagerConfig, type RenderedAlertmanager } from './lib/alertmanager-config.ts';
 import { parseEnv, setEnvValues } from './lib/env-file.ts';
+import { bindMounts } from './lib/stack/configs.ts';
 
 /** Filled with a random value whenever empty: the stack must not start with no password. */
 export const ALWAYS_GENERATED = ['GRAFANA_ADMIN_PASSWORD'] as const;
@@ -28,6 +35,8 @@ export const ALWAYS_GENERATED = ['GRAFANA_ADMIN_PASSWORD'] as const;
  * feature off (an empty ADMIN_TOKEN disables the chaos API).
  */
 export const GENERATED_WHEN_NEW = ['ADMIN_TOKEN'] as const;
+/** The app refuses to start without keys (outside DEMO_MODE): one key per tier, when empty. */
+export const API_KEY_TIERS = ['free', 'pro'] as const;
 
 export type RenderAlertmanager = (
   env: Record<string, string | undefined>,
@@ -49,10 +58,7 @@ export function randomSecret(): string {
   return randomBytes(24).toString('base64url');
 }
 
-export function ensureEnvFile(
-  repoRoot: string,
-  opts: { secret?: () => string; uid?: number; gid?: number } = {},
-): EnvResult {
+export function ensureEnvFile(repoRoot: string, opts: { secret?: () => string } = {}): EnvResult {
   const secret = opts.secret ?? randomSecret;
   const examplePath = join(repoRoot, '.env.example');
   const envPath = join(repoRoot, '.env');
@@ -78,32 +84,47 @@ export function ensureEnvFile(
   }
 
   const updates: Record<string, string> = {};
-  const generated: string[] = [];
   const isEmpty = (key: string) => (current.get(key) ?? addedValues[key] ?? '') === '';
-  for (const key of ALWAYS_GENERATED) {
-    if (isEmpty(key)) {
-      updates[key] = secret();
-      generated.push(key);
-    }
-  }
+  for (const key of ALWAYS_GENERATED) if (isEmpty(key)) updates[key] = secret();
   for (const key of GENERATED_WHEN_NEW) {
-    const isNew = created || added.includes(key);
-    if (isNew && isEmpty(key)) {
-      updates[key] = secret();
-      generated.push(key);
-    }
+    if ((created || added.includes(key)) && isEmpty(key)) updates[key] = secret();
   }
-  // Alertmanager runs as this user to read its 0600 secret files (docker-compose.yml).
-  const uid = opts.uid ?? process.getuid?.();
-  const gid = opts.gid ?? process.getgid?.();
-  if (uid !== undefined && isEmpty('HOST_UID')) updates.HOST_UID = String(uid);
-  if (gid !== undefined && isEmpty('HOST_GID')) updates.HOST_GID = String(gid);
+  if (example.has('API_KEYS') && isEmpty('API_KEYS')) {
+    updates.API_KEYS = API_KEY_TIERS.map((tier) => `${secret()}:${tier}`).join(',');
+  }
 
   text = setEnvValues(text, updates);
   // Secrets inside: readable by you only.
   writeFileSync(envPath, text, { mode: 0o600 });
   chmodSync(envPath, 0o600);
-  return { path: envPath, created, generated, added, values: parseEnv(text) };
+  return { path: envPath, created, generated: Object.keys(updates), added, values: parseEnv(text) };
+}
+
+/** Folders compose mounts that hold secrets: the alertmanager-config service copies them. */
+const PRIVATE_MOUNTS = ['alertmanager/generated'];
+
+/**
+ * Adds read (and, on folders, search) permission for everyone to every file and folder
+ * docker-compose.yml bind-mounts, except PRIVATE_MOUNTS. Returns how many it changed.
+ */
+export function makeMountsReadable(repoRoot: string): number {
+  let changed = 0;
+  const visit = (file: string) => {
+    const st = lstatSync(file);
+    if (st.isSymbolicLink()) return;
+    const wanted = st.mode | (st.isDirectory() ? 0o555 : 0o444);
+    if ((st.mode & 0o7777) !== (wanted & 0o7777)) {
+      chmodSync(file, wanted & 0o7777);
+      changed++;
+    }
+    if (st.isDirectory()) for (const name of readdirSync(file)) visit(join(file, name));
+  };
+  const privateDirs = PRIVATE_MOUNTS.map((rel) => join(repoRoot, rel));
+  for (const [, host] of bindMounts(repoRoot)) {
+    if (privateDirs.some((dir) => host === dir || host.startsWith(dir + '/'))) continue;
+    if (existsSync(host)) visit(host);
+  }
+  return changed;
 }
 
 export interface AlertmanagerResult extends RenderedAlertmanager {
@@ -165,6 +186,9 @@ async function main(): Promise<void> {
   };
   const am = writeAlertmanagerConfig(repoRoot, merged, renderAlertmanagerConfig);
   console.log(`Rendered ${rel(am.configPath)} (secrets in ${rel(am.secretsDir)}, mode 0600).`);
+  const opened = makeMountsReadable(repoRoot);
+  if (opened > 0)
+    console.log(`Made ${opened} config files and folders readable for the containers.`);
   console.log(`  Alertmanager receivers active: ${am.active.join(', ') || '(none)'}`);
   for (const s of am.skipped) {
     console.log(

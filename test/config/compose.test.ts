@@ -9,6 +9,11 @@ import { join } from 'node:path';
 import { readVersions } from '../../scripts/lib/binaries.ts';
 import { parseEnv } from '../../scripts/lib/env-file.ts';
 import {
+  checkAlertmanagerFiles,
+  checkBindMounts,
+  checkFirstStart,
+  checkGrafanaOffline,
+  checkNoHostUser,
   checkDependsOn,
   checkGrafanaPort,
   checkHardening,
@@ -23,6 +28,7 @@ import {
   loadCompose,
   NO_HEALTHCHECK,
   referencedVariables,
+  ROOT_ONE_SHOTS,
   type ComposeFile,
 } from './lib/compose.ts';
 import { REPO } from './lib/repo.ts';
@@ -67,6 +73,7 @@ describe('docker-compose.yml', () => {
     assert.deepEqual(Object.keys(compose.services).sort(), [
       'alert-receiver',
       'alertmanager',
+      'alertmanager-config',
       'app',
       'grafana',
       'jaeger',
@@ -81,8 +88,13 @@ describe('docker-compose.yml', () => {
     });
     it('reports a floating tag and a missing image', () => {
       assertReports(
-        checkImages(broken('grafana/grafana:13.3.0', 'grafana/grafana:latest')),
-        /grafana: image .* not pinned/,
+        checkImages(
+          broken(
+            'otel/opentelemetry-collector-contrib:0.161.0',
+            'otel/opentelemetry-collector-contrib:latest',
+          ),
+        ),
+        /otel-collector: image .* not pinned/,
       );
       assertReports(
         checkImages(broken('prom/prometheus:v3.16.0', 'prom/prometheus')),
@@ -297,6 +309,153 @@ describe('docker-compose.yml', () => {
       );
       assert.ok(users.length > 0, 'app/Dockerfile sets no USER');
       assert.ok(!/^(0|root)(:|$)/.test(users.at(-1) as string), `app runs as ${users.at(-1)}`);
+    });
+  });
+
+  describe('first start on any Docker host (rootless, Desktop, SELinux, umask 077)', () => {
+    const makefile = readFileSync(join(REPO, 'Makefile'), 'utf8');
+    const waitTimeoutS = Number(/^WAIT_TIMEOUT \?= (\d+)$/m.exec(makefile)?.[1]);
+    // Grafana 13's first start migrates an empty database: about a minute on a slow disk.
+    const GRAFANA_FIRST_START_S = 120;
+
+    it('make up waits with a timeout that outlasts every health window; Grafana has a long start_period', () => {
+      assert.match(makefile, /up --detach --build --wait --wait-timeout \$\(WAIT_TIMEOUT\)/);
+      assert.deepEqual(checkFirstStart(compose, waitTimeoutS, GRAFANA_FIRST_START_S), []);
+    });
+    it('reports a short Grafana start_period and a health window longer than the wait', () => {
+      assertReports(
+        checkFirstStart(broken('start_period: 180s', 'start_period: 30s'), 300, 120),
+        /grafana: start_period 30 s is shorter than a first start/,
+      );
+      assertReports(
+        checkFirstStart(compose, 100, 120),
+        /grafana: health window 230 s is not shorter than WAIT_TIMEOUT 100 s/,
+      );
+    });
+
+    const SECRET_FOLDERS = ['./alertmanager/generated'];
+    it('bind mounts are read-only, labelled z, and never carry secrets to a long-running service', () => {
+      assert.deepEqual(checkBindMounts(compose, SECRET_FOLDERS), []);
+    });
+    it('reports a mount without z, a writable one, and secrets bind-mounted into Alertmanager', () => {
+      assertReports(
+        checkBindMounts(broken('./jaeger:/etc/jaeger:ro,z', './jaeger:/etc/jaeger:ro'), []),
+        /jaeger: .\/jaeger has no "z"/,
+      );
+      assertReports(
+        checkBindMounts(
+          broken('./prometheus:/etc/prometheus:ro,z', './prometheus:/etc/prometheus:z'),
+          [],
+        ),
+        /prometheus: .\/prometheus is mounted writable/,
+      );
+      const leaked = broken(
+        '      - alertmanager-config:/etc/alertmanager:ro\n',
+        '      - ./alertmanager/generated/secrets:/etc/alertmanager/secrets:ro,z\n',
+      );
+      assertReports(checkBindMounts(leaked, SECRET_FOLDERS), /alertmanager: .* holds secrets/);
+    });
+
+    it('no service runs as the host user (HOST_UID breaks under rootless Docker)', () => {
+      assert.deepEqual(checkNoHostUser(COMPOSE_TEXT), []);
+      const text = COMPOSE_TEXT.replace(
+        '    image: prom/alertmanager:v0.34.2\n',
+        '    image: prom/alertmanager:v0.34.2\n    user: ${HOST_UID:-65534}\n',
+      );
+      assertReports(checkNoHostUser(text), /alertmanager: user .* comes from the host/);
+    });
+
+    it('Alertmanager keeps silences and notification log on a volume it can write; its config comes from the one-shot copy', () => {
+      assert.deepEqual(checkAlertmanagerFiles(compose), []);
+      for (const [name, { why }] of Object.entries(ROOT_ONE_SHOTS))
+        console.log(`      ${name}: root for one run, ${why}`);
+    });
+    it('reports silences on tmpfs, a changed user, and no one-shot copy before it', () => {
+      assertReports(
+        checkAlertmanagerFiles(
+          broken(
+            '      - alertmanager-data:/alertmanager\n',
+            '    tmpfs:\n      - /alertmanager\n',
+          ),
+        ),
+        /alertmanager: \/alertmanager is not on a named volume/,
+      );
+      assertReports(
+        checkAlertmanagerFiles(
+          broken(
+            '    image: prom/alertmanager:v0.34.2\n',
+            '    image: prom/alertmanager:v0.34.2\n    user: "1000"\n',
+          ),
+        ),
+        /alertmanager: runs as "1000"/,
+      );
+      assertReports(
+        checkAlertmanagerFiles(broken('chown -R 65534:65534 /out', 'chown -R 1000:1000 /out')),
+        /does not hand the files to uid 65534/,
+      );
+      assertReports(
+        checkAlertmanagerFiles(
+          broken('condition: service_completed_successfully', 'condition: service_started'),
+        ),
+        /does not wait for alertmanager-config/,
+      );
+    });
+    it('the one-shot may be root only without a network and never restarted; nothing else adds capabilities', () => {
+      assertReports(
+        checkHardening(broken('    network_mode: none\n', '')),
+        /alertmanager-config: runs as root with a network/,
+      );
+      assertReports(
+        checkHardening(
+          broken('cap_add: [CHOWN, DAC_OVERRIDE]', 'cap_add: [CHOWN, DAC_OVERRIDE, SYS_ADMIN]'),
+        ),
+        /alertmanager-config: adds capabilities SYS_ADMIN/,
+      );
+    });
+  });
+
+  describe('nothing phones home at run time', () => {
+    const dockerfile = readFileSync(join(REPO, 'grafana/image/Dockerfile'), 'utf8');
+    it('Grafana: plugins pinned in its image, no preinstall, no key download, no analytics', () => {
+      assert.deepEqual(checkGrafanaOffline(compose, dockerfile), []);
+    });
+    it('reports preinstall on, a plugin without a version, and a base image other than the tag', () => {
+      assertReports(
+        checkGrafanaOffline(
+          broken(
+            'GF_PLUGINS_PREINSTALL_DISABLED: "true"',
+            'GF_PLUGINS_PREINSTALL_DISABLED: "false"',
+          ),
+          dockerfile,
+        ),
+        /GF_PLUGINS_PREINSTALL_DISABLED is "false"/,
+      );
+      assertReports(
+        checkGrafanaOffline(compose, dockerfile.replace(/jaeger@[\d.]+/, 'jaeger')),
+        /plugin "jaeger" is not id@x.y.z/,
+      );
+      assertReports(
+        checkGrafanaOffline(
+          compose,
+          dockerfile.replace('grafana/grafana:13.3.0', 'grafana/grafana:13.2.0'),
+        ),
+        /Dockerfile base grafana\/grafana:13.2.0 differs from tag "13.3.0"/,
+      );
+    });
+    it("the provisioned datasources are Grafana's own or installed in the image", () => {
+      const text = readFileSync(
+        join(REPO, 'grafana/provisioning/datasources/datasources.yml'),
+        'utf8',
+      );
+      const types = [...text.matchAll(/^\s+type: (\S+)$/gm)].map((m) => m[1]);
+      // Built into Grafana 13 (not in its list of external preinstalled plugins).
+      const core = new Set(['prometheus', 'alertmanager']);
+      const plugins = /^ARG GRAFANA_PLUGINS="([^"]*)"$/m.exec(dockerfile)?.[1] ?? '';
+      const baked = new Set(plugins.split(/\s+/).map((p) => p.split('@')[0]));
+      assert.deepEqual(
+        types.filter((t) => !core.has(t) && !baked.has(t)),
+        [],
+      );
     });
   });
 

@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   ensureEnvFile,
+  makeMountsReadable,
   writeAlertmanagerConfig,
   type RenderAlertmanager,
 } from '../../scripts/configure.ts';
@@ -179,35 +180,44 @@ describe('make configure', () => {
     'GRAFANA_ADMIN_USER=admin',
     'GRAFANA_ADMIN_PASSWORD=',
     'ADMIN_TOKEN=',
-    'API_KEYS=demo-free:free',
-    'HOST_UID=',
-    'HOST_GID=',
+    'API_KEYS=',
     '',
   ].join('\n');
   let n = 0;
   const secret = () => `secret${++n}`;
 
-  it('creates .env from .env.example with random secrets, your uid/gid, mode 0600', () => {
+  it('creates .env from .env.example with random secrets and one API key per tier, mode 0600', () => {
     writeFileSync(join(tmp, '.env.example'), example);
-    const r = ensureEnvFile(tmp, { secret, uid: 1000, gid: 1001 });
+    const r = ensureEnvFile(tmp, { secret });
     assert.equal(r.created, true);
-    assert.deepEqual(r.generated, ['GRAFANA_ADMIN_PASSWORD', 'ADMIN_TOKEN']);
+    assert.deepEqual(r.generated, ['GRAFANA_ADMIN_PASSWORD', 'ADMIN_TOKEN', 'API_KEYS']);
     const env = parseEnv(readFileSync(join(tmp, '.env'), 'utf8'));
     assert.match(env.get('GRAFANA_ADMIN_PASSWORD') ?? '', /^secret\d+$/);
     assert.notEqual(env.get('GRAFANA_ADMIN_PASSWORD'), env.get('ADMIN_TOKEN'));
-    assert.equal(env.get('HOST_UID'), '1000');
-    assert.equal(env.get('HOST_GID'), '1001');
-    assert.equal(env.get('API_KEYS'), 'demo-free:free');
+    assert.match(env.get('API_KEYS') ?? '', /^secret\d+:free,secret\d+:pro$/);
     assert.equal(mode(join(tmp, '.env')), 0o600);
+  });
+
+  it('API keys by default: 32 random base64url characters each, free then pro, all different', () => {
+    writeFileSync(join(tmp, '.env.example'), example);
+    const env = parseEnv(readFileSync(ensureEnvFile(tmp).path, 'utf8'));
+    const pairs = (env.get('API_KEYS') ?? '').split(',').map((p) => p.split(':'));
+    assert.deepEqual(
+      pairs.map(([, tier]) => tier),
+      ['free', 'pro'],
+    );
+    for (const [key] of pairs) assert.match(key, /^[A-Za-z0-9_-]{32}$/);
+    assert.notEqual(pairs[0][0], pairs[1][0]);
+    assert.ok(![pairs[0][0], pairs[1][0]].includes(env.get('ADMIN_TOKEN') ?? ''));
   });
 
   it('never overwrites a value; adds keys a newer .env.example brings; an emptied ADMIN_TOKEN stays off', () => {
     writeFileSync(join(tmp, '.env.example'), `${example}NEW_KEY=default\n`);
     writeFileSync(
       join(tmp, '.env'),
-      '# mine\nGRAFANA_ADMIN_PASSWORD=kept\nADMIN_TOKEN=\nAPI_KEYS=k:pro\nHOST_UID=5\nHOST_GID=5\n',
+      '# mine\nGRAFANA_ADMIN_PASSWORD=kept\nADMIN_TOKEN=\nAPI_KEYS=k:pro\n',
     );
-    const r = ensureEnvFile(tmp, { secret, uid: 1000, gid: 1000 });
+    const r = ensureEnvFile(tmp, { secret });
     assert.equal(r.created, false);
     assert.deepEqual(r.generated, []);
     assert.deepEqual(r.added, ['GRAFANA_ADMIN_USER', 'NEW_KEY']);
@@ -216,15 +226,14 @@ describe('make configure', () => {
     assert.equal(env.get('GRAFANA_ADMIN_PASSWORD'), 'kept');
     assert.equal(env.get('ADMIN_TOKEN'), '');
     assert.equal(env.get('API_KEYS'), 'k:pro');
-    assert.equal(env.get('HOST_UID'), '5');
     assert.equal(env.get('NEW_KEY'), 'default');
     assert.ok(text.startsWith('# mine\n'), 'comments were lost');
   });
 
   it('fills an emptied Grafana password again (the stack must not start without one)', () => {
     writeFileSync(join(tmp, '.env.example'), example);
-    writeFileSync(join(tmp, '.env'), example);
-    const r = ensureEnvFile(tmp, { secret, uid: 1, gid: 1 });
+    writeFileSync(join(tmp, '.env'), example.replace('API_KEYS=', 'API_KEYS=mine:pro'));
+    const r = ensureEnvFile(tmp, { secret });
     assert.deepEqual(r.generated, ['GRAFANA_ADMIN_PASSWORD']);
   });
 
@@ -233,6 +242,7 @@ describe('make configure', () => {
     for (const key of [
       'GRAFANA_ADMIN_PASSWORD',
       'ADMIN_TOKEN',
+      'API_KEYS',
       'SENTRY_DSN',
       'SLACK_WEBHOOK_URL',
       'PAGERDUTY_ROUTING_KEY',
@@ -240,6 +250,26 @@ describe('make configure', () => {
       'DEADMANSSWITCH_URL',
     ])
       assert.equal(env.get(key), '', key);
+  });
+
+  it('makes what compose bind-mounts readable by every container user, but not the secrets', () => {
+    for (const dir of ['prometheus/rules', 'alertmanager/generated/secrets']) {
+      mkdirSync(join(tmp, dir), { recursive: true, mode: 0o700 });
+    }
+    writeFileSync(join(tmp, 'prometheus/rules/a.yml'), 'groups: []\n', { mode: 0o600 });
+    writeFileSync(join(tmp, 'alertmanager/generated/secrets/key'), 'x', { mode: 0o600 });
+    writeFileSync(
+      join(tmp, 'docker-compose.yml'),
+      'services:\n  p:\n    volumes:\n      - ./prometheus:/etc/prometheus:ro,z\n' +
+        '      - ./alertmanager/generated/secrets:/s:ro,z\n',
+    );
+    chmodSync(join(tmp, 'prometheus'), 0o700);
+    assert.equal(makeMountsReadable(tmp), 3);
+    assert.equal(mode(join(tmp, 'prometheus')), 0o755);
+    assert.equal(mode(join(tmp, 'prometheus/rules')), 0o755);
+    assert.equal(mode(join(tmp, 'prometheus/rules/a.yml')), 0o644);
+    assert.equal(mode(join(tmp, 'alertmanager/generated/secrets/key')), 0o600);
+    assert.equal(makeMountsReadable(tmp), 0, 'a second run changes nothing');
   });
 
   it("writes the renderer's Alertmanager config and 0600 secret files, removing stale ones", () => {

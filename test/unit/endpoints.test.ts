@@ -53,6 +53,21 @@ describe('endpoints: where make load and make alert-* send traffic', () => {
     assert.equal(resolveEndpoints({}, env(), repo).app, DEFAULT_URLS.app);
   });
 
+  it('inside the tools container: compose service names, the .env token, no make native of the host', () => {
+    writeFileSync(path.join(repo, '.env'), 'APP_PORT=18000\nADMIN_TOKEN=from-dotenv\n');
+    writeFileSync(
+      path.join(state, 'env'),
+      `APP_URL=http://127.0.0.1:1234\nNATIVE_PID=${process.pid}\n`,
+    );
+    const ep = resolveEndpoints({}, env({ STACK_HOSTS: 'compose' }), repo);
+    assert.equal(ep.app, 'http://app:8000');
+    assert.equal(ep.receiver, 'http://alert-receiver:9095');
+    assert.equal(ep.grafana, 'http://grafana:3000');
+    assert.equal(ep.adminToken, 'from-dotenv');
+    assert.equal(ep.native, undefined);
+    assert.match(ep.origin, /compose stack .*network/);
+  });
+
   it('lets environment variables and then flags override everything', () => {
     writeFileSync(
       path.join(state, 'env'),

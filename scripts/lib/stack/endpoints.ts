@@ -3,6 +3,9 @@
 // `.native/env`), then the compose stack: 127.0.0.1 with the host ports of the repo's `.env`
 // (APP_PORT, PROMETHEUS_PORT, …), else the defaults of docs/architecture.md. The admin token
 // falls back to ADMIN_TOKEN in `.env`, which `make up`'s configure step writes.
+// Inside the tools container (scripts/host/tools.sh sets STACK_HOSTS=compose) the compose stack
+// is reached on its own network, by service name and container port, and no `make native` of
+// the host is visible.
 import path from 'node:path';
 import { readEnvFile } from '../env-file.ts';
 
@@ -51,7 +54,22 @@ const ENV_NAMES = {
   grafana: 'GRAFANA_URL',
 } as const;
 
+/** The compose services on their network (docker-compose.yml's service names and ports). */
+export const COMPOSE_NETWORK_URLS = {
+  app: 'http://app:8000',
+  prometheus: 'http://prometheus:9090',
+  alertmanager: 'http://alertmanager:9093',
+  receiver: 'http://alert-receiver:9095',
+  jaeger: 'http://jaeger:16686',
+  grafana: 'http://grafana:3000',
+} as const;
+
 type Service = keyof typeof DEFAULT_URLS;
+
+/** Whether the scripts run on the compose network (the tools container), not on the host. */
+export function onComposeNetwork(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.STACK_HOSTS === 'compose';
+}
 
 function readEnv(file: string): Record<string, string> {
   return Object.fromEntries(readEnvFile(file));
@@ -86,12 +104,17 @@ export function resolveEndpoints(
   env: NodeJS.ProcessEnv = process.env,
   repoDir = REPO_DIR,
 ): Endpoints {
-  const native = runningNative(env);
+  const inNetwork = onComposeNetwork(env);
+  const native = inNetwork ? undefined : runningNative(env);
   const dotenv = readEnv(path.join(repoDir, '.env'));
   const urls = {} as Record<Service, string>;
   for (const s of Object.keys(DEFAULT_URLS) as Service[]) {
     const composePort = dotenv[COMPOSE_PORT_VARS[s]];
-    const compose = composePort ? `http://127.0.0.1:${composePort}` : DEFAULT_URLS[s];
+    const compose = inNetwork
+      ? COMPOSE_NETWORK_URLS[s]
+      : composePort
+        ? `http://127.0.0.1:${composePort}`
+        : DEFAULT_URLS[s];
     const v = flags[`${s}-url`] || env[ENV_NAMES[s]] || native?.[ENV_NAMES[s]] || compose;
     urls[s] = v.replace(/\/+$/, '');
   }
@@ -108,7 +131,9 @@ export function resolveEndpoints(
     ? `make native (pid ${native.NATIVE_PID})`
     : custom
       ? 'the URLs given by flags/environment'
-      : 'the compose stack (make up)';
+      : inNetwork
+        ? 'the compose stack (make up), on its network'
+        : 'the compose stack (make up)';
   return {
     ...urls,
     adminToken,

@@ -161,6 +161,32 @@ export function containerPorts(svc: Obj, name: string): Set<number> {
 
 // ------------------------------------------------------------------------------ checks
 
+/**
+ * One-shot services: others wait for them with service_completed_successfully (so that
+ * `up --wait` accepts their exit too); they need no healthcheck and must not restart.
+ */
+export function oneShotServices(c: ComposeFile): Set<string> {
+  const out = new Set<string>();
+  for (const svc of Object.values(c.services)) {
+    if (!isObj(svc.depends_on)) continue;
+    for (const [dep, spec] of Object.entries(svc.depends_on)) {
+      if (isObj(spec) && spec.condition === 'service_completed_successfully') out.add(dep);
+    }
+  }
+  return out;
+}
+
+/**
+ * One-shot services allowed to run as root, with the only capabilities they may add and why.
+ * They must also have no network and never restart.
+ */
+export const ROOT_ONE_SHOTS: Record<string, { caps: string[]; why: string }> = {
+  'alertmanager-config': {
+    caps: ['CHOWN', 'DAC_OVERRIDE'],
+    why: "reads your 0600 secret files, whatever uid the engine shows them with, and hands copies to Alertmanager's user",
+  },
+};
+
 /** Services whose image cannot run a healthcheck, and why (the test prints the reason). */
 export const NO_HEALTHCHECK: Record<string, string> = {
   'otel-collector':
@@ -174,6 +200,7 @@ export const WRITABLE_ROOT: Record<string, string> = {
 
 /** Images whose own default user is not root (checked upstream); others must set `user:`. */
 export const NON_ROOT_IMAGES: Record<string, string> = {
+  'prom/alertmanager': 'USER nobody (65534) in the image',
   'otel/opentelemetry-collector-contrib': 'USER 10001 in the image',
   'jaegertracing/jaeger': 'USER 10001 in the image',
   'prom/prometheus': 'USER nobody in the image',
@@ -254,7 +281,9 @@ function hasHealthcheck(svc: Obj): boolean {
 
 export function checkHealthchecks(c: ComposeFile): string[] {
   const problems: string[] = [];
+  const oneShots = oneShotServices(c);
   for (const [name, svc] of Object.entries(c.services)) {
+    if (oneShots.has(name)) continue;
     if (name in NO_HEALTHCHECK) {
       if (hasHealthcheck(svc))
         problems.push(`${name}: listed as unable to run a healthcheck, has one`);
@@ -443,6 +472,22 @@ export function checkLifecycleAndRetention(c: ComposeFile): string[] {
   return problems;
 }
 
+/** Root and added capabilities: only for ROOT_ONE_SHOTS, with their capabilities, offline. */
+function checkRootOneShot(c: ComposeFile, name: string, svc: Obj): string[] {
+  const problems: string[] = [];
+  const allowed = ROOT_ONE_SHOTS[name];
+  const added = Array.isArray(svc.cap_add) ? svc.cap_add.map(String) : [];
+  const extra = added.filter((cap) => !allowed?.caps.includes(cap));
+  if (extra.length > 0) problems.push(`${name}: adds capabilities ${extra.join(', ')}`);
+  const user = svc.user === undefined ? undefined : String(svc.user);
+  if (user === undefined || !/^(0|root)(:|$)/.test(user)) return problems;
+  if (!allowed) return [...problems, `${name}: runs as root`];
+  if (!oneShotServices(c).has(name)) problems.push(`${name}: runs as root and is not a one-shot`);
+  if (svc.network_mode !== 'none') problems.push(`${name}: runs as root with a network`);
+  if (String(svc.restart) !== 'no') problems.push(`${name}: runs as root and restarts`);
+  return problems;
+}
+
 /** Data that must survive `make down` lives on named volumes declared at the top level. */
 export function checkVolumes(c: ComposeFile, required: Record<string, string>): string[] {
   const problems: string[] = [];
@@ -473,9 +518,8 @@ export function checkHardening(c: ComposeFile): string[] {
       problems.push(`${name}: root filesystem is not read_only`);
     }
     if (svc.privileged === true) problems.push(`${name}: privileged`);
-    const user = svc.user === undefined ? undefined : String(svc.user);
-    if (user !== undefined && /^(0|root)(:|$)/.test(user)) problems.push(`${name}: runs as root`);
-    if (user === undefined && svc.build === undefined) {
+    problems.push(...checkRootOneShot(c, name, svc));
+    if (svc.user === undefined && svc.build === undefined) {
       const repo = typeof svc.image === 'string' ? imageName(svc.image).repo : '';
       if (!(repo in NON_ROOT_IMAGES)) {
         problems.push(
@@ -484,5 +528,171 @@ export function checkHardening(c: ComposeFile): string[] {
       }
     }
   }
+  return problems;
+}
+
+// ------------------------------------------------------------------------------ first start
+
+export interface BindMount {
+  service: string;
+  source: string;
+  target: string;
+  readOnly: boolean;
+  /** `z`, `Z` or undefined. */
+  selinux?: string;
+}
+
+/** Bind mounts, short ("./src:/dst:ro,z") and long (`type: bind`) syntax. */
+export function bindMountsOf(c: ComposeFile): BindMount[] {
+  const out: BindMount[] = [];
+  for (const [service, svc] of Object.entries(c.services)) {
+    for (const v of Array.isArray(svc.volumes) ? svc.volumes : []) {
+      if (isObj(v)) {
+        if (v.type !== 'bind') continue;
+        const bind = isObj(v.bind) ? v.bind : {};
+        out.push({
+          service,
+          source: String(v.source),
+          target: String(v.target),
+          readOnly: v.read_only === true,
+          selinux: typeof bind.selinux === 'string' ? bind.selinux : undefined,
+        });
+        continue;
+      }
+      const [source, target, mode = ''] = String(v).split(':');
+      if (!source.startsWith('.') && !source.startsWith('/')) continue;
+      const opts = mode.split(',');
+      const selinux = opts.find((o) => o === 'z' || o === 'Z');
+      out.push({ service, source, target, readOnly: opts.includes('ro'), selinux });
+    }
+  }
+  return out;
+}
+
+/**
+ * Every bind mount read-only and shared-labelled (`z`: SELinux hosts; `Z` would lock the other
+ * services out of a folder two of them mount); a folder holding secrets only in a one-shot.
+ */
+export function checkBindMounts(c: ComposeFile, secretFolders: string[]): string[] {
+  const problems: string[] = [];
+  const oneShots = oneShotServices(c);
+  for (const m of bindMountsOf(c)) {
+    const where = `${m.service}: ${m.source}`;
+    if (!m.readOnly) problems.push(`${where} is mounted writable`);
+    if (m.selinux !== 'z') problems.push(`${where} has no "z" (SELinux hosts cannot read it)`);
+    const secret = secretFolders.some((f) => m.source === f || m.source.startsWith(`${f}/`));
+    if (secret && !oneShots.has(m.service)) {
+      problems.push(`${where} holds secrets and reaches a long-running service by a bind mount`);
+    }
+  }
+  return problems;
+}
+
+/** No service runs as the host user: under rootless Docker that uid is not the file owner. */
+export function checkNoHostUser(text: string): string[] {
+  const doc = YAML.parse(text, { merge: true }) as { services?: Record<string, Obj> };
+  return Object.entries(doc.services ?? {})
+    .filter(([, svc]) => typeof svc.user === 'string' && svc.user.includes('$'))
+    .map(([name, svc]) => `${name}: user "${String(svc.user)}" comes from the host`);
+}
+
+/** Alertmanager's user, the owner of its volumes (USER nobody in prom/alertmanager). */
+export const ALERTMANAGER_UID = 65534;
+
+/**
+ * Silences and the notification log on a named volume that Alertmanager can write (it runs as
+ * the image user, who owns a fresh volume); its config and secrets copied to that user by a
+ * one-shot it waits for.
+ */
+export function checkAlertmanagerFiles(c: ComposeFile): string[] {
+  const am = c.services.alertmanager;
+  if (!am) return ['no alertmanager service'];
+  const problems: string[] = [];
+  const storage = flagValue(commandArgs(am), '--storage.path') ?? '/alertmanager';
+  problems.push(...checkVolumes(c, { alertmanager: storage }));
+  const tmpfs = Array.isArray(am.tmpfs) ? am.tmpfs.map(String) : [];
+  if (tmpfs.some((t) => t.split(':')[0] === storage)) {
+    problems.push(`alertmanager: ${storage} is a tmpfs: a restart forgets every silence`);
+  }
+  if (am.user !== undefined) {
+    problems.push(`alertmanager: runs as "${String(am.user)}", not the owner of a new volume`);
+  }
+  const init = c.services['alertmanager-config'];
+  const deps = isObj(am.depends_on) ? am.depends_on : {};
+  const wait = deps['alertmanager-config'];
+  if (!init || !isObj(wait) || wait.condition !== 'service_completed_successfully') {
+    problems.push('alertmanager: does not wait for alertmanager-config to finish');
+  }
+  const script = init ? [init.entrypoint, init.command].flat().map(String).join('\n') : '';
+  if (!script.includes(`chown -R ${ALERTMANAGER_UID}:${ALERTMANAGER_UID}`)) {
+    problems.push(`alertmanager-config: does not hand the files to uid ${ALERTMANAGER_UID}`);
+  }
+  return problems;
+}
+
+/** Seconds of a start the healthcheck tolerates: start_period, then `retries` failed probes. */
+export function healthWindowS(svc: Obj): number {
+  const h = isObj(svc.healthcheck) ? svc.healthcheck : {};
+  const s = (v: Json | undefined, d: string) => parseDuration(String(v ?? d)) / 1000;
+  return s(h.start_period, '0s') + s(h.interval, '30s') * Number(h.retries ?? 3);
+}
+
+/**
+ * Grafana's start_period covers a first start (database migrations); `make up`'s
+ * --wait-timeout outlasts every service's health window, so --wait reports the real failure.
+ */
+export function checkFirstStart(c: ComposeFile, waitTimeoutS: number, grafanaMinS: number) {
+  const problems: string[] = [];
+  const grafana = c.services.grafana;
+  const h = grafana && isObj(grafana.healthcheck) ? grafana.healthcheck : {};
+  const period = parseDuration(String(h.start_period ?? '0s')) / 1000;
+  if (period < grafanaMinS) {
+    problems.push(
+      `grafana: start_period ${period} s is shorter than a first start (${grafanaMinS} s)`,
+    );
+  }
+  for (const [name, svc] of Object.entries(c.services)) {
+    if (!isObj(svc.healthcheck)) continue;
+    const window = healthWindowS(svc);
+    if (window >= waitTimeoutS) {
+      problems.push(
+        `${name}: health window ${window} s is not shorter than WAIT_TIMEOUT ${waitTimeoutS} s`,
+      );
+    }
+  }
+  return problems;
+}
+
+/** Grafana downloads nothing at run time: plugins in its image, pinned; no preinstall. */
+export function checkGrafanaOffline(c: ComposeFile, dockerfile: string): string[] {
+  const grafana = c.services.grafana;
+  if (!grafana) return ['no grafana service'];
+  const problems: string[] = [];
+  const env = environment(grafana);
+  const want: Record<string, string> = {
+    GF_PLUGINS_PREINSTALL_DISABLED: 'true',
+    GF_PLUGINS_PUBLIC_KEY_RETRIEVAL_DISABLED: 'true',
+    GF_ANALYTICS_REPORTING_ENABLED: 'false',
+    GF_ANALYTICS_CHECK_FOR_UPDATES: 'false',
+    GF_ANALYTICS_CHECK_FOR_PLUGIN_UPDATES: 'false',
+  };
+  for (const [key, value] of Object.entries(want)) {
+    if (env[key] !== value) problems.push(`grafana: ${key} is "${env[key] ?? ''}", not ${value}`);
+  }
+  if (grafana.build === undefined)
+    problems.push('grafana: not built from grafana/image/Dockerfile');
+  const from = /^ARG GRAFANA_IMAGE=grafana\/grafana:(\S+)$/m.exec(dockerfile)?.[1];
+  const tag = typeof grafana.image === 'string' ? imageName(grafana.image).tag : '';
+  if (!from || !EXACT_TAG.test(from) || from !== tag) {
+    problems.push(
+      `grafana: Dockerfile base grafana/grafana:${from ?? '?'} differs from tag "${tag}"`,
+    );
+  }
+  const plugins = /^ARG GRAFANA_PLUGINS="([^"]*)"$/m.exec(dockerfile)?.[1] ?? '';
+  for (const p of plugins.split(/\s+/).filter(Boolean)) {
+    if (!/^[a-z0-9-]+@\d+\.\d+\.\d+$/.test(p))
+      problems.push(`grafana: plugin "${p}" is not id@x.y.z`);
+  }
+  if (!plugins.trim()) problems.push('grafana: the Dockerfile installs no plugin');
   return problems;
 }
