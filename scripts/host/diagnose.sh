@@ -9,8 +9,9 @@ compose=${COMPOSE:-docker compose}
 echo >&2
 echo "The stack did not come up. Its containers:" >&2
 $compose "$@" ps --all >&2
-$compose "$@" ps --all --format '{{.Service}} {{.State}} {{.Health}} {{.ExitCode}}' 2>/dev/null |
-  while read -r service state health code; do
+# `|`-separated: an empty Health must stay an empty field.
+$compose "$@" ps --all --format '{{.Service}}|{{.State}}|{{.Health}}|{{.ExitCode}}' 2>/dev/null |
+  while IFS='|' read -r service state health code; do
     # A one-shot service that finished, or a running service that is healthy or has no check.
     if [ "$state" = exited ] && [ "$code" = 0 ] && [ -z "$health" ]; then continue; fi
     if [ "$state" = running ] && { [ -z "$health" ] || [ "$health" = healthy ]; }; then continue; fi

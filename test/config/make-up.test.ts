@@ -1,0 +1,175 @@
+// `make up` on a fresh clone of a host that has Docker and make but no Node (issue 13): the
+// prerequisite checks, the whole path to `docker compose up --wait --wait-timeout N` with a
+// stub docker that logs its arguments, and the configure step that `make up` runs in the tools
+// container, replayed from the clone's copy with the project's Node 24 standing in for the
+// container. No Docker engine runs here.
+import assert from 'node:assert/strict';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { parseEnv } from '../../scripts/lib/env-file.ts';
+import { freePorts } from '../../scripts/lib/stack/ports.ts';
+import { nodelessClone, type MakeResult, type NodelessClone } from '../lib/nodeless-clone.ts';
+import { REPO } from './lib/repo.ts';
+
+const NODE_24 = path.join(REPO, 'node_modules/.bin/node');
+const PORT_KEYS = [
+  'APP_PORT',
+  'GRAFANA_PORT',
+  'PROMETHEUS_PORT',
+  'ALERTMANAGER_PORT',
+  'JAEGER_PORT',
+  'ALERT_RECEIVER_PORT',
+  'OTLP_HTTP_PORT',
+  'OTLP_GRPC_PORT',
+];
+
+/** Everything make printed, as lines. */
+const lines = (r: MakeResult) => `${r.stdout}${r.stderr}`.split('\n').filter(Boolean);
+
+function assertOneLine(r: MakeResult, pattern: RegExp): void {
+  assert.notEqual(r.status, 0, 'make up succeeded');
+  assert.equal(lines(r).length, 1, `more than one line:\n${r.stdout}${r.stderr}`);
+  assert.match(lines(r)[0], pattern);
+  assert.doesNotMatch(lines(r)[0], /\bnode\b|\bnpm\b/i);
+}
+
+/** Arguments of each docker call the stub logged, one string per call. */
+const dockerCalls = (log: string) => readFileSync(log, 'utf8').split('\n').filter(Boolean);
+
+describe('make up with Docker alone (no Node on the host)', function () {
+  this.timeout(60_000);
+  let clone: NodelessClone;
+  let log: string;
+  let stubDocker: string;
+  before(() => {
+    clone = nodelessClone();
+    log = path.join(clone.dir, 'docker.log');
+    // Exits 0 for everything and logs its arguments; `ps --format` describes a failed service.
+    stubDocker = clone.stub(
+      'docker',
+      `echo "$*" >> ${log}\n` +
+        'case "$*" in *"ps --all --format"*) echo "prometheus|exited||1";; esac\n' +
+        'case "$*" in *" up --detach"*) exit "${STUB_UP_EXIT:-0}";; esac\nexit 0',
+    );
+  });
+  after(() => rmSync(clone.dir, { recursive: true, force: true }));
+  beforeEach(() => {
+    writeFileSync(log, '');
+    rmSync(path.join(clone.repo, '.env'), { force: true });
+  });
+
+  it('the PATH holds no node, npm or npx', () => {
+    for (const program of ['node', 'npm', 'npx']) {
+      const r = spawnSync('sh', ['-c', `command -v ${program}`], { env: { PATH: clone.path() } });
+      assert.notEqual(r.status, 0, `${program} is on the PATH`);
+    }
+  });
+
+  it('without docker: one line saying Docker is needed, not mentioning Node', () => {
+    assertOneLine(clone.make(['up'], clone.path()), /Docker is needed: there is no docker command/);
+  });
+
+  it('with the Docker client but no engine: one line saying Docker is needed', function () {
+    const docker = spawnSync('sh', ['-c', 'command -v docker'], { encoding: 'utf8' }).stdout.trim();
+    const client = docker
+      ? path.dirname(docker)
+      : clone.stub('docker', 'echo "Cannot connect to the Docker daemon" >&2; exit 1');
+    const r = clone.make(['up'], clone.path(client));
+    if (r.status === 0) this.skip(); // a Docker engine does run here
+    assertOneLine(r, /Docker is needed, and its engine is not running/);
+  });
+
+  it('with an engine but no compose plugin: one line naming the Compose plugin', () => {
+    const bin = clone.stub('docker', 'case "$1" in compose) exit 1;; esac; exit 0');
+    assertOneLine(clone.make(['up'], clone.path(bin)), /Docker Compose v2 is needed/);
+  });
+
+  it('under sudo: refused with the docker-group hint', function () {
+    if (process.getuid?.() !== 0) this.skip();
+    const r = clone.make(['up'], clone.path(stubDocker), { SUDO_USER: 'someone' });
+    assertOneLine(r, /not with sudo.*docker group/);
+  });
+
+  it('goes all the way to docker compose up --wait --wait-timeout N, without a host Node', async () => {
+    const ports = await freePorts(PORT_KEYS.length);
+    writeFileSync(
+      path.join(clone.repo, '.env'),
+      PORT_KEYS.map((k, i) => `${k}=${ports[i]}\n`).join(''),
+    );
+    const r = clone.make(['up'], clone.path(stubDocker));
+    assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+    const calls = dockerCalls(log);
+    const up = calls.findIndex((c) =>
+      /^compose .*up --detach --build --wait --wait-timeout \d+$/.test(c),
+    );
+    assert.ok(up >= 0, `no compose up --wait --wait-timeout: ${calls.join('\n')}`);
+    const configure = calls.findIndex((c) => / node .*scripts\/configure\.ts$/.test(c));
+    assert.ok(configure >= 0 && configure < up, 'configure did not run before compose up');
+    assert.doesNotMatch(calls[configure], /docker\.sock/, 'the tools container got the socket');
+  });
+
+  it('stops before starting anything when a port is taken, naming the .env key', async () => {
+    const [taken, ...rest] = await freePorts(PORT_KEYS.length);
+    const server: Server = await new Promise((resolve) => {
+      const s = createServer().listen(taken, '127.0.0.1', () => resolve(s));
+    });
+    try {
+      writeFileSync(
+        path.join(clone.repo, '.env'),
+        `PROMETHEUS_PORT=${taken}\n` +
+          PORT_KEYS.filter((k) => k !== 'PROMETHEUS_PORT')
+            .map((k, i) => `${k}=${rest[i]}\n`)
+            .join(''),
+      );
+      const r = clone.make(['up'], clone.path(stubDocker));
+      assert.notEqual(r.status, 0);
+      assert.match(r.stderr, new RegExp(`Port ${taken} .* set PROMETHEUS_PORT in \\.env`));
+      assert.ok(!dockerCalls(log).some((c) => / up --detach/.test(c)), 'compose up ran anyway');
+    } finally {
+      server.close();
+    }
+  });
+
+  it('when --wait fails: prints the containers and the last log lines of the failed service', async () => {
+    const ports = await freePorts(PORT_KEYS.length);
+    writeFileSync(
+      path.join(clone.repo, '.env'),
+      PORT_KEYS.map((k, i) => `${k}=${ports[i]}\n`).join(''),
+    );
+    const r = clone.make(['up'], clone.path(stubDocker), { STUB_UP_EXIT: '1' });
+    assert.notEqual(r.status, 0);
+    const calls = dockerCalls(log);
+    assert.ok(calls.includes('compose ps --all'), calls.join('\n'));
+    assert.ok(calls.includes('compose logs --no-color --tail 40 prometheus'), calls.join('\n'));
+    assert.match(r.stderr, /--- prometheus \(exited, exit code 1\)/);
+  });
+
+  it('the configure step it runs in the tools container works from the clone without node_modules', () => {
+    clone.make(['up'], clone.path(stubDocker));
+    const run = dockerCalls(log).find((c) => / node .*scripts\/configure\.ts$/.test(c));
+    assert.ok(run, 'no docker run of configure');
+    // The container's command, its working directory and environment, as docker would run it.
+    const args = run.split(' ');
+    const command = args.slice(args.indexOf('node') + 1);
+    const workdir = args[args.indexOf('--workdir') + 1];
+    const mount = args[args.indexOf('--volume') + 1];
+    assert.equal(mount, `${clone.repo}:${workdir}:z`);
+    assert.equal(workdir, '/work/repo', 'Node finds the packages in /work/node_modules');
+    const env = Object.fromEntries(
+      args.flatMap((a, i) => (args[i - 1] === '--env' && a.includes('=') ? [a.split('=')] : [])),
+    );
+    const replay = spawnSync(NODE_24, command, {
+      cwd: clone.repo,
+      env: { ...env, PATH: clone.path() },
+      encoding: 'utf8',
+    });
+    assert.equal(replay.status, 0, `${replay.stdout}${replay.stderr}`);
+    const dotenv = parseEnv(readFileSync(path.join(clone.repo, '.env'), 'utf8'));
+    assert.match(dotenv.get('API_KEYS') ?? '', /^[\w-]{32}:free,[\w-]{32}:pro$/);
+    assert.match(dotenv.get('GRAFANA_ADMIN_PASSWORD') ?? '', /^[\w-]{32}$/);
+    const am = path.join(clone.repo, 'alertmanager/generated/alertmanager.yml');
+    assert.equal(statSync(am).uid, process.getuid?.(), 'the rendered file is not yours');
+  });
+});
