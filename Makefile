@@ -71,6 +71,9 @@ up: ## Start the whole stack in Docker Compose and print its URLs (TIME_SCALE=60
 	@bash scripts/host/check-ports.sh
 	$(COMPOSE) $(COMPOSE_FILES) up --detach --build --wait --wait-timeout $(WAIT_TIMEOUT) || \
 		{ bash scripts/host/diagnose.sh $(COMPOSE_FILES); exit 1; }
+	@# Alertmanager reads the files alertmanager-config just copied (a changed .env or scale).
+	@$(COMPOSE) $(COMPOSE_FILES) kill --signal SIGHUP alertmanager >/dev/null
+	$(if $(filter-out 1,$(TIME_SCALE)),@$(TOOLS_RUN) scripts/compose-rules.ts)
 	@$(TOOLS_RUN_OFFLINE) scripts/urls.ts
 
 down: ## Stop the stack (data volumes are kept; `make clean` removes them)

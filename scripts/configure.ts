@@ -5,7 +5,10 @@
 //      .env by scripts/lib/alertmanager-config.ts, so a receiver whose secret is missing is
 //      never active (Alertmanager itself cannot read environment variables). The one-shot
 //      `alertmanager-config` service of docker-compose.yml copies them to Alertmanager's user.
-//   3. The folders and files docker-compose.yml bind-mounts are made readable by every user
+//   3. With TIME_SCALE (e.g. 60): the time-scaled Prometheus configs and the compose override
+//      `make up TIME_SCALE=60` starts with (scripts/lib/stack/compose-time-scale.ts), and
+//      Alertmanager's timers scaled; without it, any earlier rendering is removed.
+//   4. The folders and files docker-compose.yml bind-mounts are made readable by every user
 //      (a+rX): the containers run as their own users, and a clone made under umask 077 would
 //      otherwise hide its configs from them. None of them holds a secret.
 // Prints where the secrets are and which receivers are on. Runs in the tools container
@@ -26,6 +29,11 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderAlertmanagerConfig, type RenderedAlertmanager } from './lib/alertmanager-config.ts';
 import { parseEnv, setEnvValues } from './lib/env-file.ts';
+import {
+  renderComposeTimeScale,
+  TIME_SCALE_DIR,
+  TIME_SCALE_OVERRIDE,
+} from './lib/stack/compose-time-scale.ts';
 import { bindMounts } from './lib/stack/configs.ts';
 
 /** Filled with a random value whenever empty: the stack must not start with no password. */
@@ -109,21 +117,26 @@ const PRIVATE_MOUNTS = ['alertmanager/generated'];
  */
 export function makeMountsReadable(repoRoot: string): number {
   let changed = 0;
-  const visit = (file: string) => {
-    const st = lstatSync(file);
-    if (st.isSymbolicLink()) return;
-    const wanted = st.mode | (st.isDirectory() ? 0o555 : 0o444);
-    if ((st.mode & 0o7777) !== (wanted & 0o7777)) {
-      chmodSync(file, wanted & 0o7777);
-      changed++;
-    }
-    if (st.isDirectory()) for (const name of readdirSync(file)) visit(join(file, name));
-  };
   const privateDirs = PRIVATE_MOUNTS.map((rel) => join(repoRoot, rel));
   for (const [, host] of bindMounts(repoRoot)) {
     if (privateDirs.some((dir) => host === dir || host.startsWith(dir + '/'))) continue;
-    if (existsSync(host)) visit(host);
+    if (existsSync(host)) changed += makeReadable(host);
   }
+  return changed;
+}
+
+/** a+r on a file, a+rX on a folder and everything in it; returns how many it changed. */
+export function makeReadable(file: string): number {
+  const st = lstatSync(file);
+  if (st.isSymbolicLink()) return 0;
+  let changed = 0;
+  const wanted = (st.mode | (st.isDirectory() ? 0o555 : 0o444)) & 0o7777;
+  if ((st.mode & 0o7777) !== wanted) {
+    chmodSync(file, wanted);
+    changed++;
+  }
+  if (st.isDirectory())
+    for (const name of readdirSync(file)) changed += makeReadable(join(file, name));
   return changed;
 }
 
@@ -186,6 +199,14 @@ async function main(): Promise<void> {
   };
   const am = writeAlertmanagerConfig(repoRoot, merged, renderAlertmanagerConfig);
   console.log(`Rendered ${rel(am.configPath)} (secrets in ${rel(am.secretsDir)}, mode 0600).`);
+  const scaled = renderComposeTimeScale(repoRoot, process.env.TIME_SCALE || '1', am.configPath);
+  if (scaled) {
+    makeReadable(join(repoRoot, TIME_SCALE_DIR));
+    console.log(
+      `Rendered ${TIME_SCALE_OVERRIDE} and ${TIME_SCALE_DIR}/: alerting ${Math.round(1 / scaled.factor)}× faster ` +
+        `(${scaled.ruleGroups} rule groups, Alertmanager timers); make up TIME_SCALE=… uses them.`,
+    );
+  }
   const opened = makeMountsReadable(repoRoot);
   if (opened > 0)
     console.log(`Made ${opened} config files and folders readable for the containers.`);

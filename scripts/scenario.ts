@@ -8,6 +8,7 @@ import { composeAvailable, composeControl, nativeControl } from './lib/scenarios
 import { waitForApp } from './lib/scenarios/clients.ts';
 import { runScenario, type ScenarioReport } from './lib/scenarios/runner.ts';
 import { findScenario, SCALED_TIMEOUT_S, SCENARIOS, STEADY_RATE } from './lib/scenarios/table.ts';
+import { renderedTimeScale } from './lib/stack/compose-time-scale.ts';
 import { parseFactor } from './lib/stack/duration.ts';
 import {
   ENDPOINT_HELP,
@@ -68,8 +69,13 @@ function seconds(value: string | undefined, fallback: number, flag: string): num
 }
 
 const endpoints = resolveEndpoints(values);
+// The stack's scale: given, else a running make native's, else the one make up TIME_SCALE=… used.
 const scaleText =
-  values['time-scale'] || process.env.TIME_SCALE || runningNative()?.NATIVE_TIME_SCALE || '1';
+  values['time-scale'] ||
+  process.env.TIME_SCALE ||
+  runningNative()?.NATIVE_TIME_SCALE ||
+  (endpoints.native ? undefined : renderedTimeScale(REPO_DIR)) ||
+  '1';
 const scale = parseFactor(scaleText);
 const fireTimeoutS = seconds(
   values.timeout,

@@ -4,7 +4,7 @@
 // container, replayed from the clone's copy with the project's Node 24 standing in for the
 // container. No Docker engine runs here.
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -110,6 +110,29 @@ describe('make up with Docker alone (no Node on the host)', function () {
     assert.doesNotMatch(calls[configure], /docker\.sock/, 'the tools container got the socket');
   });
 
+  it('TIME_SCALE=60: starts with the override, then gives Prometheus its rules', async () => {
+    const ports = await freePorts(PORT_KEYS.length);
+    writeFileSync(
+      path.join(clone.repo, '.env'),
+      PORT_KEYS.map((k, i) => `${k}=${ports[i]}\n`).join(''),
+    );
+    const r = clone.make(['up', 'TIME_SCALE=60'], clone.path(stubDocker));
+    assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+    const calls = dockerCalls(log);
+    const up = calls.findIndex((c) =>
+      /^compose -f docker-compose\.yml -f \.compose\/time-scale\.yml up --detach .*--wait-timeout \d+$/.test(
+        c,
+      ),
+    );
+    assert.ok(up >= 0, calls.join('\n'));
+    const configure = calls.find((c) => / node .*scripts\/configure\.ts$/.test(c)) ?? '';
+    assert.match(configure, /--env TIME_SCALE /, 'configure does not get TIME_SCALE');
+    const rules = calls.findIndex((c) =>
+      /--network agent-observability_default .* node .*scripts\/compose-rules\.ts$/.test(c),
+    );
+    assert.ok(rules > up, 'compose-rules.ts did not run on the stack network after up');
+  });
+
   it('stops before starting anything when a port is taken, naming the .env key', async () => {
     const [taken, ...rest] = await freePorts(PORT_KEYS.length);
     const server: Server = await new Promise((resolve) => {
@@ -146,7 +169,7 @@ describe('make up with Docker alone (no Node on the host)', function () {
     assert.match(r.stderr, /--- prometheus \(exited, exit code 1\)/);
   });
 
-  it('the configure step it runs in the tools container works from the clone without node_modules', () => {
+  it('the configure step it runs in the tools container works from the clone without node_modules (TIME_SCALE too)', () => {
     clone.make(['up'], clone.path(stubDocker));
     const run = dockerCalls(log).find((c) => / node .*scripts\/configure\.ts$/.test(c));
     assert.ok(run, 'no docker run of configure');
@@ -162,13 +185,15 @@ describe('make up with Docker alone (no Node on the host)', function () {
     );
     const replay = spawnSync(NODE_24, command, {
       cwd: clone.repo,
-      env: { ...env, PATH: clone.path() },
+      // As `make up TIME_SCALE=60` passes it: the time-scale rendering runs too.
+      env: { ...env, PATH: clone.path(), TIME_SCALE: '60' },
       encoding: 'utf8',
     });
     assert.equal(replay.status, 0, `${replay.stdout}${replay.stderr}`);
     const dotenv = parseEnv(readFileSync(path.join(clone.repo, '.env'), 'utf8'));
     assert.match(dotenv.get('API_KEYS') ?? '', /^[\w-]{32}:free,[\w-]{32}:pro$/);
     assert.match(dotenv.get('GRAFANA_ADMIN_PASSWORD') ?? '', /^[\w-]{32}$/);
+    assert.ok(existsSync(path.join(clone.repo, '.compose/time-scale.yml')), 'no override');
     const am = path.join(clone.repo, 'alertmanager/generated/alertmanager.yml');
     assert.equal(statSync(am).uid, process.getuid?.(), 'the rendered file is not yours');
   });

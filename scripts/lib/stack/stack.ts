@@ -29,6 +29,18 @@ export const FLOORS = { minIntervalMs: 1000, minRangeScrapes: 4 } as const;
  */
 export const TEST_TIME_SCALE = 1 / 60;
 
+/** The app's own health checks (every 5 s), scaled, keep pace with 1 s scrapes. */
+export const scaledHealthCheckMs = (timeScale: number) =>
+  Math.max(1000, Math.round(5000 * timeScale));
+
+/**
+ * Prometheus re-sends firing alerts every minute; an alert that fired before the Alertmanager
+ * was discovered (Watchdog, at the first evaluation) would otherwise wait that long. Scaled like
+ * the rest, no faster than two evaluations.
+ */
+export const scaledResendDelayMs = (timeScale: number, evaluationIntervalMs: number) =>
+  Math.max(60_000 * timeScale, 2 * evaluationIntervalMs);
+
 export type Component = 'app' | 'prometheus' | 'alertmanager' | 'otel-collector' | 'jaeger';
 
 const PROGRAM: Record<Exclude<Component, 'app'>, ProgramName> = {
@@ -312,10 +324,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
           // count as export failures). TELEMETRY_ENABLED=false would not do: it also switches
           // off the HTTP metrics (the benchmark's bare baseline, app/README.md).
           { OTEL_TRACES_SAMPLER: 'always_off' }),
-      // The app's own health checks run every 5 s; scaled, they keep pace with 1 s scrapes.
-      ...(scaling
-        ? { HEALTH_CHECK_INTERVAL_MS: String(Math.max(1000, Math.round(5000 * timeScale))) }
-        : {}),
+      ...(scaling ? { HEALTH_CHECK_INTERVAL_MS: String(scaledHealthCheckMs(timeScale)) } : {}),
     },
     logFile: logFile('app'),
     ports: [plan['app:8000']],
@@ -390,12 +399,9 @@ export async function startStack(o: StackOptions): Promise<Stack> {
           `--web.listen-address=127.0.0.1:${plan['prometheus:9090']}`,
           `--web.external-url=${url('prometheus:9090')}`,
           '--enable-feature=exemplar-storage',
-          // Prometheus re-sends firing alerts every minute; an alert that fired before the
-          // Alertmanager was discovered (Watchdog, at the first evaluation) would otherwise wait
-          // that long. Scaled like the rest, no faster than two evaluations.
           ...(scaling
             ? [
-                `--rules.alert.resend-delay=${formatDuration(Math.max(60_000 * timeScale, 2 * rendered.prometheus.evaluationIntervalMs))}`,
+                `--rules.alert.resend-delay=${formatDuration(scaledResendDelayMs(timeScale, rendered.prometheus.evaluationIntervalMs))}`,
               ]
             : []),
         ],

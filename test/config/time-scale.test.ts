@@ -1,0 +1,125 @@
+// `make up TIME_SCALE=60`: `make configure TIME_SCALE=60` renders the compose override and the
+// time-scaled Prometheus configs with the same rewrite as `make native TIME_SCALE=60`, scales
+// Alertmanager's timers, and removes it all again without TIME_SCALE. The rendered configs
+// load in promtool and amtool (13b's compose-go check loads the override itself).
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import YAML from 'yaml';
+import { describeBinary } from '../../scripts/lib/binaries.ts';
+import {
+  FULL_CONFIG,
+  renderComposeTimeScale,
+  renderedTimeScale,
+  TIME_SCALE_DIR,
+  TIME_SCALE_OVERRIDE,
+} from '../../scripts/lib/stack/compose-time-scale.ts';
+import { rewriteRuleFile } from '../../scripts/lib/stack/rewrite.ts';
+import { FLOORS } from '../../scripts/lib/stack/stack.ts';
+import { program, run } from './lib/programs.ts';
+import { REPO } from './lib/repo.ts';
+
+type Rules = {
+  groups: { name: string; rules: { alert?: string; for?: string; expr: string }[] }[];
+};
+
+describe('make up TIME_SCALE=60: the compose override', () => {
+  let repo: string;
+  const amFile = () => join(repo, 'alertmanager/generated/alertmanager.yml');
+  const rendered = (rel: string) => readFileSync(join(repo, TIME_SCALE_DIR, rel), 'utf8');
+  before(() => {
+    repo = mkdtempSync(join(tmpdir(), 'time-scale-'));
+    for (const rel of ['docker-compose.yml', 'prometheus', 'alertmanager']) {
+      cpSync(join(REPO, rel), join(repo, rel), { recursive: true });
+    }
+    cpSync(join(REPO, 'alertmanager/alertmanager.yml'), amFile());
+    renderComposeTimeScale(repo, '60', amFile());
+  });
+  after(() => rmSync(repo, { recursive: true, force: true }));
+
+  it("mounts the scaled configs over Prometheus' own, adds its scaled resend delay and auto-reload", () => {
+    const override = YAML.parse(readFileSync(join(repo, TIME_SCALE_OVERRIDE), 'utf8')) as {
+      services: Record<string, { command?: string[]; volumes?: string[]; environment?: object }>;
+    };
+    const base = YAML.parse(readFileSync(join(REPO, 'docker-compose.yml'), 'utf8')) as {
+      services: { prometheus: { command: string[] } };
+    };
+    const { command, volumes } = override.services.prometheus;
+    assert.deepEqual(
+      command?.slice(0, base.services.prometheus.command.length),
+      base.services.prometheus.command,
+    );
+    assert.ok(command?.includes('--rules.alert.resend-delay=2s'), String(command));
+    assert.ok(command?.includes('--enable-feature=auto-reload-config'));
+    assert.deepEqual(volumes, [
+      `./${TIME_SCALE_DIR}/prometheus:/etc/prometheus:ro,z`,
+      './prometheus/targets:/etc/prometheus/targets:ro,z',
+    ]);
+    assert.deepEqual(override.services.app.environment, { HEALTH_CHECK_INTERVAL_MS: '1000' });
+    assert.equal(renderedTimeScale(repo), '60');
+  });
+
+  it('the rules are exactly what the native rewrite makes of them at the same scale', () => {
+    const source = 'prometheus/rules/alerts.yml';
+    const native = rewriteRuleFile(readFileSync(join(REPO, source), 'utf8'), {
+      scaling: { factor: 1 / 60, ...FLOORS },
+      scrapeIntervalMs: 1000,
+      evaluationIntervalMs: 1000,
+      compat: 'v3',
+      source,
+    });
+    assert.equal(rendered('prometheus/rules/alerts.yml'), native.text);
+    const rules = (YAML.parse(native.text) as Rules).groups.flatMap((g) => g.rules);
+    assert.equal(
+      rules.find((r) => r.alert === 'ServiceDown')?.for,
+      '2s',
+      'for: 1m at the 2-evaluation floor',
+    );
+  });
+
+  it('starts without rules; the full config scrapes every 1 s and loads them', () => {
+    const boot = YAML.parse(rendered('prometheus/prometheus.yml')) as Record<string, unknown>;
+    const full = YAML.parse(rendered(`prometheus/${FULL_CONFIG}`)) as {
+      global: Record<string, string>;
+      rule_files: string[];
+    };
+    assert.equal(boot.rule_files, undefined);
+    assert.deepEqual(full.rule_files, ['rules/*.yml']);
+    assert.equal(full.global.scrape_interval, '1s');
+    assert.equal(full.global.evaluation_interval, '1s');
+  });
+
+  it('scales the Alertmanager timers of the rendered config', () => {
+    const am = YAML.parse(readFileSync(amFile(), 'utf8')) as {
+      global: { resolve_timeout: string };
+      route: { group_wait: string; repeat_interval: string };
+    };
+    assert.equal(am.route.group_wait, '1s');
+    assert.equal(am.global.resolve_timeout, '5s');
+  });
+
+  it('promtool accepts the full config with its rules, amtool the Alertmanager config', function () {
+    const promtool = program('promtool');
+    const amtool = program('amtool');
+    if (!promtool || !amtool) this.skip();
+    const dir = join(repo, TIME_SCALE_DIR, 'prometheus');
+    const r = run(promtool.path, ['check', 'config', FULL_CONFIG], dir);
+    assert.equal(r.code, 0, `${describeBinary(promtool)}:\n${r.output}`);
+    const a = run(amtool.path, ['check-config', amFile()]);
+    assert.equal(a.code, 0, `${describeBinary(amtool)}:\n${a.output}`);
+  });
+
+  it('without TIME_SCALE (or 1) the override and its folder are removed', () => {
+    const copy = mkdtempSync(join(tmpdir(), 'time-scale-1-'));
+    try {
+      cpSync(repo, copy, { recursive: true });
+      assert.equal(renderComposeTimeScale(copy, '1', join(copy, 'none.yml')), undefined);
+      assert.equal(existsSync(join(copy, TIME_SCALE_OVERRIDE)), false);
+      assert.equal(existsSync(join(copy, TIME_SCALE_DIR)), false);
+      assert.equal(renderedTimeScale(copy), undefined);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
+  });
+});
