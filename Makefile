@@ -118,6 +118,11 @@ load: ## Steady, realistic traffic (DURATION=60 seconds by default)
 	$(NEED_TOOLS)
 	$(TOOLS_RUN) scripts/load.ts steady
 
+# It stops and starts the app: from the tools container, through the host (no Docker socket).
+alert-service-down:
+	$(NEED_TOOLS)
+	$(if $(filter container,$(TOOLS)),bash scripts/host/app-control.sh) $(TOOLS_RUN) scripts/scenario.ts service-down
+
 alert-%: ## Run an alert scenario: errors, latency, llm-outage, cost-spike, db-outage, auth-attack, rate-limit, service-down
 	$(NEED_TOOLS)
 	$(TOOLS_RUN) scripts/scenario.ts $*

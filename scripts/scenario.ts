@@ -2,9 +2,15 @@
 // to the receiver, clear the fault and follow it back to resolved; print the timeline.
 // `node scripts/scenario.ts --help` lists the scenarios and options.
 import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { StatusLine } from './lib/load/status-line.ts';
-import { composeAvailable, composeControl, nativeControl } from './lib/scenarios/app-control.ts';
+import {
+  composeAvailable,
+  composeControl,
+  fileControl,
+  nativeControl,
+} from './lib/scenarios/app-control.ts';
 import { waitForApp } from './lib/scenarios/clients.ts';
 import { runScenario, type ScenarioReport } from './lib/scenarios/runner.ts';
 import { findScenario, SCALED_TIMEOUT_S, SCENARIOS, STEADY_RATE } from './lib/scenarios/table.ts';
@@ -93,9 +99,11 @@ const appControl =
     ? undefined
     : endpoints.native?.controlUrl
       ? nativeControl(endpoints.native.controlUrl)
-      : (await composeAvailable(REPO_DIR))
-        ? composeControl(REPO_DIR)
-        : undefined;
+      : process.env.APP_CONTROL_DIR
+        ? fileControl(path.resolve(REPO_DIR, process.env.APP_CONTROL_DIR))
+        : (await composeAvailable(REPO_DIR))
+          ? composeControl(REPO_DIR)
+          : undefined;
 
 const labels = Object.entries(scenario.expect.labels ?? {})
   .map(([k, v]) => `${k}="${v}"`)

@@ -169,6 +169,31 @@ describe('make up with Docker alone (no Node on the host)', function () {
     assert.match(r.stderr, /--- prometheus \(exited, exit code 1\)/);
   });
 
+  it('service-down from the tools container: the host stops and starts the app on request', () => {
+    const script = [
+      "import { fileControl } from './scripts/lib/scenarios/app-control.ts';",
+      'const app = fileControl(process.env.APP_CONTROL_DIR, 10_000);',
+      'await app.stop();',
+      'await app.start();',
+    ].join('\n');
+    const r = spawnSync(
+      'bash',
+      ['scripts/host/app-control.sh', NODE_24, '--input-type=module', '-e', script],
+      {
+        cwd: clone.repo,
+        env: { PATH: clone.path(stubDocker), HOME: clone.dir },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
+    assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+    assert.deepEqual(
+      dockerCalls(log).filter((c) => / app$/.test(c)),
+      ['compose stop app', 'compose start app'],
+    );
+  });
+
   it('the configure step it runs in the tools container works from the clone without node_modules (TIME_SCALE too)', () => {
     clone.make(['up'], clone.path(stubDocker));
     const run = dockerCalls(log).find((c) => / node .*scripts\/configure\.ts$/.test(c));

@@ -1,8 +1,14 @@
 // Stopping and starting the app for the service-down scenario. Under compose that is
-// `docker compose stop/start app`; under `make native` (and the whole-stack test) the harness
-// owns the process and offers a small control API on loopback (scripts/lib/stack/control.ts).
+// `docker compose stop/start app`, run on the host: directly when the scenario runs there, or
+// through request files that scripts/host/app-control.sh answers when it runs in the tools
+// container (which gets no Docker socket). Under `make native` (and the whole-stack test) the
+// harness owns the process and offers a small control API on loopback
+// (scripts/lib/stack/control.ts).
 import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { promisify } from 'node:util';
+import { waitUntil } from './clients.ts';
 
 export interface AppControl {
   /** How the app is stopped, for the timeline ("docker compose stop app"). */
@@ -29,6 +35,35 @@ export function composeControl(
     }
   };
   return { describe: `${compose} stop app`, stop: () => exec('stop'), start: () => exec('start') };
+}
+
+/**
+ * Asks the host to stop or start the app: writes `request-<id>` (stop|start) into `dir` and
+ * waits for scripts/host/app-control.sh to answer with `done-<id>` ("ok" or the error).
+ */
+export function fileControl(dir: string, timeoutMs = 90_000): AppControl {
+  let count = 0;
+  const ask = async (verb: 'stop' | 'start') => {
+    const id = `${process.pid}-${++count}`;
+    const done = path.join(dir, `done-${id}`);
+    // Written aside and renamed, so the host never reads half a request.
+    writeFileSync(path.join(dir, `.${id}`), verb);
+    renameSync(path.join(dir, `.${id}`), path.join(dir, `request-${id}`));
+    const answer = await waitUntil(
+      `the host to ${verb} the app (scripts/host/app-control.sh)`,
+      timeoutMs,
+      async () => (existsSync(done) ? readFileSync(done, 'utf8').trim() : undefined),
+      200,
+    );
+    rmSync(done, { force: true });
+    if (answer !== 'ok')
+      throw new Error(`docker compose ${verb} app failed on the host: ${answer}`);
+  };
+  return {
+    describe: 'docker compose stop app (on the host, for the tools container)',
+    stop: () => ask('stop'),
+    start: () => ask('start'),
+  };
 }
 
 export function nativeControl(controlUrl: string): AppControl {
