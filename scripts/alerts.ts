@@ -39,7 +39,8 @@ export function formatAlertTable(alerts: ReceivedAlert[], now: Date): string {
 }
 
 async function main(): Promise<void> {
-  const base = resolveEndpoints().receiver;
+  const endpoints = resolveEndpoints();
+  const base = endpoints.receiver;
   let alerts: ReceivedAlert[];
   try {
     const res = await fetch(`${base}/alerts`, { signal: AbortSignal.timeout(5000) });
@@ -47,12 +48,12 @@ async function main(): Promise<void> {
     alerts = ((await res.json()) as { alerts: ReceivedAlert[] }).alerts;
   } catch (err) {
     console.error(
-      `Cannot read alerts from ${base}/alerts (${(err as Error).message}).\n` +
+      `Cannot read alerts from ${endpoints.shown.receiver}/alerts (${(err as Error).message}).\n` +
         'Is the stack running? Start it with `make up` (Docker) or `make native`.',
     );
     process.exit(1);
   }
-  console.log(`Alerts delivered to the local receiver (${base}):\n`);
+  console.log(`Alerts delivered to the local receiver (${endpoints.shown.receiver}):\n`);
   console.log(formatAlertTable(alerts, new Date()));
 }
 

@@ -44,7 +44,7 @@ if (!(durationS > 0) || !(rate > 0)) {
 }
 
 const endpoints = resolveEndpoints(values);
-console.log(`Agent service: ${endpoints.app} (${endpoints.origin})`);
+console.log(`Agent service: ${endpoints.shown.app} (${endpoints.origin})`);
 await waitForApp(endpoints.app, 5_000).catch((err: Error) => {
   console.error(
     `${err.message}\nIs the stack running? Start it with: make up (Docker) or make native`,
@@ -72,8 +72,8 @@ line.stop();
 console.log(summaryText(gen.stats, Date.now()));
 console.log(
   endpoints.native
-    ? `See it in Prometheus: ${endpoints.prometheus} (make native has no Grafana)`
-    : `See it in Grafana: ${endpoints.grafana} (dashboards "Agent service / Overview", "… / Agents and LLM")`,
+    ? `See it in Prometheus: ${endpoints.shown.prometheus} (make native has no Grafana)`
+    : `See it in Grafana: ${endpoints.shown.grafana} (dashboards "Agent service / Overview", "… / Agents and LLM")`,
 );
 if (gen.stats.completed > 0 && gen.stats.completed === gen.stats.statusCounts.get(0)) {
   console.error('No request got a response: is the agent service up?');

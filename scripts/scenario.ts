@@ -110,10 +110,10 @@ const labels = Object.entries(scenario.expect.labels ?? {})
   .join(', ');
 console.log(`Scenario ${scenario.name}: ${scenario.description}`);
 console.log(`Stack: ${endpoints.origin}${scale < 1 ? `, time scale ${scaleText}` : ''}`);
-console.log(`  app           ${endpoints.app}`);
-console.log(`  Prometheus    ${endpoints.prometheus}/alerts`);
-console.log(`  Alertmanager  ${endpoints.alertmanager}/#/alerts`);
-console.log(`  receiver      ${endpoints.receiver}/alerts`);
+console.log(`  app           ${endpoints.shown.app}`);
+console.log(`  Prometheus    ${endpoints.shown.prometheus}/alerts`);
+console.log(`  Alertmanager  ${endpoints.shown.alertmanager}/#/alerts`);
+console.log(`  receiver      ${endpoints.shown.receiver}/alerts`);
 console.log(
   `Expecting ${scenario.expect.alertname}${labels ? ` {${labels}}` : ''} within ${fireTimeoutS} s (${scenario.timing}), ` +
     `resolved within ${resolveTimeoutS} s of clearing the fault.`,

@@ -63,6 +63,8 @@ describe('endpoints: where make load and make alert-* send traffic', () => {
     assert.equal(ep.app, 'http://app:8000');
     assert.equal(ep.receiver, 'http://alert-receiver:9095');
     assert.equal(ep.grafana, 'http://grafana:3000');
+    assert.equal(ep.shown.app, 'http://127.0.0.1:18000', 'printed for a person on the host');
+    assert.equal(ep.shown.grafana, DEFAULT_URLS.grafana);
     assert.equal(ep.adminToken, 'from-dotenv');
     assert.equal(ep.native, undefined);
     assert.match(ep.origin, /compose stack .*network/);

@@ -24,6 +24,8 @@ export interface Endpoints {
   native?: { pid: number; controlUrl?: string };
   /** Where the URLs came from, for the first line a script prints. */
   origin: string;
+  /** The same URLs as a person opens them on the host (differs inside the tools container). */
+  shown: Record<Service, string>;
 }
 
 export const DEFAULT_URLS = {
@@ -108,15 +110,14 @@ export function resolveEndpoints(
   const native = inNetwork ? undefined : runningNative(env);
   const dotenv = readEnv(path.join(repoDir, '.env'));
   const urls = {} as Record<Service, string>;
+  const shown = {} as Record<Service, string>;
   for (const s of Object.keys(DEFAULT_URLS) as Service[]) {
     const composePort = dotenv[COMPOSE_PORT_VARS[s]];
-    const compose = inNetwork
-      ? COMPOSE_NETWORK_URLS[s]
-      : composePort
-        ? `http://127.0.0.1:${composePort}`
-        : DEFAULT_URLS[s];
+    const onHost = composePort ? `http://127.0.0.1:${composePort}` : DEFAULT_URLS[s];
+    const compose = inNetwork ? COMPOSE_NETWORK_URLS[s] : onHost;
     const v = flags[`${s}-url`] || env[ENV_NAMES[s]] || native?.[ENV_NAMES[s]] || compose;
     urls[s] = v.replace(/\/+$/, '');
+    shown[s] = urls[s] === COMPOSE_NETWORK_URLS[s] ? onHost : urls[s];
   }
   const adminToken =
     flags['admin-token'] ||
@@ -141,6 +142,7 @@ export function resolveEndpoints(
       ? { pid: Number(native.NATIVE_PID), controlUrl: native.NATIVE_CONTROL_URL }
       : undefined,
     origin,
+    shown,
   };
 }
 
