@@ -25,8 +25,13 @@ ifeq ($(TOOLS),host)
 TOOLS_RUN := $(NODE_RUN)
 TOOLS_RUN_OFFLINE := $(NODE_RUN)
 NEED_TOOLS = $(NEED_NODE)
+NEED_STACK = $(NEED_NODE)
 else
 NEED_TOOLS = $(NEED_DOCKER)
+# The compose network the tools container joins; missing while the stack is down.
+STACK_NETWORK ?= agent-observability_default
+export STACK_NETWORK
+NEED_STACK = $(NEED_DOCKER)$(call fail_with,$(shell docker network inspect $(STACK_NETWORK) >/dev/null 2>&1 || echo "The stack is not running (no Docker network $(STACK_NETWORK)): start it with make up"))
 TOOLS_RUN := bash scripts/host/tools.sh stack
 TOOLS_RUN_OFFLINE := bash scripts/host/tools.sh offline
 endif
@@ -98,7 +103,7 @@ open: ## Print the URLs of every UI and API
 	@$(TOOLS_RUN_OFFLINE) scripts/urls.ts
 
 alerts: ## Print the alerts delivered to the local receiver
-	$(NEED_TOOLS)
+	$(NEED_STACK)
 	@$(TOOLS_RUN) scripts/alerts.ts
 
 grafana-reset-password: ## Set Grafana's admin password to the one in .env (Grafana keeps the first one)
@@ -115,16 +120,16 @@ native: ## Run the app, Collector, Jaeger, Prometheus and Alertmanager as local 
 # ---------------------------------------------------------------------------- traffic and alerts
 .PHONY: load
 load: ## Steady, realistic traffic (DURATION=60 seconds by default)
-	$(NEED_TOOLS)
+	$(NEED_STACK)
 	$(TOOLS_RUN) scripts/load.ts steady
 
 # It stops and starts the app: from the tools container, through the host (no Docker socket).
 alert-service-down:
-	$(NEED_TOOLS)
+	$(NEED_STACK)
 	$(if $(filter container,$(TOOLS)),bash scripts/host/app-control.sh) $(TOOLS_RUN) scripts/scenario.ts service-down
 
 alert-%: ## Run an alert scenario: errors, latency, llm-outage, cost-spike, db-outage, auth-attack, rate-limit, service-down
-	$(NEED_TOOLS)
+	$(NEED_STACK)
 	$(TOOLS_RUN) scripts/scenario.ts $*
 
 # ---------------------------------------------------------------------------- development

@@ -92,6 +92,11 @@ describe('make up with Docker alone (no Node on the host)', function () {
     assertOneLine(r, /not with sudo.*docker group/);
   });
 
+  it('make load without a running stack: one line saying to start it with make up', () => {
+    const bin = clone.stub('docker', 'case "$*" in "network inspect"*) exit 1;; esac; exit 0');
+    assertOneLine(clone.make(['load'], clone.path(bin)), /The stack is not running.*make up/);
+  });
+
   it('goes all the way to docker compose up --wait --wait-timeout N, without a host Node', async () => {
     const ports = await freePorts(PORT_KEYS.length);
     writeFileSync(
