@@ -3,7 +3,7 @@
 # lines of each service that is not up (exited with an error, restarting, unhealthy, or still
 # starting when the timeout hit). Arguments: the compose options used (e.g. -f files).
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 
 compose=${COMPOSE:-docker compose}
 echo >&2

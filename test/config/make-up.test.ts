@@ -4,7 +4,7 @@
 // container, replayed from the clone's copy with the project's Node 24 standing in for the
 // container. No Docker engine runs here.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -58,6 +58,21 @@ describe('make up with Docker alone (no Node on the host)', function () {
   beforeEach(() => {
     writeFileSync(log, '');
     rmSync(path.join(clone.repo, '.env'), { force: true });
+  });
+
+  it('the host scripts parse in bash and pass shellcheck (where it is installed)', function () {
+    const dir = path.join(REPO, 'scripts/host');
+    const scripts = readdirSync(dir).filter((f) => f.endsWith('.sh'));
+    for (const f of scripts) {
+      const r = spawnSync('bash', ['-n', path.join(dir, f)], { encoding: 'utf8' });
+      assert.equal(r.status, 0, `${f}: ${r.stderr}`);
+    }
+    const check = spawnSync('shellcheck', scripts, { cwd: dir, encoding: 'utf8' });
+    if (check.error) {
+      console.log('      shellcheck is not installed: skipped');
+      this.skip();
+    }
+    assert.equal(check.status, 0, check.stdout);
   });
 
   it('the PATH holds no node, npm or npx', () => {
