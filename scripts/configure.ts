@@ -199,23 +199,31 @@ async function main(): Promise<void> {
   };
   const am = writeAlertmanagerConfig(repoRoot, merged, renderAlertmanagerConfig);
   console.log(`Rendered ${rel(am.configPath)} (secrets in ${rel(am.secretsDir)}, mode 0600).`);
-  const scaled = renderComposeTimeScale(repoRoot, process.env.TIME_SCALE || '1', am.configPath);
-  if (scaled) {
-    makeReadable(join(repoRoot, TIME_SCALE_DIR));
-    console.log(
-      `Rendered ${TIME_SCALE_OVERRIDE} and ${TIME_SCALE_DIR}/: alerting ${Math.round(1 / scaled.factor)}× faster ` +
-        `(${scaled.ruleGroups} rule groups, Alertmanager timers); make up TIME_SCALE=… uses them.`,
-    );
-  }
-  const opened = makeMountsReadable(repoRoot);
-  if (opened > 0)
-    console.log(`Made ${opened} config files and folders readable for the containers.`);
   console.log(`  Alertmanager receivers active: ${am.active.join(', ') || '(none)'}`);
   for (const s of am.skipped) {
     console.log(
       `  skipped ${s.receiver}: ${s.missing} ${s.missing.includes(',') ? 'are' : 'is'} not set in .env`,
     );
   }
+  renderTimeScale(repoRoot, am.configPath);
+  const opened = makeMountsReadable(repoRoot);
+  if (opened > 0)
+    console.log(`Made ${opened} config files and folders readable for the containers.`);
+}
+
+/** `make configure TIME_SCALE=60`: the compose override and its configs (or their removal). */
+function renderTimeScale(repoRoot: string, alertmanagerConfig: string): void {
+  const scaled = renderComposeTimeScale(
+    repoRoot,
+    process.env.TIME_SCALE || '1',
+    alertmanagerConfig,
+  );
+  if (!scaled) return;
+  makeReadable(join(repoRoot, TIME_SCALE_DIR));
+  console.log(
+    `Rendered ${TIME_SCALE_OVERRIDE} and ${TIME_SCALE_DIR}/: alerting ${Math.round(1 / scaled.factor)}× ` +
+      `faster (${scaled.ruleGroups} rule groups, Alertmanager timers); make up TIME_SCALE=… uses them.`,
+  );
 }
 
 if (import.meta.main) {

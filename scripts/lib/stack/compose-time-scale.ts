@@ -77,10 +77,10 @@ export function renderComposeTimeScale(
   scaleText: string,
   alertmanagerFile: string,
 ): ComposeTimeScale | undefined {
+  const factor = parseFactor(scaleText);
   const outDir = path.join(repoDir, TIME_SCALE_DIR);
   rmSync(outDir, { recursive: true, force: true });
   rmSync(path.join(repoDir, TIME_SCALE_OVERRIDE), { force: true });
-  const factor = parseFactor(scaleText);
   if (factor === 1) return undefined;
   const scaling = { factor, ...FLOORS };
 
