@@ -8,9 +8,10 @@
 //   3. With TIME_SCALE (e.g. 60): the time-scaled Prometheus configs and the compose override
 //      `make up TIME_SCALE=60` starts with (scripts/lib/stack/compose-time-scale.ts), and
 //      Alertmanager's timers scaled; without it, any earlier rendering is removed.
-//   4. The folders and files docker-compose.yml bind-mounts are made readable by every user
-//      (a+rX): the containers run as their own users, and a clone made under umask 077 would
-//      otherwise hide its configs from them. None of them holds a secret.
+//   4. The folders and files docker-compose.yml bind-mounts, and its image build contexts, are
+//      made readable by every user (a+rX): the containers run as their own users, and a clone
+//      made under umask 077 would otherwise hide its configs (and the app's package.json in its
+//      image) from them. None of them holds a secret.
 // Prints where the secrets are and which receivers are on. Runs in the tools container
 // (scripts/host/tools.sh) or on Node 24 from `make install`: Node built-ins, yaml and zod only.
 
@@ -27,6 +28,7 @@ import {
 } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
 import { renderAlertmanagerConfig, type RenderedAlertmanager } from './lib/alertmanager-config.ts';
 import { parseEnv, setEnvValues } from './lib/env-file.ts';
 import {
@@ -111,21 +113,37 @@ export function ensureEnvFile(repoRoot: string, opts: { secret?: () => string } 
 /** Folders compose mounts that hold secrets: the alertmanager-config service copies them. */
 const PRIVATE_MOUNTS = ['alertmanager/generated'];
 
+/** Folders of a build context that never reach an image (each has a .dockerignore entry). */
+const NOT_BUILT = new Set(['node_modules', 'dist', 'build', 'data', 'coverage']);
+
+/** Image build contexts in docker-compose.yml (`build: {context}` or `build: path`). */
+function buildContexts(repoRoot: string): string[] {
+  const doc = YAML.parse(readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8')) as {
+    services?: Record<string, { build?: string | { context?: string } }>;
+  };
+  return Object.values(doc.services ?? {}).flatMap(({ build }) => {
+    const context = typeof build === 'string' ? build : build?.context;
+    return context ? [resolve(repoRoot, context)] : [];
+  });
+}
+
 /**
  * Adds read (and, on folders, search) permission for everyone to every file and folder
- * docker-compose.yml bind-mounts, except PRIVATE_MOUNTS. Returns how many it changed.
+ * docker-compose.yml bind-mounts or builds an image from, except PRIVATE_MOUNTS. Returns how
+ * many it changed.
  */
 export function makeMountsReadable(repoRoot: string): number {
   let changed = 0;
   const privateDirs = PRIVATE_MOUNTS.map((rel) => join(repoRoot, rel));
-  for (const [, host] of bindMounts(repoRoot)) {
+  const sources = [...bindMounts(repoRoot).map(([, host]) => host), ...buildContexts(repoRoot)];
+  for (const host of sources) {
     if (privateDirs.some((dir) => host === dir || host.startsWith(dir + '/'))) continue;
     if (existsSync(host)) changed += makeReadable(host);
   }
   return changed;
 }
 
-/** a+r on a file, a+rX on a folder and everything in it; returns how many it changed. */
+/** a+r on a file, a+rX on a folder and everything in it (but NOT_BUILT); how many it changed. */
 export function makeReadable(file: string): number {
   const st = lstatSync(file);
   if (st.isSymbolicLink()) return 0;
@@ -135,8 +153,10 @@ export function makeReadable(file: string): number {
     chmodSync(file, wanted);
     changed++;
   }
-  if (st.isDirectory())
-    for (const name of readdirSync(file)) changed += makeReadable(join(file, name));
+  if (!st.isDirectory()) return changed;
+  for (const name of readdirSync(file)) {
+    if (!NOT_BUILT.has(name)) changed += makeReadable(join(file, name));
+  }
   return changed;
 }
 

@@ -252,19 +252,25 @@ describe('make configure', () => {
       assert.equal(env.get(key), '', key);
   });
 
-  it('makes what compose bind-mounts readable by every container user, but not the secrets', () => {
+  it('makes what compose bind-mounts or builds readable by every container user, but not the secrets', () => {
     for (const dir of ['prometheus/rules', 'alertmanager/generated/secrets']) {
       mkdirSync(join(tmp, dir), { recursive: true, mode: 0o700 });
     }
     writeFileSync(join(tmp, 'prometheus/rules/a.yml'), 'groups: []\n', { mode: 0o600 });
     writeFileSync(join(tmp, 'alertmanager/generated/secrets/key'), 'x', { mode: 0o600 });
+    for (const dir of ['app/src', 'app/node_modules/x'])
+      mkdirSync(join(tmp, dir), { recursive: true });
+    writeFileSync(join(tmp, 'app/package.json'), '{}', { mode: 0o600 });
+    writeFileSync(join(tmp, 'app/node_modules/x/index.js'), '', { mode: 0o600 });
     writeFileSync(
       join(tmp, 'docker-compose.yml'),
       'services:\n  p:\n    volumes:\n      - ./prometheus:/etc/prometheus:ro,z\n' +
-        '      - ./alertmanager/generated/secrets:/s:ro,z\n',
+        '      - ./alertmanager/generated/secrets:/s:ro,z\n  a:\n    build:\n      context: ./app\n',
     );
     chmodSync(join(tmp, 'prometheus'), 0o700);
-    assert.equal(makeMountsReadable(tmp), 3);
+    assert.equal(makeMountsReadable(tmp), 4);
+    assert.equal(mode(join(tmp, 'app/package.json')), 0o644, 'the build context');
+    assert.equal(mode(join(tmp, 'app/node_modules/x/index.js')), 0o600, 'not built into the image');
     assert.equal(mode(join(tmp, 'prometheus')), 0o755);
     assert.equal(mode(join(tmp, 'prometheus/rules')), 0o755);
     assert.equal(mode(join(tmp, 'prometheus/rules/a.yml')), 0o644);
