@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # After a failed `docker compose up --wait`: the state of every container, then the last log
 # lines of each service that is not up (exited with an error, restarting, unhealthy, or still
-# starting when the timeout hit). Arguments: the compose options used (e.g. -f files).
+# starting when the timeout hit); then it stops the stack, so that nothing runs half-started.
+# Arguments: the compose options used (e.g. -f files).
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 
@@ -19,5 +20,7 @@ $compose "$@" ps --all --format '{{.Service}}|{{.State}}|{{.Health}}|{{.ExitCode
     echo "--- $service ($state${health:+, $health}${code:+, exit code $code}): last log lines" >&2
     $compose "$@" logs --no-color --tail 40 "$service" >&2
   done
+# Nothing stays half-started; the stopped containers keep their logs.
+$compose "$@" stop >/dev/null 2>&1
 echo >&2
-echo "Fix the cause, then run make up again (make logs SERVICE=<name> follows one service)." >&2
+echo "Stopped the stack (its logs stay: make logs SERVICE=<name>). Fix the cause, then make up again." >&2

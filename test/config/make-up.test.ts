@@ -175,7 +175,7 @@ describe('make up with Docker alone (no Node on the host)', function () {
     }
   });
 
-  it('when --wait fails: prints the containers and the last log lines of the failed service', async () => {
+  it('when --wait fails: prints the containers and the last log lines of the failed service, then stops the stack', async () => {
     const ports = await freePorts(PORT_KEYS.length);
     writeFileSync(
       path.join(clone.repo, '.env'),
@@ -187,6 +187,7 @@ describe('make up with Docker alone (no Node on the host)', function () {
     assert.ok(calls.includes('compose ps --all'), calls.join('\n'));
     assert.ok(calls.includes('compose logs --no-color --tail 40 prometheus'), calls.join('\n'));
     assert.match(r.stderr, /--- prometheus \(exited, exit code 1\)/);
+    assert.equal(calls.at(-1), 'compose stop', 'the half-started stack was left running');
   });
 
   it('service-down from the tools container: the host stops and starts the app on request', () => {
