@@ -47,6 +47,8 @@ export const ALWAYS_GENERATED = ['GRAFANA_ADMIN_PASSWORD'] as const;
 export const GENERATED_WHEN_NEW = ['ADMIN_TOKEN'] as const;
 /** The app refuses to start without keys (outside DEMO_MODE): one key per tier, when empty. */
 export const API_KEY_TIERS = ['free', 'pro'] as const;
+/** The public demo keys an older .env.example put in .env: replaced like an empty value. */
+export const OLD_DEFAULT_API_KEYS = 'demo-free:free,demo-pro:pro';
 
 export type RenderAlertmanager = (
   env: Record<string, string | undefined>,
@@ -99,7 +101,8 @@ export function ensureEnvFile(repoRoot: string, opts: { secret?: () => string } 
   for (const key of GENERATED_WHEN_NEW) {
     if ((created || added.includes(key)) && isEmpty(key)) updates[key] = secret();
   }
-  if (example.has('API_KEYS') && isEmpty('API_KEYS')) {
+  const oldDefault = current.get('API_KEYS') === OLD_DEFAULT_API_KEYS;
+  if (example.has('API_KEYS') && (isEmpty('API_KEYS') || oldDefault)) {
     updates.API_KEYS = API_KEY_TIERS.map((tier) => `${secret()}:${tier}`).join(',');
   }
 

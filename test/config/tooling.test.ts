@@ -230,6 +230,23 @@ describe('make configure', () => {
     assert.ok(text.startsWith('# mine\n'), 'comments were lost');
   });
 
+  it('replaces the public demo keys an older .env.example wrote, keeps any other keys', () => {
+    writeFileSync(join(tmp, '.env.example'), example);
+    writeFileSync(
+      join(tmp, '.env'),
+      example.replace('API_KEYS=', 'API_KEYS=demo-free:free,demo-pro:pro'),
+    );
+    ensureEnvFile(tmp, { secret });
+    const keys = parseEnv(readFileSync(join(tmp, '.env'), 'utf8')).get('API_KEYS');
+    assert.match(keys ?? '', /^secret\d+:free,secret\d+:pro$/);
+    writeFileSync(join(tmp, '.env'), example.replace('API_KEYS=', 'API_KEYS=demo-free:free'));
+    ensureEnvFile(tmp, { secret });
+    assert.equal(
+      parseEnv(readFileSync(join(tmp, '.env'), 'utf8')).get('API_KEYS'),
+      'demo-free:free',
+    );
+  });
+
   it('fills an emptied Grafana password again (the stack must not start without one)', () => {
     writeFileSync(join(tmp, '.env.example'), example);
     writeFileSync(join(tmp, '.env'), example.replace('API_KEYS=', 'API_KEYS=mine:pro'));
