@@ -172,6 +172,7 @@ test-unit: ## Unit tests of the tooling (config rewrite, load generator, dashboa
 	$(MOCHA) 'test/unit/**/*.test.ts' 'test/grafana/**/*.test.ts'
 
 test-rules: ## promtool unit tests of every rule, amtool routing tests, runbook checks
+	$(NEED_NODE)
 	$(MOCHA) 'test/rules/**/*.test.ts'
 
 e2e: build ## The whole-stack test: app, Collector, Jaeger, Prometheus, Alertmanager, alert scenarios
