@@ -88,12 +88,18 @@ describe('make up with Docker alone (no Node on the host)', function () {
 
   it('with the Docker client but no engine: one line saying Docker is needed', function () {
     const docker = spawnSync('sh', ['-c', 'command -v docker'], { encoding: 'utf8' }).stdout.trim();
+    // Where an engine runs (a CI runner), `make up` would really start the stack: not here.
+    if (docker && spawnSync(docker, ['info'], { stdio: 'ignore' }).status === 0) {
+      console.log('      a Docker engine runs here: skipped');
+      this.skip();
+    }
     const client = docker
       ? path.dirname(docker)
       : clone.stub('docker', 'echo "Cannot connect to the Docker daemon" >&2; exit 1');
-    const r = clone.make(['up'], clone.path(client));
-    if (r.status === 0) this.skip(); // a Docker engine does run here
-    assertOneLine(r, /Docker is needed, and its engine is not running/);
+    assertOneLine(
+      clone.make(['up'], clone.path(client)),
+      /Docker is needed, and its engine is not running/,
+    );
   });
 
   it('with an engine but no compose plugin: one line naming the Compose plugin', () => {
