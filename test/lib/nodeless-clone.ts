@@ -4,7 +4,9 @@
 // - <dir>/work/node_modules: links to exactly the packages `npm ci --omit=dev` installs in the
 //   tools image (package-lock.json entries without `dev`), one folder up, as in the image;
 // - a PATH with everything in /usr/bin except node, npm and npx, then /usr/sbin:/sbin, plus
-//   whatever bin folders a test puts first (a stub docker).
+//   whatever bin folders a test puts first (a stub docker). docker is left out too: each test
+//   says which docker it runs with, and where an engine runs (a CI runner) the real one would
+//   start the stack.
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   chmodSync,
@@ -21,7 +23,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
-const HIDDEN = new Set(['node', 'npm', 'npx']);
+const HIDDEN = new Set(['node', 'npm', 'npx', 'docker']);
 
 export interface NodelessClone {
   dir: string;
