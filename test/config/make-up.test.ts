@@ -93,8 +93,9 @@ describe('make up with Docker alone (no Node on the host)', function () {
       console.log('      a Docker engine runs here: skipped');
       this.skip();
     }
+    // The client alone on the PATH (its folder may hold a Node too).
     const client = docker
-      ? path.dirname(docker)
+      ? clone.stub('docker', `exec ${docker} "$@"`)
       : clone.stub('docker', 'echo "Cannot connect to the Docker daemon" >&2; exit 1');
     assertOneLine(
       clone.make(['up'], clone.path(client)),
