@@ -41,3 +41,44 @@ export function slope(xs: readonly number[], ys: readonly number[]): number {
   }
   return variance === 0 ? 0 : covariance / variance;
 }
+
+/** Per-pair differences a[i] - b[i] (e.g. the p99 a configuration adds over bare). */
+export function pairedDifferences(
+  values: readonly number[],
+  baseline: readonly number[],
+): number[] {
+  if (values.length !== baseline.length) throw new Error('rounds differ in length');
+  return values.map((value, round) => value - baseline[round]);
+}
+
+/** Nearest-rank percentile (p in 0–100) of unsorted values. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) throw new Error('percentile of no values');
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+export type Verdict = 'met' | 'not met' | 'not judgeable';
+
+/** The share of pairs that must agree before the benchmark calls a target met or not met. */
+export const AGREEMENT = 0.75;
+/** Fewer pairs than this say nothing about a spread. */
+export const MIN_PAIRS = 3;
+
+/**
+ * Whether per-pair values reach a target: `atLeast` for a throughput ratio, `atMost` for an
+ * added latency. Met when at least three quarters of the pairs reach it, not met when at
+ * least three quarters miss it; anything between means the spread straddles the target and
+ * this run cannot tell, which a noisy machine should admit rather than round either way.
+ */
+export function verdict(
+  values: readonly number[],
+  target: number,
+  direction: 'atLeast' | 'atMost',
+): Verdict {
+  if (values.length < MIN_PAIRS) return 'not judgeable';
+  const reached = values.filter((v) => (direction === 'atLeast' ? v >= target : v <= target));
+  if (reached.length >= AGREEMENT * values.length) return 'met';
+  if (values.length - reached.length >= AGREEMENT * values.length) return 'not met';
+  return 'not judgeable';
+}
