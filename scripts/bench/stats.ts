@@ -51,13 +51,6 @@ export function pairedDifferences(
   return values.map((value, round) => value - baseline[round]);
 }
 
-/** Nearest-rank percentile (p in 0–100) of unsorted values. */
-export function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) throw new Error('percentile of no values');
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
-
 export type Verdict = 'met' | 'not met' | 'not judgeable';
 
 /** The share of pairs that must agree before the benchmark calls a target met or not met. */

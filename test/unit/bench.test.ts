@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { renderChart } from '../../scripts/bench/chart.ts';
-import { median, roundRatios, slope, spread } from '../../scripts/bench/stats.ts';
+import { percentile } from '../../scripts/lib/load/stats.ts';
+import { fixedRates, type ThroughputRow } from '../../scripts/bench/report.ts';
+import {
+  median,
+  pairedDifferences,
+  roundRatios,
+  slope,
+  spread,
+  verdict,
+} from '../../scripts/bench/stats.ts';
 
 describe('bench statistics', () => {
   it('takes the median of odd and even counts without reordering the input', () => {
@@ -18,6 +27,47 @@ describe('bench statistics', () => {
   it('divides round by round, so drift between rounds cancels', () => {
     assert.deepEqual(roundRatios([90, 45], [100, 50]), [0.9, 0.9]);
     assert.throws(() => roundRatios([1], [1, 2]), /differ/);
+  });
+
+  it('subtracts pair by pair, for the latency a configuration adds over bare', () => {
+    assert.deepEqual(pairedDifferences([1500, 900], [1000, 1000]), [500, -100]);
+    assert.throws(() => pairedDifferences([1], [1, 2]), /differ/);
+  });
+
+  it('takes nearest-rank percentiles, p99.9 of 1,000 values being the 999th', () => {
+    const values = Array.from({ length: 1000 }, (_, i) => 1000 - i);
+    assert.equal(percentile(values, 50), 500);
+    assert.equal(percentile(values, 99), 990);
+    assert.equal(percentile(values, 99.9), 999);
+    assert.equal(percentile([7], 99.9), 7);
+    assert.throws(() => percentile([], 50), /no values/);
+  });
+
+  it('calls a target met or not met only when three quarters of the pairs agree', () => {
+    assert.equal(verdict([0.92, 0.95, 0.91, 0.97], 0.9, 'atLeast'), 'met');
+    assert.equal(verdict([0.8, 0.85, 0.82, 0.95], 0.9, 'atLeast'), 'not met');
+    assert.equal(verdict([800, 900, 1200, 700], 1000, 'atMost'), 'met');
+    assert.equal(verdict([1800, 1900, 1200, 700], 1000, 'atMost'), 'not met');
+  });
+
+  it('says "not judgeable" when the spread straddles the target, or with too few pairs', () => {
+    // The median (0.915) is above the target, but two pairs of five are below: a noisy run.
+    assert.equal(verdict([0.7, 0.88, 0.915, 0.93, 1.05], 0.9, 'atLeast'), 'not judgeable');
+    assert.equal(verdict([0.95, 0.96], 0.9, 'atLeast'), 'not judgeable');
+    assert.equal(verdict([500, 1500, 700, 1600], 1000, 'atMost'), 'not judgeable');
+  });
+
+  it('sets the fixed rate at half the slowest configuration, per endpoint', () => {
+    const row = (config: string, endpointName: 'cheap' | 'run', median: number) =>
+      ({ config, endpointName, okPerSecond: { median, min: 0, max: 0 } }) as ThroughputRow;
+    const rates = fixedRates([
+      row('bare', 'cheap', 9000),
+      row('conventional', 'cheap', 3001),
+      row('default', 'cheap', 6000),
+      row('bare', 'run', 1800),
+      row('default', 'run', 1500),
+    ]);
+    assert.deepEqual(rates, { cheap: 1501, run: 750 });
   });
 
   it('fits a least-squares slope', () => {
