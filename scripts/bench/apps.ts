@@ -13,6 +13,8 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePorts } from '../lib/stack/ports.ts';
 
+const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux (getconf CLK_TCK)
+
 export const CONFIGS = ['bare', 'conventional', 'default', 'lean'] as const;
 export type ConfigName = (typeof CONFIGS)[number];
 
@@ -65,6 +67,8 @@ export interface AppOptions {
   otlpEndpoint: string;
   /** The concurrency cap: set above every client's connection count, so no run is refused. */
   maxConcurrentRuns: number;
+  /** Extra variables, last: for trying a setting (e.g. OTEL_BSP_*) against the same baseline. */
+  env?: Record<string, string>;
 }
 
 function appEnv(config: ConfigName, port: number, dataDir: string, o: AppOptions) {
@@ -89,7 +93,7 @@ function appEnv(config: ConfigName, port: number, dataDir: string, o: AppOptions
     env.OTEL_TRACES_SAMPLER = 'parentbased_traceidratio';
     env.OTEL_TRACES_SAMPLER_ARG = '0.1';
   }
-  return env;
+  return { ...env, ...o.env };
 }
 
 const ENTRY_ARGS: Record<ConfigName, string[]> = {
@@ -141,6 +145,15 @@ export async function startApp(config: ConfigName, o: AppOptions): Promise<Runni
     throw error;
   }
   return { url, process: child, stop };
+}
+
+/** User plus system CPU time of a process so far, in seconds (proc(5): utime, stime). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The fields after the command name, which may hold spaces: utime and stime are the 12th
+  // and 13th of them.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
 export function rssBytes(pid: number): number {

@@ -11,10 +11,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LoadGenerator } from '../lib/load/generator.ts';
 import { steady } from '../lib/load/mix.ts';
 import { startStack, type Stack } from '../lib/stack/stack.ts';
-import { rssBytes } from './apps.ts';
+import { cpuSeconds, rssBytes } from './apps.ts';
 import { progress } from './throughput.ts';
 
-const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux (getconf CLK_TCK)
 const STARTUP_LIMIT_MS = 90_000;
 // `make load`'s default rate.
 const LOAD_RATE = 10;
@@ -38,18 +37,14 @@ export interface Footprint {
 }
 
 interface Counters {
-  cpuTicks: number;
+  cpuSeconds: number;
   writeBytes: number;
 }
 
 function counters(pid: number): Counters {
-  // Fields after the command name (which may hold spaces): utime and stime are the 12th and
-  // 13th (fields 14 and 15 of proc(5)).
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const io = readFileSync(`/proc/${pid}/io`, 'utf8');
   return {
-    cpuTicks: Number(fields[11]) + Number(fields[12]),
+    cpuSeconds: cpuSeconds(pid),
     writeBytes: Number(/^write_bytes: (\d+)/m.exec(io)?.[1] ?? 0),
   };
 }
@@ -113,8 +108,7 @@ async function sample(stack: Stack, seconds: number): Promise<ProcessFootprint[]
       name: p.name,
       rssBytes: rssBytes(p.pid),
       rssPeakBytes: peak[i],
-      cpuSecondsPerMinute:
-        ((after.cpuTicks - before[i].cpuTicks) / CLOCK_TICKS_PER_SECOND / seconds) * 60,
+      cpuSecondsPerMinute: ((after.cpuSeconds - before[i].cpuSeconds) / seconds) * 60,
       diskBytesPerHour: ((after.writeBytes - before[i].writeBytes) / seconds) * 3600,
     };
   });

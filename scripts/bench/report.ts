@@ -36,6 +36,10 @@ export interface ThroughputRow {
   p99Ms: Spread;
   rssBytes: Spread;
   ratioToBare: Spread;
+  /** CPU per request: its value, and bare's CPU per request ÷ this one, pair by pair (the
+   * throughput a CPU-bound service would keep; less disturbed by other work than req/s). */
+  cpuUsPerRequest: Spread;
+  cpuRatioToBare: Spread;
   target?: Target;
   failedResponses: number;
 }
@@ -65,10 +69,18 @@ export function throughputRows(samples: Samples): ThroughputRow[] {
       bare,
     );
     const goal = THROUGHPUT_TARGETS[`${config}:${endpoint.name}`];
+    const cpu = runs.map((s) => s.cpuUsPerRequest);
     return {
       config,
       endpoint: endpoint.label,
       endpointName: endpoint.name,
+      cpuUsPerRequest: spread(cpu),
+      cpuRatioToBare: spread(
+        roundRatios(
+          samples.bare[endpoint.name].map((s) => s.cpuUsPerRequest),
+          cpu,
+        ),
+      ),
       okPerSecond: spread(runs.map((s) => s.okPerSecond)),
       p99Ms: spread(runs.map((s) => s.p99Ms)),
       rssBytes: spread(samples.rss[config]),
@@ -128,12 +140,13 @@ function targetText(target: Target | undefined, relation: '≥' | '≤', unit = 
 
 export function printThroughput(rows: ThroughputRow[]): void {
   console.log(
-    `\n${'configuration'.padEnd(13)} ${'endpoint'.padEnd(28)} ${'2xx/s (min–max)'.padEnd(24)} p99 ms  RSS MiB  ${'÷ bare (min–max)'.padEnd(18)} target`,
+    `\n${'configuration'.padEnd(13)} ${'endpoint'.padEnd(28)} ${'2xx/s (min–max)'.padEnd(24)} p99 ms  RSS MiB  CPU µs/req  ${'CPU: bare ÷ this'.padEnd(18)} ${'÷ bare (min–max)'.padEnd(18)} target`,
   );
   for (const r of rows) {
     console.log(
       `${r.config.padEnd(13)} ${r.endpoint.padEnd(28)} ${fmtSpread(r.okPerSecond, 0).padEnd(24)} ` +
         `${r.p99Ms.median.toFixed(0).padStart(6)} ${mib(r.rssBytes.median).padStart(8)}  ` +
+        `${r.cpuUsPerRequest.median.toFixed(0).padStart(10)}  ${fmtSpread(r.cpuRatioToBare).padEnd(18)} ` +
         `${fmtSpread(r.ratioToBare).padEnd(18)} ${targetText(r.target, '≥')}` +
         (r.failedResponses > 0 ? `  (${r.failedResponses} not 2xx)` : ''),
     );

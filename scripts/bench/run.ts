@@ -5,7 +5,8 @@
 //    paired, interleaved rounds; each configuration's ratio to the bare run of its round.
 // 2. Added latency at a fixed rate (latency.ts): open-loop Poisson load at half the slowest
 //    configuration's throughput from step 1, the same rate for all.
-// 3. The /metrics scrape, the registry at a fork's scale, memory with the OTLP endpoint down.
+// 3. The /metrics scrape, the registry at a fork's scale, OTLP encoding per span (JSON against
+//    protobuf), memory with the OTLP endpoint down.
 // 4. The native stack's footprint under `make load` traffic (footprint.ts).
 // Each target gets a verdict: met, not met, or not judgeable at the spread this run had.
 // Results go to scripts/bench/results/ (git-ignored); `make bench-publish` copies them over the
@@ -15,6 +16,7 @@ import { cpus, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { ENDPOINTS } from './apps.ts';
 import { renderChart } from './chart.ts';
+import { measureEncoding } from './encode.ts';
 import { measureFootprint } from './footprint.ts';
 import { latencyRounds } from './latency.ts';
 import { startOtlpSink } from './otlp-sink.ts';
@@ -98,6 +100,7 @@ async function main(): Promise<void> {
     2 * Math.max(options.throughput.connections, options.latency.maxInFlight);
   const service = await serviceBench(maxConcurrentRuns);
   const registryAtScale = await measureRegistryAtScale();
+  const encoding = measureEncoding();
   progress(`soak: ${options.soakSeconds} s of agent runs with the OTLP endpoint down`);
   const soak = await soakWithOtlpDown(
     { otlpEndpoint: '', maxConcurrentRuns },
@@ -117,6 +120,11 @@ async function main(): Promise<void> {
   console.log(
     `registry at a fork's scale (72 agents, 16 models): ${registryAtScale.series} series, ` +
       `${(registryAtScale.bytes / 1024).toFixed(0)} KiB, serialised in ${fmtSpread(registryAtScale.milliseconds, 1)} ms`,
+  );
+  const { json, protobuf } = encoding;
+  console.log(
+    `OTLP encoding per span (CPU, batches of ${encoding.spansPerBatch}): JSON ${json.usPerSpan.toFixed(1)} µs, ` +
+      `${json.bytesPerSpan.toFixed(0)} B; protobuf ${protobuf.usPerSpan.toFixed(1)} µs, ${protobuf.bytesPerSpan.toFixed(0)} B`,
   );
   const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
   console.log(

@@ -3,7 +3,8 @@
 // its answer). A configuration's ratio is taken against the bare run of the same round, so
 // drift between rounds (other work on the machine) cancels out of the pair.
 import autocannon from 'autocannon';
-import { CONFIGS, ENDPOINTS, rssBytes, startApp, type AppOptions } from './apps.ts';
+import { CONFIGS, cpuSeconds, ENDPOINTS, rssBytes, startApp, type AppOptions } from './apps.ts';
+import type { RunningApp } from './apps.ts';
 import type { ConfigName, Endpoint, EndpointName } from './apps.ts';
 
 export interface ThroughputOptions {
@@ -20,6 +21,11 @@ export interface Sample {
   p99Ms: number;
   non2xx: number;
   errors: number;
+  /**
+   * The service's CPU time per 2xx answer, in µs: what a request costs it, which other work on
+   * a shared machine disturbs less than the throughput it can reach.
+   */
+  cpuUsPerRequest: number;
 }
 
 export type PerConfig<T> = Record<ConfigName, T>;
@@ -37,14 +43,16 @@ export function progress(message: string): void {
   process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`);
 }
 
-async function drive(
-  url: string,
+export async function drive(
+  app: RunningApp,
   endpoint: Endpoint,
   seconds: number,
   connections: number,
 ): Promise<Sample> {
+  const pid = app.process.pid as number;
+  const cpuBefore = cpuSeconds(pid);
   const result = await autocannon({
-    url: `${url}${endpoint.path}`,
+    url: `${app.url}${endpoint.path}`,
     method: endpoint.method,
     headers: endpoint.headers,
     body: endpoint.body,
@@ -58,6 +66,7 @@ async function drive(
     p99Ms: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors,
+    cpuUsPerRequest: ((cpuSeconds(pid) - cpuBefore) * 1e6) / Math.max(1, result['2xx']),
   };
 }
 
@@ -71,13 +80,13 @@ async function measureConfig(
   const running = await startApp(config, app);
   try {
     for (const endpoint of ENDPOINTS) {
-      await drive(running.url, endpoint, o.warmupSeconds, o.connections);
-      const sample = await drive(running.url, endpoint, o.durationSeconds, o.connections);
+      await drive(running, endpoint, o.warmupSeconds, o.connections);
+      const sample = await drive(running, endpoint, o.durationSeconds, o.connections);
       samples[config][endpoint.name].push(sample);
       const failed = sample.non2xx + sample.errors;
       progress(
         `${label} ${config.padEnd(12)} ${endpoint.label.padEnd(28)} ` +
-          `${sample.okPerSecond.toFixed(0).padStart(6)} 2xx/s  p99 ${sample.p99Ms} ms` +
+          `${sample.okPerSecond.toFixed(0).padStart(6)} 2xx/s  p99 ${sample.p99Ms} ms  ${sample.cpuUsPerRequest.toFixed(0)} µs CPU/req` +
           (failed > 0 ? `  (${sample.non2xx} non-2xx, ${sample.errors} errors)` : ''),
       );
     }
