@@ -2,10 +2,12 @@
 // the paired rounds, and a verdict per target that says "not judgeable" when the spread
 // straddles it.
 import { CONFIGS, ENDPOINTS, type ConfigName, type EndpointName } from './apps.ts';
+import type { EncodingCost } from './encode.ts';
 import type { Footprint } from './footprint.ts';
 import type { LatencySamples } from './latency.ts';
 import { pairedDifferences, roundRatios, spread, verdict, type Spread } from './stats.ts';
 import type { Verdict } from './stats.ts';
+import type { ScrapeResult, SoakResult } from './soak.ts';
 import type { Samples } from './throughput.ts';
 
 type Key = `${ConfigName}:${EndpointName}`;
@@ -196,5 +198,33 @@ export function printFootprint(f: Footprint): void {
   console.log(
     `startup: every process ready ${ms(f.startup.readyMs)}, first scrape ${ms(f.startup.firstScrapeMs)}, ` +
       `every target up ${ms(f.startup.allTargetsUpMs)}; load: ${f.requests.sent} requests, statuses ${JSON.stringify(f.requests.statuses)}`,
+  );
+}
+
+export interface Costs {
+  scrape: ScrapeResult;
+  registryAtScale: ScrapeResult;
+  encoding: EncodingCost;
+  soak: SoakResult;
+}
+
+export function printCosts({ scrape, registryAtScale, encoding, soak }: Costs): void {
+  const kib = (bytes: number) => (bytes / 1024).toFixed(0);
+  console.log(
+    `\n/metrics after load: ${scrape.series} series, ${kib(scrape.bytes)} KiB, scrape ${fmtSpread(scrape.milliseconds, 1)} ms`,
+  );
+  console.log(
+    `registry at a fork's scale (72 agents, 16 models): ${registryAtScale.series} series, ` +
+      `${kib(registryAtScale.bytes)} KiB, serialised in ${fmtSpread(registryAtScale.milliseconds, 1)} ms`,
+  );
+  const { json, protobuf } = encoding;
+  console.log(
+    `OTLP encoding per span (CPU, batches of ${encoding.spansPerBatch}): JSON ${json.usPerSpan.toFixed(1)} µs, ` +
+      `${json.bytesPerSpan.toFixed(0)} B; protobuf ${protobuf.usPerSpan.toFixed(1)} µs, ${protobuf.bytesPerSpan.toFixed(0)} B`,
+  );
+  console.log(
+    `OTLP endpoint down, ${soak.seconds} s of runs (${soak.requests} requests): RSS ${mib(soak.rssStartBytes)} → ` +
+      `peak ${mib(soak.rssPeakBytes)} → ${mib(soak.rssEndBytes)} MiB, slope over the last third ` +
+      `${kib(soak.lastThirdSlopeBytesPerSecond)} KiB/s, ${soak.exportFailures} failed exports counted`,
   );
 }

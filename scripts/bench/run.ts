@@ -20,14 +20,8 @@ import { measureEncoding } from './encode.ts';
 import { measureFootprint } from './footprint.ts';
 import { latencyRounds } from './latency.ts';
 import { startOtlpSink } from './otlp-sink.ts';
-import {
-  fixedRates,
-  latencyRows,
-  printFootprint,
-  printLatency,
-  printThroughput,
-} from './report.ts';
-import { fmtSpread, throughputRows, type ThroughputRow } from './report.ts';
+import { fixedRates, latencyRows, printCosts, printFootprint } from './report.ts';
+import { printLatency, printThroughput, throughputRows, type ThroughputRow } from './report.ts';
 import { measureRegistryAtScale, measureScrape, soakWithOtlpDown } from './soak.ts';
 import { progress, throughputRounds } from './throughput.ts';
 
@@ -38,13 +32,14 @@ const num = (name: string, fallback: number) => Number(process.env[name] ?? fall
 const options = {
   throughput: {
     rounds: num('BENCH_ROUNDS', 5),
-    warmupSeconds: num('BENCH_WARMUP', 1),
+    // Each start is a cold process: 2 s lets V8 compile the hot path before the 3 s that count.
+    warmupSeconds: num('BENCH_WARMUP', 2),
     durationSeconds: num('BENCH_DURATION', 3),
     connections: num('BENCH_CONNECTIONS', 16),
   },
   latency: {
     rounds: num('BENCH_LATENCY_ROUNDS', 3),
-    warmupSeconds: num('BENCH_WARMUP', 1),
+    warmupSeconds: num('BENCH_WARMUP', 2),
     durationSeconds: num('BENCH_LATENCY_DURATION', 4),
     maxInFlight: 512,
   },
@@ -113,25 +108,7 @@ async function main(): Promise<void> {
 
   printThroughput(service.throughput);
   printLatency(service.latency);
-  const { scrape } = service;
-  console.log(
-    `\n/metrics after load: ${scrape.series} series, ${(scrape.bytes / 1024).toFixed(0)} KiB, scrape ${fmtSpread(scrape.milliseconds, 1)} ms`,
-  );
-  console.log(
-    `registry at a fork's scale (72 agents, 16 models): ${registryAtScale.series} series, ` +
-      `${(registryAtScale.bytes / 1024).toFixed(0)} KiB, serialised in ${fmtSpread(registryAtScale.milliseconds, 1)} ms`,
-  );
-  const { json, protobuf } = encoding;
-  console.log(
-    `OTLP encoding per span (CPU, batches of ${encoding.spansPerBatch}): JSON ${json.usPerSpan.toFixed(1)} µs, ` +
-      `${json.bytesPerSpan.toFixed(0)} B; protobuf ${protobuf.usPerSpan.toFixed(1)} µs, ${protobuf.bytesPerSpan.toFixed(0)} B`,
-  );
-  const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
-  console.log(
-    `OTLP endpoint down, ${soak.seconds} s of runs (${soak.requests} requests): RSS ${mib(soak.rssStartBytes)} → ` +
-      `peak ${mib(soak.rssPeakBytes)} → ${mib(soak.rssEndBytes)} MiB, slope over the last third ` +
-      `${(soak.lastThirdSlopeBytesPerSecond / 1024).toFixed(0)} KiB/s, ${soak.exportFailures} failed exports counted`,
-  );
+  printCosts({ scrape: service.scrape, registryAtScale, encoding, soak });
   if (footprint) printFootprint(footprint);
 
   mkdirSync(outDir, { recursive: true });
@@ -142,6 +119,7 @@ async function main(): Promise<void> {
     options,
     ...service,
     registryAtScale,
+    encoding,
     soak,
     footprint,
   };
