@@ -8,13 +8,14 @@ import { ProxyTracerProvider, trace, type Tracer, type TracerProvider } from '@o
 import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 
-// The service's own tracer name (app/src/telemetry/spans.ts): its agent, LLM and tool spans.
-const SERVICE_TRACER = 'agent-service';
+// Every auto-instrumentation names its tracer after its package.
+const INSTRUMENTATION_SCOPE = '@opentelemetry/';
 
 /**
- * Hands the service's own tracer a no-op one and every instrumentation the SDK's: the
- * configuration measures what the guide's setup costs an application that has no spans of
- * its own, not that setup plus this project's spans.
+ * Hands the auto-instrumentations the SDK's tracers and any other tracer (the service's own,
+ * for its agent, LLM and tool spans) a no-op one: the configuration measures what the guide's
+ * setup costs an application that has no spans of its own, not that setup plus this
+ * project's spans.
  */
 class WithoutServiceSpans implements TracerProvider {
   private readonly noop = new ProxyTracerProvider();
@@ -25,9 +26,9 @@ class WithoutServiceSpans implements TracerProvider {
   }
 
   getTracer(name: string, version?: string, options?: { schemaUrl?: string }): Tracer {
-    return name === SERVICE_TRACER
-      ? this.noop.getTracer(name, version, options)
-      : this.sdk.getTracer(name, version, options);
+    return name.startsWith(INSTRUMENTATION_SCOPE)
+      ? this.sdk.getTracer(name, version, options)
+      : this.noop.getTracer(name, version, options);
   }
 }
 
