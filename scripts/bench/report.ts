@@ -19,6 +19,13 @@ export const THROUGHPUT_TARGETS: Partial<Record<Key, number>> = {
   'lean:cheap': 0.75,
 };
 
+/**
+ * The widest scatter of per-pair values a verdict accepts: ratios within 0.2 of each other (a
+ * ±10 % band), added p99s within 1 ms (the size of the latency target itself).
+ */
+const MAX_RATIO_WIDTH = 0.2;
+const MAX_ADDED_LATENCY_WIDTH_US = 1000;
+
 /** p99 added over bare at the fixed rate, in microseconds. */
 export const LATENCY_TARGETS_US: Partial<Record<Key, number>> = {
   'default:run': 1000,
@@ -38,6 +45,8 @@ export interface ThroughputRow {
   p99Ms: Spread;
   rssBytes: Spread;
   ratioToBare: Spread;
+  /** The per-round ratios the spread and the verdict come from. */
+  pairs: number[];
   /** CPU per request: its value, and bare's CPU per request ÷ this one, pair by pair (the
    * throughput a CPU-bound service would keep; less disturbed by other work than req/s). */
   cpuUsPerRequest: Spread;
@@ -55,6 +64,8 @@ export interface LatencyRow {
   p99Us: Spread;
   p999Us: Spread;
   p99AddedUs: Spread;
+  /** The per-round differences the spread and the verdict come from. */
+  pairs: number[];
   target?: Target;
   failed: number;
 }
@@ -87,8 +98,11 @@ export function throughputRows(samples: Samples): ThroughputRow[] {
       p99Ms: spread(runs.map((s) => s.p99Ms)),
       rssBytes: spread(samples.rss[config]),
       ratioToBare: spread(ratios),
+      pairs: ratios,
       target:
-        goal === undefined ? undefined : { value: goal, verdict: verdict(ratios, goal, 'atLeast') },
+        goal === undefined
+          ? undefined
+          : { value: goal, verdict: verdict(ratios, goal, 'atLeast', MAX_RATIO_WIDTH) },
       failedResponses: runs.reduce((sum, s) => sum + s.non2xx + s.errors, 0),
     };
   });
@@ -124,8 +138,11 @@ export function latencyRows(samples: LatencySamples): LatencyRow[] {
       p99Us: spread(runs.map((s) => s.p99Us)),
       p999Us: spread(runs.map((s) => s.p999Us)),
       p99AddedUs: spread(added),
+      pairs: added,
       target:
-        goal === undefined ? undefined : { value: goal, verdict: verdict(added, goal, 'atMost') },
+        goal === undefined
+          ? undefined
+          : { value: goal, verdict: verdict(added, goal, 'atMost', MAX_ADDED_LATENCY_WIDTH_US) },
       failed: runs.reduce((sum, s) => sum + s.failed, 0),
     };
   });

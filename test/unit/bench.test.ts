@@ -4,6 +4,7 @@ import { percentile } from '../../scripts/lib/load/stats.ts';
 import { fixedRates, type ThroughputRow } from '../../scripts/bench/report.ts';
 import {
   median,
+  middleRange,
   pairedDifferences,
   roundRatios,
   slope,
@@ -44,17 +45,29 @@ describe('bench statistics', () => {
   });
 
   it('calls a target met or not met only when three quarters of the pairs agree', () => {
-    assert.equal(verdict([0.92, 0.95, 0.91, 0.97], 0.9, 'atLeast'), 'met');
-    assert.equal(verdict([0.8, 0.85, 0.82, 0.95], 0.9, 'atLeast'), 'not met');
-    assert.equal(verdict([800, 900, 1200, 700], 1000, 'atMost'), 'met');
-    assert.equal(verdict([1800, 1900, 1200, 700], 1000, 'atMost'), 'not met');
+    assert.equal(verdict([0.92, 0.95, 0.91, 0.97], 0.9, 'atLeast', 0.2), 'met');
+    assert.equal(verdict([0.8, 0.85, 0.82, 0.95], 0.9, 'atLeast', 0.2), 'not met');
+    assert.equal(verdict([800, 900, 1200, 700], 1000, 'atMost', 1000), 'met');
+    assert.equal(verdict([1800, 1900, 1200, 1700], 1000, 'atMost', 1000), 'not met');
   });
 
   it('says "not judgeable" when the spread straddles the target, or with too few pairs', () => {
-    // The median (0.915) is above the target, but two pairs of five are below: a noisy run.
-    assert.equal(verdict([0.7, 0.88, 0.915, 0.93, 1.05], 0.9, 'atLeast'), 'not judgeable');
-    assert.equal(verdict([0.95, 0.96], 0.9, 'atLeast'), 'not judgeable');
-    assert.equal(verdict([500, 1500, 700, 1600], 1000, 'atMost'), 'not judgeable');
+    // The median (0.915) is above the target, but two pairs of five are below.
+    assert.equal(verdict([0.8, 0.88, 0.915, 0.93, 0.95], 0.9, 'atLeast', 0.2), 'not judgeable');
+    assert.equal(verdict([0.95, 0.96], 0.9, 'atLeast', 0.2), 'not judgeable');
+    assert.equal(verdict([500, 1500, 700, 1600], 1000, 'atMost', 1000), 'not judgeable');
+  });
+
+  it('says "not judgeable" when the pairs scatter wider than allowed, even all on one side', () => {
+    // Every pair misses 0.75, but the pairs range over 0.33: the noise is as large as a verdict.
+    assert.equal(verdict([0.15, 0.23, 0.48], 0.75, 'atLeast', 0.2), 'not judgeable');
+    // One disturbed round of five does not veto: its middle three range over 0.04.
+    assert.equal(verdict([0.2, 0.91, 0.93, 0.95, 1.4], 0.9, 'atLeast', 0.2), 'met');
+    assert.deepEqual(middleRange([0.2, 0.91, 0.93, 0.95, 1.4]), {
+      median: 0.93,
+      min: 0.91,
+      max: 0.95,
+    });
   });
 
   it('sets the fixed rate at half the slowest configuration, per endpoint', () => {
