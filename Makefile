@@ -115,7 +115,7 @@ e2e: build ## The whole-stack test: app, Collector, Jaeger, Prometheus, Alertman
 
 # ---------------------------------------------------------------------------- benchmark
 .PHONY: bench bench-publish
-bench: build ## Measure telemetry's cost against bare and conventional OTel, and the stack's footprint (~12 min)
+bench: build ## Telemetry cost vs bare and conventional OTel, added latency, the stack footprint (~12 min)
 	$(NODE_RUN) scripts/bench/run.ts
 
 bench-publish: ## Copy the last `make bench` results over the published docs/bench/results.json and bench.svg
