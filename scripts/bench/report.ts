@@ -210,6 +210,13 @@ export function printFootprint(f: Footprint): void {
     );
   }
   for (const m of f.missing) console.log(`not measured: ${m.component} (${m.reason})`);
+  // Issue 20's goal: the whole stack, Grafana included, under 1 GiB resident.
+  const rss = sum(f.processes, 'rssBytes');
+  const complete = !f.missing.some((m) => m.component !== 'app');
+  console.log(
+    `goal: the whole stack under 1 GiB resident: ${complete ? (rss < 2 ** 30 ? 'met' : 'not met') : 'not judgeable'}` +
+      (complete ? '' : ` (${f.missing.map((m) => m.component).join(', ')} not measured)`),
+  );
   const ms = (value: number | undefined) =>
     value === undefined ? `not within 90 s` : `${(value / 1000).toFixed(1)} s`;
   console.log(

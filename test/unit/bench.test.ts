@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { renderChart } from '../../scripts/bench/chart.ts';
+import { startOtlpSink } from '../../scripts/bench/otlp-sink.ts';
 import { percentile } from '../../scripts/lib/load/stats.ts';
 import { fixedRates, type ThroughputRow } from '../../scripts/bench/report.ts';
 import {
@@ -114,5 +115,28 @@ describe('bench chart', () => {
 
   it('draws a dashed target line only where a target is set', () => {
     assert.equal(svg.match(/stroke-dasharray/g)?.length, 1);
+  });
+});
+
+describe('bench OTLP sink', () => {
+  it('accepts the traces, metrics and logs sdk-node exports by default, and counts them per path', async () => {
+    const sink = await startOtlpSink();
+    try {
+      for (const signal of ['traces', 'metrics', 'logs']) {
+        const res = await fetch(`${sink.url}/v1/${signal}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-protobuf' },
+          body: new Uint8Array([0x0a, 0x00]),
+        });
+        assert.equal(res.status, 200, signal);
+        assert.equal(res.headers.get('content-type'), 'application/x-protobuf');
+        assert.equal((await res.arrayBuffer()).byteLength, 0, 'an empty Export*ServiceResponse');
+      }
+      const stats = await sink.stats();
+      assert.deepEqual(stats.byPath, { '/v1/traces': 1, '/v1/metrics': 1, '/v1/logs': 1 });
+      assert.equal(stats.bytes, 6);
+    } finally {
+      await sink.close();
+    }
   });
 });
