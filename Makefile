@@ -121,6 +121,7 @@ bench: build ## Telemetry cost vs bare and conventional OTel, added latency, the
 bench-publish: ## Copy the last `make bench` results over the published docs/bench/results.json and bench.svg
 	@test -f scripts/bench/results/results.json || { echo "no results yet: run make bench first"; exit 1; }
 	cp scripts/bench/results/results.json scripts/bench/results/bench.svg docs/bench/
+	prettier --write docs/bench/results.json
 
 # ---------------------------------------------------------------------------- cleanup
 .PHONY: clean
