@@ -179,10 +179,15 @@ e2e: build ## The whole-stack test: app, Collector, Jaeger, Prometheus, Alertman
 	$(MOCHA) --timeout 600000 'test/e2e/**/*.test.ts'
 
 # ---------------------------------------------------------------------------- benchmark
-.PHONY: bench
-bench: build ## Measure what telemetry costs the service (table, JSON and SVG chart)
+.PHONY: bench bench-publish
+bench: build ## Telemetry cost vs bare and conventional OTel, added latency, the stack footprint (~12 min)
 	$(NEED_NODE)
 	$(NODE_RUN) scripts/bench/run.ts
+
+bench-publish: ## Copy the last `make bench` results over the published docs/bench/results.json and bench.svg
+	@test -f scripts/bench/results/results.json || { echo "no results yet: run make bench first"; exit 1; }
+	cp scripts/bench/results/results.json scripts/bench/results/bench.svg docs/bench/
+	prettier --write docs/bench/results.json
 
 # ---------------------------------------------------------------------------- cleanup
 .PHONY: clean

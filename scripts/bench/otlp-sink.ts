@@ -1,5 +1,6 @@
-// A local OTLP/HTTP endpoint that accepts every export and keeps only counts: the benchmark
-// measures what exporting costs the service, not what a real backend costs. It runs as its own
+// A local OTLP/HTTP endpoint that accepts every export (traces, metrics and logs, JSON or
+// protobuf) and keeps only counts per path: the benchmark measures what exporting costs the
+// service, not what a real backend costs. It runs as its own
 // process (`node scripts/bench/otlp-sink.ts`) so that reading hundreds of MiB of spans does not
 // share an event loop with the load generator.
 import { spawn } from 'node:child_process';
@@ -10,6 +11,8 @@ import { createInterface } from 'node:readline';
 export interface SinkStats {
   exports: number;
   bytes: number;
+  /** Exports per request path: /v1/traces, /v1/metrics, /v1/logs. */
+  byPath: Record<string, number>;
 }
 
 export interface OtlpSink {
@@ -19,7 +22,7 @@ export interface OtlpSink {
 }
 
 function serve(): void {
-  const stats: SinkStats = { exports: 0, bytes: 0 };
+  const stats: SinkStats = { exports: 0, bytes: 0, byPath: {} };
   const server = createServer((request, response) => {
     if (request.method === 'GET' && request.url === '/stats') {
       response.writeHead(200, { 'content-type': 'application/json' });
@@ -29,7 +32,9 @@ function serve(): void {
     request.on('data', (chunk: Buffer) => (stats.bytes += chunk.length));
     request.on('end', () => {
       stats.exports += 1;
-      // An empty ExportTraceServiceResponse is an empty body in both encodings.
+      const path = request.url ?? '/';
+      stats.byPath[path] = (stats.byPath[path] ?? 0) + 1;
+      // An empty Export*ServiceResponse is an empty body in both encodings, for every signal.
       response.writeHead(200, {
         'content-type': request.headers['content-type'] ?? 'application/json',
       });

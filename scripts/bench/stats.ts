@@ -41,3 +41,49 @@ export function slope(xs: readonly number[], ys: readonly number[]): number {
   }
   return variance === 0 ? 0 : covariance / variance;
 }
+
+/** Per-pair differences a[i] - b[i] (e.g. the p99 a configuration adds over bare). */
+export function pairedDifferences(
+  values: readonly number[],
+  baseline: readonly number[],
+): number[] {
+  if (values.length !== baseline.length) throw new Error('rounds differ in length');
+  return values.map((value, round) => value - baseline[round]);
+}
+
+export type Verdict = 'met' | 'not met' | 'not judgeable';
+
+/** The share of pairs that must agree before the benchmark calls a target met or not met. */
+export const AGREEMENT = 0.75;
+/** Fewer pairs than this say nothing about a spread. */
+export const MIN_PAIRS = 3;
+
+/** The pairs that say how wide the noise is: all but the single lowest and highest once
+ * there are five or more, so one disturbed round does not veto a verdict on its own. */
+export function middleRange(values: readonly number[]): Spread {
+  const sorted = [...values].sort((a, b) => a - b);
+  return spread(sorted.length >= 5 ? sorted.slice(1, -1) : sorted);
+}
+
+/**
+ * Whether per-pair values reach a target: `atLeast` for a throughput ratio, `atMost` for an
+ * added latency. Not judgeable when the pairs scatter wider than `maxWidth` (the middle range,
+ * see middleRange) or are fewer than three: the noise is then as large as the effect. Otherwise
+ * met when at least three quarters of the pairs reach the target, not met when at least three
+ * quarters miss it, and not judgeable between: the spread straddles the target and this run
+ * cannot tell, which a noisy machine should admit rather than round either way.
+ */
+export function verdict(
+  values: readonly number[],
+  target: number,
+  direction: 'atLeast' | 'atMost',
+  maxWidth: number,
+): Verdict {
+  if (values.length < MIN_PAIRS) return 'not judgeable';
+  const middle = middleRange(values);
+  if (middle.max - middle.min > maxWidth) return 'not judgeable';
+  const reached = values.filter((v) => (direction === 'atLeast' ? v >= target : v <= target));
+  if (reached.length >= AGREEMENT * values.length) return 'met';
+  if (values.length - reached.length >= AGREEMENT * values.length) return 'not met';
+  return 'not judgeable';
+}

@@ -1,6 +1,17 @@
 import assert from 'node:assert/strict';
 import { renderChart } from '../../scripts/bench/chart.ts';
-import { median, roundRatios, slope, spread } from '../../scripts/bench/stats.ts';
+import { startOtlpSink } from '../../scripts/bench/otlp-sink.ts';
+import { percentile } from '../../scripts/lib/load/stats.ts';
+import { fixedRates, type ThroughputRow } from '../../scripts/bench/report.ts';
+import {
+  median,
+  middleRange,
+  pairedDifferences,
+  roundRatios,
+  slope,
+  spread,
+  verdict,
+} from '../../scripts/bench/stats.ts';
 
 describe('bench statistics', () => {
   it('takes the median of odd and even counts without reordering the input', () => {
@@ -18,6 +29,59 @@ describe('bench statistics', () => {
   it('divides round by round, so drift between rounds cancels', () => {
     assert.deepEqual(roundRatios([90, 45], [100, 50]), [0.9, 0.9]);
     assert.throws(() => roundRatios([1], [1, 2]), /differ/);
+  });
+
+  it('subtracts pair by pair, for the latency a configuration adds over bare', () => {
+    assert.deepEqual(pairedDifferences([1500, 900], [1000, 1000]), [500, -100]);
+    assert.throws(() => pairedDifferences([1], [1, 2]), /differ/);
+  });
+
+  it('takes nearest-rank percentiles, p99.9 of 1,000 values being the 999th', () => {
+    const values = Array.from({ length: 1000 }, (_, i) => 1000 - i);
+    assert.equal(percentile(values, 50), 500);
+    assert.equal(percentile(values, 99), 990);
+    assert.equal(percentile(values, 99.9), 999);
+    assert.equal(percentile([7], 99.9), 7);
+    assert.throws(() => percentile([], 50), /no values/);
+  });
+
+  it('calls a target met or not met only when three quarters of the pairs agree', () => {
+    assert.equal(verdict([0.92, 0.95, 0.91, 0.97], 0.9, 'atLeast', 0.2), 'met');
+    assert.equal(verdict([0.8, 0.85, 0.82, 0.95], 0.9, 'atLeast', 0.2), 'not met');
+    assert.equal(verdict([800, 900, 1200, 700], 1000, 'atMost', 1000), 'met');
+    assert.equal(verdict([1800, 1900, 1200, 1700], 1000, 'atMost', 1000), 'not met');
+  });
+
+  it('says "not judgeable" when the spread straddles the target, or with too few pairs', () => {
+    // The median (0.915) is above the target, but two pairs of five are below.
+    assert.equal(verdict([0.8, 0.88, 0.915, 0.93, 0.95], 0.9, 'atLeast', 0.2), 'not judgeable');
+    assert.equal(verdict([0.95, 0.96], 0.9, 'atLeast', 0.2), 'not judgeable');
+    assert.equal(verdict([500, 1500, 700, 1600], 1000, 'atMost', 1000), 'not judgeable');
+  });
+
+  it('says "not judgeable" when the pairs scatter wider than allowed, even all on one side', () => {
+    // Every pair misses 0.75, but the pairs range over 0.33: the noise is as large as a verdict.
+    assert.equal(verdict([0.15, 0.23, 0.48], 0.75, 'atLeast', 0.2), 'not judgeable');
+    // One disturbed round of five does not veto: its middle three range over 0.04.
+    assert.equal(verdict([0.2, 0.91, 0.93, 0.95, 1.4], 0.9, 'atLeast', 0.2), 'met');
+    assert.deepEqual(middleRange([0.2, 0.91, 0.93, 0.95, 1.4]), {
+      median: 0.93,
+      min: 0.91,
+      max: 0.95,
+    });
+  });
+
+  it('sets the fixed rate at half the slowest configuration, per endpoint', () => {
+    const row = (config: string, endpointName: 'cheap' | 'run', median: number) =>
+      ({ config, endpointName, okPerSecond: { median, min: 0, max: 0 } }) as ThroughputRow;
+    const rates = fixedRates([
+      row('bare', 'cheap', 9000),
+      row('conventional', 'cheap', 3001),
+      row('default', 'cheap', 6000),
+      row('bare', 'run', 1800),
+      row('default', 'run', 1500),
+    ]);
+    assert.deepEqual(rates, { cheap: 1501, run: 750 });
   });
 
   it('fits a least-squares slope', () => {
@@ -51,5 +115,28 @@ describe('bench chart', () => {
 
   it('draws a dashed target line only where a target is set', () => {
     assert.equal(svg.match(/stroke-dasharray/g)?.length, 1);
+  });
+});
+
+describe('bench OTLP sink', () => {
+  it('accepts the traces, metrics and logs sdk-node exports by default, and counts them per path', async () => {
+    const sink = await startOtlpSink();
+    try {
+      for (const signal of ['traces', 'metrics', 'logs']) {
+        const res = await fetch(`${sink.url}/v1/${signal}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-protobuf' },
+          body: new Uint8Array([0x0a, 0x00]),
+        });
+        assert.equal(res.status, 200, signal);
+        assert.equal(res.headers.get('content-type'), 'application/x-protobuf');
+        assert.equal((await res.arrayBuffer()).byteLength, 0, 'an empty Export*ServiceResponse');
+      }
+      const stats = await sink.stats();
+      assert.deepEqual(stats.byPath, { '/v1/traces': 1, '/v1/metrics': 1, '/v1/logs': 1 });
+      assert.equal(stats.bytes, 6);
+    } finally {
+      await sink.close();
+    }
   });
 });

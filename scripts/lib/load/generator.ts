@@ -18,6 +18,41 @@ export interface GeneratorOptions {
   now?: () => number;
 }
 
+/**
+ * Arrival times of a Poisson process at `rate` per second, planned on the clock, not from the
+ * last timer: timers fire a millisecond or more late, and adding that up would lower the rate;
+ * above 1,000 req/s several arrivals fall within one timer tick, so each tick takes all that
+ * are due.
+ */
+export class PoissonArrivals {
+  /** The next planned arrival (ms, on the generator's clock). */
+  next: number;
+  private readonly rate: number;
+  private readonly rng: Rng;
+
+  constructor(rate: number, rng: Rng, start: number) {
+    if (!(rate > 0)) throw new Error(`rate must be > 0 req/s, got ${rate}`);
+    this.rate = rate;
+    this.rng = rng;
+    this.next = start + this.gap();
+  }
+
+  /** Exponential gaps: the arrival pattern of independent users. */
+  private gap(): number {
+    return (-Math.log(1 - this.rng()) / this.rate) * 1000;
+  }
+
+  /** Every planned arrival up to `now`, in order; the schedule moves past them. */
+  due(now: number): number[] {
+    const times: number[] = [];
+    while (this.next <= now) {
+      times.push(this.next);
+      this.next += this.gap();
+    }
+    return times;
+  }
+}
+
 export interface StreamHandle {
   stop(): void;
 }
@@ -49,23 +84,13 @@ export class LoadGenerator {
 
   /** Start a stream of `profile` at `rate` requests per second until stopped. */
   start(profile: Profile, rate: number): StreamHandle {
-    if (!(rate > 0)) throw new Error(`rate must be > 0 req/s, got ${rate}`);
+    const arrivals = new PoissonArrivals(rate, this.o.rng, this.o.now());
     let timer: NodeJS.Timeout | undefined;
     let stopped = false;
-    // Arrival times are planned on the clock, not from the last timer: timers fire late by a
-    // millisecond or more, and adding that up would lower the rate by several per cent.
-    let next = this.o.now();
-    const schedule = () => {
-      // Exponential gaps: a Poisson process, the arrival pattern of independent users.
-      next += (-Math.log(1 - this.o.rng()) / rate) * 1000;
-      timer = setTimeout(
-        () => {
-          if (stopped) return;
-          this.fire(profile);
-          schedule();
-        },
-        Math.max(0, next - this.o.now()),
-      );
+    const tick = () => {
+      if (stopped) return;
+      for (const intendedAt of arrivals.due(this.o.now())) this.fire(profile, intendedAt);
+      timer = setTimeout(tick, Math.max(0, arrivals.next - this.o.now()));
     };
     const stop = () => {
       stopped = true;
@@ -73,18 +98,22 @@ export class LoadGenerator {
       this.streams.delete(stop);
     };
     this.streams.add(stop);
-    schedule();
+    timer = setTimeout(tick, Math.max(0, arrivals.next - this.o.now()));
     return { stop };
   }
 
-  private fire(profile: Profile): void {
+  /**
+   * Send one request planned for `intendedAt`. Its latency counts from that moment, not from
+   * when the timer got round to it: a generator (or service) that falls behind then shows up in
+   * the latency instead of silently sending later (no coordinated omission).
+   */
+  private fire(profile: Profile, intendedAt: number): void {
     if (this.pending.size >= this.o.maxInFlight) {
       this.stats.skipped++;
       return;
     }
     const spec = profile({ rng: this.o.rng, keys: this.o.keys, runIds: this.runIds });
     this.stats.recordSent(spec.kind);
-    const started = this.o.now();
     const signal = AbortSignal.any([AbortSignal.timeout(this.o.timeoutMs), this.abort.signal]);
     const p = (async () => {
       let status = 0;
@@ -103,7 +132,7 @@ export class LoadGenerator {
       }
       // Requests cut off by stop() say nothing about the service; leave them out.
       if (!this.abort.signal.aborted) {
-        this.stats.record({ at: this.o.now(), status, latencyMs: this.o.now() - started });
+        this.stats.record({ at: this.o.now(), status, latencyMs: this.o.now() - intendedAt });
       }
     })();
     this.pending.add(p);

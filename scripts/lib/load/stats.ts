@@ -72,12 +72,20 @@ export class LoadStats {
 
   /** Nearest-rank percentile of the latencies of answered requests, in ms. */
   percentile(p: number): number | undefined {
-    if (!this.latencies.length) return undefined;
-    const sorted = [...this.latencies].sort((a, b) => a - b);
-    return sorted[
-      Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
-    ];
+    return this.latencies.length ? percentile(this.latencies, p) : undefined;
   }
+}
+
+/**
+ * Nearest-rank percentile (p in 0–100) of unsorted values. The rank is rounded down by a hair
+ * first: 99.9 % of 1,000 is 999.0000000000001 in floating point, which would otherwise give
+ * the maximum instead of the 999th value.
+ */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) throw new Error('percentile of no values');
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.ceil((p / 100) * sorted.length - 1e-9);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
 }
 
 export function formatMs(ms: number | undefined): string {

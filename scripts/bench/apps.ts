@@ -1,0 +1,164 @@
+// The configurations the benchmark compares, each a start of the same build (app/dist):
+//   bare          telemetry off: no OpenTelemetry SDK, no metrics middleware
+//   conventional  bare plus the OpenTelemetry getting-started setup (conventional.ts): sdk-node
+//                 with the auto-instrumentations' defaults, OTLP traces, metrics and logs
+//   default       what `make up` runs: metrics, every trace exported, info logs
+//   lean          the production profile: default with 10 % head sampling
+// and the two endpoints every configuration is driven on.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePorts } from '../lib/stack/ports.ts';
+
+const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux (getconf CLK_TCK)
+
+export const CONFIGS = ['bare', 'conventional', 'default', 'lean'] as const;
+export type ConfigName = (typeof CONFIGS)[number];
+
+const repoRoot = resolve(import.meta.dirname, '../..');
+export const APP_DIR = join(repoRoot, 'app');
+const CONVENTIONAL_ENTRY = join(import.meta.dirname, 'conventional.ts');
+
+// A fresh key per run, 32 base64url characters like `make configure`'s: the service refuses
+// keys shorter than 16 characters.
+export const BENCH_KEY = randomBytes(24).toString('base64url');
+
+export type EndpointName = 'cheap' | 'run';
+
+export interface Endpoint {
+  name: EndpointName;
+  label: string;
+  method: 'GET' | 'POST';
+  path: string;
+  headers: Record<string, string>;
+  /** For POST: the body, with `<id>` replaced by a unique id per request. */
+  body?: string;
+}
+
+export const ENDPOINTS: readonly Endpoint[] = [
+  {
+    name: 'cheap',
+    label: 'GET /v1/agents',
+    method: 'GET',
+    path: '/v1/agents',
+    headers: { 'x-api-key': BENCH_KEY },
+  },
+  {
+    name: 'run',
+    label: 'POST /v1/agents/:agent/runs',
+    method: 'POST',
+    path: '/v1/agents/research/runs',
+    headers: { 'x-api-key': BENCH_KEY, 'content-type': 'application/json' },
+    // A unique input per request: identical prompts would be served from the response cache.
+    body: JSON.stringify({ input: 'Summarise the benchmark request [<id>] in two sentences.' }),
+  },
+];
+
+export interface RunningApp {
+  url: string;
+  process: ChildProcess;
+  stop: () => Promise<void>;
+}
+
+export interface AppOptions {
+  otlpEndpoint: string;
+  /** The concurrency cap: set above every client's connection count, so no run is refused. */
+  maxConcurrentRuns: number;
+  /** Extra variables, last: for trying a setting (e.g. OTEL_BSP_*) against the same baseline. */
+  env?: Record<string, string>;
+}
+
+function appEnv(config: ConfigName, port: number, dataDir: string, o: AppOptions) {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    NODE_ENV: 'production',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    API_KEYS: `${BENCH_KEY}:pro`,
+    // The benchmark measures the service, not its rate limiter or its overload guard.
+    RATE_LIMIT_PRO_RPS: '1000000',
+    RATE_LIMIT_PRO_BURST: '1000000',
+    MAX_CONCURRENT_RUNS: String(o.maxConcurrentRuns),
+    LLM_LATENCY_SCALE: '0',
+    LOG_LEVEL: 'info',
+    OTEL_EXPORTER_OTLP_ENDPOINT: o.otlpEndpoint,
+    // conventional: the service's own middleware and spans off, the guide's SDK on instead.
+    TELEMETRY_ENABLED: config === 'default' || config === 'lean' ? 'true' : 'false',
+  };
+  if (config === 'lean') {
+    env.OTEL_TRACES_SAMPLER = 'parentbased_traceidratio';
+    env.OTEL_TRACES_SAMPLER_ARG = '0.1';
+  }
+  return { ...env, ...o.env };
+}
+
+const ENTRY_ARGS: Record<ConfigName, string[]> = {
+  bare: ['dist/server.js'],
+  conventional: ['--import', CONVENTIONAL_ENTRY, 'dist/server.js'],
+  default: ['--require', './dist/telemetry/instrument.js', 'dist/server.js'],
+  lean: ['--require', './dist/telemetry/instrument.js', 'dist/server.js'],
+};
+
+async function waitLive(url: string, child: ChildProcess, stderr: () => string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`app exited at start:\n${stderr()}`);
+    try {
+      if ((await fetch(`${url}/health/live`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`app did not start in 30 s:\n${stderr()}`);
+    await sleep(100);
+  }
+}
+
+export async function startApp(config: ConfigName, o: AppOptions): Promise<RunningApp> {
+  const [port] = await freePorts(1);
+  const dataDir = mkdtempSync(join(tmpdir(), `bench-${config}-`));
+  // Logs go to /dev/null: writing them is part of the cost, reading them is not.
+  const child = spawn(process.execPath, ENTRY_ARGS[config], {
+    cwd: APP_DIR,
+    env: appEnv(config, port, dataDir, o),
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((done) => child.once('exit', done));
+      child.kill('SIGTERM');
+      await Promise.race([exited, sleep(15_000)]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    await waitLive(url, child, () => `${config}: ${stderr}`);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { url, process: child, stop };
+}
+
+/** User plus system CPU time of a process so far, in seconds (proc(5): utime, stime). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The fields after the command name, which may hold spaces: utime and stime are the 12th
+  // and 13th of them.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
+export function rssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /^VmRSS:\s+(\d+) kB/m.exec(status);
+  if (!match) throw new Error(`no VmRSS for ${pid}`);
+  return Number(match[1]) * 1024;
+}
