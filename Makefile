@@ -71,6 +71,11 @@ native: ## Run the app, Collector, Jaeger, Prometheus and Alertmanager as local 
 load: ## Steady, realistic traffic (DURATION=60 seconds by default)
 	$(NODE_RUN) scripts/load.ts steady
 
+# `make smoke` (issue 13b): after `make load`, every check of a running stack, one line each.
+.PHONY: smoke
+smoke: ## Check a running stack (compose or native) from outside: health, targets, rules, traces, Grafana
+	$(NODE_RUN) scripts/smoke.ts
+
 alert-%: ## Run an alert scenario: errors, latency, llm-outage, cost-spike, db-outage, auth-attack, rate-limit, service-down
 	$(NODE_RUN) scripts/scenario.ts $*
 
