@@ -7,6 +7,7 @@ import { grafanaChecks } from './lib/smoke/grafana.ts';
 import { attempt, formatResult, skip, summary, type CheckResult } from './lib/smoke/report.ts';
 import {
   checkAlertmanager,
+  checkCollector,
   checkJaeger,
   checkRules,
   checkServices,
@@ -50,6 +51,7 @@ const record = (rs: CheckResult[]) => {
 };
 
 record(await attempt('services healthy', () => checkServices(endpoints)));
+record(await attempt('service otel-collector healthy', () => checkCollector(endpoints.prometheus)));
 record(await attempt('every Prometheus target up', () => checkTargets(endpoints.prometheus)));
 record(await attempt('no rule evaluation failed', () => checkRules(endpoints.prometheus)));
 record(await attempt('Alertmanager has its config', () => checkAlertmanager(endpoints)));

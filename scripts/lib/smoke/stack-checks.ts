@@ -23,8 +23,8 @@ const HEALTH_ENDPOINTS: [string, keyof StackUrls, string][] = [
   ['jaeger', 'jaeger', '/api/services'],
 ];
 
-export async function checkServices(urls: StackUrls): Promise<CheckResult[]> {
-  const results = await Promise.all(
+export function checkServices(urls: StackUrls): Promise<CheckResult[]> {
+  return Promise.all(
     HEALTH_ENDPOINTS.map(async ([name, key, path]) => {
       const url = `${urls[key]}${path}`;
       try {
@@ -35,16 +35,19 @@ export async function checkServices(urls: StackUrls): Promise<CheckResult[]> {
       }
     }),
   );
-  // The Collector publishes no health port: its own metrics endpoint, scraped by Prometheus.
-  const collector = (await new PrometheusClient(urls.prometheus).targets()).filter(
+}
+
+/** The Collector publishes no health port: its own metrics endpoint, scraped by Prometheus. */
+export async function checkCollector(prometheusUrl: string): Promise<CheckResult> {
+  const name = 'service otel-collector healthy';
+  const targets = (await new PrometheusClient(prometheusUrl).targets()).filter(
     (t) => t.labels.job === 'otel-collector',
   );
-  const name = 'service otel-collector healthy';
-  if (!collector.length) results.push(fail(name, 'Prometheus has no otel-collector target'));
-  else if (collector.some((t) => t.health !== 'up'))
-    results.push(fail(name, `its metrics endpoint is ${collector[0]?.health} in Prometheus`));
-  else results.push(pass(name, 'its metrics endpoint is up in Prometheus'));
-  return results;
+  if (!targets.length) return fail(name, 'Prometheus has no otel-collector target');
+  const down = targets.find((t) => t.health !== 'up');
+  return down
+    ? fail(name, `its metrics endpoint is ${down.health} in Prometheus (${down.lastError})`)
+    : pass(name, 'its metrics endpoint is up in Prometheus');
 }
 
 export async function checkTargets(prometheusUrl: string): Promise<CheckResult> {
