@@ -52,7 +52,7 @@ for arg in "$@"; do
     *) echo "build-binaries: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
-[ ${#PROGRAMS[@]} -gt 0 ] || PROGRAMS=(otelcol jaeger prometheus alertmanager actionlint compose-check)
+[ ${#PROGRAMS[@]} -gt 0 ] || PROGRAMS=(actionlint compose-check otelcol jaeger prometheus alertmanager)
 
 command -v go >/dev/null || { echo "build-binaries: Go is not installed (needed to build from Go modules)" >&2; exit 1; }
 mkdir -p "$AGENT_OBS_BIN_DIR" "$BUILD_ROOT" "$LOG_DIR"
