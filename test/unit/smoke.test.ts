@@ -64,7 +64,7 @@ interface Recorded {
 }
 
 /** A fake Grafana: answers the API calls smoke makes, records them, and can be told to fail. */
-function fakeGrafana(opts: { emptyExprs?: Set<string>; unhealthy?: string }) {
+function fakeGrafana(opts: { emptyExprs?: Set<string>; unhealthy?: string; noHealthApi?: string }) {
   const requests: Recorded[] = [];
   const dashboards = readDashboards();
   const reply = (req: IncomingMessage, body: string): [number, unknown] => {
@@ -76,6 +76,8 @@ function fakeGrafana(opts: { emptyExprs?: Set<string>; unhealthy?: string }) {
         ['prometheus', 'jaeger', 'alertmanager'].map((uid) => ({ uid, type: uid, readOnly: true })),
       ];
     const health = /^\/api\/datasources\/uid\/([^/]+)\/health$/.exec(url);
+    if (health?.[1] === opts.noHealthApi) return [404, { message: 'Plugin not found' }];
+    if (url === `/api/datasources/proxy/uid/${opts.noHealthApi}/api/services`) return [200, {}];
     if (health)
       return health[1] === opts.unhealthy
         ? [400, { status: 'ERROR', message: 'connection refused' }]
@@ -172,6 +174,17 @@ describe("make smoke: Grafana checks against a local fake (request shapes only; 
       queries.some((q) =>
         (q.body.queries[0] as { expr: string }).expr.includes('$__rate_interval'),
       ),
+    );
+  });
+
+  it("falls back to the datasource's own API through Grafana's proxy when it has no health check", async () => {
+    fake = fakeGrafana({ noHealthApi: 'jaeger' });
+    const results = await grafanaChecks(await listen(fake.server), auth, dashboards);
+    const jaeger = results.find((r) => r.name === 'Grafana datasource jaeger healthy');
+    assert.equal(jaeger?.outcome, 'pass', JSON.stringify(jaeger));
+    assert.match(
+      jaeger?.detail ?? '',
+      /\/api\/services answers through Grafana's datasource proxy/,
     );
   });
 
