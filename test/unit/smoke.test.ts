@@ -76,7 +76,8 @@ function fakeGrafana(opts: { emptyExprs?: Set<string>; unhealthy?: string; noHea
         ['prometheus', 'jaeger', 'alertmanager'].map((uid) => ({ uid, type: uid, readOnly: true })),
       ];
     const health = /^\/api\/datasources\/uid\/([^/]+)\/health$/.exec(url);
-    if (health?.[1] === opts.noHealthApi) return [404, { message: 'Plugin not found' }];
+    if (opts.noHealthApi && health?.[1] === opts.noHealthApi)
+      return [404, { message: 'Plugin not found' }];
     if (url === `/api/datasources/proxy/uid/${opts.noHealthApi}/api/services`) return [200, {}];
     if (health)
       return health[1] === opts.unhealthy
