@@ -178,27 +178,26 @@ describe("make smoke: Grafana checks against a local fake (request shapes only; 
     );
   });
 
-  it("falls back to the datasource's own API through Grafana's proxy when it has no health check", async () => {
-    fake = fakeGrafana({ noHealthApi: 'jaeger' });
+  it('fails the dashboard whose panel gets no data and the datasource whose health check fails; a datasource without one is tried through the proxy', async () => {
+    const victim = grafanaQueries(dashboards)[0]!;
+    const expr = (victim.body.queries[0] as { expr: string }).expr;
+    fake = fakeGrafana({
+      emptyExprs: new Set([expr]),
+      unhealthy: 'prometheus',
+      noHealthApi: 'jaeger',
+    });
     const results = await grafanaChecks(await listen(fake.server), auth, dashboards);
+    const failed = results.filter((r) => r.outcome === 'fail');
+    assert.equal(failed.length, 2, JSON.stringify(failed, null, 1));
+    assert.match(
+      failed.find((r) => r.name.includes('prometheus'))?.detail ?? '',
+      /400 .*connection refused/,
+    );
     const jaeger = results.find((r) => r.name === 'Grafana datasource jaeger healthy');
     assert.equal(jaeger?.outcome, 'pass', JSON.stringify(jaeger));
     assert.match(
       jaeger?.detail ?? '',
       /\/api\/services answers through Grafana's datasource proxy/,
-    );
-  });
-
-  it('fails the dashboard whose panel gets no data, and the datasource whose health check fails', async () => {
-    const victim = grafanaQueries(dashboards)[0]!;
-    const expr = (victim.body.queries[0] as { expr: string }).expr;
-    fake = fakeGrafana({ emptyExprs: new Set([expr]), unhealthy: 'jaeger' });
-    const results = await grafanaChecks(await listen(fake.server), auth, dashboards);
-    const failed = results.filter((r) => r.outcome === 'fail');
-    assert.equal(failed.length, 2, JSON.stringify(failed, null, 1));
-    assert.match(
-      failed.find((r) => r.name.includes('jaeger'))?.detail ?? '',
-      /400 .*connection refused/,
     );
     const panel = failed.find((r) => r.name.includes(victim.dashboard));
     assert.ok(
