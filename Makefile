@@ -128,6 +128,12 @@ alert-service-down:
 	$(NEED_STACK)
 	$(if $(filter container,$(TOOLS)),bash scripts/host/app-control.sh) $(TOOLS_RUN) scripts/scenario.ts service-down
 
+# After `make load`: every check of a running stack, one line each (docs/ci.md).
+.PHONY: smoke
+smoke: ## Check a running stack (compose or native) from outside: health, targets, rules, traces, Grafana
+	$(NEED_STACK)
+	$(TOOLS_RUN) scripts/smoke.ts
+
 alert-%: ## Run an alert scenario: errors, latency, llm-outage, cost-spike, db-outage, auth-attack, rate-limit, service-down
 	$(NEED_STACK)
 	$(TOOLS_RUN) scripts/scenario.ts $*

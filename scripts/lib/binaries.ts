@@ -11,7 +11,15 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export type ProgramName =
-  'otelcol' | 'jaeger' | 'prometheus' | 'promtool' | 'alertmanager' | 'amtool';
+  | 'otelcol'
+  | 'jaeger'
+  | 'prometheus'
+  | 'promtool'
+  | 'alertmanager'
+  | 'amtool'
+  // `make validate`'s checkers: pinned builds only.
+  | 'actionlint'
+  | 'compose-check';
 
 export interface FoundBinary {
   name: ProgramName;
@@ -42,6 +50,8 @@ const VERSION_KEY: Record<ProgramName, string> = {
   promtool: 'PROMETHEUS_VERSION',
   alertmanager: 'ALERTMANAGER_VERSION',
   amtool: 'ALERTMANAGER_VERSION',
+  actionlint: 'ACTIONLINT_VERSION',
+  'compose-check': 'COMPOSE_GO_VERSION',
 };
 
 // Debian's names; otelcol and jaeger have no Debian package.

@@ -25,6 +25,7 @@ _agent_obs_tools_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=versions.env
 . "$_agent_obs_tools_dir/versions.env"
 export OTELCOL_VERSION PROMETHEUS_VERSION ALERTMANAGER_VERSION JAEGER_VERSION
+export ACTIONLINT_VERSION COMPOSE_GO_VERSION
 
 export AGENT_OBS_CACHE_DIR="${AGENT_OBS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/agent-observability}"
 export AGENT_OBS_BIN_DIR="${AGENT_OBS_BIN_DIR:-$AGENT_OBS_CACHE_DIR/bin}"
@@ -36,6 +37,8 @@ agent_obs_version() {
     jaeger) echo "$JAEGER_VERSION" ;;
     prometheus | promtool) echo "$PROMETHEUS_VERSION" ;;
     alertmanager | amtool) echo "$ALERTMANAGER_VERSION" ;;
+    actionlint) echo "$ACTIONLINT_VERSION" ;;
+    compose-check) echo "$COMPOSE_GO_VERSION" ;;
     *) return 1 ;;
   esac
 }

@@ -5,8 +5,9 @@
 #
 #   scripts/tools/build-binaries.sh [--force] [PROGRAM ...]
 #
-# PROGRAM is any of: otelcol jaeger prometheus alertmanager (default: all).
-# prometheus also gives promtool, alertmanager also gives amtool.
+# PROGRAM is any of: otelcol jaeger prometheus alertmanager actionlint
+# compose-check (default: all). prometheus also gives promtool, alertmanager
+# also gives amtool; actionlint and compose-check are `make validate`'s checkers.
 #
 # Output: ${XDG_CACHE_HOME:-$HOME/.cache}/agent-observability/bin/NAME-VERSION
 # (override the root with AGENT_OBS_CACHE_DIR), outside the clone so that a
@@ -47,10 +48,11 @@ for arg in "$@"; do
     otelcol | jaeger | prometheus | alertmanager) PROGRAMS+=("$arg") ;;
     promtool) PROGRAMS+=(prometheus) ;;
     amtool) PROGRAMS+=(alertmanager) ;;
+    actionlint | compose-check) PROGRAMS+=("$arg") ;;
     *) echo "build-binaries: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
-[ ${#PROGRAMS[@]} -gt 0 ] || PROGRAMS=(otelcol jaeger prometheus alertmanager)
+[ ${#PROGRAMS[@]} -gt 0 ] || PROGRAMS=(actionlint compose-check otelcol jaeger prometheus alertmanager)
 
 command -v go >/dev/null || { echo "build-binaries: Go is not installed (needed to build from Go modules)" >&2; exit 1; }
 mkdir -p "$AGENT_OBS_BIN_DIR" "$BUILD_ROOT" "$LOG_DIR"
@@ -280,11 +282,57 @@ build_otelcol() {
   echo "done in $(elapsed "$t0")"
 }
 
+# `make validate`'s checkers (issue 13): actionlint for .github/workflows/, and
+# compose-check (scripts/tools/compose-check/), Docker Compose's own loader
+# (compose-go) as a program. compose-check is built from the repo's source, so,
+# like otelcol, a hash of that source is kept beside the binary and a changed
+# source rebuilds it; its go.mod must require compose-go v$COMPOSE_GO_VERSION.
+build_actionlint() {
+  have actionlint && { report_cached actionlint; return; }
+  local t0; t0=$(date +%s)
+  begin "actionlint-$ACTIONLINT_VERSION" "actionlint $ACTIONLINT_VERSION (Go module github.com/rhysd/actionlint@v$ACTIONLINT_VERSION)"
+  # `go install module@version` stamps the version that `actionlint -version` prints.
+  GOBIN="$BUILD_ROOT/actionlint" go install -trimpath -ldflags "-s -w" \
+    "github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION" >>"$LOG" 2>&1
+  install_bin actionlint "$BUILD_ROOT/actionlint/actionlint"
+  rm -rf "$BUILD_ROOT/actionlint"
+  echo "done in $(elapsed "$t0")"
+}
+
+compose_check_sum() { # the hash of compose-check's source, stored beside the binary
+  (cd "$TOOLS_DIR/compose-check" && cat go.mod go.sum main.go | sha256sum | cut -d' ' -f1)
+}
+
+build_compose_check() {
+  CURRENT="compose-check (compose-go v$COMPOSE_GO_VERSION, scripts/tools/compose-check)"
+  LOG=""
+  grep -Eq "^require github.com/compose-spec/compose-go/v2 v$COMPOSE_GO_VERSION\$" "$TOOLS_DIR/compose-check/go.mod" || {
+    echo "build-binaries: scripts/tools/compose-check/go.mod does not require compose-go v$COMPOSE_GO_VERSION (COMPOSE_GO_VERSION in versions.env)" >&2
+    return 1
+  }
+  local sum stamp="$AGENT_OBS_BIN_DIR/compose-check-$COMPOSE_GO_VERSION.source.sha256"
+  sum=$(compose_check_sum)
+  if have compose-check && [ "$(cat "$stamp" 2>/dev/null)" = "$sum" ]; then
+    report_cached compose-check
+    return
+  fi
+  local t0 work="$BUILD_ROOT/compose-check"; t0=$(date +%s)
+  begin "compose-check-$COMPOSE_GO_VERSION" "$CURRENT"
+  rm -rf "$work"
+  mkdir -p "$work"
+  cp "$TOOLS_DIR/compose-check/go.mod" "$TOOLS_DIR/compose-check/go.sum" "$TOOLS_DIR/compose-check/main.go" "$work/"
+  (cd "$work" && go build -mod=readonly -trimpath -ldflags "-s -w" -o "$work/compose-check" .) >>"$LOG" 2>&1
+  install_bin compose-check "$work/compose-check"
+  echo "$sum" >"$stamp"
+  rm -rf "$work"
+  echo "done in $(elapsed "$t0")"
+}
+
 # ---- main ------------------------------------------------------------------
 
 T_ALL=$(date +%s)
 for p in "${PROGRAMS[@]}"; do
-  "build_$p"
+  "build_${p//-/_}"
 done
 trap - ERR
 echo "build-binaries: all done in $(elapsed "$T_ALL"); binaries in $AGENT_OBS_BIN_DIR"

@@ -9,6 +9,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readEnvFile } from '../../scripts/lib/env-file.ts';
+import { nativeControl } from '../../scripts/lib/scenarios/app-control.ts';
 import { PrometheusClient, waitUntil } from '../../scripts/lib/scenarios/clients.ts';
 import { isAlive, REPO_DIR } from '../../scripts/lib/stack/endpoints.ts';
 import type { Managed } from '../../scripts/lib/stack/supervisor.ts';
@@ -29,6 +30,17 @@ const portOpen = (port: number) =>
     });
     socket.once('error', () => resolve(false));
   });
+
+// The scripts find everything through the env file alone: no URL, token or time scale given.
+const ENV_FILE_ONLY = {
+  APP_URL: '',
+  PROMETHEUS_URL: '',
+  ALERTMANAGER_URL: '',
+  RECEIVER_URL: '',
+  JAEGER_URL: '',
+  ADMIN_TOKEN: '',
+  TIME_SCALE: '',
+};
 
 describe('make native: starts the stack, serves the scripts, stops without leftovers', function () {
   let stateDir: string;
@@ -113,21 +125,84 @@ describe('make native: starts the stack, serves the scripts, stops without lefto
     assert.ok(state.processes.some((p) => p.name === 'app'));
   });
 
+  const appTargetIs = async (health: 'up' | 'down') => {
+    const prom = new PrometheusClient(
+      Object.fromEntries(readEnvFile(path.join(stateDir, 'env'))).PROMETHEUS_URL as string,
+    );
+    await waitUntil(`the app target to be ${health}`, 30_000, async () =>
+      (await prom.targets()).some((t) => t.labels.job === 'app' && t.health === health),
+    );
+  };
+  const smoke = (args: string[]) =>
+    runScript('scripts/smoke.ts', args, { NATIVE_STATE_DIR: stateDir, ...ENV_FILE_ONLY }, 90_000);
+
+  // make smoke checks traces: without the pinned Collector and Jaeger it cannot pass.
+  const requireTraces = (ctx: Mocha.Context) => {
+    const started = new Set(state?.processes.map((p) => p.name));
+    const absent = ['otel-collector', 'jaeger'].filter((name) => !started.has(name));
+    if (absent.length) {
+      console.log(
+        `\n    !!! SKIPPED: make smoke checks traces, and ${absent.join(' and ')} did not start:` +
+          ' run `make tools` to build them\n',
+      );
+      ctx.skip();
+    }
+  };
+
+  it('passes make smoke after some traffic, with one line saying the Grafana checks are skipped', async function () {
+    requireTraces(this);
+    const env = { NATIVE_STATE_DIR: stateDir, ...ENV_FILE_ONLY };
+    const load = await runScript(
+      'scripts/load.ts',
+      ['--duration', '2', '--rate', '20'],
+      env,
+      30_000,
+    );
+    assert.equal(load.code, 0, `load.ts failed: ${load.stderr}`);
+    const res = await smoke([]);
+    assert.equal(res.code, 0, `make smoke failed:\n${res.stdout}${res.stderr}`);
+    assert.match(res.stdout, /^Smoke test of make native \(pid \d+\)$/m);
+    for (const check of [
+      'service app healthy',
+      'service otel-collector healthy',
+      'every Prometheus target up',
+      'no rule evaluation failed',
+      'prometheus_rule_evaluation_failures_total is 0',
+      'Alertmanager has its config',
+      "Jaeger holds the app's traces",
+    ])
+      assert.ok(res.stdout.includes(`PASS  ${check}`), check);
+    assert.match(res.stdout, /^SKIP {2}Grafana checks: make native runs no Grafana/m);
+    assert.doesNotMatch(res.stdout, /^FAIL/m);
+    assert.match(res.stdout, /^smoke: OK, \d+ checks passed, 1 skipped$/m);
+  });
+
+  it('fails make smoke, naming the app, while the app is stopped', async function () {
+    requireTraces(this);
+    const env = Object.fromEntries(readEnvFile(path.join(stateDir, 'env')));
+    const app = nativeControl(env.NATIVE_CONTROL_URL as string);
+    await app.stop();
+    try {
+      await appTargetIs('down');
+      const res = await smoke(['--trace-wait', '0']);
+      assert.equal(res.code, 1, 'make smoke exits non-zero');
+      assert.match(res.stdout, /^FAIL {2}service app healthy: /m);
+      assert.match(res.stdout, /^FAIL {2}every Prometheus target up: 1 of \d+ not up: app /m);
+      assert.match(res.stdout, /^PASS {2}service prometheus healthy/m, 'the rest still passes');
+      assert.match(res.stdout, /^smoke: FAILED, 2 of \d+ checks failed, 1 skipped$/m);
+    } finally {
+      await app.start();
+      await appTargetIs('up');
+    }
+  });
+
   for (const scenario of ['errors', 'service-down']) {
     it(`serves make alert-${scenario} through its env file alone`, async function () {
       // No URLs, no token, no time scale: scenario.ts must find them all in the env file.
       const res = await runScript(
         'scripts/scenario.ts',
         [scenario, '--warmup', '3'],
-        {
-          NATIVE_STATE_DIR: stateDir,
-          APP_URL: '',
-          PROMETHEUS_URL: '',
-          ALERTMANAGER_URL: '',
-          RECEIVER_URL: '',
-          ADMIN_TOKEN: '',
-          TIME_SCALE: '',
-        },
+        { NATIVE_STATE_DIR: stateDir, ...ENV_FILE_ONLY },
         300_000,
       );
       assert.equal(res.code, 0, `scenario.ts ${scenario} failed: ${res.stderr}`);

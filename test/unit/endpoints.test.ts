@@ -90,4 +90,21 @@ describe('endpoints: where make load and make alert-* send traffic', () => {
     assert.equal(fromFlags.app, 'http://127.0.0.1:3000');
     assert.equal(fromFlags.adminToken, 't2');
   });
+
+  it("gives Grafana's admin login from .env (make smoke), the environment winning", () => {
+    writeFileSync(path.join(repo, '.env'), 'GRAFANA_ADMIN_USER=root\nGRAFANA_ADMIN_PASSWORD=pw\n');
+    assert.deepEqual(resolveEndpoints({}, env(), repo).grafanaAuth, {
+      user: 'root',
+      password: 'pw',
+    });
+    assert.deepEqual(
+      resolveEndpoints({}, env({ GRAFANA_ADMIN_PASSWORD: 'other' }), repo).grafanaAuth,
+      {
+        user: 'root',
+        password: 'other',
+      },
+    );
+    writeFileSync(path.join(repo, '.env'), 'GRAFANA_ADMIN_PASSWORD=\n');
+    assert.equal(resolveEndpoints({}, env(), repo).grafanaAuth, undefined);
+  });
 });

@@ -13,7 +13,7 @@ export class HttpError extends Error {
   }
 }
 
-async function call(url: string, init: RequestInit = {}): Promise<Response> {
+export async function call(url: string, init: RequestInit = {}): Promise<Response> {
   let res: Response;
   try {
     res = await fetch(url, { ...init, signal: AbortSignal.timeout(CALL_TIMEOUT_MS) });
@@ -28,7 +28,7 @@ async function call(url: string, init: RequestInit = {}): Promise<Response> {
   return res;
 }
 
-async function json<T>(url: string, init?: RequestInit): Promise<T> {
+export async function json<T>(url: string, init?: RequestInit): Promise<T> {
   return (await (await call(url, init)).json()) as T;
 }
 

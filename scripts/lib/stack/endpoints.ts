@@ -20,6 +20,8 @@ export interface Endpoints {
   /** Compose only: `make native` has no Grafana. */
   grafana: string;
   adminToken?: string;
+  /** Grafana's admin login (compose: GRAFANA_ADMIN_USER/PASSWORD of `.env`), for `make smoke`. */
+  grafanaAuth?: { user: string; password: string };
   /** Set when a `make native` is running: its pid and control URL (stop/start the app). */
   native?: { pid: number; controlUrl?: string };
   /** Where the URLs came from, for the first line a script prints. */
@@ -125,6 +127,13 @@ export function resolveEndpoints(
     native?.ADMIN_TOKEN ||
     dotenv.ADMIN_TOKEN ||
     undefined;
+  const grafanaPassword = env.GRAFANA_ADMIN_PASSWORD || dotenv.GRAFANA_ADMIN_PASSWORD;
+  const grafanaAuth = grafanaPassword
+    ? {
+        user: env.GRAFANA_ADMIN_USER || dotenv.GRAFANA_ADMIN_USER || 'admin',
+        password: grafanaPassword,
+      }
+    : undefined;
   const custom =
     Object.keys(flags).some((k) => k.endsWith('-url')) ||
     Object.values(ENV_NAMES).some((n) => env[n]);
@@ -138,6 +147,7 @@ export function resolveEndpoints(
   return {
     ...urls,
     adminToken,
+    grafanaAuth,
     native: native
       ? { pid: Number(native.NATIVE_PID), controlUrl: native.NATIVE_CONTROL_URL }
       : undefined,

@@ -110,3 +110,17 @@ export async function waitForOk(url: string, proc: Started, timeoutMs: number): 
   }
   throw new Error(`${url} did not answer 200 within ${timeoutMs} ms (${last}):\n${proc.log()}`);
 }
+
+/**
+ * The pinned build of one of `make validate`'s checkers (actionlint, compose-check), which have
+ * no Debian fallback. When it is missing, CI (CI=true: GitHub's runners and .ci/run's caller
+ * set it) fails the test with the fix; elsewhere the test is skipped with a loud line.
+ */
+export function requirePinned(ctx: Mocha.Context, name: ProgramName): FoundBinary {
+  const found = program(name, { pinnedOnly: true });
+  if (found) return found;
+  const why = `${name} is not built: run make tools (scripts/tools/build-binaries.sh ${name})`;
+  if (process.env.CI) throw new Error(`${why}; CI must not skip this check`);
+  console.log(`      !!! SKIPPED: ${why}`);
+  return ctx.skip();
+}

@@ -1,0 +1,130 @@
+// docker-compose.yml, alone and with override files, loaded by compose-go, the library that
+// `docker compose` itself loads projects with (scripts/tools/compose-check, built by make
+// tools), with the options of `docker compose config` and the .env that `make configure`
+// writes. Each kind of error is shown failing on a broken copy.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import {
+  copyFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureEnvFile } from '../../scripts/configure.ts';
+import { readVersions } from '../../scripts/lib/binaries.ts';
+import { requirePinned, run } from './lib/programs.ts';
+import { REPO } from './lib/repo.ts';
+
+const COMPOSE_FILE = join(REPO, 'docker-compose.yml');
+const SOURCE_DIR = join(REPO, 'scripts/tools/compose-check');
+
+/** Override files in the repo root (docker-compose.<name>.yml), each loaded on top of the main one. */
+const REPO_OVERRIDES = readdirSync(REPO).filter((f) => /^docker-compose\..+\.ya?ml$/.test(f));
+
+describe('docker-compose.yml through Compose’s own loader (compose-go, compose-check)', () => {
+  let tmp: string;
+  let envFile: string;
+  const compose = readFileSync(COMPOSE_FILE, 'utf8');
+
+  before(() => {
+    tmp = mkdtempSync(join(tmpdir(), 'compose-check-'));
+    // The .env that `make up` runs with: .env.example with configure's generated secrets.
+    copyFileSync(join(REPO, '.env.example'), join(tmp, '.env.example'));
+    envFile = ensureEnvFile(tmp, { uid: 1000, gid: 1000 }).path;
+  });
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  const check = (
+    ctx: Mocha.Context,
+    files: string[],
+    opts: { env?: string; print?: boolean } = {},
+  ) => {
+    const bin = requirePinned(ctx, 'compose-check');
+    const args = ['--env-file', opts.env ?? envFile, '--project-dir', REPO];
+    return run(bin.path, [...args, ...(opts.print ? ['--print'] : []), ...files], REPO);
+  };
+  const write = (name: string, text: string) => {
+    writeFileSync(join(tmp, name), text);
+    return join(tmp, name);
+  };
+  const brokenCopy = (from: string, to: string) => {
+    assert.ok(compose.includes(from), `docker-compose.yml contains ${JSON.stringify(from)}`);
+    return write('docker-compose.yml', compose.replaceAll(from, to));
+  };
+
+  it('is built from the current source, at the compose-go version of versions.env', function () {
+    const bin = requirePinned(this, 'compose-check');
+    const goMod = readFileSync(join(SOURCE_DIR, 'go.mod'), 'utf8');
+    const version = readVersions().COMPOSE_GO_VERSION;
+    assert.match(
+      goMod,
+      new RegExp(`^require github.com/compose-spec/compose-go/v2 v${version}$`, 'm'),
+    );
+    // build-binaries.sh keeps the hash of the source it built beside the binary.
+    const source = ['go.mod', 'go.sum', 'main.go'].map((f) => readFileSync(join(SOURCE_DIR, f)));
+    const sum = createHash('sha256').update(Buffer.concat(source)).digest('hex');
+    const stamp = readFileSync(`${bin.path}.source.sha256`, 'utf8').trim();
+    assert.equal(stamp, sum, 'compose-check is older than its source: run make tools');
+  });
+
+  it('loads docker-compose.yml alone', function () {
+    const r = check(this, [COMPOSE_FILE]);
+    assert.equal(r.code, 0, r.output);
+    assert.match(
+      r.stdout,
+      /project agent-observability loads: \d+ services \(.*\bapp\b.*\bgrafana\b/,
+    );
+  });
+
+  it('loads it with an override file, which wins', function () {
+    const override = write(
+      'override.yml',
+      'services:\n  app:\n    environment:\n      LOG_LEVEL: debug\n',
+    );
+    const r = check(this, [COMPOSE_FILE, override], { print: true });
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.stdout, /LOG_LEVEL: debug/);
+  });
+
+  for (const file of REPO_OVERRIDES) {
+    it(`loads it with the repo's override ${file}`, function () {
+      const r = check(this, [COMPOSE_FILE, join(REPO, file)]);
+      assert.equal(r.code, 0, r.output);
+    });
+  }
+
+  const broken: [string, string, string, RegExp][] = [
+    ['an invalid memory limit', 'memory: 512M', 'memory: lots', /invalid size: 'lots'/],
+    ['a misspelt key', '  restart: unless-stopped', '  restrat: unless-stopped', /restrat/],
+    [
+      'an unknown depends_on condition',
+      'condition: service_healthy',
+      'condition: when_it_likes',
+      /condition value must be one of/,
+    ],
+  ];
+  for (const [what, from, to, message] of broken) {
+    it(`fails a copy with ${what}`, function () {
+      const r = check(this, [brokenCopy(from, to)]);
+      assert.equal(r.code, 1, r.output);
+      assert.match(r.stderr, message);
+    });
+  }
+
+  it('fails an override that names a service the project does not have', function () {
+    const override = write('bad-override.yml', 'services:\n  app:\n    depends_on: [nosuch]\n');
+    const r = check(this, [COMPOSE_FILE, override]);
+    assert.equal(r.code, 1, r.output);
+    assert.match(r.stderr, /depends on undefined service "nosuch"/);
+  });
+
+  it('fails without the .env that make configure writes (a required secret is empty)', function () {
+    const r = check(this, [COMPOSE_FILE], { env: write('empty.env', '') });
+    assert.equal(r.code, 1, r.output);
+    assert.match(r.stderr, /GRAFANA_ADMIN_PASSWORD/);
+  });
+});
