@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import {
   copyFileSync,
+  cpSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -16,6 +17,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureEnvFile } from '../../scripts/configure.ts';
 import { readVersions } from '../../scripts/lib/binaries.ts';
+import {
+  renderComposeTimeScale,
+  TIME_SCALE_OVERRIDE,
+} from '../../scripts/lib/stack/compose-time-scale.ts';
 import { requirePinned, run } from './lib/programs.ts';
 import { REPO } from './lib/repo.ts';
 
@@ -34,7 +39,7 @@ describe('docker-compose.yml through Compose’s own loader (compose-go, compose
     tmp = mkdtempSync(join(tmpdir(), 'compose-check-'));
     // The .env that `make up` runs with: .env.example with configure's generated secrets.
     copyFileSync(join(REPO, '.env.example'), join(tmp, '.env.example'));
-    envFile = ensureEnvFile(tmp, { uid: 1000, gid: 1000 }).path;
+    envFile = ensureEnvFile(tmp).path;
   });
   after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -88,6 +93,24 @@ describe('docker-compose.yml through Compose’s own loader (compose-go, compose
     const r = check(this, [COMPOSE_FILE, override], { print: true });
     assert.equal(r.code, 0, r.output);
     assert.match(r.stdout, /LOG_LEVEL: debug/);
+  });
+
+  it('loads it with the override `make up TIME_SCALE=60` renders', function () {
+    this.timeout(30_000); // the PromQL rewrite of every rule, then the loader
+    const repo = mkdtempSync(join(tmpdir(), 'compose-time-scale-'));
+    try {
+      for (const rel of ['docker-compose.yml', 'prometheus', 'alertmanager']) {
+        cpSync(join(REPO, rel), join(repo, rel), { recursive: true });
+      }
+      const amFile = join(repo, 'alertmanager/generated/alertmanager.yml');
+      cpSync(join(REPO, 'alertmanager/alertmanager.yml'), amFile);
+      renderComposeTimeScale(repo, '60', amFile);
+      const r = check(this, [COMPOSE_FILE, join(repo, TIME_SCALE_OVERRIDE)], { print: true });
+      assert.equal(r.code, 0, r.output);
+      assert.match(r.stdout, /--rules\.alert\.resend-delay=2s/);
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+    }
   });
 
   for (const file of REPO_OVERRIDES) {
