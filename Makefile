@@ -29,6 +29,7 @@ configure: ## Create .env from .env.example (random secrets) and render the Aler
 
 tools: ## Build Prometheus, Alertmanager, the Collector and Jaeger at the compose pins (cached)
 	bash scripts/tools/build-binaries.sh
+	bash scripts/tools/build-binaries.sh helm etcd kubernetes operator-crds
 
 # ---------------------------------------------------------------------------- the stack
 .PHONY: up down ps logs restart open alerts grafana-reset-password
@@ -94,8 +95,16 @@ dashboards: ## Regenerate grafana/dashboards/*.json from grafana/src/
 check-dashboards: dashboards ## Fail when the committed dashboards differ from the generator's output
 	git diff --exit-code -- grafana/dashboards
 
+.PHONY: helm-sync check-helm
+helm-sync: ## Regenerate the Helm chart's rules, dashboards and configs from prometheus/, grafana/, otel-collector/ ...
+	$(NODE_RUN) scripts/helm-sync.ts
+
+check-helm: ## Fail when the Helm chart's generated files differ from their sources
+	$(NODE_RUN) scripts/helm-sync.ts --check
+
 validate: ## Check every config with the real programs and the static tests
 	$(MOCHA) 'test/config/**/*.test.ts'
+	$(MOCHA) 'test/kubernetes/**/*.test.ts'
 
 # ---------------------------------------------------------------------------- tests
 .PHONY: test test-app test-unit test-rules e2e

@@ -36,6 +36,9 @@ agent_obs_version() {
     jaeger) echo "$JAEGER_VERSION" ;;
     prometheus | promtool) echo "$PROMETHEUS_VERSION" ;;
     alertmanager | amtool) echo "$ALERTMANAGER_VERSION" ;;
+    helm) echo "$HELM_VERSION" ;; # helm, etcd, kube-*: Kubernetes validation (issue 19)
+    etcd) echo "$ETCD_VERSION" ;;
+    kube-apiserver | kubectl) echo "$KUBERNETES_VERSION" ;;
     *) return 1 ;;
   esac
 }
