@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { LEFT_TO_KUBE_PROMETHEUS_STACK } from '../../scripts/lib/helm/kube-prometheus-stack.ts';
-import { addMatcher, addMatcherToQueries } from '../../scripts/lib/helm/promql.ts';
+import { addMatcher, addMatcherToQueries, keepLabel } from '../../scripts/lib/helm/promql.ts';
 import { alertNames, chartRules, type RuleFile } from '../../scripts/lib/helm/rules.ts';
 import { CHART_DIR, GENERATED_DIR, drift, generatedFiles } from '../../scripts/lib/helm/sync.ts';
 import { CHART, REPO } from '../lib/helm.ts';
@@ -44,6 +44,20 @@ describe('helm-sync: PromQL scoping', function () {
   it('refuses PromQL that does not parse, and a selector that already matches the label', function () {
     assert.throws(() => addMatcher('sum(rate(x[5m])', 'namespace', 'ns'), /does not parse/);
     assert.throws(() => addMatcher('up{namespace="other"}', 'namespace', 'ns'), /already matches/);
+  });
+
+  it('keeps the label through every aggregation, and refuses one that drops it on purpose', function () {
+    assert.equal(
+      keepLabel(
+        'sum(rate(a[5m])) or sum by (route) (b) / max without (x) (c) + count by () (d)',
+        'namespace',
+      ),
+      'sum by (namespace) (rate(a[5m])) or sum by (namespace, route) (b) / max without (x) (c) + count by (namespace) (d)',
+    );
+    assert.throws(
+      () => keepLabel('sum without (namespace) (a)', 'namespace'),
+      /aggregates "namespace" away/,
+    );
   });
 
   it('scopes the queries of annotation templates', function () {

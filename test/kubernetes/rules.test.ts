@@ -19,7 +19,7 @@ import { describeBinary, findBinary } from '../../scripts/lib/binaries.ts';
 import { LEFT_TO_KUBE_PROMETHEUS_STACK } from '../../scripts/lib/helm/kube-prometheus-stack.ts';
 import type { RuleFile } from '../../scripts/lib/helm/rules.ts';
 import { REPO, byKind, renderChart } from '../lib/helm.ts';
-import { moveRuleTests, type RuleTestFile } from '../lib/rule-tests.ts';
+import { moveRuleTests, parseRuleTests } from '../lib/rule-tests.ts';
 
 const exec = promisify(execFile);
 const promtool = findBinary('promtool');
@@ -74,7 +74,7 @@ describe(`chart rules under promtool: ${promtool ? describeBinary(promtool) : 'n
       groups,
     };
     for (const f of testFiles) {
-      const parsed = YAML.parse(readFileSync(join(REPO, 'test/rules', f), 'utf8')) as RuleTestFile;
+      const parsed = parseRuleTests(readFileSync(join(REPO, 'test/rules', f), 'utf8'));
       writeFileSync(join(work, f), YAML.stringify(moveRuleTests(parsed, move)));
       outcomes.set(f, runPromtool(['test', 'rules', join(work, f)]));
     }

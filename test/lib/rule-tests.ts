@@ -3,6 +3,7 @@
 // series gets `namespace`, every expected alert and sample gets it too (except results of a
 // label-dropping aggregation), and assertions about alerts the chart leaves to
 // kube-prometheus-stack are dropped.
+import YAML, { isScalar } from 'yaml';
 import { addMatcher } from '../../scripts/lib/helm/promql.ts';
 
 interface Sample {
@@ -30,6 +31,22 @@ export interface RuleTestFile {
   group_eval_order?: string[];
   tests: UnitTest[];
   [key: string]: unknown;
+}
+
+/**
+ * A promtool test file, parsed. `values:` stays the text it is: YAML would read `0x10`
+ * (ten zeros in promtool's notation) as the hexadecimal number 16.
+ */
+export function parseRuleTests(text: string): RuleTestFile {
+  const doc = YAML.parseDocument(text);
+  YAML.visit(doc, {
+    Pair(_, pair) {
+      if (isScalar(pair.key) && pair.key.value === 'values' && isScalar(pair.value)) {
+        pair.value.value = pair.value.source ?? String(pair.value.value);
+      }
+    },
+  });
+  return doc.toJS() as RuleTestFile;
 }
 
 /** `{a="b"}` or `name{a="b"}` or `name` with `label="value"` added. */

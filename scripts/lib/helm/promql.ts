@@ -51,6 +51,39 @@ export function addMatcher(expr: string, label: string, value: string, what = 'e
   return out;
 }
 
+/**
+ * `expr` with `label` kept through every aggregation: `sum(x)` becomes `sum by (label) (x)`,
+ * `by (a)` becomes `by (label, a)`; `without (...)` keeps it already. Otherwise `sum(...)` of a
+ * namespace-scoped selector would drop the label and its result would not match the scoped
+ * series it is compared or joined with (`sum(errors) or 0 * requests{namespace="x"}`).
+ */
+export function keepLabel(expr: string, label: string, what = 'expr'): string {
+  refuseParseErrors(expr, what);
+  const edits: Edit[] = [];
+  const cursor = parser.parse(expr).cursor();
+  do {
+    if (cursor.name !== 'AggregateExpr') continue;
+    const node = cursor.node;
+    const modifier = node.getChild('AggregateModifier');
+    if (!modifier) {
+      edits.push({ at: node.getChild('AggregateOp')!.to, text: ` by (${label}) ` });
+      continue;
+    }
+    const grouping = modifier.getChild('GroupingLabels')!;
+    const names = grouping.getChildren('LabelName').map((n) => expr.slice(n.from, n.to));
+    if (modifier.getChild('Without')) {
+      if (names.includes(label)) throw new Error(`${what}: aggregates "${label}" away: ${expr}`);
+      continue;
+    }
+    if (names.includes(label)) continue;
+    edits.push({ at: grouping.from + 1, text: names.length === 0 ? label : `${label}, ` });
+  } while (cursor.next());
+  let out = expr;
+  for (const e of edits.sort((a, b) => b.at - a.at))
+    out = out.slice(0, e.at) + e.text + out.slice(e.at);
+  return out;
+}
+
 /** The values of every `label="value"` equality matcher in `expr` (e.g. the jobs it reads). */
 export function matcherValues(expr: string, label: string): string[] {
   const out: string[] = [];

@@ -7,14 +7,16 @@
 // is NaN, so every threshold would vanish. Each install is therefore made a namespace of its
 // own (one install per namespace):
 //   - every vector selector gets `namespace="<release namespace>"`, so a rule reads only its
-//     own install's series (scrape targets carry `namespace`, recorded series get it below);
+//     own install's series (scrape targets carry `namespace`, recorded series get it below),
+//     and every aggregation keeps `namespace` (`sum(x)` → `sum by (namespace) (x)`), so
+//     results still match the scoped series they are compared or joined with;
 //   - every rule gets the label `namespace`, so recorded series are per install and every
 //     alert keeps `namespace` (the Operator routes an AlertmanagerConfig on it), `sum(...)`
 //     alerts included;
 //   - `query "..."` in annotations reads this install's threshold;
 //   - alerts that kube-prometheus-stack already has are left out (kube-prometheus-stack.ts).
 // The namespace is written as NAMESPACE_PLACEHOLDER; the chart's template fills it in.
-import { addMatcher, addMatcherToQueries, matcherValues } from './promql.ts';
+import { addMatcher, addMatcherToQueries, keepLabel, matcherValues } from './promql.ts';
 import {
   CHART_JOBS,
   LEFT_TO_KUBE_PROMETHEUS_STACK,
@@ -55,7 +57,8 @@ function scopeRule(rule: Rule, where: string): Rule {
   if (rule.labels && NS in rule.labels) {
     throw new Error(`${where} ${name}: sets the label "${NS}", which the chart owns`);
   }
-  const out: Rule = { ...rule, expr: addMatcher(rule.expr, NS, NAMESPACE_PLACEHOLDER, name) };
+  const scoped = addMatcher(rule.expr, NS, NAMESPACE_PLACEHOLDER, name);
+  const out: Rule = { ...rule, expr: keepLabel(scoped, NS, name) };
   out.labels = { ...rule.labels, [NS]: NAMESPACE_PLACEHOLDER };
   if (rule.annotations) {
     out.annotations = Object.fromEntries(
