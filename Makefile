@@ -29,7 +29,7 @@ configure: ## Create .env from .env.example (random secrets) and render the Aler
 
 tools: ## Build Prometheus, Alertmanager, the Collector and Jaeger at the compose pins (cached)
 	bash scripts/tools/build-binaries.sh
-	bash scripts/tools/build-binaries.sh helm etcd kubernetes operator-crds
+	bash scripts/tools/build-binaries.sh helm etcd kubernetes operator-crds kube-validate
 
 # ---------------------------------------------------------------------------- the stack
 .PHONY: up down ps logs restart open alerts grafana-reset-password

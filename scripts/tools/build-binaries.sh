@@ -47,7 +47,7 @@ for arg in "$@"; do
     otelcol | jaeger | prometheus | alertmanager) PROGRAMS+=("$arg") ;;
     promtool) PROGRAMS+=(prometheus) ;;
     amtool) PROGRAMS+=(alertmanager) ;;
-    helm | etcd | kubernetes | operator-crds) PROGRAMS+=("$arg") ;; # Kubernetes validation (make tools)
+    helm | etcd | kubernetes | operator-crds | kube-validate) PROGRAMS+=("$arg") ;; # Kubernetes validation (make tools)
     kube-apiserver | kubectl) PROGRAMS+=(kubernetes) ;;
     *) echo "build-binaries: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
@@ -369,6 +369,25 @@ build_operator-crds() {
   rm -rf "$dir"
   mv "$dir.tmp" "$dir"
   echo "done"
+}
+
+# The validation's fallback without an API server (deploy/validate, the repo's own Go
+# module): named by the hash of its sources, so an edit rebuilds it.
+build_kube-validate() {
+  local src="$REPO_DIR/deploy/validate" sum
+  sum=$(cat "$src/go.mod" "$src/go.sum" "$src"/*.go | sha256sum | cut -c1-12)
+  local bin="$AGENT_OBS_BIN_DIR/kube-validate-$sum"
+  if [ "$FORCE" = 0 ] && [ -x "$bin" ]; then
+    ln -sfn "kube-validate-$sum" "$AGENT_OBS_BIN_DIR/kube-validate"
+    printf 'build-binaries: %-12s %-8s cached  %s\n' kube-validate "$sum" "$bin"
+    return
+  fi
+  local t0; t0=$(date +%s)
+  begin "kube-validate" "kube-validate $sum (deploy/validate)"
+  (cd "$src" && go build -trimpath -ldflags "-s -w" -o "$bin.tmp" .) >>"$LOG" 2>&1
+  mv -f "$bin.tmp" "$bin"
+  ln -sfn "kube-validate-$sum" "$AGENT_OBS_BIN_DIR/kube-validate"
+  echo "done in $(elapsed "$t0")"
 }
 
 # ---- main ------------------------------------------------------------------

@@ -2,7 +2,15 @@
 // kube-apiserver and kubectl builds (scripts/tools/build-binaries.sh, `make tools`), and
 // `helm template` output parsed into objects.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  accessSync,
+  constants,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +48,26 @@ export function requireTool(name: KubeTool): string {
       `${name} is not built: run \`make tools\` (scripts/tools/build-binaries.sh ${name === 'kubectl' || name === 'kube-apiserver' ? 'kubernetes' : name})`,
     );
   return path;
+}
+
+/**
+ * The fallback validator (deploy/validate) built by `make tools` for its current sources
+ * (build-binaries.sh names it by the same hash), or undefined.
+ */
+export function kubeValidateTool(): string | undefined {
+  const src = join(REPO, 'deploy/validate');
+  const goFiles = readdirSync(src)
+    .filter((f) => f.endsWith('.go'))
+    .sort();
+  const hash = createHash('sha256');
+  for (const f of ['go.mod', 'go.sum', ...goFiles]) hash.update(readFileSync(join(src, f)));
+  const path = join(defaultBinDir(), `kube-validate-${hash.digest('hex').slice(0, 12)}`);
+  try {
+    accessSync(path, constants.X_OK);
+    return path;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface KubeObject {
@@ -95,8 +123,7 @@ function valuesArgs(values: Record<string, unknown> | undefined): string[] {
 /** Render and lint for the Kubernetes version the validation's API server runs. */
 const kubeVersion = (): string[] => ['--kube-version', readVersions().KUBERNETES_VERSION];
 
-/** `helm template` of the chart, parsed. */
-export function renderChart(opts: RenderOptions = {}, chart = CHART): Rendered {
+function render(opts: RenderOptions, chart: string): Rendered {
   const args = [
     'template',
     opts.release ?? 'obs',
@@ -113,6 +140,20 @@ export function renderChart(opts: RenderOptions = {}, chart = CHART): Rendered {
           .filter((o): o is KubeObject => o !== null)
       : [];
   return { ok: r.code === 0, output: `${r.stdout}${r.stderr}`, objects, yaml: r.stdout };
+}
+
+const rendered = new Map<string, Rendered>();
+
+/** `helm template` of the chart, parsed; each set of options is rendered once per test run. */
+export function renderChart(opts: RenderOptions = {}, chart = CHART): Rendered {
+  const key = JSON.stringify([
+    chart,
+    opts.release ?? 'obs',
+    opts.namespace ?? 'agents',
+    opts.values ?? {},
+  ]);
+  if (!rendered.has(key)) rendered.set(key, render(opts, chart));
+  return rendered.get(key)!;
 }
 
 /** `helm lint` of the chart with these values. */
