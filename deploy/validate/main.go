@@ -5,6 +5,7 @@
 //     refusing unknown fields and unknown kinds;
 //   - validates the Operator's custom resources against the OpenAPI schema of its CRDs (-crds);
 //   - evaluates every pod template with k8s.io/pod-security-admission at `restricted`.
+//
 // Exit 0 when everything passes, 1 with one line per problem otherwise.
 //
 //	kube-validate -crds DIR < manifests.yaml

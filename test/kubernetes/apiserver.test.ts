@@ -107,13 +107,13 @@ describe('helm chart on a real kube-apiserver (server-side dry run)', function (
     });
   }
 
-  it('refuses what the CRD schema forbids (an AlertmanagerConfig matcher with a bad matchType)', function () {
+  it('refuses what the CRD schema forbids (an AlertmanagerConfig route with a malformed duration)', function () {
     const r = renderChart({ namespace: NAMESPACE });
-    const broken = r.yaml.replace(/matchType: "?="?$/m, 'matchType: "=="');
+    const broken = r.yaml.replace('groupWait: 30s', 'groupWait: 30 seconds');
     assert.notEqual(broken, r.yaml);
     const applied = dryRunApply(api!, broken);
     assert.equal(applied.ok, false, applied.output);
-    assert.match(applied.output, /matchType/);
+    assert.match(applied.output, /groupWait/);
   });
 
   it('flags a pod the restricted Pod Security Standard forbids', function () {

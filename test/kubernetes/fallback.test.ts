@@ -43,16 +43,19 @@ describe('helm chart: fallback validation without an API server', function () {
   it('refuses an unknown field, a CRD schema violation and a pod outside `restricted`', function () {
     const r = renderChart();
     const broken = r.yaml
-      .replace('strategy:\n    type: Recreate', 'strategy:\n    type: Recreate\n    maxSurge: 1')
-      .replace(/matchType: "?="?$/m, 'matchType: "=="')
+      .replace(
+        'accessModes: [ReadWriteOnce]',
+        'accessModes: [ReadWriteOnce]\n  accessMode: ReadWriteOnce',
+      )
+      .replace('groupWait: 30s', 'groupWait: 30 seconds')
       .replace(
         'readOnlyRootFilesystem: true\n            runAsNonRoot: true',
         'readOnlyRootFilesystem: true\n            runAsNonRoot: false',
       );
     const v = validate(broken);
     assert.equal(v.ok, false, v.output);
-    assert.match(v.output, /unknown field "spec\.strategy\.maxSurge"/);
-    assert.match(v.output, /matchType/);
+    assert.match(v.output, /PersistentVolumeClaim .*unknown field "accessMode"/);
+    assert.match(v.output, /groupWait/);
     assert.match(v.output, /violates PodSecurity restricted: runAsNonRoot != true/);
   });
 });
