@@ -3,13 +3,15 @@
 // refuse, and the rendered service environment checked by the service's own config loader.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import YAML from 'yaml';
 import { LEFT_TO_KUBE_PROMETHEUS_STACK } from '../../scripts/lib/helm/kube-prometheus-stack.ts';
 import { matcherValues } from '../../scripts/lib/helm/promql.ts';
 import { alertNames, type RuleFile } from '../../scripts/lib/helm/rules.ts';
+import { program, run } from '../config/lib/programs.ts';
 import {
   COMBINATIONS,
   REPO,
@@ -21,6 +23,7 @@ import {
 
 interface Container {
   name: string;
+  args?: string[];
   env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { key: string } } }[];
   securityContext?: Record<string, unknown>;
   startupProbe?: { httpGet?: { path: string } };
@@ -230,6 +233,29 @@ describe('helm chart: what the default install holds', function () {
       },
     ]);
   });
+});
+
+describe('helm chart: the Collector it runs', function () {
+  this.timeout(120_000);
+
+  for (const name of ['defaults', 'external OTLP backend, tail sampling']) {
+    it(`otelcol validate accepts the rendered, layered config: ${name}`, function () {
+      const otelcol = program('otelcol', { pinnedOnly: true });
+      assert.ok(otelcol, 'no pinned otelcol: make tools builds it');
+      const r = renderChart({ values: COMBINATIONS[name] });
+      const cm = byKind(r.objects, 'ConfigMap').find((c) => c.metadata.name.endsWith('-collector'));
+      const args =
+        podSpec(
+          byKind(r.objects, 'Deployment').find((d) => d.metadata.name.endsWith('-collector'))!,
+        ).containers[0].args ?? [];
+      const dir = mkdtempSync(join(tmpdir(), 'collector-'));
+      for (const [file, text] of Object.entries(cm?.data ?? {}))
+        writeFileSync(join(dir, file), text);
+      const local = args.map((a) => a.replace('/etc/otelcol/', `${dir}/`));
+      const v = run(otelcol.path, ['validate', ...local]);
+      assert.equal(v.code, 0, v.output);
+    });
+  }
 });
 
 describe('helm chart: values it refuses, with a message naming them', function () {
