@@ -326,7 +326,9 @@ build_etcd() {
 # which the module zip lacks: point those replaces at the published modules
 # of the same release, drop go.work, and let -mod=mod fill go.sum.
 kube_staging_replaces() {
-  rm -f go.work go.work.sum
+  # vendor/ lists the staging modules as local directories: without it, go resolves
+  # every module from go.mod (and the module proxy) whatever -mod says.
+  rm -rf go.work go.work.sum vendor
   sed -i -E "s#^(\\s*(replace\\s+)?k8s\\.io/[a-z0-9-]+) => \\./staging/src/(k8s\\.io/[a-z0-9-]+)\$#\\1 => \\3 $KUBE_STAGING_VERSION#" go.mod
 }
 
