@@ -51,10 +51,15 @@ async function prepare(api: ApiServer): Promise<void> {
     `applying the Operator's CRDs from ${crdDir()} (make tools fetches them):\n${crds.output}`,
   );
   const names = CRDS.map((c) => `crd/${c}.monitoring.coreos.com`);
-  const ready = api.kubectl(
-    ['wait', '--for=condition=Established', '--timeout=60s', ...names],
-    70_000,
-  );
+  // `kubectl wait` fails, rather than waits, on a CRD whose status is not written yet.
+  const wait = () =>
+    api.kubectl(['wait', '--for=condition=Established', '--timeout=10s', ...names], 20_000);
+  const deadline = Date.now() + 60_000;
+  let ready = wait();
+  while (ready.code !== 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    ready = wait();
+  }
   assert.equal(ready.code, 0, ready.output);
   const ns = {
     apiVersion: 'v1',

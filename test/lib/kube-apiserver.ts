@@ -85,14 +85,17 @@ async function waitReady(server: ApiServer, procs: Started[], timeoutMs: number)
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
-    const r = server.kubectl(['get', '--raw=/readyz'], 10_000);
-    if (r.code === 0) return;
-    last = r.output;
+    try {
+      const r = server.kubectl(['get', '--raw=/readyz', '--request-timeout=5s'], 10_000);
+      if (r.code === 0) return;
+      last = r.output;
+    } catch (err) {
+      last = (err as Error).message; // a kubectl that hung while the server was starting
+    }
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
-  throw new Error(
-    `kube-apiserver not ready within ${timeoutMs} ms (${last}):\n${procs.map((p) => p.log().slice(-3000)).join('\n---\n')}`,
-  );
+  const logs = procs.map((p) => p.log().slice(-3000)).join('\n---\n');
+  throw new Error(`kube-apiserver not ready within ${timeoutMs} ms (${last}):\n${logs}`);
 }
 
 /** Starts etcd and kube-apiserver; resolves once /readyz answers. */
