@@ -65,8 +65,13 @@ configure: ## Create .env from .env.example (random secrets, API keys) and rende
 	$(NEED_TOOLS)
 	$(TOOLS_RUN_OFFLINE) scripts/configure.ts
 
-tools: ## Build Prometheus, Alertmanager, the Collector and Jaeger at the compose pins (cached)
+tools: ## Build the pinned programs (Prometheus, Alertmanager, Collector, Jaeger; the checkers; Kubernetes validation), cached
 	bash scripts/tools/build-binaries.sh
+	bash scripts/tools/build-binaries.sh $(KUBE_TOOLS)
+
+# Kubernetes validation of deploy/helm (docs/kubernetes.md); the API server last, as the longest
+# build, so that the fallback validator exists even when it fails.
+KUBE_TOOLS := helm operator-crds kube-validate etcd kubernetes
 
 # ---------------------------------------------------------------------------- the stack
 .PHONY: up down ps logs restart open alerts grafana-reset-password
@@ -161,9 +166,17 @@ dashboards: ## Regenerate grafana/dashboards/*.json from grafana/src/
 check-dashboards: dashboards ## Fail when the committed dashboards differ from the generator's output
 	git diff --exit-code -- grafana/dashboards
 
+.PHONY: helm-sync check-helm
+helm-sync: ## Regenerate the Helm chart's rules, dashboards and configs from prometheus/, grafana/, otel-collector/ ...
+	$(NODE_RUN) scripts/helm-sync.ts
+
+check-helm: ## Fail when the Helm chart's generated files differ from their sources
+	$(NODE_RUN) scripts/helm-sync.ts --check
+
 validate: ## Check every config with the real programs and the static tests
 	$(NEED_NODE)
 	$(MOCHA) 'test/config/**/*.test.ts'
+	$(MOCHA) 'test/kubernetes/**/*.test.ts'
 
 # ---------------------------------------------------------------------------- tests
 .PHONY: test test-app test-unit test-rules e2e

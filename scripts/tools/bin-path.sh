@@ -39,6 +39,9 @@ agent_obs_version() {
     alertmanager | amtool) echo "$ALERTMANAGER_VERSION" ;;
     actionlint) echo "$ACTIONLINT_VERSION" ;;
     compose-check) echo "$COMPOSE_GO_VERSION" ;;
+    helm) echo "$HELM_VERSION" ;; # helm, etcd, kube-*: Kubernetes validation (issue 19)
+    etcd) echo "$ETCD_VERSION" ;;
+    kube-apiserver | kubectl) echo "$KUBERNETES_VERSION" ;;
     *) return 1 ;;
   esac
 }

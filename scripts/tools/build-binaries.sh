@@ -49,6 +49,8 @@ for arg in "$@"; do
     promtool) PROGRAMS+=(prometheus) ;;
     amtool) PROGRAMS+=(alertmanager) ;;
     actionlint | compose-check) PROGRAMS+=("$arg") ;;
+    helm | etcd | kubernetes | operator-crds | kube-validate) PROGRAMS+=("$arg") ;; # Kubernetes validation (make tools)
+    kube-apiserver | kubectl) PROGRAMS+=(kubernetes) ;;
     *) echo "build-binaries: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -324,7 +326,113 @@ build_compose_check() {
   (cd "$work" && go build -mod=readonly -trimpath -ldflags "-s -w" -o "$work/compose-check" .) >>"$LOG" 2>&1
   install_bin compose-check "$work/compose-check"
   echo "$sum" >"$stamp"
+# ---- Kubernetes validation: helm, etcd, kube-apiserver, kubectl -----------
+# (deploy/helm; test/kubernetes). Not in the default list: `make tools` names
+# them, so the stack's own build stays as it was.
+
+build_helm() {
+  have helm && { report_cached helm; return; }
+  local t0; t0=$(date +%s)
+  begin "helm-$HELM_VERSION" "helm $HELM_VERSION (Go module helm.sh/helm/v3@$HELM_GO_MODULE_VERSION, ./cmd/helm)"
+  # The stamps of Helm's Makefile: `helm version`, and the Kubernetes version that
+  # `helm template` and `helm lint` assume (1.MINOR of the client-go it is built with).
+  local src minor v=helm.sh/helm/v3
+  src=$(module_dir helm.sh/helm/v3 "$HELM_GO_MODULE_VERSION")
+  minor=$(sed -n 's#^[[:space:]]*k8s.io/client-go v0\.\([0-9]*\)\..*#\1#p' "$src/go.mod")
+  [ -n "$minor" ]
+  build_in_module helm helm.sh/helm/v3 "$HELM_GO_MODULE_VERSION" \
+    "-X $v/internal/version.version=$HELM_GO_MODULE_VERSION -X $v/pkg/lint/rules.k8sVersionMajor=1 -X $v/pkg/lint/rules.k8sVersionMinor=$minor -X $v/pkg/chartutil.k8sVersionMajor=1 -X $v/pkg/chartutil.k8sVersionMinor=$minor" \
+    "" ./cmd/helm
+  install_bin helm "$BUILD_ROOT/helm/out/helm"
+  rm -rf "$BUILD_ROOT/helm"
+  echo "done in $(elapsed "$t0")"
+}
+
+# The etcd server module has no main package and the top-level module cannot
+# be built from the module proxy (its go.mod replaces every module with a
+# directory), so build a two-line main that calls the server's own entry point.
+build_etcd() {
+  have etcd && { report_cached etcd; return; }
+  local t0 work="$BUILD_ROOT/etcd"
+  t0=$(date +%s)
+  begin "etcd-$ETCD_VERSION" "etcd $ETCD_VERSION (Go module go.etcd.io/etcd/server/v3@$ETCD_GO_MODULE_VERSION, etcdmain.Main)"
   rm -rf "$work"
+  mkdir -p "$work"
+  printf 'package main\n\nimport (\n\t"os"\n\n\t"go.etcd.io/etcd/server/v3/etcdmain"\n)\n\nfunc main() { etcdmain.Main(os.Args) }\n' >"$work/main.go"
+  (cd "$work" && go mod init etcd-main && go get "go.etcd.io/etcd/server/v3@$ETCD_GO_MODULE_VERSION" &&
+    go mod tidy && go build -trimpath -ldflags "-s -w" -o etcd .) >>"$LOG" 2>&1
+  install_bin etcd "$work/etcd"
+  rm -rf "$work"
+  echo "done in $(elapsed "$t0")"
+}
+
+# k8s.io/kubernetes replaces every k8s.io/* staging module with ./staging/...,
+# which the module zip lacks: point those replaces at the published modules
+# of the same release, drop go.work, and let -mod=mod fill go.sum.
+kube_staging_replaces() {
+  # vendor/ lists the staging modules as local directories: without it, go resolves
+  # every module from go.mod (and the module proxy) whatever -mod says.
+  rm -rf go.work go.work.sum vendor
+  sed -i -E "s#^(\\s*(replace\\s+)?k8s\\.io/[a-z0-9-]+) => \\./staging/src/(k8s\\.io/[a-z0-9-]+)\$#\\1 => \\3 $KUBE_STAGING_VERSION#" go.mod
+}
+
+kube_ldflags() { # what hack/lib/version.sh stamps (`kubectl version` needs it)
+  local minor; minor=$(cut -d. -f2 <<<"$KUBERNETES_VERSION")
+  local pkg out=""
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    out+=" -X $pkg.gitVersion=v$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    out+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  done
+  echo "$out"
+}
+
+build_kubernetes() {
+  have kube-apiserver kubectl && { report_cached kube-apiserver kubectl; return; }
+  local t0; t0=$(date +%s)
+  begin "kubernetes-$KUBERNETES_VERSION" "kube-apiserver+kubectl $KUBERNETES_VERSION (Go module k8s.io/kubernetes@$KUBERNETES_GO_MODULE_VERSION, staging at $KUBE_STAGING_VERSION)"
+  GOFLAGS="$GOFLAGS -mod=mod" PREPARE=kube_staging_replaces build_in_module kubernetes k8s.io/kubernetes \
+    "$KUBERNETES_GO_MODULE_VERSION" "$(kube_ldflags)" "" ./cmd/kube-apiserver ./cmd/kubectl
+  install_bin kube-apiserver "$BUILD_ROOT/kubernetes/out/kube-apiserver"
+  install_bin kubectl "$BUILD_ROOT/kubernetes/out/kubectl"
+  rm -rf "$BUILD_ROOT/kubernetes"
+  echo "done in $(elapsed "$t0")"
+}
+
+# The Operator's CRD YAMLs from its Go module: <cache>/crds/prometheus-operator-VERSION/.
+build_operator-crds() {
+  local dir="$AGENT_OBS_CACHE_DIR/crds/prometheus-operator-$PROMETHEUS_OPERATOR_VERSION"
+  if [ "$FORCE" = 0 ] && [ -s "$dir/monitoring.coreos.com_prometheusrules.yaml" ]; then
+    printf 'build-binaries: %-12s %-8s cached  %s\n' operator-crds "$PROMETHEUS_OPERATOR_VERSION" "$dir"
+    return
+  fi
+  begin "operator-crds-$PROMETHEUS_OPERATOR_VERSION" "Prometheus Operator CRDs $PROMETHEUS_OPERATOR_VERSION (Go module github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_GO_MODULE_VERSION, example/prometheus-operator-crd-full)"
+  local src
+  src=$(module_dir github.com/prometheus-operator/prometheus-operator "$PROMETHEUS_OPERATOR_GO_MODULE_VERSION")
+  rm -rf "$dir.tmp"
+  mkdir -p "$dir.tmp"
+  cp "$src"/example/prometheus-operator-crd-full/*.yaml "$dir.tmp/"
+  chmod u+w "$dir.tmp"/*.yaml
+  rm -rf "$dir"
+  mv "$dir.tmp" "$dir"
+  echo "done"
+}
+
+# The validation's fallback without an API server (deploy/validate, the repo's own Go
+# module): named by the hash of its sources, so an edit rebuilds it.
+build_kube-validate() {
+  local src="$REPO_DIR/deploy/validate" sum
+  sum=$(cat "$src/go.mod" "$src/go.sum" "$src"/*.go | sha256sum | cut -c1-12)
+  local bin="$AGENT_OBS_BIN_DIR/kube-validate-$sum"
+  if [ "$FORCE" = 0 ] && [ -x "$bin" ]; then
+    ln -sfn "kube-validate-$sum" "$AGENT_OBS_BIN_DIR/kube-validate"
+    printf 'build-binaries: %-12s %-8s cached  %s\n' kube-validate "$sum" "$bin"
+    return
+  fi
+  local t0; t0=$(date +%s)
+  begin "kube-validate" "kube-validate $sum (deploy/validate)"
+  (cd "$src" && go build -trimpath -ldflags "-s -w" -o "$bin.tmp" .) >>"$LOG" 2>&1
+  mv -f "$bin.tmp" "$bin"
+  ln -sfn "kube-validate-$sum" "$AGENT_OBS_BIN_DIR/kube-validate"
   echo "done in $(elapsed "$t0")"
 }
 

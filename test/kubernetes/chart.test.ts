@@ -1,0 +1,283 @@
+// The Helm chart with the real helm (pinned build): lint and template for the defaults and
+// the combinations that matter, what the rendered output must hold, values the schema must
+// refuse, and the rendered service environment checked by the service's own config loader.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import YAML from 'yaml';
+import { LEFT_TO_KUBE_PROMETHEUS_STACK } from '../../scripts/lib/helm/kube-prometheus-stack.ts';
+import { matcherValues } from '../../scripts/lib/helm/promql.ts';
+import { alertNames, type RuleFile } from '../../scripts/lib/helm/rules.ts';
+import { program, run } from '../config/lib/programs.ts';
+import {
+  COMBINATIONS,
+  REPO,
+  byKind,
+  lintChart,
+  renderChart,
+  type KubeObject,
+} from '../lib/helm.ts';
+
+interface Container {
+  name: string;
+  args?: string[];
+  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { key: string } } }[];
+  securityContext?: Record<string, unknown>;
+  startupProbe?: { httpGet?: { path: string } };
+  livenessProbe?: { httpGet?: { path: string } };
+  readinessProbe?: { httpGet?: { path: string } };
+}
+interface PodSpec {
+  terminationGracePeriodSeconds?: number;
+  securityContext?: Record<string, unknown>;
+  containers: Container[];
+}
+const podSpec = (o: KubeObject): PodSpec =>
+  (o.spec as { template: { spec: PodSpec } }).template.spec;
+const ruleGroups = (o: KubeObject): RuleFile => o.spec as RuleFile;
+
+function appDeployment(objects: KubeObject[]): KubeObject {
+  const app = byKind(objects, 'Deployment').find((d) => d.metadata.name.endsWith('-app'));
+  assert.ok(app, 'no Deployment of the service');
+  return app;
+}
+
+/** The service container's environment, with Secret references filled from `secret`. */
+function appEnv(objects: KubeObject[], secret: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const e of podSpec(appDeployment(objects)).containers[0].env ?? []) {
+    const key = e.valueFrom?.secretKeyRef?.key;
+    env[e.name] = key ? secret[key] : e.value;
+  }
+  return env;
+}
+
+/**
+ * The service's own loadConfig (app/src/config.ts) on `env`, in a child Node: the service's
+ * sources use TypeScript the tooling's type stripping does not (parameter properties).
+ */
+function serviceConfig(env: NodeJS.ProcessEnv): {
+  port: number;
+  managementPort?: number;
+  graceMs: number;
+} {
+  const module = pathToFileURL(join(REPO, 'app/src/config.ts')).href;
+  const script = `import { loadConfig } from ${JSON.stringify(module)};
+    const c = loadConfig(JSON.parse(process.env.RENDERED_ENV));
+    console.log(JSON.stringify({ port: c.port, managementPort: c.managementPort, graceMs: c.shutdown.graceMs }));`;
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--experimental-transform-types',
+      '--disable-warning=ExperimentalWarning',
+      '--input-type=module',
+      '-e',
+      script,
+    ],
+    {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, RENDERED_ENV: JSON.stringify(env) },
+      timeout: 30_000,
+    },
+  );
+  assert.equal(r.status, 0, `the service refuses the rendered environment:\n${r.stderr}`);
+  return JSON.parse(r.stdout) as { port: number; managementPort?: number; graceMs: number };
+}
+
+describe('helm chart: lint and template', function () {
+  this.timeout(120_000);
+
+  for (const [name, values] of Object.entries(COMBINATIONS)) {
+    it(`lints and renders: ${name}`, function () {
+      const lint = lintChart(values);
+      assert.ok(lint.ok, lint.output);
+      const r = renderChart({ values });
+      assert.ok(r.ok, r.output);
+      assert.ok(r.objects.length > 5, r.output);
+    });
+  }
+});
+
+describe('helm chart: what the default install holds', function () {
+  this.timeout(120_000);
+  let objects: KubeObject[] = [];
+  before(function () {
+    const r = renderChart({ namespace: 'agents' });
+    assert.ok(r.ok, r.output);
+    objects = r.objects;
+  });
+
+  it('PrometheusRules with every alert of alerts.yml except those left to kube-prometheus-stack', function () {
+    const source = YAML.parse(
+      readFileSync(join(REPO, 'prometheus/rules/alerts.yml'), 'utf8'),
+    ) as RuleFile;
+    const rendered = new Set(
+      byKind(objects, 'PrometheusRule').flatMap((o) => alertNames(ruleGroups(o))),
+    );
+    for (const alert of alertNames(source)) {
+      const left = alert in LEFT_TO_KUBE_PROMETHEUS_STACK;
+      assert.equal(
+        rendered.has(alert),
+        !left,
+        `${alert}: ${left ? 'left to kube-prometheus-stack' : 'missing'}`,
+      );
+    }
+  });
+
+  it('every rendered rule carries namespace="agents", alerts built from sum(...) included', function () {
+    for (const o of byKind(objects, 'PrometheusRule')) {
+      for (const group of ruleGroups(o).groups) {
+        for (const rule of group.rules) {
+          assert.equal(
+            rule.labels?.namespace,
+            'agents',
+            `${o.metadata.name}: ${rule.alert ?? rule.record}`,
+          );
+          assert.doesNotMatch(rule.expr, /__RELEASE_NAMESPACE__/);
+        }
+      }
+    }
+  });
+
+  it('every job a rendered rule reads is the job a rendered ServiceMonitor sets', function () {
+    const set = new Set<string>();
+    for (const sm of byKind(objects, 'ServiceMonitor')) {
+      for (const ep of (
+        sm.spec as { endpoints: { relabelings?: { targetLabel: string; replacement: string }[] }[] }
+      ).endpoints) {
+        for (const r of ep.relabelings ?? []) if (r.targetLabel === 'job') set.add(r.replacement);
+      }
+    }
+    assert.deepEqual([...set].sort(), ['app', 'jaeger', 'otel-collector', 'spanmetrics']);
+    for (const o of byKind(objects, 'PrometheusRule')) {
+      for (const rule of ruleGroups(o).groups.flatMap((g) => g.rules)) {
+        for (const job of matcherValues(rule.expr, 'job'))
+          assert.ok(set.has(job), `${rule.alert ?? rule.record} reads job ${job}`);
+      }
+    }
+  });
+
+  it('ServiceMonitors, PrometheusRules and the AlertmanagerConfig carry the release label', function () {
+    for (const kind of ['ServiceMonitor', 'PrometheusRule', 'AlertmanagerConfig']) {
+      assert.ok(byKind(objects, kind).length > 0, `no ${kind}`);
+      for (const o of byKind(objects, kind))
+        assert.equal(o.metadata.labels?.release, 'kube-prometheus-stack', o.metadata.name);
+    }
+  });
+
+  it('one ConfigMap per dashboard, labelled for the Grafana sidecar, datasource uid prometheus', function () {
+    const dashboards = readFileSync(join(REPO, 'grafana/dashboards/agent-llm.json'), 'utf8');
+    const maps = byKind(objects, 'ConfigMap').filter(
+      (c) => c.metadata.labels?.grafana_dashboard === '1',
+    );
+    assert.equal(maps.length, 4);
+    const llm = maps.find((m) => m.data?.['agent-llm.json']);
+    assert.equal(llm?.data?.['agent-llm.json'], dashboards);
+    for (const m of maps) {
+      const uids =
+        JSON.stringify(Object.values(m.data ?? {}).map((d) => JSON.parse(d) as unknown)).match(
+          /"datasource":\{"type":"prometheus","uid":"[^"]*"/g,
+        ) ?? [];
+      for (const u of uids) assert.match(u, /"uid":"prometheus"/);
+    }
+  });
+
+  it('the service: one replica, Recreate, probes, non-root read-only, drain window inside the grace period', function () {
+    const app = appDeployment(objects);
+    const spec = app.spec as { replicas: number; strategy: { type: string } };
+    assert.equal(spec.replicas, 1);
+    assert.equal(spec.strategy.type, 'Recreate');
+    const pod = podSpec(app);
+    const c = pod.containers[0];
+    assert.equal(c.startupProbe?.httpGet?.path, '/health/live');
+    assert.equal(c.livenessProbe?.httpGet?.path, '/health/live');
+    assert.equal(c.readinessProbe?.httpGet?.path, '/health/ready');
+    assert.equal(pod.securityContext?.runAsNonRoot, true);
+    assert.deepEqual(c.securityContext, {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    const graceMs = Number(c.env?.find((e) => e.name === 'SHUTDOWN_GRACE_MS')?.value);
+    assert.ok(
+      pod.terminationGracePeriodSeconds! * 1000 > graceMs,
+      `${pod.terminationGracePeriodSeconds} s vs ${graceMs} ms`,
+    );
+    assert.equal(byKind(objects, 'PodDisruptionBudget').length, 0);
+  });
+
+  it("the rendered environment passes the service's own config check", function () {
+    const env = appEnv(objects, {
+      API_KEYS: 'k8s-test-key-0123456789abcdef:pro',
+      ADMIN_TOKEN: 'k8s-admin-token-0123456789',
+    });
+    const config = serviceConfig(env);
+    assert.ok(config.managementPort !== undefined && config.managementPort !== config.port);
+    assert.equal(config.graceMs, 10_000);
+  });
+
+  it('the NetworkPolicy opens the management port to Prometheus only', function () {
+    const np = byKind(objects, 'NetworkPolicy').find((n) => n.metadata.name.endsWith('-app'));
+    const ingress = (np?.spec as { ingress: { ports: { port: string }[]; from?: unknown[] }[] })
+      .ingress;
+    const mgmt = ingress.find((i) => i.ports.some((p) => p.port === 'management'));
+    assert.deepEqual(mgmt?.from, [
+      {
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } },
+        podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } },
+      },
+    ]);
+  });
+});
+
+describe('helm chart: the Collector it runs', function () {
+  this.timeout(120_000);
+
+  for (const name of ['defaults', 'external OTLP backend, tail sampling']) {
+    it(`otelcol validate accepts the rendered, layered config: ${name}`, function () {
+      const otelcol = program('otelcol', { pinnedOnly: true });
+      assert.ok(otelcol, 'no pinned otelcol: make tools builds it');
+      const r = renderChart({ values: COMBINATIONS[name] });
+      const cm = byKind(r.objects, 'ConfigMap').find((c) => c.metadata.name.endsWith('-collector'));
+      const args =
+        podSpec(
+          byKind(r.objects, 'Deployment').find((d) => d.metadata.name.endsWith('-collector'))!,
+        ).containers[0].args ?? [];
+      const dir = mkdtempSync(join(tmpdir(), 'collector-'));
+      for (const [file, text] of Object.entries(cm?.data ?? {}))
+        writeFileSync(join(dir, file), text);
+      const local = args.map((a) => a.replace('/etc/otelcol/', `${dir}/`));
+      const v = run(otelcol.path, ['validate', ...local]);
+      assert.equal(v.code, 0, v.output);
+    });
+  }
+});
+
+describe('helm chart: values it refuses, with a message naming them', function () {
+  this.timeout(120_000);
+  const bad: [string, Record<string, unknown>, RegExp][] = [
+    ['an unknown trace backend', { traces: { backend: 'zipkin' } }, /traces\.backend|backend/],
+    ['a zero drain window', { app: { shutdown: { graceSeconds: 0 } } }, /graceSeconds/],
+    [
+      'a drain window the service would refuse',
+      { app: { shutdown: { graceSeconds: 4, delaySeconds: 3, telemetryFlushSeconds: 2 } } },
+      /delaySeconds.*graceSeconds/,
+    ],
+    ['a misspelt key', { app: { replicaCount: 3 } }, /replicaCount/],
+    ['the management port on the API port', { app: { managementPort: 8000 } }, /managementPort/],
+    ['API keys in plain values', { app: { env: { API_KEYS: 'x' } } }, /API_KEYS/],
+    ['otlp without an endpoint', { traces: { backend: 'otlp' } }, /traces\.otlp\.endpoint/],
+  ];
+  for (const [what, values, message] of bad) {
+    it(`refuses ${what}`, function () {
+      const r = renderChart({ values });
+      assert.equal(r.ok, false, `rendered although it should not:\n${r.yaml.slice(0, 200)}`);
+      assert.match(r.output, message);
+    });
+  }
+});
