@@ -128,12 +128,50 @@ export function evaluate(expression: string): number {
   return value;
 }
 
-/** The first arithmetic expression in a text, e.g. "what is (12 + 30) * 2?" → "(12 + 30) * 2". */
+const EXPRESSION_CHAR = /[\d\s.+\-*/%^()]/;
+const DIGIT = /\d/;
+const SPACE = /\s/;
+const OPERATOR = /[+\-*/%^]/;
+const SIGN_OR_OPEN = /[-+(]/;
+
+/** Whether `text` has a digit, an operator and another digit ("1 + (2"), in one linear pass. */
+function hasOperation(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    if (!DIGIT.test(text[i]!)) continue;
+    let j = i + 1;
+    while (j < text.length && SPACE.test(text[j]!)) j++;
+    if (j >= text.length || !OPERATOR.test(text[j]!)) continue;
+    j++;
+    while (j < text.length && (SPACE.test(text[j]!) || SIGN_OR_OPEN.test(text[j]!))) j++;
+    if (j < text.length && DIGIT.test(text[j]!)) return true;
+    // Nothing between i and j can start another match: go on from where this one failed.
+    i = j - 1;
+  }
+  return false;
+}
+
+/**
+ * The first arithmetic expression in a text, e.g. "what is (12 + 30) * 2?" → "(12 + 30) * 2":
+ * a run of expression characters from its signs and brackets before the first digit. One pass
+ * over the text: no backtracking regex, the text is user input of up to BODY_LIMIT_BYTES.
+ */
 export function findExpression(text: string): string | undefined {
-  const candidates = text.match(/[-+(]*\s*\d[\d\s.+\-*/%^()]*/g) ?? [];
-  for (const candidate of candidates) {
-    const trimmed = candidate.trim();
-    if (/\d\s*[+\-*/%^]\s*[-+(]*\s*\d/.test(trimmed)) return trimmed;
+  let i = 0;
+  while (i < text.length) {
+    if (!EXPRESSION_CHAR.test(text[i]!)) {
+      i++;
+      continue;
+    }
+    const runStart = i;
+    while (i < text.length && EXPRESSION_CHAR.test(text[i]!)) i++;
+    const run = text.slice(runStart, i);
+    const digit = run.search(DIGIT);
+    if (digit === -1) continue;
+    let start = digit;
+    while (start > 0 && SPACE.test(run[start - 1]!)) start--;
+    while (start > 0 && SIGN_OR_OPEN.test(run[start - 1]!)) start--;
+    const candidate = run.slice(start).trim();
+    if (hasOperation(candidate)) return candidate;
   }
   return undefined;
 }

@@ -150,7 +150,10 @@ function endServerSpan(
   });
   if (route !== undefined) span.setAttribute(ATTR_HTTP_ROUTE, route);
   const userAgent = req.headers['user-agent'];
-  if (userAgent !== undefined) span.setAttribute(ATTR_USER_AGENT_ORIGINAL, userAgent);
+  // Client-supplied: it goes through the one scrubber, like the path, the logs and Sentry events.
+  if (userAgent !== undefined) {
+    span.setAttribute(ATTR_USER_AGENT_ORIGINAL, scrubber.string(userAgent));
+  }
   const clientAddress = req.socket.remoteAddress;
   if (clientAddress !== undefined) span.setAttribute(ATTR_CLIENT_ADDRESS, clientAddress);
   // Server spans: only 5xx is an error (a 4xx is the client's mistake, semconv says leave UNSET).
