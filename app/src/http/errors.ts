@@ -50,6 +50,16 @@ function toProblem(error: unknown, bodyLimitBytes: number): ProblemError | undef
   if (status === 400 && error instanceof URIError) {
     return new ProblemError('bad_request', 'The request path is not valid percent-encoding.');
   }
+  // zlib (gzip, deflate), brotli and zstd stream failures, which body-parser passes on with
+  // status 400 and no `type`; their codes differ by library, all carry a numeric errno.
+  const { errno } = error as { errno?: unknown };
+  if (status === 400 && typeof errno === 'number') {
+    return new ProblemError(
+      'bad_request',
+      'The request body could not be decompressed as its Content-Encoding says.',
+      { cause: error },
+    );
+  }
   return undefined;
 }
 
