@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { buildApp, FREE_KEY, PRO_KEY, type TestApp } from './support/app';
+import { ADMIN_TOKEN, buildApp, FREE_KEY, PRO_KEY, type TestApp } from './support/app';
 import { scrape } from './support/http';
 import { valueOf } from './support/metrics';
 
@@ -43,6 +43,34 @@ describe('API keys', () => {
         valueOf(before, 'auth_failures_total', { reason: 'invalid_key' }),
       3,
     );
+  });
+
+  it('authenticates before looking anything up: no agent names, routes or methods leak', async () => {
+    const unknownAgent = await request(t.app)
+      .post('/v1/agents/nope/runs')
+      .send({ input: 'hi' })
+      .expect(401);
+    assert.doesNotMatch(unknownAgent.text, /research|analyst|support/);
+    for (const method of ['delete', 'options'] as const) {
+      await request(t.app)[method]('/v1/agents/research/runs').expect(401);
+      await request(t.app)[method]('/v1/runs/abc').expect(401);
+    }
+    for (const method of ['post', 'options', 'patch'] as const) {
+      const res = await request(t.app)[method]('/admin/chaos').expect(401);
+      assert.equal(res.headers.allow, undefined);
+      await request(t.app)[method]('/admin/chaos/latency').expect(401);
+    }
+    await request(t.app).put('/admin/chaos/nope').send({ ttl_seconds: 1 }).expect(401);
+    // With the token, the same requests reach the lookups.
+    const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+    await request(t.app).options('/admin/chaos').set(admin).expect(204);
+    await request(t.app).put('/admin/chaos/nope').set(admin).send({ ttl_seconds: 1 }).expect(404);
+    const known = await request(t.app)
+      .post('/v1/agents/nope/runs')
+      .set('X-API-Key', PRO_KEY)
+      .send({ input: 'hi' })
+      .expect(404);
+    assert.match(known.text, /research/);
   });
 
   it('a valid key is accepted and its tier applies', async () => {

@@ -166,10 +166,10 @@ describe('bad input', () => {
 
   it('wrong method → 405 with Allow, counted under the route template', async () => {
     const before = await scrape(t.app);
-    const res = await request(t.app).delete('/v1/agents/research/runs');
+    const res = await request(t.app).delete('/v1/agents/research/runs').set('X-API-Key', PRO_KEY);
     assertProblem(res, 405, 'method-not-allowed');
     assert.equal(res.headers.allow, 'POST, OPTIONS');
-    const get = await request(t.app).post('/v1/agents');
+    const get = await request(t.app).post('/v1/agents').set('X-API-Key', PRO_KEY);
     assertProblem(get, 405, 'method-not-allowed');
     assert.equal(get.headers.allow, 'GET, HEAD, OPTIONS');
     const after = await scrape(t.app);
@@ -182,7 +182,7 @@ describe('bad input', () => {
   });
 
   it('OPTIONS → 204 with Allow', async () => {
-    const res = await request(t.app).options('/v1/runs/abc').expect(204);
+    const res = await request(t.app).options('/v1/runs/abc').set('X-API-Key', PRO_KEY).expect(204);
     assert.equal(res.headers.allow, 'GET, HEAD, OPTIONS');
   });
 

@@ -54,18 +54,26 @@ export const ADMIN_ROUTES = {
   chaos: { route: '/admin/chaos', methods: ['GET', 'PUT', 'DELETE'], statusCodes: [200, 204, 401] },
 } as const satisfies Record<string, RouteSpec>;
 
-/** Registers `path` under `label`: its handlers per method, then 405 for any other method. */
+/**
+ * Registers `path` under `label`: `authenticate` for every method (so that nothing about the
+ * route, not even its methods, answers before the credentials are checked), then its handlers per
+ * method, then 405 for any other method.
+ */
 function defineRoute(
   router: Router,
   path: string,
   label: string,
   handlers: Partial<Record<Method, RequestHandler[]>>,
+  authenticate: RequestHandler[] = [],
 ): void {
   const route = router.route(path);
-  route.all((_req, res, next) => {
-    requestContext(res).route = label;
-    next();
-  });
+  route.all(
+    (_req, res, next) => {
+      requestContext(res).route = label;
+      next();
+    },
+    ...authenticate,
+  );
   for (const [method, chain] of Object.entries(handlers) as [Method, RequestHandler[]][]) {
     route[method.toLowerCase() as Lowercase<Method>](...chain);
   }
@@ -142,11 +150,12 @@ export function mountApiRoutes(router: Router, deps: ApiDeps): void {
     if (latencyMs !== undefined && latencyMs > 0) setTimeout(failOnPurpose, latencyMs, next);
     else failOnPurpose(next);
   };
+  // After authentication (defineRoute's), so a fault or a rate limit says nothing to a stranger.
   const guard = (onRejected?: (req: Request, res: Response) => void) => [
     injectFaults,
-    deps.requireApiKey,
     deps.rateLimit(onRejected),
   ];
+  const authenticate = [deps.requireApiKey];
 
   const agentsBody = JSON.stringify({
     agents: AGENT_NAMES.map((name) => ({
@@ -162,14 +171,20 @@ export function mountApiRoutes(router: Router, deps: ApiDeps): void {
       output_usd_per_million_tokens: MODELS[name].outputUsdPerMillion,
     })),
   });
-  defineRoute(router, '/v1/agents', API_ROUTES.agents.route, {
-    GET: [
-      ...guard(),
-      (_req, res) => {
-        res.type('application/json').send(agentsBody);
-      },
-    ],
-  });
+  defineRoute(
+    router,
+    '/v1/agents',
+    API_ROUTES.agents.route,
+    {
+      GET: [
+        ...guard(),
+        (_req, res) => {
+          res.type('application/json').send(agentsBody);
+        },
+      ],
+    },
+    authenticate,
+  );
 
   const knownAgent: RequestHandler = (req, res, next) => {
     const agent = pathParam(req, 'agent');
@@ -182,56 +197,68 @@ export function mountApiRoutes(router: Router, deps: ApiDeps): void {
     requestContext(res).agent = agent;
     next();
   };
-  defineRoute(router, '/v1/agents/:agent/runs', API_ROUTES.runs.route, {
-    POST: [
-      knownAgent,
-      ...guard((req, res) => {
-        const ctx = requestContext(res);
-        runner.recordRejected(AGENTS[ctx.agent as keyof typeof AGENTS], ctx.tier!);
-      }),
-      ...jsonBody(deps.bodyLimitBytes),
-      async (req, res) => {
-        const ctx = requestContext(res);
-        const agent = AGENTS[ctx.agent as keyof typeof AGENTS];
-        const body = parseBody(runBody, req.body);
-        let run: RunRecord;
-        try {
-          run = await runner.run({
-            agent,
-            model: body.model ?? agent.defaultModel,
-            input: body.input,
-            tier: ctx.tier!,
-            owner: ctx.owner!,
-          });
-        } catch (error) {
-          if (error instanceof RunFailedError) throw runProblem(error);
-          throw error;
-        }
-        res.status(201).location(`/v1/runs/${run.id}`).json(run);
-      },
-    ],
-  });
+  defineRoute(
+    router,
+    '/v1/agents/:agent/runs',
+    API_ROUTES.runs.route,
+    {
+      POST: [
+        knownAgent,
+        ...guard((req, res) => {
+          const ctx = requestContext(res);
+          runner.recordRejected(AGENTS[ctx.agent as keyof typeof AGENTS], ctx.tier!);
+        }),
+        ...jsonBody(deps.bodyLimitBytes),
+        async (req, res) => {
+          const ctx = requestContext(res);
+          const agent = AGENTS[ctx.agent as keyof typeof AGENTS];
+          const body = parseBody(runBody, req.body);
+          let run: RunRecord;
+          try {
+            run = await runner.run({
+              agent,
+              model: body.model ?? agent.defaultModel,
+              input: body.input,
+              tier: ctx.tier!,
+              owner: ctx.owner!,
+            });
+          } catch (error) {
+            if (error instanceof RunFailedError) throw runProblem(error);
+            throw error;
+          }
+          res.status(201).location(`/v1/runs/${run.id}`).json(run);
+        },
+      ],
+    },
+    authenticate,
+  );
 
-  defineRoute(router, '/v1/runs/:id', API_ROUTES.run.route, {
-    GET: [
-      ...guard(),
-      (req, res) => {
-        const id = pathParam(req, 'id');
-        const missing = new ProblemError('not_found', `There is no run "${id.slice(0, 64)}".`);
-        if (!RUN_ID.test(id)) throw missing;
-        let run: RunRecord | undefined;
-        try {
-          run = store.getRun(id, requestContext(res).owner!);
-        } catch (error) {
-          throw new ProblemError('database_unavailable', 'The run could not be read.', {
-            cause: error,
-          });
-        }
-        if (run === undefined) throw missing;
-        res.json(run);
-      },
-    ],
-  });
+  defineRoute(
+    router,
+    '/v1/runs/:id',
+    API_ROUTES.run.route,
+    {
+      GET: [
+        ...guard(),
+        (req, res) => {
+          const id = pathParam(req, 'id');
+          const missing = new ProblemError('not_found', `There is no run "${id.slice(0, 64)}".`);
+          if (!RUN_ID.test(id)) throw missing;
+          let run: RunRecord | undefined;
+          try {
+            run = store.getRun(id, requestContext(res).owner!);
+          } catch (error) {
+            throw new ProblemError('database_unavailable', 'The run could not be read.', {
+              cause: error,
+            });
+          }
+          if (run === undefined) throw missing;
+          res.json(run);
+        },
+      ],
+    },
+    authenticate,
+  );
 }
 
 export function mountOpsRoutes(router: Router, health: HealthMonitor): void {
@@ -299,72 +326,81 @@ export function mountAdminRoutes(
     next();
   };
 
-  defineRoute(router, '/admin/chaos', label, {
-    GET: [
-      deps.requireAdminToken,
-      (_req, res) => {
-        const now = Date.now();
-        res.json({ faults: chaos.list().map((fault) => describeFault(fault, now)) });
-      },
-    ],
-    DELETE: [
-      deps.requireAdminToken,
-      (_req, res) => {
-        chaos.clearAll();
-        logger.warn('chaos: every fault cleared');
-        res.status(204).end();
-      },
-    ],
-  });
+  const authenticate = [deps.requireAdminToken];
+  defineRoute(
+    router,
+    '/admin/chaos',
+    label,
+    {
+      GET: [
+        (_req, res) => {
+          const now = Date.now();
+          res.json({ faults: chaos.list().map((fault) => describeFault(fault, now)) });
+        },
+      ],
+      DELETE: [
+        (_req, res) => {
+          chaos.clearAll();
+          logger.warn('chaos: every fault cleared');
+          res.status(204).end();
+        },
+      ],
+    },
+    authenticate,
+  );
 
-  defineRoute(router, '/admin/chaos/:fault', label, {
-    PUT: [
-      deps.requireAdminToken,
-      faultParam,
-      ...jsonBody(deps.bodyLimitBytes),
-      (req, res) => {
-        const fault = pathParam(req, 'fault') as (typeof FAULT_NAMES)[number];
-        const body = parseBody(chaosBody, req.body);
-        const bounds = FAULT_VALUES[fault];
-        if (bounds === undefined && body.value !== undefined) {
-          throw new ProblemError('validation_error', `The ${fault} fault takes no value.`, {
-            errors: [{ pointer: '/value', detail: `${fault} takes no value` }],
+  defineRoute(
+    router,
+    '/admin/chaos/:fault',
+    label,
+    {
+      PUT: [
+        faultParam,
+        ...jsonBody(deps.bodyLimitBytes),
+        (req, res) => {
+          const fault = pathParam(req, 'fault') as (typeof FAULT_NAMES)[number];
+          const body = parseBody(chaosBody, req.body);
+          const bounds = FAULT_VALUES[fault];
+          if (bounds === undefined && body.value !== undefined) {
+            throw new ProblemError('validation_error', `The ${fault} fault takes no value.`, {
+              errors: [{ pointer: '/value', detail: `${fault} takes no value` }],
+            });
+          }
+          if (
+            bounds !== undefined &&
+            (body.value === undefined || body.value < bounds.min || body.value > bounds.max)
+          ) {
+            throw new ProblemError(
+              'validation_error',
+              `The ${fault} fault needs a value from ${bounds.min} to ${bounds.max} (${bounds.unit}).`,
+              {
+                errors: [
+                  {
+                    pointer: '/value',
+                    detail: `must be a number from ${bounds.min} to ${bounds.max}`,
+                  },
+                ],
+              },
+            );
+          }
+          const active = chaos.set(fault, body.value, body.ttl_seconds);
+          logger.warn('chaos: fault set', {
+            fault,
+            value: body.value,
+            ttl_seconds: body.ttl_seconds,
           });
-        }
-        if (
-          bounds !== undefined &&
-          (body.value === undefined || body.value < bounds.min || body.value > bounds.max)
-        ) {
-          throw new ProblemError(
-            'validation_error',
-            `The ${fault} fault needs a value from ${bounds.min} to ${bounds.max} (${bounds.unit}).`,
-            {
-              errors: [
-                {
-                  pointer: '/value',
-                  detail: `must be a number from ${bounds.min} to ${bounds.max}`,
-                },
-              ],
-            },
-          );
-        }
-        const active = chaos.set(fault, body.value, body.ttl_seconds);
-        logger.warn('chaos: fault set', {
-          fault,
-          value: body.value,
-          ttl_seconds: body.ttl_seconds,
-        });
-        res.json(describeFault(active, Date.now()));
-      },
-    ],
-    DELETE: [
-      deps.requireAdminToken,
-      faultParam,
-      (req, res) => {
-        const fault = pathParam(req, 'fault') as (typeof FAULT_NAMES)[number];
-        if (chaos.clear(fault)) logger.warn('chaos: fault cleared', { fault });
-        res.status(204).end();
-      },
-    ],
-  });
+          res.json(describeFault(active, Date.now()));
+        },
+      ],
+      DELETE: [
+        faultParam,
+        (req, res) => {
+          const fault = pathParam(req, 'fault') as (typeof FAULT_NAMES)[number];
+          if (chaos.clear(fault)) logger.warn('chaos: fault cleared', { fault });
+          res.status(204).end();
+        },
+      ],
+    },
+    authenticate,
+  );
 }
