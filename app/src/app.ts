@@ -11,7 +11,7 @@ import { AgentRunner } from './agent/runner';
 import { RunStore } from './agent/storage';
 import type { Config } from './config';
 import { HealthMonitor, Lifecycle } from './health';
-import { ApiKeys, requireAdminToken, requireApiKey } from './http/auth';
+import { ApiKeys, FailureThrottle, requireAdminToken, requireApiKey } from './http/auth';
 import { errorHandler, notFound } from './http/errors';
 import { observeRequests } from './http/observe';
 import { RateLimiter, rateLimit } from './http/rate-limit';
@@ -122,13 +122,15 @@ export function createApps(services: Services): Apps {
   const { config, chaos, runner, store, health } = services;
   const keys = new ApiKeys(config.apiKeys);
   const limiter = new RateLimiter(config.rateLimits);
+  // One budget per address for keys and the admin token together: it is the same guesser.
+  const failures = new FailureThrottle(config.authFailures);
 
   const apiRouter = Router();
   mountApiRoutes(apiRouter, {
     runner,
     store,
     chaos,
-    requireApiKey: requireApiKey(keys),
+    requireApiKey: requireApiKey(keys, failures),
     rateLimit: (onRejected) => rateLimit(limiter, onRejected),
     bodyLimitBytes: config.bodyLimitBytes,
   });
@@ -139,7 +141,7 @@ export function createApps(services: Services): Apps {
   if (config.adminToken !== undefined) {
     mountAdminRoutes(opsRouter, {
       chaos,
-      requireAdminToken: requireAdminToken(config.adminToken),
+      requireAdminToken: requireAdminToken(config.adminToken, failures),
       bodyLimitBytes: config.bodyLimitBytes,
     });
     routes.push(...Object.values(ADMIN_ROUTES));

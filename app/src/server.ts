@@ -66,7 +66,11 @@ async function main(): Promise<void> {
   const preloaded = activeTracing() !== undefined;
   startTelemetry(config, { errorReporting: true });
   if (config.usingDemoKeys) {
-    logger.warn('API_KEYS is not set: the documented demo keys are accepted; set your own');
+    // Loud on purpose: the demo keys are public, in every README.
+    const warning =
+      'DEMO_MODE=true: the public demo keys demo-free and demo-pro are accepted; never expose this service';
+    logger.warn(warning);
+    console.error(`WARNING: ${warning}`);
   }
   if (config.adminToken === undefined) {
     logger.info('ADMIN_TOKEN is not set: /admin/chaos is disabled');

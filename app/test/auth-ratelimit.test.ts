@@ -3,6 +3,7 @@ import request from 'supertest';
 import { ADMIN_TOKEN, buildApp, FREE_KEY, PRO_KEY, type TestApp } from './support/app';
 import { scrape } from './support/http';
 import { valueOf } from './support/metrics';
+import { logLines } from './support/telemetry';
 
 describe('API keys', () => {
   let t: TestApp;
@@ -80,6 +81,58 @@ describe('API keys', () => {
       .send({ input: 'refund please' })
       .expect(201);
     assert.equal(res.body.tier, 'free');
+  });
+});
+
+describe('failed authentication attempts', () => {
+  let t: TestApp;
+  before(() => {
+    t = buildApp({ AUTH_FAILURE_BURST: '5', AUTH_FAILURE_RPS: '0.1' });
+  });
+  after(() => t.close());
+
+  it('are throttled per address (429, Retry-After), still counted, never blocking a valid key', async () => {
+    const before = await scrape(t.app);
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const res = await request(t.app).get('/v1/agents').set('X-API-Key', `guess-${i}`);
+      statuses.push(res.status);
+      if (res.status === 429) {
+        assert.match(res.headers['content-type']!, /^application\/problem\+json/);
+        assert.ok(Number(res.headers['retry-after']) >= 1);
+      }
+    }
+    assert.deepEqual(statuses, [...Array(5).fill(401), ...Array(7).fill(429)]);
+    await request(t.app).get('/v1/agents').expect(429);
+    await request(t.app)
+      .get('/admin/chaos')
+      .set('Authorization', 'Bearer not-the-token')
+      .expect(429);
+    // The same address, with a valid key: served.
+    await request(t.app).get('/v1/agents').set('X-API-Key', PRO_KEY).expect(200);
+    const after = await scrape(t.app);
+    const delta = (reason: string) =>
+      valueOf(after, 'auth_failures_total', { reason }) -
+      valueOf(before, 'auth_failures_total', { reason });
+    assert.equal(delta('invalid_key'), 5);
+    assert.equal(delta('throttled'), 9);
+  });
+
+  it('keep the access log bounded', async () => {
+    const first = logLines().length;
+    const started = performance.now();
+    for (let i = 0; i < 200; i++) await request(t.app).get('/v1/agents').set('X-API-Key', 'x');
+    // One more after the window, which reports what was left out.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await request(t.app).get('/v1/agents').set('X-API-Key', 'x');
+    const seconds = (performance.now() - started) / 1000;
+    const lines = logLines()
+      .slice(first)
+      .filter((line) => line.message === 'request');
+    // 20 lines a second (observe.ts), in each one-second window the test touched.
+    assert.ok(lines.length <= 20 * Math.ceil(seconds + 1), `${lines.length} lines in ${seconds} s`);
+    const left = lines.reduce((sum, line) => sum + ((line.suppressed as number) ?? 0), 0);
+    assert.ok(left > 0 && lines.length + left <= 201, `${lines.length} logged, ${left} left out`);
   });
 });
 

@@ -193,8 +193,22 @@ describe('scrubber', () => {
 });
 
 describe('configuration', () => {
-  it('has working defaults, with the demo keys flagged', () => {
-    const config = loadConfig({});
+  it('refuses to start without API_KEYS, or with keys shorter than 16 characters', () => {
+    assert.throws(() => loadConfig({}), /API_KEYS: not set/);
+    assert.throws(() => loadConfig({ API_KEYS: 'a:pro' }), /shorter than 16 characters/);
+    assert.throws(
+      () => loadConfig({ API_KEYS: `${'k'.repeat(15)}:pro`, DEMO_MODE: 'true' }),
+      /shorter than 16 characters/,
+    );
+    const withDemo = loadConfig({ API_KEYS: `${'k'.repeat(16)}:pro`, DEMO_MODE: 'true' });
+    assert.deepEqual(
+      withDemo.apiKeys.map(({ key }) => key),
+      ['k'.repeat(16), 'demo-free', 'demo-pro'],
+    );
+  });
+
+  it('has working defaults in demo mode, with the demo keys flagged', () => {
+    const config = loadConfig({ DEMO_MODE: 'true' });
     assert.equal(config.port, 8000);
     assert.equal(config.dataDir, './data');
     assert.equal(config.usingDemoKeys, true);
@@ -211,7 +225,7 @@ describe('configuration', () => {
 
   it('reads every knob, treating an empty variable as unset', () => {
     const config = loadConfig({
-      API_KEYS: ' a-key:pro , other:free ',
+      API_KEYS: ' a-key-0123456789abcdef:pro , other-0123456789abcdef:free ',
       TELEMETRY_ENABLED: 'false',
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/',
       SENTRY_SPOTLIGHT: 'true',
@@ -219,8 +233,8 @@ describe('configuration', () => {
       LLM_LATENCY_SCALE: '0',
     });
     assert.deepEqual(config.apiKeys, [
-      { key: 'a-key', tier: 'pro' },
-      { key: 'other', tier: 'free' },
+      { key: 'a-key-0123456789abcdef', tier: 'pro' },
+      { key: 'other-0123456789abcdef', tier: 'free' },
     ]);
     assert.equal(config.usingDemoKeys, false);
     assert.equal(config.telemetry.enabled, false);
@@ -263,7 +277,12 @@ describe('configuration', () => {
 
   it('checks that the shutdown budget adds up', () => {
     assert.throws(
-      () => loadConfig({ SHUTDOWN_GRACE_MS: '1000', TELEMETRY_SHUTDOWN_TIMEOUT_MS: '2000' }),
+      () =>
+        loadConfig({
+          DEMO_MODE: 'true',
+          SHUTDOWN_GRACE_MS: '1000',
+          TELEMETRY_SHUTDOWN_TIMEOUT_MS: '2000',
+        }),
       /TELEMETRY_SHUTDOWN_TIMEOUT_MS: must be shorter than SHUTDOWN_GRACE_MS/,
     );
   });

@@ -128,22 +128,34 @@ export function evaluate(expression: string): number {
   return value;
 }
 
-const EXPRESSION_CHAR = /[\d\s.+\-*/%^()]/;
-const DIGIT = /\d/;
-const SPACE = /\s/;
-const OPERATOR = /[+\-*/%^]/;
-const SIGN_OR_OPEN = /[-+(]/;
+/** A table of the ASCII characters that `pattern` (a one-character class) matches. */
+function charClass(pattern: RegExp): Uint8Array {
+  const table = new Uint8Array(128);
+  for (let code = 0; code < 128; code++)
+    table[code] = pattern.test(String.fromCharCode(code)) ? 1 : 0;
+  return table;
+}
+
+const EXPRESSION_CHAR = charClass(/[\d\s.+\-*/%^()]/);
+const DIGIT = charClass(/\d/);
+const SPACE = charClass(/\s/);
+const OPERATOR = charClass(/[+\-*/%^]/);
+const SIGN_OR_OPEN = charClass(/[-+(]/);
+const is = (table: Uint8Array, text: string, i: number) => {
+  const code = text.charCodeAt(i);
+  return code < 128 && table[code] === 1;
+};
 
 /** Whether `text` has a digit, an operator and another digit ("1 + (2"), in one linear pass. */
 function hasOperation(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
-    if (!DIGIT.test(text[i]!)) continue;
+    if (!is(DIGIT, text, i)) continue;
     let j = i + 1;
-    while (j < text.length && SPACE.test(text[j]!)) j++;
-    if (j >= text.length || !OPERATOR.test(text[j]!)) continue;
+    while (j < text.length && is(SPACE, text, j)) j++;
+    if (j >= text.length || !is(OPERATOR, text, j)) continue;
     j++;
-    while (j < text.length && (SPACE.test(text[j]!) || SIGN_OR_OPEN.test(text[j]!))) j++;
-    if (j < text.length && DIGIT.test(text[j]!)) return true;
+    while (j < text.length && (is(SPACE, text, j) || is(SIGN_OR_OPEN, text, j))) j++;
+    if (j < text.length && is(DIGIT, text, j)) return true;
     // Nothing between i and j can start another match: go on from where this one failed.
     i = j - 1;
   }
@@ -152,25 +164,27 @@ function hasOperation(text: string): boolean {
 
 /**
  * The first arithmetic expression in a text, e.g. "what is (12 + 30) * 2?" → "(12 + 30) * 2":
- * a run of expression characters from its signs and brackets before the first digit. One pass
- * over the text: no backtracking regex, the text is user input of up to BODY_LIMIT_BYTES.
+ * a run of expression characters from the signs and brackets before its first digit. One pass
+ * over the text, no backtracking regex: the text is user input of up to BODY_LIMIT_BYTES.
  */
 export function findExpression(text: string): string | undefined {
   let i = 0;
   while (i < text.length) {
-    if (!EXPRESSION_CHAR.test(text[i]!)) {
+    if (!is(EXPRESSION_CHAR, text, i)) {
       i++;
       continue;
     }
     const runStart = i;
-    while (i < text.length && EXPRESSION_CHAR.test(text[i]!)) i++;
-    const run = text.slice(runStart, i);
-    const digit = run.search(DIGIT);
+    let digit = -1;
+    while (i < text.length && is(EXPRESSION_CHAR, text, i)) {
+      if (digit === -1 && is(DIGIT, text, i)) digit = i;
+      i++;
+    }
     if (digit === -1) continue;
     let start = digit;
-    while (start > 0 && SPACE.test(run[start - 1]!)) start--;
-    while (start > 0 && SIGN_OR_OPEN.test(run[start - 1]!)) start--;
-    const candidate = run.slice(start).trim();
+    while (start > runStart && is(SPACE, text, start - 1)) start--;
+    while (start > runStart && is(SIGN_OR_OPEN, text, start - 1)) start--;
+    const candidate = text.slice(start, i).trim();
     if (hasOperation(candidate)) return candidate;
   }
   return undefined;

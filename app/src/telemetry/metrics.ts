@@ -22,7 +22,12 @@ export type LlmStatus = (typeof LLM_STATUSES)[number];
 export const TOOL_STATUSES = ['success', 'error'] as const;
 export const DB_OPERATIONS = ['insert_run', 'get_run', 'ping'] as const;
 export type DbOperation = (typeof DB_OPERATIONS)[number];
-export const AUTH_FAILURE_REASONS = ['missing_key', 'invalid_key', 'invalid_admin_token'] as const;
+export const AUTH_FAILURE_REASONS = [
+  'missing_key',
+  'invalid_key',
+  'invalid_admin_token',
+  'throttled',
+] as const;
 export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];
 export const HEALTH_CHECKS = ['database', 'llm_provider', 'disk', 'memory', 'event_loop'] as const;
 export type HealthCheckName = (typeof HEALTH_CHECKS)[number];
@@ -189,7 +194,7 @@ function createMetrics() {
     }),
     authFailures: new Counter({
       name: 'auth_failures_total',
-      help: 'Requests refused with 401, by reason.',
+      help: 'Requests refused by authentication, by reason: 401s, and 429s for addresses over the failed-attempt budget (throttled).',
       labelNames: ['reason'] as const,
       registers,
     }),

@@ -17,28 +17,40 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-const LOCAL_PART = /[A-Za-z0-9._%+-]/;
-const DOMAIN_PART = /[A-Za-z0-9.-]/;
-const TOP_LEVEL = /^[A-Za-z]{2,}/;
+/** A table of the ASCII characters that `pattern` (a one-character class) matches. */
+function charClass(pattern: RegExp): Uint8Array {
+  const table = new Uint8Array(128);
+  for (let code = 0; code < 128; code++)
+    table[code] = pattern.test(String.fromCharCode(code)) ? 1 : 0;
+  return table;
+}
+
+const LOCAL_PART = charClass(/[A-Za-z0-9._%+-]/);
+const LABEL = charClass(/[A-Za-z0-9-]/);
+const LETTER = charClass(/[A-Za-z]/);
+const DOT = 46;
+const is = (table: Uint8Array, code: number) => code < 128 && table[code] === 1;
 
 /**
  * The end of the domain of an address whose "@" is at `at`, or -1: labels of [A-Za-z0-9-]
- * separated by dots, the last one starting with two letters. Reads only the run of domain
- * characters after `at`, which no other "@" can share.
+ * separated by dots, the last one starting with two letters (the top-level domain). Reads only
+ * the run of domain characters after `at`, which no other "@" can share.
  */
 function domainEnd(text: string, at: number): number {
-  let end = at + 1;
-  while (end < text.length && DOMAIN_PART.test(text[end]!)) end++;
-  const labels = text.slice(at + 1, end).split('.');
-  let offset = at + 1 + labels[0]!.length;
   let found = -1;
-  if (labels[0] === '') return -1;
-  for (let i = 1; i < labels.length && labels[i] !== ''; i++) {
-    const tld = TOP_LEVEL.exec(labels[i]!);
-    if (tld) found = offset + 1 + tld[0].length;
-    offset += 1 + labels[i]!.length;
+  let i = at + 1;
+  for (let label = 0; ; label++) {
+    const labelStart = i;
+    while (i < text.length && is(LABEL, text.charCodeAt(i))) i++;
+    if (i === labelStart) return found;
+    if (label > 0) {
+      let letters = labelStart;
+      while (letters < i && is(LETTER, text.charCodeAt(letters))) letters++;
+      if (letters - labelStart >= 2) found = letters;
+    }
+    if (text.charCodeAt(i) !== DOT) return found;
+    i++;
   }
-  return found;
 }
 
 /** Replaces e-mail addresses with "[email]" in one pass: each character is read at most twice. */
@@ -48,7 +60,7 @@ export function scrubEmails(text: string): string {
   for (let at = text.indexOf('@'); at !== -1; at = text.indexOf('@', at + 1)) {
     let start = at;
     // The local part cannot contain "@", so runs scanned here never overlap.
-    while (start > copied && LOCAL_PART.test(text[start - 1]!)) start--;
+    while (start > copied && is(LOCAL_PART, text.charCodeAt(start - 1))) start--;
     if (start === at) continue;
     const end = domainEnd(text, at);
     if (end === -1) continue;

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 
 // Each measurement repeats the work until it takes at least this long at the smaller size, so
 // that timer resolution and a stray garbage collection do not decide the ratio.
-const MIN_MEASURED_MS = 30;
+const MIN_MEASURED_MS = 50;
 
 function bestTime(work: () => unknown, repeat: number, rounds: number): number {
   let best = Infinity;
@@ -23,16 +23,29 @@ export function assertLinear(
   make: (size: number) => string,
   work: (input: string) => unknown,
   size: number,
-  { maxRatio = 3, rounds = 3 } = {},
+  { maxRatio = 3, rounds = 7 } = {},
 ): void {
   const small = make(size);
   const large = make(size * 2);
-  const once = bestTime(() => work(small), 1, 2);
-  const repeat = Math.max(1, Math.ceil(MIN_MEASURED_MS / Math.max(once, 0.01)));
-  const smallMs = bestTime(() => work(small), repeat, rounds);
-  const largeMs = bestTime(() => work(large), repeat, rounds);
+  // Warm up first: the first calls include compiling `work`, which would skew the calibration.
+  bestTime(() => work(small), 3, 1);
+  bestTime(() => work(large), 3, 1);
+  let repeat = 1;
+  while (bestTime(() => work(small), repeat, 1) < MIN_MEASURED_MS) repeat *= 2;
+  // Each round times both sizes back to back, so both see the machine in the same state; the
+  // median ratio of the rounds ignores the rounds a busy spell hit unevenly.
+  const ratios: number[] = [];
+  let smallMs = 0;
+  let largeMs = 0;
+  for (let round = 0; round < rounds; round++) {
+    smallMs = bestTime(() => work(small), repeat, 1);
+    largeMs = bestTime(() => work(large), repeat, 1);
+    ratios.push(largeMs / smallMs);
+  }
+  ratios.sort((a, b) => a - b);
+  const median = ratios[Math.floor(rounds / 2)]!;
   assert.ok(
-    largeMs / smallMs < maxRatio,
-    `${what}: ${size * 2} characters took ${largeMs.toFixed(1)} ms, ${size} took ${smallMs.toFixed(1)} ms`,
+    median < maxRatio,
+    `${what} (x${repeat}): time(${size * 2}) / time(${size}) is ${median.toFixed(2)} (ratios ${ratios.map((r) => r.toFixed(2)).join(', ')}; last ${largeMs.toFixed(1)} / ${smallMs.toFixed(1)} ms)`,
   );
 }
