@@ -235,6 +235,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.MANAGEMENT_PORT !== undefined && e.MANAGEMENT_PORT !== 0 && e.MANAGEMENT_PORT === e.PORT) {
     problems.push('MANAGEMENT_PORT: must differ from PORT (or be unset to serve both on PORT)');
   }
+  if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) {
+    problems.push('HTTP_HEADERS_TIMEOUT_MS: must not be longer than HTTP_REQUEST_TIMEOUT_MS');
+  }
   if (e.TELEMETRY_SHUTDOWN_TIMEOUT_MS >= e.SHUTDOWN_GRACE_MS) {
     problems.push('TELEMETRY_SHUTDOWN_TIMEOUT_MS: must be shorter than SHUTDOWN_GRACE_MS');
   }

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Express } from 'express';
 import { createApps, createServices, type Services } from './app';
 import { ConfigError, loadConfig, type Config } from './config';
+import { createHttpServer } from './http/listener';
 import { logger } from './telemetry/logger';
 import { closeSentry } from './telemetry/sentry';
 import { startTelemetry } from './telemetry/setup';
@@ -16,9 +17,10 @@ import { activeTracing } from './telemetry/tracing';
 const EXIT_MARGIN_MS = 250;
 const IDLE_SWEEP_MS = 100;
 
-function listen(app: Express, port: number, host: string): Promise<Server> {
+function listen(app: Express, port: number, host: string, limits: Config['http']): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host);
+    const server = createHttpServer(app, limits);
+    server.listen(port, host);
     server.once('listening', () => resolve(server));
     server.once('error', reject);
   });
@@ -88,9 +90,9 @@ async function main(): Promise<void> {
   }
   services.health.start();
   const apps = createApps(services);
-  const servers = [await listen(apps.api, config.port, config.host)];
+  const servers = [await listen(apps.api, config.port, config.host, config.http)];
   if (apps.management && config.managementPort !== undefined) {
-    servers.push(await listen(apps.management, config.managementPort, config.host));
+    servers.push(await listen(apps.management, config.managementPort, config.host, config.http));
   }
   logger.info('agent service listening', {
     api: address(servers[0]!),

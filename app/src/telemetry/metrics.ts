@@ -29,6 +29,17 @@ export const AUTH_FAILURE_REASONS = [
   'throttled',
 ] as const;
 export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];
+/** Why the HTTP server refused a request before routing it (http/server.ts). */
+export const PROTOCOL_ERROR_REASONS = [
+  'malformed',
+  'headers_too_large',
+  'timeout',
+  'expectation_failed',
+  'connection_reset',
+] as const;
+export type ProtocolErrorReason = (typeof PROTOCOL_ERROR_REASONS)[number];
+export const RUN_REJECTION_REASONS = ['overloaded', 'shutting_down'] as const;
+export type RunRejectionReason = (typeof RUN_REJECTION_REASONS)[number];
 export const HEALTH_CHECKS = ['database', 'llm_provider', 'disk', 'memory', 'event_loop'] as const;
 export type HealthCheckName = (typeof HEALTH_CHECKS)[number];
 export const TELEMETRY_SIGNALS = ['traces', 'errors'] as const;
@@ -94,6 +105,12 @@ function createMetrics() {
         this.set(requestsInFlight.count);
       },
     }),
+    httpProtocolErrors: new Counter({
+      name: 'http_protocol_errors_total',
+      help: 'Requests refused by the HTTP server before routing (bad framing or header names, headers too large, too slow, bogus Expect), or connections reset mid-request.',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
     diskFree: new Gauge({
       name: 'app_data_disk_free_bytes',
       help: 'Free bytes on the file system of the data directory (available to the service).',
@@ -128,6 +145,17 @@ function createMetrics() {
       name: 'agent_runs_in_progress',
       help: 'Agent runs executing right now.',
       labelNames: ['agent'] as const,
+      registers,
+    }),
+    agentRunsConcurrencyLimit: new Gauge({
+      name: 'agent_runs_concurrency_limit',
+      help: 'MAX_CONCURRENT_RUNS: runs past it are refused with 503 (compare agent_runs_in_progress).',
+      registers,
+    }),
+    agentRunsRejected: new Counter({
+      name: 'agent_runs_rejected_total',
+      help: 'Runs refused or cancelled with 503: overloaded (past MAX_CONCURRENT_RUNS), shutting_down (refused or cancelled by a shutdown).',
+      labelNames: ['reason'] as const,
       registers,
     }),
     agentToolCalls: new Counter({
@@ -233,6 +261,8 @@ function createMetrics() {
   for (const operation of DB_OPERATIONS) metrics.dbErrors.labels(operation).inc(0);
   for (const tier of TIERS) metrics.rateLimitRejections.labels(tier).inc(0);
   for (const reason of AUTH_FAILURE_REASONS) metrics.authFailures.labels(reason).inc(0);
+  for (const reason of PROTOCOL_ERROR_REASONS) metrics.httpProtocolErrors.labels(reason).inc(0);
+  for (const reason of RUN_REJECTION_REASONS) metrics.agentRunsRejected.labels(reason).inc(0);
   return metrics;
 }
 
