@@ -6,8 +6,8 @@ import { ResponseCache } from './agent/cache';
 import { Chaos } from './agent/chaos';
 import { CIRCUIT_STATE_VALUE, CircuitBreaker } from './agent/circuit-breaker';
 import { SimulatedProvider } from './agent/provider';
-import type { RunRecord } from './agent/run';
-import { AgentRunner } from './agent/runner';
+import { AgentRunner, type CachedAnswer } from './agent/runner';
+import { Admission } from './agent/admission';
 import { RunStore } from './agent/storage';
 import type { Config } from './config';
 import { HealthMonitor, Lifecycle } from './health';
@@ -36,6 +36,7 @@ export interface Services {
   runner: AgentRunner;
   health: HealthMonitor;
   lifecycle: Lifecycle;
+  admission: Admission;
 }
 
 /** The domain objects, wired together; `open` has not been called on the store yet. */
@@ -62,10 +63,13 @@ export function createServices(config: Config): Services {
     errorRate: config.llm.errorRate,
     chaos,
   });
-  const cache = new ResponseCache<RunRecord>(
+  const cache = new ResponseCache<CachedAnswer>(
     config.cache.ttlSeconds * 1000,
     config.cache.maxEntries,
+    config.cache.maxBytes,
   );
+  const admission = new Admission(config.maxConcurrentRuns);
+  metrics.agentRunsConcurrencyLimit.set(config.maxConcurrentRuns);
   const runner = new AgentRunner({
     provider,
     breaker,
@@ -94,7 +98,7 @@ export function createServices(config: Config): Services {
       }
     }
   });
-  return { config, chaos, store, breaker, provider, runner, health, lifecycle };
+  return { config, chaos, store, breaker, provider, runner, health, lifecycle, admission };
 }
 
 export interface Apps {
@@ -119,7 +123,7 @@ function finish(app: Express, config: Config): Express {
 }
 
 export function createApps(services: Services): Apps {
-  const { config, chaos, runner, store, health } = services;
+  const { config, chaos, runner, store, health, admission } = services;
   const keys = new ApiKeys(config.apiKeys);
   const limiter = new RateLimiter(config.rateLimits);
   // One budget per address for keys and the admin token together: it is the same guesser.
@@ -130,6 +134,7 @@ export function createApps(services: Services): Apps {
     runner,
     store,
     chaos,
+    admission,
     requireApiKey: requireApiKey(keys, failures),
     rateLimit: (onRejected) => rateLimit(limiter, onRejected),
     bodyLimitBytes: config.bodyLimitBytes,

@@ -241,9 +241,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.TELEMETRY_SHUTDOWN_TIMEOUT_MS >= e.SHUTDOWN_GRACE_MS) {
     problems.push('TELEMETRY_SHUTDOWN_TIMEOUT_MS: must be shorter than SHUTDOWN_GRACE_MS');
   }
-  if (e.SHUTDOWN_DELAY_MS + e.TELEMETRY_SHUTDOWN_TIMEOUT_MS >= e.SHUTDOWN_GRACE_MS) {
+  // The drain window (server.ts): at least 2 s, so that cancelled work has 1 s to answer.
+  if (e.SHUTDOWN_DELAY_MS + e.TELEMETRY_SHUTDOWN_TIMEOUT_MS + 2_250 > e.SHUTDOWN_GRACE_MS) {
     problems.push(
-      'SHUTDOWN_DELAY_MS: with TELEMETRY_SHUTDOWN_TIMEOUT_MS it must leave time within SHUTDOWN_GRACE_MS',
+      'SHUTDOWN_DELAY_MS: with TELEMETRY_SHUTDOWN_TIMEOUT_MS it must leave a drain window of at least 2 s (plus 250 ms) within SHUTDOWN_GRACE_MS',
     );
   }
   if (e.API_KEYS === undefined && !e.DEMO_MODE) {

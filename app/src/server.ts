@@ -1,10 +1,12 @@
 // The entry point: listens on PORT (and MANAGEMENT_PORT when set) and shuts down on SIGTERM or
-// SIGINT within SHUTDOWN_GRACE_MS: readiness fails at once, in-flight requests finish, telemetry
-// is flushed under its own time limit, then the process exits.
+// SIGINT within SHUTDOWN_GRACE_MS: readiness fails at once, new runs are refused, in-flight
+// requests finish or, when the drain window is nearly over, are cancelled with a 503 (runs are
+// stored as `cancelled`), telemetry is flushed under its own time limit, then the process exits 0.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Express } from 'express';
+import type { Admission } from './agent/admission';
 import { createApps, createServices, type Services } from './app';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createHttpServer } from './http/listener';
@@ -15,6 +17,8 @@ import { activeTracing } from './telemetry/tracing';
 
 // Time kept back from the grace period for the last log line and the exit itself.
 const EXIT_MARGIN_MS = 250;
+// The end of the drain window kept for cancelled work to answer 503 and its bytes to leave.
+export const CANCEL_MARGIN_MS = 1000;
 const IDLE_SWEEP_MS = 100;
 
 function listen(app: Express, port: number, host: string, limits: Config['http']): Promise<Server> {
@@ -26,22 +30,35 @@ function listen(app: Express, port: number, host: string, limits: Config['http']
   });
 }
 
-/** Stops accepting, lets in-flight requests finish; false when `budgetMs` ran out first. */
-async function drain(servers: Server[], budgetMs: number): Promise<boolean> {
-  const closed = servers.map(
-    (server) => new Promise<void>((resolve) => server.close(() => resolve())),
-  );
+/**
+ * Stops accepting and lets in-flight requests finish; CANCEL_MARGIN_MS before `budgetMs` is
+ * over, cancels the work still running, which then answers 503. False when a connection still
+ * had to be cut at the end.
+ */
+async function drain(
+  servers: Server[],
+  budgetMs: number,
+  admission: Admission,
+): Promise<{ drained: boolean; cancelled: number }> {
+  const closed = Promise.all(
+    servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+  ).then(() => true);
   // Keep-alive connections that go idle after close() would otherwise hold it open.
   const sweep = setInterval(() => {
     for (const server of servers) server.closeIdleConnections();
   }, IDLE_SWEEP_MS);
-  const drained = await Promise.race([
-    Promise.all(closed).then(() => true),
-    sleep(Math.max(budgetMs, 0), false, { ref: false }),
-  ]);
+  const within = (ms: number) =>
+    Promise.race([closed, sleep(Math.max(ms, 0), false, { ref: false })]);
+  let cancelled = 0;
+  let drained = await within(budgetMs - CANCEL_MARGIN_MS);
+  if (!drained) {
+    cancelled = admission.cancelAll();
+    logger.warn('drain window nearly over: cancelling work still in progress', { cancelled });
+    drained = await within(CANCEL_MARGIN_MS);
+  }
   clearInterval(sweep);
   if (!drained) for (const server of servers) server.closeAllConnections();
-  return drained;
+  return { drained, cancelled };
 }
 
 /** Exports pending spans and Sentry events; gives up after `timeoutMs` whatever happens. */
@@ -139,13 +156,15 @@ async function shutdown(
   // Readiness already answers 503; a load balancer may need a moment to notice before the
   // listener closes.
   if (delayMs > 0) await sleep(delayMs);
-  const drained = await drain(servers, graceMs - delayMs - telemetryMs - EXIT_MARGIN_MS);
-  if (!drained) logger.warn('in-flight requests cut off: they did not finish in time');
+  services.admission.close();
+  const budgetMs = graceMs - delayMs - telemetryMs - EXIT_MARGIN_MS;
+  const { drained, cancelled } = await drain(servers, budgetMs, services.admission);
+  if (!drained) logger.warn('in-flight requests cut off: they did not answer in time');
   services.health.stop();
   const flushed = await flushTelemetry(telemetryMs);
   if (!flushed) logger.warn('telemetry flush timed out', { timeout_ms: telemetryMs });
   services.store.close();
-  logger.info('stopped', { drained, telemetry_flushed: flushed });
+  logger.info('stopped', { drained, cancelled, telemetry_flushed: flushed });
   process.exit(drained ? exitCode : 1);
 }
 

@@ -184,3 +184,41 @@ describe('rate limits', () => {
     );
   });
 });
+
+describe('concurrent runs', () => {
+  let t: TestApp;
+  before(() => {
+    // sim-small steps of about 250 ms: a run takes 0.5–1 s.
+    t = buildApp({ MAX_CONCURRENT_RUNS: '2', LLM_LATENCY_SCALE: '1' });
+  });
+  after(() => t.close());
+
+  const run = (input: string) =>
+    request(t.app)
+      .post('/v1/agents/support/runs')
+      .set('X-API-Key', PRO_KEY)
+      .send({ input, model: 'sim-small' });
+
+  it('past MAX_CONCURRENT_RUNS → 503 with Retry-After, counted; the cap is a gauge', async () => {
+    const before = await scrape(t.app);
+    const slow = [run('first slow run'), run('second slow run')].map((r) => r.then((res) => res));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const refused = await run('one too many');
+    assert.equal(refused.status, 503);
+    assert.match(refused.headers['content-type']!, /^application\/problem\+json/);
+    assert.equal(refused.body.type, 'tag:agent-service.local,2026:problem:overloaded');
+    assert.ok(Number(refused.headers['retry-after']) >= 1);
+    assert.deepEqual(
+      (await Promise.all(slow)).map((res) => res.status),
+      [201, 201],
+    );
+    await run('after the others').expect(201);
+    const after = await scrape(t.app);
+    assert.equal(valueOf(after, 'agent_runs_concurrency_limit', {}), 2);
+    assert.equal(
+      valueOf(after, 'agent_runs_rejected_total', { reason: 'overloaded' }) -
+        valueOf(before, 'agent_runs_rejected_total', { reason: 'overloaded' }),
+      1,
+    );
+  });
+});

@@ -1,6 +1,10 @@
 // The service as a process: start-up errors, shutdown on SIGTERM, a dead telemetry endpoint,
 // and Sentry with its real transport. Each test starts `node --require instrument.js server.js`.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -132,6 +136,56 @@ describe('the service process', function () {
         assert.ok(service.logs.some((line) => line.message === 'telemetry flush timed out'));
       } finally {
         await blackhole.close();
+      }
+    });
+
+    it('answers every slow run in flight (503 cancelled, stored), resets nothing, exits 0', async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'agent-service-sigterm-'));
+      try {
+        const service = await startService({
+          DATA_DIR: dataDir,
+          // sim-large steps of about 40 s: no run can finish within the drain window.
+          LLM_LATENCY_SCALE: '40',
+          SHUTDOWN_GRACE_MS: '5000',
+          TELEMETRY_SHUTDOWN_TIMEOUT_MS: '1000',
+          MAX_CONCURRENT_RUNS: '4',
+        });
+        const post = (i: number) =>
+          fetch(`${service.url}/v1/agents/research/runs`, {
+            method: 'POST',
+            headers: { 'x-api-key': PRO_KEY, 'content-type': 'application/json' },
+            body: JSON.stringify({ input: `slow run ${i}` }),
+          });
+        const runs = [0, 1, 2].map(post);
+        await sleep(300);
+        // And a request held by an injected latency of a minute.
+        await setFault(service, 'latency', { value: 60_000, ttl_seconds: 60 });
+        const held = fetch(`${service.url}/v1/agents`, { headers: { 'x-api-key': PRO_KEY } });
+        await sleep(300);
+        service.process.kill('SIGTERM');
+        const answers = await Promise.all([...runs, held]);
+        for (const res of answers) {
+          assert.equal(res.status, 503);
+          assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
+          assert.ok(Number(res.headers.get('retry-after')) >= 1);
+          const problem = (await res.json()) as { type: string; run_id?: string };
+          assert.match(problem.type, /shutting-down$/);
+        }
+        assert.equal(await service.exited, 0);
+        const finished = service.logs.filter((line) => line.message === 'agent run finished');
+        assert.deepEqual(
+          finished.map((line) => line.status),
+          ['cancelled', 'cancelled', 'cancelled'],
+        );
+        const db = new DatabaseSync(join(dataDir, 'agent-service.sqlite'), { readOnly: true });
+        const stored = db.prepare('SELECT status FROM runs').all() as { status: string }[];
+        db.close();
+        assert.deepEqual(
+          stored.map((row) => row.status),
+          ['cancelled', 'cancelled', 'cancelled'],
+        );
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
       }
     });
   });

@@ -132,7 +132,7 @@ describe('rate limiter', () => {
 describe('response cache', () => {
   it('expires entries after the TTL and evicts the least recently used', () => {
     const now = { t: 0 };
-    const cache = new ResponseCache<string>(1000, 2, () => now.t);
+    const cache = new ResponseCache<string>(1000, 2, Infinity, () => now.t);
     cache.set('a', 'A');
     cache.set('b', 'B');
     assert.equal(cache.get('a'), 'A'); // a is now the most recent
@@ -149,6 +149,19 @@ describe('response cache', () => {
     cache.set('a', 'A');
     assert.equal(cache.enabled, false);
     assert.equal(cache.get('a'), undefined);
+  });
+
+  it('is bounded in bytes: the least recently used entries go first', () => {
+    const cache = new ResponseCache<string>(60_000, 1000, 100);
+    cache.set('a', 'a', 40);
+    cache.set('b', 'b', 40);
+    cache.get('a');
+    cache.set('c', 'c', 40);
+    assert.deepEqual([cache.get('a'), cache.get('b'), cache.get('c')], ['a', undefined, 'c']);
+    assert.equal(cache.bytes, 80);
+    cache.set('huge', 'x', 101);
+    assert.equal(cache.get('huge'), undefined);
+    assert.equal(cache.bytes, 80);
   });
 
   it('keys on every part', () => {

@@ -15,6 +15,8 @@ export interface RequestContext {
   agent: string | undefined;
   /** Refused by authentication: its access log line comes out of a bounded budget. */
   authFailed?: boolean;
+  /** For an admitted run: aborted when a shutdown cancels it. */
+  cancel?: AbortSignal;
 }
 
 declare module 'express-serve-static-core' {

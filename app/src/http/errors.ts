@@ -75,7 +75,10 @@ export function errorHandler(options: { bodyLimitBytes: number }) {
     const traceId =
       spanContext && isSpanContextValid(spanContext) ? spanContext.traceId : undefined;
     let problem = toProblem(error, options.bodyLimitBytes);
-    if (problem === undefined || problem.status >= 500) {
+    // Refusals by design (overload, shutdown) are counted in agent_runs_rejected_total: no bug
+    // to log with a stack or report to Sentry.
+    const byDesign = ['overloaded', 'shutting_down'].includes(problem?.kind ?? '');
+    if (problem === undefined || (problem.status >= 500 && !byDesign)) {
       const reported = problem?.extras.cause ?? error;
       if (ctx.span) recordSpanError(ctx.span, reported);
       logger.error(problem === undefined ? 'unhandled error' : 'request failed', {

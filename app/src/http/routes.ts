@@ -13,7 +13,8 @@ import {
 } from '../agent/chaos';
 import { CircuitOpenError } from '../agent/circuit-breaker';
 import { ProviderError } from '../agent/provider';
-import { RunFailedError, RunTimeoutError, type RunRecord } from '../agent/run';
+import type { Admission } from '../agent/admission';
+import { RunCancelledError, RunFailedError, RunTimeoutError, type RunRecord } from '../agent/run';
 import type { AgentRunner } from '../agent/runner';
 import { DatabaseError, type RunStore } from '../agent/storage';
 import type { HealthMonitor } from '../health';
@@ -93,6 +94,17 @@ const runBody = z.strictObject({
   model: z.enum(MODEL_NAMES).optional(),
 });
 
+// When to try again after a 503 of the admission (runs take about 1–6 s) or of a shutdown (a
+// replacement instance is usually up within seconds).
+const RETRY_AFTER_SECONDS = { overloaded: 2, shutting_down: 5 } as const;
+
+function shuttingDown(detail: string, members?: Record<string, unknown>): ProblemError {
+  return new ProblemError('shutting_down', detail, {
+    members,
+    headers: { 'Retry-After': String(RETRY_AFTER_SECONDS.shutting_down) },
+  });
+}
+
 const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function runProblem(error: RunFailedError): ProblemError {
@@ -100,6 +112,13 @@ function runProblem(error: RunFailedError): ProblemError {
   const members = { run_id: run.id, run_status: run.status };
   if (cause instanceof RunTimeoutError) {
     return new ProblemError('run_timeout', cause.message, { members, cause });
+  }
+  if (cause instanceof RunCancelledError) {
+    metrics.agentRunsRejected.labels('shutting_down').inc();
+    return shuttingDown(
+      'The service is shutting down; the run was cancelled and stored so.',
+      members,
+    );
   }
   if (cause instanceof CircuitOpenError) {
     const retryAfter = Math.max(1, Math.ceil(cause.retryAfterMs / 1000));
@@ -125,13 +144,14 @@ export interface ApiDeps {
   runner: AgentRunner;
   store: RunStore;
   chaos: Chaos;
+  admission: Admission;
   requireApiKey: RequestHandler;
   rateLimit: (onRejected?: (req: Request, res: Response) => void) => RequestHandler;
   bodyLimitBytes: number;
 }
 
 export function mountApiRoutes(router: Router, deps: ApiDeps): void {
-  const { runner, store, chaos } = deps;
+  const { runner, store, chaos, admission } = deps;
 
   // error_ratio and latency faults apply to API requests only: probes and scrapes keep working.
   // Synchronous unless a latency fault is active: this runs on every API request.
@@ -145,10 +165,44 @@ export function mountApiRoutes(router: Router, deps: ApiDeps): void {
       next();
     }
   };
-  const injectFaults: RequestHandler = (_req, _res, next) => {
+  const injectFaults: RequestHandler = (_req, res, next) => {
     const latencyMs = chaos.value('latency');
-    if (latencyMs !== undefined && latencyMs > 0) setTimeout(failOnPurpose, latencyMs, next);
-    else failOnPurpose(next);
+    if (latencyMs === undefined || latencyMs <= 0) {
+      failOnPurpose(next);
+      return;
+    }
+    // Up to 60 s: a shutdown cancels the wait, so the request still gets its answer in time.
+    const ticket = admission.watch();
+    const onCancel = () => {
+      clearTimeout(timer);
+      ticket.release();
+      next(shuttingDown('The service is shutting down.'));
+    };
+    const timer = setTimeout(() => {
+      ticket.signal.removeEventListener('abort', onCancel);
+      ticket.release();
+      failOnPurpose(next);
+    }, latencyMs);
+    ticket.signal.addEventListener('abort', onCancel, { once: true });
+    res.once('close', ticket.release);
+  };
+
+  // Before the body is read: a refused run costs no buffering. The ticket lives until the
+  // response is closed, whatever happens to the run.
+  const admitRun: RequestHandler = (_req, res, next) => {
+    const ticket = admission.admitRun();
+    if (typeof ticket === 'string') {
+      metrics.agentRunsRejected.labels(ticket).inc();
+      if (ticket === 'shutting_down') throw shuttingDown('The service is shutting down.');
+      throw new ProblemError(
+        'overloaded',
+        `${admission.maxConcurrentRuns} runs are in progress, the most this instance takes.`,
+        { headers: { 'Retry-After': String(RETRY_AFTER_SECONDS.overloaded) } },
+      );
+    }
+    res.once('close', ticket.release);
+    requestContext(res).cancel = ticket.signal;
+    next();
   };
   // After authentication (defineRoute's), so a fault or a rate limit says nothing to a stranger.
   const guard = (onRejected?: (req: Request, res: Response) => void) => [
@@ -208,6 +262,7 @@ export function mountApiRoutes(router: Router, deps: ApiDeps): void {
           const ctx = requestContext(res);
           runner.recordRejected(AGENTS[ctx.agent as keyof typeof AGENTS], ctx.tier!);
         }),
+        admitRun,
         ...jsonBody(deps.bodyLimitBytes),
         async (req, res) => {
           const ctx = requestContext(res);
@@ -221,6 +276,7 @@ export function mountApiRoutes(router: Router, deps: ApiDeps): void {
               input: body.input,
               tier: ctx.tier!,
               owner: ctx.owner!,
+              cancel: ctx.cancel,
             });
           } catch (error) {
             if (error instanceof RunFailedError) throw runProblem(error);

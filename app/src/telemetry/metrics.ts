@@ -15,7 +15,7 @@ import {
 import { TIERS } from '../config';
 import { AGENT_NAMES, AGENTS, MODEL_NAMES, PROVIDER } from '../agent/catalog';
 
-export const RUN_STATUSES = ['success', 'error', 'timeout', 'rejected'] as const;
+export const RUN_STATUSES = ['success', 'error', 'timeout', 'cancelled', 'rejected'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export const LLM_STATUSES = ['success', 'error', 'circuit_open'] as const;
 export type LlmStatus = (typeof LLM_STATUSES)[number];
@@ -129,7 +129,7 @@ function createMetrics() {
     }),
     agentRuns: new Counter({
       name: 'agent_runs_total',
-      help: 'Agent runs by outcome; rejected runs were refused by the rate limiter.',
+      help: 'Agent runs by outcome; rejected runs were refused by the rate limiter, cancelled ones stopped by a shutdown.',
       labelNames: ['agent', 'tier', 'status'] as const,
       registers,
     }),
