@@ -8,6 +8,7 @@ import { CIRCUIT_STATE_VALUE, CircuitBreaker } from './agent/circuit-breaker';
 import { SimulatedProvider } from './agent/provider';
 import { AgentRunner, type CachedAnswer } from './agent/runner';
 import { Admission } from './agent/admission';
+import { Retention } from './agent/retention';
 import { RunStore } from './agent/storage';
 import type { Config } from './config';
 import { HealthMonitor, Lifecycle } from './health';
@@ -25,7 +26,7 @@ import {
   type RouteSpec,
 } from './http/routes';
 import { logger } from './telemetry/logger';
-import { metrics, recordBuildInfo, zeroHttpSeries } from './telemetry/metrics';
+import { databaseFiles, metrics, recordBuildInfo, zeroHttpSeries } from './telemetry/metrics';
 
 export interface Services {
   config: Config;
@@ -37,6 +38,7 @@ export interface Services {
   health: HealthMonitor;
   lifecycle: Lifecycle;
   admission: Admission;
+  retention: Retention;
 }
 
 /** The domain objects, wired together; `open` has not been called on the store yet. */
@@ -44,6 +46,8 @@ export function createServices(config: Config): Services {
   recordBuildInfo(config.gitCommit);
   const chaos = new Chaos();
   const store = new RunStore(config.dataDir);
+  databaseFiles.bytes = () => store.sizeBytes();
+  const retention = new Retention(store, config.retention);
   const circuitGauge = metrics.circuitBreakerState.labels('llm_provider');
   const breaker = new CircuitBreaker({
     dependency: 'llm_provider',
@@ -98,7 +102,18 @@ export function createServices(config: Config): Services {
       }
     }
   });
-  return { config, chaos, store, breaker, provider, runner, health, lifecycle, admission };
+  return {
+    config,
+    chaos,
+    store,
+    breaker,
+    provider,
+    runner,
+    health,
+    lifecycle,
+    admission,
+    retention,
+  };
 }
 
 export interface Apps {

@@ -106,6 +106,8 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   services.health.start();
+  services.retention.start();
+  void services.retention.sweep();
   const apps = createApps(services);
   const servers = [await listen(apps.api, config.port, config.host, config.http)];
   if (apps.management && config.managementPort !== undefined) {
@@ -161,6 +163,7 @@ async function shutdown(
   const { drained, cancelled } = await drain(servers, budgetMs, services.admission);
   if (!drained) logger.warn('in-flight requests cut off: they did not answer in time');
   services.health.stop();
+  services.retention.stop();
   const flushed = await flushTelemetry(telemetryMs);
   if (!flushed) logger.warn('telemetry flush timed out', { timeout_ms: telemetryMs });
   services.store.close();

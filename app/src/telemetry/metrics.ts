@@ -20,7 +20,7 @@ export type RunStatus = (typeof RUN_STATUSES)[number];
 export const LLM_STATUSES = ['success', 'error', 'circuit_open'] as const;
 export type LlmStatus = (typeof LLM_STATUSES)[number];
 export const TOOL_STATUSES = ['success', 'error'] as const;
-export const DB_OPERATIONS = ['insert_run', 'get_run', 'ping'] as const;
+export const DB_OPERATIONS = ['insert_run', 'get_run', 'delete_runs', 'ping'] as const;
 export type DbOperation = (typeof DB_OPERATIONS)[number];
 export const AUTH_FAILURE_REASONS = [
   'missing_key',
@@ -75,6 +75,9 @@ export const SERVICE_VERSION = packageVersion();
  */
 export const requestsInFlight = { count: 0 };
 
+/** What the database files take on disk, read when the registry is (the store sets `bytes`). */
+export const databaseFiles = { bytes: (): number => 0 };
+
 function createMetrics() {
   const registry = new Registry<OpenMetricsContentType>();
   registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
@@ -110,6 +113,14 @@ function createMetrics() {
       help: 'Requests refused by the HTTP server before routing (bad framing or header names, headers too large, too slow, bogus Expect), or connections reset mid-request.',
       labelNames: ['reason'] as const,
       registers,
+    }),
+    dbSize: new Gauge({
+      name: 'app_db_size_bytes',
+      help: 'Bytes of the SQLite database on disk: the main file plus its write-ahead log.',
+      registers,
+      collect() {
+        this.set(databaseFiles.bytes());
+      },
     }),
     diskFree: new Gauge({
       name: 'app_data_disk_free_bytes',
