@@ -1,3 +1,7 @@
+import { ROOT_CONTEXT, SpanKind, TraceFlags, trace } from '@opentelemetry/api';
+import { SamplingDecision } from '@opentelemetry/sdk-trace';
+import { createSampler } from '../src/telemetry/sampling';
+import { testEnv } from './support/app';
 // The building blocks on their own: parser, breaker, limiter, cache, scrubber, config, chaos.
 import assert from 'node:assert/strict';
 import { ResponseCache } from '../src/agent/cache';
@@ -339,5 +343,63 @@ describe('Sentry transport wrapper', () => {
     await transport.send(envelope);
     await assert.rejects(Promise.resolve(transport.send(envelope)), /ECONNREFUSED/);
     assert.equal(failures, 3);
+  });
+});
+
+describe('sampling at the edge', () => {
+  const remoteSampled = trace.setSpanContext(ROOT_CONTEXT, {
+    // A trace id a client could pick so that TraceIdRatioBased would always keep it.
+    traceId: '00000000000000000000000000000001',
+    spanId: '0000000000000001',
+    traceFlags: TraceFlags.SAMPLED,
+    isRemote: true,
+  });
+  const decide = (sampler: ReturnType<typeof createSampler>) =>
+    sampler.shouldSample(
+      remoteSampled,
+      '00000000000000000000000000000001',
+      'GET',
+      SpanKind.SERVER,
+      {},
+      [],
+    ).decision;
+
+  it("lets the service's own ratio decide for a caller that says sampled (the default)", () => {
+    const config = loadConfig(
+      testEnv({
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: '0.0001',
+      }),
+    );
+    assert.equal(config.telemetry.sampler.remoteParentSampled, 'ratio');
+    // The random draw says "not this one": the caller's flag does not override it.
+    assert.equal(
+      decide(createSampler(config.telemetry.sampler, () => 0.5)),
+      SamplingDecision.NOT_RECORD,
+    );
+    assert.equal(
+      decide(createSampler(config.telemetry.sampler, () => 0.00001)),
+      SamplingDecision.RECORD_AND_SAMPLED,
+    );
+  });
+
+  it('follows the caller with TRACES_REMOTE_PARENT_SAMPLED=follow, and keeps all by default', () => {
+    const follow = loadConfig(
+      testEnv({
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: '0.0001',
+        TRACES_REMOTE_PARENT_SAMPLED: 'follow',
+      }),
+    );
+    assert.equal(
+      decide(createSampler(follow.telemetry.sampler, () => 0.5)),
+      SamplingDecision.RECORD_AND_SAMPLED,
+    );
+    const defaults = loadConfig(testEnv());
+    assert.equal(defaults.telemetry.sampler.name, 'parentbased_always_on');
+    assert.equal(
+      decide(createSampler(defaults.telemetry.sampler, () => 0.99)),
+      SamplingDecision.RECORD_AND_SAMPLED,
+    );
   });
 });
