@@ -146,7 +146,8 @@ describe('the service process', function () {
           DATA_DIR: dataDir,
           // sim-large steps of about 40 s: no run can finish within the drain window.
           LLM_LATENCY_SCALE: '40',
-          SHUTDOWN_GRACE_MS: '5000',
+          // A drain window of 2.25 s: the runs are cancelled after 1.25 s.
+          SHUTDOWN_GRACE_MS: '3500',
           TELEMETRY_SHUTDOWN_TIMEOUT_MS: '1000',
           MAX_CONCURRENT_RUNS: '4',
         });
