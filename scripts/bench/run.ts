@@ -36,7 +36,7 @@ const options = {
 // The soak's memory trend is a slope over its last third, sampled once a second.
 if (!(options.soakSeconds >= 6)) throw new Error('BENCH_SOAK must be at least 6 seconds');
 
-const API_KEY = 'bench-key';
+const API_KEY = 'bench-key-0123456789abcdef';
 
 type ConfigName = 'bare' | 'default' | 'lean';
 const CONFIGS: ConfigName[] = ['bare', 'default', 'lean'];
