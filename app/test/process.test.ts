@@ -191,6 +191,38 @@ describe('the service process', function () {
     });
   });
 
+  it('survives a flood of 64 KiB runs on a 128 MB heap: past the cap 503, never out of memory', async () => {
+    const service = await startService({
+      NODE_OPTIONS: '--max-old-space-size=128',
+      MAX_CONCURRENT_RUNS: '16',
+      LLM_LATENCY_SCALE: '2',
+      BODY_LIMIT_BYTES: String(70 * 1024),
+    });
+    try {
+      // The review's repro: 303 runs in flight at 632 MB killed a 128 MB heap.
+      const answers = await Promise.all(
+        Array.from({ length: 150 }, (_, i) =>
+          // support runs on sim-small: 2–4 steps of about 0.5 s at this latency scale.
+          fetch(`${service.url}/v1/agents/support/runs`, {
+            method: 'POST',
+            headers: { 'x-api-key': PRO_KEY, 'content-type': 'application/json' },
+            body: JSON.stringify({ input: `${i} ${'x'.repeat(64 * 1024)}` }),
+          }).then((res) => res.status),
+        ),
+      );
+      const statuses = [...new Set(answers)].sort();
+      assert.ok(
+        statuses.every((status) => status === 201 || status === 503),
+        String(statuses),
+      );
+      assert.ok(answers.includes(503) && answers.includes(201), String(statuses));
+      assert.equal((await fetch(`${service.url}/health/ready`)).status, 200);
+      assert.equal(service.process.exitCode, null);
+    } finally {
+      await service.stop();
+    }
+  });
+
   it('keeps serving when the OTLP endpoint refuses connections, counting failed exports', async () => {
     const service = await startService({
       OTEL_EXPORTER_OTLP_ENDPOINT: await closedPortUrl(),
