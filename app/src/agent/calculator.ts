@@ -7,6 +7,8 @@
 //   unary      := '-' unary | '+' unary | primary
 //   primary    := number | '(' expression ')'
 
+import { charClass, inClass } from '../char-class';
+
 export class CalculatorError extends Error {
   override name = 'CalculatorError';
 }
@@ -128,34 +130,22 @@ export function evaluate(expression: string): number {
   return value;
 }
 
-/** A table of the ASCII characters that `pattern` (a one-character class) matches. */
-function charClass(pattern: RegExp): Uint8Array {
-  const table = new Uint8Array(128);
-  for (let code = 0; code < 128; code++)
-    table[code] = pattern.test(String.fromCharCode(code)) ? 1 : 0;
-  return table;
-}
-
 const EXPRESSION_CHAR = charClass(/[\d\s.+\-*/%^()]/);
 const DIGIT = charClass(/\d/);
 const SPACE = charClass(/\s/);
 const OPERATOR = charClass(/[+\-*/%^]/);
 const SIGN_OR_OPEN = charClass(/[-+(]/);
-const is = (table: Uint8Array, text: string, i: number) => {
-  const code = text.charCodeAt(i);
-  return code < 128 && table[code] === 1;
-};
 
 /** Whether `text` has a digit, an operator and another digit ("1 + (2"), in one linear pass. */
 function hasOperation(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
-    if (!is(DIGIT, text, i)) continue;
+    if (!inClass(DIGIT, text, i)) continue;
     let j = i + 1;
-    while (j < text.length && is(SPACE, text, j)) j++;
-    if (j >= text.length || !is(OPERATOR, text, j)) continue;
+    while (j < text.length && inClass(SPACE, text, j)) j++;
+    if (j >= text.length || !inClass(OPERATOR, text, j)) continue;
     j++;
-    while (j < text.length && (is(SPACE, text, j) || is(SIGN_OR_OPEN, text, j))) j++;
-    if (j < text.length && is(DIGIT, text, j)) return true;
+    while (j < text.length && (inClass(SPACE, text, j) || inClass(SIGN_OR_OPEN, text, j))) j++;
+    if (j < text.length && inClass(DIGIT, text, j)) return true;
     // Nothing between i and j can start another match: go on from where this one failed.
     i = j - 1;
   }
@@ -170,20 +160,20 @@ function hasOperation(text: string): boolean {
 export function findExpression(text: string): string | undefined {
   let i = 0;
   while (i < text.length) {
-    if (!is(EXPRESSION_CHAR, text, i)) {
+    if (!inClass(EXPRESSION_CHAR, text, i)) {
       i++;
       continue;
     }
     const runStart = i;
     let digit = -1;
-    while (i < text.length && is(EXPRESSION_CHAR, text, i)) {
-      if (digit === -1 && is(DIGIT, text, i)) digit = i;
+    while (i < text.length && inClass(EXPRESSION_CHAR, text, i)) {
+      if (digit === -1 && inClass(DIGIT, text, i)) digit = i;
       i++;
     }
     if (digit === -1) continue;
     let start = digit;
-    while (start > runStart && is(SPACE, text, start - 1)) start--;
-    while (start > runStart && is(SIGN_OR_OPEN, text, start - 1)) start--;
+    while (start > runStart && inClass(SPACE, text, start - 1)) start--;
+    while (start > runStart && inClass(SIGN_OR_OPEN, text, start - 1)) start--;
     const candidate = text.slice(start, i).trim();
     if (hasOperation(candidate)) return candidate;
   }

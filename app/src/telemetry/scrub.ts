@@ -3,6 +3,7 @@
 // tokens, and the values of fields whose names say they hold credentials. Every step is linear in
 // its input, and a string is looked at only up to MAX_SCRUB_LENGTH characters (the rest is cut):
 // clients choose these strings, so their cost must not be theirs to choose.
+import { charClass, inClass } from '../char-class';
 
 /** Longer strings are cut to this many characters before scrubbing (and stay cut). */
 export const MAX_SCRUB_LENGTH = 8192;
@@ -17,19 +18,10 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** A table of the ASCII characters that `pattern` (a one-character class) matches. */
-function charClass(pattern: RegExp): Uint8Array {
-  const table = new Uint8Array(128);
-  for (let code = 0; code < 128; code++)
-    table[code] = pattern.test(String.fromCharCode(code)) ? 1 : 0;
-  return table;
-}
-
 const LOCAL_PART = charClass(/[A-Za-z0-9._%+-]/);
 const LABEL = charClass(/[A-Za-z0-9-]/);
 const LETTER = charClass(/[A-Za-z]/);
 const DOT = 46;
-const is = (table: Uint8Array, code: number) => code < 128 && table[code] === 1;
 
 /**
  * The end of the domain of an address whose "@" is at `at`, or -1: labels of [A-Za-z0-9-]
@@ -41,11 +33,11 @@ function domainEnd(text: string, at: number): number {
   let i = at + 1;
   for (let label = 0; ; label++) {
     const labelStart = i;
-    while (i < text.length && is(LABEL, text.charCodeAt(i))) i++;
+    while (i < text.length && inClass(LABEL, text, i)) i++;
     if (i === labelStart) return found;
     if (label > 0) {
       let letters = labelStart;
-      while (letters < i && is(LETTER, text.charCodeAt(letters))) letters++;
+      while (letters < i && inClass(LETTER, text, letters)) letters++;
       if (letters - labelStart >= 2) found = letters;
     }
     if (text.charCodeAt(i) !== DOT) return found;
@@ -60,7 +52,7 @@ export function scrubEmails(text: string): string {
   for (let at = text.indexOf('@'); at !== -1; at = text.indexOf('@', at + 1)) {
     let start = at;
     // The local part cannot contain "@", so runs scanned here never overlap.
-    while (start > copied && is(LOCAL_PART, text.charCodeAt(start - 1))) start--;
+    while (start > copied && inClass(LOCAL_PART, text, start - 1)) start--;
     if (start === at) continue;
     const end = domainEnd(text, at);
     if (end === -1) continue;
