@@ -2,7 +2,7 @@
 // and a summary. `node scripts/load.ts --help` lists the options.
 import { parseArgs } from 'node:util';
 import { LoadGenerator } from './lib/load/generator.ts';
-import { PROFILES, type ProfileName } from './lib/load/mix.ts';
+import { PROFILES, requireApiKeys, type ApiKeys, type ProfileName } from './lib/load/mix.ts';
 import { statusText, summaryText } from './lib/load/stats.ts';
 import { StatusLine } from './lib/load/status-line.ts';
 import { ENDPOINT_HELP, ENDPOINT_OPTIONS, resolveEndpoints } from './lib/stack/endpoints.ts';
@@ -53,7 +53,14 @@ await waitForApp(endpoints.app, 5_000).catch((err: Error) => {
 });
 console.log(`Sending ${profileName} load for ${durationS} s at ${rate} req/s; Ctrl-C stops early.`);
 
-const gen = new LoadGenerator({ baseUrl: endpoints.app });
+let keys: ApiKeys;
+try {
+  keys = requireApiKeys(endpoints.apiKeys);
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(1);
+}
+const gen = new LoadGenerator({ baseUrl: endpoints.app, keys });
 const line = new StatusLine(() => statusText(gen.stats, Date.now(), gen.inFlight)).start();
 gen.start(PROFILES[profileName], rate);
 

@@ -86,6 +86,8 @@ const envVars: Record<string, string | undefined> = {
   RECEIVER_URL: urls.receiver,
   JAEGER_URL: urls.jaeger,
   ADMIN_TOKEN: adminToken,
+  // The keys the stack's app accepts (generated per session); make load and the scenarios use them.
+  API_KEYS: `${stack.apiKeys.free}:free,${stack.apiKeys.pro}:pro`,
   NATIVE_PID: String(process.pid),
   NATIVE_CONTROL_URL: control.url,
   NATIVE_TIME_SCALE: timeScaleText,
@@ -134,6 +136,9 @@ row(
   '(no native build: import grafana/dashboards/*.json into a Grafana on Prometheus)',
 );
 console.log(`\n  ADMIN_TOKEN=${adminToken}`);
+console.log(
+  `  API keys   free ${stack.apiKeys.free}   pro ${stack.apiKeys.pro}  (header X-API-Key)`,
+);
 console.log(`  env file   ${rel(envFile)} (make load / make alert-<scenario> read it)`);
 console.log(
   `  data       ${rel(stack.dirs.data)}   logs ${rel(stack.dirs.logs)}/<name>.log   configs ${rel(stack.dirs.config)}`,

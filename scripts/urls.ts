@@ -50,7 +50,7 @@ export function stackUrls(env: Map<string, string>, envFile: string): StackUrl[]
     {
       name: 'Agent API',
       url: `${base(port('app'))}/v1/agents`,
-      note: 'header X-API-Key: one of the keys in API_KEYS (.env)',
+      note: 'header X-API-Key: a key of API_KEYS in .env (make configure generates them)',
     },
     {
       name: 'OTLP',

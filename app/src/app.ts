@@ -6,12 +6,13 @@ import { ResponseCache } from './agent/cache';
 import { Chaos } from './agent/chaos';
 import { CIRCUIT_STATE_VALUE, CircuitBreaker } from './agent/circuit-breaker';
 import { SimulatedProvider } from './agent/provider';
-import type { RunRecord } from './agent/run';
-import { AgentRunner } from './agent/runner';
+import { AgentRunner, type CachedAnswer } from './agent/runner';
+import { Admission } from './agent/admission';
+import { Retention } from './agent/retention';
 import { RunStore } from './agent/storage';
 import type { Config } from './config';
 import { HealthMonitor, Lifecycle } from './health';
-import { ApiKeys, requireAdminToken, requireApiKey } from './http/auth';
+import { ApiKeys, FailureThrottle, requireAdminToken, requireApiKey } from './http/auth';
 import { errorHandler, notFound } from './http/errors';
 import { observeRequests } from './http/observe';
 import { RateLimiter, rateLimit } from './http/rate-limit';
@@ -25,7 +26,7 @@ import {
   type RouteSpec,
 } from './http/routes';
 import { logger } from './telemetry/logger';
-import { metrics, recordBuildInfo, zeroHttpSeries } from './telemetry/metrics';
+import { databaseFiles, metrics, recordBuildInfo, zeroHttpSeries } from './telemetry/metrics';
 
 export interface Services {
   config: Config;
@@ -36,6 +37,8 @@ export interface Services {
   runner: AgentRunner;
   health: HealthMonitor;
   lifecycle: Lifecycle;
+  admission: Admission;
+  retention: Retention;
 }
 
 /** The domain objects, wired together; `open` has not been called on the store yet. */
@@ -43,6 +46,8 @@ export function createServices(config: Config): Services {
   recordBuildInfo(config.gitCommit);
   const chaos = new Chaos();
   const store = new RunStore(config.dataDir);
+  databaseFiles.bytes = () => store.sizeBytes();
+  const retention = new Retention(store, config.retention);
   const circuitGauge = metrics.circuitBreakerState.labels('llm_provider');
   const breaker = new CircuitBreaker({
     dependency: 'llm_provider',
@@ -62,10 +67,13 @@ export function createServices(config: Config): Services {
     errorRate: config.llm.errorRate,
     chaos,
   });
-  const cache = new ResponseCache<RunRecord>(
+  const cache = new ResponseCache<CachedAnswer>(
     config.cache.ttlSeconds * 1000,
     config.cache.maxEntries,
+    config.cache.maxBytes,
   );
+  const admission = new Admission(config.maxConcurrentRuns);
+  metrics.agentRunsConcurrencyLimit.set(config.maxConcurrentRuns);
   const runner = new AgentRunner({
     provider,
     breaker,
@@ -94,7 +102,18 @@ export function createServices(config: Config): Services {
       }
     }
   });
-  return { config, chaos, store, breaker, provider, runner, health, lifecycle };
+  return {
+    config,
+    chaos,
+    store,
+    breaker,
+    provider,
+    runner,
+    health,
+    lifecycle,
+    admission,
+    retention,
+  };
 }
 
 export interface Apps {
@@ -119,16 +138,19 @@ function finish(app: Express, config: Config): Express {
 }
 
 export function createApps(services: Services): Apps {
-  const { config, chaos, runner, store, health } = services;
+  const { config, chaos, runner, store, health, admission } = services;
   const keys = new ApiKeys(config.apiKeys);
   const limiter = new RateLimiter(config.rateLimits);
+  // One budget per address for keys and the admin token together: it is the same guesser.
+  const failures = new FailureThrottle(config.authFailures);
 
   const apiRouter = Router();
   mountApiRoutes(apiRouter, {
     runner,
     store,
     chaos,
-    requireApiKey: requireApiKey(keys),
+    admission,
+    requireApiKey: requireApiKey(keys, failures),
     rateLimit: (onRejected) => rateLimit(limiter, onRejected),
     bodyLimitBytes: config.bodyLimitBytes,
   });
@@ -139,7 +161,7 @@ export function createApps(services: Services): Apps {
   if (config.adminToken !== undefined) {
     mountAdminRoutes(opsRouter, {
       chaos,
-      requireAdminToken: requireAdminToken(config.adminToken),
+      requireAdminToken: requireAdminToken(config.adminToken, failures),
       bodyLimitBytes: config.bodyLimitBytes,
     });
     routes.push(...Object.values(ADMIN_ROUTES));

@@ -20,13 +20,24 @@ export interface Config {
   dataDir: string;
   logLevel: LogLevel;
   apiKeys: ApiKeyEntry[];
+  /** DEMO_MODE: the documented demo keys are accepted (and a warning says so). */
   usingDemoKeys: boolean;
+  /** Failed key or token attempts per client address: a token bucket. */
+  authFailures: { ratePerSecond: number; burst: number };
   adminToken: string | undefined;
   rateLimits: Record<Tier, { ratePerSecond: number; burst: number }>;
   bodyLimitBytes: number;
   runTimeoutMs: number;
+  maxConcurrentRuns: number;
+  http: {
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    maxConnections: number;
+  };
+  retention: { maxAgeHours: number; maxBytes: number; intervalMs: number };
   llm: { latencyScale: number; errorRate: number };
-  cache: { ttlSeconds: number; maxEntries: number };
+  cache: { ttlSeconds: number; maxEntries: number; maxBytes: number };
   circuit: { failureThreshold: number; resetTimeoutMs: number };
   health: {
     intervalMs: number;
@@ -40,6 +51,7 @@ export interface Config {
     otlpTracesUrl: string;
     exportTimeoutMs: number;
     shutdownTimeoutMs: number;
+    sampler: { name: SamplerName; ratio: number; remoteParentSampled: RemoteParentPolicy };
     batch: {
       scheduledDelayMillis?: number;
       maxQueueSize?: number;
@@ -58,6 +70,21 @@ export interface Config {
 }
 
 export const DEMO_API_KEYS = 'demo-free:free,demo-pro:pro';
+/** Shorter keys can be guessed; `make configure` generates 32 characters. */
+export const MIN_API_KEY_LENGTH = 16;
+
+export const SAMPLER_NAMES = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+export type SamplerName = (typeof SAMPLER_NAMES)[number];
+/** What a remote parent's "sampled" flag decides: `ratio` (the service's own ratio) or `follow`. */
+export const REMOTE_PARENT_POLICIES = ['ratio', 'follow'] as const;
+export type RemoteParentPolicy = (typeof REMOTE_PARENT_POLICIES)[number];
 
 const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], {
@@ -125,6 +152,9 @@ const envSchema = z.object({
   DATA_DIR: z.string().trim().min(1).default('./data'),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   API_KEYS: apiKeyList.optional(),
+  DEMO_MODE: booleanFlag.default(false),
+  AUTH_FAILURE_RPS: z.coerce.number().positive().default(0.5),
+  AUTH_FAILURE_BURST: positiveInt.default(20),
   ADMIN_TOKEN: z
     .string()
     .min(8, 'must be at least 8 characters (or unset to disable /admin)')
@@ -135,10 +165,19 @@ const envSchema = z.object({
   RATE_LIMIT_PRO_BURST: positiveInt.default(100),
   BODY_LIMIT_BYTES: positiveInt.max(16 * 1024 * 1024).default(64 * 1024),
   RUN_TIMEOUT_MS: positiveInt.default(30_000),
+  MAX_CONCURRENT_RUNS: positiveInt.default(64),
+  HTTP_HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: positiveInt.default(5_000),
+  MAX_CONNECTIONS: positiveInt.default(1024),
+  RETENTION_MAX_AGE_HOURS: z.coerce.number().positive().default(168),
+  RETENTION_MAX_BYTES: positiveInt.min(1024 * 1024).default(512 * 1024 * 1024),
+  RETENTION_INTERVAL_MS: positiveInt.default(60_000),
   LLM_LATENCY_SCALE: z.coerce.number().min(0).max(100).default(1),
   LLM_ERROR_RATE: ratio.default(0.001),
   CACHE_TTL_SECONDS: nonNegativeInt.default(300),
   CACHE_MAX_ENTRIES: nonNegativeInt.default(1000),
+  CACHE_MAX_BYTES: nonNegativeInt.default(16 * 1024 * 1024),
   CIRCUIT_FAILURE_THRESHOLD: positiveInt.default(5),
   CIRCUIT_RESET_TIMEOUT_MS: positiveInt.default(10_000),
   HEALTH_CHECK_INTERVAL_MS: positiveInt.default(5_000),
@@ -150,6 +189,9 @@ const envSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: url.default('http://localhost:4318'),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url.optional(),
   OTEL_EXPORTER_OTLP_TIMEOUT: positiveInt.default(5_000),
+  OTEL_TRACES_SAMPLER: z.enum(SAMPLER_NAMES).default('parentbased_always_on'),
+  OTEL_TRACES_SAMPLER_ARG: ratio.default(1),
+  TRACES_REMOTE_PARENT_SAMPLED: z.enum(REMOTE_PARENT_POLICIES).default('ratio'),
   // The batch span processor's standard knobs; unset means the SDK's defaults.
   OTEL_BSP_SCHEDULE_DELAY: nonNegativeInt.optional(),
   OTEL_BSP_MAX_QUEUE_SIZE: positiveInt.optional(),
@@ -193,15 +235,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.MANAGEMENT_PORT !== undefined && e.MANAGEMENT_PORT !== 0 && e.MANAGEMENT_PORT === e.PORT) {
     problems.push('MANAGEMENT_PORT: must differ from PORT (or be unset to serve both on PORT)');
   }
+  if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) {
+    problems.push('HTTP_HEADERS_TIMEOUT_MS: must not be longer than HTTP_REQUEST_TIMEOUT_MS');
+  }
   if (e.TELEMETRY_SHUTDOWN_TIMEOUT_MS >= e.SHUTDOWN_GRACE_MS) {
     problems.push('TELEMETRY_SHUTDOWN_TIMEOUT_MS: must be shorter than SHUTDOWN_GRACE_MS');
   }
-  if (e.SHUTDOWN_DELAY_MS + e.TELEMETRY_SHUTDOWN_TIMEOUT_MS >= e.SHUTDOWN_GRACE_MS) {
+  // The drain window (server.ts): at least 2 s, so that cancelled work has 1 s to answer.
+  if (e.SHUTDOWN_DELAY_MS + e.TELEMETRY_SHUTDOWN_TIMEOUT_MS + 2_250 > e.SHUTDOWN_GRACE_MS) {
     problems.push(
-      'SHUTDOWN_DELAY_MS: with TELEMETRY_SHUTDOWN_TIMEOUT_MS it must leave time within SHUTDOWN_GRACE_MS',
+      'SHUTDOWN_DELAY_MS: with TELEMETRY_SHUTDOWN_TIMEOUT_MS it must leave a drain window of at least 2 s (plus 250 ms) within SHUTDOWN_GRACE_MS',
     );
   }
-  const apiKeys = e.API_KEYS ?? apiKeyList.parse(DEMO_API_KEYS);
+  if (e.API_KEYS === undefined && !e.DEMO_MODE) {
+    problems.push(
+      'API_KEYS: not set; `make configure` generates keys into .env (or set DEMO_MODE=true for the demo keys)',
+    );
+  }
+  for (const { key } of e.API_KEYS ?? []) {
+    if (key.length < MIN_API_KEY_LENGTH) {
+      problems.push(
+        `API_KEYS: key "${redact(key)}" is shorter than ${MIN_API_KEY_LENGTH} characters`,
+      );
+    }
+  }
+  const demoKeys = e.DEMO_MODE ? apiKeyList.parse(DEMO_API_KEYS) : [];
+  const apiKeys = [...(e.API_KEYS ?? []), ...demoKeys];
   if (e.ADMIN_TOKEN !== undefined && apiKeys.some(({ key }) => key === e.ADMIN_TOKEN)) {
     problems.push('ADMIN_TOKEN: must not be one of the API_KEYS');
   }
@@ -214,7 +273,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: e.DATA_DIR,
     logLevel: e.LOG_LEVEL,
     apiKeys,
-    usingDemoKeys: e.API_KEYS === undefined,
+    usingDemoKeys: e.DEMO_MODE,
+    authFailures: { ratePerSecond: e.AUTH_FAILURE_RPS, burst: e.AUTH_FAILURE_BURST },
     adminToken: e.ADMIN_TOKEN,
     rateLimits: {
       free: { ratePerSecond: e.RATE_LIMIT_FREE_RPS, burst: e.RATE_LIMIT_FREE_BURST },
@@ -222,8 +282,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     runTimeoutMs: e.RUN_TIMEOUT_MS,
+    maxConcurrentRuns: e.MAX_CONCURRENT_RUNS,
+    http: {
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      maxConnections: e.MAX_CONNECTIONS,
+    },
+    retention: {
+      maxAgeHours: e.RETENTION_MAX_AGE_HOURS,
+      maxBytes: e.RETENTION_MAX_BYTES,
+      intervalMs: e.RETENTION_INTERVAL_MS,
+    },
     llm: { latencyScale: e.LLM_LATENCY_SCALE, errorRate: e.LLM_ERROR_RATE },
-    cache: { ttlSeconds: e.CACHE_TTL_SECONDS, maxEntries: e.CACHE_MAX_ENTRIES },
+    cache: {
+      ttlSeconds: e.CACHE_TTL_SECONDS,
+      maxEntries: e.CACHE_MAX_ENTRIES,
+      maxBytes: e.CACHE_MAX_BYTES,
+    },
     circuit: {
       failureThreshold: e.CIRCUIT_FAILURE_THRESHOLD,
       resetTimeoutMs: e.CIRCUIT_RESET_TIMEOUT_MS,
@@ -243,6 +319,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`,
       exportTimeoutMs: e.OTEL_EXPORTER_OTLP_TIMEOUT,
       shutdownTimeoutMs: e.TELEMETRY_SHUTDOWN_TIMEOUT_MS,
+      sampler: {
+        name: e.OTEL_TRACES_SAMPLER,
+        ratio: e.OTEL_TRACES_SAMPLER_ARG,
+        remoteParentSampled: e.TRACES_REMOTE_PARENT_SAMPLED,
+      },
       batch: {
         scheduledDelayMillis: e.OTEL_BSP_SCHEDULE_DELAY,
         maxQueueSize: e.OTEL_BSP_MAX_QUEUE_SIZE,

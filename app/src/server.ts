@@ -1,12 +1,15 @@
 // The entry point: listens on PORT (and MANAGEMENT_PORT when set) and shuts down on SIGTERM or
-// SIGINT within SHUTDOWN_GRACE_MS: readiness fails at once, in-flight requests finish, telemetry
-// is flushed under its own time limit, then the process exits.
+// SIGINT within SHUTDOWN_GRACE_MS: readiness fails at once, new runs are refused, in-flight
+// requests finish or, when the drain window is nearly over, are cancelled with a 503 (runs are
+// stored as `cancelled`), telemetry is flushed under its own time limit, then the process exits 0.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Express } from 'express';
+import type { Admission } from './agent/admission';
 import { createApps, createServices, type Services } from './app';
 import { ConfigError, loadConfig, type Config } from './config';
+import { createHttpServer } from './http/listener';
 import { logger } from './telemetry/logger';
 import { closeSentry } from './telemetry/sentry';
 import { startTelemetry } from './telemetry/setup';
@@ -14,32 +17,48 @@ import { activeTracing } from './telemetry/tracing';
 
 // Time kept back from the grace period for the last log line and the exit itself.
 const EXIT_MARGIN_MS = 250;
+// The end of the drain window kept for cancelled work to answer 503 and its bytes to leave.
+export const CANCEL_MARGIN_MS = 1000;
 const IDLE_SWEEP_MS = 100;
 
-function listen(app: Express, port: number, host: string): Promise<Server> {
+function listen(app: Express, port: number, host: string, limits: Config['http']): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host);
+    const server = createHttpServer(app, limits);
+    server.listen(port, host);
     server.once('listening', () => resolve(server));
     server.once('error', reject);
   });
 }
 
-/** Stops accepting, lets in-flight requests finish; false when `budgetMs` ran out first. */
-async function drain(servers: Server[], budgetMs: number): Promise<boolean> {
-  const closed = servers.map(
-    (server) => new Promise<void>((resolve) => server.close(() => resolve())),
-  );
+/**
+ * Stops accepting and lets in-flight requests finish; CANCEL_MARGIN_MS before `budgetMs` is
+ * over, cancels the work still running, which then answers 503. False when a connection still
+ * had to be cut at the end.
+ */
+async function drain(
+  servers: Server[],
+  budgetMs: number,
+  admission: Admission,
+): Promise<{ drained: boolean; cancelled: number }> {
+  const closed = Promise.all(
+    servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+  ).then(() => true);
   // Keep-alive connections that go idle after close() would otherwise hold it open.
   const sweep = setInterval(() => {
     for (const server of servers) server.closeIdleConnections();
   }, IDLE_SWEEP_MS);
-  const drained = await Promise.race([
-    Promise.all(closed).then(() => true),
-    sleep(Math.max(budgetMs, 0), false, { ref: false }),
-  ]);
+  const within = (ms: number) =>
+    Promise.race([closed, sleep(Math.max(ms, 0), false, { ref: false })]);
+  let cancelled = 0;
+  let drained = await within(budgetMs - CANCEL_MARGIN_MS);
+  if (!drained) {
+    cancelled = admission.cancelAll();
+    logger.warn('drain window nearly over: cancelling work still in progress', { cancelled });
+    drained = await within(CANCEL_MARGIN_MS);
+  }
   clearInterval(sweep);
   if (!drained) for (const server of servers) server.closeAllConnections();
-  return drained;
+  return { drained, cancelled };
 }
 
 /** Exports pending spans and Sentry events; gives up after `timeoutMs` whatever happens. */
@@ -66,7 +85,11 @@ async function main(): Promise<void> {
   const preloaded = activeTracing() !== undefined;
   startTelemetry(config, { errorReporting: true });
   if (config.usingDemoKeys) {
-    logger.warn('API_KEYS is not set: the documented demo keys are accepted; set your own');
+    // Loud on purpose: the demo keys are public, in every README.
+    const warning =
+      'DEMO_MODE=true: the public demo keys demo-free and demo-pro are accepted; never expose this service';
+    logger.warn(warning);
+    console.error(`WARNING: ${warning}`);
   }
   if (config.adminToken === undefined) {
     logger.info('ADMIN_TOKEN is not set: /admin/chaos is disabled');
@@ -83,10 +106,12 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   services.health.start();
+  services.retention.start();
+  void services.retention.sweep();
   const apps = createApps(services);
-  const servers = [await listen(apps.api, config.port, config.host)];
+  const servers = [await listen(apps.api, config.port, config.host, config.http)];
   if (apps.management && config.managementPort !== undefined) {
-    servers.push(await listen(apps.management, config.managementPort, config.host));
+    servers.push(await listen(apps.management, config.managementPort, config.host, config.http));
   }
   logger.info('agent service listening', {
     api: address(servers[0]!),
@@ -133,13 +158,16 @@ async function shutdown(
   // Readiness already answers 503; a load balancer may need a moment to notice before the
   // listener closes.
   if (delayMs > 0) await sleep(delayMs);
-  const drained = await drain(servers, graceMs - delayMs - telemetryMs - EXIT_MARGIN_MS);
-  if (!drained) logger.warn('in-flight requests cut off: they did not finish in time');
+  services.admission.close();
+  const budgetMs = graceMs - delayMs - telemetryMs - EXIT_MARGIN_MS;
+  const { drained, cancelled } = await drain(servers, budgetMs, services.admission);
+  if (!drained) logger.warn('in-flight requests cut off: they did not answer in time');
   services.health.stop();
+  services.retention.stop();
   const flushed = await flushTelemetry(telemetryMs);
   if (!flushed) logger.warn('telemetry flush timed out', { timeout_ms: telemetryMs });
   services.store.close();
-  logger.info('stopped', { drained, telemetry_flushed: flushed });
+  logger.info('stopped', { drained, cancelled, telemetry_flushed: flushed });
   process.exit(drained ? exitCode : 1);
 }
 

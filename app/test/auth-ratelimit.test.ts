@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { buildApp, FREE_KEY, PRO_KEY, type TestApp } from './support/app';
+import { ADMIN_TOKEN, buildApp, FREE_KEY, PRO_KEY, type TestApp } from './support/app';
 import { scrape } from './support/http';
 import { valueOf } from './support/metrics';
+import { logLines } from './support/telemetry';
 
 describe('API keys', () => {
   let t: TestApp;
@@ -45,6 +46,34 @@ describe('API keys', () => {
     );
   });
 
+  it('authenticates before looking anything up: no agent names, routes or methods leak', async () => {
+    const unknownAgent = await request(t.app)
+      .post('/v1/agents/nope/runs')
+      .send({ input: 'hi' })
+      .expect(401);
+    assert.doesNotMatch(unknownAgent.text, /research|analyst|support/);
+    for (const method of ['delete', 'options'] as const) {
+      await request(t.app)[method]('/v1/agents/research/runs').expect(401);
+      await request(t.app)[method]('/v1/runs/abc').expect(401);
+    }
+    for (const method of ['post', 'options', 'patch'] as const) {
+      const res = await request(t.app)[method]('/admin/chaos').expect(401);
+      assert.equal(res.headers.allow, undefined);
+      await request(t.app)[method]('/admin/chaos/latency').expect(401);
+    }
+    await request(t.app).put('/admin/chaos/nope').send({ ttl_seconds: 1 }).expect(401);
+    // With the token, the same requests reach the lookups.
+    const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+    await request(t.app).options('/admin/chaos').set(admin).expect(204);
+    await request(t.app).put('/admin/chaos/nope').set(admin).send({ ttl_seconds: 1 }).expect(404);
+    const known = await request(t.app)
+      .post('/v1/agents/nope/runs')
+      .set('X-API-Key', PRO_KEY)
+      .send({ input: 'hi' })
+      .expect(404);
+    assert.match(known.text, /research/);
+  });
+
   it('a valid key is accepted and its tier applies', async () => {
     const res = await request(t.app)
       .post('/v1/agents/support/runs')
@@ -52,6 +81,58 @@ describe('API keys', () => {
       .send({ input: 'refund please' })
       .expect(201);
     assert.equal(res.body.tier, 'free');
+  });
+});
+
+describe('failed authentication attempts', () => {
+  let t: TestApp;
+  before(() => {
+    t = buildApp({ AUTH_FAILURE_BURST: '5', AUTH_FAILURE_RPS: '0.1' });
+  });
+  after(() => t.close());
+
+  it('are throttled per address (429, Retry-After), still counted, never blocking a valid key', async () => {
+    const before = await scrape(t.app);
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const res = await request(t.app).get('/v1/agents').set('X-API-Key', `guess-${i}`);
+      statuses.push(res.status);
+      if (res.status === 429) {
+        assert.match(res.headers['content-type']!, /^application\/problem\+json/);
+        assert.ok(Number(res.headers['retry-after']) >= 1);
+      }
+    }
+    assert.deepEqual(statuses, [...Array(5).fill(401), ...Array(7).fill(429)]);
+    await request(t.app).get('/v1/agents').expect(429);
+    await request(t.app)
+      .get('/admin/chaos')
+      .set('Authorization', 'Bearer not-the-token')
+      .expect(429);
+    // The same address, with a valid key: served.
+    await request(t.app).get('/v1/agents').set('X-API-Key', PRO_KEY).expect(200);
+    const after = await scrape(t.app);
+    const delta = (reason: string) =>
+      valueOf(after, 'auth_failures_total', { reason }) -
+      valueOf(before, 'auth_failures_total', { reason });
+    assert.equal(delta('invalid_key'), 5);
+    assert.equal(delta('throttled'), 9);
+  });
+
+  it('keep the access log bounded', async () => {
+    const first = logLines().length;
+    const started = performance.now();
+    for (let i = 0; i < 100; i++) await request(t.app).get('/v1/agents').set('X-API-Key', 'x');
+    // One more after the window, which reports what was left out.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await request(t.app).get('/v1/agents').set('X-API-Key', 'x');
+    const seconds = (performance.now() - started) / 1000;
+    const lines = logLines()
+      .slice(first)
+      .filter((line) => line.message === 'request');
+    // 20 lines a second (observe.ts), in each one-second window the test touched.
+    assert.ok(lines.length <= 20 * Math.ceil(seconds + 1), `${lines.length} lines in ${seconds} s`);
+    const left = lines.reduce((sum, line) => sum + ((line.suppressed as number) ?? 0), 0);
+    assert.ok(left > 0 && lines.length + left <= 101, `${lines.length} logged, ${left} left out`);
   });
 });
 
@@ -99,6 +180,44 @@ describe('rate limits', () => {
         route: '/v1/agents/:agent/runs',
         status_code: '429',
       }),
+      1,
+    );
+  });
+});
+
+describe('concurrent runs', () => {
+  let t: TestApp;
+  before(() => {
+    // sim-small steps of about 250 ms: a run takes 0.5–1 s.
+    t = buildApp({ MAX_CONCURRENT_RUNS: '2', LLM_LATENCY_SCALE: '1' });
+  });
+  after(() => t.close());
+
+  const run = (input: string) =>
+    request(t.app)
+      .post('/v1/agents/support/runs')
+      .set('X-API-Key', PRO_KEY)
+      .send({ input, model: 'sim-small' });
+
+  it('past MAX_CONCURRENT_RUNS → 503 with Retry-After, counted; the cap is a gauge', async () => {
+    const before = await scrape(t.app);
+    const slow = [run('first slow run'), run('second slow run')].map((r) => r.then((res) => res));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const refused = await run('one too many');
+    assert.equal(refused.status, 503);
+    assert.match(refused.headers['content-type']!, /^application\/problem\+json/);
+    assert.equal(refused.body.type, 'tag:agent-service.local,2026:problem:overloaded');
+    assert.ok(Number(refused.headers['retry-after']) >= 1);
+    assert.deepEqual(
+      (await Promise.all(slow)).map((res) => res.status),
+      [201, 201],
+    );
+    await run('after the others').expect(201);
+    const after = await scrape(t.app);
+    assert.equal(valueOf(after, 'agent_runs_concurrency_limit', {}), 2);
+    assert.equal(
+      valueOf(after, 'agent_runs_rejected_total', { reason: 'overloaded' }) -
+        valueOf(before, 'agent_runs_rejected_total', { reason: 'overloaded' }),
       1,
     );
   });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { brotliCompressSync, deflateSync, gzipSync, zstdCompressSync } from 'node:zlib';
 import request from 'supertest';
 import { buildApp, PRO_KEY, type TestApp } from './support/app';
 import { scrape } from './support/http';
@@ -28,6 +29,12 @@ describe('bad input', () => {
   after(() => t.close());
 
   const postRun = () => request(t.app).post('/v1/agents/research/runs').set('X-API-Key', PRO_KEY);
+  // superagent would serialise a Buffer as JSON ({"type":"Buffer",…}); these go out as bytes.
+  const postBytes = (body: Buffer, headers: Record<string, string>) =>
+    postRun()
+      .set({ 'Content-Type': 'application/json', ...headers })
+      .serialize((bytes: Buffer) => bytes as unknown as string)
+      .send(body);
 
   it('malformed JSON → 400', async () => {
     const res = await postRun().set('Content-Type', 'application/json').send('{"input": "x",');
@@ -85,6 +92,45 @@ describe('bad input', () => {
     assertProblem(res, 415, 'unsupported-media-type');
   });
 
+  it('a corrupt compressed body → 400, for every Content-Encoding', async () => {
+    const body = Buffer.from(JSON.stringify({ input: 'hello' }));
+    const encodings = {
+      gzip: gzipSync(body),
+      deflate: deflateSync(body),
+      br: brotliCompressSync(body),
+      zstd: zstdCompressSync(body),
+    };
+    for (const [encoding, compressed] of Object.entries(encodings)) {
+      // The right magic number and then garbage, and a valid stream cut in half.
+      for (const corrupt of [
+        Buffer.concat([compressed.subarray(0, 4), Buffer.alloc(32, 0xa5)]),
+        compressed.subarray(0, Math.ceil(compressed.length / 2)),
+      ]) {
+        const res = await postBytes(corrupt, { 'Content-Encoding': encoding });
+        assert.equal(res.status, 400, `${encoding}: ${res.text}`);
+        assertProblem(res, 400, 'bad-request');
+      }
+    }
+  });
+
+  it('a gzip bomb → 413 at the inflated limit, without inflating it all', async () => {
+    // 64 MiB of spaces compress to about 64 KiB; the limit here is 1 KiB once inflated.
+    const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024, ' '));
+    const res = await postBytes(bomb, { 'Content-Encoding': 'gzip' });
+    assertProblem(res, 413, 'payload-too-large');
+  });
+
+  it('a body that is not UTF-8 → 415, and no run is made', async () => {
+    const latin1 = Buffer.from('{"input": "caf\u00e9 cr\u00e8me"}', 'latin1');
+    const res = await postBytes(latin1, {});
+    assertProblem(res, 415, 'unsupported-media-type');
+    assert.match(res.body.detail, /UTF-8/);
+    const utf16 = await postBytes(Buffer.from('{"input": "hello"}', 'utf16le'), {
+      'Content-Type': 'application/json; charset=utf-16le',
+    });
+    assertProblem(utf16, 415, 'unsupported-media-type');
+  });
+
   it('unknown routes → 404 under the one route label "unmatched"', async () => {
     const before = await scrape(t.app);
     const paths = ['/nope', '/v1/agent', '/v1/agents/research/runs/extra', '/users/alice'];
@@ -120,10 +166,10 @@ describe('bad input', () => {
 
   it('wrong method → 405 with Allow, counted under the route template', async () => {
     const before = await scrape(t.app);
-    const res = await request(t.app).delete('/v1/agents/research/runs');
+    const res = await request(t.app).delete('/v1/agents/research/runs').set('X-API-Key', PRO_KEY);
     assertProblem(res, 405, 'method-not-allowed');
     assert.equal(res.headers.allow, 'POST, OPTIONS');
-    const get = await request(t.app).post('/v1/agents');
+    const get = await request(t.app).post('/v1/agents').set('X-API-Key', PRO_KEY);
     assertProblem(get, 405, 'method-not-allowed');
     assert.equal(get.headers.allow, 'GET, HEAD, OPTIONS');
     const after = await scrape(t.app);
@@ -136,7 +182,7 @@ describe('bad input', () => {
   });
 
   it('OPTIONS → 204 with Allow', async () => {
-    const res = await request(t.app).options('/v1/runs/abc').expect(204);
+    const res = await request(t.app).options('/v1/runs/abc').set('X-API-Key', PRO_KEY).expect(204);
     assert.equal(res.headers.allow, 'GET, HEAD, OPTIONS');
   });
 

@@ -1,6 +1,10 @@
 // The service as a process: start-up errors, shutdown on SIGTERM, a dead telemetry endpoint,
 // and Sentry with its real transport. Each test starts `node --require instrument.js server.js`.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -134,6 +138,89 @@ describe('the service process', function () {
         await blackhole.close();
       }
     });
+
+    it('answers every slow run in flight (503 cancelled, stored), resets nothing, exits 0', async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'agent-service-sigterm-'));
+      try {
+        const service = await startService({
+          DATA_DIR: dataDir,
+          // sim-large steps of about 40 s: no run can finish within the drain window.
+          LLM_LATENCY_SCALE: '40',
+          // A drain window of 2.25 s: the runs are cancelled after 1.25 s.
+          SHUTDOWN_GRACE_MS: '3500',
+          TELEMETRY_SHUTDOWN_TIMEOUT_MS: '1000',
+          MAX_CONCURRENT_RUNS: '4',
+        });
+        const post = (i: number) =>
+          fetch(`${service.url}/v1/agents/research/runs`, {
+            method: 'POST',
+            headers: { 'x-api-key': PRO_KEY, 'content-type': 'application/json' },
+            body: JSON.stringify({ input: `slow run ${i}` }),
+          });
+        const runs = [0, 1, 2].map(post);
+        await sleep(300);
+        // And a request held by an injected latency of a minute.
+        await setFault(service, 'latency', { value: 60_000, ttl_seconds: 60 });
+        const held = fetch(`${service.url}/v1/agents`, { headers: { 'x-api-key': PRO_KEY } });
+        await sleep(300);
+        service.process.kill('SIGTERM');
+        const answers = await Promise.all([...runs, held]);
+        for (const res of answers) {
+          assert.equal(res.status, 503);
+          assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
+          assert.ok(Number(res.headers.get('retry-after')) >= 1);
+          const problem = (await res.json()) as { type: string; run_id?: string };
+          assert.match(problem.type, /shutting-down$/);
+        }
+        assert.equal(await service.exited, 0);
+        const finished = service.logs.filter((line) => line.message === 'agent run finished');
+        assert.deepEqual(
+          finished.map((line) => line.status),
+          ['cancelled', 'cancelled', 'cancelled'],
+        );
+        const db = new DatabaseSync(join(dataDir, 'agent-service.sqlite'), { readOnly: true });
+        const stored = db.prepare('SELECT status FROM runs').all() as { status: string }[];
+        db.close();
+        assert.deepEqual(
+          stored.map((row) => row.status),
+          ['cancelled', 'cancelled', 'cancelled'],
+        );
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  it('survives a flood of 64 KiB runs on a 128 MB heap: past the cap 503, never out of memory', async () => {
+    const service = await startService({
+      NODE_OPTIONS: '--max-old-space-size=128',
+      MAX_CONCURRENT_RUNS: '16',
+      LLM_LATENCY_SCALE: '2',
+      BODY_LIMIT_BYTES: String(70 * 1024),
+    });
+    try {
+      // The review's repro: 303 runs in flight at 632 MB killed a 128 MB heap.
+      const answers = await Promise.all(
+        Array.from({ length: 150 }, (_, i) =>
+          // support runs on sim-small: 2–4 steps of about 0.5 s at this latency scale.
+          fetch(`${service.url}/v1/agents/support/runs`, {
+            method: 'POST',
+            headers: { 'x-api-key': PRO_KEY, 'content-type': 'application/json' },
+            body: JSON.stringify({ input: `${i} ${'x'.repeat(64 * 1024)}` }),
+          }).then((res) => res.status),
+        ),
+      );
+      const statuses = [...new Set(answers)].sort();
+      assert.ok(
+        statuses.every((status) => status === 201 || status === 503),
+        String(statuses),
+      );
+      assert.ok(answers.includes(503) && answers.includes(201), String(statuses));
+      assert.equal((await fetch(`${service.url}/health/ready`)).status, 200);
+      assert.equal(service.process.exitCode, null);
+    } finally {
+      await service.stop();
+    }
   });
 
   it('keeps serving when the OTLP endpoint refuses connections, counting failed exports', async () => {

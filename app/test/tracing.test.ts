@@ -109,6 +109,17 @@ describe('traces and logs', () => {
     assert.equal(server.attributes['http.response.status_code'], 404);
   });
 
+  it('scrubs personal data from client-supplied span attributes (user agent, path)', async () => {
+    const res = await request(t.app)
+      .get('/users/carol@example.org/profile')
+      .set('User-Agent', 'bob@example.org agent')
+      .expect(404);
+    const spans = await waitForSpans(res.body.trace_id as string, (found) => found.length >= 1);
+    const server = single(spans, (s) => s.kind === SPAN_KIND.server, 'server span');
+    assert.equal(server.attributes['user_agent.original'], '[email] agent');
+    assert.equal(server.attributes['url.path'], '/users/[email]/profile');
+  });
+
   it('marks the failing LLM call, the run and the server span as errors', async () => {
     await request(t.app)
       .put('/admin/chaos/llm_outage')

@@ -1,3 +1,7 @@
+import { ROOT_CONTEXT, SpanKind, TraceFlags, trace } from '@opentelemetry/api';
+import { SamplingDecision } from '@opentelemetry/sdk-trace';
+import { createSampler } from '../src/telemetry/sampling';
+import { testEnv } from './support/app';
 // The building blocks on their own: parser, breaker, limiter, cache, scrubber, config, chaos.
 import assert from 'node:assert/strict';
 import { ResponseCache } from '../src/agent/cache';
@@ -132,7 +136,7 @@ describe('rate limiter', () => {
 describe('response cache', () => {
   it('expires entries after the TTL and evicts the least recently used', () => {
     const now = { t: 0 };
-    const cache = new ResponseCache<string>(1000, 2, () => now.t);
+    const cache = new ResponseCache<string>(1000, 2, Infinity, () => now.t);
     cache.set('a', 'A');
     cache.set('b', 'B');
     assert.equal(cache.get('a'), 'A'); // a is now the most recent
@@ -149,6 +153,19 @@ describe('response cache', () => {
     cache.set('a', 'A');
     assert.equal(cache.enabled, false);
     assert.equal(cache.get('a'), undefined);
+  });
+
+  it('is bounded in bytes: the least recently used entries go first', () => {
+    const cache = new ResponseCache<string>(60_000, 1000, 100);
+    cache.set('a', 'a', 40);
+    cache.set('b', 'b', 40);
+    cache.get('a');
+    cache.set('c', 'c', 40);
+    assert.deepEqual([cache.get('a'), cache.get('b'), cache.get('c')], ['a', undefined, 'c']);
+    assert.equal(cache.bytes, 80);
+    cache.set('huge', 'x', 101);
+    assert.equal(cache.get('huge'), undefined);
+    assert.equal(cache.bytes, 80);
   });
 
   it('keys on every part', () => {
@@ -193,8 +210,22 @@ describe('scrubber', () => {
 });
 
 describe('configuration', () => {
-  it('has working defaults, with the demo keys flagged', () => {
-    const config = loadConfig({});
+  it('refuses to start without API_KEYS, or with keys shorter than 16 characters', () => {
+    assert.throws(() => loadConfig({}), /API_KEYS: not set/);
+    assert.throws(() => loadConfig({ API_KEYS: 'a:pro' }), /shorter than 16 characters/);
+    assert.throws(
+      () => loadConfig({ API_KEYS: `${'k'.repeat(15)}:pro`, DEMO_MODE: 'true' }),
+      /shorter than 16 characters/,
+    );
+    const withDemo = loadConfig({ API_KEYS: `${'k'.repeat(16)}:pro`, DEMO_MODE: 'true' });
+    assert.deepEqual(
+      withDemo.apiKeys.map(({ key }) => key),
+      ['k'.repeat(16), 'demo-free', 'demo-pro'],
+    );
+  });
+
+  it('has working defaults in demo mode, with the demo keys flagged', () => {
+    const config = loadConfig({ DEMO_MODE: 'true' });
     assert.equal(config.port, 8000);
     assert.equal(config.dataDir, './data');
     assert.equal(config.usingDemoKeys, true);
@@ -211,7 +242,7 @@ describe('configuration', () => {
 
   it('reads every knob, treating an empty variable as unset', () => {
     const config = loadConfig({
-      API_KEYS: ' a-key:pro , other:free ',
+      API_KEYS: ' a-key-0123456789abcdef:pro , other-0123456789abcdef:free ',
       TELEMETRY_ENABLED: 'false',
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/',
       SENTRY_SPOTLIGHT: 'true',
@@ -219,8 +250,8 @@ describe('configuration', () => {
       LLM_LATENCY_SCALE: '0',
     });
     assert.deepEqual(config.apiKeys, [
-      { key: 'a-key', tier: 'pro' },
-      { key: 'other', tier: 'free' },
+      { key: 'a-key-0123456789abcdef', tier: 'pro' },
+      { key: 'other-0123456789abcdef', tier: 'free' },
     ]);
     assert.equal(config.usingDemoKeys, false);
     assert.equal(config.telemetry.enabled, false);
@@ -263,7 +294,12 @@ describe('configuration', () => {
 
   it('checks that the shutdown budget adds up', () => {
     assert.throws(
-      () => loadConfig({ SHUTDOWN_GRACE_MS: '1000', TELEMETRY_SHUTDOWN_TIMEOUT_MS: '2000' }),
+      () =>
+        loadConfig({
+          DEMO_MODE: 'true',
+          SHUTDOWN_GRACE_MS: '1000',
+          TELEMETRY_SHUTDOWN_TIMEOUT_MS: '2000',
+        }),
       /TELEMETRY_SHUTDOWN_TIMEOUT_MS: must be shorter than SHUTDOWN_GRACE_MS/,
     );
   });
@@ -307,5 +343,63 @@ describe('Sentry transport wrapper', () => {
     await transport.send(envelope);
     await assert.rejects(Promise.resolve(transport.send(envelope)), /ECONNREFUSED/);
     assert.equal(failures, 3);
+  });
+});
+
+describe('sampling at the edge', () => {
+  const remoteSampled = trace.setSpanContext(ROOT_CONTEXT, {
+    // A trace id a client could pick so that TraceIdRatioBased would always keep it.
+    traceId: '00000000000000000000000000000001',
+    spanId: '0000000000000001',
+    traceFlags: TraceFlags.SAMPLED,
+    isRemote: true,
+  });
+  const decide = (sampler: ReturnType<typeof createSampler>) =>
+    sampler.shouldSample(
+      remoteSampled,
+      '00000000000000000000000000000001',
+      'GET',
+      SpanKind.SERVER,
+      {},
+      [],
+    ).decision;
+
+  it("lets the service's own ratio decide for a caller that says sampled (the default)", () => {
+    const config = loadConfig(
+      testEnv({
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: '0.0001',
+      }),
+    );
+    assert.equal(config.telemetry.sampler.remoteParentSampled, 'ratio');
+    // The random draw says "not this one": the caller's flag does not override it.
+    assert.equal(
+      decide(createSampler(config.telemetry.sampler, () => 0.5)),
+      SamplingDecision.NOT_RECORD,
+    );
+    assert.equal(
+      decide(createSampler(config.telemetry.sampler, () => 0.00001)),
+      SamplingDecision.RECORD_AND_SAMPLED,
+    );
+  });
+
+  it('follows the caller with TRACES_REMOTE_PARENT_SAMPLED=follow, and keeps all by default', () => {
+    const follow = loadConfig(
+      testEnv({
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: '0.0001',
+        TRACES_REMOTE_PARENT_SAMPLED: 'follow',
+      }),
+    );
+    assert.equal(
+      decide(createSampler(follow.telemetry.sampler, () => 0.5)),
+      SamplingDecision.RECORD_AND_SAMPLED,
+    );
+    const defaults = loadConfig(testEnv());
+    assert.equal(defaults.telemetry.sampler.name, 'parentbased_always_on');
+    assert.equal(
+      decide(createSampler(defaults.telemetry.sampler, () => 0.99)),
+      SamplingDecision.RECORD_AND_SAMPLED,
+    );
   });
 });

@@ -41,8 +41,9 @@ export const agentsLlm = (): dashboard.Dashboard =>
       .withPanel(runsByStatus().span(8).height(8))
       .withPanel(runFailureRatio().span(8).height(8))
       .withPanel(runDuration().span(8).height(8))
-      .withPanel(runsInProgress().span(12).height(7))
-      .withPanel(toolCalls().span(12).height(7))
+      .withPanel(runsInProgress().span(8).height(7))
+      .withPanel(runsRefused().span(8).height(7))
+      .withPanel(toolCalls().span(8).height(7))
       .withRow(new dashboard.RowBuilder('LLM calls'))
       .withPanel(llmRequests().span(8).height(8))
       .withPanel(llmErrorRatio().span(8).height(8))
@@ -160,7 +161,23 @@ export const runsInProgress = () =>
     .description('Agent runs executing right now, per agent.')
     .unit('short')
     .decimals(0)
-    .withTarget(promQuery(`sum by (agent) (agent_runs_in_progress{${AGENTS}})`, '{{agent}}'));
+    .withTarget(promQuery(`sum by (agent) (agent_runs_in_progress{${AGENTS}})`, '{{agent}}'))
+    // The cap is per instance: compare it with one instance's runs (MAX_CONCURRENT_RUNS).
+    .withTarget(promQuery(`max(agent_runs_concurrency_limit{${APP}})`, 'cap per instance'));
+
+export const runsRefused = () =>
+  timeseriesPanel()
+    .title('Runs refused with 503')
+    .description(
+      'Runs refused past MAX_CONCURRENT_RUNS (overloaded), and refused or cancelled by a shutdown (shutting_down). Both count against the availability SLO (ADR 0003).',
+    )
+    .unit('ops')
+    .withTarget(
+      promQuery(
+        `sum by (reason) (rate(agent_runs_rejected_total{${APP}}[$__rate_interval]))`,
+        '{{reason}}',
+      ),
+    );
 
 export const toolCalls = () =>
   timeseriesPanel()

@@ -40,6 +40,8 @@ export const runtimeStack = (): dashboard.Dashboard =>
       .withPanel(appCpu().span(8).height(8))
       .withPanel(activeHandles().span(8).height(8))
       .withPanel(diskFree().span(8).height(8))
+      .withPanel(databaseSize().span(12).height(8))
+      .withPanel(protocolErrors().span(12).height(8))
       .withRow(new dashboard.RowBuilder('Telemetry pipeline'))
       .withPanel(telemetryExportFailures().span(8).height(8))
       .withPanel(spansReceived().span(8).height(8))
@@ -162,6 +164,29 @@ export const diskFree = () =>
     { refId: 'B', expr: 'threshold:disk_free_warning_ratio', legend: 'warning' },
     { refId: 'C', expr: 'threshold:disk_free_critical_ratio', legend: 'critical' },
   );
+
+export const databaseSize = () =>
+  timeseriesPanel()
+    .title('Database size on disk')
+    .description(
+      'The SQLite file plus its write-ahead log. Retention keeps the rows under RETENTION_MAX_BYTES and the file follows (app/README.md, Limits).',
+    )
+    .unit('bytes')
+    .withTarget(promQuery(`max by (instance) (app_db_size_bytes{${APP}})`, '{{instance}}'));
+
+export const protocolErrors = () =>
+  timeseriesPanel()
+    .title('Requests refused before routing')
+    .description(
+      'Requests the HTTP server refused before Express saw them (malformed framing or header names, headers too large, too slow, bogus Expect), and connections reset mid-request.',
+    )
+    .unit('reqps')
+    .withTarget(
+      promQuery(
+        `sum by (reason) (rate(http_protocol_errors_total{${APP}}[$__rate_interval]))`,
+        '{{reason}}',
+      ),
+    );
 
 export const telemetryExportFailures = () =>
   timeseriesPanel()

@@ -76,21 +76,13 @@ async function scrapeTimes(promUrl: string, startedAt: number): Promise<Footprin
 }
 
 async function startMeasuredStack(stateDir: string, keys: { free: string; pro: string }) {
-  // The stack's app takes its environment from this process (stack.ts): give it the keys the
-  // load below uses.
-  const saved = process.env.API_KEYS;
-  process.env.API_KEYS = `${keys.free}:free,${keys.pro}:pro`;
-  try {
-    return await startStack({
-      stateDir,
-      ports: 'free',
-      adminToken: randomBytes(24).toString('base64url'),
-      log: (line) => progress(`stack: ${line}`),
-    });
-  } finally {
-    if (saved === undefined) delete process.env.API_KEYS;
-    else process.env.API_KEYS = saved;
-  }
+  return startStack({
+    stateDir,
+    ports: 'free',
+    adminToken: randomBytes(24).toString('base64url'),
+    apiKeys: keys, // the keys the load below uses
+    log: (line) => progress(`stack: ${line}`),
+  });
 }
 
 /** RSS, CPU and disk of every process over `seconds`, RSS sampled once a second for the peak. */

@@ -69,6 +69,9 @@ describe('whole stack, native: alerts fire, are delivered and resolve', function
       ALERTMANAGER_URL: urls.alertmanager,
       RECEIVER_URL: urls.receiver,
       ADMIN_TOKEN: stack.adminToken,
+      // The keys the stack generated for its app (a pro key: 50 requests/s, burst 100).
+      LOAD_FREE_KEY: stack.apiKeys.free,
+      LOAD_PRO_KEY: stack.apiKeys.pro,
       TIME_SCALE: SCALE_TEXT,
       // Never pick up a `make native` the developer has running.
       NATIVE_STATE_DIR: path.join(stateDir, 'no-native'),

@@ -27,8 +27,6 @@ import { JaegerClient, SPAN_KIND, type JaegerSpan } from './jaeger-client.ts';
 // Mild: the 15 s scrape and evaluation intervals become 1 s, so a scrape follows every step
 // within a second. Nothing here waits for an alert.
 const TIME_SCALE = 1 / 15;
-// The documented demo key of the pro tier (50 requests/s, burst 100: nothing here is limited).
-const API_KEY = 'demo-pro';
 // What the app calls itself (app/src/config.ts default); the harness passes the environment on.
 const SERVICE = process.env.OTEL_SERVICE_NAME || 'agent-service';
 const AGENTS = ['research', 'support', 'analyst'];
@@ -67,14 +65,14 @@ const spansOfRun = (run: RunRecord) => 3 + run.steps.length;
  * `traces`: a failed run leaves exemplars too.
  */
 async function successfulRun(
-  appUrl: string,
+  { app: appUrl, apiKey }: { app: string; apiKey: string },
   agent: string,
   traces: Set<string>,
 ): Promise<RunRecord> {
   for (let attempt = 1; ; attempt++) {
     const res = await fetch(`${appUrl}/v1/agents/${agent}/runs`, {
       method: 'POST',
-      headers: { 'x-api-key': API_KEY, 'content-type': 'application/json' },
+      headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
       // Unique, so the response cache never answers it (a cached run calls no LLM); the
       // expression sends the analyst to its calculator, the others search.
       body: JSON.stringify({
@@ -360,7 +358,11 @@ describe('whole stack, native: traces reach Jaeger through the real Collector', 
   it("an agent run's trace is in Jaeger: server root span, invoke_agent, chat spans with gen_ai.*, execute_tool and the database insert", async function () {
     const s = stack as Stack;
     const started = Date.now();
-    runs.push(...(await Promise.all(AGENTS.map((a) => successfulRun(s.urls.app, a, runTraces)))));
+    runs.push(
+      ...(await Promise.all(
+        AGENTS.map((a) => successfulRun({ app: s.urls.app, apiKey: s.apiKeys.pro }, a, runTraces)),
+      )),
+    );
     for (const run of runs) {
       assert.match(run.trace_id, /^[0-9a-f]{32}$/, `run ${run.id} names its trace`);
       const spans = await waitUntil(
@@ -479,7 +481,7 @@ describe('whole stack, native: traces reach Jaeger through the real Collector', 
       await Promise.all(
         requests.slice(i, i + 4).map(async ({ l, i: k }) => {
           const res = await fetch(`${s.urls.app}${l.path(k)}`, {
-            headers: { 'x-api-key': API_KEY },
+            headers: { 'x-api-key': s.apiKeys.pro },
             signal: AbortSignal.timeout(10_000),
           });
           await res.arrayBuffer();
@@ -570,7 +572,9 @@ describe('whole stack, native: traces reach Jaeger through the real Collector', 
     const retries0 = count(log, RETRY_LOG);
 
     // The app serves runs as usual: its exporter talks to the Collector, not to Jaeger.
-    const outage = await Promise.all(AGENTS.map((a) => successfulRun(s.urls.app, a, runTraces)));
+    const outage = await Promise.all(
+      AGENTS.map((a) => successfulRun({ app: s.urls.app, apiKey: s.apiKeys.pro }, a, runTraces)),
+    );
     const ranAt = Date.now();
     const expected = outage.reduce((n, r) => n + spansOfRun(r), 0);
 

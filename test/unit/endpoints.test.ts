@@ -107,4 +107,32 @@ describe('endpoints: where make load and make alert-* send traffic', () => {
     writeFileSync(path.join(repo, '.env'), 'GRAFANA_ADMIN_PASSWORD=\n');
     assert.equal(resolveEndpoints({}, env(), repo).grafanaAuth, undefined);
   });
+
+  it('finds API keys: environment, else the running make native, else .env', () => {
+    writeFileSync(
+      path.join(repo, '.env'),
+      'API_KEYS=compose-free-0123456789:free,compose-pro-0123456789:pro\n',
+    );
+    assert.deepEqual(resolveEndpoints({}, env(), repo).apiKeys, {
+      free: 'compose-free-0123456789',
+      pro: 'compose-pro-0123456789',
+    });
+    writeFileSync(
+      path.join(state, 'env'),
+      `APP_URL=http://127.0.0.1:1234\nAPI_KEYS=native-pro-0123456789:pro,native-free-0123456789:free\nNATIVE_PID=${process.pid}\n`,
+    );
+    assert.deepEqual(resolveEndpoints({}, env(), repo).apiKeys, {
+      free: 'native-free-0123456789',
+      pro: 'native-pro-0123456789',
+    });
+    const fromEnv = resolveEndpoints({}, env({ LOAD_PRO_KEY: 'env-pro-0123456789' }), repo);
+    assert.deepEqual(fromEnv.apiKeys, {
+      free: 'native-free-0123456789',
+      pro: 'env-pro-0123456789',
+    });
+  });
+
+  it('has no API keys when nothing provides them (the app has no default keys)', () => {
+    assert.deepEqual(resolveEndpoints({}, env(), repo).apiKeys, {});
+  });
 });

@@ -46,7 +46,11 @@ describe('load generator timing', () => {
   after(() => new Promise<void>((done) => server.close(() => done())));
 
   it('times latency from the intended send time, so a stall shows (no coordinated omission)', async () => {
-    const generator = new LoadGenerator({ baseUrl: url, now: () => performance.now() });
+    const generator = new LoadGenerator({
+      baseUrl: url,
+      keys: { free: 'unit-test-free-key-0123', pro: 'unit-test-pro-key-01234' },
+      now: () => performance.now(),
+    });
     generator.start(list, 200);
     // The generator's own event loop stalls for 300 ms: about 60 arrivals fall due meanwhile.
     const stallUntil = performance.now() + 300;

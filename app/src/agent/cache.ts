@@ -1,13 +1,16 @@
 // A response cache keyed by (agent, model, input): a Map in insertion order serves as an LRU
-// (a hit moves the entry to the end), entries expire after a TTL.
+// (a hit moves the entry to the end), entries expire after a TTL. Bounded in entries and in
+// bytes (CACHE_MAX_BYTES, as the caller measures an entry): the least recently used go first.
 import { hash } from 'node:crypto';
 
 export class ResponseCache<T> {
-  private readonly entries = new Map<string, { value: T; expiresAt: number }>();
+  private readonly entries = new Map<string, { value: T; expiresAt: number; bytes: number }>();
+  private totalBytes = 0;
 
   constructor(
     private readonly ttlMs: number,
     private readonly maxEntries: number,
+    private readonly maxBytes: number = Infinity,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -17,26 +20,39 @@ export class ResponseCache<T> {
   }
 
   get enabled(): boolean {
-    return this.ttlMs > 0 && this.maxEntries > 0;
+    return this.ttlMs > 0 && this.maxEntries > 0 && this.maxBytes > 0;
   }
 
   get(key: string): T | undefined {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
-    this.entries.delete(key);
+    this.remove(key);
     if (entry.expiresAt <= this.now()) return undefined;
     this.entries.set(key, entry);
+    this.totalBytes += entry.bytes;
     return entry.value;
   }
 
-  set(key: string, value: T): void {
-    if (!this.enabled) return;
-    this.entries.delete(key);
-    this.entries.set(key, { value, expiresAt: this.now() + this.ttlMs });
-    while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next().value as string;
-      this.entries.delete(oldest);
+  set(key: string, value: T, bytes = 0): void {
+    if (!this.enabled || bytes > this.maxBytes) return;
+    this.remove(key);
+    this.entries.set(key, { value, expiresAt: this.now() + this.ttlMs, bytes });
+    this.totalBytes += bytes;
+    while (this.entries.size > this.maxEntries || this.totalBytes > this.maxBytes) {
+      this.remove(this.entries.keys().next().value as string);
     }
+  }
+
+  /** What the entries take, as measured by the callers of `set`. */
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
+  private remove(key: string): void {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return;
+    this.entries.delete(key);
+    this.totalBytes -= entry.bytes;
   }
 
   get size(): number {

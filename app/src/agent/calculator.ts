@@ -7,6 +7,8 @@
 //   unary      := '-' unary | '+' unary | primary
 //   primary    := number | '(' expression ')'
 
+import { charClass, inClass } from '../char-class';
+
 export class CalculatorError extends Error {
   override name = 'CalculatorError';
 }
@@ -128,12 +130,52 @@ export function evaluate(expression: string): number {
   return value;
 }
 
-/** The first arithmetic expression in a text, e.g. "what is (12 + 30) * 2?" → "(12 + 30) * 2". */
+const EXPRESSION_CHAR = charClass(/[\d\s.+\-*/%^()]/);
+const DIGIT = charClass(/\d/);
+const SPACE = charClass(/\s/);
+const OPERATOR = charClass(/[+\-*/%^]/);
+const SIGN_OR_OPEN = charClass(/[-+(]/);
+
+/** Whether `text` has a digit, an operator and another digit ("1 + (2"), in one linear pass. */
+function hasOperation(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    if (!inClass(DIGIT, text, i)) continue;
+    let j = i + 1;
+    while (j < text.length && inClass(SPACE, text, j)) j++;
+    if (j >= text.length || !inClass(OPERATOR, text, j)) continue;
+    j++;
+    while (j < text.length && (inClass(SPACE, text, j) || inClass(SIGN_OR_OPEN, text, j))) j++;
+    if (j < text.length && inClass(DIGIT, text, j)) return true;
+    // Nothing between i and j can start another match: go on from where this one failed.
+    i = j - 1;
+  }
+  return false;
+}
+
+/**
+ * The first arithmetic expression in a text, e.g. "what is (12 + 30) * 2?" → "(12 + 30) * 2":
+ * a run of expression characters from the signs and brackets before its first digit. One pass
+ * over the text, no backtracking regex: the text is user input of up to BODY_LIMIT_BYTES.
+ */
 export function findExpression(text: string): string | undefined {
-  const candidates = text.match(/[-+(]*\s*\d[\d\s.+\-*/%^()]*/g) ?? [];
-  for (const candidate of candidates) {
-    const trimmed = candidate.trim();
-    if (/\d\s*[+\-*/%^]\s*[-+(]*\s*\d/.test(trimmed)) return trimmed;
+  let i = 0;
+  while (i < text.length) {
+    if (!inClass(EXPRESSION_CHAR, text, i)) {
+      i++;
+      continue;
+    }
+    const runStart = i;
+    let digit = -1;
+    while (i < text.length && inClass(EXPRESSION_CHAR, text, i)) {
+      if (digit === -1 && inClass(DIGIT, text, i)) digit = i;
+      i++;
+    }
+    if (digit === -1) continue;
+    let start = digit;
+    while (start > runStart && inClass(SPACE, text, start - 1)) start--;
+    while (start > runStart && inClass(SIGN_OR_OPEN, text, start - 1)) start--;
+    const candidate = text.slice(start, i).trim();
+    if (hasOperation(candidate)) return candidate;
   }
   return undefined;
 }

@@ -28,7 +28,8 @@ export interface ToolStep {
 
 export type RunStep = LlmStep | ToolStep;
 
-export type StoredRunStatus = 'success' | 'error' | 'timeout';
+/** `cancelled`: stopped by a shutdown before it finished (the client got a 503). */
+export type StoredRunStatus = 'success' | 'error' | 'timeout' | 'cancelled';
 
 export interface RunRecord {
   id: string;
@@ -54,6 +55,13 @@ export class RunTimeoutError extends Error {
   override name = 'RunTimeoutError';
   constructor(timeoutMs: number) {
     super(`run did not finish within ${timeoutMs} ms`);
+  }
+}
+
+export class RunCancelledError extends Error {
+  override name = 'RunCancelledError';
+  constructor() {
+    super('run cancelled: the service is shutting down');
   }
 }
 

@@ -16,7 +16,13 @@ import { ResponseCache } from './cache';
 import { PROVIDER, type AgentSpec, type ModelName, type ToolName } from './catalog';
 import { CircuitOpenError, type CircuitBreaker } from './circuit-breaker';
 import { ProviderError, type Completion, type SimulatedProvider } from './provider';
-import { RunFailedError, RunTimeoutError, type RunRecord, type RunStep } from './run';
+import {
+  RunCancelledError,
+  RunFailedError,
+  RunTimeoutError,
+  type RunRecord,
+  type RunStep,
+} from './run';
 import type { RunStore } from './storage';
 import { chooseTool, runTool, ToolError } from './tools';
 
@@ -47,13 +53,31 @@ export interface RunRequest {
   input: string;
   tier: Tier;
   owner: string;
+  /** Aborted when a shutdown cancels the run (Admission). */
+  cancel?: AbortSignal;
+}
+
+/** What the response cache keeps of a run: a cached run copies only its steps and output. */
+export interface CachedAnswer {
+  steps: RunStep[];
+  output: string | null;
+}
+
+/** Bytes an answer takes in memory, about: JavaScript strings take up to 2 bytes a character. */
+export function answerBytes(answer: CachedAnswer): number {
+  return 2 * JSON.stringify(answer).length;
+}
+
+function statusOf(error: unknown): 'timeout' | 'cancelled' | 'error' {
+  if (error instanceof RunTimeoutError) return 'timeout';
+  return error instanceof RunCancelledError ? 'cancelled' : 'error';
 }
 
 export interface RunnerDeps {
   provider: SimulatedProvider;
   breaker: CircuitBreaker;
   store: RunStore;
-  cache: ResponseCache<RunRecord>;
+  cache: ResponseCache<CachedAnswer>;
   runTimeoutMs: number;
 }
 
@@ -136,7 +160,7 @@ export class AgentRunner {
       status = 'success';
       return record;
     } catch (error) {
-      status = error instanceof RunTimeoutError ? 'timeout' : 'error';
+      status = statusOf(error);
       record.status = status;
       record.error = error instanceof Error ? error.message : String(error);
       recordSpanError(span, error);
@@ -192,19 +216,33 @@ export class AgentRunner {
       record.steps = cached.steps;
       record.output = cached.output;
     } else {
-      const timeout = new AbortController();
-      const timer = setTimeout(() => timeout.abort(), runTimeoutMs);
+      // One controller for both ends of a run, the timeout and a shutdown's cancellation (not
+      // AbortSignal.any, whose combined signal holds its sources only weakly).
+      const stop = new AbortController();
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        stop.abort();
+      }, runTimeoutMs);
+      const cancel = () => stop.abort();
+      request.cancel?.addEventListener('abort', cancel, { once: true });
       try {
-        await this.plan(request, record, timeout.signal);
+        if (request.cancel?.aborted) throw new RunCancelledError();
+        await this.plan(request, record, stop.signal);
       } catch (error) {
-        const failure = timeout.signal.aborted ? new RunTimeoutError(runTimeoutMs) : error;
-        record.status = failure instanceof RunTimeoutError ? 'timeout' : 'error';
+        const failure = request.cancel?.aborted
+          ? new RunCancelledError()
+          : timedOut
+            ? new RunTimeoutError(runTimeoutMs)
+            : error;
+        record.status = statusOf(failure);
         record.error = failure instanceof Error ? failure.message : String(failure);
         record.duration_ms = Math.round(performance.now() - started);
         this.storeFailedRun(record, owner);
         throw failure;
       } finally {
         clearTimeout(timer);
+        request.cancel?.removeEventListener('abort', cancel);
       }
     }
     record.status = 'success';
@@ -216,7 +254,10 @@ export class AgentRunner {
       record.status = 'error';
       throw error;
     }
-    if (!record.cached) cache.set(cacheKey, record);
+    if (!record.cached) {
+      const answer = { steps: record.steps, output: record.output };
+      cache.set(cacheKey, answer, answerBytes(answer));
+    }
   }
 
   private async plan(request: RunRequest, record: RunRecord, signal: AbortSignal): Promise<void> {

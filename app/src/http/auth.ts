@@ -1,12 +1,15 @@
 // API keys and the admin token. Keys are looked up by their SHA-256 digest, so the time a lookup
 // takes says nothing about how much of a guess was right; the admin token is compared digest to
-// digest with timingSafeEqual.
+// digest with timingSafeEqual. Failed attempts are throttled per client address; a valid key is
+// checked first and never throttled, so an attacker behind the same address (a NAT, compose's
+// gateway) cannot lock out the clients that hold a key.
 import { hash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { ApiKeyEntry, Tier } from '../config';
 import { metrics } from '../telemetry/metrics';
 import { requestContext } from './context';
 import { ProblemError } from './problem';
+import { takeToken, type Bucket } from './rate-limit';
 
 const sha256 = (text: string) => hash('sha256', text, 'buffer');
 // Longer than any sane key: refused without hashing megabytes of header.
@@ -34,22 +37,85 @@ export class ApiKeys {
   }
 }
 
-export function requireApiKey(keys: ApiKeys): RequestHandler {
+// Addresses remembered at most; past it the least recently failing one is forgotten (it can
+// then fail a burst again). 10,000 buckets are about 1 MB.
+const MAX_TRACKED_ADDRESSES = 10_000;
+
+/** Failed attempts per client address as token buckets (AUTH_FAILURE_RPS, AUTH_FAILURE_BURST). */
+export class FailureThrottle {
+  private readonly buckets = new Map<string, Bucket>();
+
+  constructor(
+    private readonly limit: { ratePerSecond: number; burst: number },
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** Records a failure: 0 when it is within the budget, else the seconds until one is. */
+  fail(address: string): number {
+    const now = this.now();
+    const bucket = this.buckets.get(address) ?? { tokens: this.limit.burst, updatedAt: now };
+    // Re-inserted, so the Map's order is least recently failing first.
+    this.buckets.delete(address);
+    this.buckets.set(address, bucket);
+    if (this.buckets.size > MAX_TRACKED_ADDRESSES) {
+      this.buckets.delete(this.buckets.keys().next().value as string);
+    }
+    return takeToken(bucket, now, this.limit);
+  }
+}
+
+const throttledFailures = metrics.authFailures.labels('throttled');
+
+/** Refuses a request that failed authentication: 401, or 429 once its address is over budget. */
+function refuse(
+  req: Request,
+  res: Response,
+  throttle: FailureThrottle,
+  counter: { inc(): void },
+  unauthorized: ProblemError,
+): never {
+  requestContext(res).authFailed = true;
+  const waitSeconds = throttle.fail(req.socket.remoteAddress ?? 'unknown');
+  if (waitSeconds === 0) {
+    counter.inc();
+    throw unauthorized;
+  }
+  // Still an authentication failure: AuthFailureSpike keeps seeing an attack that is throttled.
+  throttledFailures.inc();
+  const retryAfter = Math.max(1, Math.ceil(waitSeconds));
+  throw new ProblemError(
+    'rate_limited',
+    `Too many failed authentication attempts from your address; retry in ${retryAfter} s.`,
+    { headers: { 'Retry-After': String(retryAfter) } },
+  );
+}
+
+export function requireApiKey(keys: ApiKeys, throttle: FailureThrottle): RequestHandler {
   const missing = metrics.authFailures.labels('missing_key');
   const invalid = metrics.authFailures.labels('invalid_key');
   const challenge = { 'WWW-Authenticate': 'ApiKey header="X-API-Key"' };
   return (req: Request, res: Response, next: NextFunction) => {
     const key = req.headers['x-api-key'];
     if (typeof key !== 'string' || key === '') {
-      missing.inc();
-      throw new ProblemError('unauthorized', 'Send your API key in the X-API-Key header.', {
-        headers: challenge,
-      });
+      refuse(
+        req,
+        res,
+        throttle,
+        missing,
+        new ProblemError('unauthorized', 'Send your API key in the X-API-Key header.', {
+          headers: challenge,
+        }),
+      );
     }
     const principal = keys.lookup(key);
     if (principal === undefined) {
-      invalid.inc();
-      throw new ProblemError('unauthorized', 'The API key is not valid.', { headers: challenge });
+      refuse(
+        req,
+        res,
+        throttle,
+        invalid,
+        new ProblemError('unauthorized', 'The API key is not valid.', { headers: challenge }),
+      );
     }
     const ctx = requestContext(res);
     ctx.tier = principal.tier;
@@ -58,18 +124,23 @@ export function requireApiKey(keys: ApiKeys): RequestHandler {
   };
 }
 
-export function requireAdminToken(token: string): RequestHandler {
+export function requireAdminToken(token: string, throttle: FailureThrottle): RequestHandler {
   const expected = sha256(token);
   const failures = metrics.authFailures.labels('invalid_admin_token');
-  return (req: Request, _res: Response, next: NextFunction) => {
+  return (req: Request, res: Response, next: NextFunction) => {
     const header = req.headers.authorization ?? '';
     const presented = /^Bearer\s+(\S+)$/i.exec(header)?.[1] ?? '';
     if (!timingSafeEqual(sha256(presented), expected)) {
-      failures.inc();
-      throw new ProblemError(
-        'unauthorized',
-        'Send the admin token as "Authorization: Bearer <ADMIN_TOKEN>".',
-        { headers: { 'WWW-Authenticate': 'Bearer realm="admin"' } },
+      refuse(
+        req,
+        res,
+        throttle,
+        failures,
+        new ProblemError(
+          'unauthorized',
+          'Send the admin token as "Authorization: Bearer <ADMIN_TOKEN>".',
+          { headers: { 'WWW-Authenticate': 'Bearer realm="admin"' } },
+        ),
       );
     }
     next();

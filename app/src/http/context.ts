@@ -13,6 +13,10 @@ export interface RequestContext {
   /** Stable, non-secret id of the API key (a digest prefix): runs belong to it. */
   owner: string | undefined;
   agent: string | undefined;
+  /** Refused by authentication: its access log line comes out of a bounded budget. */
+  authFailed?: boolean;
+  /** For an admitted run: aborted when a shutdown cancels it. */
+  cancel?: AbortSignal;
 }
 
 declare module 'express-serve-static-core' {

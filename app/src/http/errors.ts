@@ -50,6 +50,16 @@ function toProblem(error: unknown, bodyLimitBytes: number): ProblemError | undef
   if (status === 400 && error instanceof URIError) {
     return new ProblemError('bad_request', 'The request path is not valid percent-encoding.');
   }
+  // zlib (gzip, deflate), brotli and zstd stream failures, which body-parser passes on with
+  // status 400 and no `type`; their codes differ by library, all carry a numeric errno.
+  const { errno } = error as { errno?: unknown };
+  if (status === 400 && typeof errno === 'number') {
+    return new ProblemError(
+      'bad_request',
+      'The request body could not be decompressed as its Content-Encoding says.',
+      { cause: error },
+    );
+  }
   return undefined;
 }
 
@@ -65,7 +75,10 @@ export function errorHandler(options: { bodyLimitBytes: number }) {
     const traceId =
       spanContext && isSpanContextValid(spanContext) ? spanContext.traceId : undefined;
     let problem = toProblem(error, options.bodyLimitBytes);
-    if (problem === undefined || problem.status >= 500) {
+    // Refusals by design (overload, shutdown) are counted in agent_runs_rejected_total: no bug
+    // to log with a stack or report to Sentry.
+    const byDesign = ['overloaded', 'shutting_down'].includes(problem?.kind ?? '');
+    if (problem === undefined || (problem.status >= 500 && !byDesign)) {
       const reported = problem?.extras.cause ?? error;
       if (ctx.span) recordSpanError(ctx.span, reported);
       logger.error(problem === undefined ? 'unhandled error' : 'request failed', {

@@ -26,6 +26,7 @@ import {
   ATTR_USER_AGENT_ORIGINAL,
 } from '@opentelemetry/semantic-conventions';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { LogBudget } from '../telemetry/log-budget';
 import { logger } from '../telemetry/logger';
 import {
   boundChildren,
@@ -44,6 +45,9 @@ const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 
 // A client that gave up before the response was complete (nginx's convention).
 const CLIENT_CLOSED_REQUEST = 499;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+// Access log lines of requests refused by authentication, which a guesser makes at will: 20 a
+// second (about 8 KB/s), the rest counted in the next line's `suppressed` field.
+const AUTH_FAILURE_LOG_LINES_PER_SECOND = 20;
 
 const headerGetter: TextMapGetter<IncomingHttpHeaders> = {
   keys: (headers) => Object.keys(headers),
@@ -62,6 +66,7 @@ export function methodLabel(method: string): string {
 export function observeRequests(options: { telemetry: boolean }): RequestHandler {
   const requests = boundChildren(metrics.httpRequests);
   const durations = boundChildren(metrics.httpRequestDuration);
+  const authFailureLogs = new LogBudget(AUTH_FAILURE_LOG_LINES_PER_SECOND, 1000);
 
   function finish(req: Request, res: Response, ctx: RequestContext, started: number): void {
     const seconds = (performance.now() - started) / 1000;
@@ -94,6 +99,8 @@ export function observeRequests(options: { telemetry: boolean }): RequestHandler
         span.end();
       }
     }
+    const budget = ctx.authFailed ? authFailureLogs.take() : { suppressed: 0 };
+    if (budget === undefined) return;
     logger.info('request', {
       method: req.method,
       route,
@@ -104,6 +111,7 @@ export function observeRequests(options: { telemetry: boolean }): RequestHandler
       span_id: spanId,
       agent: ctx.agent,
       tier: ctx.tier,
+      suppressed: budget.suppressed > 0 ? budget.suppressed : undefined,
     });
   }
 
@@ -150,7 +158,10 @@ function endServerSpan(
   });
   if (route !== undefined) span.setAttribute(ATTR_HTTP_ROUTE, route);
   const userAgent = req.headers['user-agent'];
-  if (userAgent !== undefined) span.setAttribute(ATTR_USER_AGENT_ORIGINAL, userAgent);
+  // Client-supplied: it goes through the one scrubber, like the path, the logs and Sentry events.
+  if (userAgent !== undefined) {
+    span.setAttribute(ATTR_USER_AGENT_ORIGINAL, scrubber.string(userAgent));
+  }
   const clientAddress = req.socket.remoteAddress;
   if (clientAddress !== undefined) span.setAttribute(ATTR_CLIENT_ADDRESS, clientAddress);
   // Server spans: only 5xx is an error (a 4xx is the client's mistake, semconv says leave UNSET).

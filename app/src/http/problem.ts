@@ -12,14 +12,19 @@ export const PROBLEM_TYPES = {
   unauthorized: { status: 401, title: 'Unauthorized' },
   not_found: { status: 404, title: 'Not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
+  request_timeout: { status: 408, title: 'Request timeout' },
   payload_too_large: { status: 413, title: 'Payload too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
+  expectation_failed: { status: 417, title: 'Expectation failed' },
   validation_error: { status: 422, title: 'Validation failed' },
   rate_limited: { status: 429, title: 'Too many requests' },
+  headers_too_large: { status: 431, title: 'Request header fields too large' },
   internal_error: { status: 500, title: 'Internal server error' },
   injected_fault: { status: 500, title: 'Injected fault' },
   llm_provider_error: { status: 502, title: 'LLM provider error' },
   circuit_open: { status: 503, title: 'LLM provider circuit open' },
+  overloaded: { status: 503, title: 'Too many runs in progress' },
+  shutting_down: { status: 503, title: 'Shutting down' },
   database_unavailable: { status: 503, title: 'Database unavailable' },
   run_timeout: { status: 504, title: 'Run timed out' },
 } as const;
@@ -51,29 +56,32 @@ export class ProblemError extends Error {
   }
 }
 
+/** The JSON text of a problem response. */
+export function problemBody(
+  problem: ProblemError,
+  context: { instance: string | undefined; requestId: string; traceId: string | undefined },
+): string {
+  const { status, title } = PROBLEM_TYPES[problem.kind];
+  return JSON.stringify({
+    type: `${TYPE_PREFIX}${problem.kind.replaceAll('_', '-')}`,
+    title,
+    status,
+    detail: problem.detail,
+    instance: context.instance,
+    ...problem.extras.members,
+    ...(problem.extras.errors ? { errors: problem.extras.errors } : {}),
+    request_id: context.requestId,
+    ...(context.traceId ? { trace_id: context.traceId } : {}),
+  });
+}
+
 export function sendProblem(
   res: Response,
   problem: ProblemError,
   context: { instance: string; requestId: string; traceId: string | undefined },
 ): void {
-  const { status, title } = PROBLEM_TYPES[problem.kind];
   for (const [name, value] of Object.entries(problem.extras.headers ?? {})) {
     res.setHeader(name, value);
   }
-  res
-    .status(status)
-    .type(PROBLEM_CONTENT_TYPE)
-    .send(
-      JSON.stringify({
-        type: `${TYPE_PREFIX}${problem.kind.replaceAll('_', '-')}`,
-        title,
-        status,
-        detail: problem.detail,
-        instance: context.instance,
-        ...problem.extras.members,
-        ...(problem.extras.errors ? { errors: problem.extras.errors } : {}),
-        request_id: context.requestId,
-        ...(context.traceId ? { trace_id: context.traceId } : {}),
-      }),
-    );
+  res.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(problemBody(problem, context));
 }

@@ -6,9 +6,28 @@ import { metrics } from '../telemetry/metrics';
 import { requestContext } from './context';
 import { ProblemError } from './problem';
 
-interface Bucket {
+export interface Bucket {
   tokens: number;
   updatedAt: number;
+}
+
+/** Refills `bucket` up to now and takes a token: 0 when allowed, else the seconds to wait. */
+export function takeToken(
+  bucket: Bucket,
+  now: number,
+  limit: { ratePerSecond: number; burst: number },
+): number {
+  const { ratePerSecond, burst } = limit;
+  bucket.tokens = Math.min(
+    burst,
+    bucket.tokens + ((now - bucket.updatedAt) / 1000) * ratePerSecond,
+  );
+  bucket.updatedAt = now;
+  if (bucket.tokens >= 1) {
+    bucket.tokens -= 1;
+    return 0;
+  }
+  return (1 - bucket.tokens) / ratePerSecond;
 }
 
 export class RateLimiter {
@@ -21,23 +40,14 @@ export class RateLimiter {
 
   /** Takes a token; returns 0 when allowed, else the seconds until one is available. */
   take(owner: string, tier: Tier): number {
-    const { ratePerSecond, burst } = this.limits[tier];
+    const limit = this.limits[tier];
     const now = this.now();
     let bucket = this.buckets.get(owner);
     if (bucket === undefined) {
-      bucket = { tokens: burst, updatedAt: now };
+      bucket = { tokens: limit.burst, updatedAt: now };
       this.buckets.set(owner, bucket);
     }
-    bucket.tokens = Math.min(
-      burst,
-      bucket.tokens + ((now - bucket.updatedAt) / 1000) * ratePerSecond,
-    );
-    bucket.updatedAt = now;
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return 0;
-    }
-    return (1 - bucket.tokens) / ratePerSecond;
+    return takeToken(bucket, now, limit);
   }
 
   describe(tier: Tier): string {

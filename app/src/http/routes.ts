@@ -13,7 +13,8 @@ import {
 } from '../agent/chaos';
 import { CircuitOpenError } from '../agent/circuit-breaker';
 import { ProviderError } from '../agent/provider';
-import { RunFailedError, RunTimeoutError, type RunRecord } from '../agent/run';
+import type { Admission } from '../agent/admission';
+import { RunCancelledError, RunFailedError, RunTimeoutError, type RunRecord } from '../agent/run';
 import type { AgentRunner } from '../agent/runner';
 import { DatabaseError, type RunStore } from '../agent/storage';
 import type { HealthMonitor } from '../health';
@@ -54,18 +55,26 @@ export const ADMIN_ROUTES = {
   chaos: { route: '/admin/chaos', methods: ['GET', 'PUT', 'DELETE'], statusCodes: [200, 204, 401] },
 } as const satisfies Record<string, RouteSpec>;
 
-/** Registers `path` under `label`: its handlers per method, then 405 for any other method. */
+/**
+ * Registers `path` under `label`: `authenticate` for every method (so that nothing about the
+ * route, not even its methods, answers before the credentials are checked), then its handlers per
+ * method, then 405 for any other method.
+ */
 function defineRoute(
   router: Router,
   path: string,
   label: string,
   handlers: Partial<Record<Method, RequestHandler[]>>,
+  authenticate: RequestHandler[] = [],
 ): void {
   const route = router.route(path);
-  route.all((_req, res, next) => {
-    requestContext(res).route = label;
-    next();
-  });
+  route.all(
+    (_req, res, next) => {
+      requestContext(res).route = label;
+      next();
+    },
+    ...authenticate,
+  );
   for (const [method, chain] of Object.entries(handlers) as [Method, RequestHandler[]][]) {
     route[method.toLowerCase() as Lowercase<Method>](...chain);
   }
@@ -85,6 +94,17 @@ const runBody = z.strictObject({
   model: z.enum(MODEL_NAMES).optional(),
 });
 
+// When to try again after a 503 of the admission (runs take about 1–6 s) or of a shutdown (a
+// replacement instance is usually up within seconds).
+const RETRY_AFTER_SECONDS = { overloaded: 2, shutting_down: 5 } as const;
+
+function shuttingDown(detail: string, members?: Record<string, unknown>): ProblemError {
+  return new ProblemError('shutting_down', detail, {
+    members,
+    headers: { 'Retry-After': String(RETRY_AFTER_SECONDS.shutting_down) },
+  });
+}
+
 const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function runProblem(error: RunFailedError): ProblemError {
@@ -92,6 +112,13 @@ function runProblem(error: RunFailedError): ProblemError {
   const members = { run_id: run.id, run_status: run.status };
   if (cause instanceof RunTimeoutError) {
     return new ProblemError('run_timeout', cause.message, { members, cause });
+  }
+  if (cause instanceof RunCancelledError) {
+    metrics.agentRunsRejected.labels('shutting_down').inc();
+    return shuttingDown(
+      'The service is shutting down; the run was cancelled and stored so.',
+      members,
+    );
   }
   if (cause instanceof CircuitOpenError) {
     const retryAfter = Math.max(1, Math.ceil(cause.retryAfterMs / 1000));
@@ -117,13 +144,14 @@ export interface ApiDeps {
   runner: AgentRunner;
   store: RunStore;
   chaos: Chaos;
+  admission: Admission;
   requireApiKey: RequestHandler;
   rateLimit: (onRejected?: (req: Request, res: Response) => void) => RequestHandler;
   bodyLimitBytes: number;
 }
 
 export function mountApiRoutes(router: Router, deps: ApiDeps): void {
-  const { runner, store, chaos } = deps;
+  const { runner, store, chaos, admission } = deps;
 
   // error_ratio and latency faults apply to API requests only: probes and scrapes keep working.
   // Synchronous unless a latency fault is active: this runs on every API request.
@@ -137,16 +165,51 @@ export function mountApiRoutes(router: Router, deps: ApiDeps): void {
       next();
     }
   };
-  const injectFaults: RequestHandler = (_req, _res, next) => {
+  const injectFaults: RequestHandler = (_req, res, next) => {
     const latencyMs = chaos.value('latency');
-    if (latencyMs !== undefined && latencyMs > 0) setTimeout(failOnPurpose, latencyMs, next);
-    else failOnPurpose(next);
+    if (latencyMs === undefined || latencyMs <= 0) {
+      failOnPurpose(next);
+      return;
+    }
+    // Up to 60 s: a shutdown cancels the wait, so the request still gets its answer in time.
+    const ticket = admission.watch();
+    const onCancel = () => {
+      clearTimeout(timer);
+      ticket.release();
+      next(shuttingDown('The service is shutting down.'));
+    };
+    const timer = setTimeout(() => {
+      ticket.signal.removeEventListener('abort', onCancel);
+      ticket.release();
+      failOnPurpose(next);
+    }, latencyMs);
+    ticket.signal.addEventListener('abort', onCancel, { once: true });
+    res.once('close', ticket.release);
   };
+
+  // Before the body is read: a refused run costs no buffering. The ticket lives until the
+  // response is closed, whatever happens to the run.
+  const admitRun: RequestHandler = (_req, res, next) => {
+    const ticket = admission.admitRun();
+    if (typeof ticket === 'string') {
+      metrics.agentRunsRejected.labels(ticket).inc();
+      if (ticket === 'shutting_down') throw shuttingDown('The service is shutting down.');
+      throw new ProblemError(
+        'overloaded',
+        `${admission.maxConcurrentRuns} runs are in progress, the most this instance takes.`,
+        { headers: { 'Retry-After': String(RETRY_AFTER_SECONDS.overloaded) } },
+      );
+    }
+    res.once('close', ticket.release);
+    requestContext(res).cancel = ticket.signal;
+    next();
+  };
+  // After authentication (defineRoute's), so a fault or a rate limit says nothing to a stranger.
   const guard = (onRejected?: (req: Request, res: Response) => void) => [
     injectFaults,
-    deps.requireApiKey,
     deps.rateLimit(onRejected),
   ];
+  const authenticate = [deps.requireApiKey];
 
   const agentsBody = JSON.stringify({
     agents: AGENT_NAMES.map((name) => ({
@@ -162,14 +225,20 @@ export function mountApiRoutes(router: Router, deps: ApiDeps): void {
       output_usd_per_million_tokens: MODELS[name].outputUsdPerMillion,
     })),
   });
-  defineRoute(router, '/v1/agents', API_ROUTES.agents.route, {
-    GET: [
-      ...guard(),
-      (_req, res) => {
-        res.type('application/json').send(agentsBody);
-      },
-    ],
-  });
+  defineRoute(
+    router,
+    '/v1/agents',
+    API_ROUTES.agents.route,
+    {
+      GET: [
+        ...guard(),
+        (_req, res) => {
+          res.type('application/json').send(agentsBody);
+        },
+      ],
+    },
+    authenticate,
+  );
 
   const knownAgent: RequestHandler = (req, res, next) => {
     const agent = pathParam(req, 'agent');
@@ -182,56 +251,70 @@ export function mountApiRoutes(router: Router, deps: ApiDeps): void {
     requestContext(res).agent = agent;
     next();
   };
-  defineRoute(router, '/v1/agents/:agent/runs', API_ROUTES.runs.route, {
-    POST: [
-      knownAgent,
-      ...guard((req, res) => {
-        const ctx = requestContext(res);
-        runner.recordRejected(AGENTS[ctx.agent as keyof typeof AGENTS], ctx.tier!);
-      }),
-      ...jsonBody(deps.bodyLimitBytes),
-      async (req, res) => {
-        const ctx = requestContext(res);
-        const agent = AGENTS[ctx.agent as keyof typeof AGENTS];
-        const body = parseBody(runBody, req.body);
-        let run: RunRecord;
-        try {
-          run = await runner.run({
-            agent,
-            model: body.model ?? agent.defaultModel,
-            input: body.input,
-            tier: ctx.tier!,
-            owner: ctx.owner!,
-          });
-        } catch (error) {
-          if (error instanceof RunFailedError) throw runProblem(error);
-          throw error;
-        }
-        res.status(201).location(`/v1/runs/${run.id}`).json(run);
-      },
-    ],
-  });
+  defineRoute(
+    router,
+    '/v1/agents/:agent/runs',
+    API_ROUTES.runs.route,
+    {
+      POST: [
+        knownAgent,
+        ...guard((req, res) => {
+          const ctx = requestContext(res);
+          runner.recordRejected(AGENTS[ctx.agent as keyof typeof AGENTS], ctx.tier!);
+        }),
+        admitRun,
+        ...jsonBody(deps.bodyLimitBytes),
+        async (req, res) => {
+          const ctx = requestContext(res);
+          const agent = AGENTS[ctx.agent as keyof typeof AGENTS];
+          const body = parseBody(runBody, req.body);
+          let run: RunRecord;
+          try {
+            run = await runner.run({
+              agent,
+              model: body.model ?? agent.defaultModel,
+              input: body.input,
+              tier: ctx.tier!,
+              owner: ctx.owner!,
+              cancel: ctx.cancel,
+            });
+          } catch (error) {
+            if (error instanceof RunFailedError) throw runProblem(error);
+            throw error;
+          }
+          res.status(201).location(`/v1/runs/${run.id}`).json(run);
+        },
+      ],
+    },
+    authenticate,
+  );
 
-  defineRoute(router, '/v1/runs/:id', API_ROUTES.run.route, {
-    GET: [
-      ...guard(),
-      (req, res) => {
-        const id = pathParam(req, 'id');
-        const missing = new ProblemError('not_found', `There is no run "${id.slice(0, 64)}".`);
-        if (!RUN_ID.test(id)) throw missing;
-        let run: RunRecord | undefined;
-        try {
-          run = store.getRun(id, requestContext(res).owner!);
-        } catch (error) {
-          throw new ProblemError('database_unavailable', 'The run could not be read.', {
-            cause: error,
-          });
-        }
-        if (run === undefined) throw missing;
-        res.json(run);
-      },
-    ],
-  });
+  defineRoute(
+    router,
+    '/v1/runs/:id',
+    API_ROUTES.run.route,
+    {
+      GET: [
+        ...guard(),
+        (req, res) => {
+          const id = pathParam(req, 'id');
+          const missing = new ProblemError('not_found', `There is no run "${id.slice(0, 64)}".`);
+          if (!RUN_ID.test(id)) throw missing;
+          let run: RunRecord | undefined;
+          try {
+            run = store.getRun(id, requestContext(res).owner!);
+          } catch (error) {
+            throw new ProblemError('database_unavailable', 'The run could not be read.', {
+              cause: error,
+            });
+          }
+          if (run === undefined) throw missing;
+          res.json(run);
+        },
+      ],
+    },
+    authenticate,
+  );
 }
 
 export function mountOpsRoutes(router: Router, health: HealthMonitor): void {
@@ -299,72 +382,81 @@ export function mountAdminRoutes(
     next();
   };
 
-  defineRoute(router, '/admin/chaos', label, {
-    GET: [
-      deps.requireAdminToken,
-      (_req, res) => {
-        const now = Date.now();
-        res.json({ faults: chaos.list().map((fault) => describeFault(fault, now)) });
-      },
-    ],
-    DELETE: [
-      deps.requireAdminToken,
-      (_req, res) => {
-        chaos.clearAll();
-        logger.warn('chaos: every fault cleared');
-        res.status(204).end();
-      },
-    ],
-  });
+  const authenticate = [deps.requireAdminToken];
+  defineRoute(
+    router,
+    '/admin/chaos',
+    label,
+    {
+      GET: [
+        (_req, res) => {
+          const now = Date.now();
+          res.json({ faults: chaos.list().map((fault) => describeFault(fault, now)) });
+        },
+      ],
+      DELETE: [
+        (_req, res) => {
+          chaos.clearAll();
+          logger.warn('chaos: every fault cleared');
+          res.status(204).end();
+        },
+      ],
+    },
+    authenticate,
+  );
 
-  defineRoute(router, '/admin/chaos/:fault', label, {
-    PUT: [
-      deps.requireAdminToken,
-      faultParam,
-      ...jsonBody(deps.bodyLimitBytes),
-      (req, res) => {
-        const fault = pathParam(req, 'fault') as (typeof FAULT_NAMES)[number];
-        const body = parseBody(chaosBody, req.body);
-        const bounds = FAULT_VALUES[fault];
-        if (bounds === undefined && body.value !== undefined) {
-          throw new ProblemError('validation_error', `The ${fault} fault takes no value.`, {
-            errors: [{ pointer: '/value', detail: `${fault} takes no value` }],
+  defineRoute(
+    router,
+    '/admin/chaos/:fault',
+    label,
+    {
+      PUT: [
+        faultParam,
+        ...jsonBody(deps.bodyLimitBytes),
+        (req, res) => {
+          const fault = pathParam(req, 'fault') as (typeof FAULT_NAMES)[number];
+          const body = parseBody(chaosBody, req.body);
+          const bounds = FAULT_VALUES[fault];
+          if (bounds === undefined && body.value !== undefined) {
+            throw new ProblemError('validation_error', `The ${fault} fault takes no value.`, {
+              errors: [{ pointer: '/value', detail: `${fault} takes no value` }],
+            });
+          }
+          if (
+            bounds !== undefined &&
+            (body.value === undefined || body.value < bounds.min || body.value > bounds.max)
+          ) {
+            throw new ProblemError(
+              'validation_error',
+              `The ${fault} fault needs a value from ${bounds.min} to ${bounds.max} (${bounds.unit}).`,
+              {
+                errors: [
+                  {
+                    pointer: '/value',
+                    detail: `must be a number from ${bounds.min} to ${bounds.max}`,
+                  },
+                ],
+              },
+            );
+          }
+          const active = chaos.set(fault, body.value, body.ttl_seconds);
+          logger.warn('chaos: fault set', {
+            fault,
+            value: body.value,
+            ttl_seconds: body.ttl_seconds,
           });
-        }
-        if (
-          bounds !== undefined &&
-          (body.value === undefined || body.value < bounds.min || body.value > bounds.max)
-        ) {
-          throw new ProblemError(
-            'validation_error',
-            `The ${fault} fault needs a value from ${bounds.min} to ${bounds.max} (${bounds.unit}).`,
-            {
-              errors: [
-                {
-                  pointer: '/value',
-                  detail: `must be a number from ${bounds.min} to ${bounds.max}`,
-                },
-              ],
-            },
-          );
-        }
-        const active = chaos.set(fault, body.value, body.ttl_seconds);
-        logger.warn('chaos: fault set', {
-          fault,
-          value: body.value,
-          ttl_seconds: body.ttl_seconds,
-        });
-        res.json(describeFault(active, Date.now()));
-      },
-    ],
-    DELETE: [
-      deps.requireAdminToken,
-      faultParam,
-      (req, res) => {
-        const fault = pathParam(req, 'fault') as (typeof FAULT_NAMES)[number];
-        if (chaos.clear(fault)) logger.warn('chaos: fault cleared', { fault });
-        res.status(204).end();
-      },
-    ],
-  });
+          res.json(describeFault(active, Date.now()));
+        },
+      ],
+      DELETE: [
+        faultParam,
+        (req, res) => {
+          const fault = pathParam(req, 'fault') as (typeof FAULT_NAMES)[number];
+          if (chaos.clear(fault)) logger.warn('chaos: fault cleared', { fault });
+          res.status(204).end();
+        },
+      ],
+    },
+    authenticate,
+  );
 }

@@ -1,5 +1,7 @@
-// Request bodies: JSON only, parsed under the size limit, then checked against a strict zod
-// schema (unknown members are refused, not ignored). Every failure is a 4xx problem.
+// Request bodies: JSON only, UTF-8 only, parsed under the size limit (of the inflated body when it
+// is compressed), then checked against a strict zod schema (unknown members are refused, not
+// ignored). Every failure is a 4xx problem.
+import { isUtf8 } from 'node:buffer';
 import express, {
   type NextFunction,
   type Request,
@@ -27,7 +29,22 @@ export function jsonBody(limitBytes: number): RequestHandler[] {
     }
     next();
   };
-  return [requireJson, express.json({ limit: limitBytes, strict: true, type: 'application/json' })];
+  // With `verify`, body-parser hands over the bytes before decoding them; a body with invalid
+  // UTF-8 would otherwise be decoded with U+FFFD in place of each bad byte and accepted.
+  const requireUtf8 = (_req: Request, _res: Response, body: Buffer, charset: string) => {
+    if (charset.toLowerCase() !== 'utf-8' || !isUtf8(body)) {
+      throw new ProblemError('unsupported_media_type', 'The request body is not valid UTF-8.');
+    }
+  };
+  return [
+    requireJson,
+    express.json({
+      limit: limitBytes,
+      strict: true,
+      type: 'application/json',
+      verify: requireUtf8,
+    }),
+  ];
 }
 
 function pointer(path: readonly PropertyKey[]): string {

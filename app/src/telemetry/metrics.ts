@@ -15,15 +15,31 @@ import {
 import { TIERS } from '../config';
 import { AGENT_NAMES, AGENTS, MODEL_NAMES, PROVIDER } from '../agent/catalog';
 
-export const RUN_STATUSES = ['success', 'error', 'timeout', 'rejected'] as const;
+export const RUN_STATUSES = ['success', 'error', 'timeout', 'cancelled', 'rejected'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export const LLM_STATUSES = ['success', 'error', 'circuit_open'] as const;
 export type LlmStatus = (typeof LLM_STATUSES)[number];
 export const TOOL_STATUSES = ['success', 'error'] as const;
-export const DB_OPERATIONS = ['insert_run', 'get_run', 'ping'] as const;
+export const DB_OPERATIONS = ['insert_run', 'get_run', 'delete_runs', 'ping'] as const;
 export type DbOperation = (typeof DB_OPERATIONS)[number];
-export const AUTH_FAILURE_REASONS = ['missing_key', 'invalid_key', 'invalid_admin_token'] as const;
+export const AUTH_FAILURE_REASONS = [
+  'missing_key',
+  'invalid_key',
+  'invalid_admin_token',
+  'throttled',
+] as const;
 export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];
+/** Why the HTTP server refused a request before routing it (http/server.ts). */
+export const PROTOCOL_ERROR_REASONS = [
+  'malformed',
+  'headers_too_large',
+  'timeout',
+  'expectation_failed',
+  'connection_reset',
+] as const;
+export type ProtocolErrorReason = (typeof PROTOCOL_ERROR_REASONS)[number];
+export const RUN_REJECTION_REASONS = ['overloaded', 'shutting_down'] as const;
+export type RunRejectionReason = (typeof RUN_REJECTION_REASONS)[number];
 export const HEALTH_CHECKS = ['database', 'llm_provider', 'disk', 'memory', 'event_loop'] as const;
 export type HealthCheckName = (typeof HEALTH_CHECKS)[number];
 export const TELEMETRY_SIGNALS = ['traces', 'errors'] as const;
@@ -59,6 +75,9 @@ export const SERVICE_VERSION = packageVersion();
  */
 export const requestsInFlight = { count: 0 };
 
+/** What the database files take on disk, read when the registry is (the store sets `bytes`). */
+export const databaseFiles = { bytes: (): number => 0 };
+
 function createMetrics() {
   const registry = new Registry<OpenMetricsContentType>();
   registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
@@ -89,6 +108,20 @@ function createMetrics() {
         this.set(requestsInFlight.count);
       },
     }),
+    httpProtocolErrors: new Counter({
+      name: 'http_protocol_errors_total',
+      help: 'Requests refused by the HTTP server before routing (bad framing or header names, headers too large, too slow, bogus Expect), or connections reset mid-request.',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    dbSize: new Gauge({
+      name: 'app_db_size_bytes',
+      help: 'Bytes of the SQLite database on disk: the main file plus its write-ahead log.',
+      registers,
+      collect() {
+        this.set(databaseFiles.bytes());
+      },
+    }),
     diskFree: new Gauge({
       name: 'app_data_disk_free_bytes',
       help: 'Free bytes on the file system of the data directory (available to the service).',
@@ -107,7 +140,7 @@ function createMetrics() {
     }),
     agentRuns: new Counter({
       name: 'agent_runs_total',
-      help: 'Agent runs by outcome; rejected runs were refused by the rate limiter.',
+      help: 'Agent runs by outcome; rejected runs were refused by the rate limiter, cancelled ones stopped by a shutdown.',
       labelNames: ['agent', 'tier', 'status'] as const,
       registers,
     }),
@@ -123,6 +156,17 @@ function createMetrics() {
       name: 'agent_runs_in_progress',
       help: 'Agent runs executing right now.',
       labelNames: ['agent'] as const,
+      registers,
+    }),
+    agentRunsConcurrencyLimit: new Gauge({
+      name: 'agent_runs_concurrency_limit',
+      help: 'MAX_CONCURRENT_RUNS: runs past it are refused with 503 (compare agent_runs_in_progress).',
+      registers,
+    }),
+    agentRunsRejected: new Counter({
+      name: 'agent_runs_rejected_total',
+      help: 'Runs refused or cancelled with 503: overloaded (past MAX_CONCURRENT_RUNS), shutting_down (refused or cancelled by a shutdown).',
+      labelNames: ['reason'] as const,
       registers,
     }),
     agentToolCalls: new Counter({
@@ -189,7 +233,7 @@ function createMetrics() {
     }),
     authFailures: new Counter({
       name: 'auth_failures_total',
-      help: 'Requests refused with 401, by reason.',
+      help: 'Requests refused by authentication, by reason: 401s, and 429s for addresses over the failed-attempt budget (throttled).',
       labelNames: ['reason'] as const,
       registers,
     }),
@@ -228,6 +272,8 @@ function createMetrics() {
   for (const operation of DB_OPERATIONS) metrics.dbErrors.labels(operation).inc(0);
   for (const tier of TIERS) metrics.rateLimitRejections.labels(tier).inc(0);
   for (const reason of AUTH_FAILURE_REASONS) metrics.authFailures.labels(reason).inc(0);
+  for (const reason of PROTOCOL_ERROR_REASONS) metrics.httpProtocolErrors.labels(reason).inc(0);
+  for (const reason of RUN_REJECTION_REASONS) metrics.agentRunsRejected.labels(reason).inc(0);
   return metrics;
 }
 

@@ -2,6 +2,7 @@
 import { trace, SpanStatusCode, type Span } from '@opentelemetry/api';
 import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
 import { SERVICE_VERSION } from './metrics';
+import { scrubber } from './scrub';
 
 // A proxy until the SDK registers (instrument.ts); a no-op when tracing is off.
 export const tracer = trace.getTracer('agent-service', SERVICE_VERSION);
@@ -10,11 +11,16 @@ export function recordSpanError(span: Span, error: unknown, errorType?: string):
   if (!span.isRecording()) return;
   const type = errorType ?? (error instanceof Error ? error.name : 'Error');
   span.setAttribute(ATTR_ERROR_TYPE, type);
-  span.setStatus({
-    code: SpanStatusCode.ERROR,
-    message: error instanceof Error ? error.message : String(error),
-  });
-  if (error instanceof Error) span.recordException(error);
+  // Messages can quote client input (a tool's expression, a path): scrubbed like log lines.
+  const message = scrubber.string(error instanceof Error ? error.message : String(error));
+  span.setStatus({ code: SpanStatusCode.ERROR, message });
+  if (error instanceof Error) {
+    span.recordException({
+      name: error.name,
+      message,
+      stack: error.stack && scrubber.string(error.stack),
+    });
+  }
 }
 
 /** The trace and span ids of a span, when it is sampled (exemplars point at these). */

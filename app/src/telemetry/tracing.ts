@@ -10,6 +10,7 @@ import { ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { Config } from '../config';
 import { logger } from './logger';
 import { metrics, SERVICE_VERSION } from './metrics';
+import { createSampler } from './sampling';
 
 const FAILURE_LOG_INTERVAL_MS = 30_000;
 
@@ -72,7 +73,8 @@ export function startTracing(config: Config): Tracing {
     resource: defaultResource().merge(
       resourceFromAttributes({ [ATTR_SERVICE_VERSION]: SERVICE_VERSION }),
     ),
-    // The sampler comes from OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG (default: keep all).
+    // OTEL_TRACES_SAMPLER / _ARG, read by config.ts, plus TRACES_REMOTE_PARENT_SAMPLED.
+    sampler: createSampler(config.telemetry.sampler),
     spanProcessors: [processor],
     metricReaders: [],
     logRecordProcessors: [],

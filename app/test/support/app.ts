@@ -8,8 +8,9 @@ import { createApps, createServices, type Services } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
-export const FREE_KEY = 'test-free-key';
-export const PRO_KEY = 'test-pro-key';
+// At least MIN_API_KEY_LENGTH (16) characters, like every key the service accepts.
+export const FREE_KEY = 'test-free-key-0123456789';
+export const PRO_KEY = 'test-pro-key-0123456789';
 
 export interface TestApp {
   app: Express;

@@ -2,6 +2,7 @@
 // calls it) exporting to a real OTLP receiver, and the logger writing into memory.
 import { PassThrough } from 'node:stream';
 import { loadConfig } from '../../src/config';
+import { testEnv } from './app';
 import { configureLogger } from '../../src/telemetry/logger';
 import { startTracing, type Tracing } from '../../src/telemetry/tracing';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver';
@@ -23,7 +24,7 @@ let current: TestTelemetry | undefined;
 export async function startTestTelemetry(): Promise<void> {
   const otlp = await startOtlpReceiver();
   const tracing = startTracing(
-    loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_BSP_SCHEDULE_DELAY: '100' }),
+    loadConfig(testEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_BSP_SCHEDULE_DELAY: '100' })),
   );
   const logs: LogLine[] = [];
   const stream = new PassThrough();

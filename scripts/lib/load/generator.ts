@@ -4,12 +4,13 @@
 // (or the latency fault adds more) the offered rate collapses; here a slow service gets the
 // same arrivals as a fast one and sees them pile up, as it would in production. In-flight
 // requests are bounded so a stalled service cannot make the generator grow without limit.
-import { apiKeysFromEnv, RunIds, type ApiKeys, type Profile, type Rng } from './mix.ts';
+import { RunIds, type ApiKeys, type Profile, type Rng } from './mix.ts';
 import { LoadStats } from './stats.ts';
 
 export interface GeneratorOptions {
   baseUrl: string;
-  keys?: ApiKeys;
+  /** From resolveEndpoints (requireApiKeys): the app accepts no default keys. */
+  keys: ApiKeys;
   rng?: Rng;
   /** Requests beyond this many in flight are skipped and counted, not queued. */
   maxInFlight?: number;
@@ -67,7 +68,6 @@ export class LoadGenerator {
 
   constructor(options: GeneratorOptions) {
     this.o = {
-      keys: apiKeysFromEnv(),
       rng: Math.random,
       maxInFlight: 200,
       timeoutMs: 30_000,

@@ -10,9 +10,12 @@ export interface ApiKeys {
   pro: string;
 }
 
-/** The documented demo keys; `LOAD_FREE_KEY` / `LOAD_PRO_KEY` override them for a fork's own keys. */
-export function apiKeysFromEnv(env: NodeJS.ProcessEnv = process.env): ApiKeys {
-  return { free: env.LOAD_FREE_KEY || 'demo-free', pro: env.LOAD_PRO_KEY || 'demo-pro' };
+/** The keys the stack's app accepts (resolveEndpoints finds them); an error names what is missing. */
+export function requireApiKeys(keys: Partial<ApiKeys>): ApiKeys {
+  if (keys.free && keys.pro) return { free: keys.free, pro: keys.pro };
+  throw new Error(
+    'no API key of each tier found: run `make configure` (compose) or `make native`, or set LOAD_FREE_KEY and LOAD_PRO_KEY',
+  );
 }
 
 export type RequestKind = 'run' | 'list-agents' | 'get-run' | 'bad-key' | 'no-key';

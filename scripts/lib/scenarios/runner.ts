@@ -4,7 +4,7 @@
 // with the time to alert (fault applied → notification received) and to resolve.
 import type { ReceivedAlert } from '../alert-receiver.ts';
 import { LoadGenerator, type StreamHandle } from '../load/generator.ts';
-import { PROFILES } from '../load/mix.ts';
+import { PROFILES, requireApiKeys } from '../load/mix.ts';
 import { statusText } from '../load/stats.ts';
 import type { Endpoints } from '../stack/endpoints.ts';
 import type { AppControl } from './app-control.ts';
@@ -110,7 +110,7 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<ScenarioR
   }
   const chaos = ep.adminToken ? new ChaosClient(ep.app, ep.adminToken) : undefined;
 
-  const gen = new LoadGenerator({ baseUrl: ep.app });
+  const gen = new LoadGenerator({ baseUrl: ep.app, keys: requireApiKeys(ep.apiKeys) });
   gen.start(PROFILES.steady, o.steadyRate);
   let attack: StreamHandle | undefined;
   let faultActive = false;

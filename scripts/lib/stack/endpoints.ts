@@ -2,7 +2,9 @@
 // Order: command-line flags, then environment variables, then a running `make native` (its
 // `.native/env`), then the compose stack: 127.0.0.1 with the host ports of the repo's `.env`
 // (APP_PORT, PROMETHEUS_PORT, …), else the defaults of docs/architecture.md. The admin token
-// falls back to ADMIN_TOKEN in `.env`, which `make up`'s configure step writes.
+// falls back to ADMIN_TOKEN in `.env`, which `make up`'s configure step writes. API keys (one per
+// tier) come the same way: LOAD_FREE_KEY / LOAD_PRO_KEY, else the API_KEYS of the running
+// `make native` (it generates its own), else the API_KEYS `make configure` wrote into `.env`.
 // Inside the tools container (scripts/host/tools.sh sets STACK_HOSTS=compose) the compose stack
 // is reached on its own network, by service name and container port, and no `make native` of
 // the host is visible.
@@ -22,6 +24,8 @@ export interface Endpoints {
   adminToken?: string;
   /** Grafana's admin login (compose: GRAFANA_ADMIN_USER/PASSWORD of `.env`), for `make smoke`. */
   grafanaAuth?: { user: string; password: string };
+  /** A key of each tier, where one is known; the app refuses requests without one. */
+  apiKeys: Partial<ApiKeysByTier>;
   /** Set when a `make native` is running: its pid and control URL (stop/start the app). */
   native?: { pid: number; controlUrl?: string };
   /** Where the URLs came from, for the first line a script prints. */
@@ -73,6 +77,23 @@ type Service = keyof typeof DEFAULT_URLS;
 /** Whether the scripts run on the compose network (the tools container), not on the host. */
 export function onComposeNetwork(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.STACK_HOSTS === 'compose';
+}
+
+export interface ApiKeysByTier {
+  free: string;
+  pro: string;
+}
+
+/** The first key of each tier in an API_KEYS value (`key:tier,key:tier`, the app's format). */
+export function keysByTier(apiKeys: string | undefined): Partial<ApiKeysByTier> {
+  const keys: Partial<ApiKeysByTier> = {};
+  for (const entry of (apiKeys ?? '').split(',')) {
+    const separator = entry.lastIndexOf(':');
+    const key = entry.slice(0, separator).trim();
+    const tier = entry.slice(separator + 1).trim();
+    if (separator > 0 && key !== '' && (tier === 'free' || tier === 'pro')) keys[tier] ??= key;
+  }
+  return keys;
 }
 
 function readEnv(file: string): Record<string, string> {
@@ -134,6 +155,14 @@ export function resolveEndpoints(
         password: grafanaPassword,
       }
     : undefined;
+  const nativeKeys = keysByTier(native?.API_KEYS);
+  const composeKeys = keysByTier(dotenv.API_KEYS);
+  const apiKeys: Partial<ApiKeysByTier> = {};
+  for (const tier of ['free', 'pro'] as const) {
+    const fromEnv = tier === 'free' ? env.LOAD_FREE_KEY : env.LOAD_PRO_KEY;
+    const key = fromEnv || (native ? nativeKeys[tier] : composeKeys[tier]);
+    if (key) apiKeys[tier] = key;
+  }
   const custom =
     Object.keys(flags).some((k) => k.endsWith('-url')) ||
     Object.values(ENV_NAMES).some((n) => env[n]);
@@ -148,6 +177,7 @@ export function resolveEndpoints(
     ...urls,
     adminToken,
     grafanaAuth,
+    apiKeys,
     native: native
       ? { pid: Number(native.NATIVE_PID), controlUrl: native.NATIVE_CONTROL_URL }
       : undefined,
@@ -171,4 +201,5 @@ export const ENDPOINT_HELP = `Endpoints (flag, else environment variable, else a
   --prometheus-url URL    PROMETHEUS_URL     default ${DEFAULT_URLS.prometheus}
   --alertmanager-url URL  ALERTMANAGER_URL   default ${DEFAULT_URLS.alertmanager}
   --receiver-url URL      RECEIVER_URL       default ${DEFAULT_URLS.receiver}
-  --admin-token TOKEN     ADMIN_TOKEN        default: make native's token, else ADMIN_TOKEN in .env`;
+  --admin-token TOKEN     ADMIN_TOKEN        default: make native's token, else ADMIN_TOKEN in .env
+API keys: LOAD_FREE_KEY / LOAD_PRO_KEY, else make native's, else API_KEYS in .env (make configure)`;

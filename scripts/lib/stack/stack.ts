@@ -8,7 +8,8 @@ import YAML from 'yaml';
 import { findBinary, type FoundBinary, type ProgramName } from '../binaries.ts';
 import { startAlertReceiver, type AlertReceiver } from '../alert-receiver.ts';
 import { renderConfigs, collectorSources, SOURCES, type Rendered } from './configs.ts';
-import { REPO_DIR } from './endpoints.ts';
+import { randomBytes } from 'node:crypto';
+import { REPO_DIR, type ApiKeysByTier } from './endpoints.ts';
 import { freePorts, isPortFree } from './ports.ts';
 import { formatDuration } from './duration.ts';
 import { listenPorts, type AddressMap, type TimeScaling } from './rewrite.ts';
@@ -83,6 +84,8 @@ export interface StackOptions {
   /** Components whose absence is an error rather than a warning. */
   require?: Component[];
   adminToken: string;
+  /** The app's keys; generated when not given (the app accepts no default keys). */
+  apiKeys?: ApiKeysByTier;
   log?: (line: string) => void;
 }
 
@@ -102,6 +105,8 @@ export interface Stack {
   /** Compose `host:port` → local address, every port the stack uses. */
   addresses: AddressMap;
   adminToken: string;
+  /** A key of each tier, in the app's API_KEYS. */
+  apiKeys: ApiKeysByTier;
   timeScale: number;
   scaling?: TimeScaling;
   rendered: Rendered;
@@ -205,6 +210,9 @@ async function loadRules(
 export async function startStack(o: StackOptions): Promise<Stack> {
   const repoDir = o.repoDir ?? REPO_DIR;
   const log = o.log ?? (() => {});
+  // 32 base64url characters, like `make configure`'s: the app refuses keys under 16.
+  const newKey = () => randomBytes(24).toString('base64url');
+  const apiKeys = o.apiKeys ?? { free: newKey(), pro: newKey() };
   const dirs = {
     state: o.stateDir,
     config: path.join(o.stateDir, 'config'),
@@ -318,6 +326,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       HOST: '127.0.0.1',
       DATA_DIR: dataDir('app'),
       ADMIN_TOKEN: o.adminToken,
+      API_KEYS: `${apiKeys.free}:free,${apiKeys.pro}:pro`,
       ...(traces
         ? { OTEL_EXPORTER_OTLP_ENDPOINT: url('otel-collector:4318') }
         : // No Collector: sample no trace, so nothing is exported into the void (which would
@@ -435,6 +444,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     },
     addresses,
     adminToken: o.adminToken,
+    apiKeys,
     timeScale,
     scaling,
     rendered,
