@@ -231,13 +231,13 @@ export const costPerHour = () =>
     timeseriesPanel()
       .title('LLM cost per hour by model and tier')
       .description(
-        'US dollars per hour at the rate of the last hour (recording rule model_tier:llm_cost_usd:rate1h), their total, and the hourly budget the cost alert compares the total with (dashed).',
+        'US dollars per hour at the rate of the last hour (recording rule model_tier:llm_cost_usd:per_hour_rate1h), their total, and the hourly budget the cost alert compares the total with (dashed).',
       )
       .unit('currencyUSD')
       .withTarget(
-        promQuery('model_tier:llm_cost_usd:rate1h{model=~"$model"}', '{{model}} {{tier}}'),
+        promQuery('model_tier:llm_cost_usd:per_hour_rate1h{model=~"$model"}', '{{model}} {{tier}}'),
       )
-      .withTarget(promQuery('sum(model_tier:llm_cost_usd:rate1h{model=~"$model"})', 'total', 'B'))
+      .withTarget(promQuery('sum(model_tier:llm_cost_usd:per_hour_rate1h{model=~"$model"})', 'total', 'B'))
       .links([runbook('LLMCostSpike')]),
     { refId: 'C', expr: 'threshold:llm_cost_budget_usd_per_hour', legend: 'budget' },
   );
