@@ -56,7 +56,7 @@ export const runSuccessRatio = () =>
   statOverRange()
     .title('Run success ratio')
     .description(
-      'Share of agent runs that ended in success over the dashboard’s time range (errors, timeouts and rejected runs are the rest). Red below 90 %: the run-failure alert fires above 10 % failures.',
+      'Share of the started agent runs that ended in success over the dashboard’s time range (errors and timeouts are the rest; runs rejected before they started count on neither side, as in the run-failure alert). Red below 90 %: that alert fires above 10 % failures.',
     )
     .unit('percentunit')
     .decimals(1)
@@ -64,7 +64,7 @@ export const runSuccessRatio = () =>
     .withTarget(
       promQuery(
         `sum(increase(agent_runs_total{${AGENTS}, status="success"}[$__range]))\n` +
-          `/ sum(increase(agent_runs_total{${AGENTS}}[$__range]))`,
+          `/ sum(increase(agent_runs_total{${AGENTS}, status!="rejected"}[$__range]))`,
         'success',
       ).instant(),
     )
@@ -237,7 +237,9 @@ export const costPerHour = () =>
       .withTarget(
         promQuery('model_tier:llm_cost_usd:per_hour_rate1h{model=~"$model"}', '{{model}} {{tier}}'),
       )
-      .withTarget(promQuery('sum(model_tier:llm_cost_usd:per_hour_rate1h{model=~"$model"})', 'total', 'B'))
+      .withTarget(
+        promQuery('sum(model_tier:llm_cost_usd:per_hour_rate1h{model=~"$model"})', 'total', 'B'),
+      )
       .links([runbook('LLMCostSpike')]),
     { refId: 'C', expr: 'threshold:llm_cost_budget_usd_per_hour', legend: 'budget' },
   );
