@@ -143,7 +143,7 @@ export const runDuration = () =>
   timeseriesPanel()
     .title('Run duration p95 by agent, with exemplars')
     .description(
-      '95th percentile duration of an agent run (plan, LLM calls, tools). The dots are exemplars: click one to open that run’s trace.',
+      '95th percentile duration of an agent run (plan, LLM calls, tools). The dots are exemplars: click one to open that run’s trace. With tail sampling on (COLLECTOR_TAIL_SAMPLING=on), Jaeger keeps failed and slow runs and a tenth of the rest, so the trace of an ordinary run may be missing.',
     )
     .unit('s')
     .withTarget(
