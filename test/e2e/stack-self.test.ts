@@ -99,8 +99,9 @@ describe('the stack watching itself (native, pinned programs)', function () {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(silence),
     });
-    assert.equal(res.status, 200, await res.text());
-    const { silenceID } = (await res.json()) as { silenceID: string };
+    const text = await res.text();
+    assert.equal(res.status, 200, text);
+    const { silenceID } = JSON.parse(text) as { silenceID: string };
     await stack.stopComponent('alertmanager');
     await stack.startComponent('alertmanager');
     const after = await fetch(`${amUrl}/api/v2/silence/${silenceID}`);
