@@ -57,7 +57,7 @@ export const runSuccessRatio = () =>
   statOverRange()
     .title('Run success ratio')
     .description(
-      'Share of agent runs that ended in success over the dashboard’s time range (errors, timeouts and rejected runs are the rest). Red below 90 %: the run-failure alert fires above 10 % failures.',
+      'Share of the started agent runs that ended in success over the dashboard’s time range (errors and timeouts are the rest; runs rejected before they started count on neither side, as in the run-failure alert). Red below 90 %: that alert fires above 10 % failures.',
     )
     .unit('percentunit')
     .decimals(1)
@@ -65,7 +65,7 @@ export const runSuccessRatio = () =>
     .withTarget(
       promQuery(
         `sum(increase(agent_runs_total{${AGENTS}, status="success"}[$__range]))\n` +
-          `/ sum(increase(agent_runs_total{${AGENTS}}[$__range]))`,
+          `/ sum(increase(agent_runs_total{${AGENTS}, status!="rejected"}[$__range]))`,
         'success',
       ).instant(),
     )
@@ -144,7 +144,7 @@ export const runDuration = () =>
   timeseriesPanel()
     .title('Run duration p95 by agent, with exemplars')
     .description(
-      '95th percentile duration of an agent run (plan, LLM calls, tools). The dots are exemplars: click one to open that run’s trace.',
+      '95th percentile duration of an agent run (plan, LLM calls, tools). The dots are exemplars: click one to open that run’s trace. With tail sampling on (COLLECTOR_TAIL_SAMPLING=on), Jaeger keeps failed and slow runs and a tenth of the rest, so the trace of an ordinary run may be missing.',
     )
     .unit('s')
     .withTarget(
@@ -248,13 +248,15 @@ export const costPerHour = () =>
     timeseriesPanel()
       .title('LLM cost per hour by model and tier')
       .description(
-        'US dollars per hour at the rate of the last hour (recording rule model_tier:llm_cost_usd:rate1h), their total, and the hourly budget the cost alert compares the total with (dashed).',
+        'US dollars per hour at the rate of the last hour (recording rule model_tier:llm_cost_usd:per_hour_rate1h), their total, and the hourly budget the cost alert compares the total with (dashed).',
       )
       .unit('currencyUSD')
       .withTarget(
-        promQuery('model_tier:llm_cost_usd:rate1h{model=~"$model"}', '{{model}} {{tier}}'),
+        promQuery('model_tier:llm_cost_usd:per_hour_rate1h{model=~"$model"}', '{{model}} {{tier}}'),
       )
-      .withTarget(promQuery('sum(model_tier:llm_cost_usd:rate1h{model=~"$model"})', 'total', 'B'))
+      .withTarget(
+        promQuery('sum(model_tier:llm_cost_usd:per_hour_rate1h{model=~"$model"})', 'total', 'B'),
+      )
       .links([runbook('LLMCostSpike')]),
     { refId: 'C', expr: 'threshold:llm_cost_budget_usd_per_hour', legend: 'budget' },
   );

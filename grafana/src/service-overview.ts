@@ -152,7 +152,7 @@ export const latencyByRoute = () =>
   timeseriesPanel()
     .title('Latency p95 by route, with exemplars')
     .description(
-      '95th percentile request duration per route. The dots are exemplars: sampled requests with their trace id; click one to open its trace.',
+      '95th percentile request duration per route. The dots are exemplars: sampled requests with their trace id; click one to open its trace. With tail sampling on (COLLECTOR_TAIL_SAMPLING=on), Jaeger keeps failed and slow requests and a tenth of the rest, so the trace of an ordinary request may be missing.',
     )
     .unit('s')
     .withTarget(

@@ -169,6 +169,45 @@ describe('otel-collector config', () => {
     });
   });
 
+  it('span metrics forget a resource that stopped sending and cap their series', () => {
+    const sm = (OFF as Any).connectors.span_metrics;
+    // Both default to 0: never expire (every app restart freezes a copy of its series, since
+    // the connector re-sends them at each flush) and no limit.
+    assert.match(String(sm.metrics_expiration ?? ''), /^[1-9]\d*[smh]$/, 'metrics_expiration');
+    assert.ok(Number(sm.aggregation_cardinality_limit) > 0, 'aggregation_cardinality_limit');
+  });
+
+  it('tail sampling keeps slow traces per route, at the latency limits of the alerts', () => {
+    const doc = YAML.parse(readFileSync(join(REPO, 'prometheus/rules/thresholds.yml'), 'utf8')) as {
+      groups: { rules: { record: string; expr: string }[] }[];
+    };
+    const limit = (name: string) =>
+      1000 *
+      Number(
+        /vector\(([\d.]+)\)/.exec(doc.groups[0].rules.find((r) => r.record === name)!.expr)![1],
+      );
+    const policies = (OFF as Any).processors.tail_sampling.policies as Any[];
+    assert.ok(!policies.some((p) => p.type === 'latency'), 'no latency policy for every route');
+    const slow = policies
+      .filter((p) => p.type === 'and')
+      .map((p) => {
+        const subs = p.and.and_sub_policy as Any[];
+        const route = subs.find((x) => x.type === 'string_attribute').string_attribute;
+        const latency = subs.find((x) => x.type === 'latency').latency;
+        assert.equal(route.key, 'http.route', p.name);
+        return {
+          routes: route.values,
+          invert: Boolean(route.invert_match),
+          ms: latency.threshold_ms,
+        };
+      });
+    const runs = ['/v1/agents/:agent/runs'];
+    assert.deepEqual(slow, [
+      { routes: runs, invert: false, ms: limit('threshold:agent_run_latency_p95_seconds') },
+      { routes: runs, invert: true, ms: limit('threshold:api_latency_p95_seconds') },
+    ]);
+  });
+
   it('span-metric buckets include every latency threshold of the alert rules', () => {
     const buckets = spanMetricsBucketsSeconds(OFF);
     const thresholds = readFileSync(join(REPO, 'prometheus/rules/thresholds.yml'), 'utf8');

@@ -207,4 +207,20 @@ describe('prometheus config', () => {
       }
     }
   });
+
+  // docs/alerting.md: the TSDB may not fill the disk, and its cap may not cut into the 31 days
+  // the 30-day SLO window needs at the stack's own series count (about 10,000, with headroom:
+  // 10,000 × 4 samples a minute × 31 days × 2 bytes ≈ 3.6 GB).
+  it('docker-compose.yml caps the TSDB at retention.size, at least twice 31 days of the stack', () => {
+    const prometheus = (COMPOSE.services as Obj).prometheus as Obj;
+    const flags = (prometheus.command as Json[]).map(String);
+    const size = flags.find((f) => f.startsWith('--storage.tsdb.retention.size='))?.split('=')[1];
+    assert.ok(size, '--storage.tsdb.retention.size is not set');
+    const m = /^(\d+)(MB|GB|TB)$/.exec(size);
+    assert.ok(m, `retention.size "${size}"`);
+    const bytes = Number(m[1]) * 1024 ** { MB: 2, GB: 3, TB: 4 }[m[2] as 'MB' | 'GB' | 'TB'];
+    const needed = 10_000 * 4 * 60 * 24 * 31 * 2;
+    assert.ok(bytes >= 2 * needed, `${size} < twice ${(needed / 1e9).toFixed(1)} GB`);
+    assert.ok(flags.includes('--storage.tsdb.retention.time=31d'));
+  });
 });

@@ -6,7 +6,10 @@
 // - every dashboard panel query returns data;
 // - the alert scenarios (scripts/scenario.ts) each get their alert delivered to the receiver
 //   with the labels of its rule and expanded annotations, then resolved; the time to alert of
-//   each is printed at the end.
+//   each is printed at the end;
+// - then the stack watching itself (test/lib/self-watch.ts): Prometheus' own counters, a
+//   silence across an Alertmanager restart, failed sends while it is stopped, and the span
+//   metrics of a restarted app.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +21,12 @@ import { findScenario, SCALED_TIMEOUT_S } from '../../scripts/lib/scenarios/tabl
 import { REPO_DIR } from '../../scripts/lib/stack/endpoints.ts';
 import { startStack, TEST_TIME_SCALE, type Stack } from '../../scripts/lib/stack/stack.ts';
 import { panelQueries } from '../lib/panel-queries.ts';
+import {
+  failedSendsCountedAsErrorsOnly,
+  missingPrometheusCounters,
+  silenceSurvivesRestart,
+  spanMetricsOfStoppedAppExpire,
+} from '../lib/self-watch.ts';
 import { alertRules, deliveredAlertProblems, runScript, unscrapedJobs } from './helpers.ts';
 
 // The errors scenario (the SLO burn) and two that exercise other paths: the LLM provider
@@ -133,18 +142,14 @@ describe('whole stack, native: alerts fire, are delivered and resolve', function
     );
     assert.equal(res.code, 0, `load.ts failed: ${res.stderr}`);
     const prom = new PrometheusClient(s.urls.prometheus as string);
-    // The disk alerts read the real free space of the machine running the test: when it truly
-    // is below the warning threshold (as Prometheus itself sees it), their firing is correct,
-    // not noise from steady load, and they are left out here, loudly.
-    const diskLow =
-      (
-        await prom.query(
-          'instance:app_data_disk_free:ratio < on() group_left() threshold:disk_free_warning_ratio',
-        )
-      ).length > 0;
+    // The disk alerts read the real free space of the machine running the test, and its real
+    // trend (a shared machine may be filling its disk with builds). When their own condition
+    // holds for this disk (the running, scaled rule, asked of Prometheus), their firing is
+    // correct, not noise from steady load, and they are left out here, loudly.
+    const diskLow = await diskAlertConditionHolds(s.urls.prometheus as string, prom);
     if (diskLow) {
       console.log(
-        '      !! this machine has less free disk than DiskSpaceLow allows: disk alerts not counted',
+        "      !! this machine's disk meets the DiskSpace alerts' own condition: not counted",
       );
     }
     const expected = (name: string | undefined) =>
@@ -252,4 +257,49 @@ describe('whole stack, native: alerts fire, are delivered and resolve', function
       assert.deepEqual(deliveredAlertProblems(firing, alertRules()), []);
     });
   }
+
+  // After the scenarios: these stop and restart parts of the stack.
+  it('Prometheus serves every counter its self-watch alerts read', async function () {
+    const s = stack as Stack;
+    assert.deepEqual(await missingPrometheusCounters(s.urls.prometheus as string), []);
+    const [head] = await new PrometheusClient(s.urls.prometheus as string).query(
+      'prometheus_tsdb_head_series',
+    );
+    console.log(`      head series of this stack: ${head?.value[1] ?? '?'}`);
+  });
+
+  it('Alertmanager keeps a silence across a restart', async function () {
+    await silenceSurvivesRestart(stack as Stack);
+  });
+
+  it('with Alertmanager stopped, only the errors counter grows and the alert reads 100 %', async function () {
+    // Prometheus before 3.10 (Debian's 2.42) counted every attempt in sent_total.
+    if (stack?.binaries.prometheus?.source === 'debian') {
+      console.log("      skipped: the semantics checked are the pinned Prometheus' (make tools)");
+      this.skip();
+    }
+    await failedSendsCountedAsErrorsOnly(stack as Stack);
+  });
+
+  it('the span metrics of an app process that stopped leave Prometheus', async function () {
+    if (!stack?.urls.otlpHttp) {
+      console.log('      skipped: the Collector and Jaeger are not built (make tools)');
+      this.skip();
+    }
+    const gone = await spanMetricsOfStoppedAppExpire(stack as Stack);
+    console.log(`      the old process' series gone ${gone.toFixed(1)} s after its stop`);
+  });
 });
+
+/** Whether the condition of DiskSpaceLow or DiskSpaceCritical, as Prometheus runs it, holds. */
+async function diskAlertConditionHolds(promUrl: string, prom: PrometheusClient): Promise<boolean> {
+  const res = await fetch(`${promUrl}/api/v1/rules?type=alert`);
+  const { data } = (await res.json()) as {
+    data: { groups: { rules: { name: string; query: string }[] }[] };
+  };
+  const rules = data.groups
+    .flatMap((g) => g.rules)
+    .filter((r) => /^DiskSpace(Low|Critical)$/.test(r.name));
+  for (const rule of rules) if ((await prom.query(rule.query)).length > 0) return true;
+  return false;
+}

@@ -216,4 +216,15 @@ describe('generated dashboards', () => {
     const orphans = panelRunbooks.filter(({ url }) => !alertRunbooks.has(url));
     assert.deepEqual(orphans, []);
   });
+
+  // The run-failure alert (recording.yml: agent:agent_run_failures:ratio_rate5m) leaves
+  // rejected runs out of its denominator: they never started. The stat must count the same.
+  it('Run success ratio divides by started runs, as the run-failure alert does', () => {
+    const llm = committed.find((dashboard) => dashboard.uid === 'agent-llm');
+    assert.ok(llm, 'the agent-llm dashboard');
+    const [query] = promqlOf(llm).filter(({ where }) => where.startsWith('Run success ratio '));
+    assert.ok(query, 'a query on the Run success ratio panel');
+    const denominator = query.expr.slice(query.expr.lastIndexOf('/'));
+    assert.match(denominator, /agent_runs_total\{[^}]*status!="rejected"/, query.expr);
+  });
 });

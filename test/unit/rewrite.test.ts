@@ -353,6 +353,37 @@ service:
     });
   });
 
+  it('scales the span-metrics flush and expiries and the exporter expiry, nothing else', () => {
+    const text = `
+connectors:
+  span_metrics:
+    metrics_flush_interval: 15s
+    metrics_expiration: 5m
+    aggregation_cardinality_limit: 1000
+exporters:
+  prometheus:
+    endpoint: 0.0.0.0:8888
+    metric_expiration: 5m
+  otlp/jaeger:
+    endpoint: jaeger:4317
+    timeout: 5s
+`;
+    const doc = load(
+      rewriteServiceConfig(text, 'otel-collector', addresses, 'otel-collector/config.yaml', SCALE),
+    );
+    assert.deepEqual(doc.connectors.span_metrics, {
+      metrics_flush_interval: '1s',
+      metrics_expiration: '5s',
+      aggregation_cardinality_limit: 1000,
+    });
+    assert.equal(doc.exporters.prometheus.metric_expiration, '5s');
+    assert.equal(doc.exporters['otlp/jaeger'].timeout, '5s');
+    const unscaled = load(
+      rewriteServiceConfig(text, 'otel-collector', addresses, 'otel-collector/config.yaml'),
+    );
+    assert.equal(unscaled.connectors.span_metrics.metrics_expiration, '5m');
+  });
+
   it('fails on a port the harness did not allocate', () => {
     assert.throws(
       () =>

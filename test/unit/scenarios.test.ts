@@ -50,7 +50,7 @@ describe('alert scenarios table', () => {
   }
 
   it('finds scenarios by name only', () => {
-    assert.equal(findScenario('errors')?.expect.alertname, 'ErrorBudgetBurn');
+    assert.equal(findScenario('errors')?.expect.alertname, 'APIErrorRatioHigh');
     assert.equal(findScenario('nope'), undefined);
   });
 

@@ -24,9 +24,10 @@ export interface ModelSpec {
   outputTokens: { min: number; max: number };
 }
 
-// Prices are set so that steady demo traffic (`make load`: about 6 uncached runs a second)
-// costs about $2–3 an hour, well under the $10/h budget alert, and a cost_multiplier fault of
-// 5 or more pushes it over (README: "What a run costs").
+// Prices are set so that steady demo traffic (`make load`: 10 requests a second, about 5 of
+// them runs, part answered from the cache) costs about $2 an hour (measured $1.7/h), well
+// under the $10/h budget alert, and a cost_multiplier fault of 5 or more pushes it over
+// (README: "What a run costs").
 export const MODELS: Record<ModelName, ModelSpec> = {
   'sim-small': {
     name: 'sim-small',

@@ -199,7 +199,10 @@ export function renderConfigs(o: RenderOptions): Rendered {
       files: collectorSources()
         .filter((rel) => existsSync(path.join(o.repoDir, rel)))
         .map((rel) =>
-          write(rel, rewriteServiceConfig(read(rel), 'otel-collector', o.addresses, rel)),
+          write(
+            rel,
+            rewriteServiceConfig(read(rel), 'otel-collector', o.addresses, rel, o.scaling),
+          ),
         ),
     };
   }

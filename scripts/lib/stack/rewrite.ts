@@ -15,6 +15,8 @@
 //   not with a regular expression, so label values and strings that look like "5m" stay intact.
 // - Alertmanager group_wait, group_interval, repeat_interval (whole route tree) and
 //   resolve_timeout: floor `minIntervalMs`.
+// - the Collector's span-metrics flush interval and expiries, and its Prometheus exporter's
+//   metric_expiration: floor `minIntervalMs`.
 // A value scaled below its floor is raised to it and reported in `notes`. Numbers that are not
 // durations (thresholds, `* 3600`) are never touched, so a rule must compare rates (per second)
 // rather than increase() over a window for its threshold to mean the same once scaled.
@@ -619,8 +621,38 @@ export function rewriteServiceConfig(
   self: string,
   addresses: AddressMap,
   source: string,
+  scaling?: TimeScaling,
 ): string {
-  return dump(mapAllAddresses(parseYaml(text, source), addresses, self, source) as Obj, source);
+  const doc = mapAllAddresses(parseYaml(text, source), addresses, self, source) as Obj;
+  if (scaling) scaleCollectorTimes(doc, new Scaler(scaling, []), scaling.minIntervalMs);
+  return dump(doc, source);
+}
+
+/**
+ * The Collector's timers that decide what Prometheus sees, scaled like the rules that read
+ * it: how often the span-metrics connector flushes, when it forgets a resource (an app
+ * instance that stopped sending) or a series, and when the Prometheus exporter drops a
+ * series nobody updates. Other timers (batching, retries, tail-sampling waits) keep their
+ * values: no alert window depends on them.
+ */
+function scaleCollectorTimes(doc: Obj, sc: Scaler, floorMs: number): void {
+  const ofType = (section: Json | undefined, type: string): [string, Obj][] =>
+    isObj(section)
+      ? Object.entries(section)
+          .filter(([id, v]) => id.split('/')[0] === type && isObj(v))
+          .map(([id, v]) => [id, v as Obj])
+      : [];
+  for (const [id, c] of [
+    ...ofType(doc.connectors, 'span_metrics'),
+    ...ofType(doc.connectors, 'spanmetrics'),
+  ]) {
+    for (const key of ['metrics_flush_interval', 'metrics_expiration', 'series_expiration']) {
+      sc.field(c, key, floorMs, `connector ${id}`);
+    }
+  }
+  for (const [id, e] of ofType(doc.exporters, 'prometheus')) {
+    sc.field(e, 'metric_expiration', floorMs, `exporter ${id}`);
+  }
 }
 
 /**
