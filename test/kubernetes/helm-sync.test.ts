@@ -6,8 +6,16 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { LEFT_TO_KUBE_PROMETHEUS_STACK } from '../../scripts/lib/helm/kube-prometheus-stack.ts';
-import { addMatcher, addMatcherToQueries, keepLabel } from '../../scripts/lib/helm/promql.ts';
+import {
+  LEFT_TO_KUBE_PROMETHEUS_STACK,
+  NOT_RENDERED_ON_KUBERNETES,
+} from '../../scripts/lib/helm/kube-prometheus-stack.ts';
+import {
+  addMatcher,
+  addMatcherToQueries,
+  keepLabel,
+  labelVectorLiterals,
+} from '../../scripts/lib/helm/promql.ts';
 import { alertNames, chartRules, type RuleFile } from '../../scripts/lib/helm/rules.ts';
 import { CHART_DIR, GENERATED_DIR, drift, generatedFiles } from '../../scripts/lib/helm/sync.ts';
 import { CHART, REPO } from '../lib/helm.ts';
@@ -60,6 +68,14 @@ describe('helm-sync: PromQL scoping', function () {
     );
   });
 
+  it('gives vector() literals the label, so `x or vector(0)` stays one series', function () {
+    assert.equal(
+      labelVectorLiterals('(a{namespace="n"} or vector(0)) + b', 'namespace', 'n'),
+      '(a{namespace="n"} or label_replace(vector(0), "namespace", "n", "", "")) + b',
+    );
+    assert.equal(labelVectorLiterals('vector_like(a)', 'namespace', 'n'), 'vector_like(a)');
+  });
+
   it('scopes the queries of annotation templates', function () {
     assert.equal(
       addMatcherToQueries(
@@ -77,7 +93,9 @@ describe('helm-sync: rules for the chart', function () {
 
   it('renders every alert except those left to kube-prometheus-stack', function () {
     const rendered = alertNames(chartRules(alerts, 'alerts.yml'));
-    const expected = alertNames(alerts).filter((a) => !(a in LEFT_TO_KUBE_PROMETHEUS_STACK));
+    const expected = alertNames(alerts).filter(
+      (a) => !(a in LEFT_TO_KUBE_PROMETHEUS_STACK) && !(a in NOT_RENDERED_ON_KUBERNETES),
+    );
     assert.deepEqual(rendered, expected);
   });
 
@@ -114,6 +132,9 @@ describe('helm-sync: rules for the chart', function () {
         new RegExp(`\\|\\s*\`${ours}\`\\s*\\|\\s*\`${name}\``),
         `${ours} → ${theirs}`,
       );
+    }
+    for (const alert of Object.keys(NOT_RENDERED_ON_KUBERNETES)) {
+      assert.match(doc, new RegExp(`\`${alert}\` is not rendered`), alert);
     }
   });
 });

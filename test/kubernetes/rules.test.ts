@@ -16,7 +16,10 @@ import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import YAML from 'yaml';
 import { describeBinary, findBinary } from '../../scripts/lib/binaries.ts';
-import { LEFT_TO_KUBE_PROMETHEUS_STACK } from '../../scripts/lib/helm/kube-prometheus-stack.ts';
+import {
+  LEFT_TO_KUBE_PROMETHEUS_STACK,
+  NOT_RENDERED_ON_KUBERNETES,
+} from '../../scripts/lib/helm/kube-prometheus-stack.ts';
 import type { RuleFile } from '../../scripts/lib/helm/rules.ts';
 import { REPO, byKind, renderChart } from '../lib/helm.ts';
 import { moveRuleTests, parseRuleTests } from '../lib/rule-tests.ts';
@@ -70,7 +73,10 @@ describe(`chart rules under promtool: ${promtool ? describeBinary(promtool) : 'n
     outcomes.set('check', runPromtool(['check', 'rules', ...files]));
     const move = {
       namespace: 'agents',
-      dropAlerts: new Set(Object.keys(LEFT_TO_KUBE_PROMETHEUS_STACK)),
+      dropAlerts: new Set([
+        ...Object.keys(LEFT_TO_KUBE_PROMETHEUS_STACK),
+        ...Object.keys(NOT_RENDERED_ON_KUBERNETES),
+      ]),
       ruleFile: (path: string) => join(work, 'rules', basename(path)),
       groups,
     };

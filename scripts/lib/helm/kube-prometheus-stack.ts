@@ -17,6 +17,19 @@ export const LEFT_TO_KUBE_PROMETHEUS_STACK: Readonly<Record<string, string>> = {
     'PrometheusErrorSendingAlertsToAnyAlertmanager (prometheus)',
   AlertmanagerFailedReload: 'AlertmanagerFailedReload (alertmanager.rules)',
   AlertmanagerFailedToSendAlerts: 'AlertmanagerFailedToSendAlerts (alertmanager.rules)',
+  PrometheusMissedRuleEvaluations: 'PrometheusMissingRuleEvaluations (prometheus)',
+  PrometheusTSDBFailing:
+    'PrometheusTSDBCompactionsFailing (prometheus; with PrometheusTSDBReloadsFailing)',
+};
+
+/**
+ * Alerts about the stack's own Prometheus that have no counterpart in kube-prometheus-stack's
+ * default rules and that the chart cannot render (it does not scrape that Prometheus), with
+ * what replaces them there. docs/kubernetes.md lists them too.
+ */
+export const NOT_RENDERED_ON_KUBERNETES: Readonly<Record<string, string>> = {
+  PrometheusSizeRetentionCutting:
+    'kube-prometheus-stack sizes its Prometheus with prometheusSpec.retentionSize; alert on its prometheus_tsdb_size_retentions_total in your own rules if you set one',
 };
 
 /**

@@ -84,6 +84,30 @@ export function keepLabel(expr: string, label: string, what = 'expr'): string {
   return out;
 }
 
+/**
+ * `expr` with every `vector(s)` literal given `label="value"`. A literal has no labels, so
+ * `x{namespace="a"} or vector(0)` would hold two series, one with the namespace and one
+ * without, and the rule's own `namespace` label would then make them collide.
+ */
+export function labelVectorLiterals(expr: string, label: string, value: string): string {
+  const edits: Edit[] = [];
+  const cursor = parser.parse(expr).cursor();
+  do {
+    if (cursor.name !== 'FunctionCall') continue;
+    const fn = cursor.node.getChild('FunctionIdentifier');
+    if (!fn?.getChild('Vector')) continue;
+    edits.push({
+      at: cursor.to,
+      text: `, ${JSON.stringify(label)}, ${JSON.stringify(value)}, "", "")`,
+    });
+    edits.push({ at: cursor.from, text: 'label_replace(' });
+  } while (cursor.next());
+  let out = expr;
+  for (const e of edits.sort((a, b) => b.at - a.at))
+    out = out.slice(0, e.at) + e.text + out.slice(e.at);
+  return out;
+}
+
 /** The values of every `label="value"` equality matcher in `expr` (e.g. the jobs it reads). */
 export function matcherValues(expr: string, label: string): string[] {
   const out: string[] = [];

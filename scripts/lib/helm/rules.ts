@@ -16,10 +16,17 @@
 //   - `query "..."` in annotations reads this install's threshold;
 //   - alerts that kube-prometheus-stack already has are left out (kube-prometheus-stack.ts).
 // The namespace is written as NAMESPACE_PLACEHOLDER; the chart's template fills it in.
-import { addMatcher, addMatcherToQueries, keepLabel, matcherValues } from './promql.ts';
+import {
+  addMatcher,
+  addMatcherToQueries,
+  keepLabel,
+  labelVectorLiterals,
+  matcherValues,
+} from './promql.ts';
 import {
   CHART_JOBS,
   LEFT_TO_KUBE_PROMETHEUS_STACK,
+  NOT_RENDERED_ON_KUBERNETES,
   NAMESPACE_PLACEHOLDER,
 } from './kube-prometheus-stack.ts';
 
@@ -58,7 +65,8 @@ function scopeRule(rule: Rule, where: string): Rule {
     throw new Error(`${where} ${name}: sets the label "${NS}", which the chart owns`);
   }
   const scoped = addMatcher(rule.expr, NS, NAMESPACE_PLACEHOLDER, name);
-  const out: Rule = { ...rule, expr: keepLabel(scoped, NS, name) };
+  const kept = keepLabel(scoped, NS, name);
+  const out: Rule = { ...rule, expr: labelVectorLiterals(kept, NS, NAMESPACE_PLACEHOLDER) };
   out.labels = { ...rule.labels, [NS]: NAMESPACE_PLACEHOLDER };
   if (rule.annotations) {
     out.annotations = Object.fromEntries(
@@ -74,6 +82,7 @@ function scopeRule(rule: Rule, where: string): Rule {
 /** Whether the chart renders this rule; throws for an alert it cannot render faithfully. */
 function keepRule(rule: Rule, where: string): boolean {
   if (rule.alert && rule.alert in LEFT_TO_KUBE_PROMETHEUS_STACK) return false;
+  if (rule.alert && rule.alert in NOT_RENDERED_ON_KUBERNETES) return false;
   const foreign = foreignJobs(rule.expr);
   if (foreign.length > 0) {
     throw new Error(
