@@ -32,6 +32,7 @@ interface Container {
   startupProbe?: { httpGet?: { path: string } };
   livenessProbe?: { httpGet?: { path: string } };
   readinessProbe?: { httpGet?: { path: string } };
+  resources?: { limits?: { memory?: string } };
 }
 interface PodSpec {
   terminationGracePeriodSeconds?: number;
@@ -212,6 +213,15 @@ describe('helm chart: what the default install holds', function () {
       `${pod.terminationGracePeriodSeconds} s vs ${graceMs} ms`,
     );
     assert.equal(byKind(objects, 'PodDisruptionBudget').length, 0);
+  });
+
+  it("the service's heap limit sits under its memory limit, as in compose", function () {
+    const c = podSpec(appDeployment(objects)).containers[0];
+    const options = String(c.env?.find((e) => e.name === 'NODE_OPTIONS')?.value);
+    const heapMiB = Number(/--max-old-space-size=(\d+)/.exec(options)?.[1]);
+    const limit = String(c.resources?.limits?.memory);
+    assert.match(limit, /^\d+Mi$/);
+    assert.ok(heapMiB > 0 && heapMiB < parseInt(limit, 10) * 0.75, `${options} vs ${limit}`);
   });
 
   it("the rendered environment passes the service's own config check", function () {
