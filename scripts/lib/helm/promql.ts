@@ -8,6 +8,14 @@ interface Edit {
   text: string;
 }
 
+/** `expr` with each insertion made, the last position first so earlier offsets stay valid. */
+function applyEdits(expr: string, edits: Edit[]): string {
+  let out = expr;
+  for (const e of edits.sort((a, b) => b.at - a.at))
+    out = out.slice(0, e.at) + e.text + out.slice(e.at);
+  return out;
+}
+
 function refuseParseErrors(expr: string, what: string): void {
   parser.parse(expr).iterate({
     enter(n) {
@@ -45,10 +53,7 @@ export function addMatcher(expr: string, label: string, value: string, what = 'e
     const empty = matchers.to - matchers.from === 2;
     edits.push({ at: matchers.from + 1, text: empty ? matcher : `${matcher}, ` });
   } while (cursor.next());
-  let out = expr;
-  for (const e of edits.sort((a, b) => b.at - a.at))
-    out = out.slice(0, e.at) + e.text + out.slice(e.at);
-  return out;
+  return applyEdits(expr, edits);
 }
 
 /**
@@ -78,10 +83,7 @@ export function keepLabel(expr: string, label: string, what = 'expr'): string {
     if (names.includes(label)) continue;
     edits.push({ at: grouping.from + 1, text: names.length === 0 ? label : `${label}, ` });
   } while (cursor.next());
-  let out = expr;
-  for (const e of edits.sort((a, b) => b.at - a.at))
-    out = out.slice(0, e.at) + e.text + out.slice(e.at);
-  return out;
+  return applyEdits(expr, edits);
 }
 
 /**
@@ -102,10 +104,7 @@ export function labelVectorLiterals(expr: string, label: string, value: string):
     });
     edits.push({ at: cursor.from, text: 'label_replace(' });
   } while (cursor.next());
-  let out = expr;
-  for (const e of edits.sort((a, b) => b.at - a.at))
-    out = out.slice(0, e.at) + e.text + out.slice(e.at);
-  return out;
+  return applyEdits(expr, edits);
 }
 
 /** The values of every `label="value"` equality matcher in `expr` (e.g. the jobs it reads). */
