@@ -326,6 +326,10 @@ build_compose_check() {
   (cd "$work" && go build -mod=readonly -trimpath -ldflags "-s -w" -o "$work/compose-check" .) >>"$LOG" 2>&1
   install_bin compose-check "$work/compose-check"
   echo "$sum" >"$stamp"
+  rm -rf "$work"
+  echo "done in $(elapsed "$t0")"
+}
+
 # ---- Kubernetes validation: helm, etcd, kube-apiserver, kubectl -----------
 # (deploy/helm; test/kubernetes). Not in the default list: `make tools` names
 # them, so the stack's own build stays as it was.
@@ -399,7 +403,7 @@ build_kubernetes() {
 }
 
 # The Operator's CRD YAMLs from its Go module: <cache>/crds/prometheus-operator-VERSION/.
-build_operator-crds() {
+build_operator_crds() {
   local dir="$AGENT_OBS_CACHE_DIR/crds/prometheus-operator-$PROMETHEUS_OPERATOR_VERSION"
   if [ "$FORCE" = 0 ] && [ -s "$dir/monitoring.coreos.com_prometheusrules.yaml" ]; then
     printf 'build-binaries: %-12s %-8s cached  %s\n' operator-crds "$PROMETHEUS_OPERATOR_VERSION" "$dir"
@@ -419,7 +423,7 @@ build_operator-crds() {
 
 # The validation's fallback without an API server (deploy/validate, the repo's own Go
 # module): named by the hash of its sources, so an edit rebuilds it.
-build_kube-validate() {
+build_kube_validate() {
   local src="$REPO_DIR/deploy/validate" sum
   sum=$(cat "$src/go.mod" "$src/go.sum" "$src"/*.go | sha256sum | cut -c1-12)
   local bin="$AGENT_OBS_BIN_DIR/kube-validate-$sum"

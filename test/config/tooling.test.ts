@@ -3,6 +3,7 @@
 // Alertmanager output, and the URLs table.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
@@ -339,5 +340,25 @@ describe('make open (URLs)', () => {
     assert.equal(byName['Alert receiver'].url, 'http://localhost:9095/alerts');
     assert.equal(byName['Agent API'].url, 'http://localhost:8000/v1/agents');
     assert.equal(formatUrls(urls).split('\n').length, urls.length);
+  });
+});
+
+// .ci/run tolerates a failed build (the tests fall back to Debian's programs), so a script that
+// no longer parses, as a bad merge can leave it, would go unnoticed on a machine with a cache.
+describe('shell scripts parse', () => {
+  const scripts = ['scripts/tools/build-binaries.sh', 'scripts/tools/bin-path.sh', '.ci/run'];
+  for (const script of scripts) {
+    it(`bash -n ${script}`, () => {
+      const r = spawnSync('bash', ['-n', join(REPO, script)], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+    });
+  }
+  it('bash -n fails on a script cut short (the check can fail)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bash-n-'));
+    const cut = readFileSync(join(REPO, scripts[0]), 'utf8').replace(/\n}\n[^]*$/, '\n');
+    writeFileSync(join(dir, 'cut.sh'), cut);
+    const r = spawnSync('bash', ['-n', join(dir, 'cut.sh')], { encoding: 'utf8' });
+    rmSync(dir, { recursive: true, force: true });
+    assert.notEqual(r.status, 0);
   });
 });
