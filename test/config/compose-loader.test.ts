@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import {
   copyFileSync,
-  cpSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -17,12 +16,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureEnvFile } from '../../scripts/configure.ts';
 import { readVersions } from '../../scripts/lib/binaries.ts';
-import {
-  renderComposeTimeScale,
-  TIME_SCALE_OVERRIDE,
-} from '../../scripts/lib/stack/compose-time-scale.ts';
+import { TIME_SCALE_OVERRIDE } from '../../scripts/lib/stack/compose-time-scale.ts';
 import { requirePinned, run } from './lib/programs.ts';
 import { REPO } from './lib/repo.ts';
+import { renderTimeScaleCopy } from './lib/time-scale-copy.ts';
 
 const COMPOSE_FILE = join(REPO, 'docker-compose.yml');
 const SOURCE_DIR = join(REPO, 'scripts/tools/compose-check');
@@ -97,14 +94,8 @@ describe('docker-compose.yml through Compose’s own loader (compose-go, compose
 
   it('loads it with the override `make up TIME_SCALE=60` renders', function () {
     this.timeout(30_000); // the PromQL rewrite of every rule, then the loader
-    const repo = mkdtempSync(join(tmpdir(), 'compose-time-scale-'));
+    const { repo } = renderTimeScaleCopy('60');
     try {
-      for (const rel of ['docker-compose.yml', 'prometheus', 'alertmanager']) {
-        cpSync(join(REPO, rel), join(repo, rel), { recursive: true });
-      }
-      const amFile = join(repo, 'alertmanager/generated/alertmanager.yml');
-      cpSync(join(REPO, 'alertmanager/alertmanager.yml'), amFile);
-      renderComposeTimeScale(repo, '60', amFile);
       const r = check(this, [COMPOSE_FILE, join(repo, TIME_SCALE_OVERRIDE)], { print: true });
       assert.equal(r.code, 0, r.output);
       assert.match(r.stdout, /--rules\.alert\.resend-delay=2s/);

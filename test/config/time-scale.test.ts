@@ -19,6 +19,7 @@ import { rewriteRuleFile } from '../../scripts/lib/stack/rewrite.ts';
 import { FLOORS } from '../../scripts/lib/stack/stack.ts';
 import { program, run } from './lib/programs.ts';
 import { REPO } from './lib/repo.ts';
+import { renderTimeScaleCopy } from './lib/time-scale-copy.ts';
 
 type Rules = {
   groups: { name: string; rules: { alert?: string; for?: string; expr: string }[] }[];
@@ -29,12 +30,7 @@ describe('make up TIME_SCALE=60: the compose override', () => {
   const amFile = () => join(repo, 'alertmanager/generated/alertmanager.yml');
   const rendered = (rel: string) => readFileSync(join(repo, TIME_SCALE_DIR, rel), 'utf8');
   before(() => {
-    repo = mkdtempSync(join(tmpdir(), 'time-scale-'));
-    for (const rel of ['docker-compose.yml', 'prometheus', 'alertmanager']) {
-      cpSync(join(REPO, rel), join(repo, rel), { recursive: true });
-    }
-    cpSync(join(REPO, 'alertmanager/alertmanager.yml'), amFile());
-    renderComposeTimeScale(repo, '60', amFile());
+    repo = renderTimeScaleCopy('60').repo;
   });
   after(() => rmSync(repo, { recursive: true, force: true }));
 

@@ -1,0 +1,20 @@
+// A copy of the repo's compose file and Prometheus and Alertmanager configs in a temporary
+// folder, with `make configure TIME_SCALE=<scale>`'s override rendered into it: what the
+// time-scale tests and Compose's loader read, without touching the clone.
+import { cpSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { renderComposeTimeScale } from '../../../scripts/lib/stack/compose-time-scale.ts';
+import { REPO } from './repo.ts';
+
+/** The copy's folder and its rendered Alertmanager config; the caller removes the folder. */
+export function renderTimeScaleCopy(scale: string): { repo: string; amFile: string } {
+  const repo = mkdtempSync(join(tmpdir(), 'time-scale-'));
+  for (const rel of ['docker-compose.yml', 'prometheus', 'alertmanager']) {
+    cpSync(join(REPO, rel), join(repo, rel), { recursive: true });
+  }
+  const amFile = join(repo, 'alertmanager/generated/alertmanager.yml');
+  cpSync(join(REPO, 'alertmanager/alertmanager.yml'), amFile);
+  renderComposeTimeScale(repo, scale, amFile);
+  return { repo, amFile };
+}
