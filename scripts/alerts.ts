@@ -1,10 +1,10 @@
 // `make alerts`: prints the alerts that Alertmanager delivered to the local receiver, oldest first.
-// The receiver is found like every script finds the stack (scripts/lib/stack/endpoints.ts):
+// The receiver is found like every script finds the stack (scripts/lib/endpoints.ts):
 // RECEIVER_URL, a running make native, else the compose stack. Exit status 1 when the receiver
 // cannot be reached.
 
 import type { ReceivedAlert } from './lib/alert-receiver.ts';
-import { resolveEndpoints } from './lib/stack/endpoints.ts';
+import { resolveEndpoints } from './lib/endpoints.ts';
 
 /** "3m ago", "2h ago": how long since the alert started (or resolved), for a quick read. */
 export function ago(iso: string, now: Date): string {

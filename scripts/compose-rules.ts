@@ -10,9 +10,10 @@
 import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { PrometheusClient, waitUntil } from './lib/scenarios/clients.ts';
+import { PrometheusClient } from './lib/clients.ts';
+import { waitUntil } from './lib/wait.ts';
 import { FULL_CONFIG, TIME_SCALE_DIR } from './lib/stack/compose-time-scale.ts';
-import { REPO_DIR, resolveEndpoints } from './lib/stack/endpoints.ts';
+import { REPO_DIR, resolveEndpoints } from './lib/endpoints.ts';
 
 const dir = path.join(REPO_DIR, TIME_SCALE_DIR, 'prometheus');
 const rulesDir = path.join(dir, 'rules');

@@ -5,8 +5,8 @@ import { LoadGenerator } from './lib/load/generator.ts';
 import { PROFILES, requireApiKeys, type ApiKeys, type ProfileName } from './lib/load/mix.ts';
 import { statusText, summaryText } from './lib/load/stats.ts';
 import { StatusLine } from './lib/load/status-line.ts';
-import { ENDPOINT_HELP, ENDPOINT_OPTIONS, resolveEndpoints } from './lib/stack/endpoints.ts';
-import { waitForApp } from './lib/scenarios/clients.ts';
+import { ENDPOINT_HELP, ENDPOINT_OPTIONS, resolveEndpoints } from './lib/endpoints.ts';
+import { waitForApp } from './lib/clients.ts';
 
 const HELP = `Usage: node scripts/load.ts [profile] [options]
 

@@ -9,10 +9,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatEnvValue } from './lib/env-file.ts';
 import { StatusLine } from './lib/load/status-line.ts';
-import { PrometheusClient, ReceiverClient } from './lib/scenarios/clients.ts';
+import { PrometheusClient, ReceiverClient } from './lib/clients.ts';
 import { startControl } from './lib/stack/control.ts';
 import { parseFactor } from './lib/stack/duration.ts';
-import { nativeStateDir, runningNative } from './lib/stack/endpoints.ts';
+import { nativeStateDir, runningNative } from './lib/endpoints.ts';
 import { startStack, type Stack } from './lib/stack/stack.ts';
 
 const HELP = `Usage: node scripts/native.ts [options]   (make native)

@@ -11,7 +11,7 @@ import {
   fileControl,
   nativeControl,
 } from './lib/scenarios/app-control.ts';
-import { waitForApp } from './lib/scenarios/clients.ts';
+import { waitForApp } from './lib/clients.ts';
 import { runScenario, type ScenarioReport } from './lib/scenarios/runner.ts';
 import { findScenario, SCALED_TIMEOUT_S, SCENARIOS, STEADY_RATE } from './lib/scenarios/table.ts';
 import { renderedTimeScale } from './lib/stack/compose-time-scale.ts';
@@ -22,7 +22,7 @@ import {
   REPO_DIR,
   resolveEndpoints,
   runningNative,
-} from './lib/stack/endpoints.ts';
+} from './lib/endpoints.ts';
 
 const HELP = `Usage: node scripts/scenario.ts <scenario> [options]   (make alert-<scenario>)
 

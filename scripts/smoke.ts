@@ -13,7 +13,7 @@ import {
   checkServices,
   checkTargets,
 } from './lib/smoke/stack-checks.ts';
-import { ENDPOINT_HELP, ENDPOINT_OPTIONS, resolveEndpoints } from './lib/stack/endpoints.ts';
+import { ENDPOINT_HELP, ENDPOINT_OPTIONS, resolveEndpoints } from './lib/endpoints.ts';
 
 const HELP = `Usage: node scripts/smoke.ts [options]   (make smoke)
 

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { APP_DIR, ENDPOINTS, rssBytes, startApp, type AppOptions } from './apps.ts';
-import { freePorts } from '../lib/stack/ports.ts';
+import { freePorts } from '../lib/ports.ts';
 import { slope, spread, type Spread } from './stats.ts';
 
 const RUN = ENDPOINTS[1];

@@ -8,7 +8,7 @@
 # - The clone is mounted at /work/repo (`z`: relabelled on SELinux hosts). Files the script writes
 #   there are yours: it runs as your uid, or as root under rootless Docker, whose root is you.
 # - On the stack's network the scripts reach the services by name (STACK_HOSTS=compose, read by
-#   scripts/lib/stack/endpoints.ts). No Docker socket: steps that drive Docker run on the host.
+#   scripts/lib/endpoints.ts). No Docker socket: steps that drive Docker run on the host.
 # - The variables named in TOOLS_ENV_VARS (and TOOLS_ENV, space-separated) are passed on when set.
 set -euo pipefail
 

@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { parseEnv } from '../../scripts/lib/env-file.ts';
-import { freePorts } from '../../scripts/lib/stack/ports.ts';
+import { freePorts } from '../../scripts/lib/ports.ts';
 import { nodelessClone, type MakeResult, type NodelessClone } from '../lib/nodeless-clone.ts';
 import { REPO } from './lib/repo.ts';
 

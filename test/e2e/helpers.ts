@@ -7,7 +7,7 @@ import path from 'node:path';
 import { parser } from '@prometheus-io/lezer-promql';
 import YAML from 'yaml';
 import type { ReceivedAlert } from '../../scripts/lib/alert-receiver.ts';
-import { REPO_DIR } from '../../scripts/lib/stack/endpoints.ts';
+import { REPO_DIR } from '../../scripts/lib/endpoints.ts';
 
 export interface ScriptResult {
   code: number | null;

@@ -10,8 +10,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readEnvFile } from '../../scripts/lib/env-file.ts';
 import { nativeControl } from '../../scripts/lib/scenarios/app-control.ts';
-import { PrometheusClient, waitUntil } from '../../scripts/lib/scenarios/clients.ts';
-import { isAlive, REPO_DIR } from '../../scripts/lib/stack/endpoints.ts';
+import { PrometheusClient } from '../../scripts/lib/clients.ts';
+import { waitUntil } from '../../scripts/lib/wait.ts';
+import { isAlive, REPO_DIR } from '../../scripts/lib/endpoints.ts';
 import type { Managed } from '../../scripts/lib/stack/supervisor.ts';
 import { runScript } from './helpers.ts';
 

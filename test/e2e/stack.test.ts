@@ -15,10 +15,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describeBinary } from '../../scripts/lib/binaries.ts';
-import { AlertmanagerClient, PrometheusClient } from '../../scripts/lib/scenarios/clients.ts';
+import { AlertmanagerClient, PrometheusClient } from '../../scripts/lib/clients.ts';
 import type { ScenarioReport } from '../../scripts/lib/scenarios/runner.ts';
 import { findScenario, SCALED_TIMEOUT_S } from '../../scripts/lib/scenarios/table.ts';
-import { REPO_DIR } from '../../scripts/lib/stack/endpoints.ts';
+import { REPO_DIR } from '../../scripts/lib/endpoints.ts';
 import { startStack, TEST_TIME_SCALE, type Stack } from '../../scripts/lib/stack/stack.ts';
 import { panelQueries } from '../lib/panel-queries.ts';
 import {

@@ -9,7 +9,8 @@
 // - the span metrics of an app process that stopped leave Prometheus (the Collector's
 //   span_metrics connector expires them).
 import assert from 'node:assert/strict';
-import { PrometheusClient, waitUntil } from '../../scripts/lib/scenarios/clients.ts';
+import { PrometheusClient } from '../../scripts/lib/clients.ts';
+import { waitUntil } from '../../scripts/lib/wait.ts';
 import type { Stack } from '../../scripts/lib/stack/stack.ts';
 
 /** Counters the stack group of prometheus/rules/alerts.yml reads from Prometheus itself. */

@@ -14,7 +14,7 @@ import {
   renderConfigs,
   type Rendered,
 } from '../../scripts/lib/stack/configs.ts';
-import { REPO_DIR } from '../../scripts/lib/stack/endpoints.ts';
+import { REPO_DIR } from '../../scripts/lib/endpoints.ts';
 import { FLOORS, TEST_TIME_SCALE } from '../../scripts/lib/stack/stack.ts';
 
 const ADDRESSES = {

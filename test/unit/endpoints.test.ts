@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DEFAULT_URLS, resolveEndpoints } from '../../scripts/lib/stack/endpoints.ts';
+import { DEFAULT_URLS, resolveEndpoints } from '../../scripts/lib/endpoints.ts';
 
 describe('endpoints: where make load and make alert-* send traffic', () => {
   let repo: string;

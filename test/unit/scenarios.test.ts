@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROFILES } from '../../scripts/lib/load/mix.ts';
 import { describeFault, findScenario, SCENARIOS } from '../../scripts/lib/scenarios/table.ts';
-import { REPO_DIR } from '../../scripts/lib/stack/endpoints.ts';
+import { REPO_DIR } from '../../scripts/lib/endpoints.ts';
 import { alertRules } from '../e2e/helpers.ts';
 
 // The fault names the service accepts, read from its source rather than copied.

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { isAlive } from '../../scripts/lib/stack/endpoints.ts';
-import { freePorts, isPortFree } from '../../scripts/lib/stack/ports.ts';
+import { isAlive } from '../../scripts/lib/endpoints.ts';
+import { freePorts, isPortFree } from '../../scripts/lib/ports.ts';
 import { logTail, Supervisor, type Managed } from '../../scripts/lib/stack/supervisor.ts';
 
 const waitFor = async (cond: () => boolean, ms = 5000) => {

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { waitUntil } from './clients.ts';
+import { waitUntil } from '../wait.ts';
 
 export interface AppControl {
   /** How the app is stopped, for the timeline ("docker compose stop app"). */

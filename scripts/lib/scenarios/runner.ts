@@ -6,16 +6,16 @@ import type { ReceivedAlert } from '../alert-receiver.ts';
 import { LoadGenerator, type StreamHandle } from '../load/generator.ts';
 import { PROFILES, requireApiKeys } from '../load/mix.ts';
 import { statusText } from '../load/stats.ts';
-import type { Endpoints } from '../stack/endpoints.ts';
+import type { Endpoints } from '../endpoints.ts';
 import type { AppControl } from './app-control.ts';
 import {
   AlertmanagerClient,
-  ChaosClient,
   labelsMatch,
   PrometheusClient,
   ReceiverClient,
   type PromAlert,
-} from './clients.ts';
+} from '../clients.ts';
+import { ChaosClient } from './chaos.ts';
 import { describeFault, type Scenario } from './table.ts';
 
 export interface TimelineEntry {

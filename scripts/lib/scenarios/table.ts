@@ -4,7 +4,7 @@
 // `make native`); against a time-scaled stack (the whole-stack test, `make native
 // --time-scale`) the scenario uses SCALED_TIMEOUT_S instead.
 import type { ProfileName } from '../load/mix.ts';
-import type { FaultName } from './clients.ts';
+import type { FaultName } from './chaos.ts';
 
 export type Fault =
   /** PUT /admin/chaos/:fault with a value and an expiry; DELETE to clear it. */

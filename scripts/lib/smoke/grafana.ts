@@ -7,7 +7,7 @@
 //
 // Proven live only in the GitHub workflow's compose job (Grafana cannot run where `make test`
 // runs); test/unit/smoke-grafana.test.ts checks the requests against a local fake.
-import { call, json, type HttpError } from '../scenarios/clients.ts';
+import { call, json, type HttpError } from '../http.ts';
 import { panelsOf, substituteVariables, type DashboardJson } from '../dashboards/panel-queries.ts';
 import { attempt, fail, pass, type CheckResult } from './report.ts';
 

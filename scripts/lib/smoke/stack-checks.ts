@@ -2,7 +2,9 @@
 // so they work the same against compose and `make native`: each service answers its health
 // endpoint, every Prometheus target is up, no rule evaluation failed, Alertmanager has its
 // config and Prometheus reaches it, and Jaeger holds traces the app itself pointed at.
-import { call, json, PrometheusClient, waitUntil } from '../scenarios/clients.ts';
+import { call, json } from '../http.ts';
+import { PrometheusClient } from '../clients.ts';
+import { waitUntil } from '../wait.ts';
 import { fail, pass, type CheckResult } from './report.ts';
 
 export interface StackUrls {

@@ -1,36 +1,8 @@
-// Small clients for the HTTP APIs an alert scenario talks to: the service's chaos API,
-// Prometheus (/api/v1), Alertmanager (/api/v2) and the local alert receiver. Each call has a
-// short time limit: a scenario polls, and one hung request must not stall its timeline.
-import type { ReceivedAlert } from '../alert-receiver.ts';
-
-const CALL_TIMEOUT_MS = 5_000;
-
-export class HttpError extends Error {
-  readonly status: number;
-  constructor(message: string, status: number) {
-    super(message);
-    this.status = status;
-  }
-}
-
-export async function call(url: string, init: RequestInit = {}): Promise<Response> {
-  let res: Response;
-  try {
-    res = await fetch(url, { ...init, signal: AbortSignal.timeout(CALL_TIMEOUT_MS) });
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-    throw new HttpError(`${init.method ?? 'GET'} ${url}: no answer (${cause})`, 0);
-  }
-  if (!res.ok) {
-    const text = (await res.text()).slice(0, 300);
-    throw new HttpError(`${init.method ?? 'GET'} ${url}: ${res.status} ${text}`, res.status);
-  }
-  return res;
-}
-
-export async function json<T>(url: string, init?: RequestInit): Promise<T> {
-  return (await (await call(url, init)).json()) as T;
-}
+// Small clients for the stack's HTTP APIs: Prometheus (/api/v1), Alertmanager (/api/v2) and the
+// local alert receiver, used by the scenarios, make native's status line, make smoke and the tests.
+import type { ReceivedAlert } from './alert-receiver.ts';
+import { call, json } from './http.ts';
+import { waitUntil } from './wait.ts';
 
 /** Resolve once GET /health/live answers 200, or reject after `timeoutMs`. */
 export async function waitForApp(appUrl: string, timeoutMs: number): Promise<void> {
@@ -38,57 +10,6 @@ export async function waitForApp(appUrl: string, timeoutMs: number): Promise<voi
     await call(`${appUrl}/health/live`);
     return true;
   });
-}
-
-/** Poll `probe` every `everyMs` until it returns a value other than false/undefined. */
-export async function waitUntil<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | false | undefined>,
-  everyMs = 500,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== false && v !== undefined) return v;
-    } catch (err) {
-      last = ` (last error: ${(err as Error).message})`;
-    }
-    if (Date.now() >= deadline)
-      throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
-// ------------------------------------------------------------------------------ chaos
-
-export type FaultName = 'error_ratio' | 'latency' | 'llm_outage' | 'cost_multiplier' | 'db_outage';
-
-export class ChaosClient {
-  private readonly base: string;
-  private readonly headers: Record<string, string>;
-  constructor(appUrl: string, adminToken: string) {
-    this.base = `${appUrl}/admin/chaos`;
-    this.headers = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
-  }
-
-  async apply(fault: FaultName, ttlSeconds: number, value?: number): Promise<void> {
-    const body = JSON.stringify(
-      value === undefined ? { ttl_seconds: ttlSeconds } : { value, ttl_seconds: ttlSeconds },
-    );
-    await call(`${this.base}/${fault}`, { method: 'PUT', headers: this.headers, body });
-  }
-
-  async clear(fault: FaultName): Promise<void> {
-    try {
-      await call(`${this.base}/${fault}`, { method: 'DELETE', headers: this.headers });
-    } catch (err) {
-      // Already expired or never set: cleared either way.
-      if ((err as HttpError).status !== 404) throw err;
-    }
-  }
 }
 
 // ------------------------------------------------------------------------------ Prometheus

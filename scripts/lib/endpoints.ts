@@ -9,9 +9,9 @@
 // is reached on its own network, by service name and container port, and no `make native` of
 // the host is visible.
 import path from 'node:path';
-import { readEnvFile } from '../env-file.ts';
+import { readEnvFile } from './env-file.ts';
 
-export const REPO_DIR = path.resolve(import.meta.dirname, '../../..');
+export const REPO_DIR = path.resolve(import.meta.dirname, '../..');
 
 export interface Endpoints {
   app: string;
