@@ -12,7 +12,7 @@ import { StatusLine } from './lib/load/status-line.ts';
 import { PrometheusClient, ReceiverClient } from './lib/clients.ts';
 import { startControl } from './lib/stack/control.ts';
 import { parseFactor } from './lib/stack/duration.ts';
-import { nativeStateDir, runningNative } from './lib/endpoints.ts';
+import { nativeStateDir, runningNative, SERVICES, type Service } from './lib/endpoints.ts';
 import { startStack, type Stack } from './lib/stack/stack.ts';
 
 const HELP = `Usage: node scripts/native.ts [options]   (make native)
@@ -79,12 +79,14 @@ try {
 const control = await startControl(stack);
 const { urls } = stack;
 
+// Every URL under the name the resolver reads (SERVICES' urlVar in scripts/lib/endpoints.ts).
 const envVars: Record<string, string | undefined> = {
-  APP_URL: urls.app,
-  PROMETHEUS_URL: urls.prometheus,
-  ALERTMANAGER_URL: urls.alertmanager,
-  RECEIVER_URL: urls.receiver,
-  JAEGER_URL: urls.jaeger,
+  ...Object.fromEntries(
+    (Object.keys(SERVICES) as Service[]).map((s) => [
+      SERVICES[s].urlVar,
+      (urls as Partial<Record<Service, string>>)[s],
+    ]),
+  ),
   ADMIN_TOKEN: adminToken,
   // The keys the stack's app accepts (generated per session); make load and the scenarios use them.
   API_KEYS: `${stack.apiKeys.free}:free,${stack.apiKeys.pro}:pro`,
@@ -129,7 +131,11 @@ row('Prometheus', urls.prometheus, urls.prometheus ? '(alerts: /alerts, targets:
 row('Alertmanager', urls.alertmanager);
 row('receiver', `${urls.receiver}/alerts`, '(delivered alerts; `make alerts` prints them)');
 row('Jaeger', urls.jaeger);
-row('OTLP', urls.otlpHttp, urls.otlpHttp ? `(HTTP; gRPC ${urls.otlpGrpc})` : '');
+row(
+  'OTLP',
+  urls.otlpHttp,
+  urls.otlpHttp ? `(HTTP; gRPC ${urls.otlpGrpc?.replace(/^http:\/\//, '')})` : '',
+);
 row(
   'Grafana',
   undefined,

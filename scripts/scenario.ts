@@ -14,15 +14,7 @@ import {
 import { waitForApp } from './lib/clients.ts';
 import { runScenario, type ScenarioReport } from './lib/scenarios/runner.ts';
 import { findScenario, SCALED_TIMEOUT_S, SCENARIOS, STEADY_RATE } from './lib/scenarios/table.ts';
-import { renderedTimeScale } from './lib/stack/compose-time-scale.ts';
-import { parseFactor } from './lib/stack/duration.ts';
-import {
-  ENDPOINT_HELP,
-  ENDPOINT_OPTIONS,
-  REPO_DIR,
-  resolveEndpoints,
-  runningNative,
-} from './lib/endpoints.ts';
+import { ENDPOINT_HELP, ENDPOINT_OPTIONS, REPO_DIR, resolveEndpoints } from './lib/endpoints.ts';
 
 const HELP = `Usage: node scripts/scenario.ts <scenario> [options]   (make alert-<scenario>)
 
@@ -75,14 +67,7 @@ function seconds(value: string | undefined, fallback: number, flag: string): num
 }
 
 const endpoints = resolveEndpoints(values);
-// The stack's scale: given, else a running make native's, else the one make up TIME_SCALE=… used.
-const scaleText =
-  values['time-scale'] ||
-  process.env.TIME_SCALE ||
-  runningNative()?.NATIVE_TIME_SCALE ||
-  (endpoints.native ? undefined : renderedTimeScale(REPO_DIR)) ||
-  '1';
-const scale = parseFactor(scaleText);
+const { text: scaleText, factor: scale } = endpoints.timeScale;
 const fireTimeoutS = seconds(
   values.timeout,
   scale < 1 ? SCALED_TIMEOUT_S : scenario.fireTimeoutS,

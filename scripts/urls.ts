@@ -1,9 +1,9 @@
-// `make open` (and the end of `make up`): every URL of the composed stack, with the host ports
-// from .env (defaults as in docker-compose.yml), and where Grafana's password is.
+// `make open` (and the end of `make up`): every URL of the running stack as a person opens it
+// on the host, found by the one resolver (scripts/lib/endpoints.ts): a running `make native`,
+// else compose's host ports from .env, and where Grafana's password is.
 
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { readEnvFile } from './lib/env-file.ts';
+import { relative, join } from 'node:path';
+import { REPO_DIR, resolveEndpoints, type Endpoints } from './lib/endpoints.ts';
 
 export interface StackUrl {
   name: string;
@@ -11,51 +11,40 @@ export interface StackUrl {
   note: string;
 }
 
-/** Host ports of docker-compose.yml: the .env variable and its default. */
-export const HOST_PORTS = {
-  grafana: ['GRAFANA_PORT', '3001'],
-  app: ['APP_PORT', '8000'],
-  prometheus: ['PROMETHEUS_PORT', '9090'],
-  alertmanager: ['ALERTMANAGER_PORT', '9093'],
-  jaeger: ['JAEGER_PORT', '16686'],
-  receiver: ['ALERT_RECEIVER_PORT', '9095'],
-  otlpHttp: ['OTLP_HTTP_PORT', '4318'],
-  otlpGrpc: ['OTLP_GRPC_PORT', '4317'],
-} as const;
-
-export function stackUrls(env: Map<string, string>, envFile: string): StackUrl[] {
-  const port = (which: keyof typeof HOST_PORTS) => {
-    const [key, fallback] = HOST_PORTS[which];
-    return env.get(key) || fallback;
-  };
-  const user = env.get('GRAFANA_ADMIN_USER') || 'admin';
-  const anonymous = (env.get('GRAFANA_ANONYMOUS_ENABLED') || 'true') !== 'false';
-  const base = (p: string) => `http://localhost:${p}`;
+export function stackUrls(ep: Endpoints, envFile: string): StackUrl[] {
+  const url = ep.shown;
+  const grafana: StackUrl[] = ep.native
+    ? []
+    : [
+        {
+          name: 'Grafana',
+          url: url.grafana,
+          note:
+            `${ep.grafanaAnonymous ? 'dashboards open without login; ' : ''}` +
+            `admin: ${ep.grafanaAuth?.user ?? 'admin'}, password: GRAFANA_ADMIN_PASSWORD in ${envFile}`,
+        },
+      ];
   return [
-    {
-      name: 'Grafana',
-      url: base(port('grafana')),
-      note:
-        `${anonymous ? 'dashboards open without login; ' : ''}` +
-        `admin: ${user}, password: GRAFANA_ADMIN_PASSWORD in ${envFile}`,
-    },
-    { name: 'Jaeger', url: base(port('jaeger')), note: 'traces; Monitor tab for span metrics' },
-    { name: 'Prometheus', url: base(port('prometheus')), note: 'queries, targets, alerts' },
-    { name: 'Alertmanager', url: base(port('alertmanager')), note: 'routing, silences' },
+    ...grafana,
+    { name: 'Jaeger', url: url.jaeger, note: 'traces; Monitor tab for span metrics' },
+    { name: 'Prometheus', url: url.prometheus, note: 'queries, targets, alerts' },
+    { name: 'Alertmanager', url: url.alertmanager, note: 'routing, silences' },
     {
       name: 'Alert receiver',
-      url: `${base(port('receiver'))}/alerts`,
+      url: `${url.receiver}/alerts`,
       note: 'delivered alerts as JSON; `make alerts` prints them',
     },
     {
       name: 'Agent API',
-      url: `${base(port('app'))}/v1/agents`,
-      note: 'header X-API-Key: a key of API_KEYS in .env (make configure generates them)',
+      url: `${url.app}/v1/agents`,
+      note: ep.native
+        ? 'header X-API-Key: a key make native printed (API_KEYS in its env file)'
+        : 'header X-API-Key: a key of API_KEYS in .env (make configure generates them)',
     },
     {
       name: 'OTLP',
-      url: base(port('otlpHttp')),
-      note: `OTLP/HTTP for your own services; gRPC on localhost:${port('otlpGrpc')}`,
+      url: url.otlpHttp,
+      note: `OTLP/HTTP for your own services; gRPC on ${url.otlpGrpc.replace(/^http:\/\//, '')}`,
     },
   ];
 }
@@ -69,9 +58,9 @@ export function formatUrls(urls: StackUrl[]): string {
 }
 
 if (import.meta.main) {
-  const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-  const envPath = join(repoRoot, '.env');
+  const envPath = join(REPO_DIR, '.env');
   const envFile = relative(process.cwd(), envPath) || envPath;
-  console.log('The stack (host ports on 127.0.0.1 only):\n');
-  console.log(formatUrls(stackUrls(readEnvFile(envPath), envFile)));
+  const endpoints = resolveEndpoints();
+  console.log(`The stack: ${endpoints.origin} (host ports on 127.0.0.1 only):\n`);
+  console.log(formatUrls(stackUrls(endpoints, envFile)));
 }

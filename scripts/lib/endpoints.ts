@@ -1,79 +1,110 @@
-// Where the stack is: the URLs and admin token that `make load` and `make alert-*` use.
-// Order: command-line flags, then environment variables, then a running `make native` (its
-// `.native/env`), then the compose stack: 127.0.0.1 with the host ports of the repo's `.env`
-// (APP_PORT, PROMETHEUS_PORT, …), else the defaults of docs/architecture.md. The admin token
-// falls back to ADMIN_TOKEN in `.env`, which `make up`'s configure step writes. API keys (one per
-// tier) come the same way: LOAD_FREE_KEY / LOAD_PRO_KEY, else the API_KEYS of the running
-// `make native` (it generates its own), else the API_KEYS `make configure` wrote into `.env`.
+// Where the stack is: the one resolver every script asks (make open, load, alerts, smoke,
+// alert-*, the time-scaled make up's last step). Nothing else reads `.native/env`, the ports of
+// `.env` or the *_URL variables. Order: command-line flags, then environment variables, then a
+// running `make native` (its `.native/env`), then the compose stack: 127.0.0.1 with the host
+// ports of the repo's `.env` (APP_PORT, PROMETHEUS_PORT, …), else the defaults of
+// docs/architecture.md. The admin token falls back to ADMIN_TOKEN in `.env`, which `make up`'s
+// configure step writes. API keys (one per tier) come the same way: LOAD_FREE_KEY /
+// LOAD_PRO_KEY, else the API_KEYS of the running `make native` (it generates its own), else the
+// API_KEYS `make configure` wrote into `.env`. The time scale: --time-scale, TIME_SCALE, the
+// running `make native`'s, else the one `make configure TIME_SCALE=…` rendered for compose.
 // Inside the tools container (scripts/host/tools.sh sets STACK_HOSTS=compose) the compose stack
 // is reached on its own network, by service name and container port, and no `make native` of
 // the host is visible.
+//
+// A new service of the stack is one row of SERVICES (and, for `make native`, its URL in the env
+// file scripts/native.ts writes, under the row's urlVar).
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseFactor } from './stack/duration.ts';
 import { readEnvFile } from './env-file.ts';
 
 export const REPO_DIR = path.resolve(import.meta.dirname, '../..');
 
-export interface Endpoints {
-  app: string;
-  prometheus: string;
-  alertmanager: string;
-  receiver: string;
-  jaeger: string;
+/**
+ * Each service a script reaches: its default host port (docs/architecture.md), the `.env`
+ * variable compose publishes it on, the variable that overrides its URL (also the key in
+ * `make native`'s env file) and its URL on the compose network (service name, container port).
+ */
+export const SERVICES = {
+  app: { port: 8000, portVar: 'APP_PORT', urlVar: 'APP_URL', network: 'http://app:8000' },
+  prometheus: {
+    port: 9090,
+    portVar: 'PROMETHEUS_PORT',
+    urlVar: 'PROMETHEUS_URL',
+    network: 'http://prometheus:9090',
+  },
+  alertmanager: {
+    port: 9093,
+    portVar: 'ALERTMANAGER_PORT',
+    urlVar: 'ALERTMANAGER_URL',
+    network: 'http://alertmanager:9093',
+  },
+  receiver: {
+    port: 9095,
+    portVar: 'ALERT_RECEIVER_PORT',
+    urlVar: 'RECEIVER_URL',
+    network: 'http://alert-receiver:9095',
+  },
+  jaeger: {
+    port: 16686,
+    portVar: 'JAEGER_PORT',
+    urlVar: 'JAEGER_URL',
+    network: 'http://jaeger:16686',
+  },
   /** Compose only: `make native` has no Grafana. */
-  grafana: string;
+  grafana: {
+    port: 3001,
+    portVar: 'GRAFANA_PORT',
+    urlVar: 'GRAFANA_URL',
+    network: 'http://grafana:3000',
+  },
+  otlpHttp: {
+    port: 4318,
+    portVar: 'OTLP_HTTP_PORT',
+    urlVar: 'OTLP_HTTP_URL',
+    network: 'http://otel-collector:4318',
+  },
+  otlpGrpc: {
+    port: 4317,
+    portVar: 'OTLP_GRPC_PORT',
+    urlVar: 'OTLP_GRPC_URL',
+    network: 'http://otel-collector:4317',
+  },
+} as const;
+
+export type Service = keyof typeof SERVICES;
+const SERVICE_NAMES = Object.keys(SERVICES) as Service[];
+
+export const DEFAULT_URLS = Object.fromEntries(
+  SERVICE_NAMES.map((s) => [s, `http://127.0.0.1:${SERVICES[s].port}`]),
+) as Record<Service, string>;
+
+/** The compose services on their network (docker-compose.yml's service names and ports). */
+export const COMPOSE_NETWORK_URLS = Object.fromEntries(
+  SERVICE_NAMES.map((s) => [s, SERVICES[s].network]),
+) as Record<Service, string>;
+
+/** `make configure TIME_SCALE=60` writes the compose override here (compose-time-scale.ts). */
+export const TIME_SCALE_OVERRIDE = '.compose/time-scale.yml';
+
+export type Endpoints = Record<Service, string> & {
   adminToken?: string;
   /** Grafana's admin login (compose: GRAFANA_ADMIN_USER/PASSWORD of `.env`), for `make smoke`. */
   grafanaAuth?: { user: string; password: string };
+  /** Whether Grafana's dashboards open without a login (compose's GRAFANA_ANONYMOUS_ENABLED). */
+  grafanaAnonymous: boolean;
   /** A key of each tier, where one is known; the app refuses requests without one. */
   apiKeys: Partial<ApiKeysByTier>;
   /** Set when a `make native` is running: its pid and control URL (stop/start the app). */
   native?: { pid: number; controlUrl?: string };
+  /** The stack's time scale: "60" or "1/60" as given, and the factor (1/60: an hour a minute). */
+  timeScale: { text: string; factor: number };
   /** Where the URLs came from, for the first line a script prints. */
   origin: string;
   /** The same URLs as a person opens them on the host (differs inside the tools container). */
   shown: Record<Service, string>;
-}
-
-export const DEFAULT_URLS = {
-  app: 'http://127.0.0.1:8000',
-  prometheus: 'http://127.0.0.1:9090',
-  alertmanager: 'http://127.0.0.1:9093',
-  receiver: 'http://127.0.0.1:9095',
-  jaeger: 'http://127.0.0.1:16686',
-  grafana: 'http://127.0.0.1:3001',
-} as const;
-
-// The compose file publishes each service on the host port named here (.env.example).
-const COMPOSE_PORT_VARS = {
-  app: 'APP_PORT',
-  prometheus: 'PROMETHEUS_PORT',
-  alertmanager: 'ALERTMANAGER_PORT',
-  receiver: 'ALERT_RECEIVER_PORT',
-  jaeger: 'JAEGER_PORT',
-  grafana: 'GRAFANA_PORT',
-} as const;
-
-const ENV_NAMES = {
-  app: 'APP_URL',
-  prometheus: 'PROMETHEUS_URL',
-  alertmanager: 'ALERTMANAGER_URL',
-  receiver: 'RECEIVER_URL',
-  jaeger: 'JAEGER_URL',
-  grafana: 'GRAFANA_URL',
-} as const;
-
-/** The compose services on their network (docker-compose.yml's service names and ports). */
-export const COMPOSE_NETWORK_URLS = {
-  app: 'http://app:8000',
-  prometheus: 'http://prometheus:9090',
-  alertmanager: 'http://alertmanager:9093',
-  receiver: 'http://alert-receiver:9095',
-  jaeger: 'http://jaeger:16686',
-  grafana: 'http://grafana:3000',
-} as const;
-
-type Service = keyof typeof DEFAULT_URLS;
-
+};
 /** Whether the scripts run on the compose network (the tools container), not on the host. */
 export function onComposeNetwork(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.STACK_HOSTS === 'compose';
@@ -100,6 +131,13 @@ function readEnv(file: string): Record<string, string> {
   return Object.fromEntries(readEnvFile(file));
 }
 
+/** The scale the rendered compose override was made for ("60"), if there is one. */
+export function renderedTimeScale(repoDir: string): string | undefined {
+  const file = path.join(repoDir, TIME_SCALE_OVERRIDE);
+  if (!existsSync(file)) return undefined;
+  return /^# Generated by make configure TIME_SCALE=(\S+) /.exec(readFileSync(file, 'utf8'))?.[1];
+}
+
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -122,7 +160,18 @@ export function runningNative(
   return pid > 0 && isAlive(pid) ? vars : undefined;
 }
 
-export type EndpointFlags = Partial<Record<`${Service}-url` | 'admin-token', string>>;
+export type EndpointFlags = Partial<
+  Record<`${Service}-url` | 'admin-token' | 'time-scale', string>
+>;
+
+/** What the resolver reads: flags, the environment, a running make native, the repo's `.env`. */
+interface Sources {
+  flags: EndpointFlags;
+  env: NodeJS.ProcessEnv;
+  native?: Record<string, string>;
+  dotenv: Record<string, string>;
+  inNetwork: boolean;
+}
 
 export function resolveEndpoints(
   flags: EndpointFlags = {},
@@ -132,58 +181,80 @@ export function resolveEndpoints(
   const inNetwork = onComposeNetwork(env);
   const native = inNetwork ? undefined : runningNative(env);
   const dotenv = readEnv(path.join(repoDir, '.env'));
-  const urls = {} as Record<Service, string>;
-  const shown = {} as Record<Service, string>;
-  for (const s of Object.keys(DEFAULT_URLS) as Service[]) {
-    const composePort = dotenv[COMPOSE_PORT_VARS[s]];
-    const onHost = composePort ? `http://127.0.0.1:${composePort}` : DEFAULT_URLS[s];
-    const compose = inNetwork ? COMPOSE_NETWORK_URLS[s] : onHost;
-    const v = flags[`${s}-url`] || env[ENV_NAMES[s]] || native?.[ENV_NAMES[s]] || compose;
-    urls[s] = v.replace(/\/+$/, '');
-    shown[s] = urls[s] === COMPOSE_NETWORK_URLS[s] ? onHost : urls[s];
-  }
-  const adminToken =
-    flags['admin-token'] ||
-    env.ADMIN_TOKEN ||
-    native?.ADMIN_TOKEN ||
-    dotenv.ADMIN_TOKEN ||
-    undefined;
-  const grafanaPassword = env.GRAFANA_ADMIN_PASSWORD || dotenv.GRAFANA_ADMIN_PASSWORD;
-  const grafanaAuth = grafanaPassword
-    ? {
-        user: env.GRAFANA_ADMIN_USER || dotenv.GRAFANA_ADMIN_USER || 'admin',
-        password: grafanaPassword,
-      }
-    : undefined;
-  const nativeKeys = keysByTier(native?.API_KEYS);
-  const composeKeys = keysByTier(dotenv.API_KEYS);
-  const apiKeys: Partial<ApiKeysByTier> = {};
-  for (const tier of ['free', 'pro'] as const) {
-    const fromEnv = tier === 'free' ? env.LOAD_FREE_KEY : env.LOAD_PRO_KEY;
-    const key = fromEnv || (native ? nativeKeys[tier] : composeKeys[tier]);
-    if (key) apiKeys[tier] = key;
-  }
-  const custom =
-    Object.keys(flags).some((k) => k.endsWith('-url')) ||
-    Object.values(ENV_NAMES).some((n) => env[n]);
-  const origin = native
-    ? `make native (pid ${native.NATIVE_PID})`
-    : custom
-      ? 'the URLs given by flags/environment'
-      : inNetwork
-        ? 'the compose stack (make up), on its network'
-        : 'the compose stack (make up)';
+  const src: Sources = { flags, env, native, dotenv, inNetwork };
+  const { urls, shown } = serviceUrls(src);
   return {
     ...urls,
-    adminToken,
-    grafanaAuth,
-    apiKeys,
+    adminToken:
+      flags['admin-token'] ||
+      env.ADMIN_TOKEN ||
+      native?.ADMIN_TOKEN ||
+      dotenv.ADMIN_TOKEN ||
+      undefined,
+    ...grafanaLogin(src),
+    apiKeys: apiKeys(src),
     native: native
       ? { pid: Number(native.NATIVE_PID), controlUrl: native.NATIVE_CONTROL_URL }
       : undefined,
-    origin,
+    timeScale: timeScale(src, repoDir),
+    origin: origin(src),
     shown,
   };
+}
+
+/** Each service's URL: flag, environment, make native's env file, else compose's. */
+function serviceUrls({ flags, env, native, dotenv, inNetwork }: Sources) {
+  const urls = {} as Record<Service, string>;
+  const shown = {} as Record<Service, string>;
+  for (const s of SERVICE_NAMES) {
+    const { portVar, urlVar, network } = SERVICES[s];
+    const composePort = dotenv[portVar];
+    const onHost = composePort ? `http://127.0.0.1:${composePort}` : DEFAULT_URLS[s];
+    const compose = inNetwork ? network : onHost;
+    const v = flags[`${s}-url`] || env[urlVar] || native?.[urlVar] || compose;
+    urls[s] = v.replace(/\/+$/, '');
+    shown[s] = urls[s] === network ? onHost : urls[s];
+  }
+  return { urls, shown };
+}
+
+function grafanaLogin({ env, dotenv }: Sources) {
+  const password = env.GRAFANA_ADMIN_PASSWORD || dotenv.GRAFANA_ADMIN_PASSWORD;
+  const user = env.GRAFANA_ADMIN_USER || dotenv.GRAFANA_ADMIN_USER || 'admin';
+  return {
+    grafanaAuth: password ? { user, password } : undefined,
+    grafanaAnonymous: (dotenv.GRAFANA_ANONYMOUS_ENABLED || 'true') !== 'false',
+  };
+}
+
+function apiKeys({ env, native, dotenv }: Sources): Partial<ApiKeysByTier> {
+  const stackKeys = keysByTier(native ? native.API_KEYS : dotenv.API_KEYS);
+  const keys: Partial<ApiKeysByTier> = {};
+  for (const tier of ['free', 'pro'] as const) {
+    const key = (tier === 'free' ? env.LOAD_FREE_KEY : env.LOAD_PRO_KEY) || stackKeys[tier];
+    if (key) keys[tier] = key;
+  }
+  return keys;
+}
+
+/** Given, else a running make native's, else the one `make up TIME_SCALE=…` was rendered for. */
+function timeScale({ flags, env, native }: Sources, repoDir: string) {
+  const text =
+    flags['time-scale'] ||
+    env.TIME_SCALE ||
+    native?.NATIVE_TIME_SCALE ||
+    (native ? undefined : renderedTimeScale(repoDir)) ||
+    '1';
+  return { text, factor: parseFactor(text) };
+}
+
+function origin({ flags, env, native, inNetwork }: Sources): string {
+  const custom =
+    Object.keys(flags).some((k) => k.endsWith('-url')) ||
+    SERVICE_NAMES.some((s) => env[SERVICES[s].urlVar]);
+  if (native) return `make native (pid ${native.NATIVE_PID})`;
+  if (custom) return 'the URLs given by flags/environment';
+  return inNetwork ? 'the compose stack (make up), on its network' : 'the compose stack (make up)';
 }
 
 /** The flags every script accepts for the endpoints, in node:util parseArgs form. */

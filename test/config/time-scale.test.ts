@@ -11,10 +11,10 @@ import { describeBinary } from '../../scripts/lib/binaries.ts';
 import {
   FULL_CONFIG,
   renderComposeTimeScale,
-  renderedTimeScale,
   TIME_SCALE_DIR,
   TIME_SCALE_OVERRIDE,
 } from '../../scripts/lib/stack/compose-time-scale.ts';
+import { renderedTimeScale } from '../../scripts/lib/endpoints.ts';
 import { rewriteRuleFile } from '../../scripts/lib/stack/rewrite.ts';
 import { FLOORS } from '../../scripts/lib/stack/stack.ts';
 import { program, run } from './lib/programs.ts';

@@ -30,6 +30,7 @@ import {
 } from '../../scripts/lib/binaries.ts';
 import { formatEnvValue, parseEnv, setEnvValues } from '../../scripts/lib/env-file.ts';
 import { formatUrls, stackUrls } from '../../scripts/urls.ts';
+import { resolveEndpoints } from '../../scripts/lib/endpoints.ts';
 import { REPO } from './lib/repo.ts';
 
 let tmp: string;
@@ -330,15 +331,19 @@ describe('make configure', () => {
 
 describe('make open (URLs)', () => {
   it('prints every UI and API with the ports from .env, and where the Grafana password is', () => {
-    const urls = stackUrls(new Map([['GRAFANA_PORT', '3333']]), '.env');
+    const repo = mkdtempSync(join(tmpdir(), 'agent-obs-open-'));
+    writeFileSync(join(repo, '.env'), 'GRAFANA_PORT=3333\n');
+    const ep = resolveEndpoints({}, { NATIVE_STATE_DIR: join(repo, '.native') }, repo);
+    rmSync(repo, { recursive: true });
+    const urls = stackUrls(ep, '.env');
     const byName = Object.fromEntries(urls.map((u) => [u.name, u]));
-    assert.equal(byName.Grafana.url, 'http://localhost:3333');
+    assert.equal(byName.Grafana.url, 'http://127.0.0.1:3333');
     assert.match(byName.Grafana.note, /GRAFANA_ADMIN_PASSWORD in \.env/);
-    assert.equal(byName.Prometheus.url, 'http://localhost:9090');
-    assert.equal(byName.Alertmanager.url, 'http://localhost:9093');
-    assert.equal(byName.Jaeger.url, 'http://localhost:16686');
-    assert.equal(byName['Alert receiver'].url, 'http://localhost:9095/alerts');
-    assert.equal(byName['Agent API'].url, 'http://localhost:8000/v1/agents');
+    assert.equal(byName.Prometheus.url, 'http://127.0.0.1:9090');
+    assert.equal(byName.Alertmanager.url, 'http://127.0.0.1:9093');
+    assert.equal(byName.Jaeger.url, 'http://127.0.0.1:16686');
+    assert.equal(byName['Alert receiver'].url, 'http://127.0.0.1:9095/alerts');
+    assert.equal(byName['Agent API'].url, 'http://127.0.0.1:8000/v1/agents');
     assert.equal(formatUrls(urls).split('\n').length, urls.length);
   });
 });

@@ -95,7 +95,7 @@ export interface StackUrls {
   prometheus?: string;
   alertmanager?: string;
   jaeger?: string;
-  /** The Collector's OTLP/HTTP and OTLP/gRPC endpoints. */
+  /** The Collector's OTLP/HTTP and OTLP/gRPC endpoints (both http://127.0.0.1:<port>). */
   otlpHttp?: string;
   otlpGrpc?: string;
 }
@@ -440,7 +440,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       alertmanager: binaries.alertmanager ? url('alertmanager:9093') : undefined,
       jaeger: traces ? url('jaeger:16686') : undefined,
       otlpHttp: traces ? url('otel-collector:4318') : undefined,
-      otlpGrpc: traces ? addresses['otel-collector:4317']?.[0] : undefined,
+      otlpGrpc: traces ? url('otel-collector:4317') : undefined,
     },
     addresses,
     adminToken: o.adminToken,
