@@ -63,6 +63,11 @@ export class PrometheusClient {
     return res.data.result as PromSeries[];
   }
 
+  /** The rule groups Prometheus has loaded. */
+  async ruleGroups(): Promise<unknown[]> {
+    return (await json<{ data: { groups: unknown[] } }>(`${this.url}/api/v1/rules`)).data.groups;
+  }
+
   async ready(): Promise<boolean> {
     await call(`${this.url}/-/ready`);
     return true;

@@ -13,9 +13,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import path from 'node:path';
 import YAML from 'yaml';
 import { TIME_SCALE_OVERRIDE } from '../endpoints.ts';
-import { formatDuration, parseFactor } from './duration.ts';
+import { withoutRules } from './configs.ts';
+import { parseFactor } from './duration.ts';
 import { rewriteRuleFile, scaleAlertmanagerConfig, scalePrometheusConfig } from './rewrite.ts';
-import { FLOORS, scaledHealthCheckMs, scaledResendDelayMs } from './stack.ts';
+import { scaledHealthCheckMs, scaledResendDelay, scalingFor, type TimeScaling } from './scaling.ts';
 
 export const TIME_SCALE_DIR = '.compose/time-scale';
 export { TIME_SCALE_OVERRIDE };
@@ -32,30 +33,31 @@ export interface ComposeTimeScale {
 }
 
 /** Prometheus' command from docker-compose.yml, plus what the scaled stack needs. */
-function prometheusCommand(repoDir: string, resendDelayMs: number): string[] {
+function prometheusCommand(repoDir: string, resendDelay: string): string[] {
   const compose = YAML.parse(readFileSync(path.join(repoDir, 'docker-compose.yml'), 'utf8')) as {
     services: { prometheus: { command: string[] } };
   };
   return [
     ...compose.services.prometheus.command,
-    `--rules.alert.resend-delay=${formatDuration(resendDelayMs)}`,
+    `--rules.alert.resend-delay=${resendDelay}`,
     // scripts/compose-rules.ts swaps the config file; Prometheus notices within a second.
     '--enable-feature=auto-reload-config',
     '--config.auto-reload-interval=1s',
   ];
 }
 
-function overrideText(repoDir: string, factor: number, resendDelayMs: number): string {
+function overrideText(repoDir: string, scaling: TimeScaling, resendDelay: string): string {
+  const { factor } = scaling;
   const override = {
     services: {
       prometheus: {
-        command: prometheusCommand(repoDir, resendDelayMs),
+        command: prometheusCommand(repoDir, resendDelay),
         volumes: [
           `./${TIME_SCALE_DIR}/prometheus:/etc/prometheus:ro,z`,
           './prometheus/targets:/etc/prometheus/targets:ro,z',
         ],
       },
-      app: { environment: { HEALTH_CHECK_INTERVAL_MS: String(scaledHealthCheckMs(factor)) } },
+      app: { environment: { HEALTH_CHECK_INTERVAL_MS: String(scaledHealthCheckMs(scaling)) } },
     },
   };
   return (
@@ -75,8 +77,8 @@ export function renderComposeTimeScale(
   const outDir = path.join(repoDir, TIME_SCALE_DIR);
   rmSync(outDir, { recursive: true, force: true });
   rmSync(path.join(repoDir, TIME_SCALE_OVERRIDE), { force: true });
-  if (factor === 1) return undefined;
-  const scaling = { factor, ...FLOORS };
+  const scaling = scalingFor(factor);
+  if (!scaling) return undefined;
 
   const prom = scalePrometheusConfig(
     readFileSync(path.join(repoDir, PROMETHEUS), 'utf8'),
@@ -99,9 +101,7 @@ export function renderComposeTimeScale(
     ruleGroups += (YAML.parse(r.text) as { groups?: unknown[] } | null)?.groups?.length ?? 0;
     writeFileSync(path.join(outDir, source), r.text);
   }
-  const boot = YAML.parse(prom.text) as Record<string, unknown>;
-  delete boot.rule_files;
-  writeFileSync(path.join(outDir, PROMETHEUS), YAML.stringify(boot, { lineWidth: 0 }));
+  writeFileSync(path.join(outDir, PROMETHEUS), withoutRules(prom.text));
   writeFileSync(path.join(outDir, 'prometheus', FULL_CONFIG), prom.text);
 
   if (existsSync(alertmanagerFile)) {
@@ -114,10 +114,10 @@ export function renderComposeTimeScale(
     writeFileSync(alertmanagerFile, am.text, { mode: 0o600 });
   }
 
-  const resendDelayMs = scaledResendDelayMs(factor, prom.evaluationIntervalMs);
+  const resendDelay = scaledResendDelay(scaling, prom.evaluationIntervalMs);
   writeFileSync(
     path.join(repoDir, TIME_SCALE_OVERRIDE),
-    overrideText(repoDir, factor, resendDelayMs),
+    overrideText(repoDir, scaling, resendDelay),
   );
   return { factor, override: TIME_SCALE_OVERRIDE, ruleGroups, notes };
 }

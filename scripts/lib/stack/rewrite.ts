@@ -22,19 +22,14 @@
 // rather than increase() over a window for its threshold to mean the same once scaled.
 import { parser } from '@prometheus-io/lezer-promql';
 import YAML from 'yaml';
-import { formatDuration, parseDuration, scaleMs } from './duration.ts';
+import { formatDuration, parseDuration } from './duration.ts';
+import { Scaler, type TimeScaling } from './scaling.ts';
+import { isObj, parseYamlMapping, type Json, type Obj } from '../yaml.ts';
+
+export type { TimeScaling };
 
 /** Compose `host:port` → the local addresses that serve it (several app instances are allowed). */
 export type AddressMap = Readonly<Record<string, readonly string[]>>;
-
-export interface TimeScaling {
-  /** Multiply every time parameter by this (e.g. 1/60: an hour becomes a minute). */
-  factor: number;
-  /** Floor for intervals and Alertmanager timers. */
-  minIntervalMs: number;
-  /** Range windows cover at least this many scrape intervals. */
-  minRangeScrapes: number;
-}
 
 /** Prometheus 2.42 (Debian) rejects fields that 3.x accepts; `v2` strips them, loudly. */
 export type PrometheusCompat = 'v2' | 'v3';
@@ -51,51 +46,11 @@ const HEADER = (source: string, purpose: string) =>
 // Hosts that mean "this process itself" in a listen address.
 const SELF_HOSTS = new Set(['', '0.0.0.0', '127.0.0.1', 'localhost', '[::]', '::']);
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type Obj = { [key: string]: Json };
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function parseYaml(text: string, source: string): Obj {
-  const doc: unknown = YAML.parse(text);
-  if (!isObj(doc)) throw new Error(`${source}: expected a YAML mapping at the top`);
-  return doc;
-}
-
 function dump(doc: Obj, source: string, purpose = 'for local processes'): string {
   return HEADER(source, purpose) + YAML.stringify(doc, { lineWidth: 0 });
 }
 
-// ------------------------------------------------------------------------------ durations
-
-class Scaler {
-  readonly notes: string[];
-  readonly s: TimeScaling | undefined;
-  constructor(s: TimeScaling | undefined, notes: string[]) {
-    this.s = s;
-    this.notes = notes;
-  }
-
-  /** Scale one duration string; `what` names it in the note when it is clamped. */
-  duration(value: string, floorMs: number, what: string): string {
-    if (!this.s || this.s.factor === 1) return value;
-    const r = scaleMs(parseDuration(value), this.s.factor, floorMs);
-    const out = formatDuration(r.ms);
-    if (r.clamped) {
-      this.notes.push(`${what}: ${value} × ${this.s.factor.toFixed(4)} is below the floor, ${out}`);
-    }
-    return out;
-  }
-
-  field(obj: Obj, key: string, floorMs: number, what: string, fallback?: string): void {
-    const v = obj[key] ?? fallback;
-    if (v === undefined) return;
-    if (typeof v !== 'string') throw new Error(`${what}: ${key} must be a duration string`);
-    obj[key] = this.duration(v, floorMs, `${what} ${key}`);
-  }
-}
+// ------------------------------------------------------------------------------ PromQL
 
 export interface PromQLScaling extends TimeScaling {
   /** Scrape interval after scaling: range windows cover `minRangeScrapes` of these. */
@@ -291,7 +246,7 @@ const PROM_DEFAULT_EVAL = '1m';
 
 export function rewritePrometheusConfig(text: string, o: PrometheusOptions): PrometheusResult {
   const source = o.source ?? 'prometheus/prometheus.yml';
-  const doc = parseYaml(text, source);
+  const doc = parseYamlMapping(text, source);
   const notes: string[] = [];
   const sc = new Scaler(o.scaling, notes);
   const floor = o.scaling?.minIntervalMs ?? 0;
@@ -443,7 +398,7 @@ function scaleJob(job: Obj, name: string, sc: Scaler, floor: number, global: Obj
  * rewritePrometheusConfig scales, with every address, job and path kept as it is.
  */
 export function scalePrometheusConfig(text: string, scaling: TimeScaling, source: string) {
-  const doc = parseYaml(text, source);
+  const doc = parseYamlMapping(text, source);
   const notes: string[] = [];
   const sc = new Scaler(scaling, notes);
   const global: Obj = isObj(doc.global) ? doc.global : {};
@@ -477,7 +432,7 @@ export interface RulesOptions {
 
 export function rewriteRuleFile(text: string, o: RulesOptions): Rewritten {
   const source = o.source ?? 'rules';
-  const doc = parseYaml(text, source);
+  const doc = parseYamlMapping(text, source);
   const notes: string[] = [];
   const sc = new Scaler(o.scaling, notes);
   const floor = o.scaling?.minIntervalMs ?? 0;
@@ -538,7 +493,7 @@ export interface AlertmanagerOptions {
  */
 export function rewriteAlertmanagerConfig(text: string, o: AlertmanagerOptions): Rewritten {
   const source = o.source ?? 'alertmanager/alertmanager.yml';
-  const doc = parseYaml(text, source);
+  const doc = parseYamlMapping(text, source);
   const notes: string[] = [];
   const sc = new Scaler(o.scaling, notes);
   const floor = o.scaling?.minIntervalMs ?? 0;
@@ -602,7 +557,7 @@ function scaleAlertmanagerTimers(doc: Obj, sc: Scaler, floor: number): void {
 
 /** Time scaling only, for the compose stack: Alertmanager's timers; receivers stay as they are. */
 export function scaleAlertmanagerConfig(text: string, scaling: TimeScaling, source: string) {
-  const doc = parseYaml(text, source);
+  const doc = parseYamlMapping(text, source);
   const notes: string[] = [];
   scaleAlertmanagerTimers(doc, new Scaler(scaling, notes), scaling.minIntervalMs);
   const purpose = `for the time-scaled compose stack (×${(1 / scaling.factor).toFixed(0)})`;
@@ -623,7 +578,7 @@ export function rewriteServiceConfig(
   source: string,
   scaling?: TimeScaling,
 ): string {
-  const doc = mapAllAddresses(parseYaml(text, source), addresses, self, source) as Obj;
+  const doc = mapAllAddresses(parseYamlMapping(text, source), addresses, self, source) as Obj;
   if (scaling) scaleCollectorTimes(doc, new Scaler(scaling, []), scaling.minIntervalMs);
   return dump(doc, source);
 }
@@ -677,6 +632,6 @@ export function listenPorts(text: string, self: string): string[] {
       Object.values(node).forEach(visit);
     }
   };
-  visit(parseYaml(text, self));
+  visit(parseYamlMapping(text, self));
   return [...found].sort();
 }

@@ -1,63 +1,34 @@
 // The native stack: the app (Node 24) and, where their binaries exist, Jaeger, the Collector,
 // Alertmanager and Prometheus, with the repo's own configs rewritten for loopback ports (and,
 // for tests, scaled in time), plus the local alert receiver in this process. Used by
-// `make native` (scripts/native.ts) and the whole-stack tests (test/e2e/).
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import YAML from 'yaml';
-import { findBinary, type FoundBinary, type ProgramName } from '../binaries.ts';
-import { startAlertReceiver, type AlertReceiver } from '../alert-receiver.ts';
-import { renderConfigs, collectorSources, SOURCES, type Rendered } from './configs.ts';
+// `make native` (scripts/native.ts) and the whole-stack tests (test/e2e/). The components, their
+// ports and their process specs are in components.ts; this file plans and starts them.
 import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { startAlertReceiver, type AlertReceiver } from '../alert-receiver.ts';
+import type { FoundBinary } from '../binaries.ts';
 import { REPO_DIR, type ApiKeysByTier } from '../endpoints.ts';
 import { freePorts, isPortFree } from '../ports.ts';
-import { formatDuration } from './duration.ts';
-import { listenPorts, type AddressMap, type TimeScaling } from './rewrite.ts';
+import { PrometheusClient } from '../clients.ts';
+import { loadRulesAfterFirstScrape, ruleGroupCount } from '../rules-after-scrape.ts';
+import {
+  COMPONENTS,
+  findComponents,
+  localUrl,
+  portKeys,
+  type Component,
+  type Found,
+  type Program,
+  type StackPlan,
+} from './components.ts';
+import { renderConfigs, type Rendered } from './configs.ts';
+import type { AddressMap } from './rewrite.ts';
+import { scalingFor, type TimeScaling } from './scaling.ts';
 import { logTail, Supervisor, type Managed, type ProcessSpec } from './supervisor.ts';
 
-/**
- * Floors of the time scaling (SPEC 8, 9): intervals and Alertmanager timers no faster than
- * 1 s; range windows at least 4 scrapes, so rate() has enough samples; `for:` at least two
- * evaluations (rewrite.ts), so one late scrape at start-up or under load cannot fire an alert
- * on its own.
- */
-export const FLOORS = { minIntervalMs: 1000, minRangeScrapes: 4 } as const;
-
-/**
- * The whole-stack test's factor: one hour becomes one minute. The fastest burn-rate page
- * (14.4× over 1 h and 5 m, for: 2m) then watches 60 s and 5 s windows for 2 s, and fires
- * about 10–15 s after a 50 % error fault; 5 m windows stay 5 scrapes of 1 s.
- */
-export const TEST_TIME_SCALE = 1 / 60;
-
-/** The app's own health checks (every 5 s), scaled, keep pace with 1 s scrapes. */
-export const scaledHealthCheckMs = (timeScale: number) =>
-  Math.max(1000, Math.round(5000 * timeScale));
-
-/**
- * Prometheus re-sends firing alerts every minute; an alert that fired before the Alertmanager
- * was discovered (Watchdog, at the first evaluation) would otherwise wait that long. Scaled like
- * the rest, no faster than two evaluations.
- */
-export const scaledResendDelayMs = (timeScale: number, evaluationIntervalMs: number) =>
-  Math.max(60_000 * timeScale, 2 * evaluationIntervalMs);
-
-export type Component = 'app' | 'prometheus' | 'alertmanager' | 'otel-collector' | 'jaeger';
-
-const PROGRAM: Record<Exclude<Component, 'app'>, ProgramName> = {
-  prometheus: 'prometheus',
-  alertmanager: 'alertmanager',
-  'otel-collector': 'otelcol',
-  jaeger: 'jaeger',
-};
-
-/** What to tell someone whose binary is missing. */
-export const INSTALL_HINT: Record<Exclude<Component, 'app'>, string> = {
-  prometheus: 'make tools (pinned build), or apt-get install prometheus',
-  alertmanager: 'make tools (pinned build), or apt-get install prometheus-alertmanager',
-  'otel-collector': 'make tools (builds otelcol with the Collector Builder)',
-  jaeger: 'make tools (builds Jaeger v2 from Go modules)',
-};
+export { FLOORS, TEST_TIME_SCALE } from './scaling.ts';
+export { INSTALL_HINT, type Component } from './components.ts';
 
 // Ports a person opens in a browser or points a client at: under `make native` they keep
 // their compose numbers or the start fails, so the scripts' defaults stay right.
@@ -123,24 +94,11 @@ export interface Stack {
    * Stop one started component (SIGTERM, as `docker compose stop` does), e.g. Jaeger, to watch
    * the Collector queue and retry while its backend is away.
    */
-  stopComponent(c: Exclude<Component, 'app'>): Promise<void>;
+  stopComponent(c: Program): Promise<void>;
   /** Start it again with the same config, ports and data directory; resolves once it is ready. */
-  startComponent(c: Exclude<Component, 'app'>): Promise<void>;
+  startComponent(c: Program): Promise<void>;
   /** Stop everything this stack started, app first; safe to call twice. */
   stop(): Promise<void>;
-}
-
-/** Ports the Collector and Jaeger configs listen on (compose keys), read from the configs. */
-function componentPorts(repoDir: string, component: 'otel-collector' | 'jaeger'): string[] {
-  const files = component === 'jaeger' ? [SOURCES.jaeger] : collectorSources();
-  return [
-    ...new Set(
-      files
-        .map((rel) => path.join(repoDir, rel))
-        .filter((f) => existsSync(f))
-        .flatMap((f) => listenPorts(readFileSync(f, 'utf8'), component)),
-    ),
-  ];
 }
 
 async function planPorts(
@@ -168,123 +126,104 @@ async function planPorts(
   return plan;
 }
 
-/** Wait until every target has been scraped once, then load the rules and wait for them. */
-async function loadRules(
-  promUrl: string,
-  rendered: Rendered,
-  reload: () => void,
-  log: string,
-): Promise<void> {
-  const get = async <T>(p: string) =>
-    (
-      (await (await fetch(`${promUrl}${p}`, { signal: AbortSignal.timeout(2000) })).json()) as {
-        data: T;
-      }
-    ).data;
-  const poll = async (what: string, timeoutMs: number, done: () => Promise<boolean>) => {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await done().catch(() => false))) {
-      if (Date.now() > deadline)
-        throw new Error(`Prometheus: ${what}; last lines of ${log}:\n${logTail(log)}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  };
-  await poll('not every target was scraped within 30 s', 30_000, async () => {
-    const { activeTargets } = await get<{ activeTargets: { health: string }[] }>(
-      '/api/v1/targets?state=active',
-    );
-    return activeTargets.length > 0 && activeTargets.every((t) => t.health !== 'unknown');
-  });
-  writeFileSync(rendered.prometheus.file, rendered.prometheus.fullText);
-  reload();
-  const groups = rendered.prometheus.ruleFiles.reduce((n, f) => {
-    const doc = YAML.parse(readFileSync(f, 'utf8')) as { groups?: unknown[] } | null;
-    return n + (doc?.groups?.length ?? 0);
-  }, 0);
-  await poll(`the rules did not load (${groups} groups expected)`, 30_000, async () => {
-    const data = await get<{ groups: unknown[] }>('/api/v1/rules');
-    return data.groups.length === groups;
-  });
-}
-
 export async function startStack(o: StackOptions): Promise<Stack> {
   const repoDir = o.repoDir ?? REPO_DIR;
   const log = o.log ?? (() => {});
-  // 32 base64url characters, like `make configure`'s: the app refuses keys under 16.
-  const newKey = () => randomBytes(24).toString('base64url');
-  const apiKeys = o.apiKeys ?? { free: newKey(), pro: newKey() };
+  const dirs = stateDirs(o.stateDir);
+  requireBuiltApp(repoDir);
+  const found = findComponents(o.traces !== false);
+  reportComponents(found, o.require ?? [], log);
+  const traces = Boolean(found.binaries['otel-collector']);
+  const ports = await planPorts(portKeys(repoDir, traces), o.ports);
+  const addresses = addressesOf(ports);
+  const scaling = scalingFor(o.timeScale ?? 1);
+  const rendered = render(repoDir, dirs.config, addresses, found.binaries, scaling, log);
+  const plan: StackPlan = {
+    ...{ repoDir, dirs, ports, binaries: found.binaries, rendered, scaling },
+    adminToken: o.adminToken,
+    apiKeys: o.apiKeys ?? { free: newKey(), pro: newKey() },
+  };
+  const supervisor = new Supervisor((m) =>
+    log(
+      `!! ${m.name} (pid ${m.pid}) exited unexpectedly (code ${m.exit?.code}, signal ${m.exit?.signal}); log: ${m.logFile}`,
+    ),
+  );
+  const specs = new Map<string, ProcessSpec>();
+  let receiver: AlertReceiver | undefined;
+  const stop = once(async () => {
+    await supervisor.stopAll(['app', 'otel-collector', 'jaeger']);
+    await receiver?.close();
+  });
+  try {
+    receiver = await startAlertReceiver({ port: ports['alert-receiver:9095'] });
+    await startComponents(plan, supervisor, specs);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return stackHandle(plan, found, addresses, o.timeScale ?? 1, receiver, supervisor, specs, stop);
+}
+
+// 32 base64url characters, like `make configure`'s: the app refuses keys under 16.
+const newKey = () => randomBytes(24).toString('base64url');
+
+function once(f: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  return () => (done ??= f());
+}
+
+function stateDirs(state: string): StackPlan['dirs'] {
   const dirs = {
-    state: o.stateDir,
-    config: path.join(o.stateDir, 'config'),
-    data: path.join(o.stateDir, 'data'),
-    logs: path.join(o.stateDir, 'logs'),
+    state,
+    config: path.join(state, 'config'),
+    data: path.join(state, 'data'),
+    logs: path.join(state, 'logs'),
   };
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
+  return dirs;
+}
 
+function requireBuiltApp(repoDir: string): void {
   const appEntry = path.join(repoDir, 'app/dist/server.js');
   if (!existsSync(appEntry))
     throw new Error(`${appEntry} is missing: build the app first (cd app && npm run build)`);
+}
 
-  // Which components can run here.
-  const binaries: Partial<Record<Component, FoundBinary>> = {};
-  const missing: Stack['missing'] = [];
-  for (const c of ['prometheus', 'alertmanager', 'otel-collector', 'jaeger'] as const) {
-    if ((c === 'otel-collector' || c === 'jaeger') && o.traces === false) continue;
-    const b = findBinary(PROGRAM[c]);
-    if (b) binaries[c] = b;
-    else
-      missing.push({
-        component: c,
-        reason: `no ${PROGRAM[c]} binary (install: ${INSTALL_HINT[c]})`,
-      });
-  }
-  // Traces need both: the Collector exports to Jaeger.
-  if (!binaries['otel-collector'] || !binaries.jaeger) {
-    for (const c of ['otel-collector', 'jaeger'] as const) {
-      if (binaries[c]) {
-        missing.push({
-          component: c,
-          reason: `not started: ${c === 'jaeger' ? 'the Collector' : 'Jaeger'} is missing`,
-        });
-        delete binaries[c];
-      }
-    }
-  }
-  for (const c of o.require ?? []) {
-    const m = missing.find((x) => x.component === c);
+/** Fails on a required component that cannot run; says which others will not, and why. */
+function reportComponents(found: Found, required: Component[], log: (l: string) => void): void {
+  for (const c of required) {
+    const m = found.missing.find((x) => x.component === c);
     if (m) throw new Error(`${c} is required here: ${m.reason}`);
   }
-  const traces = Boolean(binaries['otel-collector']);
-  for (const m of missing) log(`!! ${m.component} not started: ${m.reason}`);
-  for (const [c, b] of Object.entries(binaries)) {
+  for (const m of found.missing) log(`!! ${m.component} not started: ${m.reason}`);
+  for (const [c, b] of Object.entries(found.binaries)) {
     if (b.source === 'debian') {
       log(
         `!! ${c}: using Debian's ${b.name} ${b.version} (${b.path}); the pinned build is not there (make tools)`,
       );
     }
   }
+}
 
-  const keys = ['app:8000', 'prometheus:9090', 'alertmanager:9093', 'alert-receiver:9095'];
-  if (traces)
-    keys.push(...componentPorts(repoDir, 'otel-collector'), ...componentPorts(repoDir, 'jaeger'));
-  const plan = await planPorts(keys, o.ports);
-  const addresses: Record<string, string[]> = Object.fromEntries(
-    Object.entries(plan).map(([k, p]) => [k, [`127.0.0.1:${p}`]]),
-  );
-  const url = (key: string) => `http://127.0.0.1:${plan[key]}`;
+function addressesOf(ports: Record<string, number>): Record<string, string[]> {
+  return Object.fromEntries(Object.entries(ports).map(([k, p]) => [k, [`127.0.0.1:${p}`]]));
+}
 
-  const timeScale = o.timeScale ?? 1;
-  const scaling = timeScale < 1 ? { factor: timeScale, ...FLOORS } : undefined;
-  const running = new Set<string>([
-    'app',
-    'alert-receiver',
-    ...(Object.keys(binaries) as Component[]),
-  ]);
+/** The configs of the components that run, and what the rewrite changed in them. */
+function render(
+  repoDir: string,
+  outDir: string,
+  addresses: AddressMap,
+  binaries: Partial<Record<Component, FoundBinary>>,
+  scaling: TimeScaling | undefined,
+  log: (l: string) => void,
+): Rendered {
+  const traces = Boolean(binaries['otel-collector']);
   const rendered = renderConfigs({
     repoDir,
-    outDir: dirs.config,
+    outDir,
     addresses,
-    running,
+    running: new Set<string>(['app', 'alert-receiver', ...Object.keys(binaries)]),
     scaling,
     prometheusCompat: Number(binaries.prometheus?.version.split('.')[0]) >= 3 ? 'v3' : 'v2',
     collector: traces,
@@ -295,143 +234,70 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     for (const n of rendered.prometheus.notes) log(`   prometheus config: ${n}`);
   if (binaries.alertmanager)
     for (const n of rendered.alertmanager.notes) log(`   alertmanager config: ${n}`);
+  return rendered;
+}
 
-  const supervisor = new Supervisor((m) =>
-    log(
-      `!! ${m.name} (pid ${m.pid}) exited unexpectedly (code ${m.exit?.code}, signal ${m.exit?.signal}); log: ${m.logFile}`,
-    ),
-  );
-  const logFile = (name: string) => path.join(dirs.logs, `${name}.log`);
-  const dataDir = (name: string) => {
-    const d = path.join(dirs.data, name);
-    mkdirSync(d, { recursive: true });
-    return d;
-  };
-  const ok = (u: string) => async () => (await fetch(u, { signal: AbortSignal.timeout(2000) })).ok;
-  // What each component was started with, so startComponent can start it again.
-  const specs = new Map<string, ProcessSpec>();
-  const start = (spec: ProcessSpec) => {
-    specs.set(spec.name, spec);
-    return supervisor.start(spec);
-  };
-
-  const appSpec: ProcessSpec = {
-    name: 'app',
-    command: process.execPath,
-    args: ['--require', './dist/telemetry/instrument.js', 'dist/server.js'],
-    cwd: path.join(repoDir, 'app'),
-    env: {
-      ...process.env,
-      PORT: String(plan['app:8000']),
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir('app'),
-      ADMIN_TOKEN: o.adminToken,
-      API_KEYS: `${apiKeys.free}:free,${apiKeys.pro}:pro`,
-      ...(traces
-        ? { OTEL_EXPORTER_OTLP_ENDPOINT: url('otel-collector:4318') }
-        : // No Collector: sample no trace, so nothing is exported into the void (which would
-          // count as export failures). TELEMETRY_ENABLED=false would not do: it also switches
-          // off the HTTP metrics (the benchmark's bare baseline, app/README.md).
-          { OTEL_TRACES_SAMPLER: 'always_off' }),
-      ...(scaling ? { HEALTH_CHECK_INTERVAL_MS: String(scaledHealthCheckMs(timeScale)) } : {}),
-    },
-    logFile: logFile('app'),
-    ports: [plan['app:8000']],
-    ready: ok(`${url('app:8000')}/health/ready`),
-  };
-
-  let receiver: AlertReceiver | undefined;
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await supervisor.stopAll(['app', 'otel-collector', 'jaeger']);
-    await receiver?.close();
-  };
-
-  try {
-    receiver = await startAlertReceiver({ port: plan['alert-receiver:9095'] });
-    const [jaeger, collector] = [binaries.jaeger, binaries['otel-collector']];
-    if (jaeger && collector && rendered.jaeger && rendered.collector) {
-      const portsOf = (c: string) =>
-        Object.entries(plan)
-          .filter(([k]) => k.startsWith(`${c}:`))
-          .map(([, p]) => p);
-      await start({
-        name: 'jaeger',
-        command: jaeger.path,
-        args: [`--config=${rendered.jaeger.file}`],
-        logFile: logFile('jaeger'),
-        ports: portsOf('jaeger'),
-        ready: ok(`${url('jaeger:13133')}/status`),
-      });
-      await start({
-        name: 'otel-collector',
-        command: collector.path,
-        args: rendered.collector.files.map((f) => `--config=${f}`),
-        logFile: logFile('otel-collector'),
-        ports: portsOf('otel-collector'),
-        ready: ok(`${url('otel-collector:13133')}/`),
-      });
-    }
-    await supervisor.start(appSpec);
-    if (binaries.alertmanager) {
-      await start({
-        name: 'alertmanager',
-        command: binaries.alertmanager.path,
-        args: [
-          `--config.file=${rendered.alertmanager.file}`,
-          `--storage.path=${dataDir('alertmanager')}`,
-          `--web.listen-address=127.0.0.1:${plan['alertmanager:9093']}`,
-          `--web.external-url=${url('alertmanager:9093')}`,
-          // One instance: no gossip port (9094 by default) to open.
-          '--cluster.listen-address=',
-        ],
-        logFile: logFile('alertmanager'),
-        ports: [plan['alertmanager:9093']],
-        ready: ok(`${url('alertmanager:9093')}/-/ready`),
-      });
-    }
-    // Last, so that its first scrape finds every target up. Prometheus evaluates rules from
-    // its first second but starts scraping only at its first target reload, up to 5 s later;
-    // with time-scaled `for:` that gap alone would fire ServiceDown (absent(up)). So, scaled,
-    // it starts without rule_files and gets them (SIGHUP) once every target has been scraped.
-    // Unscaled, `for: 1m` covers the gap and the rules load at once.
-    if (binaries.prometheus) {
-      if (scaling) writeFileSync(rendered.prometheus.file, rendered.prometheus.bootText);
-      await start({
-        name: 'prometheus',
-        command: binaries.prometheus.path,
-        args: [
-          `--config.file=${rendered.prometheus.file}`,
-          `--storage.tsdb.path=${dataDir('prometheus')}`,
-          `--web.listen-address=127.0.0.1:${plan['prometheus:9090']}`,
-          `--web.external-url=${url('prometheus:9090')}`,
-          '--enable-feature=exemplar-storage',
-          ...(scaling
-            ? [
-                `--rules.alert.resend-delay=${formatDuration(scaledResendDelayMs(timeScale, rendered.prometheus.evaluationIntervalMs))}`,
-              ]
-            : []),
-        ],
-        logFile: logFile('prometheus'),
-        ports: [plan['prometheus:9090']],
-        ready: ok(`${url('prometheus:9090')}/-/ready`),
-      });
-      if (scaling) {
-        await loadRules(
-          url('prometheus:9090'),
-          rendered,
-          () => supervisor.signal('prometheus', 'SIGHUP'),
-          logFile('prometheus'),
-        );
-      }
-    }
-  } catch (err) {
-    await stop();
-    throw err;
+/**
+ * Every component that can run, in COMPONENTS' order. Prometheus evaluates rules from its first
+ * second but starts scraping only at its first target reload, up to 5 s later; with time-scaled
+ * `for:` that gap alone would fire ServiceDown (absent(up)). So, scaled, it starts without
+ * rule_files and gets them (SIGHUP) once every target has been scraped. Unscaled, `for: 1m`
+ * covers the gap and the rules load at once.
+ */
+async function startComponents(
+  p: StackPlan,
+  supervisor: Supervisor,
+  specs: Map<string, ProcessSpec>,
+): Promise<void> {
+  const prometheus = p.rendered.prometheus;
+  if (p.scaling && p.binaries.prometheus) writeFileSync(prometheus.file, prometheus.bootText);
+  for (const { component, spec } of COMPONENTS) {
+    if (component !== 'app' && !p.binaries[component]) continue;
+    const s = spec(p);
+    specs.set(component, s);
+    await supervisor.start(s);
   }
+  if (p.scaling && p.binaries.prometheus) {
+    await loadRules(p, () => supervisor.signal('prometheus', 'SIGHUP'));
+  }
+}
 
+/** The rules, once every target has been scraped (rules-after-scrape.ts says why). */
+async function loadRules(p: StackPlan, reload: () => void): Promise<void> {
+  const { file, fullText, ruleFiles } = p.rendered.prometheus;
+  const log = path.join(p.dirs.logs, 'prometheus.log');
+  const swap = () => {
+    writeFileSync(file, fullText);
+    reload();
+  };
+  const prometheus = new PrometheusClient(localUrl(p, 'prometheus:9090'));
+  try {
+    await loadRulesAfterFirstScrape(prometheus, swap, ruleGroupCount(ruleFiles));
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last lines of ${log}:\n${logTail(log)}`, {
+      cause: err,
+    });
+  }
+}
+
+function stackHandle(
+  p: StackPlan,
+  found: Found,
+  addresses: AddressMap,
+  timeScale: number,
+  receiver: AlertReceiver,
+  supervisor: Supervisor,
+  specs: Map<string, ProcessSpec>,
+  stop: () => Promise<void>,
+): Stack {
+  const { binaries } = p;
+  const traces = Boolean(binaries['otel-collector']);
+  const url = (key: string) => localUrl(p, key);
+  const startAgain = async (c: Component) => {
+    const spec = specs.get(c);
+    if (!spec) throw new Error(`${c} was not started by this stack`);
+    await supervisor.start(spec);
+  };
   return {
     urls: {
       app: url('app:8000'),
@@ -442,27 +308,13 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       otlpHttp: traces ? url('otel-collector:4318') : undefined,
       otlpGrpc: traces ? url('otel-collector:4317') : undefined,
     },
-    addresses,
-    adminToken: o.adminToken,
-    apiKeys,
-    timeScale,
-    scaling,
-    rendered,
-    binaries,
-    missing,
-    receiver,
-    dirs,
+    ...{ addresses, adminToken: p.adminToken, apiKeys: p.apiKeys, timeScale },
+    ...{ scaling: p.scaling, rendered: p.rendered, binaries, missing: found.missing },
+    ...{ receiver, dirs: p.dirs, stop },
     processes: () => supervisor.processes,
     stopApp: () => supervisor.stop('app'),
-    startApp: async () => {
-      await supervisor.start(appSpec);
-    },
+    startApp: () => startAgain('app'),
     stopComponent: (c) => supervisor.stop(c),
-    startComponent: async (c) => {
-      const spec = specs.get(c);
-      if (!spec) throw new Error(`${c} was not started by this stack`);
-      await supervisor.start(spec);
-    },
-    stop,
+    startComponent: (c) => startAgain(c),
   };
 }

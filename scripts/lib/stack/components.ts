@@ -1,0 +1,238 @@
+// The native stack's components: which can run here (their binaries), the ports each listens
+// on, and one process spec per component. stack.ts starts them in COMPONENTS' order.
+//
+// A new component is one entry of COMPONENTS (its program, install hint and spec), its
+// compose `host:port` keys in portKeys when it listens, and its config in configs.ts.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { findBinary, type FoundBinary, type ProgramName } from '../binaries.ts';
+import type { ApiKeysByTier } from '../endpoints.ts';
+import { collectorSources, SOURCES, type Rendered } from './configs.ts';
+import { listenPorts } from './rewrite.ts';
+import { scaledHealthCheckMs, scaledResendDelay, type TimeScaling } from './scaling.ts';
+import type { ProcessSpec } from './supervisor.ts';
+
+export type Component = 'app' | 'prometheus' | 'alertmanager' | 'otel-collector' | 'jaeger';
+export type Program = Exclude<Component, 'app'>;
+
+/** Everything a component's spec is built from, once the ports are planned and configs rendered. */
+export interface StackPlan {
+  repoDir: string;
+  dirs: { state: string; config: string; data: string; logs: string };
+  /** Compose `host:port` → the local port it got. */
+  ports: Record<string, number>;
+  binaries: Partial<Record<Component, FoundBinary>>;
+  rendered: Rendered;
+  scaling?: TimeScaling;
+  adminToken: string;
+  apiKeys: ApiKeysByTier;
+}
+
+export const localUrl = (p: StackPlan, key: string) => `http://127.0.0.1:${p.ports[key]}`;
+const logFile = (p: StackPlan, name: string) => path.join(p.dirs.logs, `${name}.log`);
+const ready = (url: string) => async () =>
+  (await fetch(url, { signal: AbortSignal.timeout(2000) })).ok;
+const portsOf = (p: StackPlan, c: string) =>
+  Object.entries(p.ports)
+    .filter(([k]) => k.startsWith(`${c}:`))
+    .map(([, port]) => port);
+
+function dataDir(p: StackPlan, name: string): string {
+  const d = path.join(p.dirs.data, name);
+  mkdirSync(d, { recursive: true });
+  return d;
+}
+
+function binaryOf(p: StackPlan, c: Program): FoundBinary {
+  const b = p.binaries[c];
+  if (!b) throw new Error(`${c} has no binary`);
+  return b;
+}
+
+function jaegerSpec(p: StackPlan): ProcessSpec {
+  if (!p.rendered.jaeger) throw new Error('no Jaeger config rendered');
+  return {
+    name: 'jaeger',
+    command: binaryOf(p, 'jaeger').path,
+    args: [`--config=${p.rendered.jaeger.file}`],
+    logFile: logFile(p, 'jaeger'),
+    ports: portsOf(p, 'jaeger'),
+    ready: ready(`${localUrl(p, 'jaeger:13133')}/status`),
+  };
+}
+
+function collectorSpec(p: StackPlan): ProcessSpec {
+  if (!p.rendered.collector) throw new Error('no Collector config rendered');
+  return {
+    name: 'otel-collector',
+    command: binaryOf(p, 'otel-collector').path,
+    args: p.rendered.collector.files.map((f) => `--config=${f}`),
+    logFile: logFile(p, 'otel-collector'),
+    ports: portsOf(p, 'otel-collector'),
+    ready: ready(`${localUrl(p, 'otel-collector:13133')}/`),
+  };
+}
+
+function appSpec(p: StackPlan): ProcessSpec {
+  const traces = Boolean(p.binaries['otel-collector']);
+  return {
+    name: 'app',
+    command: process.execPath,
+    args: ['--require', './dist/telemetry/instrument.js', 'dist/server.js'],
+    cwd: path.join(p.repoDir, 'app'),
+    env: {
+      ...process.env,
+      PORT: String(p.ports['app:8000']),
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir(p, 'app'),
+      ADMIN_TOKEN: p.adminToken,
+      API_KEYS: `${p.apiKeys.free}:free,${p.apiKeys.pro}:pro`,
+      ...(traces
+        ? { OTEL_EXPORTER_OTLP_ENDPOINT: localUrl(p, 'otel-collector:4318') }
+        : // No Collector: sample no trace, so nothing is exported into the void (which would
+          // count as export failures). TELEMETRY_ENABLED=false would not do: it also switches
+          // off the HTTP metrics (the benchmark's bare baseline, app/README.md).
+          { OTEL_TRACES_SAMPLER: 'always_off' }),
+      ...(p.scaling ? { HEALTH_CHECK_INTERVAL_MS: String(scaledHealthCheckMs(p.scaling)) } : {}),
+    },
+    logFile: logFile(p, 'app'),
+    ports: [p.ports['app:8000']],
+    ready: ready(`${localUrl(p, 'app:8000')}/health/ready`),
+  };
+}
+
+function alertmanagerSpec(p: StackPlan): ProcessSpec {
+  return {
+    name: 'alertmanager',
+    command: binaryOf(p, 'alertmanager').path,
+    args: [
+      `--config.file=${p.rendered.alertmanager.file}`,
+      `--storage.path=${dataDir(p, 'alertmanager')}`,
+      `--web.listen-address=127.0.0.1:${p.ports['alertmanager:9093']}`,
+      `--web.external-url=${localUrl(p, 'alertmanager:9093')}`,
+      // One instance: no gossip port (9094 by default) to open.
+      '--cluster.listen-address=',
+    ],
+    logFile: logFile(p, 'alertmanager'),
+    ports: [p.ports['alertmanager:9093']],
+    ready: ready(`${localUrl(p, 'alertmanager:9093')}/-/ready`),
+  };
+}
+
+function prometheusSpec(p: StackPlan): ProcessSpec {
+  const resend = p.scaling
+    ? [
+        `--rules.alert.resend-delay=${scaledResendDelay(p.scaling, p.rendered.prometheus.evaluationIntervalMs)}`,
+      ]
+    : [];
+  return {
+    name: 'prometheus',
+    command: binaryOf(p, 'prometheus').path,
+    args: [
+      `--config.file=${p.rendered.prometheus.file}`,
+      `--storage.tsdb.path=${dataDir(p, 'prometheus')}`,
+      `--web.listen-address=127.0.0.1:${p.ports['prometheus:9090']}`,
+      `--web.external-url=${localUrl(p, 'prometheus:9090')}`,
+      '--enable-feature=exemplar-storage',
+      ...resend,
+    ],
+    logFile: logFile(p, 'prometheus'),
+    ports: [p.ports['prometheus:9090']],
+    ready: ready(`${localUrl(p, 'prometheus:9090')}/-/ready`),
+  };
+}
+
+/**
+ * The components in start order, each with its program (none: the app runs on this Node),
+ * what to tell someone whose binary is missing, and its spec. Jaeger before the Collector
+ * that exports to it, the app before what scrapes it, Prometheus last so that its first scrape
+ * finds every target up.
+ */
+export const COMPONENTS: {
+  component: Component;
+  program?: ProgramName;
+  installHint?: string;
+  spec: (p: StackPlan) => ProcessSpec;
+}[] = [
+  {
+    component: 'jaeger',
+    program: 'jaeger',
+    installHint: 'make tools (builds Jaeger v2 from Go modules)',
+    spec: jaegerSpec,
+  },
+  {
+    component: 'otel-collector',
+    program: 'otelcol',
+    installHint: 'make tools (builds otelcol with the Collector Builder)',
+    spec: collectorSpec,
+  },
+  { component: 'app', spec: appSpec },
+  {
+    component: 'alertmanager',
+    program: 'alertmanager',
+    installHint: 'make tools (pinned build), or apt-get install prometheus-alertmanager',
+    spec: alertmanagerSpec,
+  },
+  {
+    component: 'prometheus',
+    program: 'prometheus',
+    installHint: 'make tools (pinned build), or apt-get install prometheus',
+    spec: prometheusSpec,
+  },
+];
+
+/** What to tell someone whose binary is missing. */
+export const INSTALL_HINT = Object.fromEntries(
+  COMPONENTS.filter((c) => c.installHint).map((c) => [c.component, c.installHint]),
+) as Record<Program, string>;
+
+export interface Found {
+  binaries: Partial<Record<Component, FoundBinary>>;
+  /** Components not started, with the reason. */
+  missing: { component: Component; reason: string }[];
+}
+
+/** Which components can run here; the Collector and Jaeger only together (one exports to the other). */
+export function findComponents(traces: boolean): Found {
+  const found: Found = { binaries: {}, missing: [] };
+  for (const { component: c, program } of COMPONENTS) {
+    if (!program || (!traces && (c === 'otel-collector' || c === 'jaeger'))) continue;
+    const b = findBinary(program);
+    if (b) found.binaries[c] = b;
+    else
+      found.missing.push({
+        component: c,
+        reason: `no ${program} binary (install: ${INSTALL_HINT[c as Program]})`,
+      });
+  }
+  if (!found.binaries['otel-collector'] || !found.binaries.jaeger) {
+    for (const c of ['otel-collector', 'jaeger'] as const) {
+      if (!found.binaries[c]) continue;
+      const other = c === 'jaeger' ? 'the Collector' : 'Jaeger';
+      found.missing.push({ component: c, reason: `not started: ${other} is missing` });
+      delete found.binaries[c];
+    }
+  }
+  return found;
+}
+
+/** Ports the Collector and Jaeger configs listen on (compose keys), read from the configs. */
+function configPorts(repoDir: string, component: 'otel-collector' | 'jaeger'): string[] {
+  const files = component === 'jaeger' ? [SOURCES.jaeger] : collectorSources();
+  return [
+    ...new Set(
+      files
+        .map((rel) => path.join(repoDir, rel))
+        .filter((f) => existsSync(f))
+        .flatMap((f) => listenPorts(readFileSync(f, 'utf8'), component)),
+    ),
+  ];
+}
+
+/** Every compose `host:port` the stack listens on: the fixed ones, and the trace pipeline's. */
+export function portKeys(repoDir: string, traces: boolean): string[] {
+  const keys = ['app:8000', 'prometheus:9090', 'alertmanager:9093', 'alert-receiver:9095'];
+  if (traces)
+    keys.push(...configPorts(repoDir, 'otel-collector'), ...configPorts(repoDir, 'jaeger'));
+  return keys;
+}
