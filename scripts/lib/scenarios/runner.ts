@@ -80,25 +80,28 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     );
   });
 
+/** Wait for quiet, apply the fault, await delivery, clear it, await resolution; never leave it. */
 export async function runScenario(s: Scenario, o: RunOptions): Promise<ScenarioReport> {
-  const { endpoints: ep } = o;
-  const pollMs = o.pollMs ?? 500;
-  const prom = new PrometheusClient(ep.prometheus);
-  const am = new AlertmanagerClient(ep.alertmanager);
-  const receiver = new ReceiverClient(ep.receiver);
-  const want = { alertname: s.expect.alertname, ...s.expect.labels };
-  const name = s.expect.alertname;
-  const timeline: TimelineEntry[] = [];
-  let t0 = 0;
-  const since = () => (Date.now() - t0) / 1000;
-  // Timeline entries carry the time the poll saw them (every `pollMs`), so they stay in order;
-  // the time to alert and to resolve use the receiver's own timestamps, to the millisecond.
-  const mark = (event: string, atS = since()) => {
-    timeline.push({ atS, event });
-    o.log(`  +${atS.toFixed(1).padStart(6)}s  ${event}`);
-  };
+  checkPreconditions(s, o);
+  const run = new ScenarioRun(s, o);
+  try {
+    await run.waitForQuiet();
+    await run.warmUp();
+    await run.applyFault();
+    await run.awaitDelivery();
+    await run.clearFault();
+    await run.awaitResolution();
+    run.report.ok = true;
+  } catch (err) {
+    run.report.reason = err instanceof Aborted ? 'interrupted' : (err as Error).message;
+  } finally {
+    await run.finish();
+  }
+  return run.report;
+}
 
-  if (s.fault.kind === 'chaos' && !ep.adminToken) {
+function checkPreconditions(s: Scenario, o: RunOptions): void {
+  if (s.fault.kind === 'chaos' && !o.endpoints.adminToken) {
     throw new Error(
       'no admin token: set ADMIN_TOKEN (or --admin-token); `make up` writes it to .env, `make native` to .native/env',
     );
@@ -108,206 +111,239 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<ScenarioR
       'service-down needs docker compose (make up) or a running make native to stop the app',
     );
   }
-  const chaos = ep.adminToken ? new ChaosClient(ep.app, ep.adminToken) : undefined;
+}
 
-  const gen = new LoadGenerator({ baseUrl: ep.app, keys: requireApiKeys(ep.apiKeys) });
-  gen.start(PROFILES.steady, o.steadyRate);
-  let attack: StreamHandle | undefined;
-  let faultActive = false;
-  const report: ScenarioReport = {
-    scenario: s.name,
-    ok: false,
-    timeline,
-    alsoFiring: [],
-    load: loadOf(gen),
-  };
+/** One run of a scenario: its clients, its load, its timeline and what it has seen so far. */
+class ScenarioRun {
+  readonly report: ScenarioReport;
+  private readonly s: Scenario;
+  private readonly o: RunOptions;
+  private readonly name: string;
+  private readonly want: Record<string, string>;
+  private readonly pollMs: number;
+  private readonly prom: PrometheusClient;
+  private readonly am: AlertmanagerClient;
+  private readonly receiver: ReceiverClient;
+  private readonly chaos?: ChaosClient;
+  private readonly gen: LoadGenerator;
+  private attack?: StreamHandle;
+  private faultActive = false;
+  /** When the fault was applied, and when it was cleared (ms since the epoch). */
+  private t0 = 0;
+  private clearedAt = 0;
 
-  // Stage of the expected alert in Prometheus, Alertmanager and the receiver, for the status line.
-  const promStage = async (): Promise<Stage> => {
-    const matching = (await prom.alerts()).filter((a: PromAlert) => labelsMatch(a.labels, want));
+  constructor(s: Scenario, o: RunOptions) {
+    const ep = o.endpoints;
+    this.s = s;
+    this.o = o;
+    this.name = s.expect.alertname;
+    this.want = { alertname: s.expect.alertname, ...s.expect.labels };
+    this.pollMs = o.pollMs ?? 500;
+    this.prom = new PrometheusClient(ep.prometheus);
+    this.am = new AlertmanagerClient(ep.alertmanager);
+    this.receiver = new ReceiverClient(ep.receiver);
+    this.chaos = ep.adminToken ? new ChaosClient(ep.app, ep.adminToken) : undefined;
+    this.gen = new LoadGenerator({ baseUrl: ep.app, keys: requireApiKeys(ep.apiKeys) });
+    this.gen.start(PROFILES.steady, o.steadyRate);
+    this.report = {
+      scenario: s.name,
+      ok: false,
+      timeline: [],
+      alsoFiring: [],
+      load: loadOf(this.gen),
+    };
+  }
+
+  // Timeline entries carry the time the poll saw them (every `pollMs`), so they stay in order;
+  // the time to alert and to resolve use the receiver's own timestamps, to the millisecond.
+  private mark(event: string, atS = (Date.now() - this.t0) / 1000): void {
+    this.report.timeline.push({ atS, event });
+    this.o.log(`  +${atS.toFixed(1).padStart(6)}s  ${event}`);
+  }
+
+  private loadText(): string {
+    return `load ${statusText(this.gen.stats, Date.now(), this.gen.inFlight)}`;
+  }
+
+  private status(stages: string): void {
+    const since = ((Date.now() - this.t0) / 1000).toFixed(0);
+    this.o.setStatus(`+${since}s waiting for ${this.name}: ${stages} | ${this.loadText()}`);
+  }
+
+  /** Stage of the expected alert in Prometheus. */
+  private async promStage(): Promise<Stage> {
+    const alerts = await this.prom.alerts();
+    const matching = alerts.filter((a: PromAlert) => labelsMatch(a.labels, this.want));
     if (matching.some((a) => a.state === 'firing')) return 'firing';
     return matching.some((a) => a.state === 'pending') ? 'pending' : 'inactive';
-  };
-  const amActive = async () => (await am.alerts(want)).some((a) => a.status.state === 'active');
-  const delivered = async (status: 'firing' | 'resolved', after: number, fingerprint?: string) =>
-    (await receiver.alerts(name)).find(
+  }
+
+  private async amActive(): Promise<boolean> {
+    return (await this.am.alerts(this.want)).some((a) => a.status.state === 'active');
+  }
+
+  private async delivered(status: 'firing' | 'resolved', after: number, fingerprint?: string) {
+    return (await this.receiver.alerts(this.name)).find(
       (a) =>
         a.status === status &&
         Date.parse(a.receivedAt) >= after &&
-        labelsMatch(a.labels, want) &&
+        labelsMatch(a.labels, this.want) &&
         (fingerprint === undefined || a.fingerprint === fingerprint),
     );
-  const status = (phase: string, stages: string) =>
-    o.setStatus(
-      `+${since().toFixed(0)}s ${phase} ${name}: ${stages} | load ${statusText(gen.stats, Date.now(), gen.inFlight)}`,
+  }
+
+  /** An alert left over from an earlier run would make the timeline meaningless: wait it out. */
+  async waitForQuiet(): Promise<void> {
+    const busy = async () => (await this.promStage()) !== 'inactive' || (await this.amActive());
+    if (!(await busy())) return;
+    const { name, o } = this;
+    o.log(
+      `${name} is already active (an earlier run?): waiting up to ${o.resolveTimeoutS} s for it to resolve first`,
     );
-
-  const clearFault = async () => {
-    if (!faultActive) return;
-    faultActive = false;
-    if (s.fault.kind === 'chaos') await chaos?.clear(s.fault.fault);
-    else if (s.fault.kind === 'traffic') attack?.stop();
-    else await o.appControl?.start();
-  };
-
-  try {
-    // An alert left over from an earlier run would make the timeline meaningless: wait it out.
-    if ((await promStage()) !== 'inactive' || (await amActive())) {
-      o.log(
-        `${name} is already active (an earlier run?): waiting up to ${o.resolveTimeoutS} s for it to resolve first`,
-      );
-      const deadline = Date.now() + o.resolveTimeoutS * 1000;
-      while ((await promStage()) !== 'inactive' || (await amActive())) {
-        if (Date.now() > deadline)
-          throw new Error(
-            `${name} was already active and did not resolve within ${o.resolveTimeoutS} s`,
-          );
-        o.setStatus(
-          `waiting for the earlier ${name} to resolve | load ${statusText(gen.stats, Date.now(), gen.inFlight)}`,
+    const deadline = Date.now() + o.resolveTimeoutS * 1000;
+    while (await busy()) {
+      if (Date.now() > deadline)
+        throw new Error(
+          `${name} was already active and did not resolve within ${o.resolveTimeoutS} s`,
         );
-        await sleep(pollMs * 4, o.signal);
-      }
+      o.setStatus(`waiting for the earlier ${name} to resolve | ${this.loadText()}`);
+      await sleep(this.pollMs * 4, o.signal);
     }
-    if (o.warmupS > 0) {
-      o.log(
-        `Steady load at ${o.steadyRate} req/s for ${o.warmupS} s before the fault (a clean baseline)…`,
-      );
-      const end = Date.now() + o.warmupS * 1000;
-      while (Date.now() < end) {
-        o.setStatus(`warm-up | load ${statusText(gen.stats, Date.now(), gen.inFlight)}`);
-        await sleep(Math.min(pollMs, end - Date.now()), o.signal);
-      }
+  }
+
+  /** Steady load before the fault, so the ratios have clean history. */
+  async warmUp(): Promise<void> {
+    const { o } = this;
+    if (o.warmupS <= 0) return;
+    o.log(
+      `Steady load at ${o.steadyRate} req/s for ${o.warmupS} s before the fault (a clean baseline)…`,
+    );
+    const end = Date.now() + o.warmupS * 1000;
+    while (Date.now() < end) {
+      o.setStatus(`warm-up | ${this.loadText()}`);
+      await sleep(Math.min(this.pollMs, end - Date.now()), o.signal);
     }
+  }
 
-    // ---------------------------------------------------------------- fault → delivered
-    t0 = Date.now();
-    const wallT0 = t0;
-    if (s.fault.kind === 'chaos') await chaos?.apply(s.fault.fault, o.ttlS, s.fault.value);
-    else if (s.fault.kind === 'traffic')
-      attack = gen.start(PROFILES[s.fault.profile], s.fault.rate);
-    else await o.appControl?.stop();
-    faultActive = true;
-    const faultText =
-      s.fault.kind === 'chaos'
-        ? `fault applied (${describeFault(s.fault)}, ttl ${o.ttlS}s)`
-        : `fault applied (${describeFault(s.fault)})`;
-    mark(faultText, 0);
+  async applyFault(): Promise<void> {
+    const { fault } = this.s;
+    this.t0 = Date.now();
+    if (fault.kind === 'chaos') await this.chaos?.apply(fault.fault, this.o.ttlS, fault.value);
+    else if (fault.kind === 'traffic')
+      this.attack = this.gen.start(PROFILES[fault.profile], fault.rate);
+    else await this.o.appControl?.stop();
+    this.faultActive = true;
+    const ttl = fault.kind === 'chaos' ? `, ttl ${this.o.ttlS}s` : '';
+    this.mark(`fault applied (${describeFault(fault)}${ttl})`, 0);
+  }
 
+  /** Until the receiver has the firing notification; marks Prometheus and Alertmanager on the way. */
+  async awaitDelivery(): Promise<void> {
+    const { name, o } = this;
     let seen: Stage = 'inactive';
     let seenAm = false;
-    let firing: ReceivedAlert | undefined;
-    const fireDeadline = t0 + o.fireTimeoutS * 1000;
-    while (!firing) {
-      const [stage, active, got] = await Promise.all([
-        promStage().catch(() => seen),
-        amActive().catch(() => seenAm),
-        delivered('firing', wallT0).catch(() => undefined),
-      ]);
-      if (stage !== 'inactive' && seen === 'inactive') {
-        mark(`${name} pending in Prometheus`);
-        seen = 'pending';
-      }
-      if (stage === 'firing' && seen !== 'firing') {
-        mark(`${name} firing in Prometheus`);
-        seen = 'firing';
-      }
-      if (active && !seenAm) {
-        mark(`${name} active in Alertmanager`);
-        seenAm = true;
-      }
-      if (got) {
-        firing = got;
-        mark(
-          `${name} delivered to the receiver (receiver "${got.receiver}", severity ${got.severity || '-'})`,
-        );
-        report.timeToAlertS = (Date.parse(got.receivedAt) - wallT0) / 1000;
-        break;
-      }
-      if (Date.now() > fireDeadline) {
-        throw new Error(
-          `${name} was not delivered within ${o.fireTimeoutS} s of the fault (last seen: Prometheus ${seen}, ` +
-            `Alertmanager ${seenAm ? 'active' : 'not active'}); check ${ep.prometheus}/alerts`,
-        );
-      }
-      status(
-        'waiting for',
-        `Prometheus ${seen} · Alertmanager ${seenAm ? 'active' : '–'} · receiver –`,
-      );
-      await sleep(pollMs, o.signal);
-    }
-    report.firing = firing;
-    report.alsoFiring = [
-      ...new Set(
-        (await prom.alerts())
-          .filter(
-            (a) =>
-              a.state === 'firing' &&
-              a.labels.alertname !== 'Watchdog' &&
-              a.labels.alertname !== name,
-          )
-          .map((a) => a.labels.alertname),
-      ),
-    ];
-
-    // ---------------------------------------------------------------- cleared → resolved
-    await clearFault();
-    const clearedAt = Date.now();
-    mark('fault cleared');
-    let promResolved = false;
-    let amResolved = false;
-    const resolveDeadline = clearedAt + o.resolveTimeoutS * 1000;
+    const deadline = this.t0 + o.fireTimeoutS * 1000;
     for (;;) {
       const [stage, active, got] = await Promise.all([
-        promStage().catch(() => 'firing' as Stage),
-        amActive().catch(() => true),
-        // Only after the fault was cleared: a resolved notice before that is not this recovery.
-        delivered('resolved', clearedAt, firing.fingerprint).catch(() => undefined),
+        this.promStage().catch(() => seen),
+        this.amActive().catch(() => seenAm),
+        this.delivered('firing', this.t0).catch(() => undefined),
       ]);
-      if (stage === 'inactive' && !promResolved) {
-        mark(`${name} resolved in Prometheus`);
-        promResolved = true;
+      if (stage !== 'inactive' && seen === 'inactive') this.mark(`${name} pending in Prometheus`);
+      if (stage !== 'inactive' && seen === 'inactive') seen = 'pending';
+      if (stage === 'firing' && seen !== 'firing') this.mark(`${name} firing in Prometheus`);
+      if (stage === 'firing') seen = 'firing';
+      if (active && !seenAm) this.mark(`${name} active in Alertmanager`);
+      seenAm ||= active;
+      if (got) return this.onDelivered(got);
+      if (Date.now() > deadline) {
+        throw new Error(
+          `${name} was not delivered within ${o.fireTimeoutS} s of the fault (last seen: Prometheus ${seen}, ` +
+            `Alertmanager ${seenAm ? 'active' : 'not active'}); check ${o.endpoints.prometheus}/alerts`,
+        );
       }
-      if (!active && !amResolved) {
-        mark(`${name} resolved in Alertmanager`);
-        amResolved = true;
-      }
+      this.status(`Prometheus ${seen} · Alertmanager ${seenAm ? 'active' : '–'} · receiver –`);
+      await sleep(this.pollMs, o.signal);
+    }
+  }
+
+  private async onDelivered(got: ReceivedAlert): Promise<void> {
+    this.mark(
+      `${this.name} delivered to the receiver (receiver "${got.receiver}", severity ${got.severity || '-'})`,
+    );
+    this.report.timeToAlertS = (Date.parse(got.receivedAt) - this.t0) / 1000;
+    this.report.firing = got;
+    const others = (await this.prom.alerts()).filter(
+      (a) =>
+        a.state === 'firing' &&
+        a.labels.alertname !== 'Watchdog' &&
+        a.labels.alertname !== this.name,
+    );
+    this.report.alsoFiring = [...new Set(others.map((a) => a.labels.alertname))];
+  }
+
+  async clearFault(): Promise<void> {
+    if (!this.faultActive) return;
+    this.faultActive = false;
+    const { fault } = this.s;
+    if (fault.kind === 'chaos') await this.chaos?.clear(fault.fault);
+    else if (fault.kind === 'traffic') this.attack?.stop();
+    else await this.o.appControl?.start();
+    this.clearedAt = Date.now();
+    this.mark('fault cleared');
+  }
+
+  /** Until the receiver has the resolved notification of the alert that fired. */
+  async awaitResolution(): Promise<void> {
+    const { name, o } = this;
+    let promResolved = false;
+    let amResolved = false;
+    const deadline = this.clearedAt + o.resolveTimeoutS * 1000;
+    for (;;) {
+      const [stage, active, got] = await Promise.all([
+        this.promStage().catch(() => 'firing' as Stage),
+        this.amActive().catch(() => true),
+        // Only after the fault was cleared: a resolved notice before that is not this recovery.
+        this.delivered('resolved', this.clearedAt, this.report.firing?.fingerprint).catch(
+          () => undefined,
+        ),
+      ]);
+      if (stage === 'inactive' && !promResolved) this.mark(`${name} resolved in Prometheus`);
+      promResolved ||= stage === 'inactive';
+      if (!active && !amResolved) this.mark(`${name} resolved in Alertmanager`);
+      amResolved ||= !active;
       if (got) {
-        report.resolved = got;
-        mark(`${name} resolved notification delivered`);
-        report.timeToResolveS = (Date.parse(got.receivedAt) - clearedAt) / 1000;
-        break;
+        this.report.resolved = got;
+        this.mark(`${name} resolved notification delivered`);
+        this.report.timeToResolveS = (Date.parse(got.receivedAt) - this.clearedAt) / 1000;
+        return;
       }
-      if (Date.now() > resolveDeadline) {
+      if (Date.now() > deadline) {
         throw new Error(
           `${name} did not resolve within ${o.resolveTimeoutS} s of clearing the fault ` +
             `(Prometheus ${promResolved ? 'resolved' : 'still active'}, Alertmanager ${amResolved ? 'resolved' : 'still active'})`,
         );
       }
-      status(
-        'waiting for',
-        `resolved: Prometheus ${promResolved ? 'yes' : 'no'} · Alertmanager ${amResolved ? 'yes' : 'no'} · receiver –`,
+      const yes = (b: boolean) => (b ? 'yes' : 'no');
+      this.status(
+        `resolved: Prometheus ${yes(promResolved)} · Alertmanager ${yes(amResolved)} · receiver –`,
       );
-      await sleep(pollMs, o.signal);
+      await sleep(this.pollMs, o.signal);
     }
-    report.ok = true;
-  } catch (err) {
-    report.reason = err instanceof Aborted ? 'interrupted' : (err as Error).message;
-  } finally {
-    // Never leave the fault behind, whatever happened above.
-    try {
-      if (faultActive) {
-        await clearFault();
-        if (t0) mark('fault cleared');
-      }
-    } catch (err) {
-      o.log(`!! could not clear the fault: ${(err as Error).message}`);
-      report.reason ??= `could not clear the fault: ${(err as Error).message}`;
-      report.ok = false;
-    }
-    await gen.stop();
-    report.load = loadOf(gen);
   }
-  return report;
+
+  /** Never leave the fault behind, whatever happened; stop the load and count it. */
+  async finish(): Promise<void> {
+    try {
+      await this.clearFault();
+    } catch (err) {
+      this.o.log(`!! could not clear the fault: ${(err as Error).message}`);
+      this.report.reason ??= `could not clear the fault: ${(err as Error).message}`;
+      this.report.ok = false;
+    }
+    await this.gen.stop();
+    this.report.load = loadOf(this.gen);
+  }
 }
 
 function loadOf(gen: LoadGenerator): ScenarioReport['load'] {
