@@ -257,6 +257,33 @@ export function rewritePrometheusConfig(text: string, o: PrometheusOptions): Pro
   if (o.compat === 'v2') strip(global, V3_ONLY_GLOBAL, 'global.', notes);
   const { globalScrapeMs, evaluationIntervalMs } = scaleGlobal(global, sc, floor);
 
+  const kept: Json[] = [];
+  const jobList: PrometheusResult['jobs'] = [];
+  let maxScrapeMs = globalScrapeMs;
+  for (const job of scrapeJobs(doc, o, source, notes)) {
+    const targets = mapJob(job, o, notes);
+    if (!targets) continue;
+    maxScrapeMs = Math.max(maxScrapeMs, scaleJob(job, String(job.job_name), sc, floor, global));
+    kept.push(job);
+    jobList.push({ job: String(job.job_name), targets });
+  }
+  doc.scrape_configs = kept;
+  if (Array.isArray(doc.rule_files)) {
+    doc.rule_files = doc.rule_files.flatMap((entry) => o.ruleFiles(String(entry)));
+  }
+  mapAlertmanagers(doc, o, notes);
+  mapTracing(doc, o, notes);
+  return {
+    text: dump(doc, source),
+    notes,
+    scrapeIntervalMs: maxScrapeMs,
+    evaluationIntervalMs,
+    jobs: jobList,
+  };
+}
+
+/** The scrape jobs, with those of scrape_config_files inlined under `v2` (which lacks the field). */
+function scrapeJobs(doc: Obj, o: PrometheusOptions, source: string, notes: string[]): Obj[] {
   let jobs: Json[] = Array.isArray(doc.scrape_configs) ? doc.scrape_configs : [];
   if (Array.isArray(doc.scrape_config_files)) {
     if (o.compat === 'v2') {
@@ -273,100 +300,90 @@ export function rewritePrometheusConfig(text: string, o: PrometheusOptions): Pro
       notes.push('scrape_config_files are kept as they are: their targets are not rewritten');
     }
   }
+  return jobs.filter(isObj);
+}
 
-  // A job none of whose targets runs locally (Grafana always, the Collector and Jaeger when not
-  // built) is dropped, not kept at up == 0: TargetDown would fire in every native run, and
-  // "steady load fires no warning" could never hold. The notes say which jobs went.
-  const kept: Json[] = [];
-  const jobList: PrometheusResult['jobs'] = [];
-  let maxScrapeMs = globalScrapeMs;
-  for (const job of jobs) {
-    if (!isObj(job)) continue;
-    const name = String(job.job_name);
-    if (o.compat === 'v2') strip(job, V3_ONLY_JOB, `scrape job "${name}" `, notes);
-    const sdKeys = Object.keys(job).filter((k) => k.endsWith('_sd_configs'));
-    if (sdKeys.length > 0) {
-      notes.push(`dropped scrape job "${name}": ${sdKeys.join(', ')} has no local equivalent`);
-      continue;
+/**
+ * Maps one job's static targets to their local addresses and returns them, or undefined when
+ * the job is dropped. A job none of whose targets runs locally (Grafana always, the Collector
+ * and Jaeger when not built) is dropped, not kept at up == 0: TargetDown would fire in every
+ * native run, and "steady load fires no warning" could never hold. The notes say which went.
+ */
+function mapJob(job: Obj, o: PrometheusOptions, notes: string[]): string[] | undefined {
+  const name = String(job.job_name);
+  if (o.compat === 'v2') strip(job, V3_ONLY_JOB, `scrape job "${name}" `, notes);
+  const sdKeys = Object.keys(job).filter((k) => k.endsWith('_sd_configs'));
+  if (sdKeys.length > 0) {
+    notes.push(`dropped scrape job "${name}": ${sdKeys.join(', ')} has no local equivalent`);
+    return undefined;
+  }
+  const targets: string[] = [];
+  const groups: Json[] = [];
+  for (const group of Array.isArray(job.static_configs) ? job.static_configs : []) {
+    if (!isObj(group)) continue;
+    const labels: Obj = isObj(group.labels) ? { ...group.labels } : {};
+    for (const t of Array.isArray(group.targets) ? group.targets : []) {
+      const mapped = mapAddress(String(t), o.addresses, 'prometheus');
+      if (!mapped) {
+        notes.push(`dropped target ${t} of scrape job "${name}": not running locally`);
+        continue;
+      }
+      targets.push(...mapped);
+      groups.push(localGroup(group, labels, mapped, String(t)));
     }
-    const targets: string[] = [];
+  }
+  if (targets.length === 0) {
+    notes.push(`dropped scrape job "${name}": none of its targets runs locally`);
+    return undefined;
+  }
+  job.static_configs = groups;
+  return targets;
+}
+
+/**
+ * One compose target's static group with its local addresses. One local address per compose
+ * target keeps compose's `instance` value, so alerts, dashboards and runbooks read the same
+ * natively.
+ */
+function localGroup(group: Obj, labels: Obj, mapped: string[], composeTarget: string): Obj {
+  if (mapped.length === 1 && !('instance' in labels)) {
+    return { ...group, targets: mapped, labels: { ...labels, instance: composeTarget } };
+  }
+  return { ...group, targets: mapped, ...(Object.keys(labels).length ? { labels } : {}) };
+}
+
+/** alerting.alertmanagers: local addresses; an entry whose Alertmanager is not running goes. */
+function mapAlertmanagers(doc: Obj, o: PrometheusOptions, notes: string[]): void {
+  if (!isObj(doc.alerting) || !Array.isArray(doc.alerting.alertmanagers)) return;
+  const ams: Json[] = [];
+  for (const am of doc.alerting.alertmanagers) {
+    if (!isObj(am)) continue;
     const groups: Json[] = [];
-    for (const group of Array.isArray(job.static_configs) ? job.static_configs : []) {
+    for (const group of Array.isArray(am.static_configs) ? am.static_configs : []) {
       if (!isObj(group)) continue;
-      const groupTargets: string[] = [];
-      const labels: Obj = isObj(group.labels) ? { ...group.labels } : {};
-      for (const t of Array.isArray(group.targets) ? group.targets : []) {
-        const mapped = mapAddress(String(t), o.addresses, 'prometheus');
-        if (!mapped) {
-          notes.push(`dropped target ${t} of scrape job "${name}": not running locally`);
-          continue;
-        }
-        groupTargets.push(...mapped);
-        // One local address per compose target: keep compose's `instance` value so alerts,
-        // dashboards and runbooks read the same natively.
-        if (mapped.length === 1 && !('instance' in labels)) {
-          groups.push({ ...group, targets: mapped, labels: { ...labels, instance: String(t) } });
-        } else
-          groups.push({
-            ...group,
-            targets: mapped,
-            ...(Object.keys(labels).length ? { labels } : {}),
-          });
-      }
-      targets.push(...groupTargets);
+      const targets = (Array.isArray(group.targets) ? group.targets : []).flatMap(
+        (t) => mapAddress(String(t), o.addresses, 'prometheus') ?? [],
+      );
+      if (targets.length) groups.push({ ...group, targets });
     }
-    if (targets.length === 0) {
-      notes.push(`dropped scrape job "${name}": none of its targets runs locally`);
-      continue;
-    }
-    job.static_configs = groups;
-    maxScrapeMs = Math.max(maxScrapeMs, scaleJob(job, name, sc, floor, global));
-    kept.push(job);
-    jobList.push({ job: name, targets });
+    if (groups.length) ams.push({ ...am, static_configs: groups });
+    else
+      notes.push(
+        'dropped an alerting.alertmanagers entry: its Alertmanager is not running locally',
+      );
   }
-  doc.scrape_configs = kept;
+  doc.alerting.alertmanagers = ams;
+}
 
-  if (Array.isArray(doc.rule_files)) {
-    doc.rule_files = doc.rule_files.flatMap((entry) => o.ruleFiles(String(entry)));
+/** Prometheus' own trace export goes to the local Collector, or nowhere. */
+function mapTracing(doc: Obj, o: PrometheusOptions, notes: string[]): void {
+  if (!isObj(doc.tracing) || typeof doc.tracing.endpoint !== 'string') return;
+  const mapped = mapAddress(doc.tracing.endpoint, o.addresses, 'prometheus');
+  if (mapped) doc.tracing.endpoint = mapped[0];
+  else {
+    delete doc.tracing;
+    notes.push("removed tracing: Prometheus's trace endpoint is not running locally");
   }
-
-  if (isObj(doc.alerting) && Array.isArray(doc.alerting.alertmanagers)) {
-    const ams: Json[] = [];
-    for (const am of doc.alerting.alertmanagers) {
-      if (!isObj(am)) continue;
-      const groups: Json[] = [];
-      for (const group of Array.isArray(am.static_configs) ? am.static_configs : []) {
-        if (!isObj(group)) continue;
-        const targets = (Array.isArray(group.targets) ? group.targets : []).flatMap(
-          (t) => mapAddress(String(t), o.addresses, 'prometheus') ?? [],
-        );
-        if (targets.length) groups.push({ ...group, targets });
-      }
-      if (groups.length) ams.push({ ...am, static_configs: groups });
-      else
-        notes.push(
-          'dropped an alerting.alertmanagers entry: its Alertmanager is not running locally',
-        );
-    }
-    doc.alerting.alertmanagers = ams;
-  }
-
-  if (isObj(doc.tracing) && typeof doc.tracing.endpoint === 'string') {
-    const mapped = mapAddress(doc.tracing.endpoint, o.addresses, 'prometheus');
-    if (mapped) doc.tracing.endpoint = mapped[0];
-    else {
-      delete doc.tracing;
-      notes.push("removed tracing: Prometheus's trace endpoint is not running locally");
-    }
-  }
-
-  return {
-    text: dump(doc, source),
-    notes,
-    scrapeIntervalMs: maxScrapeMs,
-    evaluationIntervalMs,
-    jobs: jobList,
-  };
 }
 
 /** Scales the global intervals; defaults are written out so that scaling them is visible. */
