@@ -143,6 +143,68 @@ function deliversLocally(doc: Document): boolean {
   });
 }
 
+/** The settings of one optional receiver (env, else its default), each checked. */
+function entryVars(
+  name: string,
+  entry: Entry,
+  env: Record<string, string | undefined>,
+  secretsDir: string,
+  secretVars: Set<string>,
+): Map<string, string> {
+  const vars = new Map<string, string>([['SECRETS_DIR', secretsDir]]);
+  for (const [setting, fallback] of Object.entries(entry.settings)) {
+    vars.set(setting, valueOf(env, setting) || fallback);
+  }
+  for (const required of entry.requires) {
+    if (!secretVars.has(required)) vars.set(required, valueOf(env, required));
+  }
+  for (const [setting, value] of vars) {
+    if (setting === 'SECRETS_DIR') continue;
+    checkValue(name, setting, value);
+    // Alertmanager expands templates in most string fields: a setting must not smuggle one in.
+    if (value.includes('{{')) throw new Error(`${name}: ${setting} must not contain "{{"`);
+  }
+  return vars;
+}
+
+/** The secret files of one optional receiver: file name → value from env. */
+function collectSecrets(
+  name: string,
+  entry: Entry,
+  env: Record<string, string | undefined>,
+  secretFiles: Record<string, string>,
+): void {
+  for (const [file, variable] of Object.entries(entry.secrets)) {
+    const value = valueOf(env, variable);
+    if (value === '') throw new Error(`${name}: secret ${variable} is not in "requires"`);
+    checkValue(name, variable, value);
+    if (file in secretFiles) throw new Error(`${name}: secret file ${file} is used twice`);
+    secretFiles[file] = value;
+  }
+}
+
+/** Its integrations, rendered, added to the receivers of the base config they name. */
+function addIntegrations(
+  doc: Document,
+  name: string,
+  entry: Entry,
+  vars: Map<string, string>,
+  secretVars: Set<string>,
+): void {
+  for (const [receiver, integrations] of Object.entries(entry.receivers)) {
+    const target = receiverMap(doc, receiver);
+    for (const [key, configs] of Object.entries(integrations)) {
+      const rendered = substitute(configs, vars, secretVars, name) as unknown[];
+      const existing = target.get(key);
+      if (isSeq(existing)) {
+        for (const config of rendered) existing.add(doc.createNode(config));
+      } else {
+        target.set(key, doc.createNode(rendered));
+      }
+    }
+  }
+}
+
 export function renderAlertmanagerConfig(
   env: Record<string, string | undefined>,
   repoRoot: string,
@@ -171,41 +233,10 @@ export function renderAlertmanagerConfig(
       skipped.push({ receiver: name, missing: missing.join(', ') });
       continue;
     }
-
     const secretVars = new Set(Object.values(entry.secrets));
-    const vars = new Map<string, string>([['SECRETS_DIR', secretsDir]]);
-    for (const [setting, fallback] of Object.entries(entry.settings)) {
-      vars.set(setting, valueOf(env, setting) || fallback);
-    }
-    for (const required of entry.requires) {
-      if (!secretVars.has(required)) vars.set(required, valueOf(env, required));
-    }
-    for (const [setting, value] of vars) {
-      if (setting === 'SECRETS_DIR') continue;
-      checkValue(name, setting, value);
-      // Alertmanager expands templates in most string fields: a setting must not smuggle one in.
-      if (value.includes('{{')) throw new Error(`${name}: ${setting} must not contain "{{"`);
-    }
-    for (const [file, variable] of Object.entries(entry.secrets)) {
-      const value = valueOf(env, variable);
-      if (value === '') throw new Error(`${name}: secret ${variable} is not in "requires"`);
-      checkValue(name, variable, value);
-      if (file in secretFiles) throw new Error(`${name}: secret file ${file} is used twice`);
-      secretFiles[file] = value;
-    }
-
-    for (const [receiver, integrations] of Object.entries(entry.receivers)) {
-      const target = receiverMap(doc, receiver);
-      for (const [key, configs] of Object.entries(integrations)) {
-        const rendered = substitute(configs, vars, secretVars, name) as unknown[];
-        const existing = target.get(key);
-        if (isSeq(existing)) {
-          for (const config of rendered) existing.add(doc.createNode(config));
-        } else {
-          target.set(key, doc.createNode(rendered));
-        }
-      }
-    }
+    const vars = entryVars(name, entry, env, secretsDir, secretVars);
+    collectSecrets(name, entry, env, secretFiles);
+    addIntegrations(doc, name, entry, vars, secretVars);
     active.push(name);
   }
 
