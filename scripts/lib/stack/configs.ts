@@ -124,27 +124,69 @@ export interface Rendered {
   jaeger?: { file: string };
 }
 
-export function renderConfigs(o: RenderOptions): Rendered {
-  const mounts = bindMounts(o.repoDir);
-  const read = (rel: string) => {
-    const file = path.join(o.repoDir, rel);
-    if (!existsSync(file))
-      throw new Error(`${rel} is missing: the native stack needs the repo's own config`);
-    return readFileSync(file, 'utf8');
-  };
-  const write = (rel: string, text: string) => {
-    const file = path.join(o.outDir, rel);
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, text);
-    return file;
-  };
-  const runningAddresses = Object.fromEntries(
-    Object.entries(o.addresses).filter(([key]) =>
-      o.running.has(key.slice(0, key.lastIndexOf(':'))),
-    ),
-  );
+/** Reads the repo's configs and writes the rendered ones: the same for every component. */
+interface ConfigIO {
+  o: RenderOptions;
+  mounts: [string, string][];
+  read(rel: string): string;
+  /** Writes `text` at `rel` under the output folder; returns the file's path. */
+  write(rel: string, text: string): string;
+  /** The addresses of the compose services that run locally. */
+  runningAddresses: AddressMap;
+}
 
-  // Prometheus first: its scaled intervals set the floors of the rules.
+export function renderConfigs(o: RenderOptions): Rendered {
+  const io = configIO(o);
+  const rendered: Rendered = {
+    // Prometheus first: its scaled intervals set the floors of the rules.
+    prometheus: renderPrometheus(io),
+    alertmanager: renderAlertmanager(io),
+  };
+  if (o.collector) rendered.collector = { files: renderCollector(io) };
+  if (o.jaeger) {
+    const text = io.read(SOURCES.jaeger);
+    rendered.jaeger = {
+      file: io.write(
+        SOURCES.jaeger,
+        rewriteServiceConfig(text, 'jaeger', o.addresses, SOURCES.jaeger),
+      ),
+    };
+  }
+  return rendered;
+}
+
+function configIO(o: RenderOptions): ConfigIO {
+  return {
+    o,
+    mounts: bindMounts(o.repoDir),
+    read: (rel) => {
+      const file = path.join(o.repoDir, rel);
+      if (!existsSync(file))
+        throw new Error(`${rel} is missing: the native stack needs the repo's own config`);
+      return readFileSync(file, 'utf8');
+    },
+    write: (rel, text) => {
+      const file = path.join(o.outDir, rel);
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, text);
+      return file;
+    },
+    runningAddresses: Object.fromEntries(
+      Object.entries(o.addresses).filter(([key]) =>
+        o.running.has(key.slice(0, key.lastIndexOf(':'))),
+      ),
+    ),
+  };
+}
+
+/** prometheus.yml and every rule file it names, rewritten (and scaled) together. */
+function renderPrometheus({
+  o,
+  mounts,
+  read,
+  write,
+  runningAddresses,
+}: ConfigIO): Rendered['prometheus'] {
   const promDir = path.join(o.repoDir, path.dirname(SOURCES.prometheus));
   const rulePairs: { from: string; to: string }[] = [];
   const prom = rewritePrometheusConfig(read(SOURCES.prometheus), {
@@ -161,7 +203,7 @@ export function renderConfigs(o: RenderOptions): Rendered {
     readScrapeConfigFile: (entry) => readFileSync(localPath(entry, promDir, mounts), 'utf8'),
   });
   const notes = [...prom.notes];
-  const promFile = write('prometheus/prometheus.yml', prom.text);
+  const file = write('prometheus/prometheus.yml', prom.text);
   for (const { from, to } of rulePairs) {
     const r = rewriteRuleFile(readFileSync(from, 'utf8'), {
       scaling: o.scaling,
@@ -173,7 +215,19 @@ export function renderConfigs(o: RenderOptions): Rendered {
     notes.push(...r.notes);
     write(path.relative(o.outDir, to), r.text);
   }
+  return {
+    file,
+    bootText: withoutRules(prom.text),
+    fullText: prom.text,
+    ruleFiles: rulePairs.map((p) => p.to),
+    scrapeIntervalMs: prom.scrapeIntervalMs,
+    evaluationIntervalMs: prom.evaluationIntervalMs,
+    jobs: prom.jobs,
+    notes,
+  };
+}
 
+function renderAlertmanager({ o, mounts, read, write, runningAddresses }: ConfigIO) {
   const amDir = path.join(o.repoDir, path.dirname(SOURCES.alertmanager));
   const am = rewriteAlertmanagerConfig(read(SOURCES.alertmanager), {
     addresses: runningAddresses,
@@ -181,39 +235,14 @@ export function renderConfigs(o: RenderOptions): Rendered {
     source: SOURCES.alertmanager,
     resolvePath: (entry) => localPath(entry, amDir, mounts),
   });
+  return { file: write('alertmanager/alertmanager.yml', am.text), notes: am.notes };
+}
 
-  const rendered: Rendered = {
-    prometheus: {
-      file: promFile,
-      bootText: withoutRules(prom.text),
-      fullText: prom.text,
-      ruleFiles: rulePairs.map((p) => p.to),
-      scrapeIntervalMs: prom.scrapeIntervalMs,
-      evaluationIntervalMs: prom.evaluationIntervalMs,
-      jobs: prom.jobs,
-      notes,
-    },
-    alertmanager: { file: write('alertmanager/alertmanager.yml', am.text), notes: am.notes },
-  };
-  if (o.collector) {
-    rendered.collector = {
-      files: collectorSources()
-        .filter((rel) => existsSync(path.join(o.repoDir, rel)))
-        .map((rel) =>
-          write(
-            rel,
-            rewriteServiceConfig(read(rel), 'otel-collector', o.addresses, rel, o.scaling),
-          ),
-        ),
-    };
-  }
-  if (o.jaeger) {
-    rendered.jaeger = {
-      file: write(
-        SOURCES.jaeger,
-        rewriteServiceConfig(read(SOURCES.jaeger), 'jaeger', o.addresses, SOURCES.jaeger),
-      ),
-    };
-  }
-  return rendered;
+/** The Collector's files, in the order it merges them. */
+function renderCollector({ o, read, write }: ConfigIO): string[] {
+  return collectorSources()
+    .filter((rel) => existsSync(path.join(o.repoDir, rel)))
+    .map((rel) =>
+      write(rel, rewriteServiceConfig(read(rel), 'otel-collector', o.addresses, rel, o.scaling)),
+    );
 }
