@@ -170,6 +170,100 @@ export function formatAlertLine(alert: ReceivedAlert): string {
   return `${alert.receivedAt} ${alert.status.toUpperCase().padEnd(8)} ${alert.alertname} [${severity}] ${summary}`;
 }
 
+/** The stored alerts, oldest first, at most `maxAlerts`, and whoever waits for one. */
+class AlertStore {
+  private stored: ReceivedAlert[] = [];
+  private readonly waiters = new Set<{ match: AlertMatch; resolve: (a: ReceivedAlert) => void }>();
+  private readonly maxAlerts: number;
+  private readonly log: (line: string) => void;
+
+  constructor(maxAlerts: number, log: (line: string) => void) {
+    this.maxAlerts = maxAlerts;
+    this.log = log;
+  }
+
+  add(alerts: ReceivedAlert[]): void {
+    for (const alert of alerts) {
+      this.stored.push(alert);
+      this.log(formatAlertLine(alert));
+      for (const waiter of this.waiters) {
+        if (matches(alert, waiter.match)) {
+          this.waiters.delete(waiter);
+          waiter.resolve(alert);
+        }
+      }
+    }
+    if (this.stored.length > this.maxAlerts) this.stored = this.stored.slice(-this.maxAlerts);
+  }
+
+  list(match: AlertMatch = {}): ReceivedAlert[] {
+    return this.stored.filter((a) => matches(a, match)).map((a) => ({ ...a }));
+  }
+
+  clear(): void {
+    this.stored = [];
+  }
+
+  waitFor(match: AlertMatch, timeoutMs: number): Promise<ReceivedAlert> {
+    const found = this.stored.find((a) => matches(a, match));
+    if (found) return Promise.resolve(found);
+    return new Promise<ReceivedAlert>((resolve, reject) => {
+      const waiter = {
+        match,
+        resolve: (a: ReceivedAlert) => {
+          clearTimeout(timer);
+          resolve(a);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        reject(new Error(`no alert matching ${JSON.stringify(match)} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+}
+
+/** One request of the HTTP API in the header. */
+async function handle(store: AlertStore, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://receiver');
+  if (url.pathname === '/-/healthy') {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed');
+    return send(res, 200, 'OK');
+  }
+  if (url.pathname !== '/alerts') return send(res, 404, 'not found');
+  switch (req.method) {
+    case 'POST': {
+      let body: unknown;
+      try {
+        body = JSON.parse(await readBody(req));
+      } catch (err) {
+        if (err instanceof BadRequest) throw err;
+        throw new BadRequest('body is not valid JSON');
+      }
+      store.add(parseWebhook(body, new Date()));
+      return send(res, 204);
+    }
+    case 'GET':
+      return send(res, 200, { alerts: store.list(matchOf(url.searchParams)) });
+    case 'DELETE':
+      store.clear();
+      return send(res, 204);
+    default:
+      res.setHeader('allow', 'GET, POST, DELETE');
+      return send(res, 405, 'method not allowed');
+  }
+}
+
+/** GET /alerts' filter: ?alertname=, ?status=firing|resolved. */
+function matchOf(params: URLSearchParams): AlertMatch {
+  const status = params.get('status');
+  if (status !== null && status !== 'firing' && status !== 'resolved') {
+    throw new BadRequest('status must be "firing" or "resolved"');
+  }
+  return { alertname: params.get('alertname') ?? undefined, status: status ?? undefined };
+}
+
 export async function startAlertReceiver(
   options: AlertReceiverOptions = {},
 ): Promise<AlertReceiver> {
@@ -179,63 +273,9 @@ export async function startAlertReceiver(
     throw new RangeError(`maxAlerts must be a positive integer, got ${maxAlerts}`);
   }
   const log = options.log ?? (() => {});
-  let stored: ReceivedAlert[] = [];
-  const waiters = new Set<{ match: AlertMatch; resolve: (a: ReceivedAlert) => void }>();
-
-  function store(alerts: ReceivedAlert[]): void {
-    for (const alert of alerts) {
-      stored.push(alert);
-      log(formatAlertLine(alert));
-      for (const waiter of waiters) {
-        if (matches(alert, waiter.match)) {
-          waiters.delete(waiter);
-          waiter.resolve(alert);
-        }
-      }
-    }
-    if (stored.length > maxAlerts) stored = stored.slice(stored.length - maxAlerts);
-  }
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://receiver');
-    if (url.pathname === '/-/healthy') {
-      if (req.method !== 'GET' && req.method !== 'HEAD')
-        return send(res, 405, 'method not allowed');
-      return send(res, 200, 'OK');
-    }
-    if (url.pathname !== '/alerts') return send(res, 404, 'not found');
-    switch (req.method) {
-      case 'POST': {
-        let body: unknown;
-        try {
-          body = JSON.parse(await readBody(req));
-        } catch (err) {
-          if (err instanceof BadRequest) throw err;
-          throw new BadRequest('body is not valid JSON');
-        }
-        store(parseWebhook(body, new Date()));
-        return send(res, 204);
-      }
-      case 'GET': {
-        const alertname = url.searchParams.get('alertname') ?? undefined;
-        const statusParam = url.searchParams.get('status');
-        if (statusParam !== null && statusParam !== 'firing' && statusParam !== 'resolved') {
-          throw new BadRequest('status must be "firing" or "resolved"');
-        }
-        const match: AlertMatch = { alertname, status: statusParam ?? undefined };
-        return send(res, 200, { alerts: stored.filter((a) => matches(a, match)) });
-      }
-      case 'DELETE':
-        stored = [];
-        return send(res, 204);
-      default:
-        res.setHeader('allow', 'GET, POST, DELETE');
-        return send(res, 405, 'method not allowed');
-    }
-  }
-
+  const store = new AlertStore(maxAlerts, log);
   const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
+    handle(store, req, res).catch((err: unknown) => {
       if (err instanceof BadRequest) send(res, 400, { error: err.message });
       else {
         log(`error handling ${req.method} ${req.url}: ${String(err)}`);
@@ -245,7 +285,6 @@ export async function startAlertReceiver(
   });
   // Alertmanager keeps connections open; do not let them hold close() up.
   server.keepAliveTimeout = 5_000;
-
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? DEFAULT_PORT, host, () => {
@@ -256,33 +295,13 @@ export async function startAlertReceiver(
   const port = (server.address() as AddressInfo).port;
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   const url = `http://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${port}`;
-
   return {
     url,
     port,
     webhookUrl: `${url}/alerts`,
-    alerts: () => stored.map((a) => ({ ...a })),
-    clear: () => {
-      stored = [];
-    },
-    waitFor(match, timeoutMs) {
-      const found = stored.find((a) => matches(a, match));
-      if (found) return Promise.resolve(found);
-      return new Promise<ReceivedAlert>((resolve, reject) => {
-        const waiter = {
-          match,
-          resolve: (a: ReceivedAlert) => {
-            clearTimeout(timer);
-            resolve(a);
-          },
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(waiter);
-          reject(new Error(`no alert matching ${JSON.stringify(match)} within ${timeoutMs} ms`));
-        }, timeoutMs);
-        waiters.add(waiter);
-      });
-    },
+    alerts: () => store.list(),
+    clear: () => store.clear(),
+    waitFor: (match, timeoutMs) => store.waitFor(match, timeoutMs),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
