@@ -5,13 +5,12 @@
 //   default       what `make up` runs: metrics, every trace exported, info logs
 //   lean          the production profile: default with 10 % head sampling
 // and the two endpoints every configuration is driven on.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { freePorts } from '../lib/ports.ts';
+import { freePort } from '../lib/ports.ts';
+import { Supervisor } from '../lib/supervisor.ts';
 
 const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux (getconf CLK_TCK)
 
@@ -59,7 +58,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
 
 export interface RunningApp {
   url: string;
-  process: ChildProcess;
+  pid: number;
   stop: () => Promise<void>;
 }
 
@@ -103,48 +102,35 @@ const ENTRY_ARGS: Record<ConfigName, string[]> = {
   lean: ['--require', './dist/telemetry/instrument.js', 'dist/server.js'],
 };
 
-async function waitLive(url: string, child: ChildProcess, stderr: () => string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`app exited at start:\n${stderr()}`);
-    try {
-      if ((await fetch(`${url}/health/live`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`app did not start in 30 s:\n${stderr()}`);
-    await sleep(100);
-  }
-}
-
+/** One configuration of the app on a free port, started and stopped by the Supervisor. */
 export async function startApp(config: ConfigName, o: AppOptions): Promise<RunningApp> {
-  const [port] = await freePorts(1);
+  const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), `bench-${config}-`));
-  // Logs go to /dev/null: writing them is part of the cost, reading them is not.
-  const child = spawn(process.execPath, ENTRY_ARGS[config], {
-    cwd: APP_DIR,
-    env: appEnv(config, port, dataDir, o),
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const url = `http://127.0.0.1:${port}`;
+  const supervisor = new Supervisor();
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((done) => child.once('exit', done));
-      child.kill('SIGTERM');
-      await Promise.race([exited, sleep(15_000)]);
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
+    await supervisor.stopAll();
     rmSync(dataDir, { recursive: true, force: true });
   };
   try {
-    await waitLive(url, child, () => `${config}: ${stderr}`);
+    const { pid } = await supervisor.start({
+      name: config,
+      command: process.execPath,
+      args: ENTRY_ARGS[config],
+      cwd: APP_DIR,
+      env: appEnv(config, port, dataDir, o),
+      // stderr only (start-up failures); stdout, the logs, to /dev/null.
+      logFile: join(dataDir, 'stderr.log'),
+      discardStdout: true,
+      ports: [port],
+      ready: async () => (await fetch(`${url}/health/live`)).ok,
+      readyTimeoutMs: 30_000,
+    });
+    return { url, pid, stop };
   } catch (error) {
     await stop();
     throw error;
   }
-  return { url, process: child, stop };
 }
 
 /** User plus system CPU time of a process so far, in seconds (proc(5): utime, stime). */

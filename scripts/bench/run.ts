@@ -87,10 +87,8 @@ function chartOf(rows: ThroughputRow[], date: Date): string {
   });
 }
 
-async function main(): Promise<void> {
-  const startedAt = new Date();
-  progress(`bench: ${JSON.stringify(options)}`);
-  progress(`machine: ${machine()}`);
+/** Every measurement, in the order that keeps them apart (the footprint's stack last). */
+async function measureAll(startedAt: Date) {
   const maxConcurrentRuns =
     2 * Math.max(options.throughput.connections, options.latency.maxInFlight);
   const service = await serviceBench(maxConcurrentRuns);
@@ -105,30 +103,44 @@ async function main(): Promise<void> {
   const footprint =
     options.footprintSeconds > 0 ? await measureFootprint(options.footprintSeconds) : undefined;
   const durationSeconds = Math.round((Date.now() - startedAt.getTime()) / 1000);
-
-  printThroughput(service.throughput);
-  printLatency(service.latency);
-  printCosts({ scrape: service.scrape, registryAtScale, encoding, soak });
-  if (footprint) printFootprint(footprint);
-
-  mkdirSync(outDir, { recursive: true });
-  const results = {
-    date: startedAt.toISOString(),
-    machine: machine(),
-    durationSeconds,
-    options,
+  return {
+    ...{ date: startedAt.toISOString(), machine: machine(), durationSeconds, options },
     ...service,
-    registryAtScale,
-    encoding,
-    soak,
-    footprint,
+    ...{ registryAtScale, encoding, soak, footprint },
   };
-  writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(join(outDir, 'bench.svg'), chartOf(service.throughput, startedAt));
+}
+
+type Results = Awaited<ReturnType<typeof measureAll>>;
+
+function printResults(r: Results): void {
+  printThroughput(r.throughput);
+  printLatency(r.latency);
+  printCosts({
+    scrape: r.scrape,
+    registryAtScale: r.registryAtScale,
+    encoding: r.encoding,
+    soak: r.soak,
+  });
+  if (r.footprint) printFootprint(r.footprint);
+}
+
+function writeResults(r: Results, startedAt: Date): void {
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(r, null, 2)}\n`);
+  writeFileSync(join(outDir, 'bench.svg'), chartOf(r.throughput, startedAt));
   const rel = relative(process.cwd(), outDir) || '.';
   console.log(
-    `\nbench took ${durationSeconds} s; wrote ${rel}/results.json and ${rel}/bench.svg (make bench-publish copies them to docs/bench/)`,
+    `\nbench took ${r.durationSeconds} s; wrote ${rel}/results.json and ${rel}/bench.svg (make bench-publish copies them to docs/bench/)`,
   );
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  progress(`bench: ${JSON.stringify(options)}`);
+  progress(`machine: ${machine()}`);
+  const results = await measureAll(startedAt);
+  printResults(results);
+  writeResults(results, startedAt);
 }
 
 await main();

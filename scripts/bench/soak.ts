@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { APP_DIR, ENDPOINTS, rssBytes, startApp, type AppOptions } from './apps.ts';
-import { freePorts } from '../lib/ports.ts';
+import { freePort } from '../lib/ports.ts';
 import { slope, spread, type Spread } from './stats.ts';
 
 const RUN = ENDPOINTS[1];
@@ -136,13 +136,13 @@ export async function soakWithOtlpDown(
   connections: number,
 ): Promise<SoakResult> {
   // A port nobody listens on: every export fails fast with ECONNREFUSED.
-  const [deadPort] = await freePorts(1);
+  const deadPort = await freePort();
   const app = await startApp('default', {
     ...options,
     otlpEndpoint: `http://127.0.0.1:${deadPort}`,
   });
   try {
-    const pid = app.process.pid as number;
+    const pid = app.pid;
     const samples: { t: number; rss: number }[] = [];
     const started = Date.now();
     const sampler = setInterval(

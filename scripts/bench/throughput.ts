@@ -49,7 +49,7 @@ export async function drive(
   seconds: number,
   connections: number,
 ): Promise<Sample> {
-  const pid = app.process.pid as number;
+  const pid = app.pid;
   const cpuBefore = cpuSeconds(pid);
   const result = await autocannon({
     url: `${app.url}${endpoint.path}`,
@@ -90,7 +90,7 @@ async function measureConfig(
           (failed > 0 ? `  (${sample.non2xx} non-2xx, ${sample.errors} errors)` : ''),
       );
     }
-    samples.rss[config].push(rssBytes(running.process.pid as number));
+    samples.rss[config].push(rssBytes(running.pid));
   } finally {
     await running.stop();
   }

@@ -34,3 +34,9 @@ export async function isPortFree(port: number): Promise<boolean> {
     return false;
   }
 }
+
+/** One free port (see freePorts). */
+export async function freePort(): Promise<number> {
+  const [port] = await freePorts(1);
+  return port;
+}

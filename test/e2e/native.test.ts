@@ -13,7 +13,7 @@ import { nativeControl } from '../../scripts/lib/scenarios/app-control.ts';
 import { PrometheusClient } from '../../scripts/lib/clients.ts';
 import { waitUntil } from '../../scripts/lib/wait.ts';
 import { isAlive, REPO_DIR } from '../../scripts/lib/endpoints.ts';
-import type { Managed } from '../../scripts/lib/stack/supervisor.ts';
+import type { Managed } from '../../scripts/lib/supervisor.ts';
 import { runScript } from './helpers.ts';
 
 interface NativeState {

@@ -22,7 +22,7 @@ import { waitUntil } from '../../scripts/lib/wait.ts';
 import { REPO_DIR } from '../../scripts/lib/endpoints.ts';
 import { freePorts } from '../../scripts/lib/ports.ts';
 import { startStack, type Stack } from '../../scripts/lib/stack/stack.ts';
-import { Supervisor } from '../../scripts/lib/stack/supervisor.ts';
+import { Supervisor } from '../../scripts/lib/supervisor.ts';
 import { JaegerClient, SPAN_KIND, type JaegerSpan } from './jaeger-client.ts';
 
 // Mild: the 15 s scrape and evaluation intervals become 1 s, so a scrape follows every step

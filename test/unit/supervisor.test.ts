@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isAlive } from '../../scripts/lib/endpoints.ts';
 import { freePorts, isPortFree } from '../../scripts/lib/ports.ts';
-import { logTail, Supervisor, type Managed } from '../../scripts/lib/stack/supervisor.ts';
+import { logTail, Supervisor, type Managed } from '../../scripts/lib/supervisor.ts';
 
 const waitFor = async (cond: () => boolean, ms = 5000) => {
   const end = Date.now() + ms;

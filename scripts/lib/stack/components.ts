@@ -10,7 +10,7 @@ import type { ApiKeysByTier } from '../endpoints.ts';
 import { collectorSources, SOURCES, type Rendered } from './configs.ts';
 import { listenPorts } from './rewrite.ts';
 import { scaledHealthCheckMs, scaledResendDelay, type TimeScaling } from './scaling.ts';
-import type { ProcessSpec } from './supervisor.ts';
+import type { ProcessSpec } from '../supervisor.ts';
 
 export type Component = 'app' | 'prometheus' | 'alertmanager' | 'otel-collector' | 'jaeger';
 export type Program = Exclude<Component, 'app'>;

@@ -25,7 +25,7 @@ import {
 import { renderConfigs, type Rendered } from './configs.ts';
 import type { AddressMap } from './rewrite.ts';
 import { scalingFor, type TimeScaling } from './scaling.ts';
-import { logTail, Supervisor, type Managed, type ProcessSpec } from './supervisor.ts';
+import { logTail, Supervisor, type Managed, type ProcessSpec } from '../supervisor.ts';
 
 export { FLOORS, TEST_TIME_SCALE } from './scaling.ts';
 export { INSTALL_HINT, type Component } from './components.ts';

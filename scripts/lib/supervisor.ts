@@ -1,4 +1,4 @@
-// Starting, watching and stopping the native stack's processes. Each runs in its own process
+// Starting, watching and stopping the tooling's processes (the native stack's, the benchmark's). Each runs in its own process
 // group (so Ctrl-C in the terminal reaches only the harness, which then stops them in order,
 // and a stop reaches any children they spawned), with stdout and stderr in a log file. If the
 // harness itself exits for any reason short of SIGKILL, an exit hook kills what is left.
@@ -12,6 +12,8 @@ export interface ProcessSpec {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   logFile: string;
+  /** Discard stdout (the benchmark: writing logs is part of the cost, keeping them is not). */
+  discardStdout?: boolean;
   /** Local ports it listens on, for the status and the "all ports closed" check. */
   ports: number[];
   /** Resolves true once the process serves; polled until `readyTimeoutMs`. */
@@ -64,7 +66,7 @@ export class Supervisor {
     const child = spawn(spec.command, spec.args, {
       cwd: spec.cwd,
       env: spec.env ?? process.env,
-      stdio: ['ignore', fd, fd],
+      stdio: ['ignore', spec.discardStdout ? 'ignore' : fd, fd],
       detached: true,
     });
     closeSync(fd);
