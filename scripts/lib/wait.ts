@@ -5,7 +5,7 @@ export async function waitUntil<T>(
   what: string,
   timeoutMs: number,
   probe: () => Promise<T | false | undefined>,
-  everyMs = 500,
+  everyMs = 250,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last = '';

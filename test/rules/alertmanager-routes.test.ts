@@ -12,7 +12,6 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +20,8 @@ import YAML from 'yaml';
 import { renderAlertmanagerConfig } from '../../scripts/lib/alertmanager-config.ts';
 import { startAlertReceiver, type AlertReceiver } from '../../scripts/lib/alert-receiver.ts';
 import { describeBinary, findBinary } from '../../scripts/lib/binaries.ts';
+import { freePort } from '../../scripts/lib/ports.ts';
+import { waitUntil as until } from '../../scripts/lib/wait.ts';
 
 const run = promisify(execFile);
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -122,38 +123,6 @@ describe(`Alertmanager routes (${amtool ? describeBinary(amtool) : 'amtool not f
 });
 
 // ---------------------------------------------------------------------------- a live Alertmanager
-
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
-async function until<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(
-    `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`,
-  );
-}
 
 interface ApiAlert {
   labels: Record<string, string>;

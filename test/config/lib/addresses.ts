@@ -1,20 +1,16 @@
 // Every `host:port` a config mentions (listen addresses, targets, URLs), so the tests can hold
 // them against the ports docker-compose.yml declares.
 
+import { parseAddress } from '../../../scripts/lib/addresses.ts';
 import { isObj, type Json } from './compose.ts';
+
+export { parseAddress, SELF_HOSTS as SELF } from '../../../scripts/lib/addresses.ts';
 
 export interface Address {
   host: string;
   port: number;
   /** Where in the config: a dotted path. */
   path: string;
-}
-
-const ADDRESS = /^(?:[a-z][a-z0-9+.-]*:\/\/)?(\[[^\]]*\]|[A-Za-z0-9_.-]*):(\d{1,5})(?:\/.*)?$/;
-
-export function parseAddress(value: string): { host: string; port: number } | undefined {
-  const m = ADDRESS.exec(value);
-  return m ? { host: m[1], port: Number(m[2]) } : undefined;
 }
 
 /** Strings shaped like host:port or URLs with a port, and {host, port} objects. */
@@ -35,6 +31,3 @@ export function findAddresses(node: Json, path = ''): Address[] {
   }
   return [];
 }
-
-/** Hosts that mean "this process itself". */
-export const SELF = new Set(['', '0.0.0.0', '127.0.0.1', 'localhost', '::', '[::]']);

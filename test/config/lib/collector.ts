@@ -2,15 +2,9 @@
 // them: several files merged the way the Collector merges `--config` files, and the rules the
 // stack relies on (SPEC 9, issue 4), each check returning problems as sentences.
 
-import YAML from 'yaml';
 import { isObj, type Json, type Obj } from './compose.ts';
 
-export function parseYamlMapping(text: string, source: string): Obj {
-  const doc: unknown = YAML.parse(text);
-  if (doc === null || doc === undefined) return {};
-  if (!isObj(doc)) throw new Error(`${source}: expected a mapping at the top`);
-  return doc as Obj;
-}
+export { parseYamlMapping } from '../../../scripts/lib/yaml.ts';
 
 /** confmap's merge: mappings merge key by key, anything else (lists too) is replaced. */
 export function mergeConfigs(...docs: Obj[]): Obj {

@@ -6,12 +6,9 @@
 import YAML from 'yaml';
 import { parseDuration } from '../../../scripts/lib/stack/duration.ts';
 
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-export type Obj = { [key: string]: Json };
+import { isObj, type Json, type Obj } from '../../../scripts/lib/yaml.ts';
 
-export function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+export { isObj, type Json, type Obj };
 
 /** Compose variable interpolation of one string. Unset variables without default become "". */
 export function interpolate(value: string, env: Map<string, string>, where = 'value'): string {

@@ -2,7 +2,6 @@
 // binary is used is printed once per program, so a test log says what checked the configs.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import {
   describeBinary,
   findBinary,
@@ -47,18 +46,7 @@ export function run(bin: string, args: string[], cwd?: string, timeoutMs = 60_00
   return { code: r.status, stdout, stderr, output: `${stdout}${stderr}`.trim() };
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../../scripts/lib/ports.ts';
 
 export interface Started {
   /** Everything the process printed so far. */
