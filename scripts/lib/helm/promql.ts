@@ -1,30 +1,7 @@
 // PromQL edits for the Helm chart's rules (deploy/helm): add one equality matcher to every
 // vector selector of an expression, found with the PromQL grammar (@prometheus-io/lezer-promql)
 // rather than a regular expression, so strings, label values and function names stay intact.
-import { parser } from '@prometheus-io/lezer-promql';
-
-interface Edit {
-  at: number;
-  text: string;
-}
-
-/** `expr` with each insertion made, the last position first so earlier offsets stay valid. */
-function applyEdits(expr: string, edits: Edit[]): string {
-  let out = expr;
-  for (const e of edits.sort((a, b) => b.at - a.at))
-    out = out.slice(0, e.at) + e.text + out.slice(e.at);
-  return out;
-}
-
-function refuseParseErrors(expr: string, what: string): void {
-  parser.parse(expr).iterate({
-    enter(n) {
-      if (n.type.isError) {
-        throw new Error(`${what}: PromQL does not parse near "${expr.slice(n.from, n.from + 30)}"`);
-      }
-    },
-  });
-}
+import { applyEdits, nodesNamed, refuseParseErrors, type Edit } from '../promql-syntax.ts';
 
 /**
  * `expr` with `label="value"` added to every vector selector (inside range and subquery
@@ -35,13 +12,10 @@ export function addMatcher(expr: string, label: string, value: string, what = 'e
   refuseParseErrors(expr, what);
   const matcher = `${label}=${JSON.stringify(value)}`;
   const edits: Edit[] = [];
-  const cursor = parser.parse(expr).cursor();
-  do {
-    if (cursor.name !== 'VectorSelector') continue;
-    const node = cursor.node;
+  for (const node of nodesNamed(expr, 'VectorSelector')) {
     const matchers = node.getChild('LabelMatchers');
     if (!matchers) {
-      edits.push({ at: node.to, text: `{${matcher}}` });
+      edits.push({ from: node.to, text: `{${matcher}}` });
       continue;
     }
     const names = matchers
@@ -51,8 +25,8 @@ export function addMatcher(expr: string, label: string, value: string, what = 'e
       throw new Error(`${what}: a selector already matches on "${label}": ${expr}`);
     }
     const empty = matchers.to - matchers.from === 2;
-    edits.push({ at: matchers.from + 1, text: empty ? matcher : `${matcher}, ` });
-  } while (cursor.next());
+    edits.push({ from: matchers.from + 1, text: empty ? matcher : `${matcher}, ` });
+  }
   return applyEdits(expr, edits);
 }
 
@@ -65,13 +39,10 @@ export function addMatcher(expr: string, label: string, value: string, what = 'e
 export function keepLabel(expr: string, label: string, what = 'expr'): string {
   refuseParseErrors(expr, what);
   const edits: Edit[] = [];
-  const cursor = parser.parse(expr).cursor();
-  do {
-    if (cursor.name !== 'AggregateExpr') continue;
-    const node = cursor.node;
+  for (const node of nodesNamed(expr, 'AggregateExpr')) {
     const modifier = node.getChild('AggregateModifier');
     if (!modifier) {
-      edits.push({ at: node.getChild('AggregateOp')!.to, text: ` by (${label}) ` });
+      edits.push({ from: node.getChild('AggregateOp')!.to, text: ` by (${label}) ` });
       continue;
     }
     const grouping = modifier.getChild('GroupingLabels')!;
@@ -81,8 +52,8 @@ export function keepLabel(expr: string, label: string, what = 'expr'): string {
       continue;
     }
     if (names.includes(label)) continue;
-    edits.push({ at: grouping.from + 1, text: names.length === 0 ? label : `${label}, ` });
-  } while (cursor.next());
+    edits.push({ from: grouping.from + 1, text: names.length === 0 ? label : `${label}, ` });
+  }
   return applyEdits(expr, edits);
 }
 
@@ -93,34 +64,28 @@ export function keepLabel(expr: string, label: string, what = 'expr'): string {
  */
 export function labelVectorLiterals(expr: string, label: string, value: string): string {
   const edits: Edit[] = [];
-  const cursor = parser.parse(expr).cursor();
-  do {
-    if (cursor.name !== 'FunctionCall') continue;
-    const fn = cursor.node.getChild('FunctionIdentifier');
-    if (!fn?.getChild('Vector')) continue;
+  for (const call of nodesNamed(expr, 'FunctionCall')) {
+    if (!call.getChild('FunctionIdentifier')?.getChild('Vector')) continue;
     edits.push({
-      at: cursor.to,
+      from: call.to,
       text: `, ${JSON.stringify(label)}, ${JSON.stringify(value)}, "", "")`,
     });
-    edits.push({ at: cursor.from, text: 'label_replace(' });
-  } while (cursor.next());
+    edits.push({ from: call.from, text: 'label_replace(' });
+  }
   return applyEdits(expr, edits);
 }
 
 /** The values of every `label="value"` equality matcher in `expr` (e.g. the jobs it reads). */
 export function matcherValues(expr: string, label: string): string[] {
   const out: string[] = [];
-  const cursor = parser.parse(expr).cursor();
-  do {
-    if (cursor.name !== 'UnquotedLabelMatcher') continue;
-    const node = cursor.node;
+  for (const node of nodesNamed(expr, 'UnquotedLabelMatcher')) {
     const name = node.getChild('LabelName');
     const op = node.getChild('MatchOp');
     const value = node.getChild('StringLiteral');
     if (!name || !op || !value || expr.slice(name.from, name.to) !== label) continue;
     if (expr.slice(op.from, op.to) === '=')
       out.push(JSON.parse(expr.slice(value.from, value.to)) as string);
-  } while (cursor.next());
+  }
   return out;
 }
 
