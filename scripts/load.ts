@@ -1,12 +1,11 @@
 // make load: realistic traffic against the agent service for a while, with a live status line
 // and a summary. `node scripts/load.ts --help` lists the options.
-import { parseArgs } from 'node:util';
 import { LoadGenerator } from './lib/load/generator.ts';
 import { PROFILES, requireApiKeys, type ApiKeys, type ProfileName } from './lib/load/mix.ts';
 import { statusText, summaryText } from './lib/load/stats.ts';
 import { StatusLine } from './lib/load/status-line.ts';
-import { ENDPOINT_HELP, ENDPOINT_OPTIONS, resolveEndpoints } from './lib/endpoints.ts';
-import { waitForApp } from './lib/clients.ts';
+import { parseStackArgs, requireApp } from './lib/cli.ts';
+import { ENDPOINT_HELP, resolveEndpoints } from './lib/endpoints.ts';
 
 const HELP = `Usage: node scripts/load.ts [profile] [options]
 
@@ -17,19 +16,10 @@ free-burst (one free-tier client far over its rate limit).
   --rate N             average requests per second (env RATE, default 10)
 ${ENDPOINT_HELP}`;
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    ...ENDPOINT_OPTIONS,
-    duration: { type: 'string' },
-    rate: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  },
+const { values, positionals } = parseStackArgs(HELP, {
+  duration: { type: 'string' },
+  rate: { type: 'string' },
 });
-if (values.help) {
-  console.log(HELP);
-  process.exit(0);
-}
 
 const profileName = (positionals[0] ?? 'steady') as ProfileName;
 if (!(profileName in PROFILES)) {
@@ -45,12 +35,7 @@ if (!(durationS > 0) || !(rate > 0)) {
 
 const endpoints = resolveEndpoints(values);
 console.log(`Agent service: ${endpoints.shown.app} (${endpoints.origin})`);
-await waitForApp(endpoints.app, 5_000).catch((err: Error) => {
-  console.error(
-    `${err.message}\nIs the stack running? Start it with: make up (Docker) or make native`,
-  );
-  process.exit(1);
-});
+await requireApp(endpoints);
 console.log(`Sending ${profileName} load for ${durationS} s at ${rate} req/s; Ctrl-C stops early.`);
 
 let keys: ApiKeys;

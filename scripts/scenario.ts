@@ -3,7 +3,6 @@
 // `node scripts/scenario.ts --help` lists the scenarios and options.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { StatusLine } from './lib/load/status-line.ts';
 import {
   composeAvailable,
@@ -11,10 +10,10 @@ import {
   fileControl,
   nativeControl,
 } from './lib/scenarios/app-control.ts';
-import { waitForApp } from './lib/clients.ts';
+import { parseStackArgs, requireApp } from './lib/cli.ts';
 import { runScenario, type ScenarioReport } from './lib/scenarios/runner.ts';
 import { findScenario, SCALED_TIMEOUT_S, SCENARIOS, STEADY_RATE } from './lib/scenarios/table.ts';
-import { ENDPOINT_HELP, ENDPOINT_OPTIONS, REPO_DIR, resolveEndpoints } from './lib/endpoints.ts';
+import { ENDPOINT_HELP, REPO_DIR, resolveEndpoints } from './lib/endpoints.ts';
 
 const HELP = `Usage: node scripts/scenario.ts <scenario> [options]   (make alert-<scenario>)
 
@@ -31,22 +30,17 @@ ${SCENARIOS.map((s) => `  ${s.name.padEnd(13)} ${s.description}\n  ${''.padEnd(1
   --json FILE                also write the timeline and timings as JSON
 ${ENDPOINT_HELP}`;
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    ...ENDPOINT_OPTIONS,
-    timeout: { type: 'string' },
-    'resolve-timeout': { type: 'string' },
-    'time-scale': { type: 'string' },
-    rate: { type: 'string' },
-    warmup: { type: 'string' },
-    json: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  },
+const { values, positionals } = parseStackArgs(HELP, {
+  timeout: { type: 'string' },
+  'resolve-timeout': { type: 'string' },
+  'time-scale': { type: 'string' },
+  rate: { type: 'string' },
+  warmup: { type: 'string' },
+  json: { type: 'string' },
 });
-if (values.help || positionals.length !== 1) {
+if (positionals.length !== 1) {
   console.log(HELP);
-  process.exit(values.help ? 0 : 2);
+  process.exit(2);
 }
 const scenario = findScenario(positionals[0]);
 if (!scenario) {
@@ -104,14 +98,7 @@ console.log(
     `resolved within ${resolveTimeoutS} s of clearing the fault.`,
 );
 
-try {
-  await waitForApp(endpoints.app, 5_000);
-} catch (err) {
-  console.error(
-    `${(err as Error).message}\nIs the stack running? Start it with: make up (Docker) or make native`,
-  );
-  process.exit(1);
-}
+await requireApp(endpoints);
 
 const abort = new AbortController();
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {

@@ -1,7 +1,6 @@
 // make smoke: checks a running stack (compose or `make native`) from outside, through the
 // services' public HTTP APIs: one PASS/FAIL/SKIP line per check, exit 1 on any failure.
 // Run it after `make load`, so that there is traffic, traces and data on every panel.
-import { parseArgs } from 'node:util';
 import { readDashboards } from './lib/dashboards/panel-queries.ts';
 import { grafanaChecks } from './lib/smoke/grafana.ts';
 import { attempt, formatResult, skip, summary, type CheckResult } from './lib/smoke/report.ts';
@@ -13,7 +12,8 @@ import {
   checkServices,
   checkTargets,
 } from './lib/smoke/stack-checks.ts';
-import { ENDPOINT_HELP, ENDPOINT_OPTIONS, resolveEndpoints } from './lib/endpoints.ts';
+import { parseStackArgs } from './lib/cli.ts';
+import { ENDPOINT_HELP, resolveEndpoints } from './lib/endpoints.ts';
 
 const HELP = `Usage: node scripts/smoke.ts [options]   (make smoke)
 
@@ -24,18 +24,10 @@ in Jaeger, and, where Grafana runs (compose), its datasources, dashboards and pa
   --grafana-url URL       GRAFANA_URL       default: compose's (make native has no Grafana)
 ${ENDPOINT_HELP}`;
 
-const { values } = parseArgs({
-  options: {
-    ...ENDPOINT_OPTIONS,
-    'grafana-url': { type: 'string' },
-    'trace-wait': { type: 'string', default: '20' },
-    help: { type: 'boolean', short: 'h' },
-  },
+const { values } = parseStackArgs(HELP, {
+  'grafana-url': { type: 'string' },
+  'trace-wait': { type: 'string', default: '20' },
 });
-if (values.help) {
-  console.log(HELP);
-  process.exit(0);
-}
 const traceWaitMs = Number(values['trace-wait']) * 1000;
 if (!(traceWaitMs >= 0)) {
   console.error('--trace-wait must be a number of seconds');
