@@ -1,5 +1,5 @@
 // `make up TIME_SCALE=60` (rendered by `make configure TIME_SCALE=60`): the compose stack with
-// the same time scaling as `make native TIME_SCALE=60` (rewrite.ts; FLOORS in stack.ts), so an
+// the same time scaling as `make native TIME_SCALE=60` (rewrite.ts; FLOORS in scaling.ts), so an
 // alert scenario takes seconds. Writes, all git-ignored:
 //   .compose/time-scale/prometheus/   prometheus.yml without rule_files (start-up), FULL_CONFIG
 //                                     (the same with them), rules/*.yml: scaled
