@@ -138,6 +138,22 @@ begin() { # begin NAME "description": set the failure context and the log
   printf 'build-binaries: building %s ... ' "$CURRENT"
 }
 
+# Built from a source hash (otelcol's manifest, compose-check's source): the hash is kept beside
+# the binary, so a changed source rebuilds even when the version did not change.
+# cached_source NAME SUM STAMP: true (and reported) when NAME is built and STAMP holds SUM.
+cached_source() {
+  have "$1" && [ "$(cat "$3" 2>/dev/null)" = "$2" ] || return 1
+  report_cached "$1"
+}
+
+# finish_source_build NAME BINARY SUM STAMP WORK T0: install, keep the hash, clean up, report.
+finish_source_build() {
+  install_bin "$1" "$2"
+  echo "$3" >"$4"
+  rm -rf "$5"
+  echo "done in $(elapsed "$6")"
+}
+
 report_cached() {
   local n
   for n in "$@"; do
@@ -258,10 +274,7 @@ build_otelcol() {
   # manifest rebuilds even though the version did not change.
   local sum stamp="$AGENT_OBS_BIN_DIR/otelcol-$OTELCOL_VERSION.manifest.sha256"
   sum=$(sha256sum "$MANIFEST" | cut -d' ' -f1)
-  if have otelcol && [ "$(cat "$stamp" 2>/dev/null)" = "$sum" ]; then
-    report_cached otelcol
-    return
-  fi
+  cached_source otelcol "$sum" "$stamp" && return
   local t0; t0=$(date +%s)
   local builder="$AGENT_OBS_BIN_DIR/ocb-$OTELCOL_VERSION" work="$BUILD_ROOT/otelcol"
   begin "otelcol-$OTELCOL_VERSION" "otelcol $OTELCOL_VERSION (Collector Builder go.opentelemetry.io/collector/cmd/builder@$OTELCOL_GO_MODULE_VERSION, manifest otel-collector/builder-config.yaml)"
@@ -278,10 +291,7 @@ build_otelcol() {
   (cd "$work" && "$builder" --config "$MANIFEST") >>"$LOG" 2>&1
   local out
   out=$(sed -n 's/^[[:space:]]*output_path:[[:space:]]*//p' "$MANIFEST" | head -n1)
-  install_bin otelcol "$work/$out/otelcol"
-  echo "$sum" >"$stamp"
-  rm -rf "$work"
-  echo "done in $(elapsed "$t0")"
+  finish_source_build otelcol "$work/$out/otelcol" "$sum" "$stamp" "$work" "$t0"
 }
 
 # `make validate`'s checkers (issue 13): actionlint for .github/workflows/, and
@@ -314,20 +324,14 @@ build_compose_check() {
   }
   local sum stamp="$AGENT_OBS_BIN_DIR/compose-check-$COMPOSE_GO_VERSION.source.sha256"
   sum=$(compose_check_sum)
-  if have compose-check && [ "$(cat "$stamp" 2>/dev/null)" = "$sum" ]; then
-    report_cached compose-check
-    return
-  fi
+  cached_source compose-check "$sum" "$stamp" && return
   local t0 work="$BUILD_ROOT/compose-check"; t0=$(date +%s)
   begin "compose-check-$COMPOSE_GO_VERSION" "$CURRENT"
   rm -rf "$work"
   mkdir -p "$work"
   cp "$TOOLS_DIR/compose-check/go.mod" "$TOOLS_DIR/compose-check/go.sum" "$TOOLS_DIR/compose-check/main.go" "$work/"
   (cd "$work" && go build -mod=readonly -trimpath -ldflags "-s -w" -o "$work/compose-check" .) >>"$LOG" 2>&1
-  install_bin compose-check "$work/compose-check"
-  echo "$sum" >"$stamp"
-  rm -rf "$work"
-  echo "done in $(elapsed "$t0")"
+  finish_source_build compose-check "$work/compose-check" "$sum" "$stamp" "$work" "$t0"
 }
 
 # ---- Kubernetes validation: helm, etcd, kube-apiserver, kubectl -----------
