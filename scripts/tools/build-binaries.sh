@@ -138,6 +138,16 @@ begin() { # begin NAME "description": set the failure context and the log
   printf 'build-binaries: building %s ... ' "$CURRENT"
 }
 
+# finish_module_build DIR T0 NAME...: install each NAME from build_in_module's DIR/out, remove
+# DIR, report the time.
+finish_module_build() {
+  local dir=$1 t0=$2 n
+  shift 2
+  for n in "$@"; do install_bin "$n" "$BUILD_ROOT/$dir/out/$n"; done
+  rm -rf "$BUILD_ROOT/$dir"
+  echo "done in $(elapsed "$t0")"
+}
+
 # Built from a source hash (otelcol's manifest, compose-check's source): the hash is kept beside
 # the binary, so a changed source rebuilds even when the version did not change.
 # cached_source NAME SUM STAMP: true (and reported) when NAME is built and STAMP holds SUM.
@@ -179,10 +189,7 @@ build_prometheus() {
   build_in_module prometheus github.com/prometheus/prometheus "$PROMETHEUS_GO_MODULE_VERSION" \
     "$(prom_ldflags "$PROMETHEUS_VERSION" "$PROMETHEUS_GO_MODULE_VERSION")" netgo \
     ./cmd/prometheus ./cmd/promtool
-  install_bin prometheus "$BUILD_ROOT/prometheus/out/prometheus"
-  install_bin promtool "$BUILD_ROOT/prometheus/out/promtool"
-  rm -rf "$BUILD_ROOT/prometheus"
-  echo "done in $(elapsed "$t0")"
+  finish_module_build prometheus "$t0" prometheus promtool
 }
 
 # Alertmanager embeds its web UI from ui/app/dist (`//go:embed app/dist`), an
@@ -226,10 +233,7 @@ build_alertmanager() {
   PREPARE=am_ui_placeholder build_in_module alertmanager github.com/prometheus/alertmanager "$ALERTMANAGER_GO_MODULE_VERSION" \
     "$(prom_ldflags "$ALERTMANAGER_VERSION" "$ALERTMANAGER_GO_MODULE_VERSION")" netgo \
     ./cmd/alertmanager ./cmd/amtool
-  install_bin alertmanager "$BUILD_ROOT/alertmanager/out/alertmanager"
-  install_bin amtool "$BUILD_ROOT/alertmanager/out/amtool"
-  rm -rf "$BUILD_ROOT/alertmanager"
-  echo "done in $(elapsed "$t0")"
+  finish_module_build alertmanager "$t0" alertmanager amtool
 }
 
 build_jaeger() {
@@ -245,9 +249,7 @@ build_jaeger() {
   build_in_module jaeger github.com/jaegertracing/jaeger "$JAEGER_GO_MODULE_VERSION" \
     "-X $v.latestVersion=v$JAEGER_VERSION -X $v.commitSHA=$JAEGER_GIT_COMMIT -X $v.date=$modtime" "" \
     ./cmd/jaeger
-  install_bin jaeger "$BUILD_ROOT/jaeger/out/jaeger"
-  rm -rf "$BUILD_ROOT/jaeger"
-  echo "done in $(elapsed "$t0")"
+  finish_module_build jaeger "$t0" jaeger
 }
 
 # The manifest pins every component itself; refuse to build when it disagrees
@@ -351,9 +353,7 @@ build_helm() {
   build_in_module helm helm.sh/helm/v3 "$HELM_GO_MODULE_VERSION" \
     "-X $v/internal/version.version=$HELM_GO_MODULE_VERSION -X $v/pkg/lint/rules.k8sVersionMajor=1 -X $v/pkg/lint/rules.k8sVersionMinor=$minor -X $v/pkg/chartutil.k8sVersionMajor=1 -X $v/pkg/chartutil.k8sVersionMinor=$minor" \
     "" ./cmd/helm
-  install_bin helm "$BUILD_ROOT/helm/out/helm"
-  rm -rf "$BUILD_ROOT/helm"
-  echo "done in $(elapsed "$t0")"
+  finish_module_build helm "$t0" helm
 }
 
 # The etcd server module has no main package and the top-level module cannot
@@ -400,10 +400,7 @@ build_kubernetes() {
   begin "kubernetes-$KUBERNETES_VERSION" "kube-apiserver+kubectl $KUBERNETES_VERSION (Go module k8s.io/kubernetes@$KUBERNETES_GO_MODULE_VERSION, staging at $KUBE_STAGING_VERSION)"
   GOFLAGS="$GOFLAGS -mod=mod" PREPARE=kube_staging_replaces build_in_module kubernetes k8s.io/kubernetes \
     "$KUBERNETES_GO_MODULE_VERSION" "$(kube_ldflags)" "" ./cmd/kube-apiserver ./cmd/kubectl
-  install_bin kube-apiserver "$BUILD_ROOT/kubernetes/out/kube-apiserver"
-  install_bin kubectl "$BUILD_ROOT/kubernetes/out/kubectl"
-  rm -rf "$BUILD_ROOT/kubernetes"
-  echo "done in $(elapsed "$t0")"
+  finish_module_build kubernetes "$t0" kube-apiserver kubectl
 }
 
 # The Operator's CRD YAMLs from its Go module: <cache>/crds/prometheus-operator-VERSION/.
