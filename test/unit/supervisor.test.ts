@@ -5,16 +5,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isAlive } from '../../scripts/lib/endpoints.ts';
+import { waitUntil } from '../../scripts/lib/wait.ts';
 import { freePorts, isPortFree } from '../../scripts/lib/ports.ts';
 import { logTail, Supervisor, type Managed } from '../../scripts/lib/supervisor.ts';
 
-const waitFor = async (cond: () => boolean, ms = 5000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
+const waitFor = (cond: () => boolean, ms = 5000) =>
+  waitUntil('the condition', ms, async () => cond(), 50);
 
 describe('supervisor', function () {
   this.timeout(30_000);
