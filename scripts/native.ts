@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { formatEnvValue } from './lib/env-file.ts';
 import { StatusLine } from './lib/load/status-line.ts';
 import { PrometheusClient, ReceiverClient } from './lib/clients.ts';
-import { startControl } from './lib/stack/control.ts';
+import { startControl, type ControlServer } from './lib/stack/control.ts';
 import { parseFactor } from './lib/stack/duration.ts';
 import { nativeStateDir, runningNative, SERVICES, type Service } from './lib/endpoints.ts';
 import { startStack, type Stack } from './lib/stack/stack.ts';
@@ -26,144 +26,144 @@ const HELP = `Usage: node scripts/native.ts [options]   (make native)
                          (or the factor 1/60): alerts fire and resolve in seconds
   --no-traces            do not start the Collector and Jaeger`;
 
-const { values } = parseArgs({
-  options: {
-    ports: { type: 'string', default: 'compose' },
-    'state-dir': { type: 'string' },
-    'time-scale': { type: 'string' },
-    'no-traces': { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  },
-});
-if (values.help) {
-  console.log(HELP);
-  process.exit(0);
+/** What the command line asks for (exits on --help or a bad value). */
+function parseOptions() {
+  const { values } = parseArgs({
+    options: {
+      ports: { type: 'string', default: 'compose' },
+      'state-dir': { type: 'string' },
+      'time-scale': { type: 'string' },
+      'no-traces': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    process.exit(0);
+  }
+  if (values.ports !== 'compose' && values.ports !== 'free') {
+    console.error('--ports must be compose or free');
+    process.exit(2);
+  }
+  const stateDir = values['state-dir'] ? path.resolve(values['state-dir']) : nativeStateDir();
+  const timeScaleText = values['time-scale'] || process.env.TIME_SCALE || '1';
+  return {
+    ports: values.ports as 'compose' | 'free',
+    stateDir,
+    timeScaleText,
+    timeScale: parseFactor(timeScaleText),
+    traces: !values['no-traces'],
+  };
 }
-if (values.ports !== 'compose' && values.ports !== 'free') {
-  console.error('--ports must be compose or free');
-  process.exit(2);
-}
-const stateDir = values['state-dir'] ? path.resolve(values['state-dir']) : nativeStateDir();
-const env = { ...process.env, NATIVE_STATE_DIR: stateDir };
-const already = runningNative(env);
-if (already) {
-  console.error(
-    `make native is already running (pid ${already.NATIVE_PID}, ${already.APP_URL}); stop it first.`,
-  );
-  process.exit(1);
-}
-const timeScaleText = values['time-scale'] || process.env.TIME_SCALE || '1';
-const timeScale = parseFactor(timeScaleText);
-const envFile = path.join(stateDir, 'env');
-const stateFile = path.join(stateDir, 'state.json');
 
-// A fresh token per session: the chaos API is open to whoever has it, so never a fixed one.
-const adminToken = randomBytes(24).toString('base64url');
+type Options = ReturnType<typeof parseOptions>;
+
 const rel = (p: string) => path.relative(process.cwd(), p) || '.';
 
-console.log(`Starting the native stack (state in ${rel(stateDir)})…`);
-let stack: Stack;
-try {
-  stack = await startStack({
-    stateDir,
-    ports: values.ports,
-    timeScale,
-    traces: !values['no-traces'],
-    adminToken,
-    log: (l) => console.log(l),
-  });
-} catch (err) {
-  console.error(`make native could not start: ${(err as Error).message}`);
-  process.exit(1);
+function refuseSecondCopy(stateDir: string): void {
+  const already = runningNative({ ...process.env, NATIVE_STATE_DIR: stateDir });
+  if (already) {
+    console.error(
+      `make native is already running (pid ${already.NATIVE_PID}, ${already.APP_URL}); stop it first.`,
+    );
+    process.exit(1);
+  }
 }
-const control = await startControl(stack);
-const { urls } = stack;
 
-// Every URL under the name the resolver reads (SERVICES' urlVar in scripts/lib/endpoints.ts).
-const envVars: Record<string, string | undefined> = {
-  ...Object.fromEntries(
-    (Object.keys(SERVICES) as Service[]).map((s) => [
-      SERVICES[s].urlVar,
-      (urls as Partial<Record<Service, string>>)[s],
-    ]),
-  ),
-  ADMIN_TOKEN: adminToken,
-  // The keys the stack's app accepts (generated per session); make load and the scenarios use them.
-  API_KEYS: `${stack.apiKeys.free}:free,${stack.apiKeys.pro}:pro`,
-  NATIVE_PID: String(process.pid),
-  NATIVE_CONTROL_URL: control.url,
-  NATIVE_TIME_SCALE: timeScaleText,
-};
-writeFileSync(
-  envFile,
-  '# Written by make native for the running session; removed when it stops.\n' +
-    Object.entries(envVars)
-      .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => `${k}=${formatEnvValue(v as string)}`)
-      .join('\n') +
-    '\n',
-  { mode: 0o600 },
-);
-const writeState = () =>
+async function start(o: Options, adminToken: string): Promise<Stack> {
+  console.log(`Starting the native stack (state in ${rel(o.stateDir)})…`);
+  try {
+    return await startStack({
+      stateDir: o.stateDir,
+      ports: o.ports,
+      timeScale: o.timeScale,
+      traces: o.traces,
+      adminToken,
+      log: (l) => console.log(l),
+    });
+  } catch (err) {
+    console.error(`make native could not start: ${(err as Error).message}`);
+    process.exit(1);
+  }
+}
+
+/** The env file the resolver (scripts/lib/endpoints.ts) reads: every URL under its urlVar. */
+function writeEnvFile(file: string, stack: Stack, control: ControlServer, o: Options): void {
+  const urls = stack.urls as Partial<Record<Service, string>>;
+  const envVars: Record<string, string | undefined> = {
+    ...Object.fromEntries(
+      (Object.keys(SERVICES) as Service[]).map((s) => [SERVICES[s].urlVar, urls[s]]),
+    ),
+    ADMIN_TOKEN: stack.adminToken,
+    // The keys the stack's app accepts (generated per session); make load and the scenarios use them.
+    API_KEYS: `${stack.apiKeys.free}:free,${stack.apiKeys.pro}:pro`,
+    NATIVE_PID: String(process.pid),
+    NATIVE_CONTROL_URL: control.url,
+    NATIVE_TIME_SCALE: o.timeScaleText,
+  };
+  const lines = Object.entries(envVars)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${formatEnvValue(v as string)}`);
   writeFileSync(
-    stateFile,
-    JSON.stringify(
-      {
-        pid: process.pid,
-        urls,
-        controlUrl: control.url,
-        // Ports this process itself listens on (receiver, control API); the children's are below.
-        ownPorts: [stack.receiver.port, control.port],
-        processes: stack.processes(),
-        dirs: stack.dirs,
-      },
-      null,
-      2,
-    ) + '\n',
+    file,
+    `# Written by make native for the running session; removed when it stops.\n${lines.join('\n')}\n`,
+    { mode: 0o600 },
   );
-writeState();
+}
 
-const row = (name: string, value: string | undefined, note = '') =>
-  console.log(`  ${name.padEnd(14)} ${value ?? '-'}${note ? `  ${note}` : ''}`);
-console.log('\nThe native stack is up:');
-row('app', urls.app, `(API; admin token below)`);
-row('Prometheus', urls.prometheus, urls.prometheus ? '(alerts: /alerts, targets: /targets)' : '');
-row('Alertmanager', urls.alertmanager);
-row('receiver', `${urls.receiver}/alerts`, '(delivered alerts; `make alerts` prints them)');
-row('Jaeger', urls.jaeger);
-row(
-  'OTLP',
-  urls.otlpHttp,
-  urls.otlpHttp ? `(HTTP; gRPC ${urls.otlpGrpc?.replace(/^http:\/\//, '')})` : '',
-);
-row(
-  'Grafana',
-  undefined,
-  '(no native build: import grafana/dashboards/*.json into a Grafana on Prometheus)',
-);
-console.log(`\n  ADMIN_TOKEN=${adminToken}`);
-console.log(
-  `  API keys   free ${stack.apiKeys.free}   pro ${stack.apiKeys.pro}  (header X-API-Key)`,
-);
-console.log(`  env file   ${rel(envFile)} (make load / make alert-<scenario> read it)`);
-console.log(
-  `  data       ${rel(stack.dirs.data)}   logs ${rel(stack.dirs.logs)}/<name>.log   configs ${rel(stack.dirs.config)}`,
-);
-if (timeScale < 1)
+/** state.json: what runs, for tests and a person looking (rewritten every few seconds). */
+function writeState(file: string, stack: Stack, control: ControlServer): void {
+  const state = {
+    pid: process.pid,
+    urls: stack.urls,
+    controlUrl: control.url,
+    // Ports this process itself listens on (receiver, control API); the children's are below.
+    ownPorts: [stack.receiver.port, control.port],
+    processes: stack.processes(),
+    dirs: stack.dirs,
+  };
+  writeFileSync(file, JSON.stringify(state, null, 2) + '\n');
+}
+
+function printBanner(stack: Stack, envFile: string, o: Options): void {
+  const { urls } = stack;
+  const row = (name: string, value: string | undefined, note = '') =>
+    console.log(`  ${name.padEnd(14)} ${value ?? '-'}${note ? `  ${note}` : ''}`);
+  console.log('\nThe native stack is up:');
+  row('app', urls.app, `(API; admin token below)`);
+  row('Prometheus', urls.prometheus, urls.prometheus ? '(alerts: /alerts, targets: /targets)' : '');
+  row('Alertmanager', urls.alertmanager);
+  row('receiver', `${urls.receiver}/alerts`, '(delivered alerts; `make alerts` prints them)');
+  row('Jaeger', urls.jaeger);
+  const grpc = urls.otlpGrpc?.replace(/^http:\/\//, '');
+  row('OTLP', urls.otlpHttp, urls.otlpHttp ? `(HTTP; gRPC ${grpc})` : '');
+  row(
+    'Grafana',
+    undefined,
+    '(no native build: import grafana/dashboards/*.json into a Grafana on Prometheus)',
+  );
+  console.log(`\n  ADMIN_TOKEN=${stack.adminToken}`);
   console.log(
-    `  time scale ${timeScaleText}: intervals, rule windows, for: and Alertmanager timers run ${Math.round(1 / timeScale)}× faster`,
+    `  API keys   free ${stack.apiKeys.free}   pro ${stack.apiKeys.pro}  (header X-API-Key)`,
   );
-for (const m of stack.missing) console.log(`!! ${m.component} not started: ${m.reason}`);
-const alerting = urls.prometheus && urls.alertmanager;
-console.log(
-  `\nTry: make load${alerting ? ', make alert-errors' : ' (make alert-* needs Prometheus and Alertmanager)'}. ` +
-    'Ctrl-C stops everything.\n',
-);
+  console.log(`  env file   ${rel(envFile)} (make load / make alert-<scenario> read it)`);
+  console.log(
+    `  data       ${rel(stack.dirs.data)}   logs ${rel(stack.dirs.logs)}/<name>.log   configs ${rel(stack.dirs.config)}`,
+  );
+  if (o.timeScale < 1)
+    console.log(
+      `  time scale ${o.timeScaleText}: intervals, rule windows, for: and Alertmanager timers run ${Math.round(1 / o.timeScale)}× faster`,
+    );
+  for (const m of stack.missing) console.log(`!! ${m.component} not started: ${m.reason}`);
+  const alerting = urls.prometheus && urls.alertmanager;
+  console.log(
+    `\nTry: make load${alerting ? ', make alert-errors' : ' (make alert-* needs Prometheus and Alertmanager)'}. ` +
+      'Ctrl-C stops everything.\n',
+  );
+}
 
-const prom = urls.prometheus ? new PrometheusClient(urls.prometheus) : undefined;
-const receiver = new ReceiverClient(urls.receiver);
-let statusText = 'starting…';
-const refresh = async () => {
+/** One status line: processes, targets, firing alerts, notifications. */
+async function statusOf(stack: Stack, prom?: PrometheusClient): Promise<string> {
   const parts: string[] = [];
   const down = stack.processes().filter((p) => p.exit);
   parts.push(
@@ -181,34 +181,70 @@ const refresh = async () => {
       parts.push('Prometheus not answering');
     }
   }
+  const receiver = new ReceiverClient(stack.urls.receiver);
   parts.push(`receiver: ${(await receiver.alerts().catch(() => [])).length} notifications`);
-  statusText = `${new Date().toTimeString().slice(0, 8)}  ${parts.join(' · ')}`;
-};
-await refresh();
-const line = new StatusLine(() => statusText, { plainEveryMs: 60_000 }).start(1000);
-const poll = setInterval(() => {
-  void refresh();
-  writeState();
-}, 5_000);
+  return `${new Date().toTimeString().slice(0, 8)}  ${parts.join(' · ')}`;
+}
 
-let stopping = false;
-const shutdown = async (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  clearInterval(poll);
-  line.stop();
-  console.log(`${signal}: stopping every process…`);
-  rmSync(envFile, { force: true });
-  await control.close();
-  await stack.stop();
-  writeState();
-  for (const p of stack.processes()) {
-    console.log(
-      `  ${p.name.padEnd(14)} pid ${p.pid} stopped (${p.exit?.signal ?? `exit ${p.exit?.code}`})`,
-    );
-  }
-  console.log(`Stopped. Data and logs stay in ${rel(stateDir)} (make clean removes them).`);
-  process.exit(0);
-};
-process.on('SIGINT', () => void shutdown('SIGINT'));
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
+/** The live status line, refreshed (with state.json) every 5 s; returns how to stop it. */
+async function watch(stack: Stack, saveState: () => void): Promise<() => void> {
+  const prom = stack.urls.prometheus ? new PrometheusClient(stack.urls.prometheus) : undefined;
+  let statusText = await statusOf(stack, prom);
+  const line = new StatusLine(() => statusText, { plainEveryMs: 60_000 }).start(1000);
+  const poll = setInterval(() => {
+    void statusOf(stack, prom).then((t) => (statusText = t));
+    saveState();
+  }, 5_000);
+  return () => {
+    clearInterval(poll);
+    line.stop();
+  };
+}
+
+/** On SIGINT or SIGTERM: stop every process, remove the env file, say what stopped. */
+function stopOnSignals(session: Session, unwatch: () => void): void {
+  const { stack, control, envFile, saveState, stateDir } = session;
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    unwatch();
+    console.log(`${signal}: stopping every process…`);
+    rmSync(envFile, { force: true });
+    await control.close();
+    await stack.stop();
+    saveState();
+    for (const p of stack.processes()) {
+      console.log(
+        `  ${p.name.padEnd(14)} pid ${p.pid} stopped (${p.exit?.signal ?? `exit ${p.exit?.code}`})`,
+      );
+    }
+    console.log(`Stopped. Data and logs stay in ${rel(stateDir)} (make clean removes them).`);
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+interface Session {
+  stack: Stack;
+  control: ControlServer;
+  envFile: string;
+  stateDir: string;
+  saveState: () => void;
+}
+
+const options = parseOptions();
+refuseSecondCopy(options.stateDir);
+// A fresh token per session: the chaos API is open to whoever has it, so never a fixed one.
+const stack = await start(options, randomBytes(24).toString('base64url'));
+const control = await startControl(stack);
+const envFile = path.join(options.stateDir, 'env');
+const saveState = () => writeState(path.join(options.stateDir, 'state.json'), stack, control);
+writeEnvFile(envFile, stack, control, options);
+saveState();
+printBanner(stack, envFile, options);
+stopOnSignals(
+  { stack, control, envFile, stateDir: options.stateDir, saveState },
+  await watch(stack, saveState),
+);
