@@ -9,11 +9,18 @@ import {
   composeControl,
   fileControl,
   nativeControl,
+  type AppControl,
 } from './lib/scenarios/app-control.ts';
 import { parseStackArgs, requireApp } from './lib/cli.ts';
-import { runScenario, type ScenarioReport } from './lib/scenarios/runner.ts';
-import { findScenario, SCALED_TIMEOUT_S, SCENARIOS, STEADY_RATE } from './lib/scenarios/table.ts';
-import { ENDPOINT_HELP, REPO_DIR, resolveEndpoints } from './lib/endpoints.ts';
+import { runScenario, type RunOptions, type ScenarioReport } from './lib/scenarios/runner.ts';
+import {
+  findScenario,
+  SCALED_TIMEOUT_S,
+  SCENARIOS,
+  STEADY_RATE,
+  type Scenario,
+} from './lib/scenarios/table.ts';
+import { ENDPOINT_HELP, REPO_DIR, resolveEndpoints, type Endpoints } from './lib/endpoints.ts';
 
 const HELP = `Usage: node scripts/scenario.ts <scenario> [options]   (make alert-<scenario>)
 
@@ -60,105 +67,119 @@ function seconds(value: string | undefined, fallback: number, flag: string): num
   return n;
 }
 
+/** Who stops and starts the app for service-down: make native, a control dir, or compose. */
+async function appControlFor(s: Scenario, endpoints: Endpoints): Promise<AppControl | undefined> {
+  if (s.fault.kind !== 'stop-app') return undefined;
+  if (endpoints.native?.controlUrl) return nativeControl(endpoints.native.controlUrl);
+  if (process.env.APP_CONTROL_DIR)
+    return fileControl(path.resolve(REPO_DIR, process.env.APP_CONTROL_DIR));
+  return (await composeAvailable(REPO_DIR)) ? composeControl(REPO_DIR) : undefined;
+}
+
+function printPlan(
+  s: Scenario,
+  endpoints: Endpoints,
+  fireTimeoutS: number,
+  resolveTimeoutS: number,
+) {
+  const { text: scaleText, factor: scale } = endpoints.timeScale;
+  const labels = Object.entries(s.expect.labels ?? {})
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(', ');
+  console.log(`Scenario ${s.name}: ${s.description}`);
+  console.log(`Stack: ${endpoints.origin}${scale < 1 ? `, time scale ${scaleText}` : ''}`);
+  console.log(`  app           ${endpoints.shown.app}`);
+  console.log(`  Prometheus    ${endpoints.shown.prometheus}/alerts`);
+  console.log(`  Alertmanager  ${endpoints.shown.alertmanager}/#/alerts`);
+  console.log(`  receiver      ${endpoints.shown.receiver}/alerts`);
+  console.log(
+    `Expecting ${s.expect.alertname}${labels ? ` {${labels}}` : ''} within ${fireTimeoutS} s (${s.timing}), ` +
+      `resolved within ${resolveTimeoutS} s of clearing the fault.`,
+  );
+}
+
+/** Runs it with a live status line; Ctrl-C clears the fault and stops the load. */
+async function run(s: Scenario, o: Omit<RunOptions, 'log' | 'setStatus' | 'signal'>) {
+  const abort = new AbortController();
+  let statusText = '';
+  const line = new StatusLine(() => statusText).start();
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      line.log('Interrupted: clearing the fault and stopping the load…');
+      abort.abort();
+    });
+  }
+  try {
+    return await runScenario(s, {
+      ...o,
+      log: (l) => line.log(l),
+      setStatus: (t) => (statusText = t),
+      signal: abort.signal,
+    });
+  } catch (err) {
+    line.stop();
+    console.error(`FAILED: ${(err as Error).message}`);
+    process.exit(1);
+  } finally {
+    line.stop();
+  }
+}
+
+function printReport(s: Scenario, report: ScenarioReport): void {
+  const { load } = report;
+  console.log('');
+  if (report.ok) console.log(`Result: ${s.expect.alertname} fired, was delivered, and resolved.`);
+  if (report.timeToAlertS !== undefined) {
+    console.log(
+      `  time to alert (fault applied → notification received): ${report.timeToAlertS.toFixed(1)} s`,
+    );
+  }
+  if (report.timeToResolveS !== undefined) {
+    console.log(
+      `  time to resolve (fault cleared → resolved notification): ${report.timeToResolveS.toFixed(1)} s`,
+    );
+  }
+  if (report.firing) {
+    console.log(
+      `  delivered: ${report.firing.alertname} [${report.firing.severity}] ${report.firing.summary}`,
+    );
+    if (report.firing.annotations.runbook_url)
+      console.log(`  runbook: ${report.firing.annotations.runbook_url}`);
+  }
+  if (report.alsoFiring.length) console.log(`  also firing: ${report.alsoFiring.join(', ')}`);
+  const counts = Object.entries(load.statusCounts)
+    .map(([k, v]) => `${k} × ${v}`)
+    .join(', ');
+  console.log(
+    `  load: ${load.sent} requests, ${load.completed} answered, error ratio ${(load.errorRatio * 100).toFixed(1)}% (${counts})`,
+  );
+}
+
 const endpoints = resolveEndpoints(values);
-const { text: scaleText, factor: scale } = endpoints.timeScale;
+const scaled = endpoints.timeScale.factor < 1;
 const fireTimeoutS = seconds(
   values.timeout,
-  scale < 1 ? SCALED_TIMEOUT_S : scenario.fireTimeoutS,
+  scaled ? SCALED_TIMEOUT_S : scenario.fireTimeoutS,
   'timeout',
 );
 const resolveTimeoutS = seconds(
   values['resolve-timeout'],
-  scale < 1 ? SCALED_TIMEOUT_S : scenario.resolveTimeoutS,
+  scaled ? SCALED_TIMEOUT_S : scenario.resolveTimeoutS,
   'resolve-timeout',
 );
-
-const appControl =
-  scenario.fault.kind !== 'stop-app'
-    ? undefined
-    : endpoints.native?.controlUrl
-      ? nativeControl(endpoints.native.controlUrl)
-      : process.env.APP_CONTROL_DIR
-        ? fileControl(path.resolve(REPO_DIR, process.env.APP_CONTROL_DIR))
-        : (await composeAvailable(REPO_DIR))
-          ? composeControl(REPO_DIR)
-          : undefined;
-
-const labels = Object.entries(scenario.expect.labels ?? {})
-  .map(([k, v]) => `${k}="${v}"`)
-  .join(', ');
-console.log(`Scenario ${scenario.name}: ${scenario.description}`);
-console.log(`Stack: ${endpoints.origin}${scale < 1 ? `, time scale ${scaleText}` : ''}`);
-console.log(`  app           ${endpoints.shown.app}`);
-console.log(`  Prometheus    ${endpoints.shown.prometheus}/alerts`);
-console.log(`  Alertmanager  ${endpoints.shown.alertmanager}/#/alerts`);
-console.log(`  receiver      ${endpoints.shown.receiver}/alerts`);
-console.log(
-  `Expecting ${scenario.expect.alertname}${labels ? ` {${labels}}` : ''} within ${fireTimeoutS} s (${scenario.timing}), ` +
-    `resolved within ${resolveTimeoutS} s of clearing the fault.`,
-);
-
+const appControl = await appControlFor(scenario, endpoints);
+printPlan(scenario, endpoints, fireTimeoutS, resolveTimeoutS);
 await requireApp(endpoints);
-
-const abort = new AbortController();
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
-    line.log('Interrupted: clearing the fault and stopping the load…');
-    abort.abort();
-  });
-}
-let statusText = '';
-const line = new StatusLine(() => statusText).start();
-
-let report: ScenarioReport;
-try {
-  report = await runScenario(scenario, {
-    endpoints,
-    fireTimeoutS,
-    resolveTimeoutS,
-    ttlS: Math.ceil(fireTimeoutS),
-    steadyRate: seconds(values.rate, STEADY_RATE, 'rate'),
-    warmupS: values.warmup === '0' ? 0 : seconds(values.warmup, 10, 'warmup'),
-    appControl,
-    log: (l) => line.log(l),
-    setStatus: (t) => (statusText = t),
-    signal: abort.signal,
-  });
-} catch (err) {
-  line.stop();
-  console.error(`FAILED: ${(err as Error).message}`);
-  process.exit(1);
-}
-line.stop();
-
-const { load } = report;
-console.log('');
-if (report.ok)
-  console.log(`Result: ${scenario.expect.alertname} fired, was delivered, and resolved.`);
-if (report.timeToAlertS !== undefined) {
-  console.log(
-    `  time to alert (fault applied → notification received): ${report.timeToAlertS.toFixed(1)} s`,
-  );
-}
-if (report.timeToResolveS !== undefined) {
-  console.log(
-    `  time to resolve (fault cleared → resolved notification): ${report.timeToResolveS.toFixed(1)} s`,
-  );
-}
-if (report.firing) {
-  console.log(
-    `  delivered: ${report.firing.alertname} [${report.firing.severity}] ${report.firing.summary}`,
-  );
-  if (report.firing.annotations.runbook_url)
-    console.log(`  runbook: ${report.firing.annotations.runbook_url}`);
-}
-if (report.alsoFiring.length) console.log(`  also firing: ${report.alsoFiring.join(', ')}`);
-console.log(
-  `  load: ${load.sent} requests, ${load.completed} answered, error ratio ${(load.errorRatio * 100).toFixed(1)}% ` +
-    `(${Object.entries(load.statusCounts)
-      .map(([k, v]) => `${k} × ${v}`)
-      .join(', ')})`,
-);
+const report = await run(scenario, {
+  endpoints,
+  fireTimeoutS,
+  resolveTimeoutS,
+  ttlS: Math.ceil(fireTimeoutS),
+  steadyRate: seconds(values.rate, STEADY_RATE, 'rate'),
+  warmupS: values.warmup === '0' ? 0 : seconds(values.warmup, 10, 'warmup'),
+  appControl,
+});
+printReport(scenario, report);
 if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 2) + '\n');
 if (!report.ok) {
   console.error(`FAILED: ${report.reason}`);
