@@ -85,6 +85,7 @@ const envVars: Record<string, string | undefined> = {
   ALERTMANAGER_URL: urls.alertmanager,
   RECEIVER_URL: urls.receiver,
   JAEGER_URL: urls.jaeger,
+  VICTORIALOGS_URL: urls.victorialogs,
   ADMIN_TOKEN: adminToken,
   // The keys the stack's app accepts (generated per session); make load and the scenarios use them.
   API_KEYS: `${stack.apiKeys.free}:free,${stack.apiKeys.pro}:pro`,
@@ -129,6 +130,7 @@ row('Prometheus', urls.prometheus, urls.prometheus ? '(alerts: /alerts, targets:
 row('Alertmanager', urls.alertmanager);
 row('receiver', `${urls.receiver}/alerts`, '(delivered alerts; `make alerts` prints them)');
 row('Jaeger', urls.jaeger);
+row('VictoriaLogs', urls.victorialogs, urls.victorialogs ? '(logs: /select/vmui)' : '');
 row('OTLP', urls.otlpHttp, urls.otlpHttp ? `(HTTP; gRPC ${urls.otlpGrpc})` : '');
 row(
   'Grafana',

@@ -18,6 +18,7 @@ export const HOST_PORTS = {
   prometheus: ['PROMETHEUS_PORT', '9090'],
   alertmanager: ['ALERTMANAGER_PORT', '9093'],
   jaeger: ['JAEGER_PORT', '16686'],
+  victorialogs: ['VICTORIALOGS_PORT', '9428'],
   receiver: ['ALERT_RECEIVER_PORT', '9095'],
   otlpHttp: ['OTLP_HTTP_PORT', '4318'],
   otlpGrpc: ['OTLP_GRPC_PORT', '4317'],
@@ -40,6 +41,11 @@ export function stackUrls(env: Map<string, string>, envFile: string): StackUrl[]
         `admin: ${user}, password: GRAFANA_ADMIN_PASSWORD in ${envFile}`,
     },
     { name: 'Jaeger', url: base(port('jaeger')), note: 'traces; Monitor tab for span metrics' },
+    {
+      name: 'VictoriaLogs',
+      url: `${base(port('victorialogs'))}/select/vmui`,
+      note: 'logs (LogsQL); in Grafana: Explore → VictoriaLogs',
+    },
     { name: 'Prometheus', url: base(port('prometheus')), note: 'queries, targets, alerts' },
     { name: 'Alertmanager', url: base(port('alertmanager')), note: 'routing, silences' },
     {

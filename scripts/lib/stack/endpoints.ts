@@ -19,6 +19,8 @@ export interface Endpoints {
   alertmanager: string;
   receiver: string;
   jaeger: string;
+  /** The log store's query API (LogsQL under /select/logsql/). */
+  victorialogs: string;
   /** Compose only: `make native` has no Grafana. */
   grafana: string;
   adminToken?: string;
@@ -40,6 +42,7 @@ export const DEFAULT_URLS = {
   alertmanager: 'http://127.0.0.1:9093',
   receiver: 'http://127.0.0.1:9095',
   jaeger: 'http://127.0.0.1:16686',
+  victorialogs: 'http://127.0.0.1:9428',
   grafana: 'http://127.0.0.1:3001',
 } as const;
 
@@ -50,6 +53,7 @@ const COMPOSE_PORT_VARS = {
   alertmanager: 'ALERTMANAGER_PORT',
   receiver: 'ALERT_RECEIVER_PORT',
   jaeger: 'JAEGER_PORT',
+  victorialogs: 'VICTORIALOGS_PORT',
   grafana: 'GRAFANA_PORT',
 } as const;
 
@@ -59,6 +63,7 @@ const ENV_NAMES = {
   alertmanager: 'ALERTMANAGER_URL',
   receiver: 'RECEIVER_URL',
   jaeger: 'JAEGER_URL',
+  victorialogs: 'VICTORIALOGS_URL',
   grafana: 'GRAFANA_URL',
 } as const;
 
@@ -69,6 +74,7 @@ export const COMPOSE_NETWORK_URLS = {
   alertmanager: 'http://alertmanager:9093',
   receiver: 'http://alert-receiver:9095',
   jaeger: 'http://jaeger:16686',
+  victorialogs: 'http://victorialogs:9428',
   grafana: 'http://grafana:3000',
 } as const;
 

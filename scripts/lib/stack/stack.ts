@@ -1,5 +1,5 @@
-// The native stack: the app (Node 24) and, where their binaries exist, Jaeger, the Collector,
-// Alertmanager and Prometheus, with the repo's own configs rewritten for loopback ports (and,
+// The native stack: the app (Node 24) and, where their binaries exist, Jaeger, VictoriaLogs, the
+// Collector, Alertmanager and Prometheus, with the repo's own configs rewritten for loopback ports (and,
 // for tests, scaled in time), plus the local alert receiver in this process. Used by
 // `make native` (scripts/native.ts) and the whole-stack tests (test/e2e/).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { freePorts, isPortFree } from './ports.ts';
 import { formatDuration } from './duration.ts';
 import { listenPorts, type AddressMap, type TimeScaling } from './rewrite.ts';
 import { logTail, Supervisor, type Managed, type ProcessSpec } from './supervisor.ts';
+import { victoriaLogsArgs } from './victorialogs.ts';
 
 /**
  * Floors of the time scaling (SPEC 8, 9): intervals and Alertmanager timers no faster than
@@ -42,13 +43,15 @@ export const scaledHealthCheckMs = (timeScale: number) =>
 export const scaledResendDelayMs = (timeScale: number, evaluationIntervalMs: number) =>
   Math.max(60_000 * timeScale, 2 * evaluationIntervalMs);
 
-export type Component = 'app' | 'prometheus' | 'alertmanager' | 'otel-collector' | 'jaeger';
+export type Component =
+  'app' | 'prometheus' | 'alertmanager' | 'otel-collector' | 'jaeger' | 'victorialogs';
 
 const PROGRAM: Record<Exclude<Component, 'app'>, ProgramName> = {
   prometheus: 'prometheus',
   alertmanager: 'alertmanager',
   'otel-collector': 'otelcol',
   jaeger: 'jaeger',
+  victorialogs: 'victoria-logs',
 };
 
 /** What to tell someone whose binary is missing. */
@@ -57,6 +60,7 @@ export const INSTALL_HINT: Record<Exclude<Component, 'app'>, string> = {
   alertmanager: 'make tools (pinned build), or apt-get install prometheus-alertmanager',
   'otel-collector': 'make tools (builds otelcol with the Collector Builder)',
   jaeger: 'make tools (builds Jaeger v2 from Go modules)',
+  victorialogs: 'make tools (builds VictoriaLogs from its Go module)',
 };
 
 // Ports a person opens in a browser or points a client at: under `make native` they keep
@@ -67,6 +71,7 @@ const USER_FACING = new Set([
   'alertmanager:9093',
   'alert-receiver:9095',
   'jaeger:16686',
+  'victorialogs:9428',
   'otel-collector:4318',
   'otel-collector:4317',
 ]);
@@ -79,7 +84,7 @@ export interface StackOptions {
   ports: 'compose' | 'free';
   /** Scale every time parameter by this factor (1 = the real values). */
   timeScale?: number;
-  /** Start the Collector and Jaeger where both binaries exist (default true). */
+  /** Start the Collector, Jaeger and VictoriaLogs where all three binaries exist (default true). */
   traces?: boolean;
   /** Components whose absence is an error rather than a warning. */
   require?: Component[];
@@ -95,6 +100,8 @@ export interface StackUrls {
   prometheus?: string;
   alertmanager?: string;
   jaeger?: string;
+  /** VictoriaLogs: OTLP logs in from the Collector, the LogsQL query API (/select/logsql/...). */
+  victorialogs?: string;
   /** The Collector's OTLP/HTTP and OTLP/gRPC endpoints. */
   otlpHttp?: string;
   otlpGrpc?: string;
@@ -228,8 +235,9 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   // Which components can run here.
   const binaries: Partial<Record<Component, FoundBinary>> = {};
   const missing: Stack['missing'] = [];
-  for (const c of ['prometheus', 'alertmanager', 'otel-collector', 'jaeger'] as const) {
-    if ((c === 'otel-collector' || c === 'jaeger') && o.traces === false) continue;
+  const telemetry = ['otel-collector', 'jaeger', 'victorialogs'] as const;
+  for (const c of ['prometheus', 'alertmanager', ...telemetry] as const) {
+    if (telemetry.some((t) => t === c) && o.traces === false) continue;
     const b = findBinary(PROGRAM[c]);
     if (b) binaries[c] = b;
     else
@@ -238,14 +246,12 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         reason: `no ${PROGRAM[c]} binary (install: ${INSTALL_HINT[c]})`,
       });
   }
-  // Traces need both: the Collector exports to Jaeger.
-  if (!binaries['otel-collector'] || !binaries.jaeger) {
-    for (const c of ['otel-collector', 'jaeger'] as const) {
+  // Traces and logs need all three: the Collector exports to Jaeger and to VictoriaLogs.
+  const absent = telemetry.filter((c) => !binaries[c]);
+  if (absent.length > 0) {
+    for (const c of telemetry) {
       if (binaries[c]) {
-        missing.push({
-          component: c,
-          reason: `not started: ${c === 'jaeger' ? 'the Collector' : 'Jaeger'} is missing`,
-        });
+        missing.push({ component: c, reason: `not started: ${absent.join(' and ')} missing` });
         delete binaries[c];
       }
     }
@@ -266,7 +272,11 @@ export async function startStack(o: StackOptions): Promise<Stack> {
 
   const keys = ['app:8000', 'prometheus:9090', 'alertmanager:9093', 'alert-receiver:9095'];
   if (traces)
-    keys.push(...componentPorts(repoDir, 'otel-collector'), ...componentPorts(repoDir, 'jaeger'));
+    keys.push(
+      ...componentPorts(repoDir, 'otel-collector'),
+      ...componentPorts(repoDir, 'jaeger'),
+      'victorialogs:9428',
+    );
   const plan = await planPorts(keys, o.ports);
   const addresses: Record<string, string[]> = Object.fromEntries(
     Object.entries(plan).map(([k, p]) => [k, [`127.0.0.1:${p}`]]),
@@ -332,7 +342,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         : // No Collector: sample no trace, so nothing is exported into the void (which would
           // count as export failures). TELEMETRY_ENABLED=false would not do: it also switches
           // off the HTTP metrics (the benchmark's bare baseline, app/README.md).
-          { OTEL_TRACES_SAMPLER: 'always_off' }),
+          { OTEL_TRACES_SAMPLER: 'always_off', OTEL_LOGS_EXPORTER: 'none' }),
       ...(scaling ? { HEALTH_CHECK_INTERVAL_MS: String(scaledHealthCheckMs(timeScale)) } : {}),
     },
     logFile: logFile('app'),
@@ -345,7 +355,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    await supervisor.stopAll(['app', 'otel-collector', 'jaeger']);
+    await supervisor.stopAll(['app', 'otel-collector', 'jaeger', 'victorialogs']);
     await receiver?.close();
   };
 
@@ -364,6 +374,18 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         logFile: logFile('jaeger'),
         ports: portsOf('jaeger'),
         ready: ok(`${url('jaeger:13133')}/status`),
+      });
+      await start({
+        name: 'victorialogs',
+        command: (binaries.victorialogs as FoundBinary).path,
+        args: victoriaLogsArgs(
+          repoDir,
+          dataDir('victorialogs'),
+          `127.0.0.1:${plan['victorialogs:9428']}`,
+        ),
+        logFile: logFile('victorialogs'),
+        ports: portsOf('victorialogs'),
+        ready: ok(`${url('victorialogs:9428')}/health`),
       });
       await start({
         name: 'otel-collector',
@@ -439,6 +461,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       prometheus: binaries.prometheus ? url('prometheus:9090') : undefined,
       alertmanager: binaries.alertmanager ? url('alertmanager:9093') : undefined,
       jaeger: traces ? url('jaeger:16686') : undefined,
+      victorialogs: traces ? url('victorialogs:9428') : undefined,
       otlpHttp: traces ? url('otel-collector:4318') : undefined,
       otlpGrpc: traces ? addresses['otel-collector:4317']?.[0] : undefined,
     },
