@@ -1,0 +1,176 @@
+// The logs pipeline of the native stack (issue 18): the app's OTLP log records go through the
+// Collector built from otel-collector/builder-config.yaml (logs pipeline, otlp_http exporter)
+// into VictoriaLogs built from its Go module, all with the repo's configs, time-scaled:
+// - a run's trace id, read back from Jaeger, finds that run's log lines in VictoriaLogs through
+//   its LogsQL API (the request line, the run line, and each line at the span that wrote it),
+//   with the stream chosen by the Collector (service, not instance);
+// - Prometheus scrapes VictoriaLogs, and the Collector reports the records it delivered;
+// - lines written while VictoriaLogs is down wait in the Collector's queue and arrive once it is
+//   back, with none counted lost by the Collector or the app.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { defaultBinDir, findBinary } from '../../scripts/lib/binaries.ts';
+import { PrometheusClient, waitUntil } from '../../scripts/lib/scenarios/clients.ts';
+import { startStack, type Stack } from '../../scripts/lib/stack/stack.ts';
+import { logsqlString, VictoriaLogsClient, type LogRow } from '../lib/victorialogs.ts';
+import { JaegerClient, SPAN_KIND } from './jaeger-client.ts';
+
+// As the trace tests: 15 s scrapes become 1 s. Nothing here waits for an alert.
+const TIME_SCALE = 1 / 15;
+const SERVICE = process.env.OTEL_SERVICE_NAME || 'agent-service';
+// The app exports spans every 5 s and log records every 1 s (OTel defaults), the Collector
+// batches for up to 1 s more: 20 s leaves room for a loaded machine.
+const ARRIVAL_MS = 20_000;
+const RETRY_LOG = 'Will retry the request after interval';
+
+/** The value of `name{labels…}` on a Prometheus text page, summed; 0 when absent. */
+function sampleSum(text: string, name: string, label: string): number {
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+    .filter((line) => line.includes(label))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+}
+
+async function metricsPage(address: string | undefined): Promise<string> {
+  assert.ok(address, 'no local address');
+  const res = await fetch(`http://${address}/metrics`, { signal: AbortSignal.timeout(5_000) });
+  return res.text();
+}
+
+describe('whole stack, native: logs reach VictoriaLogs through the real Collector', function () {
+  let stack: Stack | undefined;
+  let stateDir = '';
+  let failed = false;
+  let logs: VictoriaLogsClient;
+  let jaeger: JaegerClient;
+  let apiKey = '';
+
+  before(async function () {
+    const absent = (['otelcol', 'jaeger', 'victoria-logs'] as const).filter((p) => !findBinary(p));
+    if (absent.length) {
+      console.log(
+        `\n    !!! SKIPPED: the log tests need the pinned ${absent.join(', ')} build: run \`make tools\`` +
+          ` (scripts/tools/build-binaries.sh) to build them into ${defaultBinDir()}\n`,
+      );
+      this.skip();
+    }
+    stateDir = mkdtempSync(path.join(tmpdir(), 'agent-obs-logs-'));
+    const started = Date.now();
+    try {
+      stack = await startStack({
+        stateDir,
+        ports: 'free',
+        timeScale: TIME_SCALE,
+        require: ['prometheus', 'otel-collector', 'jaeger', 'victorialogs'],
+        adminToken: `e2e-${randomUUID()}`,
+        log: (l) => console.log(`    ${l}`),
+      });
+    } catch (err) {
+      failed = true;
+      throw err;
+    }
+    console.log(`      stack up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    logs = new VictoriaLogsClient(stack.urls.victorialogs as string);
+    jaeger = new JaegerClient(stack.urls.jaeger as string);
+    apiKey = stack.apiKeys.pro;
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') failed = true;
+  });
+
+  after(async function () {
+    await stack?.stop();
+    if (failed) console.log(`      logs kept in ${stateDir}/logs`);
+    else if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it("a run's trace id from Jaeger finds its log lines in VictoriaLogs: the request, the run, each at its span", async function () {
+    const requestId = `logs-e2e-${randomUUID()}`;
+    const res = await fetch(`${stack!.urls.app}/v1/agents/analyst/runs`, {
+      method: 'POST',
+      headers: { 'x-api-key': apiKey, 'content-type': 'application/json', 'x-request-id': requestId },
+      body: JSON.stringify({ input: `What is 17 * 3? (${requestId})`, model: 'sim-small' }),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const run = (await res.json()) as { id: string; trace_id: string };
+    assert.ok(res.status === 201 || res.status >= 500, `run: ${res.status}`);
+
+    // The trace as a person finds it: in Jaeger, by its id.
+    const spans = await waitUntil('the run in Jaeger', ARRIVAL_MS, async () => {
+      const found = await jaeger.trace(run.trace_id);
+      return found?.some((s) => s.kind === SPAN_KIND.SERVER) ? found : undefined;
+    });
+    const server = spans.find((s) => s.kind === SPAN_KIND.SERVER)!;
+    const agent = spans.find((s) => s.name === 'invoke_agent analyst');
+    assert.ok(agent, `no invoke_agent span in ${spans.map((s) => s.name).join(', ')}`);
+
+    const query = `trace_id:=${logsqlString(run.trace_id)}`;
+    const rows = await waitUntil(`the run's lines in VictoriaLogs (${query})`, ARRIVAL_MS, async () => {
+      const found = await logs.query(query);
+      const has = (msg: string) => found.some((r) => r._msg === msg);
+      return has('request') && has('agent run finished') ? found : undefined;
+    });
+    const one = (msg: string): LogRow => rows.find((r) => r._msg === msg)!;
+    assert.equal(one('request').span_id, server.spanId);
+    assert.equal(one('agent run finished').span_id, agent.spanId);
+    assert.equal(one('agent run finished').run_id, run.id);
+    // Every line of the trace sits at one of its spans (LLM calls included, when they log).
+    const spanIds = new Set(spans.map((s) => s.spanId));
+    for (const row of rows) {
+      assert.ok(spanIds.has(row.span_id), `${row._msg}: span ${row.span_id} is not in the trace`);
+      assert.equal(row.request_id, requestId, `${row._msg}: request_id`);
+      assert.equal(row['service.name'], SERVICE);
+    }
+    assert.equal(one('request').severity_text, 'info');
+    // The stream is the service, chosen by the Collector: no instance id or pid in it.
+    assert.equal(one('request')._stream, `{service.name="${SERVICE}"}`);
+  });
+
+  it('Prometheus scrapes VictoriaLogs, and the Collector reports the log records it delivered', async function () {
+    const prom = new PrometheusClient(stack!.urls.prometheus as string);
+    await waitUntil('up{job="victorialogs"} == 1', 15_000, async () => {
+      const up = await prom.query('up{job="victorialogs"}');
+      return up.length === 1 && Number(up[0].value[1]) === 1;
+    });
+    const collector = await metricsPage(stack!.addresses['otel-collector:8888']?.[0]);
+    const exporter = 'exporter="otlp_http/victorialogs"';
+    assert.ok(sampleSum(collector, 'otelcol_exporter_sent_log_records', exporter) > 0);
+    assert.ok(sampleSum(await logs.metrics(), 'vl_rows_ingested_total', '') > 0);
+  });
+
+  it('lines written while VictoriaLogs is down arrive once it is back; none is counted lost', async function () {
+    const collectorLog = path.join(stack!.dirs.logs, 'otel-collector.log');
+    const retriesBefore = readFileSync(collectorLog, 'utf8').split(RETRY_LOG).length;
+    await stack!.stopComponent('victorialogs');
+    const prefix = `store-down-${randomUUID()}`;
+    const ids = Array.from({ length: 5 }, (_, i) => `${prefix}-${i}`);
+    for (const id of ids) {
+      const res = await fetch(`${stack!.urls.app}/v1/agents`, {
+        headers: { 'x-api-key': apiKey, 'x-request-id': id },
+        signal: AbortSignal.timeout(5_000),
+      });
+      assert.equal(res.status, 200, 'the app keeps serving while the store is down');
+    }
+    // The Collector tried, failed and queued them for retry.
+    await waitUntil('a retry of the logs exporter in the Collector log', ARRIVAL_MS, async () =>
+      readFileSync(collectorLog, 'utf8').split(RETRY_LOG).length > retriesBefore ? true : undefined,
+    );
+    await stack!.startComponent('victorialogs');
+    const query = `request_id:${logsqlString(prefix)}*`;
+    await waitUntil(`the ${ids.length} lines of the outage (${query})`, 60_000, async () => {
+      const found = new Set((await logs.query(query)).map((r) => r.request_id));
+      return ids.every((id) => found.has(id)) ? true : undefined;
+    });
+    const collector = await metricsPage(stack!.addresses['otel-collector:8888']?.[0]);
+    const exporter = 'exporter="otlp_http/victorialogs"';
+    assert.equal(sampleSum(collector, 'otelcol_exporter_send_failed_log_records', exporter), 0);
+    assert.equal(sampleSum(collector, 'otelcol_exporter_enqueue_failed_log_records', exporter), 0);
+    const app = await (await fetch(`${stack!.urls.app}/metrics`)).text();
+    assert.equal(sampleSum(app, 'telemetry_export_failures_total', 'signal="logs"'), 0);
+  });
+});
