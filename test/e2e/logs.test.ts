@@ -4,6 +4,9 @@
 // - a run's trace id, read back from Jaeger, finds that run's log lines in VictoriaLogs through
 //   its LogsQL API (the request line, the run line, and each line at the span that wrote it),
 //   with the stream chosen by the Collector (service, not instance);
+// - Grafana's two links and the overview's logs panel, as provisioned and generated, run as
+//   LogsQL against the store (no Grafana runs here): Jaeger's trace-to-logs query and the
+//   panel find the run's lines, each line's derived-field value is the trace id Jaeger returns;
 // - Prometheus scrapes VictoriaLogs, and the Collector reports the records it delivered;
 // - lines written while VictoriaLogs is down wait in the Collector's queue and arrive once it is
 //   back, with none counted lost by the Collector or the app.
@@ -12,8 +15,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import YAML from 'yaml';
 import { defaultBinDir, findBinary } from '../../scripts/lib/binaries.ts';
+import { panelsOf, readDashboards } from '../../scripts/lib/dashboards/panel-queries.ts';
 import { PrometheusClient, waitUntil } from '../../scripts/lib/scenarios/clients.ts';
+import { REPO_DIR } from '../../scripts/lib/stack/endpoints.ts';
 import { startStack, type Stack } from '../../scripts/lib/stack/stack.ts';
 import { logsqlString, VictoriaLogsClient, type LogRow } from '../lib/victorialogs.ts';
 import { JaegerClient, SPAN_KIND } from './jaeger-client.ts';
@@ -35,6 +41,46 @@ function sampleSum(text: string, name: string, label: string): number {
     .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 }
 
+interface Datasource {
+  uid: string;
+  jsonData?: {
+    tracesToLogsV2?: { query: string };
+    derivedFields?: { matcherRegex: string; datasourceUid?: string }[];
+  };
+}
+
+/** The provisioned datasources, with Grafana's unescaping of `$$` (provisioning tests check it). */
+function provisionedDatasource(uid: string): Datasource {
+  const file = path.join(REPO_DIR, 'grafana/provisioning/datasources/datasources.yml');
+  const text = readFileSync(file, 'utf8').replaceAll('$$', '$');
+  const found = (YAML.parse(text) as { datasources: Datasource[] }).datasources.find(
+    (d) => d.uid === uid,
+  );
+  assert.ok(found, `no datasource ${uid}`);
+  return found;
+}
+
+/** The LogsQL of every VictoriaLogs panel target, `${route:pipe}` as Grafana sends it. */
+function logsPanelQueries(route: string | 'All'): { panel: string; expr: string }[] {
+  return readDashboards().flatMap((dashboard) =>
+    panelsOf(dashboard).flatMap((panel) =>
+      (panel.targets ?? [])
+        .filter(
+          (t) => (t.datasource ?? panel.datasource)?.type === 'victoriametrics-logs-datasource',
+        )
+        .map((t) => {
+          const variable = dashboard.templating?.list?.find((v) => v.name === 'route');
+          // All: the custom allValue, unformatted; one value as it is (Grafana's `pipe`).
+          const value = route === 'All' ? (variable?.allValue ?? '') : route;
+          return {
+            panel: `${dashboard.uid} / ${panel.title}`,
+            expr: (t.expr ?? '').replaceAll('${route:pipe}', value),
+          };
+        }),
+    ),
+  );
+}
+
 async function metricsPage(address: string | undefined): Promise<string> {
   assert.ok(address, 'no local address');
   const res = await fetch(`http://${address}/metrics`, { signal: AbortSignal.timeout(5_000) });
@@ -48,6 +94,8 @@ describe('whole stack, native: logs reach VictoriaLogs through the real Collecto
   let logs: VictoriaLogsClient;
   let jaeger: JaegerClient;
   let apiKey = '';
+  /** The run of the first test, for the Grafana link test. */
+  let traced: { traceId: string; runId: string; requestId: string } | undefined;
 
   before(async function () {
     const absent = (['otelcol', 'jaeger', 'victoria-logs'] as const).filter((p) => !findBinary(p));
@@ -93,7 +141,11 @@ describe('whole stack, native: logs reach VictoriaLogs through the real Collecto
     const requestId = `logs-e2e-${randomUUID()}`;
     const res = await fetch(`${stack!.urls.app}/v1/agents/analyst/runs`, {
       method: 'POST',
-      headers: { 'x-api-key': apiKey, 'content-type': 'application/json', 'x-request-id': requestId },
+      headers: {
+        'x-api-key': apiKey,
+        'content-type': 'application/json',
+        'x-request-id': requestId,
+      },
       body: JSON.stringify({ input: `What is 17 * 3? (${requestId})`, model: 'sim-small' }),
       signal: AbortSignal.timeout(30_000),
     });
@@ -110,11 +162,15 @@ describe('whole stack, native: logs reach VictoriaLogs through the real Collecto
     assert.ok(agent, `no invoke_agent span in ${spans.map((s) => s.name).join(', ')}`);
 
     const query = `trace_id:=${logsqlString(run.trace_id)}`;
-    const rows = await waitUntil(`the run's lines in VictoriaLogs (${query})`, ARRIVAL_MS, async () => {
-      const found = await logs.query(query);
-      const has = (msg: string) => found.some((r) => r._msg === msg);
-      return has('request') && has('agent run finished') ? found : undefined;
-    });
+    const rows = await waitUntil(
+      `the run's lines in VictoriaLogs (${query})`,
+      ARRIVAL_MS,
+      async () => {
+        const found = await logs.query(query);
+        const has = (msg: string) => found.some((r) => r._msg === msg);
+        return has('request') && has('agent run finished') ? found : undefined;
+      },
+    );
     const one = (msg: string): LogRow => rows.find((r) => r._msg === msg)!;
     assert.equal(one('request').span_id, server.spanId);
     assert.equal(one('agent run finished').span_id, agent.spanId);
@@ -129,6 +185,39 @@ describe('whole stack, native: logs reach VictoriaLogs through the real Collecto
     assert.equal(one('request').severity_text, 'info');
     // The stream is the service, chosen by the Collector: no instance id or pid in it.
     assert.equal(one('request')._stream, `{service.name="${SERVICE}"}`);
+    traced = { traceId: run.trace_id, runId: run.id, requestId };
+  });
+
+  it("Grafana's links and the overview's logs panel, run as LogsQL against the store, find the run's lines", async function () {
+    if (!traced) this.skip();
+    const { traceId, runId } = traced!;
+    // Jaeger → logs: the custom query of tracesToLogsV2, as Grafana interpolates it.
+    const toLogs = provisionedDatasource('jaeger').jsonData?.tracesToLogsV2?.query ?? '';
+    const rows = await logs.query(toLogs.replaceAll('${__trace.traceId}', traceId));
+    assert.ok(
+      rows.some((r) => r._msg === 'agent run finished' && r.run_id === runId),
+      toLogs,
+    );
+    // Logs → Jaeger: the derived field reads this field; its value is the trace Jaeger has.
+    const derived = provisionedDatasource('victorialogs').jsonData?.derivedFields ?? [];
+    const field = derived.find((d) => d.datasourceUid === 'jaeger')?.matcherRegex ?? '';
+    for (const row of rows) assert.equal(row[field], traceId, `derived field ${field}`);
+    assert.ok(await jaeger.trace(traceId));
+    // The overview's logs panel, route = All and route = the run's route.
+    const queries = [...logsPanelQueries('All'), ...logsPanelQueries('/v1/agents/:agent/runs')];
+    assert.ok(queries.length >= 2, 'the dashboards have a logs panel');
+    for (const { panel, expr } of queries) {
+      const found = await logs.query(`${expr} AND trace_id:=${logsqlString(traceId)}`);
+      assert.ok(
+        found.some((r) => r._msg === 'request'),
+        `${panel}: ${expr}`,
+      );
+    }
+    // Another route selects none of this run's request lines.
+    for (const { panel, expr } of logsPanelQueries('/v1/agents')) {
+      const found = await logs.query(`${expr} AND trace_id:=${logsqlString(traceId)}`);
+      assert.equal(found.filter((r) => r._msg === 'request').length, 0, `${panel}: ${expr}`);
+    }
   });
 
   it('Prometheus scrapes VictoriaLogs, and the Collector reports the log records it delivered', async function () {
