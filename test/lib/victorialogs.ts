@@ -27,7 +27,9 @@ export class VictoriaLogsClient {
 
   /** The store's own metrics page (Prometheus text format). */
   async metrics(): Promise<string> {
-    const res = await fetch(`${this.url}/metrics`, { signal: AbortSignal.timeout(CALL_TIMEOUT_MS) });
+    const res = await fetch(`${this.url}/metrics`, {
+      signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
+    });
     if (!res.ok) throw new Error(`VictoriaLogs /metrics: ${res.status}`);
     return res.text();
   }
