@@ -20,7 +20,14 @@ export const APP_STREAM = '{service.name="agent-service"}';
  * /select/logsql/query). Plain object: the SDK has no builder for this plugin's queries.
  */
 export const logsQuery = (expr: string, refId = 'A'): cog.Builder<cog.Dataquery> => ({
-  build: () => ({ refId, datasource: VICTORIALOGS, expr, queryType: 'instant' }),
+  build: () => ({
+    refId,
+    datasource: VICTORIALOGS,
+    expr,
+    queryType: 'instant',
+    // The SDK's marker for "a query of some datasource"; not serialised (JSON drops functions).
+    _implementsDataqueryVariant: () => {},
+  }),
 });
 
 /**

@@ -203,7 +203,18 @@ describe('whole stack, native: logs reach VictoriaLogs through the real Collecto
     const field = derived.find((d) => d.datasourceUid === 'jaeger')?.matcherRegex ?? '';
     for (const row of rows) assert.equal(row[field], traceId, `derived field ${field}`);
     assert.ok(await jaeger.trace(traceId));
-    // The overview's logs panel, route = All and route = the run's route.
+    // The overview's logs panel, route = All and route = the run's route. The whole-stack
+    // test runs every Prometheus panel query; these are the only other ones, run here.
+    const types = readDashboards().flatMap((d) =>
+      panelsOf(d).flatMap((p) =>
+        (p.targets ?? []).map((t) => (t.datasource ?? p.datasource)?.type),
+      ),
+    );
+    assert.deepEqual(
+      [...new Set(types)].sort(),
+      ['prometheus', 'victoriametrics-logs-datasource'],
+      'every panel query is run by a live test',
+    );
     const queries = [...logsPanelQueries('All'), ...logsPanelQueries('/v1/agents/:agent/runs')];
     assert.ok(queries.length >= 2, 'the dashboards have a logs panel');
     for (const { panel, expr } of queries) {
