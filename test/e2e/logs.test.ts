@@ -12,7 +12,7 @@
 //   back, with none counted lost by the Collector or the app.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -20,7 +20,9 @@ import { defaultBinDir, findBinary } from '../../scripts/lib/binaries.ts';
 import { panelsOf, readDashboards } from '../../scripts/lib/dashboards/panel-queries.ts';
 import { PrometheusClient, waitUntil } from '../../scripts/lib/scenarios/clients.ts';
 import { REPO_DIR } from '../../scripts/lib/stack/endpoints.ts';
+import { freePorts } from '../../scripts/lib/stack/ports.ts';
 import { startStack, type Stack } from '../../scripts/lib/stack/stack.ts';
+import { Supervisor } from '../../scripts/lib/stack/supervisor.ts';
 import { logsqlString, VictoriaLogsClient, type LogRow } from '../lib/victorialogs.ts';
 import { JaegerClient, SPAN_KIND } from './jaeger-client.ts';
 
@@ -85,6 +87,102 @@ async function metricsPage(address: string | undefined): Promise<string> {
   assert.ok(address, 'no local address');
   const res = await fetch(`http://${address}/metrics`, { signal: AbortSignal.timeout(5_000) });
   return res.text();
+}
+
+/**
+ * The rule metrics of the logs pipeline that the Collector creates only at a first failure
+ * (exporterhelper counts send and enqueue failures only when they happen), from the stack's
+ * own binary and telemetry settings (so the same names): a logs pipeline with one exporter to
+ * a closed port without retries (fails at once) and one with a one-request queue waiting on
+ * retries (refuses the third request). Returns the metric names it then serves.
+ */
+async function logFailureNames(s: Stack, dir: string): Promise<Set<string>> {
+  const binary = s.binaries['otel-collector'];
+  assert.ok(binary, 'the Collector binary');
+  const rendered = YAML.parse(readFileSync(s.rendered.collector!.files[0]!, 'utf8')) as {
+    service: {
+      telemetry: { metrics: { readers: { pull: { exporter: { prometheus: object } } }[] } };
+    };
+  };
+  const telemetry = rendered.service.telemetry;
+  const [receiverPort, closedPort, metricsPort] = await freePorts(3);
+  const prometheus = telemetry.metrics.readers[0]!.pull.exporter.prometheus;
+  const closed = {
+    endpoint: `http://127.0.0.1:${closedPort}`,
+    sending_queue: { enabled: true, num_consumers: 1, queue_size: 1 },
+  };
+  const config = {
+    receivers: { otlp: { protocols: { http: { endpoint: `127.0.0.1:${receiverPort}` } } } },
+    exporters: {
+      'otlp_http/fails': { ...closed, retry_on_failure: { enabled: false } },
+      'otlp_http/full': { ...closed, retry_on_failure: { enabled: true, initial_interval: '30s' } },
+    },
+    service: {
+      pipelines: {
+        logs: { receivers: ['otlp'], exporters: ['otlp_http/fails', 'otlp_http/full'] },
+      },
+      telemetry: {
+        ...telemetry,
+        metrics: {
+          ...telemetry.metrics,
+          readers: [
+            {
+              pull: {
+                exporter: { prometheus: { ...prometheus, host: '127.0.0.1', port: metricsPort } },
+              },
+            },
+          ],
+        },
+      },
+    },
+  };
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'config.yaml'), YAML.stringify(config));
+  const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+  const supervisor = new Supervisor();
+  try {
+    await supervisor.start({
+      name: 'probe-collector',
+      command: binary.path,
+      args: [`--config=${path.join(dir, 'config.yaml')}`],
+      logFile: path.join(dir, 'otelcol.log'),
+      ports: [receiverPort, metricsPort],
+      ready: async () => (await fetch(metricsUrl, { signal: AbortSignal.timeout(2000) })).ok,
+      readyTimeoutMs: 30_000,
+    });
+    const body = JSON.stringify({
+      resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: 'probe' } }] }] }],
+    });
+    return await waitUntil(
+      'the failure counters of the logs exporters',
+      20_000,
+      async () => {
+        await fetch(`http://127.0.0.1:${receiverPort}/v1/logs`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+          signal: AbortSignal.timeout(5_000),
+        });
+        const page = await (await fetch(metricsUrl)).text();
+        const names = new Set(
+          page.split('\n').map((l) => /^([a-zA-Z_:][\w:]*)/.exec(l)?.[1] ?? ''),
+        );
+        const both = ['send_failed', 'enqueue_failed'].every((k) =>
+          [...names].some((n) => n.startsWith(`otelcol_exporter_${k}_log_records`)),
+        );
+        return both ? names : undefined;
+      },
+      200,
+    );
+  } finally {
+    await supervisor.stopAll();
+  }
+}
+
+/** The base names of the logs pipeline's Collector metrics the alert rules read. */
+function ruleLogRecordNames(): string[] {
+  const rules = readFileSync(path.join(REPO_DIR, 'prometheus/rules/alerts.yml'), 'utf8');
+  return [...new Set(rules.match(/otelcol_[a-z_]+_log_records/g) ?? [])].sort();
 }
 
 describe('whole stack, native: logs reach VictoriaLogs through the real Collector', function () {
@@ -241,6 +339,20 @@ describe('whole stack, native: logs reach VictoriaLogs through the real Collecto
     const exporter = 'exporter="otlp_http/victorialogs"';
     assert.ok(sampleSum(collector, 'otelcol_exporter_sent_log_records', exporter) > 0);
     assert.ok(sampleSum(await logs.metrics(), 'vl_rows_ingested_total', '') > 0);
+  });
+
+  it('every logs-pipeline metric the alert rules name is on the Collector (the failure-only ones once provoked)', async function () {
+    const names = ruleLogRecordNames();
+    assert.ok(names.length >= 5, names.join(', '));
+    const page = await metricsPage(stack!.addresses['otel-collector:8888']?.[0]);
+    const served = new Set(page.split('\n').map((l) => /^([a-zA-Z_:][\w:]*)/.exec(l)?.[1] ?? ''));
+    const probed = await logFailureNames(stack!, path.join(stateDir, 'probe-collector'));
+    for (const name of names) {
+      // Counted only at a first failure: from the probe, same binary and telemetry settings.
+      const where = /_(send|enqueue)_failed_/.test(name) ? probed : served;
+      // The rules match the name with and without _total.
+      assert.ok(where.has(name) || where.has(`${name}_total`), `${name} is not served`);
+    }
   });
 
   it('lines written while VictoriaLogs is down arrive once it is back; none is counted lost', async function () {
