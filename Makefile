@@ -65,7 +65,7 @@ configure: ## Create .env from .env.example (random secrets, API keys) and rende
 	$(NEED_TOOLS)
 	$(TOOLS_RUN_OFFLINE) scripts/configure.ts
 
-tools: ## Build the pinned programs (Prometheus, Alertmanager, Collector, Jaeger; the checkers; Kubernetes validation), cached
+tools: ## Build the pinned programs (Prometheus, Alertmanager, Collector, Jaeger, VictoriaLogs; the checkers; Kubernetes validation), cached
 	bash scripts/tools/build-binaries.sh
 	bash scripts/tools/build-binaries.sh $(KUBE_TOOLS)
 

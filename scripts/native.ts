@@ -24,7 +24,7 @@ const HELP = `Usage: node scripts/native.ts [options]   (make native)
   --time-scale F         env TIME_SCALE: run every alerting time parameter (scrape and rule
                          intervals, windows, for:, Alertmanager timers) F times faster, e.g. 60
                          (or the factor 1/60): alerts fire and resolve in seconds
-  --no-traces            do not start the Collector and Jaeger`;
+  --no-traces            do not start the Collector, Jaeger and VictoriaLogs`;
 
 /** What the command line asks for (exits on --help or a bad value). */
 function parseOptions() {
@@ -135,6 +135,7 @@ function printBanner(stack: Stack, envFile: string, o: Options): void {
   row('Alertmanager', urls.alertmanager);
   row('receiver', `${urls.receiver}/alerts`, '(delivered alerts; `make alerts` prints them)');
   row('Jaeger', urls.jaeger);
+  row('VictoriaLogs', urls.victorialogs, urls.victorialogs ? '(logs: /select/vmui)' : '');
   const grpc = urls.otlpGrpc?.replace(/^http:\/\//, '');
   row('OTLP', urls.otlpHttp, urls.otlpHttp ? `(HTTP; gRPC ${grpc})` : '');
   row(

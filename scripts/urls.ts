@@ -27,6 +27,11 @@ export function stackUrls(ep: Endpoints, envFile: string): StackUrl[] {
   return [
     ...grafana,
     { name: 'Jaeger', url: url.jaeger, note: 'traces; Monitor tab for span metrics' },
+    {
+      name: 'VictoriaLogs',
+      url: `${url.victorialogs}/select/vmui`,
+      note: 'logs (LogsQL); in Grafana: Explore → VictoriaLogs',
+    },
     { name: 'Prometheus', url: url.prometheus, note: 'queries, targets, alerts' },
     { name: 'Alertmanager', url: url.alertmanager, note: 'routing, silences' },
     {

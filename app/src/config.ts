@@ -58,6 +58,17 @@ export interface Config {
       maxExportBatchSize?: number;
       exportTimeoutMillis?: number;
     };
+    /** OTLP log export (OTEL_LOGS_EXPORTER=otlp, the default, or none). */
+    logs: {
+      enabled: boolean;
+      otlpLogsUrl: string;
+      batch: {
+        scheduledDelayMillis?: number;
+        maxQueueSize?: number;
+        maxExportBatchSize?: number;
+        exportTimeoutMillis?: number;
+      };
+    };
   };
   sentry: {
     dsn: string | undefined;
@@ -197,6 +208,14 @@ const envSchema = z.object({
   OTEL_BSP_MAX_QUEUE_SIZE: positiveInt.optional(),
   OTEL_BSP_MAX_EXPORT_BATCH_SIZE: positiveInt.optional(),
   OTEL_BSP_EXPORT_TIMEOUT: positiveInt.optional(),
+  // Logs: `none` keeps them on stdout only. The batch log record processor's standard knobs;
+  // unset means the SDK's defaults (queue 2048 records, batches of 512, every 1 s, 30 s).
+  OTEL_LOGS_EXPORTER: z.enum(['otlp', 'none']).default('otlp'),
+  OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: url.optional(),
+  OTEL_BLRP_SCHEDULE_DELAY: nonNegativeInt.optional(),
+  OTEL_BLRP_MAX_QUEUE_SIZE: positiveInt.optional(),
+  OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: positiveInt.optional(),
+  OTEL_BLRP_EXPORT_TIMEOUT: positiveInt.optional(),
   TELEMETRY_SHUTDOWN_TIMEOUT_MS: positiveInt.default(2_000),
   SENTRY_DSN: url.optional(),
   SENTRY_SPOTLIGHT: spotlight.default(false),
@@ -329,6 +348,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         maxQueueSize: e.OTEL_BSP_MAX_QUEUE_SIZE,
         maxExportBatchSize: e.OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
         exportTimeoutMillis: e.OTEL_BSP_EXPORT_TIMEOUT,
+      },
+      logs: {
+        enabled: e.OTEL_LOGS_EXPORTER === 'otlp',
+        otlpLogsUrl:
+          e.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT ??
+          `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/logs`,
+        batch: {
+          scheduledDelayMillis: e.OTEL_BLRP_SCHEDULE_DELAY,
+          maxQueueSize: e.OTEL_BLRP_MAX_QUEUE_SIZE,
+          maxExportBatchSize: e.OTEL_BLRP_MAX_EXPORT_BATCH_SIZE,
+          exportTimeoutMillis: e.OTEL_BLRP_EXPORT_TIMEOUT,
+        },
       },
     },
     sentry: {

@@ -135,7 +135,7 @@ describe('metrics', () => {
       exists('auth_failures_total', { reason });
     }
     for (const tier of ['free', 'pro']) exists('rate_limit_rejections_total', { tier });
-    for (const signal of ['traces', 'errors'])
+    for (const signal of ['traces', 'logs', 'errors'])
       exists('telemetry_export_failures_total', { signal });
     exists('circuit_breaker_state', { dependency: 'llm_provider' });
     // The SLI's numerator and denominator exist before the first error.

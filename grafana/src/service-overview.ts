@@ -23,6 +23,7 @@ import {
   withLimits,
 } from './common.ts';
 import { UIDS, jaegerSearch, runbook, toDashboard } from './links.ts';
+import { serviceLogs } from './logs.ts';
 
 // The SLI's routes: only the API under /v1/ counts (SPEC 6), not health, metrics or admin.
 const API_ROUTES = 'route=~"/v1/.*"';
@@ -56,7 +57,9 @@ export const serviceOverview = (): dashboard.Dashboard =>
       .withPanel(dbLatency().span(8).height(8))
       .withPanel(dbErrors().span(8).height(8))
       .withPanel(healthChecks().span(8).height(8))
-      .withPanel(buildInfo().span(24).height(4)),
+      .withPanel(buildInfo().span(24).height(4))
+      .withRow(new dashboard.RowBuilder('Logs'))
+      .withPanel(serviceLogs().span(24).height(10)),
   );
 
 export const errorBudgetRemaining = () =>

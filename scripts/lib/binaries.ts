@@ -17,6 +17,7 @@ export type ProgramName =
   | 'promtool'
   | 'alertmanager'
   | 'amtool'
+  | 'victoria-logs'
   // `make validate`'s checkers: pinned builds only.
   | 'actionlint'
   | 'compose-check';
@@ -50,6 +51,7 @@ const VERSION_KEY: Record<ProgramName, string> = {
   promtool: 'PROMETHEUS_VERSION',
   alertmanager: 'ALERTMANAGER_VERSION',
   amtool: 'ALERTMANAGER_VERSION',
+  'victoria-logs': 'VICTORIALOGS_VERSION',
   actionlint: 'ACTIONLINT_VERSION',
   'compose-check': 'COMPOSE_GO_VERSION',
 };

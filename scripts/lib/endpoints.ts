@@ -52,6 +52,13 @@ export const SERVICES = {
     urlVar: 'JAEGER_URL',
     network: 'http://jaeger:16686',
   },
+  /** The log store's query API (LogsQL under /select/logsql/). */
+  victorialogs: {
+    port: 9428,
+    portVar: 'VICTORIALOGS_PORT',
+    urlVar: 'VICTORIALOGS_URL',
+    network: 'http://victorialogs:9428',
+  },
   /** Compose only: `make native` has no Grafana. */
   grafana: {
     port: 3001,

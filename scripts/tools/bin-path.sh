@@ -42,6 +42,7 @@ agent_obs_version() {
     helm) echo "$HELM_VERSION" ;; # helm, etcd, kube-*: Kubernetes validation (issue 19)
     etcd) echo "$ETCD_VERSION" ;;
     kube-apiserver | kubectl) echo "$KUBERNETES_VERSION" ;;
+    victoria-logs) echo "$VICTORIALOGS_VERSION" ;; # the log store (issue 18)
     *) return 1 ;;
   esac
 }

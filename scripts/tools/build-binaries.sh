@@ -5,8 +5,8 @@
 #
 #   scripts/tools/build-binaries.sh [--force] [PROGRAM ...]
 #
-# PROGRAM is any of: otelcol jaeger prometheus alertmanager actionlint
-# compose-check (default: all). prometheus also gives promtool, alertmanager
+# PROGRAM is any of: otelcol jaeger prometheus alertmanager victoria-logs
+# actionlint compose-check (default: all). prometheus also gives promtool, alertmanager
 # also gives amtool; actionlint and compose-check are `make validate`'s checkers.
 #
 # Output: ${XDG_CACHE_HOME:-$HOME/.cache}/agent-observability/bin/NAME-VERSION
@@ -51,10 +51,11 @@ for arg in "$@"; do
     actionlint | compose-check) PROGRAMS+=("$arg") ;;
     helm | etcd | kubernetes | operator-crds | kube-validate) PROGRAMS+=("$arg") ;; # Kubernetes validation (make tools)
     kube-apiserver | kubectl) PROGRAMS+=(kubernetes) ;;
+    victoria-logs) PROGRAMS+=("$arg") ;; # the log store (issue 18)
     *) echo "build-binaries: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
-[ ${#PROGRAMS[@]} -gt 0 ] || PROGRAMS=(actionlint compose-check otelcol jaeger prometheus alertmanager)
+[ ${#PROGRAMS[@]} -gt 0 ] || PROGRAMS=(actionlint compose-check otelcol jaeger prometheus alertmanager victoria-logs)
 
 command -v go >/dev/null || { echo "build-binaries: Go is not installed (needed to build from Go modules)" >&2; exit 1; }
 mkdir -p "$AGENT_OBS_BIN_DIR" "$BUILD_ROOT" "$LOG_DIR"
@@ -250,6 +251,26 @@ build_jaeger() {
     "-X $v.latestVersion=v$JAEGER_VERSION -X $v.commitSHA=$JAEGER_GIT_COMMIT -X $v.date=$modtime" "" \
     ./cmd/jaeger
   finish_module_build jaeger "$t0" jaeger
+}
+
+# VictoriaLogs, the log store (issue 18; docs/decisions/0011-log-store.md). Its
+# go.mod has no replace directives and the module ships the web UI (vmui), so
+# `go install` builds the release's own program. CGO_ENABLED=0 is the release's
+# "pure" build (pure-Go zstd); the stamp has the form of the Makefile's
+# GO_BUILDINFO (APP-DATE-TAG), dated by the module, not the build.
+build_victoria_logs() {
+  have victoria-logs && { report_cached victoria-logs; return; }
+  local t0; t0=$(date +%s)
+  local module=github.com/VictoriaMetrics/VictoriaLogs
+  begin "victoria-logs-$VICTORIALOGS_VERSION" "victoria-logs $VICTORIALOGS_VERSION (Go module $module@$VICTORIALOGS_GO_MODULE_VERSION, ./app/victoria-logs)"
+  local modtime
+  modtime=$(cd "$BUILD_ROOT" && go list -m -f '{{.Time.UTC.Format "20060102-150405"}}' "$module@$VICTORIALOGS_GO_MODULE_VERSION" 2>>"$LOG")
+  GOBIN="$BUILD_ROOT/victoria-logs" go install -trimpath \
+    -ldflags "-s -w -X github.com/VictoriaMetrics/VictoriaMetrics/lib/buildinfo.Version=victoria-logs-$modtime-tags-$VICTORIALOGS_GO_MODULE_VERSION-0-go-module" \
+    "$module/app/victoria-logs@$VICTORIALOGS_GO_MODULE_VERSION" >>"$LOG" 2>&1
+  install_bin victoria-logs "$BUILD_ROOT/victoria-logs/victoria-logs"
+  rm -rf "$BUILD_ROOT/victoria-logs"
+  echo "done in $(elapsed "$t0")"
 }
 
 # The manifest pins every component itself; refuse to build when it disagrees

@@ -79,6 +79,7 @@ describe('docker-compose.yml', () => {
       'jaeger',
       'otel-collector',
       'prometheus',
+      'victorialogs',
     ]);
   });
 

@@ -131,7 +131,7 @@ describe('prometheus config', () => {
   });
 
   describe('targets', () => {
-    it('scrapes the app, the Collector (own and span metrics), Jaeger, Alertmanager, Grafana and itself, one job each', () => {
+    it('scrapes the app, the Collector (own and span metrics), Jaeger, VictoriaLogs, Alertmanager, Grafana and itself, one job each', () => {
       const jobs = (CONFIG.scrape_configs as Obj[])
         .filter((j) => Array.isArray(j.static_configs))
         .map((j) => [
@@ -143,6 +143,7 @@ describe('prometheus config', () => {
         'otel-collector': ['otel-collector:8888'],
         spanmetrics: ['otel-collector:8889'],
         jaeger: ['jaeger:8888'],
+        victorialogs: ['victorialogs:9428'],
         alertmanager: ['alertmanager:9093'],
         grafana: ['grafana:3000'],
         prometheus: ['localhost:9090'],

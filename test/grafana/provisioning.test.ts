@@ -59,11 +59,12 @@ describe('Grafana provisioning', () => {
     for (const file of [DATASOURCES_FILE, PROVIDERS_FILE]) provisioning(file);
   });
 
-  it('defines Prometheus (the default), Jaeger and Alertmanager with the fixed uids, read-only', () => {
+  it('defines Prometheus (the default), Jaeger, VictoriaLogs and Alertmanager with the fixed uids, read-only', () => {
     assert.deepEqual(datasources.map((d) => [d.uid, d.type]).sort(), [
       ['alertmanager', 'alertmanager'],
       ['jaeger', 'jaeger'],
       ['prometheus', 'prometheus'],
+      ['victorialogs', 'victoriametrics-logs-datasource'],
     ]);
     assert.deepEqual(
       datasources.filter((d) => d.isDefault).map((d) => d.uid),
@@ -76,6 +77,7 @@ describe('Grafana provisioning', () => {
     assert.equal(byUid('prometheus').url, 'http://prometheus:9090');
     assert.equal(byUid('jaeger').url, 'http://jaeger:16686');
     assert.equal(byUid('alertmanager').url, 'http://alertmanager:9093');
+    assert.equal(byUid('victorialogs').url, 'http://victorialogs:9428');
     assert.equal(byUid('alertmanager').jsonData?.implementation, 'prometheus');
   });
 
@@ -124,6 +126,49 @@ describe('Grafana provisioning', () => {
       assert.deepEqual(errors, [], name);
       for (const metric of names) assert.ok(known.has(metric), `${name}: unknown metric ${metric}`);
     }
+  });
+
+  // Checked against the sources: the plugin (VictoriaMetrics/victorialogs-datasource,
+  // src/transformers/fields/derivedField.ts) reads a `label` matcher's value from the log
+  // line's labels, where VictoriaLogs' OTLP ingestion puts the record's own trace id as the
+  // field `trace_id` (app/vlinsert/opentelemetry/pb.go); for a datasource of another type it
+  // sends `url`, interpolated, as that datasource's `query`, which Jaeger's reads as a trace id.
+  it("links a log line's trace_id to its trace in Jaeger (the plugin's derived field)", () => {
+    const derived = byUid('victorialogs').jsonData?.derivedFields as {
+      name: string;
+      matcherType?: string;
+      matcherRegex: string;
+      url?: string;
+      datasourceUid?: string;
+    }[];
+    const toTrace = derived.filter((field) => field.datasourceUid === 'jaeger');
+    assert.equal(toTrace.length, 1, 'one derived field opens Jaeger');
+    const [field] = toTrace;
+    assert.equal(field?.matcherType, 'label');
+    assert.equal(field?.matcherRegex, 'trace_id');
+    assert.equal(field?.url, '${__value.raw}');
+    assert.equal(byUid(field?.datasourceUid ?? '').type, 'jaeger');
+  });
+
+  // Checked against Grafana's source (public/app/features/explore/TraceView: getTraceToLogsQuery,
+  // case 'victoriametrics-logs-datasource', since 12.2): with customQuery the query is sent as
+  // the plugin's `expr` after ${__trace.traceId} / ${__span.spanId} are interpolated; without
+  // it, Grafana builds trace_id/span_id filters only when filterByTraceID/SpanID are set.
+  it("links a Jaeger span to its request's log lines in VictoriaLogs (tracesToLogsV2, custom LogsQL)", () => {
+    const toLogs = byUid('jaeger').jsonData?.tracesToLogsV2 as {
+      datasourceUid: string;
+      customQuery?: boolean;
+      query?: string;
+      spanStartTimeShift?: string;
+      spanEndTimeShift?: string;
+    };
+    assert.equal(byUid(toLogs.datasourceUid).type, 'victoriametrics-logs-datasource');
+    assert.equal(toLogs.customQuery, true);
+    // Exact match (:=) on the field the record's trace id is stored in, quoted.
+    assert.equal(toLogs.query, 'trace_id:="${__trace.traceId}"');
+    // A window around the span, wider than the Collector's batching (1 s) and the app's (1 s).
+    assert.match(toLogs.spanStartTimeShift ?? '', /^-\d+[sm]$/);
+    assert.match(toLogs.spanEndTimeShift ?? '', /^\d+[sm]$/);
   });
 
   it('loads the dashboards from the mounted folder into one folder, read-only in the UI', () => {

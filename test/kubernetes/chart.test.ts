@@ -271,6 +271,37 @@ describe('helm chart: the Collector it runs', function () {
   }
 });
 
+describe('helm chart: the logs pipeline', function () {
+  this.timeout(120_000);
+
+  const collectorOverlay = (objects: KubeObject[]): string =>
+    byKind(objects, 'ConfigMap').find((c) => c.metadata.name.endsWith('-collector'))?.data?.[
+      'kubernetes.yaml'
+    ] ?? '';
+  const logsExporter = (objects: KubeObject[]) => appEnv(objects, {}).OTEL_LOGS_EXPORTER;
+
+  it('runs no log store: by default the service exports no log records (stdout only)', function () {
+    const r = renderChart({ values: COMBINATIONS.defaults });
+    assert.equal(logsExporter(r.objects), 'none');
+    assert.doesNotMatch(collectorOverlay(r.objects), /logs_endpoint/);
+  });
+
+  it('with logs.otlpEndpoint: the Collector sends log records there, the service exports them', function () {
+    const r = renderChart({ values: COMBINATIONS['external OTLP backend, tail sampling'] });
+    assert.equal(logsExporter(r.objects), 'otlp');
+    assert.match(
+      collectorOverlay(r.objects),
+      /otlp_http\/victorialogs:\n\s+logs_endpoint: "http:\/\/victorialogs\.logging:9428\/insert\/opentelemetry\/v1\/logs"/,
+    );
+  });
+
+  it('refuses a logs endpoint that is not an http(s) URL', function () {
+    const r = renderChart({ values: { logs: { otlpEndpoint: 'victorialogs:9428' } } });
+    assert.equal(r.ok, false);
+    assert.match(r.output, /otlpEndpoint/);
+  });
+});
+
 describe('helm chart: values it refuses, with a message naming them', function () {
   this.timeout(120_000);
   const bad: [string, Record<string, unknown>, RegExp][] = [

@@ -174,6 +174,7 @@ export const COMBINATIONS: Record<string, Record<string, unknown>> = {
   'external OTLP backend, tail sampling': {
     traces: { backend: 'otlp', otlp: { endpoint: 'tempo.tracing:4317', insecure: true } },
     collector: { tailSampling: true },
+    logs: { otlpEndpoint: 'http://victorialogs.logging:9428/insert/opentelemetry/v1/logs' },
   },
   'no Collector, no NetworkPolicy': {
     collector: { enabled: false },

@@ -32,6 +32,7 @@ const ADDRESSES = {
   'jaeger:13133': ['127.0.0.1:43133'],
   'jaeger:16685': ['127.0.0.1:43685'],
   'jaeger:16686': ['127.0.0.1:43686'],
+  'victorialogs:9428': ['127.0.0.1:44428'],
 };
 const RUNNING = new Set([
   'app',
@@ -40,6 +41,7 @@ const RUNNING = new Set([
   'alert-receiver',
   'otel-collector',
   'jaeger',
+  'victorialogs',
 ]);
 
 const promtool = findBinary('promtool');
@@ -151,11 +153,12 @@ describe('native configs rendered from the repo', function () {
     });
   }
 
-  it('points the Collector at local Jaeger and Jaeger at local Prometheus', () => {
+  it('points the Collector at local Jaeger and VictoriaLogs, and Jaeger at local Prometheus', () => {
     const r = render(false, 'v3');
     const collector = (r.collector?.files ?? []).map((f) => readFileSync(f, 'utf8')).join('\n');
     assert.match(collector, /127\.0\.0\.1:43317/);
-    assert.ok(!/\b(jaeger|0\.0\.0\.0):\d+/.test(collector), collector);
+    assert.match(collector, /http:\/\/127\.0\.0\.1:44428\/insert\/opentelemetry\/v1\/logs/);
+    assert.ok(!/\b(jaeger|victorialogs|0\.0\.0\.0):\d+/.test(collector), collector);
     const jaeger = readFileSync(r.jaeger?.file as string, 'utf8');
     assert.match(jaeger, /http:\/\/127\.0\.0\.1:41090/);
     assert.match(jaeger, /127\.0\.0\.1:43686/);

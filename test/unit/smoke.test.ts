@@ -73,7 +73,10 @@ function fakeGrafana(opts: { emptyExprs?: Set<string>; unhealthy?: string; noHea
     if (url === '/api/datasources')
       return [
         200,
-        ['prometheus', 'jaeger', 'alertmanager'].map((uid) => ({ uid, type: uid, readOnly: true })),
+        [
+          ...['prometheus', 'jaeger', 'alertmanager'].map((uid) => ({ uid, type: uid })),
+          { uid: 'victorialogs', type: 'victoriametrics-logs-datasource' },
+        ].map((datasource) => ({ ...datasource, readOnly: true })),
       ];
     const health = /^\/api\/datasources\/uid\/([^/]+)\/health$/.exec(url);
     if (opts.noHealthApi && health?.[1] === opts.noHealthApi)

@@ -27,7 +27,7 @@ import {
 } from '@opentelemetry/semantic-conventions';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { LogBudget } from '../telemetry/log-budget';
-import { logger } from '../telemetry/logger';
+import { logger, withRequestId } from '../telemetry/logger';
 import {
   boundChildren,
   metrics,
@@ -136,7 +136,7 @@ export function observeRequests(options: { telemetry: boolean }): RequestHandler
     const parent = propagation.extract(ROOT_CONTEXT, req.headers, headerGetter);
     // Named by method until the route is known (semconv: `{method} {route}` once it is).
     ctx.span = tracer.startSpan(req.method, { kind: SpanKind.SERVER }, parent);
-    context.with(trace.setSpan(parent, ctx.span), next);
+    context.with(withRequestId(trace.setSpan(parent, ctx.span), ctx.requestId), next);
   };
 }
 

@@ -42,7 +42,7 @@ export const RUN_REJECTION_REASONS = ['overloaded', 'shutting_down'] as const;
 export type RunRejectionReason = (typeof RUN_REJECTION_REASONS)[number];
 export const HEALTH_CHECKS = ['database', 'llm_provider', 'disk', 'memory', 'event_loop'] as const;
 export type HealthCheckName = (typeof HEALTH_CHECKS)[number];
-export const TELEMETRY_SIGNALS = ['traces', 'errors'] as const;
+export const TELEMETRY_SIGNALS = ['traces', 'logs', 'errors'] as const;
 export type TelemetrySignal = (typeof TELEMETRY_SIGNALS)[number];
 
 export const BUCKETS = {
@@ -134,7 +134,7 @@ function createMetrics() {
     }),
     telemetryExportFailures: new Counter({
       name: 'telemetry_export_failures_total',
-      help: 'Failed telemetry exports: span batches the OTLP exporter could not deliver (traces), events Sentry could not send (errors).',
+      help: 'Failed telemetry exports: span batches (traces) and log record batches (logs) the OTLP exporters could not deliver, events Sentry could not send (errors).',
       labelNames: ['signal'] as const,
       registers,
     }),

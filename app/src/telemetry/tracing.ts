@@ -1,54 +1,19 @@
-// The OpenTelemetry SDK for traces: OTLP/HTTP export through a batch processor, no automatic
-// instrumentation (the service makes its own spans, see http/observe.ts), no OTel metrics or
-// logs (Prometheus metrics come from prom-client, logs from winston).
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+// The OpenTelemetry SDK for traces and logs: OTLP/HTTP export through batch processors, no
+// automatic instrumentation (the service makes its own spans, see http/observe.ts), no OTel
+// metrics (Prometheus metrics come from prom-client). Logs are winston's lines, also sent as
+// OTLP log records with the same resource (log-export.ts).
+import { logs } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace';
+import { BatchSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { Config } from '../config';
-import { logger } from './logger';
+import { CountingExporter } from './counting-exporter';
+import { createLogProcessor, OtlpLogTransport } from './log-export';
+import { addTransport, removeTransport } from './logger';
 import { metrics, SERVICE_VERSION } from './metrics';
 import { createSampler } from './sampling';
-
-const FAILURE_LOG_INTERVAL_MS = 30_000;
-
-/** Counts every failed export; the exporter itself only reports it to a callback nobody reads. */
-export class CountingSpanExporter implements SpanExporter {
-  private lastFailureLog = 0;
-
-  constructor(
-    private readonly inner: SpanExporter,
-    private readonly onFailure: (error: Error | undefined, spans: number) => void,
-  ) {}
-
-  export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
-    this.inner.export(spans, (result) => {
-      if (result.code !== ExportResultCode.SUCCESS) {
-        this.onFailure(result.error, spans.length);
-        const now = Date.now();
-        // A dead endpoint fails every batch: one warning per interval is enough to notice.
-        if (now - this.lastFailureLog >= FAILURE_LOG_INTERVAL_MS) {
-          this.lastFailureLog = now;
-          logger.warn('span export failed', {
-            spans: spans.length,
-            error: result.error?.message ?? 'unknown error',
-          });
-        }
-      }
-      resultCallback(result);
-    });
-  }
-
-  shutdown(): Promise<void> {
-    return this.inner.shutdown();
-  }
-
-  forceFlush(): Promise<void> {
-    return this.inner.forceFlush?.() ?? Promise.resolve();
-  }
-}
 
 export interface Tracing {
   /** Export every finished span now; used by tests and before exit. */
@@ -60,13 +25,15 @@ let active: Tracing | undefined;
 
 export function startTracing(config: Config): Tracing {
   if (active) return active;
-  const exporter = new CountingSpanExporter(
+  const exporter = new CountingExporter<ReadableSpan>(
     new OTLPTraceExporter({
       url: config.telemetry.otlpTracesUrl,
       timeoutMillis: config.telemetry.exportTimeoutMs,
     }),
+    'span',
     () => metrics.telemetryExportFailures.labels('traces').inc(),
   );
+  const logProcessor = createLogProcessor(config);
   const processor = new BatchSpanProcessor({ exporter, ...config.telemetry.batch });
   const sdk = new NodeSDK({
     serviceName: config.telemetry.serviceName,
@@ -77,13 +44,23 @@ export function startTracing(config: Config): Tracing {
     sampler: createSampler(config.telemetry.sampler),
     spanProcessors: [processor],
     metricReaders: [],
-    logRecordProcessors: [],
+    logRecordProcessors: logProcessor ? [logProcessor] : [],
     instrumentations: [],
   });
   sdk.start();
+  const logTransport = logProcessor
+    ? new OtlpLogTransport(logs.getLogger(config.telemetry.serviceName))
+    : undefined;
+  if (logTransport) addTransport(logTransport);
   active = {
-    forceFlush: () => processor.forceFlush(),
-    shutdown: () => sdk.shutdown(),
+    forceFlush: async () => {
+      await processor.forceFlush();
+      await logProcessor?.forceFlush();
+    },
+    shutdown: async () => {
+      if (logTransport) removeTransport(logTransport);
+      await sdk.shutdown();
+    },
   };
   return active;
 }

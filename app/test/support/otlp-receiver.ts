@@ -1,5 +1,6 @@
 // A real OTLP/HTTP receiver for the tests: a node:http server that accepts the JSON encoding the
-// exporter sends to /v1/traces and keeps every span, flattened for assertions.
+// exporters send to /v1/traces and /v1/logs and keeps every span and log record, flattened for
+// assertions.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -15,6 +16,51 @@ export interface ReceivedSpan {
   attributes: Record<string, AttributeValue>;
   statusCode: number;
   resource: Record<string, AttributeValue>;
+}
+
+export interface ReceivedLogRecord {
+  traceId: string | undefined;
+  spanId: string | undefined;
+  severityNumber: number;
+  severityText: string | undefined;
+  body: AttributeValue;
+  attributes: Record<string, AttributeValue>;
+  resource: Record<string, AttributeValue>;
+}
+
+interface OtlpLogsRequest {
+  resourceLogs?: {
+    resource?: { attributes?: OtlpKeyValue[] };
+    scopeLogs?: {
+      logRecords?: {
+        traceId?: string;
+        spanId?: string;
+        severityNumber?: number;
+        severityText?: string;
+        body?: OtlpAnyValue;
+        attributes?: OtlpKeyValue[];
+      }[];
+    }[];
+  }[];
+}
+
+function keepLogRecords(body: OtlpLogsRequest, into: ReceivedLogRecord[]): void {
+  for (const resourceLogs of body.resourceLogs ?? []) {
+    const resource = decodeAttributes(resourceLogs.resource?.attributes);
+    for (const scopeLogs of resourceLogs.scopeLogs ?? []) {
+      for (const record of scopeLogs.logRecords ?? []) {
+        into.push({
+          traceId: record.traceId || undefined,
+          spanId: record.spanId || undefined,
+          severityNumber: record.severityNumber ?? 0,
+          severityText: record.severityText,
+          body: record.body === undefined ? undefined : decodeValue(record.body),
+          attributes: decodeAttributes(record.attributes),
+          resource,
+        });
+      }
+    }
+  }
 }
 
 export const SPAN_KIND = { internal: 1, server: 2, client: 3 } as const;
@@ -63,6 +109,7 @@ function decodeAttributes(attributes: OtlpKeyValue[] = []): Record<string, Attri
 export interface OtlpReceiver {
   url: string;
   spans: ReceivedSpan[];
+  logRecords: ReceivedLogRecord[];
   requests: number;
   close(): Promise<void>;
   spansOf(traceId: string): ReceivedSpan[];
@@ -70,13 +117,23 @@ export interface OtlpReceiver {
 
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
+  const logRecords: ReceivedLogRecord[] = [];
   const state = { requests: 0 };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       state.requests++;
-      if (req.url !== '/v1/traces' || !req.headers['content-type']?.includes('json')) {
+      const json = req.headers['content-type']?.includes('json');
+      if (req.url === '/v1/logs' && json) {
+        keepLogRecords(
+          JSON.parse(Buffer.concat(chunks).toString('utf8')) as OtlpLogsRequest,
+          logRecords,
+        );
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        return;
+      }
+      if (req.url !== '/v1/traces' || !json) {
         res.writeHead(415).end();
         return;
       }
@@ -106,6 +163,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   return {
     url: `http://127.0.0.1:${port}`,
     spans,
+    logRecords,
     get requests() {
       return state.requests;
     },

@@ -24,7 +24,13 @@ let current: TestTelemetry | undefined;
 export async function startTestTelemetry(): Promise<void> {
   const otlp = await startOtlpReceiver();
   const tracing = startTracing(
-    loadConfig(testEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_BSP_SCHEDULE_DELAY: '100' })),
+    loadConfig(
+      testEnv({
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+        OTEL_BSP_SCHEDULE_DELAY: '100',
+        OTEL_BLRP_SCHEDULE_DELAY: '100',
+      }),
+    ),
   );
   const logs: LogLine[] = [];
   const stream = new PassThrough();

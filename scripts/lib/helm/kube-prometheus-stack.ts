@@ -28,6 +28,10 @@ export const LEFT_TO_KUBE_PROMETHEUS_STACK: Readonly<Record<string, string>> = {
  * what replaces them there. docs/kubernetes.md lists them too.
  */
 export const NOT_RENDERED_ON_KUBERNETES: Readonly<Record<string, string>> = {
+  VictoriaLogsRejectingLogs:
+    'the chart runs no log store (logs.otlpEndpoint points at yours); alert on its own metrics where it runs',
+  VictoriaLogsReadOnly:
+    'the chart runs no log store (logs.otlpEndpoint points at yours); alert on its own metrics where it runs',
   PrometheusSizeRetentionCutting:
     'kube-prometheus-stack sizes its Prometheus with prometheusSpec.retentionSize; alert on its prometheus_tsdb_size_retentions_total in your own rules if you set one',
 };

@@ -11,8 +11,14 @@ import { collectorSources, SOURCES, type Rendered } from './configs.ts';
 import { listenPorts } from './rewrite.ts';
 import { scaledHealthCheckMs, scaledResendDelay, type TimeScaling } from './scaling.ts';
 import type { ProcessSpec } from '../supervisor.ts';
+import { victoriaLogsArgs } from './victorialogs.ts';
 
-export type Component = 'app' | 'prometheus' | 'alertmanager' | 'otel-collector' | 'jaeger';
+export type Component =
+  'app' | 'prometheus' | 'alertmanager' | 'otel-collector' | 'jaeger' | 'victorialogs';
+
+/** The telemetry pipeline: the Collector exports to Jaeger and to VictoriaLogs, so all or none. */
+const TELEMETRY = ['otel-collector', 'jaeger', 'victorialogs'] as const;
+const isTelemetry = (c: Component) => TELEMETRY.some((t) => t === c);
 export type Program = Exclude<Component, 'app'>;
 
 /** Everything a component's spec is built from, once the ports are planned and configs rendered. */
@@ -61,6 +67,18 @@ function jaegerSpec(p: StackPlan): ProcessSpec {
   };
 }
 
+function victoriaLogsSpec(p: StackPlan): ProcessSpec {
+  const listen = `127.0.0.1:${p.ports['victorialogs:9428']}`;
+  return {
+    name: 'victorialogs',
+    command: binaryOf(p, 'victorialogs').path,
+    args: victoriaLogsArgs(p.repoDir, dataDir(p, 'victorialogs'), listen),
+    logFile: logFile(p, 'victorialogs'),
+    ports: portsOf(p, 'victorialogs'),
+    ready: ready(`${localUrl(p, 'victorialogs:9428')}/health`),
+  };
+}
+
 function collectorSpec(p: StackPlan): ProcessSpec {
   if (!p.rendered.collector) throw new Error('no Collector config rendered');
   return {
@@ -92,7 +110,7 @@ function appSpec(p: StackPlan): ProcessSpec {
         : // No Collector: sample no trace, so nothing is exported into the void (which would
           // count as export failures). TELEMETRY_ENABLED=false would not do: it also switches
           // off the HTTP metrics (the benchmark's bare baseline, app/README.md).
-          { OTEL_TRACES_SAMPLER: 'always_off' }),
+          { OTEL_TRACES_SAMPLER: 'always_off', OTEL_LOGS_EXPORTER: 'none' }),
       ...(p.scaling ? { HEALTH_CHECK_INTERVAL_MS: String(scaledHealthCheckMs(p.scaling)) } : {}),
     },
     logFile: logFile(p, 'app'),
@@ -144,8 +162,8 @@ function prometheusSpec(p: StackPlan): ProcessSpec {
 
 /**
  * The components in start order, each with its program (none: the app runs on this Node),
- * what to tell someone whose binary is missing, and its spec. Jaeger before the Collector
- * that exports to it, the app before what scrapes it, Prometheus last so that its first scrape
+ * what to tell someone whose binary is missing, and its spec. Jaeger and VictoriaLogs before
+ * the Collector that exports to them, the app before what scrapes it, Prometheus last so that its first scrape
  * finds every target up.
  */
 export const COMPONENTS: {
@@ -159,6 +177,12 @@ export const COMPONENTS: {
     program: 'jaeger',
     installHint: 'make tools (builds Jaeger v2 from Go modules)',
     spec: jaegerSpec,
+  },
+  {
+    component: 'victorialogs',
+    program: 'victoria-logs',
+    installHint: 'make tools (builds VictoriaLogs from its Go module)',
+    spec: victoriaLogsSpec,
   },
   {
     component: 'otel-collector',
@@ -192,11 +216,11 @@ export interface Found {
   missing: { component: Component; reason: string }[];
 }
 
-/** Which components can run here; the Collector and Jaeger only together (one exports to the other). */
+/** Which components can run here; the telemetry pipeline only whole (the Collector exports to both stores). */
 export function findComponents(traces: boolean): Found {
   const found: Found = { binaries: {}, missing: [] };
   for (const { component: c, program } of COMPONENTS) {
-    if (!program || (!traces && (c === 'otel-collector' || c === 'jaeger'))) continue;
+    if (!program || (!traces && isTelemetry(c))) continue;
     const b = findBinary(program);
     if (b) found.binaries[c] = b;
     else
@@ -205,11 +229,11 @@ export function findComponents(traces: boolean): Found {
         reason: `no ${program} binary (install: ${INSTALL_HINT[c as Program]})`,
       });
   }
-  if (!found.binaries['otel-collector'] || !found.binaries.jaeger) {
-    for (const c of ['otel-collector', 'jaeger'] as const) {
+  const absent = TELEMETRY.filter((c) => !found.binaries[c]);
+  if (absent.length > 0) {
+    for (const c of TELEMETRY) {
       if (!found.binaries[c]) continue;
-      const other = c === 'jaeger' ? 'the Collector' : 'Jaeger';
-      found.missing.push({ component: c, reason: `not started: ${other} is missing` });
+      found.missing.push({ component: c, reason: `not started: ${absent.join(' and ')} missing` });
       delete found.binaries[c];
     }
   }
@@ -233,6 +257,10 @@ function configPorts(repoDir: string, component: 'otel-collector' | 'jaeger'): s
 export function portKeys(repoDir: string, traces: boolean): string[] {
   const keys = ['app:8000', 'prometheus:9090', 'alertmanager:9093', 'alert-receiver:9095'];
   if (traces)
-    keys.push(...configPorts(repoDir, 'otel-collector'), ...configPorts(repoDir, 'jaeger'));
+    keys.push(
+      ...configPorts(repoDir, 'otel-collector'),
+      ...configPorts(repoDir, 'jaeger'),
+      'victorialogs:9428',
+    );
   return keys;
 }

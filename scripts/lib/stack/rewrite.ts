@@ -166,6 +166,7 @@ export const KNOWN_SERVICES = new Set([
   'app',
   'otel-collector',
   'jaeger',
+  'victorialogs',
   'prometheus',
   'alertmanager',
   'alert-receiver',

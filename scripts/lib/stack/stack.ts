@@ -1,4 +1,4 @@
-// The native stack: the app (Node 24) and, where their binaries exist, Jaeger, the Collector,
+// The native stack: the app (Node 24) and, where their binaries exist, Jaeger, VictoriaLogs, the Collector,
 // Alertmanager and Prometheus, with the repo's own configs rewritten for loopback ports (and,
 // for tests, scaled in time), plus the local alert receiver in this process. Used by
 // `make native` (scripts/native.ts) and the whole-stack tests (test/e2e/). The components, their
@@ -38,6 +38,7 @@ const USER_FACING = new Set([
   'alertmanager:9093',
   'alert-receiver:9095',
   'jaeger:16686',
+  'victorialogs:9428',
   'otel-collector:4318',
   'otel-collector:4317',
 ]);
@@ -50,7 +51,7 @@ export interface StackOptions {
   ports: 'compose' | 'free';
   /** Scale every time parameter by this factor (1 = the real values). */
   timeScale?: number;
-  /** Start the Collector and Jaeger where both binaries exist (default true). */
+  /** Start the Collector, Jaeger and VictoriaLogs where all three binaries exist (default true). */
   traces?: boolean;
   /** Components whose absence is an error rather than a warning. */
   require?: Component[];
@@ -66,6 +67,8 @@ export interface StackUrls {
   prometheus?: string;
   alertmanager?: string;
   jaeger?: string;
+  /** VictoriaLogs: OTLP logs in from the Collector, the LogsQL query API (/select/logsql/...). */
+  victorialogs?: string;
   /** The Collector's OTLP/HTTP and OTLP/gRPC endpoints (both http://127.0.0.1:<port>). */
   otlpHttp?: string;
   otlpGrpc?: string;
@@ -151,7 +154,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const specs = new Map<string, ProcessSpec>();
   let receiver: AlertReceiver | undefined;
   const stop = once(async () => {
-    await supervisor.stopAll(['app', 'otel-collector', 'jaeger']);
+    await supervisor.stopAll(['app', 'otel-collector', 'jaeger', 'victorialogs']);
     await receiver?.close();
   });
   try {
@@ -305,6 +308,7 @@ function stackHandle(
       prometheus: binaries.prometheus ? url('prometheus:9090') : undefined,
       alertmanager: binaries.alertmanager ? url('alertmanager:9093') : undefined,
       jaeger: traces ? url('jaeger:16686') : undefined,
+      victorialogs: traces ? url('victorialogs:9428') : undefined,
       otlpHttp: traces ? url('otel-collector:4318') : undefined,
       otlpGrpc: traces ? url('otel-collector:4317') : undefined,
     },

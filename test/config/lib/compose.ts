@@ -188,6 +188,8 @@ export const ROOT_ONE_SHOTS: Record<string, { caps: string[]; why: string }> = {
 export const NO_HEALTHCHECK: Record<string, string> = {
   'otel-collector':
     'the Collector image is built FROM scratch (no shell, no wget); dependents use service_started',
+  victorialogs:
+    'the VictoriaLogs image is distroless/static (no shell, no wget); dependents use service_started',
 };
 
 /** Services allowed a writable root filesystem, and why. */
@@ -237,6 +239,7 @@ export function expectedTags(versions: Record<string, string>): Record<string, s
     'prom/prometheus': `v${versions.PROMETHEUS_VERSION}`,
     'prom/alertmanager': `v${versions.ALERTMANAGER_VERSION}`,
     'jaegertracing/jaeger': versions.JAEGER_VERSION,
+    'victoriametrics/victoria-logs': `v${versions.VICTORIALOGS_VERSION}`,
   };
 }
 

@@ -1,0 +1,140 @@
+// OTLP log export: every log line also reaches a real OTLP/HTTP receiver as a log record with
+// the request's trace and span ids, its request id, severity and the service resource, scrubbed
+// like stdout; with the Collector down the service keeps answering, the queue stays bounded and
+// every failed export is counted.
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { LoggerProvider } from '@opentelemetry/sdk-logs';
+import request from 'supertest';
+import { loadConfig } from '../src/config';
+import { createLogProcessor, OtlpLogTransport } from '../src/telemetry/log-export';
+import { addTransport, logger, removeTransport } from '../src/telemetry/logger';
+import { metrics } from '../src/telemetry/metrics';
+import { buildApp, PRO_KEY, testEnv, type TestApp } from './support/app';
+import { newTraceparent } from './support/http';
+import { SPAN_KIND, type ReceivedLogRecord } from './support/otlp-receiver';
+import { flushSpans, otlp, waitForSpans } from './support/telemetry';
+
+const SEVERITY_INFO = 9;
+
+async function waitForRecord(
+  match: (record: ReceivedLogRecord) => boolean,
+  timeoutMs = 5000,
+): Promise<ReceivedLogRecord> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await flushSpans(); // flushes the log records too
+    const found = otlp().logRecords.find(match);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error('no such log record reached the receiver');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** A loopback port with nothing listening: a Collector that is down. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const logFailures = async () =>
+  (await metrics.telemetryExportFailures.get()).values.find((v) => v.labels.signal === 'logs')
+    ?.value ?? 0;
+
+describe('logs over OTLP', () => {
+  let t: TestApp;
+  before(() => {
+    t = buildApp();
+  });
+  after(() => t.close());
+
+  it('sends the request and run lines with trace, span and request ids, severity and resource', async () => {
+    const { header, traceId } = newTraceparent();
+    const res = await request(t.app)
+      .post('/v1/agents/analyst/runs')
+      .set('X-API-Key', PRO_KEY)
+      .set('traceparent', header)
+      .set('X-Request-Id', 'otlp-log-test-1')
+      .send({ input: 'What is 2 ^ 10 - 24? Reply to bob@example.com' })
+      .expect(201);
+    const spans = await waitForSpans(traceId, (found) =>
+      found.some((s) => s.kind === SPAN_KIND.server),
+    );
+    const server = spans.find((s) => s.kind === SPAN_KIND.server)!;
+    const agent = spans.find((s) => s.name === 'invoke_agent analyst')!;
+
+    const access = await waitForRecord(
+      (r) => r.body === 'request' && r.attributes.request_id === 'otlp-log-test-1',
+    );
+    assert.equal(access.traceId, traceId);
+    assert.equal(access.spanId, server.spanId);
+    assert.equal(access.severityText, 'info');
+    assert.equal(access.severityNumber, SEVERITY_INFO);
+    assert.equal(access.attributes.route, '/v1/agents/:agent/runs');
+    assert.equal(access.attributes.status_code, 201);
+    // The ids are the record's own fields, not attributes as well.
+    assert.equal(access.attributes.trace_id, undefined);
+    assert.equal(access.resource['service.name'], 'agent-service');
+    assert.equal(access.resource['service.version'], '0.1.0');
+
+    // Logged inside the run: the request id comes from the request's context.
+    const run = await waitForRecord(
+      (r) => r.body === 'agent run finished' && r.attributes.run_id === res.body.id,
+    );
+    assert.equal(run.traceId, traceId);
+    assert.equal(run.spanId, agent.spanId);
+    assert.equal(run.attributes.request_id, 'otlp-log-test-1');
+  });
+
+  it('scrubs records as it scrubs stdout', async () => {
+    logger.warn('contact bob@example.com', { detail: { token: 'secret-value' } });
+    const record = await waitForRecord((r) => r.body === 'contact [email]');
+    assert.equal(record.severityText, 'warn');
+    assert.equal(record.attributes.detail, JSON.stringify({ token: '[Filtered]' }));
+    assert.ok(!JSON.stringify(otlp().logRecords).includes('bob@example.com'));
+  });
+
+  it('with the Collector down: keeps serving, bounds its queue and counts failed exports', async () => {
+    const config = loadConfig(
+      testEnv({
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await closedPort()}`,
+        OTEL_EXPORTER_OTLP_TIMEOUT: '500',
+        OTEL_BLRP_MAX_QUEUE_SIZE: '20',
+        OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: '10',
+        OTEL_BLRP_SCHEDULE_DELAY: '50',
+      }),
+    );
+    const processor = createLogProcessor(config)!;
+    const provider = new LoggerProvider({ processors: [processor] });
+    const transport = new OtlpLogTransport(provider.getLogger('collector-down-test'));
+    const before = await logFailures();
+    addTransport(transport);
+    try {
+      // Ten times the queue: the rest is dropped by the processor, not held in memory.
+      for (let i = 0; i < 200; i++) logger.info('line while the Collector is down', { i });
+      await request(t.app).get('/v1/agents').set('X-API-Key', PRO_KEY).expect(200);
+      await processor.forceFlush();
+      const deadline = Date.now() + 10_000;
+      while ((await logFailures()) === before && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const failed = (await logFailures()) - before;
+      assert.ok(failed >= 1, 'no failed log export counted');
+      // Batches of at most 10 from a queue of at most 20: never the 200 lines.
+      assert.ok(failed <= 20, `${failed} failed exports: the queue is not bounded`);
+    } finally {
+      removeTransport(transport);
+      await provider.shutdown();
+    }
+  });
+
+  it('exports nothing with OTEL_LOGS_EXPORTER=none', () => {
+    assert.equal(
+      createLogProcessor(loadConfig(testEnv({ OTEL_LOGS_EXPORTER: 'none' }))),
+      undefined,
+    );
+  });
+});
