@@ -30,7 +30,7 @@ export function stackUrls(ep: Endpoints, envFile: string): StackUrl[] {
     {
       name: 'VictoriaLogs',
       url: `${url.victorialogs}/select/vmui`,
-      note: 'logs (LogsQL); in Grafana: Explore → VictoriaLogs',
+      note: ep.native ? 'logs (LogsQL)' : 'logs (LogsQL); in Grafana: Explore → VictoriaLogs',
     },
     { name: 'Prometheus', url: url.prometheus, note: 'queries, targets, alerts' },
     { name: 'Alertmanager', url: url.alertmanager, note: 'routing, silences' },
