@@ -18,7 +18,8 @@ import { RunCancelledError, RunFailedError, RunTimeoutError, type RunRecord } fr
 import type { AgentRunner } from '../agent/runner';
 import { DatabaseError, type RunStore } from '../agent/storage';
 import type { HealthMonitor } from '../health';
-import { metrics, SERVICE_VERSION } from '../telemetry/metrics';
+import { metrics } from '../telemetry/metrics';
+import { SERVICE_VERSION } from '../version';
 import { logger } from '../telemetry/logger';
 import { requestContext } from './context';
 import { methodNotAllowed } from './errors';
@@ -56,21 +57,21 @@ export const ADMIN_ROUTES = {
 } as const satisfies Record<string, RouteSpec>;
 
 /**
- * Registers `path` under `label`: `authenticate` for every method (so that nothing about the
- * route, not even its methods, answers before the credentials are checked), then its handlers per
- * method, then 405 for any other method.
+ * Registers the route of `spec` (or `path`, a sub-path counted under the same label):
+ * `authenticate` for every method (so that nothing about the route, not even its methods,
+ * answers before the credentials are checked), then its handlers per method, then 405 for any
+ * other method. Only the spec's methods can have handlers, so its zeroed series are the ones served.
  */
-function defineRoute(
+function defineRoute<Spec extends RouteSpec>(
   router: Router,
-  path: string,
-  label: string,
-  handlers: Partial<Record<Method, RequestHandler[]>>,
-  authenticate: RequestHandler[] = [],
+  spec: Spec,
+  handlers: Partial<Record<Spec['methods'][number], RequestHandler[]>>,
+  { path = spec.route, authenticate = [] }: { path?: string; authenticate?: RequestHandler[] } = {},
 ): void {
   const route = router.route(path);
   route.all(
     (_req, res, next) => {
-      requestContext(res).route = label;
+      requestContext(res).route = spec.route;
       next();
     },
     ...authenticate,
@@ -227,8 +228,7 @@ export function mountApiRoutes(router: Router, deps: ApiDeps): void {
   });
   defineRoute(
     router,
-    '/v1/agents',
-    API_ROUTES.agents.route,
+    API_ROUTES.agents,
     {
       GET: [
         ...guard(),
@@ -237,7 +237,7 @@ export function mountApiRoutes(router: Router, deps: ApiDeps): void {
         },
       ],
     },
-    authenticate,
+    { authenticate },
   );
 
   const knownAgent: RequestHandler = (req, res, next) => {
@@ -253,8 +253,7 @@ export function mountApiRoutes(router: Router, deps: ApiDeps): void {
   };
   defineRoute(
     router,
-    '/v1/agents/:agent/runs',
-    API_ROUTES.runs.route,
+    API_ROUTES.runs,
     {
       POST: [
         knownAgent,
@@ -286,13 +285,12 @@ export function mountApiRoutes(router: Router, deps: ApiDeps): void {
         },
       ],
     },
-    authenticate,
+    { authenticate },
   );
 
   defineRoute(
     router,
-    '/v1/runs/:id',
-    API_ROUTES.run.route,
+    API_ROUTES.run,
     {
       GET: [
         ...guard(),
@@ -313,15 +311,15 @@ export function mountApiRoutes(router: Router, deps: ApiDeps): void {
         },
       ],
     },
-    authenticate,
+    { authenticate },
   );
 }
 
 export function mountOpsRoutes(router: Router, health: HealthMonitor): void {
-  defineRoute(router, '/health/live', OPS_ROUTES.live.route, {
+  defineRoute(router, OPS_ROUTES.live, {
     GET: [(_req, res) => void res.json({ status: 'ok' })],
   });
-  defineRoute(router, '/health/ready', OPS_ROUTES.ready.route, {
+  defineRoute(router, OPS_ROUTES.ready, {
     GET: [
       (_req, res) => {
         const { ready, checks } = health.readiness();
@@ -329,7 +327,7 @@ export function mountOpsRoutes(router: Router, health: HealthMonitor): void {
       },
     ],
   });
-  defineRoute(router, '/health', OPS_ROUTES.health.route, {
+  defineRoute(router, OPS_ROUTES.health, {
     GET: [
       async (_req, res) => {
         const report = await health.check();
@@ -341,7 +339,7 @@ export function mountOpsRoutes(router: Router, health: HealthMonitor): void {
       },
     ],
   });
-  defineRoute(router, '/metrics', OPS_ROUTES.metrics.route, {
+  defineRoute(router, OPS_ROUTES.metrics, {
     GET: [
       async (_req, res) => {
         const body = await metrics.registry.metrics();
@@ -370,7 +368,6 @@ export function mountAdminRoutes(
   deps: { chaos: Chaos; requireAdminToken: RequestHandler; bodyLimitBytes: number },
 ): void {
   const { chaos } = deps;
-  const label = ADMIN_ROUTES.chaos.route;
   const faultParam: RequestHandler = (req, _res, next) => {
     const fault = pathParam(req, 'fault');
     if (!isFaultName(fault)) {
@@ -385,8 +382,7 @@ export function mountAdminRoutes(
   const authenticate = [deps.requireAdminToken];
   defineRoute(
     router,
-    '/admin/chaos',
-    label,
+    ADMIN_ROUTES.chaos,
     {
       GET: [
         (_req, res) => {
@@ -402,13 +398,12 @@ export function mountAdminRoutes(
         },
       ],
     },
-    authenticate,
+    { authenticate },
   );
 
   defineRoute(
     router,
-    '/admin/chaos/:fault',
-    label,
+    ADMIN_ROUTES.chaos,
     {
       PUT: [
         faultParam,
@@ -457,6 +452,6 @@ export function mountAdminRoutes(
         },
       ],
     },
-    authenticate,
+    { path: '/admin/chaos/:fault', authenticate },
   );
 }

@@ -9,7 +9,8 @@ import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opent
 import { ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { Config } from '../config';
 import { logger } from './logger';
-import { metrics, SERVICE_VERSION } from './metrics';
+import { SERVICE_VERSION } from '../version';
+import { metrics } from './metrics';
 import { createSampler } from './sampling';
 
 const FAILURE_LOG_INTERVAL_MS = 30_000;
