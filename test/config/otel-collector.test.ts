@@ -104,7 +104,9 @@ describe('otel-collector config', () => {
         /no OTLP traces pipeline exports to it/,
       );
     });
+  });
 
+  describe('the traces path', () => {
     it('reports a Jaeger exporter without queue or retry, span metrics without exemplars, and a private metrics reader', () => {
       assertReports(
         checkCollectorTraces(

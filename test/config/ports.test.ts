@@ -110,7 +110,9 @@ describe('ports across the configs and docker-compose.yml', () => {
     assertReports(problems, /app: PORT=8080 is not a port compose publishes/);
     assertReports(problems, /otel-collector has no port 4319/);
   });
+});
 
+describe('ports across the configs and docker-compose.yml', () => {
   it('Grafana datasources point at compose services on declared ports', function () {
     const dir = join(REPO, 'grafana/provisioning/datasources');
     if (!existsSync(dir)) {

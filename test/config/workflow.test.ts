@@ -93,7 +93,9 @@ describe('.github/workflows/ci.yml', () => {
       assert.match(r.output, /SC2251/);
     });
   });
+});
 
+describe('.github/workflows/ci.yml', () => {
   describe('the compose job: the README quick start on Docker alone', () => {
     const steps = jobs.compose?.steps ?? [];
     const runs = steps.map((s) => s.run ?? '');
@@ -148,7 +150,9 @@ describe('.github/workflows/ci.yml', () => {
       );
     });
   });
+});
 
+describe('.github/workflows/ci.yml', () => {
   describe('the test job: what .ci/run does', () => {
     const steps = jobs.test?.steps ?? [];
     const runs = steps.map((s) => s.run ?? '').join('\n');

@@ -71,6 +71,10 @@ describe('expandQuery', () => {
       'x{agent=~".*", model=~".*"}',
     );
   });
+});
+
+describe('expandQuery', () => {
+  const at15s = { scrapeIntervalSeconds: 15 };
 
   it('expands one selected value as itself and several as a regex alternation', () => {
     const one: TemplateVariable = {

@@ -301,7 +301,9 @@ describe('alert catalog (prometheus/rules/alerts.yml)', function () {
           );
         }
       });
+    });
 
+    describe(`${ruleId(rule)} (${group})`, function () {
       it('has promtool tests in which it fires, stays silent and is pending', function () {
         const c = coverage(rule);
         assert.ok(c.fires.length > 0, 'no test in which it fires with these labels');

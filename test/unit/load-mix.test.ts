@@ -78,7 +78,9 @@ describe('load mix', () => {
       assert.equal(r.path, '/v1/runs/only-pro');
     }
   });
+});
 
+describe('load mix', () => {
   it('without known runs, a read becomes a run', () => {
     assert.equal(sample(steady, 2000).filter((r) => r.kind === 'get-run').length, 0);
   });

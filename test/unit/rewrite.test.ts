@@ -169,6 +169,10 @@ describe('rewrite: prometheus.yml', () => {
     assert.equal(doc.scrape_configs[2].scrape_interval, '30s');
     assert.equal(r.scrapeIntervalMs, 30_000);
   });
+});
+
+describe('rewrite: prometheus.yml', () => {
+  const rules = (entry: string) => [`/tmp/out/rules/${entry.split('/').pop()}`];
 
   it('expands one compose target into several local instances', () => {
     const addresses = { ...ADDRS, 'app:8000': ['127.0.0.1:1', '127.0.0.1:2'] };
