@@ -59,7 +59,9 @@ describe('otel-collector config', () => {
       '--config=/etc/otelcol/config-extras.yaml',
     ]);
   });
+});
 
+describe('otel-collector config', () => {
   describe('the traces path', () => {
     it('OTLP (gRPC and HTTP) in; memory_limiter first; span metrics to Prometheus; spans to Jaeger with queue and retry; health_check; own metrics on 0.0.0.0:8888', () => {
       assert.deepEqual(checkCollectorTraces(OFF), []);
@@ -105,7 +107,9 @@ describe('otel-collector config', () => {
       );
     });
   });
+});
 
+describe('otel-collector config', () => {
   describe('the traces path', () => {
     it('reports a Jaeger exporter without queue or retry, span metrics without exemplars, and a private metrics reader', () => {
       assertReports(
@@ -148,7 +152,9 @@ describe('otel-collector config', () => {
       );
     });
   });
+});
 
+describe('otel-collector config', () => {
   describe('tail sampling', () => {
     it('is defined, off by default, and when on sits only in the pipeline to Jaeger', () => {
       assert.deepEqual(checkTailSampling(OFF, ON), []);
@@ -178,7 +184,9 @@ describe('otel-collector config', () => {
     assert.match(String(sm.metrics_expiration ?? ''), /^[1-9]\d*[smh]$/, 'metrics_expiration');
     assert.ok(Number(sm.aggregation_cardinality_limit) > 0, 'aggregation_cardinality_limit');
   });
+});
 
+describe('otel-collector config', () => {
   it('tail sampling keeps slow traces per route, at the latency limits of the alerts', () => {
     const doc = YAML.parse(readFileSync(join(REPO, 'prometheus/rules/thresholds.yml'), 'utf8')) as {
       groups: { rules: { record: string; expr: string }[] }[];
@@ -228,7 +236,9 @@ describe('otel-collector config', () => {
       );
     }
   });
+});
 
+describe('otel-collector config', () => {
   describe('with the pinned Collector build (otelcol validate)', () => {
     let dir: string;
     before(function () {
