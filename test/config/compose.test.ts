@@ -66,9 +66,14 @@ function assertReports(problems: string[], pattern: RegExp): void {
   );
 }
 
-describe('docker-compose.yml', () => {
-  const compose = load();
+const compose = load();
+const makefile = readFileSync(join(REPO, 'Makefile'), 'utf8');
+const waitTimeoutS = Number(/^WAIT_TIMEOUT \?= (\d+)$/m.exec(makefile)?.[1]);
+// Grafana 13's first start migrates an empty database: about a minute on a slow disk.
+const GRAFANA_FIRST_START_S = 120;
+const SECRET_FOLDERS = ['./alertmanager/generated'];
 
+describe('docker-compose.yml', () => {
   it('has the services of SPEC 5 and the local alert receiver', () => {
     assert.deepEqual(Object.keys(compose.services).sort(), [
       'alert-receiver',
@@ -81,7 +86,9 @@ describe('docker-compose.yml', () => {
       'prometheus',
     ]);
   });
+});
 
+describe('docker-compose.yml', () => {
   describe('images', () => {
     it('every service has an image pinned to an exact version, or a build', () => {
       assert.deepEqual(checkImages(compose), []);
@@ -130,7 +137,9 @@ describe('docker-compose.yml', () => {
       assert.equal(compose.services.app.image, `agent-observability/app:${version}`);
     });
   });
+});
 
+describe('docker-compose.yml', () => {
   describe('healthchecks and start order', () => {
     it('every service whose image can run a probe has a healthcheck', () => {
       assert.deepEqual(checkHealthchecks(compose), []);
@@ -183,7 +192,9 @@ describe('docker-compose.yml', () => {
       assertReports(checkDependsOn(brokenText(cyclic)), /depends_on cycle/);
     });
   });
+});
 
+describe('docker-compose.yml', () => {
   describe('ports', () => {
     it('every published port is bound to 127.0.0.1, with a fixed host port, none twice', () => {
       assert.deepEqual(checkPorts(compose), []);
@@ -211,7 +222,9 @@ describe('docker-compose.yml', () => {
       );
     });
   });
+});
 
+describe('docker-compose.yml', () => {
   describe('resources, lifecycle, retention, data', () => {
     it('every service has a memory limit; the Go programs have GOMEMLIMIT ≈ 80 % of it', () => {
       assert.deepEqual(checkResources(compose), []);
@@ -270,7 +283,9 @@ describe('docker-compose.yml', () => {
       );
     });
   });
+});
 
+describe('docker-compose.yml', () => {
   describe('security', () => {
     it('no capabilities, no privilege gain, read-only roots (Grafana excepted, with reason), no root user', () => {
       assert.deepEqual(checkHardening(compose), []);
@@ -311,13 +326,10 @@ describe('docker-compose.yml', () => {
       assert.ok(!/^(0|root)(:|$)/.test(users.at(-1) as string), `app runs as ${users.at(-1)}`);
     });
   });
+});
 
+describe('docker-compose.yml', () => {
   describe('first start on any Docker host (rootless, Desktop, SELinux, umask 077)', () => {
-    const makefile = readFileSync(join(REPO, 'Makefile'), 'utf8');
-    const waitTimeoutS = Number(/^WAIT_TIMEOUT \?= (\d+)$/m.exec(makefile)?.[1]);
-    // Grafana 13's first start migrates an empty database: about a minute on a slow disk.
-    const GRAFANA_FIRST_START_S = 120;
-
     it('make up waits with a timeout that outlasts every health window; Grafana has a long start_period', () => {
       assert.match(makefile, /up --detach --build --wait --wait-timeout \$\(WAIT_TIMEOUT\)/);
       assert.deepEqual(checkFirstStart(compose, waitTimeoutS, GRAFANA_FIRST_START_S), []);
@@ -333,7 +345,6 @@ describe('docker-compose.yml', () => {
       );
     });
 
-    const SECRET_FOLDERS = ['./alertmanager/generated'];
     it('bind mounts are read-only, labelled z, and never carry secrets to a long-running service', () => {
       assert.deepEqual(checkBindMounts(compose, SECRET_FOLDERS), []);
     });
@@ -370,6 +381,11 @@ describe('docker-compose.yml', () => {
       for (const [name, { why }] of Object.entries(ROOT_ONE_SHOTS))
         console.log(`      ${name}: root for one run, ${why}`);
     });
+  });
+});
+
+describe('docker-compose.yml', () => {
+  describe('first start on any Docker host (rootless, Desktop, SELinux, umask 077)', () => {
     it('reports silences on tmpfs, a changed user, and no one-shot copy before it', () => {
       assertReports(
         checkAlertmanagerFiles(
@@ -413,7 +429,9 @@ describe('docker-compose.yml', () => {
       );
     });
   });
+});
 
+describe('docker-compose.yml', () => {
   describe('nothing phones home at run time', () => {
     const dockerfile = readFileSync(join(REPO, 'grafana/image/Dockerfile'), 'utf8');
     it('Grafana: plugins pinned in its image, no preinstall, no key download, no analytics', () => {
@@ -458,7 +476,9 @@ describe('docker-compose.yml', () => {
       );
     });
   });
+});
 
+describe('docker-compose.yml', () => {
   describe('settings and files', () => {
     it('every ${VAR} the file uses is documented in .env.example', () => {
       const missing = [...referencedVariables(COMPOSE_TEXT)].filter((v) => !EXAMPLE_ENV.has(v));
