@@ -97,7 +97,9 @@ describe('prometheus config', () => {
       }
     });
   });
+});
 
+describe('prometheus config', () => {
   describe('promtool check rules', () => {
     it('accepts every file in prometheus/rules/', function () {
       if (PROMTOOLS.length === 0) this.skip();
@@ -129,7 +131,9 @@ describe('prometheus config', () => {
       }
     });
   });
+});
 
+describe('prometheus config', () => {
   describe('targets', () => {
     it('scrapes the app, the Collector (own and span metrics), Jaeger, Alertmanager, Grafana and itself, one job each', () => {
       const jobs = (CONFIG.scrape_configs as Obj[])
@@ -191,7 +195,9 @@ describe('prometheus config', () => {
       assert.ok(existsSync(join(PROM_DIR, 'targets/README.md')));
     });
   });
+});
 
+describe('prometheus config', () => {
   it('fields: only those Prometheus 2.42 accepts too (checked by Debian promtool above when present)', () => {
     // Belt and braces for machines without Debian's promtool: the fields 2.42 rejects.
     const v3Only = ['scrape_config_files', 'otlp', 'runtime'];
