@@ -147,13 +147,13 @@ describe('generated dashboards', () => {
     assert.deepEqual(problems, []);
   });
 
-  it('show every metric family the app defines (add a panel when you add a metric)', () => {
+  it('show every metric family the app defines (add a panel when you add a metric)', async () => {
     const used = new Set(
       committed.flatMap((dashboard) =>
         promqlOf(dashboard).flatMap(({ expr }) => metricNames(expr).names),
       ),
     );
-    const missing = appFamilies()
+    const missing = (await appFamilies())
       .filter((family) => !seriesNames(family).some((name) => used.has(name)))
       .map((family) => family.name);
     assert.deepEqual(missing, []);
