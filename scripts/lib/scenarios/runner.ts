@@ -3,6 +3,7 @@
 // the fault and watch it resolve the same way. Prints a timeline as it goes and returns it,
 // with the time to alert (fault applied → notification received) and to resolve.
 import type { ReceivedAlert } from '../alert-receiver.ts';
+import { fetchCatalog } from '../load/catalog.ts';
 import { LoadGenerator, type StreamHandle } from '../load/generator.ts';
 import { PROFILES, requireApiKeys } from '../load/mix.ts';
 import { statusText } from '../load/stats.ts';
@@ -110,7 +111,9 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<ScenarioR
   }
   const chaos = ep.adminToken ? new ChaosClient(ep.app, ep.adminToken) : undefined;
 
-  const gen = new LoadGenerator({ baseUrl: ep.app, keys: requireApiKeys(ep.apiKeys) });
+  const keys = requireApiKeys(ep.apiKeys);
+  const catalog = await fetchCatalog(ep.app, keys.pro);
+  const gen = new LoadGenerator({ baseUrl: ep.app, keys, catalog });
   gen.start(PROFILES.steady, o.steadyRate);
   let attack: StreamHandle | undefined;
   let faultActive = false;
