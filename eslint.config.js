@@ -14,4 +14,12 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  {
+    // A test reads in one screen: suites split into smaller suites and named helpers
+    // (docs/decisions/0013-tooling-structure.md).
+    files: ['test/**/*.ts'],
+    rules: {
+      'max-lines-per-function': ['error', { max: 60, skipBlankLines: true, skipComments: true }],
+    },
+  },
 );
