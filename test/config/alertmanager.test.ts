@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderAlertmanagerConfig as render } from '../../scripts/lib/alertmanager-config.ts';
 import { parseEnv } from '../../scripts/lib/env-file.ts';
-import { program, run } from './lib/programs.ts';
-import { REPO } from './lib/repo.ts';
+import { program, run } from '../lib/programs.ts';
+import { REPO } from '../lib/repo.ts';
 
 const AM_DIR = join(REPO, 'alertmanager');
 const BASE = join(AM_DIR, 'alertmanager.yml');

@@ -17,9 +17,9 @@ import { join } from 'node:path';
 import { ensureEnvFile } from '../../scripts/configure.ts';
 import { readVersions } from '../../scripts/lib/binaries.ts';
 import { TIME_SCALE_OVERRIDE } from '../../scripts/lib/stack/compose-time-scale.ts';
-import { requirePinned, run } from './lib/programs.ts';
-import { REPO } from './lib/repo.ts';
-import { renderTimeScaleCopy } from './lib/time-scale-copy.ts';
+import { requirePinned, run } from '../lib/programs.ts';
+import { REPO } from '../lib/repo.ts';
+import { renderTimeScaleCopy } from '../lib/time-scale-copy.ts';
 
 const COMPOSE_FILE = join(REPO, 'docker-compose.yml');
 const SOURCE_DIR = join(REPO, 'scripts/tools/compose-check');

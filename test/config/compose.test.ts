@@ -30,8 +30,8 @@ import {
   referencedVariables,
   ROOT_ONE_SHOTS,
   type ComposeFile,
-} from './lib/compose.ts';
-import { REPO } from './lib/repo.ts';
+} from '../lib/compose.ts';
+import { REPO } from '../lib/repo.ts';
 
 const COMPOSE_TEXT = readFileSync(join(REPO, 'docker-compose.yml'), 'utf8');
 const EXAMPLE_ENV = parseEnv(readFileSync(join(REPO, '.env.example'), 'utf8'));

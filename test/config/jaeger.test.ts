@@ -11,10 +11,10 @@ import {
   checkOwnMetricsReader,
   checkPipelinesWellFormed,
   parseYamlMapping,
-} from './lib/collector.ts';
-import { isObj, type Obj } from './lib/compose.ts';
-import { freePort, program, start, waitForOk } from './lib/programs.ts';
-import { REPO } from './lib/repo.ts';
+} from '../lib/collector.ts';
+import { isObj, type Obj } from '../lib/compose.ts';
+import { freePort, program, start, waitForOk } from '../lib/programs.ts';
+import { REPO } from '../lib/repo.ts';
 
 const JAEGER = parseYamlMapping(
   readFileSync(join(REPO, 'jaeger/config.yaml'), 'utf8'),

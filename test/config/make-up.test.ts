@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { parseEnv } from '../../scripts/lib/env-file.ts';
 import { freePorts } from '../../scripts/lib/stack/ports.ts';
 import { nodelessClone, type MakeResult, type NodelessClone } from '../lib/nodeless-clone.ts';
-import { REPO } from './lib/repo.ts';
+import { REPO } from '../lib/repo.ts';
 
 const NODE_24 = path.join(REPO, 'node_modules/.bin/node');
 const PORT_KEYS = [

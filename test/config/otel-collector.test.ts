@@ -14,12 +14,12 @@ import {
   mergeConfigs,
   parseYamlMapping,
   spanMetricsBucketsSeconds,
-} from './lib/collector.ts';
-import { commandArgs, loadCompose } from './lib/compose.ts';
-import { program, run } from './lib/programs.ts';
-import { REPO } from './lib/repo.ts';
+} from '../lib/collector.ts';
+import { commandArgs, loadCompose } from '../lib/compose.ts';
+import { program, run } from '../lib/programs.ts';
+import { REPO } from '../lib/repo.ts';
 import { parseEnv } from '../../scripts/lib/env-file.ts';
-import type { Obj } from './lib/compose.ts';
+import type { Obj } from '../lib/compose.ts';
 
 const DIR = join(REPO, 'otel-collector');
 const read = (name: string) => readFileSync(join(DIR, name), 'utf8');

@@ -9,9 +9,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { parseEnv } from '../../scripts/lib/env-file.ts';
-import { findAddresses } from './lib/addresses.ts';
-import { mergeConfigs, parseYamlMapping } from './lib/collector.ts';
-import { loadCompose, type ComposeFile, type Json, type Obj } from './lib/compose.ts';
+import { findAddresses } from '../lib/addresses.ts';
+import { mergeConfigs, parseYamlMapping } from '../lib/collector.ts';
+import { loadCompose, type ComposeFile, type Json, type Obj } from '../lib/compose.ts';
 import {
   checkAppPort,
   checkListeners,
@@ -19,8 +19,8 @@ import {
   composeReferences,
   listenAddresses,
   servicePorts,
-} from './lib/ports.ts';
-import { REPO } from './lib/repo.ts';
+} from '../lib/ports.ts';
+import { REPO } from '../lib/repo.ts';
 
 const COMPOSE_TEXT = readFileSync(join(REPO, 'docker-compose.yml'), 'utf8');
 const ENV = new Map([

@@ -17,9 +17,9 @@ import {
 } from '../../scripts/lib/stack/compose-time-scale.ts';
 import { rewriteRuleFile } from '../../scripts/lib/stack/rewrite.ts';
 import { FLOORS } from '../../scripts/lib/stack/stack.ts';
-import { program, run } from './lib/programs.ts';
-import { REPO } from './lib/repo.ts';
-import { renderTimeScaleCopy } from './lib/time-scale-copy.ts';
+import { program, run } from '../lib/programs.ts';
+import { REPO } from '../lib/repo.ts';
+import { renderTimeScaleCopy } from '../lib/time-scale-copy.ts';
 
 type Rules = {
   groups: { name: string; rules: { alert?: string; for?: string; expr: string }[] }[];

@@ -30,7 +30,7 @@ import {
 } from '../../scripts/lib/binaries.ts';
 import { formatEnvValue, parseEnv, setEnvValues } from '../../scripts/lib/env-file.ts';
 import { formatUrls, stackUrls } from '../../scripts/urls.ts';
-import { REPO } from './lib/repo.ts';
+import { REPO } from '../lib/repo.ts';
 
 let tmp: string;
 beforeEach(() => {

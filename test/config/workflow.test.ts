@@ -8,8 +8,8 @@ import { readFileSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { requirePinned, run } from './lib/programs.ts';
-import { REPO } from './lib/repo.ts';
+import { requirePinned, run } from '../lib/programs.ts';
+import { REPO } from '../lib/repo.ts';
 
 const WORKFLOW = join(REPO, '.github/workflows/ci.yml');
 const text = readFileSync(WORKFLOW, 'utf8');

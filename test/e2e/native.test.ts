@@ -13,7 +13,7 @@ import { nativeControl } from '../../scripts/lib/scenarios/app-control.ts';
 import { PrometheusClient, waitUntil } from '../../scripts/lib/scenarios/clients.ts';
 import { isAlive, REPO_DIR } from '../../scripts/lib/stack/endpoints.ts';
 import type { Managed } from '../../scripts/lib/stack/supervisor.ts';
-import { runScript } from './helpers.ts';
+import { runScript } from '../lib/whole-stack.ts';
 
 interface NativeState {
   pid: number;

@@ -27,7 +27,12 @@ import {
   silenceSurvivesRestart,
   spanMetricsOfStoppedAppExpire,
 } from '../lib/self-watch.ts';
-import { alertRules, deliveredAlertProblems, runScript, unscrapedJobs } from './helpers.ts';
+import {
+  alertRules,
+  deliveredAlertProblems,
+  runScript,
+  unscrapedJobs,
+} from '../lib/whole-stack.ts';
 
 // The errors scenario (the SLO burn) and two that exercise other paths: the LLM provider
 // (errors and an open circuit) and security (traffic, not a chaos fault).

@@ -16,11 +16,18 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { defaultBinDir, describeBinary, findBinary } from '../../scripts/lib/binaries.ts';
-import { fetchCatalog, type Catalog } from '../../scripts/lib/load/catalog.ts';
+import type { Catalog } from '../../scripts/lib/load/catalog.ts';
 import { PrometheusClient, waitUntil } from '../../scripts/lib/scenarios/clients.ts';
 import { REPO_DIR } from '../../scripts/lib/stack/endpoints.ts';
 import { startStack, type Stack } from '../../scripts/lib/stack/stack.ts';
-import { checkRunTrace, SERVICE, spansOfRun, successfulRun, type RunRecord } from './agent-runs.ts';
+import {
+  checkRunTrace,
+  SERVICE,
+  spansOfRun,
+  successfulRun,
+  type RunRecord,
+} from '../lib/agent-runs.ts';
+import { appCatalog } from '../lib/app-module.ts';
 import {
   count,
   jaegerExporter,
@@ -28,10 +35,10 @@ import {
   otlpSpan,
   postOtlp,
   probeEnqueueFailure,
-} from './collector-probe.ts';
-import { collectorNameRefs, type NameRef } from './collector-rule-refs.ts';
-import { JaegerClient, SPAN_KIND, type JaegerSpan } from './jaeger-client.ts';
-import { exemplars, scrape, total, type Exemplar } from './prometheus-text.ts';
+} from '../lib/collector-probe.ts';
+import { collectorNameRefs, type NameRef } from '../lib/collector-rule-refs.ts';
+import { JaegerClient, SPAN_KIND, type JaegerSpan } from '../lib/jaeger-client.ts';
+import { exemplars, scrape, total, type Exemplar } from '../lib/prometheus-text.ts';
 
 // Mild: the 15 s scrape and evaluation intervals become 1 s, so a scrape follows every step
 // within a second. Nothing here waits for an alert.
@@ -51,7 +58,10 @@ interface TracesStack {
   jaeger: JaegerClient;
   /** The Collector's own telemetry, where the harness moved compose's otel-collector:8888. */
   collectorMetrics: string;
-  /** The agents and models the app lists (GET /v1/agents). */
+  /**
+   * The agents and models of the app, from its catalog module: asking GET /v1/agents would be
+   * a request to a route whose counts the span-metrics test compares.
+   */
   catalog: Catalog;
   /** The runs of the trace test; the exemplar and outage tests read them too. */
   runs: RunRecord[];
@@ -93,7 +103,6 @@ async function startTracesStack(t: TracesStack): Promise<void> {
   t.prom = new PrometheusClient(stack.urls.prometheus as string);
   t.jaeger = new JaegerClient(stack.urls.jaeger as string);
   t.collectorMetrics = `http://${stack.addresses['otel-collector:8888']?.[0]}/metrics`;
-  t.catalog = await fetchCatalog(stack.urls.app, stack.apiKeys.pro);
 }
 
 /** The stack started before the suite and stopped after it; its logs kept when a test failed. */
@@ -103,6 +112,7 @@ function tracesStackFixture(): TracesStack {
     runs: [],
     runTraces: new Set(),
     timings: [],
+    catalog: appCatalog(),
   } as unknown as TracesStack;
   before(async function () {
     skipWithoutTraceBinaries(this);

@@ -18,7 +18,13 @@ import {
   syntaxErrors,
   type DashboardJson,
 } from '../lib/panel-queries.ts';
-import { appFamilies, externalNames, knownMetrics, rules, seriesNames } from './known-metrics.ts';
+import {
+  appFamilies,
+  externalNames,
+  knownMetrics,
+  rules,
+  seriesNames,
+} from '../lib/known-metrics.ts';
 
 const DATASOURCES = new URL(
   '../../grafana/provisioning/datasources/datasources.yml',

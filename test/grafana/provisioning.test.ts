@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { metricNames, paddingIn, syntaxErrors } from '../lib/panel-queries.ts';
-import { knownMetrics } from './known-metrics.ts';
+import { knownMetrics } from '../lib/known-metrics.ts';
 
 const read = (path: string): string =>
   readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');

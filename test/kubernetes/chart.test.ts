@@ -14,7 +14,7 @@ import {
 } from '../../scripts/lib/helm/kube-prometheus-stack.ts';
 import { matcherValues } from '../../scripts/lib/helm/promql.ts';
 import { alertNames, type RuleFile } from '../../scripts/lib/helm/rules.ts';
-import { program, run } from '../config/lib/programs.ts';
+import { program, run } from '../lib/programs.ts';
 import {
   COMBINATIONS,
   REPO,

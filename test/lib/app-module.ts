@@ -9,6 +9,7 @@ import Module, { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { catalogOf, type Catalog } from '../../scripts/lib/load/catalog.ts';
 
 const APP_SRC = fileURLToPath(new URL('../../app/src/', import.meta.url));
 
@@ -47,4 +48,25 @@ function installAppLoader(): void {
 export function appModule<T>(relative: string): T {
   installAppLoader();
   return createRequire(import.meta.url)(path.join(APP_SRC, relative)) as T;
+}
+
+interface AppCatalog {
+  AGENT_NAMES: readonly string[];
+  MODEL_NAMES: readonly string[];
+  MODELS: Record<string, { inputUsdPerMillion: number }>;
+}
+
+/**
+ * The service's agents and models as GET /v1/agents lists them, from its catalog module: for
+ * tests that must not send a request of their own to learn them.
+ */
+export function appCatalog(): Catalog {
+  const app = appModule<AppCatalog>('agent/catalog.ts');
+  return catalogOf({
+    agents: app.AGENT_NAMES.map((name) => ({ name })),
+    models: app.MODEL_NAMES.map((name) => ({
+      name,
+      input_usd_per_million_tokens: app.MODELS[name].inputUsdPerMillion,
+    })),
+  });
 }

@@ -11,25 +11,12 @@ import {
   type MixContext,
   type RequestSpec,
 } from '../../scripts/lib/load/mix.ts';
-import { appModule } from '../lib/app-module.ts';
+import { appCatalog } from '../lib/app-module.ts';
 
 const keys = { free: 'demo-free', pro: 'demo-pro' };
 
-interface AppCatalog {
-  AGENT_NAMES: readonly string[];
-  MODEL_NAMES: readonly string[];
-  MODELS: Record<string, { inputUsdPerMillion: number }>;
-}
-
-// The service's agents and models, as GET /v1/agents lists them, from its own catalog module.
-const app = appModule<AppCatalog>('agent/catalog.ts');
-const catalog = catalogOf({
-  agents: app.AGENT_NAMES.map((name) => ({ name })),
-  models: app.MODEL_NAMES.map((name) => ({
-    name,
-    input_usd_per_million_tokens: app.MODELS[name].inputUsdPerMillion,
-  })),
-});
+// The service's agents and models, from its own catalog module.
+const catalog = appCatalog();
 
 function sample(profile: (c: MixContext) => RequestSpec, n: number, runIds = new RunIds()) {
   const c: MixContext = { rng: seededRng(42), keys, runIds, catalog };

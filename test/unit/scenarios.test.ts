@@ -6,7 +6,7 @@ import path from 'node:path';
 import { PROFILES } from '../../scripts/lib/load/mix.ts';
 import { describeFault, findScenario, SCENARIOS } from '../../scripts/lib/scenarios/table.ts';
 import { REPO_DIR } from '../../scripts/lib/stack/endpoints.ts';
-import { alertRules } from '../e2e/helpers.ts';
+import { alertRules } from '../lib/whole-stack.ts';
 import { appModule } from '../lib/app-module.ts';
 
 // The fault names the service accepts, from the module that defines them.

@@ -8,7 +8,7 @@ import {
   findBinary,
   type FoundBinary,
   type ProgramName,
-} from '../../../scripts/lib/binaries.ts';
+} from '../../scripts/lib/binaries.ts';
 
 const announced = new Set<string>();
 

@@ -4,7 +4,7 @@
 // the file passes. The tests feed broken copies to the same functions to prove they can fail.
 
 import YAML from 'yaml';
-import { parseDuration } from '../../../scripts/lib/stack/duration.ts';
+import { parseDuration } from '../../scripts/lib/stack/duration.ts';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type Obj = { [key: string]: Json };

@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parse } from 'yaml';
-import { appModule } from '../lib/app-module.ts';
+import { appModule } from './app-module.ts';
 
 const ROOT = new URL('../../', import.meta.url);
 
@@ -92,10 +92,9 @@ export const recordedNames = (): string[] =>
 
 /** The checked names of the stack's programs, by program (external-metrics.yml). */
 export const externalNames = (): Record<string, string[]> =>
-  parse(readFileSync(new URL('external-metrics.yml', import.meta.url), 'utf8')) as Record<
-    string,
-    string[]
-  >;
+  parse(
+    readFileSync(new URL('../grafana/external-metrics.yml', import.meta.url), 'utf8'),
+  ) as Record<string, string[]>;
 
 /** Every name a dashboard may use, with where it comes from. */
 export const knownMetrics = async (): Promise<Map<string, string>> => {
