@@ -47,7 +47,7 @@ async function post(r: AlertReceiver, body: unknown, raw?: string): Promise<Resp
   });
 }
 
-/** The state and helpers the tests of "alert receiver" share. */
+/** A fresh receiver per test (at most 3 alerts kept), and the lines it logged. */
 function alertReceiverFixture() {
   let receiver: AlertReceiver;
   const logged: string[] = [];

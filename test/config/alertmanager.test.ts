@@ -34,30 +34,20 @@ function allReceiversEnv(): Record<string, string> {
   return { ...Object.fromEntries(example), ...values };
 }
 
-/** The state and helpers the tests of "alertmanager config" share. */
+/** A folder for rendered configs (beside the templates, as compose mounts them), and amtool. */
 function alertmanagerConfigFixture() {
-  let dir: string;
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'am-config-'));
-    // Rendered files are checked where compose mounts them: next to templates/.
-    symlinkSync(join(AM_DIR, 'templates'), join(dir, 'templates'));
-  });
-  after(() => rmSync(dir, { recursive: true, force: true }));
-
-  function amtool() {
-    return program('amtool');
-  }
-
-  function checkConfig(file: string) {
-    return run(amtool()!.path, ['check-config', file]);
-  }
-  return {
-    get dir() {
-      return dir;
-    },
-    amtool,
-    checkConfig,
+  const f = {
+    dir: '',
+    amtool: () => program('amtool'),
+    checkConfig: (file: string) => run(program('amtool')!.path, ['check-config', file]),
   };
+  before(() => {
+    f.dir = mkdtempSync(join(tmpdir(), 'am-config-'));
+    // Rendered files are checked where compose mounts them: next to templates/.
+    symlinkSync(join(AM_DIR, 'templates'), join(f.dir, 'templates'));
+  });
+  after(() => f.dir && rmSync(f.dir, { recursive: true, force: true }));
+  return f;
 }
 
 function amtoolChecks(f: ReturnType<typeof alertmanagerConfigFixture>): void {

@@ -27,7 +27,7 @@ const SOURCE_DIR = join(REPO, 'scripts/tools/compose-check');
 /** Override files in the repo root (docker-compose.<name>.yml), each loaded on top of the main one. */
 const REPO_OVERRIDES = readdirSync(REPO).filter((f) => /^docker-compose\..+\.ya?ml$/.test(f));
 
-/** The state and helpers the tests of "docker-compose.yml through Compose’s own loader (compose-go, compose-check)" share. */
+/** A temporary folder with the .env `make up` runs with, and compose-check run against it. */
 function composeCheckFixture() {
   let tmp: string;
   let envFile: string;

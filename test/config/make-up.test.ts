@@ -38,7 +38,7 @@ function assertOneLine(r: MakeResult, pattern: RegExp): void {
 /** Arguments of each docker call the stub logged, one string per call. */
 const dockerCalls = (log: string) => readFileSync(log, 'utf8').split('\n').filter(Boolean);
 
-/** The state and helpers the tests of "make up with Docker alone (no Node on the host)" share. */
+/** A clone without node_modules and a stub `docker` that logs its arguments, reset per test. */
 function nodelessMakeFixture() {
   let clone: NodelessClone;
   let log: string;

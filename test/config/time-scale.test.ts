@@ -25,22 +25,18 @@ type Rules = {
   groups: { name: string; rules: { alert?: string; for?: string; expr: string }[] }[];
 };
 
-/** The state and helpers the tests of "make up TIME_SCALE=60: the compose override" share. */
+/** A copy of the repo rendered with TIME_SCALE=60 (once for the suite), and its files. */
 function timeScaleCopyFixture() {
-  let repo: string;
-  const amFile = () => join(repo, 'alertmanager/generated/alertmanager.yml');
-  const rendered = (rel: string) => readFileSync(join(repo, TIME_SCALE_DIR, rel), 'utf8');
-  before(() => {
-    repo = renderTimeScaleCopy('60').repo;
-  });
-  after(() => rmSync(repo, { recursive: true, force: true }));
-  return {
-    get repo() {
-      return repo;
-    },
-    amFile,
-    rendered,
+  const f = {
+    repo: '',
+    amFile: () => join(f.repo, 'alertmanager/generated/alertmanager.yml'),
+    rendered: (rel: string) => readFileSync(join(f.repo, TIME_SCALE_DIR, rel), 'utf8'),
   };
+  before(() => {
+    f.repo = renderTimeScaleCopy('60').repo;
+  });
+  after(() => f.repo && rmSync(f.repo, { recursive: true, force: true }));
+  return f;
 }
 
 function scaledPrometheus(f: ReturnType<typeof timeScaleCopyFixture>): void {

@@ -105,7 +105,7 @@ describe('helm chart: lint and template', function () {
   }
 });
 
-/** The state and helpers the tests of "helm chart: what the default install holds" share. */
+/** The chart rendered once with its default values. */
 function renderedChartFixture() {
   let objects: KubeObject[] = [];
   before(function () {

@@ -50,56 +50,46 @@ const amtoolAtLeast026 = (() => {
   return major > 0 || minor >= 26;
 })();
 
-/** The state and helpers the tests of "Alertmanager routes (${amtool ? describeBinary(amtool) : 'amtool not found'})" share. */
-function routingTreeFixture() {
-  let work: string;
+/** Where each severity (and the Watchdog) must be routed. */
+const SEVERITY_ROUTES: [string, Record<string, string>, string][] = [
+  ['critical pages', { alertname: 'X', severity: 'critical', service: 'agent-service' }, 'page'],
+  ['warning opens a ticket', { alertname: 'X', severity: 'warning' }, 'ticket'],
+  ['info goes to info', { alertname: 'X', severity: 'info' }, 'info'],
+  [
+    'Watchdog goes only to the dead man’s switch',
+    { alertname: 'Watchdog', severity: 'none' },
+    'watchdog',
+  ],
+  ['Watchdog wins over its severity', { alertname: 'Watchdog', severity: 'critical' }, 'watchdog'],
+  ['no severity falls back to a ticket', { alertname: 'X' }, 'ticket'],
+  ['an unknown severity falls back to a ticket', { alertname: 'X', severity: 'page' }, 'ticket'],
+];
 
+/** The receivers amtool picks for a label set. */
+async function routesTo(configFile: string, labels: Record<string, string>): Promise<string> {
+  const args = ['config', 'routes', 'test', `--config.file=${configFile}`];
+  args.push(...Object.entries(labels).map(([k, v]) => `${k}=${v}`));
+  const { stdout } = await run(amtool!.path, args, { timeout: 10_000 });
+  return stdout.trim();
+}
+
+/** A work folder for rendered configs, for the whole suite. */
+function routingTreeFixture() {
+  const f = { work: '' };
   before(function () {
     assert.ok(amtool, 'no amtool: `make tools`, or apt-get install prometheus-alertmanager');
-    work = mkdtempSync(join(tmpdir(), 'am-routes-'));
+    f.work = mkdtempSync(join(tmpdir(), 'am-routes-'));
   });
   after(function () {
-    if (work) rmSync(work, { recursive: true, force: true });
+    if (f.work) rmSync(f.work, { recursive: true, force: true });
   });
-
-  /** The receivers amtool picks for a label set. */
-  async function routesTo(configFile: string, labels: Record<string, string>): Promise<string> {
-    const args = ['config', 'routes', 'test', `--config.file=${configFile}`];
-    args.push(...Object.entries(labels).map(([k, v]) => `${k}=${v}`));
-    const { stdout } = await run(amtool!.path, args, { timeout: 10_000 });
-    return stdout.trim();
-  }
-
-  const cases: [string, Record<string, string>, string][] = [
-    ['critical pages', { alertname: 'X', severity: 'critical', service: 'agent-service' }, 'page'],
-    ['warning opens a ticket', { alertname: 'X', severity: 'warning' }, 'ticket'],
-    ['info goes to info', { alertname: 'X', severity: 'info' }, 'info'],
-    [
-      'Watchdog goes only to the dead man’s switch',
-      { alertname: 'Watchdog', severity: 'none' },
-      'watchdog',
-    ],
-    [
-      'Watchdog wins over its severity',
-      { alertname: 'Watchdog', severity: 'critical' },
-      'watchdog',
-    ],
-    ['no severity falls back to a ticket', { alertname: 'X' }, 'ticket'],
-    ['an unknown severity falls back to a ticket', { alertname: 'X', severity: 'page' }, 'ticket'],
-  ];
-  return {
-    get work() {
-      return work;
-    },
-    routesTo,
-    cases,
-  };
+  return f;
 }
 
 function routesBySeverity(f: ReturnType<typeof routingTreeFixture>): void {
-  for (const [title, labels, receiver] of f.cases) {
+  for (const [title, labels, receiver] of SEVERITY_ROUTES) {
     it(`${title} (${receiver})`, async function () {
-      assert.equal(await f.routesTo(BASE, labels), receiver);
+      assert.equal(await routesTo(BASE, labels), receiver);
     });
   }
 
@@ -107,7 +97,7 @@ function routesBySeverity(f: ReturnType<typeof routingTreeFixture>): void {
     for (const rule of alertRules) {
       const labels: Record<string, string> = { alertname: rule.alert!, ...rule.labels };
       for (const [k, v] of Object.entries(labels)) if (v.includes('{{')) labels[k] = 'templated';
-      assert.equal(await f.routesTo(BASE, labels), expectedReceiver(labels), rule.alert);
+      assert.equal(await routesTo(BASE, labels), expectedReceiver(labels), rule.alert);
     }
   });
 
@@ -125,8 +115,8 @@ function routesBySeverity(f: ReturnType<typeof routingTreeFixture>): void {
     };
     const file = join(f.work, 'alertmanager.yml');
     writeFileSync(file, renderAlertmanagerConfig(env, REPO).yaml);
-    for (const [, labels, receiver] of f.cases)
-      assert.equal(await f.routesTo(file, labels), receiver);
+    for (const [, labels, receiver] of SEVERITY_ROUTES)
+      assert.equal(await routesTo(file, labels), receiver);
   });
 }
 

@@ -94,7 +94,7 @@ const amtoolVersion = (amtool?.version ?? '0.0.0').split('.').map(Number);
 /** Webhook `url_file` (the dead man's switch) arrived in Alertmanager 0.26. */
 const hasWebhookUrlFile = amtoolVersion[0] > 0 || amtoolVersion[1] >= 26;
 
-/** The state and helpers the tests of "renderAlertmanagerConfig" share. */
+/** A work folder for rendered configs, and amtool's check of one. */
 function renderWorkFixture() {
   let work: string;
   before(function () {

@@ -45,7 +45,7 @@ const RUNNING = new Set([
 const promtool = findBinary('promtool');
 const amtool = findBinary('amtool');
 
-/** The state and helpers the tests of "native configs rendered from the repo" share. */
+/** A folder for the native configs, rendered from the repo's own. */
 function nativeConfigsFixture() {
   let dir: string;
   const render = (scaled: boolean, compat: 'v2' | 'v3'): Rendered =>

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_URLS, resolveEndpoints } from '../../scripts/lib/stack/endpoints.ts';
 
-/** The state and helpers the tests of "endpoints: where make load and make alert-* send traffic" share. */
+/** A fresh fake repo (.env, state folder) per test, and the environment to resolve against. */
 function stackRepoFixture() {
   let repo: string;
   let state: string;

@@ -120,7 +120,7 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-/** The state and helpers the tests of "make smoke: Grafana checks against a local fake (request shapes only; live: the workflow's compose job)" share. */
+/** The admin login, the committed dashboards, and the fake Grafana of the running test. */
 function fakeGrafanaFixture() {
   const auth = { user: 'admin', password: 's3cret' };
   const dashboards = readDashboards();
