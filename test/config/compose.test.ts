@@ -32,6 +32,7 @@ import {
   type ComposeFile,
 } from '../lib/compose.ts';
 import { REPO } from '../lib/repo.ts';
+import { assertReports } from '../lib/reports.ts';
 
 const COMPOSE_TEXT = readFileSync(join(REPO, 'docker-compose.yml'), 'utf8');
 const EXAMPLE_ENV = parseEnv(readFileSync(join(REPO, '.env.example'), 'utf8'));
@@ -57,13 +58,6 @@ function broken(from: string | RegExp, to: string, text = COMPOSE_TEXT): Compose
 function brokenText(text: string): ComposeFile {
   assert.notEqual(text, COMPOSE_TEXT, "the broken copy's edit did not apply");
   return load(text);
-}
-
-function assertReports(problems: string[], pattern: RegExp): void {
-  assert.ok(
-    problems.some((p) => pattern.test(p)),
-    `expected a problem matching ${pattern}, got: ${JSON.stringify(problems)}`,
-  );
 }
 
 const compose = load();

@@ -15,6 +15,7 @@ import {
 import { isObj, type Obj } from '../lib/compose.ts';
 import { freePort, program, start, waitForOk } from '../lib/programs.ts';
 import { REPO } from '../lib/repo.ts';
+import { assertReports, copy } from '../lib/reports.ts';
 
 const JAEGER = parseYamlMapping(
   readFileSync(join(REPO, 'jaeger/config.yaml'), 'utf8'),
@@ -86,19 +87,6 @@ function checkStorageBounded(jaeger: Obj, maxTraces = 100_000): string[] {
   }
   if (memory.length === 0) problems.push('no in-memory trace store');
   return problems;
-}
-
-function assertReports(problems: string[], pattern: RegExp): void {
-  assert.ok(
-    problems.some((p) => pattern.test(p)),
-    `expected a problem matching ${pattern}, got: ${JSON.stringify(problems)}`,
-  );
-}
-
-function copy(cfg: Obj, edit: (c: Any) => void): Obj {
-  const c = structuredClone(cfg);
-  edit(c);
-  return c;
 }
 
 /** The repo's config with every address moved to a free loopback port, written into `dir`. */

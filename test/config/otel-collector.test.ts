@@ -19,7 +19,7 @@ import { commandArgs, loadCompose } from '../lib/compose.ts';
 import { program, run } from '../lib/programs.ts';
 import { REPO } from '../lib/repo.ts';
 import { parseEnv } from '../../scripts/lib/env-file.ts';
-import type { Obj } from '../lib/compose.ts';
+import { assertReports, copy } from '../lib/reports.ts';
 
 const DIR = join(REPO, 'otel-collector');
 const read = (name: string) => readFileSync(join(DIR, name), 'utf8');
@@ -28,20 +28,6 @@ const parse = (name: string) => parseYamlMapping(read(name), `otel-collector/${n
 const BASE = parse('config.yaml');
 const OFF = mergeConfigs(BASE, parse('tail-sampling-off.yaml'), parse('config-extras.yaml'));
 const ON = mergeConfigs(BASE, parse('tail-sampling-on.yaml'), parse('config-extras.yaml'));
-
-function assertReports(problems: string[], pattern: RegExp): void {
-  assert.ok(
-    problems.some((p) => pattern.test(p)),
-    `expected a problem matching ${pattern}, got: ${JSON.stringify(problems)}`,
-  );
-}
-
-/** A deep copy with one change made by `edit`. */
-function copy(cfg: Obj, edit: (c: Obj) => void): Obj {
-  const c = structuredClone(cfg);
-  edit(c);
-  return c;
-}
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test edits reach deep
 type Any = any;

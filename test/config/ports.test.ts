@@ -21,6 +21,7 @@ import {
   servicePorts,
 } from '../lib/ports.ts';
 import { REPO } from '../lib/repo.ts';
+import { assertReports } from '../lib/reports.ts';
 
 const COMPOSE_TEXT = readFileSync(join(REPO, 'docker-compose.yml'), 'utf8');
 const ENV = new Map([
@@ -42,13 +43,6 @@ const JAEGER = yaml('jaeger/config.yaml');
 function outbound(cfg: Obj) {
   const listens = new Set(listenAddresses(cfg).map((a) => a.path));
   return findAddresses(cfg as Json).filter((a) => !listens.has(a.path));
-}
-
-function assertReports(problems: string[], pattern: RegExp): void {
-  assert.ok(
-    problems.some((p) => pattern.test(p)),
-    `expected a problem matching ${pattern}, got: ${JSON.stringify(problems)}`,
-  );
 }
 
 function checkAll(compose: ComposeFile, collector: Obj, jaeger: Obj): string[] {
