@@ -88,6 +88,23 @@ function pathParam(req: Request, name: string): string {
   return typeof value === 'string' ? value : '';
 }
 
+/** A path parameter naming one of `known`; anything else is a 404 that lists them. */
+function knownPathParam<Name extends string>(
+  req: Request,
+  name: string,
+  isKnown: (value: string) => value is Name,
+  known: readonly Name[],
+): Name {
+  const value = pathParam(req, name);
+  if (!isKnown(value)) {
+    throw new ProblemError(
+      'not_found',
+      `There is no ${name} "${value.slice(0, 64)}"; the ${name}s are ${known.join(', ')}.`,
+    );
+  }
+  return value;
+}
+
 const runBody = z.strictObject({
   input: z
     .string()
@@ -241,14 +258,7 @@ export function mountApiRoutes(router: Router, deps: ApiDeps): void {
   );
 
   const knownAgent: RequestHandler = (req, res, next) => {
-    const agent = pathParam(req, 'agent');
-    if (!isAgentName(agent)) {
-      throw new ProblemError(
-        'not_found',
-        `There is no agent "${agent.slice(0, 64)}"; the agents are ${AGENT_NAMES.join(', ')}.`,
-      );
-    }
-    requestContext(res).agent = agent;
+    requestContext(res).agent = knownPathParam(req, 'agent', isAgentName, AGENT_NAMES);
     next();
   };
   defineRoute(
@@ -369,13 +379,7 @@ export function mountAdminRoutes(
 ): void {
   const { chaos } = deps;
   const faultParam: RequestHandler = (req, _res, next) => {
-    const fault = pathParam(req, 'fault');
-    if (!isFaultName(fault)) {
-      throw new ProblemError(
-        'not_found',
-        `There is no fault "${fault.slice(0, 64)}"; the faults are ${FAULT_NAMES.join(', ')}.`,
-      );
-    }
+    knownPathParam(req, 'fault', isFaultName, FAULT_NAMES);
     next();
   };
 
