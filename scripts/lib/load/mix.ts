@@ -163,9 +163,9 @@ export type Profile = (c: MixContext) => RequestSpec;
  * Normal users: half the requests start an agent run, 30 % read a recent run back (clients
  * poll for results), 20 % list the agents; 70 % of the traffic on the pro key, 30 % on the
  * free key. At the default 10 req/s that is 3 req/s on the free key, under its 5 req/s, so
- * steady load sees no 429; and about $2 of simulated LLM spend per hour (measured: $1.7/h at
- * 10 req/s, the response cache answering part of the runs), a fifth of the $10/h budget of
- * LLMCostSpike.
+ * steady load sees no 429; and about $2 of simulated LLM spend per hour (measured: $1.8/h at
+ * 10 req/s over 2 minutes once the response cache answers part of the runs, $2.2/h over the
+ * first 2 minutes), a fifth of the $10/h budget of LLMCostSpike.
  */
 export const steady: Profile = (c) => {
   const tier = pick(c.rng, [
