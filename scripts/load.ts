@@ -1,5 +1,6 @@
 // make load: realistic traffic against the agent service for a while, with a live status line
 // and a summary. `node scripts/load.ts --help` lists the options.
+import { fetchCatalog } from './lib/load/catalog.ts';
 import { LoadGenerator } from './lib/load/generator.ts';
 import { PROFILES, requireApiKeys, type ApiKeys, type ProfileName } from './lib/load/mix.ts';
 import { statusText, summaryText } from './lib/load/stats.ts';
@@ -45,7 +46,8 @@ try {
   console.error((err as Error).message);
   process.exit(1);
 }
-const gen = new LoadGenerator({ baseUrl: endpoints.app, keys });
+const catalog = await fetchCatalog(endpoints.app, keys.pro);
+const gen = new LoadGenerator({ baseUrl: endpoints.app, keys, catalog });
 const line = new StatusLine(() => statusText(gen.stats, Date.now(), gen.inFlight)).start();
 gen.start(PROFILES[profileName], rate);
 

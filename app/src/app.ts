@@ -3,6 +3,7 @@
 // second application served on that port.
 import express, { Router, type Express } from 'express';
 import { ResponseCache } from './agent/cache';
+import { AGENT_NAMES, AGENTS, MODEL_NAMES, PROVIDER } from './agent/catalog';
 import { Chaos } from './agent/chaos';
 import { CIRCUIT_STATE_VALUE, CircuitBreaker } from './agent/circuit-breaker';
 import { SimulatedProvider } from './agent/provider';
@@ -26,7 +27,13 @@ import {
   type RouteSpec,
 } from './http/routes';
 import { logger } from './telemetry/logger';
-import { databaseFiles, metrics, recordBuildInfo, zeroHttpSeries } from './telemetry/metrics';
+import {
+  databaseFiles,
+  metrics,
+  recordBuildInfo,
+  zeroCatalogSeries,
+  zeroHttpSeries,
+} from './telemetry/metrics';
 
 export interface Services {
   config: Config;
@@ -44,6 +51,11 @@ export interface Services {
 /** The domain objects, wired together; `open` has not been called on the store yet. */
 export function createServices(config: Config): Services {
   recordBuildInfo(config.gitCommit);
+  zeroCatalogSeries({
+    provider: PROVIDER,
+    agents: AGENT_NAMES.map((name) => AGENTS[name]),
+    models: MODEL_NAMES,
+  });
   const chaos = new Chaos();
   const store = new RunStore(config.dataDir);
   databaseFiles.bytes = () => store.sizeBytes();

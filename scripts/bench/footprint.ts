@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fetchCatalog } from '../lib/load/catalog.ts';
 import { LoadGenerator } from '../lib/load/generator.ts';
 import { steady } from '../lib/load/mix.ts';
 import { startStack, type Stack } from '../lib/stack/stack.ts';
@@ -115,7 +116,8 @@ export async function measureFootprint(seconds: number): Promise<Footprint> {
   const startedAt = performance.now();
   const stack = await startMeasuredStack(stateDir, keys);
   const readyMs = Math.round(performance.now() - startedAt);
-  const load = new LoadGenerator({ baseUrl: stack.urls.app, keys });
+  const catalog = await fetchCatalog(stack.urls.app, keys.pro);
+  const load = new LoadGenerator({ baseUrl: stack.urls.app, keys, catalog });
   try {
     load.start(steady, LOAD_RATE);
     const startup = stack.urls.prometheus

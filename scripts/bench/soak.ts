@@ -4,7 +4,8 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { APP_DIR, ENDPOINTS, rssBytes, startApp, type AppOptions } from './apps.ts';
+import { APP_DIR, BENCH_KEY, ENDPOINTS, rssBytes, startApp, type AppOptions } from './apps.ts';
+import { fetchCatalog } from '../lib/load/catalog.ts';
 import { freePort } from '../lib/ports.ts';
 import { slope, spread, type Spread } from './stats.ts';
 
@@ -38,7 +39,8 @@ export async function measureScrape(
   try {
     // Touch every agent, both tiers' code paths and the error routes so the label sets that
     // load creates exist, then time the scrape a Prometheus would do.
-    for (const agent of ['research', 'support', 'analyst']) {
+    const { agents } = await fetchCatalog(app.url, BENCH_KEY);
+    for (const agent of agents) {
       await runs(app.url, `/v1/agents/${agent}/runs`, 1, connections);
     }
     await fetch(`${app.url}/no-such-route`);

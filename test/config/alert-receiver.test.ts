@@ -47,7 +47,8 @@ async function post(r: AlertReceiver, body: unknown, raw?: string): Promise<Resp
   });
 }
 
-describe('alert receiver', () => {
+/** A fresh receiver per test (at most 3 alerts kept), and the lines it logged. */
+function alertReceiverFixture() {
   let receiver: AlertReceiver;
   const logged: string[] = [];
   beforeEach(async () => {
@@ -55,17 +56,25 @@ describe('alert receiver', () => {
     receiver = await startAlertReceiver({ port: 0, maxAlerts: 3, log: (l) => logged.push(l) });
   });
   afterEach(() => receiver.close());
+  return {
+    get receiver() {
+      return receiver;
+    },
+    logged,
+  };
+}
 
+function receiverStoresAndLists(f: ReturnType<typeof alertReceiverFixture>): void {
   it('answers /-/healthy', async () => {
-    const res = await fetch(`${receiver.url}/-/healthy`);
+    const res = await fetch(`${f.receiver.url}/-/healthy`);
     assert.equal(res.status, 200);
     assert.equal(await res.text(), 'OK');
   });
 
   it('stores webhook alerts and lists them oldest first, with a log line each', async () => {
-    assert.equal((await post(receiver, webhook('firing', 'ServiceDown'))).status, 204);
-    assert.equal((await post(receiver, webhook('resolved', 'ServiceDown'))).status, 204);
-    const body = (await (await fetch(`${receiver.url}/alerts`)).json()) as {
+    assert.equal((await post(f.receiver, webhook('firing', 'ServiceDown'))).status, 204);
+    assert.equal((await post(f.receiver, webhook('resolved', 'ServiceDown'))).status, 204);
+    const body = (await (await fetch(`${f.receiver.url}/alerts`)).json()) as {
       alerts: {
         status: string;
         alertname: string;
@@ -82,17 +91,17 @@ describe('alert receiver', () => {
       ],
     );
     assert.equal(body.alerts[0].labels.job, 'app');
-    assert.equal(logged.length, 2);
-    assert.match(logged[0], /FIRING +ServiceDown \[critical\] ServiceDown summary/);
+    assert.equal(f.logged.length, 2);
+    assert.match(f.logged[0], /FIRING +ServiceDown \[critical\] ServiceDown summary/);
   });
 
   it('filters by alertname and status, and forgets everything on DELETE', async () => {
-    await post(receiver, webhook('firing', 'A'));
-    await post(receiver, webhook('firing', 'B'));
-    await post(receiver, webhook('resolved', 'A'));
+    await post(f.receiver, webhook('firing', 'A'));
+    await post(f.receiver, webhook('firing', 'B'));
+    await post(f.receiver, webhook('resolved', 'A'));
     const list = async (q: string) =>
       (
-        (await (await fetch(`${receiver.url}/alerts${q}`)).json()) as {
+        (await (await fetch(`${f.receiver.url}/alerts${q}`)).json()) as {
           alerts: { alertname: string; status: string }[];
         }
       ).alerts;
@@ -101,35 +110,40 @@ describe('alert receiver', () => {
       (await list('?alertname=A&status=resolved')).map((a) => a.status),
       ['resolved'],
     );
-    assert.equal((await fetch(`${receiver.url}/alerts?status=pending`)).status, 400);
-    assert.equal((await fetch(`${receiver.url}/alerts`, { method: 'DELETE' })).status, 204);
+    assert.equal((await fetch(`${f.receiver.url}/alerts?status=pending`)).status, 400);
+    assert.equal((await fetch(`${f.receiver.url}/alerts`, { method: 'DELETE' })).status, 204);
     assert.deepEqual(await list(''), []);
   });
+}
 
+function receiverLimitsAndParsing(f: ReturnType<typeof alertReceiverFixture>): void {
   it('keeps only the last maxAlerts', async () => {
-    for (const name of ['A', 'B', 'C', 'D']) await post(receiver, webhook('firing', name));
+    for (const name of ['A', 'B', 'C', 'D']) await post(f.receiver, webhook('firing', name));
     assert.deepEqual(
-      receiver.alerts().map((a) => a.alertname),
+      f.receiver.alerts().map((a) => a.alertname),
       ['B', 'C', 'D'],
     );
   });
 
   it('refuses what is not an Alertmanager webhook with 400, and unknown paths and methods', async () => {
-    assert.equal((await post(receiver, undefined, '{not json')).status, 400);
-    assert.equal((await post(receiver, { alerts: 'x' })).status, 400);
-    assert.equal((await post(receiver, webhook('firing', 'A', { status: 'pending' }))).status, 400);
+    assert.equal((await post(f.receiver, undefined, '{not json')).status, 400);
+    assert.equal((await post(f.receiver, { alerts: 'x' })).status, 400);
     assert.equal(
-      (await post(receiver, webhook('firing', 'A', { labels: { alertname: 5 } }))).status,
+      (await post(f.receiver, webhook('firing', 'A', { status: 'pending' }))).status,
       400,
     );
-    assert.equal((await fetch(`${receiver.url}/nope`)).status, 404);
-    assert.equal((await fetch(`${receiver.url}/alerts`, { method: 'PUT' })).status, 405);
-    assert.deepEqual(receiver.alerts(), []);
+    assert.equal(
+      (await post(f.receiver, webhook('firing', 'A', { labels: { alertname: 5 } }))).status,
+      400,
+    );
+    assert.equal((await fetch(`${f.receiver.url}/nope`)).status, 404);
+    assert.equal((await fetch(`${f.receiver.url}/alerts`, { method: 'PUT' })).status, 405);
+    assert.deepEqual(f.receiver.alerts(), []);
   });
 
   it('refuses a body over 1 MiB', async () => {
     const res = await post(
-      receiver,
+      f.receiver,
       undefined,
       JSON.stringify({ alerts: [], pad: 'x'.repeat(1024 * 1024) }),
     );
@@ -137,13 +151,13 @@ describe('alert receiver', () => {
   });
 
   it('waitFor resolves with an alert already stored or arriving later, and times out otherwise', async () => {
-    await post(receiver, webhook('firing', 'Early'));
-    assert.equal((await receiver.waitFor({ alertname: 'Early' }, 100)).status, 'firing');
-    const later = receiver.waitFor({ alertname: 'Late', status: 'resolved' }, 5000);
-    await post(receiver, webhook('firing', 'Late'));
-    await post(receiver, webhook('resolved', 'Late'));
+    await post(f.receiver, webhook('firing', 'Early'));
+    assert.equal((await f.receiver.waitFor({ alertname: 'Early' }, 100)).status, 'firing');
+    const later = f.receiver.waitFor({ alertname: 'Late', status: 'resolved' }, 5000);
+    await post(f.receiver, webhook('firing', 'Late'));
+    await post(f.receiver, webhook('resolved', 'Late'));
     assert.equal((await later).status, 'resolved');
-    await assert.rejects(receiver.waitFor({ alertname: 'Never' }, 50), /no alert matching/);
+    await assert.rejects(f.receiver.waitFor({ alertname: 'Never' }, 50), /no alert matching/);
   });
 
   it('parseWebhook flattens labels and annotations', () => {
@@ -152,6 +166,12 @@ describe('alert receiver', () => {
     assert.equal(a.receiver, 'local');
     assert.equal(a.fingerprint, 'f00');
   });
+}
+
+describe('alert receiver', () => {
+  const f = alertReceiverFixture();
+  receiverStoresAndLists(f);
+  receiverLimitsAndParsing(f);
 });
 
 describe('make alerts (formatting)', () => {

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderAlertmanagerConfig as render } from '../../scripts/lib/alertmanager-config.ts';
 import { parseEnv } from '../../scripts/lib/env-file.ts';
-import { program, run } from './lib/programs.ts';
-import { REPO } from './lib/repo.ts';
+import { program, run } from '../lib/programs.ts';
+import { REPO } from '../lib/repo.ts';
 
 const AM_DIR = join(REPO, 'alertmanager');
 const BASE = join(AM_DIR, 'alertmanager.yml');
@@ -34,53 +34,55 @@ function allReceiversEnv(): Record<string, string> {
   return { ...Object.fromEntries(example), ...values };
 }
 
-describe('alertmanager config', () => {
-  let dir: string;
+/** A folder for rendered configs (beside the templates, as compose mounts them), and amtool. */
+function alertmanagerConfigFixture() {
+  const f = {
+    dir: '',
+    amtool: () => program('amtool'),
+    checkConfig: (file: string) => run(program('amtool')!.path, ['check-config', file]),
+  };
   before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'am-config-'));
+    f.dir = mkdtempSync(join(tmpdir(), 'am-config-'));
     // Rendered files are checked where compose mounts them: next to templates/.
-    symlinkSync(join(AM_DIR, 'templates'), join(dir, 'templates'));
+    symlinkSync(join(AM_DIR, 'templates'), join(f.dir, 'templates'));
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  after(() => f.dir && rmSync(f.dir, { recursive: true, force: true }));
+  return f;
+}
 
-  function amtool() {
-    return program('amtool');
-  }
-
-  function checkConfig(file: string) {
-    return run(amtool()!.path, ['check-config', file]);
-  }
-
+function amtoolChecks(f: ReturnType<typeof alertmanagerConfigFixture>): void {
   it('amtool check-config accepts alertmanager/alertmanager.yml', function () {
     if (!existsSync(BASE)) {
       console.log('      alertmanager/alertmanager.yml does not exist yet: skipped');
       this.skip();
     }
-    if (!amtool()) this.skip();
-    const r = checkConfig(BASE);
+    if (!f.amtool()) this.skip();
+    const r = f.checkConfig(BASE);
     assert.equal(r.code, 0, r.output);
   });
 
   it('amtool check-config rejects a broken copy (a route to a receiver that does not exist)', function () {
-    if (!existsSync(BASE) || !amtool()) this.skip();
-    const file = join(dir, 'broken.yml');
+    if (!existsSync(BASE) || !f.amtool()) this.skip();
+    const file = join(f.dir, 'broken.yml');
     writeFileSync(file, readFileSync(BASE, 'utf8').replace(/receiver: page\b/, 'receiver: pager'));
-    const r = checkConfig(file);
+    const r = f.checkConfig(file);
     assert.notEqual(r.code, 0, 'amtool accepted a route to an undefined receiver');
     assert.match(r.output, /pager/);
   });
+}
 
+function renderedByConfigure(f: ReturnType<typeof alertmanagerConfigFixture>): void {
   describe('rendered by make configure', () => {
     before(function () {
-      if (!amtool()) this.skip();
+      if (!f.amtool()) this.skip();
     });
 
     it('with no receiver configured: only the local receiver, and amtool accepts it', () => {
       const out = render({}, REPO);
       assert.deepEqual(out.secretFiles, {});
-      const file = join(dir, 'none.yml');
+      const file = join(f.dir, 'none.yml');
       writeFileSync(file, out.yaml);
-      const r = checkConfig(file);
+      const r = f.checkConfig(file);
       assert.equal(r.code, 0, r.output);
       assert.match(out.yaml, /http:\/\/alert-receiver:9095\/alerts/);
     });
@@ -101,17 +103,23 @@ describe('alertmanager config', () => {
         );
       }
       assert.deepEqual(out.skipped, []);
-      const am = amtool()!;
+      const am = f.amtool()!;
       if (am.source !== 'pinned' && /url_file/.test(out.yaml)) {
         console.log(
           `      amtool ${am.version} predates webhook url_file (0.26): run make tools for the pinned one`,
         );
         this.skip();
       }
-      const file = join(dir, 'all.yml');
+      const file = join(f.dir, 'all.yml');
       writeFileSync(file, out.yaml);
-      const r = checkConfig(file);
+      const r = f.checkConfig(file);
       assert.equal(r.code, 0, r.output);
     });
   });
+}
+
+describe('alertmanager config', () => {
+  const f = alertmanagerConfigFixture();
+  amtoolChecks(f);
+  renderedByConfigure(f);
 });

@@ -17,9 +17,9 @@ import { join } from 'node:path';
 import { ensureEnvFile } from '../../scripts/configure.ts';
 import { readVersions } from '../../scripts/lib/binaries.ts';
 import { TIME_SCALE_OVERRIDE } from '../../scripts/lib/stack/compose-time-scale.ts';
-import { requirePinned, run } from './lib/programs.ts';
-import { REPO } from './lib/repo.ts';
-import { renderTimeScaleCopy } from './lib/time-scale-copy.ts';
+import { requirePinned, run } from '../lib/programs.ts';
+import { REPO } from '../lib/repo.ts';
+import { renderTimeScaleCopy } from '../lib/time-scale-copy.ts';
 
 const COMPOSE_FILE = join(REPO, 'docker-compose.yml');
 const SOURCE_DIR = join(REPO, 'scripts/tools/compose-check');
@@ -27,7 +27,8 @@ const SOURCE_DIR = join(REPO, 'scripts/tools/compose-check');
 /** Override files in the repo root (docker-compose.<name>.yml), each loaded on top of the main one. */
 const REPO_OVERRIDES = readdirSync(REPO).filter((f) => /^docker-compose\..+\.ya?ml$/.test(f));
 
-describe('docker-compose.yml through Compose’s own loader (compose-go, compose-check)', () => {
+/** A temporary folder with the .env `make up` runs with, and compose-check run against it. */
+function composeCheckFixture() {
   let tmp: string;
   let envFile: string;
   const compose = readFileSync(COMPOSE_FILE, 'utf8');
@@ -58,6 +59,32 @@ describe('docker-compose.yml through Compose’s own loader (compose-go, compose
     return write('docker-compose.yml', compose.replaceAll(from, to));
   };
 
+  const broken: [string, string, string, RegExp][] = [
+    ['an invalid memory limit', 'memory: 512M', 'memory: lots', /invalid size: 'lots'/],
+    ['a misspelt key', '  restart: unless-stopped', '  restrat: unless-stopped', /restrat/],
+    [
+      'an unknown depends_on condition',
+      'condition: service_healthy',
+      'condition: when_it_likes',
+      /condition value must be one of/,
+    ],
+  ];
+  return {
+    get tmp() {
+      return tmp;
+    },
+    get envFile() {
+      return envFile;
+    },
+    compose,
+    check,
+    write,
+    brokenCopy,
+    broken,
+  };
+}
+
+function composeAccepts(f: ReturnType<typeof composeCheckFixture>): void {
   it('is built from the current source, at the compose-go version of versions.env', function () {
     const bin = requirePinned(this, 'compose-check');
     const goMod = readFileSync(join(SOURCE_DIR, 'go.mod'), 'utf8');
@@ -74,7 +101,7 @@ describe('docker-compose.yml through Compose’s own loader (compose-go, compose
   });
 
   it('loads docker-compose.yml alone', function () {
-    const r = check(this, [COMPOSE_FILE]);
+    const r = f.check(this, [COMPOSE_FILE]);
     assert.equal(r.code, 0, r.output);
     assert.match(
       r.stdout,
@@ -83,11 +110,11 @@ describe('docker-compose.yml through Compose’s own loader (compose-go, compose
   });
 
   it('loads it with an override file, which wins', function () {
-    const override = write(
+    const override = f.write(
       'override.yml',
       'services:\n  app:\n    environment:\n      LOG_LEVEL: debug\n',
     );
-    const r = check(this, [COMPOSE_FILE, override], { print: true });
+    const r = f.check(this, [COMPOSE_FILE, override], { print: true });
     assert.equal(r.code, 0, r.output);
     assert.match(r.stdout, /LOG_LEVEL: debug/);
   });
@@ -96,7 +123,7 @@ describe('docker-compose.yml through Compose’s own loader (compose-go, compose
     this.timeout(30_000); // the PromQL rewrite of every rule, then the loader
     const { repo } = renderTimeScaleCopy('60');
     try {
-      const r = check(this, [COMPOSE_FILE, join(repo, TIME_SCALE_OVERRIDE)], { print: true });
+      const r = f.check(this, [COMPOSE_FILE, join(repo, TIME_SCALE_OVERRIDE)], { print: true });
       assert.equal(r.code, 0, r.output);
       assert.match(r.stdout, /--rules\.alert\.resend-delay=2s/);
     } finally {
@@ -106,39 +133,37 @@ describe('docker-compose.yml through Compose’s own loader (compose-go, compose
 
   for (const file of REPO_OVERRIDES) {
     it(`loads it with the repo's override ${file}`, function () {
-      const r = check(this, [COMPOSE_FILE, join(REPO, file)]);
+      const r = f.check(this, [COMPOSE_FILE, join(REPO, file)]);
       assert.equal(r.code, 0, r.output);
     });
   }
+}
 
-  const broken: [string, string, string, RegExp][] = [
-    ['an invalid memory limit', 'memory: 512M', 'memory: lots', /invalid size: 'lots'/],
-    ['a misspelt key', '  restart: unless-stopped', '  restrat: unless-stopped', /restrat/],
-    [
-      'an unknown depends_on condition',
-      'condition: service_healthy',
-      'condition: when_it_likes',
-      /condition value must be one of/,
-    ],
-  ];
-  for (const [what, from, to, message] of broken) {
+function composeRefuses(f: ReturnType<typeof composeCheckFixture>): void {
+  for (const [what, from, to, message] of f.broken) {
     it(`fails a copy with ${what}`, function () {
-      const r = check(this, [brokenCopy(from, to)]);
+      const r = f.check(this, [f.brokenCopy(from, to)]);
       assert.equal(r.code, 1, r.output);
       assert.match(r.stderr, message);
     });
   }
 
   it('fails an override that names a service the project does not have', function () {
-    const override = write('bad-override.yml', 'services:\n  app:\n    depends_on: [nosuch]\n');
-    const r = check(this, [COMPOSE_FILE, override]);
+    const override = f.write('bad-override.yml', 'services:\n  app:\n    depends_on: [nosuch]\n');
+    const r = f.check(this, [COMPOSE_FILE, override]);
     assert.equal(r.code, 1, r.output);
     assert.match(r.stderr, /depends on undefined service "nosuch"/);
   });
 
   it('fails without the .env that make configure writes (a required secret is empty)', function () {
-    const r = check(this, [COMPOSE_FILE], { env: write('empty.env', '') });
+    const r = f.check(this, [COMPOSE_FILE], { env: f.write('empty.env', '') });
     assert.equal(r.code, 1, r.output);
     assert.match(r.stderr, /GRAFANA_ADMIN_PASSWORD/);
   });
+}
+
+describe('docker-compose.yml through Compose’s own loader (compose-go, compose-check)', () => {
+  const f = composeCheckFixture();
+  composeAccepts(f);
+  composeRefuses(f);
 });

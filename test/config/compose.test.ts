@@ -30,8 +30,9 @@ import {
   referencedVariables,
   ROOT_ONE_SHOTS,
   type ComposeFile,
-} from './lib/compose.ts';
-import { REPO } from './lib/repo.ts';
+} from '../lib/compose.ts';
+import { REPO } from '../lib/repo.ts';
+import { assertReports } from '../lib/reports.ts';
 
 const COMPOSE_TEXT = readFileSync(join(REPO, 'docker-compose.yml'), 'utf8');
 const EXAMPLE_ENV = parseEnv(readFileSync(join(REPO, '.env.example'), 'utf8'));
@@ -59,16 +60,14 @@ function brokenText(text: string): ComposeFile {
   return load(text);
 }
 
-function assertReports(problems: string[], pattern: RegExp): void {
-  assert.ok(
-    problems.some((p) => pattern.test(p)),
-    `expected a problem matching ${pattern}, got: ${JSON.stringify(problems)}`,
-  );
-}
+const compose = load();
+const makefile = readFileSync(join(REPO, 'Makefile'), 'utf8');
+const waitTimeoutS = Number(/^WAIT_TIMEOUT \?= (\d+)$/m.exec(makefile)?.[1]);
+// Grafana 13's first start migrates an empty database: about a minute on a slow disk.
+const GRAFANA_FIRST_START_S = 120;
+const SECRET_FOLDERS = ['./alertmanager/generated'];
 
 describe('docker-compose.yml', () => {
-  const compose = load();
-
   it('has the services of SPEC 5 and the local alert receiver', () => {
     assert.deepEqual(Object.keys(compose.services).sort(), [
       'alert-receiver',
@@ -82,7 +81,9 @@ describe('docker-compose.yml', () => {
       'victorialogs',
     ]);
   });
+});
 
+describe('docker-compose.yml', () => {
   describe('images', () => {
     it('every service has an image pinned to an exact version, or a build', () => {
       assert.deepEqual(checkImages(compose), []);
@@ -131,7 +132,9 @@ describe('docker-compose.yml', () => {
       assert.equal(compose.services.app.image, `agent-observability/app:${version}`);
     });
   });
+});
 
+describe('docker-compose.yml', () => {
   describe('healthchecks and start order', () => {
     it('every service whose image can run a probe has a healthcheck', () => {
       assert.deepEqual(checkHealthchecks(compose), []);
@@ -184,7 +187,9 @@ describe('docker-compose.yml', () => {
       assertReports(checkDependsOn(brokenText(cyclic)), /depends_on cycle/);
     });
   });
+});
 
+describe('docker-compose.yml', () => {
   describe('ports', () => {
     it('every published port is bound to 127.0.0.1, with a fixed host port, none twice', () => {
       assert.deepEqual(checkPorts(compose), []);
@@ -212,7 +217,9 @@ describe('docker-compose.yml', () => {
       );
     });
   });
+});
 
+describe('docker-compose.yml', () => {
   describe('resources, lifecycle, retention, data', () => {
     it('every service has a memory limit; the Go programs have GOMEMLIMIT ≈ 80 % of it', () => {
       assert.deepEqual(checkResources(compose), []);
@@ -271,7 +278,9 @@ describe('docker-compose.yml', () => {
       );
     });
   });
+});
 
+describe('docker-compose.yml', () => {
   describe('security', () => {
     it('no capabilities, no privilege gain, read-only roots (Grafana excepted, with reason), no root user', () => {
       assert.deepEqual(checkHardening(compose), []);
@@ -312,13 +321,10 @@ describe('docker-compose.yml', () => {
       assert.ok(!/^(0|root)(:|$)/.test(users.at(-1) as string), `app runs as ${users.at(-1)}`);
     });
   });
+});
 
+describe('docker-compose.yml', () => {
   describe('first start on any Docker host (rootless, Desktop, SELinux, umask 077)', () => {
-    const makefile = readFileSync(join(REPO, 'Makefile'), 'utf8');
-    const waitTimeoutS = Number(/^WAIT_TIMEOUT \?= (\d+)$/m.exec(makefile)?.[1]);
-    // Grafana 13's first start migrates an empty database: about a minute on a slow disk.
-    const GRAFANA_FIRST_START_S = 120;
-
     it('make up waits with a timeout that outlasts every health window; Grafana has a long start_period', () => {
       assert.match(makefile, /up --detach --build --wait --wait-timeout \$\(WAIT_TIMEOUT\)/);
       assert.deepEqual(checkFirstStart(compose, waitTimeoutS, GRAFANA_FIRST_START_S), []);
@@ -334,7 +340,6 @@ describe('docker-compose.yml', () => {
       );
     });
 
-    const SECRET_FOLDERS = ['./alertmanager/generated'];
     it('bind mounts are read-only, labelled z, and never carry secrets to a long-running service', () => {
       assert.deepEqual(checkBindMounts(compose, SECRET_FOLDERS), []);
     });
@@ -371,6 +376,11 @@ describe('docker-compose.yml', () => {
       for (const [name, { why }] of Object.entries(ROOT_ONE_SHOTS))
         console.log(`      ${name}: root for one run, ${why}`);
     });
+  });
+});
+
+describe('docker-compose.yml', () => {
+  describe('first start on any Docker host (rootless, Desktop, SELinux, umask 077)', () => {
     it('reports silences on tmpfs, a changed user, and no one-shot copy before it', () => {
       assertReports(
         checkAlertmanagerFiles(
@@ -414,7 +424,9 @@ describe('docker-compose.yml', () => {
       );
     });
   });
+});
 
+describe('docker-compose.yml', () => {
   describe('nothing phones home at run time', () => {
     const dockerfile = readFileSync(join(REPO, 'grafana/image/Dockerfile'), 'utf8');
     it('Grafana: plugins pinned in its image, no preinstall, no key download, no analytics', () => {
@@ -459,7 +471,9 @@ describe('docker-compose.yml', () => {
       );
     });
   });
+});
 
+describe('docker-compose.yml', () => {
   describe('settings and files', () => {
     it('every ${VAR} the file uses is documented in .env.example', () => {
       const missing = [...referencedVariables(COMPOSE_TEXT)].filter((v) => !EXAMPLE_ENV.has(v));

@@ -11,10 +11,11 @@ import {
   checkOwnMetricsReader,
   checkPipelinesWellFormed,
   parseYamlMapping,
-} from './lib/collector.ts';
-import { isObj, type Obj } from './lib/compose.ts';
-import { freePort, program, start, waitForOk } from './lib/programs.ts';
-import { REPO } from './lib/repo.ts';
+} from '../lib/collector.ts';
+import { isObj, type Obj } from '../lib/compose.ts';
+import { freePort, program, start, waitForOk } from '../lib/programs.ts';
+import { REPO } from '../lib/repo.ts';
+import { assertReports, copy } from '../lib/reports.ts';
 
 const JAEGER = parseYamlMapping(
   readFileSync(join(REPO, 'jaeger/config.yaml'), 'utf8'),
@@ -88,17 +89,29 @@ function checkStorageBounded(jaeger: Obj, maxTraces = 100_000): string[] {
   return problems;
 }
 
-function assertReports(problems: string[], pattern: RegExp): void {
-  assert.ok(
-    problems.some((p) => pattern.test(p)),
-    `expected a problem matching ${pattern}, got: ${JSON.stringify(problems)}`,
-  );
-}
-
-function copy(cfg: Obj, edit: (c: Any) => void): Obj {
-  const c = structuredClone(cfg);
-  edit(c);
-  return c;
+/** The repo's config with every address moved to a free loopback port, written into `dir`. */
+async function localCopy(dir: string, edit?: (c: Any) => void) {
+  const ports = {
+    otlp: await freePort(),
+    ui: await freePort(),
+    grpc: await freePort(),
+    health: await freePort(),
+    metrics: await freePort(),
+  };
+  const c = copy(JAEGER, (x) => {
+    x.receivers.otlp.protocols.grpc.endpoint = `127.0.0.1:${ports.otlp}`;
+    x.extensions.jaeger_query.http.endpoint = `127.0.0.1:${ports.ui}`;
+    x.extensions.jaeger_query.grpc.endpoint = `127.0.0.1:${ports.grpc}`;
+    x.extensions.healthcheckv2.http.endpoint = `127.0.0.1:${ports.health}`;
+    x.service.telemetry.metrics.readers[0].pull.exporter.prometheus.host = '127.0.0.1';
+    x.service.telemetry.metrics.readers[0].pull.exporter.prometheus.port = ports.metrics;
+    // Nothing listens there: the Monitor tab's queries fail, start-up must not.
+    x.extensions.jaeger_storage.metric_backends.span_metrics.prometheus.endpoint = `http://127.0.0.1:${ports.otlp}`;
+    edit?.(x);
+  });
+  const file = join(dir, `config-${ports.ui}.yaml`);
+  writeFileSync(file, YAML.stringify(c));
+  return { file, ports };
 }
 
 describe('jaeger config', () => {
@@ -155,7 +168,9 @@ describe('jaeger config', () => {
       /not http:\/\/prometheus:9090/,
     );
   });
+});
 
+describe('jaeger config', () => {
   it('health is where the compose healthcheck probes (:13133/status)', () => {
     const hc = (JAEGER as Any).extensions.healthcheckv2;
     assert.equal(hc.use_v2, true);
@@ -163,7 +178,9 @@ describe('jaeger config', () => {
     const compose = readFileSync(join(REPO, 'docker-compose.yml'), 'utf8');
     assert.match(compose, /wget, -q, -O, \/dev\/null, http:\/\/127\.0\.0\.1:13133\/status\]/);
   });
+});
 
+describe('jaeger config', () => {
   describe('with the pinned Jaeger build', function () {
     this.timeout(60_000);
     let dir: string;
@@ -173,34 +190,9 @@ describe('jaeger config', () => {
     });
     after(() => dir && rmSync(dir, { recursive: true, force: true }));
 
-    /** The repo's config with every address moved to a free loopback port. */
-    async function localCopy(edit?: (c: Any) => void) {
-      const ports = {
-        otlp: await freePort(),
-        ui: await freePort(),
-        grpc: await freePort(),
-        health: await freePort(),
-        metrics: await freePort(),
-      };
-      const c = copy(JAEGER, (x) => {
-        x.receivers.otlp.protocols.grpc.endpoint = `127.0.0.1:${ports.otlp}`;
-        x.extensions.jaeger_query.http.endpoint = `127.0.0.1:${ports.ui}`;
-        x.extensions.jaeger_query.grpc.endpoint = `127.0.0.1:${ports.grpc}`;
-        x.extensions.healthcheckv2.http.endpoint = `127.0.0.1:${ports.health}`;
-        x.service.telemetry.metrics.readers[0].pull.exporter.prometheus.host = '127.0.0.1';
-        x.service.telemetry.metrics.readers[0].pull.exporter.prometheus.port = ports.metrics;
-        // Nothing listens there: the Monitor tab's queries fail, start-up must not.
-        x.extensions.jaeger_storage.metric_backends.span_metrics.prometheus.endpoint = `http://127.0.0.1:${ports.otlp}`;
-        edit?.(x);
-      });
-      const file = join(dir, `config-${ports.ui}.yaml`);
-      writeFileSync(file, YAML.stringify(c));
-      return { file, ports };
-    }
-
     it('starts on the config: healthy, query API up, own metrics served', async () => {
       const jaeger = program('jaeger', { pinnedOnly: true })!;
-      const { file, ports } = await localCopy();
+      const { file, ports } = await localCopy(dir);
       const proc = start(jaeger.path, [`--config=${file}`]);
       try {
         const status = (await (
@@ -227,6 +219,7 @@ describe('jaeger config', () => {
     it('refuses a broken copy (query storage naming a store that does not exist)', async () => {
       const jaeger = program('jaeger', { pinnedOnly: true })!;
       const { file } = await localCopy(
+        dir,
         (x) => (x.extensions.jaeger_query.storage.traces = 'no_such_store'),
       );
       const proc = start(jaeger.path, [`--config=${file}`]);

@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { parseEnv } from '../../scripts/lib/env-file.ts';
 import { freePorts } from '../../scripts/lib/ports.ts';
 import { nodelessClone, type MakeResult, type NodelessClone } from '../lib/nodeless-clone.ts';
-import { REPO } from './lib/repo.ts';
+import { REPO } from '../lib/repo.ts';
 
 const NODE_24 = path.join(REPO, 'node_modules/.bin/node');
 const PORT_KEYS = [
@@ -39,8 +39,8 @@ function assertOneLine(r: MakeResult, pattern: RegExp): void {
 /** Arguments of each docker call the stub logged, one string per call. */
 const dockerCalls = (log: string) => readFileSync(log, 'utf8').split('\n').filter(Boolean);
 
-describe('make up with Docker alone (no Node on the host)', function () {
-  this.timeout(60_000);
+/** A clone without node_modules and a stub `docker` that logs its arguments, reset per test. */
+function nodelessMakeFixture() {
   let clone: NodelessClone;
   let log: string;
   let stubDocker: string;
@@ -60,7 +60,20 @@ describe('make up with Docker alone (no Node on the host)', function () {
     writeFileSync(log, '');
     rmSync(path.join(clone.repo, '.env'), { force: true });
   });
+  return {
+    get clone() {
+      return clone;
+    },
+    get log() {
+      return log;
+    },
+    get stubDocker() {
+      return stubDocker;
+    },
+  };
+}
 
+function hostPreconditions(f: ReturnType<typeof nodelessMakeFixture>): void {
   it('the host scripts parse in bash and pass shellcheck (where it is installed)', function () {
     const dir = path.join(REPO, 'scripts/host');
     const scripts = readdirSync(dir).filter((f) => f.endsWith('.sh'));
@@ -78,13 +91,16 @@ describe('make up with Docker alone (no Node on the host)', function () {
 
   it('the PATH holds no node, npm or npx', () => {
     for (const program of ['node', 'npm', 'npx']) {
-      const r = spawnSync('sh', ['-c', `command -v ${program}`], { env: { PATH: clone.path() } });
+      const r = spawnSync('sh', ['-c', `command -v ${program}`], { env: { PATH: f.clone.path() } });
       assert.notEqual(r.status, 0, `${program} is on the PATH`);
     }
   });
 
   it('without docker: one line saying Docker is needed, not mentioning Node', () => {
-    assertOneLine(clone.make(['up'], clone.path()), /Docker is needed: there is no docker command/);
+    assertOneLine(
+      f.clone.make(['up'], f.clone.path()),
+      /Docker is needed: there is no docker command/,
+    );
   });
 
   it('with the Docker client but no engine: one line saying Docker is needed', function () {
@@ -96,39 +112,41 @@ describe('make up with Docker alone (no Node on the host)', function () {
     }
     // The client alone on the PATH (its folder may hold a Node too).
     const client = docker
-      ? clone.stub('docker', `exec ${docker} "$@"`)
-      : clone.stub('docker', 'echo "Cannot connect to the Docker daemon" >&2; exit 1');
+      ? f.clone.stub('docker', `exec ${docker} "$@"`)
+      : f.clone.stub('docker', 'echo "Cannot connect to the Docker daemon" >&2; exit 1');
     assertOneLine(
-      clone.make(['up'], clone.path(client)),
+      f.clone.make(['up'], f.clone.path(client)),
       /Docker is needed, and its engine is not running/,
     );
   });
 
   it('with an engine but no compose plugin: one line naming the Compose plugin', () => {
-    const bin = clone.stub('docker', 'case "$1" in compose) exit 1;; esac; exit 0');
-    assertOneLine(clone.make(['up'], clone.path(bin)), /Docker Compose v2 is needed/);
+    const bin = f.clone.stub('docker', 'case "$1" in compose) exit 1;; esac; exit 0');
+    assertOneLine(f.clone.make(['up'], f.clone.path(bin)), /Docker Compose v2 is needed/);
   });
 
   it('under sudo: refused with the docker-group hint', function () {
     if (process.getuid?.() !== 0) this.skip();
-    const r = clone.make(['up'], clone.path(stubDocker), { SUDO_USER: 'someone' });
+    const r = f.clone.make(['up'], f.clone.path(f.stubDocker), { SUDO_USER: 'someone' });
     assertOneLine(r, /not with sudo.*docker group/);
   });
 
   it('make load without a running stack: one line saying to start it with make up', () => {
-    const bin = clone.stub('docker', 'case "$*" in "network inspect"*) exit 1;; esac; exit 0');
-    assertOneLine(clone.make(['load'], clone.path(bin)), /The stack is not running.*make up/);
+    const bin = f.clone.stub('docker', 'case "$*" in "network inspect"*) exit 1;; esac; exit 0');
+    assertOneLine(f.clone.make(['load'], f.clone.path(bin)), /The stack is not running.*make up/);
   });
+}
 
+function upWithoutHostNode(f: ReturnType<typeof nodelessMakeFixture>): void {
   it('goes all the way to docker compose up --wait --wait-timeout N, without a host Node', async () => {
     const ports = await freePorts(PORT_KEYS.length);
     writeFileSync(
-      path.join(clone.repo, '.env'),
+      path.join(f.clone.repo, '.env'),
       PORT_KEYS.map((k, i) => `${k}=${ports[i]}\n`).join(''),
     );
-    const r = clone.make(['up'], clone.path(stubDocker));
+    const r = f.clone.make(['up'], f.clone.path(f.stubDocker));
     assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
-    const calls = dockerCalls(log);
+    const calls = dockerCalls(f.log);
     const up = calls.findIndex((c) =>
       /^compose .*up --detach --build --wait --wait-timeout \d+$/.test(c),
     );
@@ -141,12 +159,12 @@ describe('make up with Docker alone (no Node on the host)', function () {
   it('TIME_SCALE=60: starts with the override, then gives Prometheus its rules', async () => {
     const ports = await freePorts(PORT_KEYS.length);
     writeFileSync(
-      path.join(clone.repo, '.env'),
+      path.join(f.clone.repo, '.env'),
       PORT_KEYS.map((k, i) => `${k}=${ports[i]}\n`).join(''),
     );
-    const r = clone.make(['up', 'TIME_SCALE=60'], clone.path(stubDocker));
+    const r = f.clone.make(['up', 'TIME_SCALE=60'], f.clone.path(f.stubDocker));
     assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
-    const calls = dockerCalls(log);
+    const calls = dockerCalls(f.log);
     const up = calls.findIndex((c) =>
       /^compose -f docker-compose\.yml -f \.compose\/time-scale\.yml up --detach .*--wait-timeout \d+$/.test(
         c,
@@ -160,7 +178,9 @@ describe('make up with Docker alone (no Node on the host)', function () {
     );
     assert.ok(rules > up, 'compose-rules.ts did not run on the stack network after up');
   });
+}
 
+function upRefusalsAndDiagnosis(f: ReturnType<typeof nodelessMakeFixture>): void {
   it('stops before starting anything when a port is taken, naming the .env key', async () => {
     const [taken, ...rest] = await freePorts(PORT_KEYS.length);
     const server: Server = await new Promise((resolve) => {
@@ -168,16 +188,16 @@ describe('make up with Docker alone (no Node on the host)', function () {
     });
     try {
       writeFileSync(
-        path.join(clone.repo, '.env'),
+        path.join(f.clone.repo, '.env'),
         `PROMETHEUS_PORT=${taken}\n` +
           PORT_KEYS.filter((k) => k !== 'PROMETHEUS_PORT')
             .map((k, i) => `${k}=${rest[i]}\n`)
             .join(''),
       );
-      const r = clone.make(['up'], clone.path(stubDocker));
+      const r = f.clone.make(['up'], f.clone.path(f.stubDocker));
       assert.notEqual(r.status, 0);
       assert.match(r.stderr, new RegExp(`Port ${taken} .* set PROMETHEUS_PORT in \\.env`));
-      assert.ok(!dockerCalls(log).some((c) => / up --detach/.test(c)), 'compose up ran anyway');
+      assert.ok(!dockerCalls(f.log).some((c) => / up --detach/.test(c)), 'compose up ran anyway');
     } finally {
       server.close();
     }
@@ -186,18 +206,20 @@ describe('make up with Docker alone (no Node on the host)', function () {
   it('when --wait fails: prints the containers and the last log lines of the failed service, then stops the stack', async () => {
     const ports = await freePorts(PORT_KEYS.length);
     writeFileSync(
-      path.join(clone.repo, '.env'),
+      path.join(f.clone.repo, '.env'),
       PORT_KEYS.map((k, i) => `${k}=${ports[i]}\n`).join(''),
     );
-    const r = clone.make(['up'], clone.path(stubDocker), { STUB_UP_EXIT: '1' });
+    const r = f.clone.make(['up'], f.clone.path(f.stubDocker), { STUB_UP_EXIT: '1' });
     assert.notEqual(r.status, 0);
-    const calls = dockerCalls(log);
+    const calls = dockerCalls(f.log);
     assert.ok(calls.includes('compose ps --all'), calls.join('\n'));
     assert.ok(calls.includes('compose logs --no-color --tail 40 prometheus'), calls.join('\n'));
     assert.match(r.stderr, /--- prometheus \(exited, exit code 1\)/);
     assert.equal(calls.at(-1), 'compose stop', 'the half-started stack was left running');
   });
+}
 
+function toolsContainerSteps(f: ReturnType<typeof nodelessMakeFixture>): void {
   it('service-down from the tools container: the host stops and starts the app on request', () => {
     const script = [
       "import { fileControl } from './scripts/lib/scenarios/app-control.ts';",
@@ -209,8 +231,8 @@ describe('make up with Docker alone (no Node on the host)', function () {
       'bash',
       ['scripts/host/app-control.sh', NODE_24, '--input-type=module', '-e', script],
       {
-        cwd: clone.repo,
-        env: { PATH: clone.path(stubDocker), HOME: clone.dir },
+        cwd: f.clone.repo,
+        env: { PATH: f.clone.path(f.stubDocker), HOME: f.clone.dir },
         stdio: ['ignore', 'pipe', 'pipe'],
         encoding: 'utf8',
         timeout: 30_000,
@@ -218,37 +240,46 @@ describe('make up with Docker alone (no Node on the host)', function () {
     );
     assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
     assert.deepEqual(
-      dockerCalls(log).filter((c) => / app$/.test(c)),
+      dockerCalls(f.log).filter((c) => / app$/.test(c)),
       ['compose stop app', 'compose start app'],
     );
   });
 
   it('the configure step it runs in the tools container works from the clone without node_modules (TIME_SCALE too)', () => {
-    clone.make(['up'], clone.path(stubDocker));
-    const run = dockerCalls(log).find((c) => / node .*scripts\/configure\.ts$/.test(c));
+    f.clone.make(['up'], f.clone.path(f.stubDocker));
+    const run = dockerCalls(f.log).find((c) => / node .*scripts\/configure\.ts$/.test(c));
     assert.ok(run, 'no docker run of configure');
     // The container's command, its working directory and environment, as docker would run it.
     const args = run.split(' ');
     const command = args.slice(args.indexOf('node') + 1);
     const workdir = args[args.indexOf('--workdir') + 1];
     const mount = args[args.indexOf('--volume') + 1];
-    assert.equal(mount, `${clone.repo}:${workdir}:z`);
+    assert.equal(mount, `${f.clone.repo}:${workdir}:z`);
     assert.equal(workdir, '/work/repo', 'Node finds the packages in /work/node_modules');
     const env = Object.fromEntries(
       args.flatMap((a, i) => (args[i - 1] === '--env' && a.includes('=') ? [a.split('=')] : [])),
     );
     const replay = spawnSync(NODE_24, command, {
-      cwd: clone.repo,
+      cwd: f.clone.repo,
       // As `make up TIME_SCALE=60` passes it: the time-scale rendering runs too.
-      env: { ...env, PATH: clone.path(), TIME_SCALE: '60' },
+      env: { ...env, PATH: f.clone.path(), TIME_SCALE: '60' },
       encoding: 'utf8',
     });
     assert.equal(replay.status, 0, `${replay.stdout}${replay.stderr}`);
-    const dotenv = parseEnv(readFileSync(path.join(clone.repo, '.env'), 'utf8'));
+    const dotenv = parseEnv(readFileSync(path.join(f.clone.repo, '.env'), 'utf8'));
     assert.match(dotenv.get('API_KEYS') ?? '', /^[\w-]{32}:free,[\w-]{32}:pro$/);
     assert.match(dotenv.get('GRAFANA_ADMIN_PASSWORD') ?? '', /^[\w-]{32}$/);
-    assert.ok(existsSync(path.join(clone.repo, '.compose/time-scale.yml')), 'no override');
-    const am = path.join(clone.repo, 'alertmanager/generated/alertmanager.yml');
+    assert.ok(existsSync(path.join(f.clone.repo, '.compose/time-scale.yml')), 'no override');
+    const am = path.join(f.clone.repo, 'alertmanager/generated/alertmanager.yml');
     assert.equal(statSync(am).uid, process.getuid?.(), 'the rendered file is not yours');
   });
+}
+
+describe('make up with Docker alone (no Node on the host)', function () {
+  this.timeout(60_000);
+  const f = nodelessMakeFixture();
+  hostPreconditions(f);
+  upWithoutHostNode(f);
+  upRefusalsAndDiagnosis(f);
+  toolsContainerSteps(f);
 });

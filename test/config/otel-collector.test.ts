@@ -14,12 +14,12 @@ import {
   mergeConfigs,
   parseYamlMapping,
   spanMetricsBucketsSeconds,
-} from './lib/collector.ts';
-import { commandArgs, loadCompose } from './lib/compose.ts';
-import { program, run } from './lib/programs.ts';
-import { REPO } from './lib/repo.ts';
+} from '../lib/collector.ts';
+import { commandArgs, loadCompose } from '../lib/compose.ts';
+import { program, run } from '../lib/programs.ts';
+import { REPO } from '../lib/repo.ts';
 import { parseEnv } from '../../scripts/lib/env-file.ts';
-import type { Obj } from './lib/compose.ts';
+import { assertReports, copy } from '../lib/reports.ts';
 
 const DIR = join(REPO, 'otel-collector');
 const read = (name: string) => readFileSync(join(DIR, name), 'utf8');
@@ -28,20 +28,6 @@ const parse = (name: string) => parseYamlMapping(read(name), `otel-collector/${n
 const BASE = parse('config.yaml');
 const OFF = mergeConfigs(BASE, parse('tail-sampling-off.yaml'), parse('config-extras.yaml'));
 const ON = mergeConfigs(BASE, parse('tail-sampling-on.yaml'), parse('config-extras.yaml'));
-
-function assertReports(problems: string[], pattern: RegExp): void {
-  assert.ok(
-    problems.some((p) => pattern.test(p)),
-    `expected a problem matching ${pattern}, got: ${JSON.stringify(problems)}`,
-  );
-}
-
-/** A deep copy with one change made by `edit`. */
-function copy(cfg: Obj, edit: (c: Obj) => void): Obj {
-  const c = structuredClone(cfg);
-  edit(c);
-  return c;
-}
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test edits reach deep
 type Any = any;
@@ -59,7 +45,9 @@ describe('otel-collector config', () => {
       '--config=/etc/otelcol/config-extras.yaml',
     ]);
   });
+});
 
+describe('otel-collector config', () => {
   describe('the traces path', () => {
     it('OTLP (gRPC and HTTP) in; memory_limiter first; span metrics to Prometheus; spans to Jaeger with queue and retry; health_check; own metrics on 0.0.0.0:8888', () => {
       assert.deepEqual(checkCollectorTraces(OFF), []);
@@ -104,7 +92,11 @@ describe('otel-collector config', () => {
         /no OTLP traces pipeline exports to it/,
       );
     });
+  });
+});
 
+describe('otel-collector config', () => {
+  describe('the traces path', () => {
     it('reports a Jaeger exporter without queue or retry, span metrics without exemplars, and a private metrics reader', () => {
       assertReports(
         checkCollectorTraces(
@@ -146,7 +138,9 @@ describe('otel-collector config', () => {
       );
     });
   });
+});
 
+describe('otel-collector config', () => {
   describe('tail sampling', () => {
     it('is defined, off by default, and when on sits only in the pipeline to Jaeger', () => {
       assert.deepEqual(checkTailSampling(OFF, ON), []);
@@ -176,7 +170,9 @@ describe('otel-collector config', () => {
     assert.match(String(sm.metrics_expiration ?? ''), /^[1-9]\d*[smh]$/, 'metrics_expiration');
     assert.ok(Number(sm.aggregation_cardinality_limit) > 0, 'aggregation_cardinality_limit');
   });
+});
 
+describe('otel-collector config', () => {
   it('tail sampling keeps slow traces per route, at the latency limits of the alerts', () => {
     const doc = YAML.parse(readFileSync(join(REPO, 'prometheus/rules/thresholds.yml'), 'utf8')) as {
       groups: { rules: { record: string; expr: string }[] }[];
@@ -226,7 +222,9 @@ describe('otel-collector config', () => {
       );
     }
   });
+});
 
+describe('otel-collector config', () => {
   describe('with the pinned Collector build (otelcol validate)', () => {
     let dir: string;
     before(function () {

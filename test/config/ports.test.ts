@@ -9,9 +9,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { parseEnv } from '../../scripts/lib/env-file.ts';
-import { findAddresses } from './lib/addresses.ts';
-import { mergeConfigs, parseYamlMapping } from './lib/collector.ts';
-import { loadCompose, type ComposeFile, type Json, type Obj } from './lib/compose.ts';
+import { findAddresses } from '../lib/addresses.ts';
+import { mergeConfigs, parseYamlMapping } from '../lib/collector.ts';
+import { loadCompose, type ComposeFile, type Json, type Obj } from '../lib/compose.ts';
 import {
   checkAppPort,
   checkListeners,
@@ -19,8 +19,9 @@ import {
   composeReferences,
   listenAddresses,
   servicePorts,
-} from './lib/ports.ts';
-import { REPO } from './lib/repo.ts';
+} from '../lib/ports.ts';
+import { REPO } from '../lib/repo.ts';
+import { assertReports } from '../lib/reports.ts';
 
 const COMPOSE_TEXT = readFileSync(join(REPO, 'docker-compose.yml'), 'utf8');
 const ENV = new Map([
@@ -42,13 +43,6 @@ const JAEGER = yaml('jaeger/config.yaml');
 function outbound(cfg: Obj) {
   const listens = new Set(listenAddresses(cfg).map((a) => a.path));
   return findAddresses(cfg as Json).filter((a) => !listens.has(a.path));
-}
-
-function assertReports(problems: string[], pattern: RegExp): void {
-  assert.ok(
-    problems.some((p) => pattern.test(p)),
-    `expected a problem matching ${pattern}, got: ${JSON.stringify(problems)}`,
-  );
 }
 
 function checkAll(compose: ComposeFile, collector: Obj, jaeger: Obj): string[] {
@@ -110,7 +104,9 @@ describe('ports across the configs and docker-compose.yml', () => {
     assertReports(problems, /app: PORT=8080 is not a port compose publishes/);
     assertReports(problems, /otel-collector has no port 4319/);
   });
+});
 
+describe('ports across the configs and docker-compose.yml', () => {
   it('Grafana datasources point at compose services on declared ports', function () {
     const dir = join(REPO, 'grafana/provisioning/datasources');
     if (!existsSync(dir)) {

@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 import { describeBinary, findBinary, type FoundBinary } from '../../scripts/lib/binaries.ts';
 import { parseEnv } from '../../scripts/lib/env-file.ts';
-import { isObj, loadCompose, type Json, type Obj } from './lib/compose.ts';
-import { checkReferences, prometheusTargets, servicePorts } from './lib/ports.ts';
-import { run } from './lib/programs.ts';
-import { REPO } from './lib/repo.ts';
+import { isObj, loadCompose, type Json, type Obj } from '../lib/compose.ts';
+import { checkReferences, prometheusTargets, servicePorts } from '../lib/ports.ts';
+import { run } from '../lib/programs.ts';
+import { REPO } from '../lib/repo.ts';
 
 const PROM_DIR = join(REPO, 'prometheus');
 const CONFIG_TEXT = readFileSync(join(PROM_DIR, 'prometheus.yml'), 'utf8');
@@ -97,7 +97,9 @@ describe('prometheus config', () => {
       }
     });
   });
+});
 
+describe('prometheus config', () => {
   describe('promtool check rules', () => {
     it('accepts every file in prometheus/rules/', function () {
       if (PROMTOOLS.length === 0) this.skip();
@@ -129,7 +131,9 @@ describe('prometheus config', () => {
       }
     });
   });
+});
 
+describe('prometheus config', () => {
   describe('targets', () => {
     it('scrapes the app, the Collector (own and span metrics), Jaeger, VictoriaLogs, Alertmanager, Grafana and itself, one job each', () => {
       const jobs = (CONFIG.scrape_configs as Obj[])
@@ -192,7 +196,9 @@ describe('prometheus config', () => {
       assert.ok(existsSync(join(PROM_DIR, 'targets/README.md')));
     });
   });
+});
 
+describe('prometheus config', () => {
   it('fields: only those Prometheus 2.42 accepts too (checked by Debian promtool above when present)', () => {
     // Belt and braces for machines without Debian's promtool: the fields 2.42 rejects.
     const v3Only = ['scrape_config_files', 'otlp', 'runtime'];

@@ -17,25 +17,31 @@ import {
 import { renderedTimeScale } from '../../scripts/lib/endpoints.ts';
 import { rewriteRuleFile } from '../../scripts/lib/stack/rewrite.ts';
 import { FLOORS } from '../../scripts/lib/stack/stack.ts';
-import { program, run } from './lib/programs.ts';
-import { REPO } from './lib/repo.ts';
-import { renderTimeScaleCopy } from './lib/time-scale-copy.ts';
+import { program, run } from '../lib/programs.ts';
+import { REPO } from '../lib/repo.ts';
+import { renderTimeScaleCopy } from '../lib/time-scale-copy.ts';
 
 type Rules = {
   groups: { name: string; rules: { alert?: string; for?: string; expr: string }[] }[];
 };
 
-describe('make up TIME_SCALE=60: the compose override', () => {
-  let repo: string;
-  const amFile = () => join(repo, 'alertmanager/generated/alertmanager.yml');
-  const rendered = (rel: string) => readFileSync(join(repo, TIME_SCALE_DIR, rel), 'utf8');
+/** A copy of the repo rendered with TIME_SCALE=60 (once for the suite), and its files. */
+function timeScaleCopyFixture() {
+  const f = {
+    repo: '',
+    amFile: () => join(f.repo, 'alertmanager/generated/alertmanager.yml'),
+    rendered: (rel: string) => readFileSync(join(f.repo, TIME_SCALE_DIR, rel), 'utf8'),
+  };
   before(() => {
-    repo = renderTimeScaleCopy('60').repo;
+    f.repo = renderTimeScaleCopy('60').repo;
   });
-  after(() => rmSync(repo, { recursive: true, force: true }));
+  after(() => f.repo && rmSync(f.repo, { recursive: true, force: true }));
+  return f;
+}
 
+function scaledPrometheus(f: ReturnType<typeof timeScaleCopyFixture>): void {
   it("mounts the scaled configs over Prometheus' own, adds its scaled resend delay and auto-reload", () => {
-    const override = YAML.parse(readFileSync(join(repo, TIME_SCALE_OVERRIDE), 'utf8')) as {
+    const override = YAML.parse(readFileSync(join(f.repo, TIME_SCALE_OVERRIDE), 'utf8')) as {
       services: Record<string, { command?: string[]; volumes?: string[]; environment?: object }>;
     };
     const base = YAML.parse(readFileSync(join(REPO, 'docker-compose.yml'), 'utf8')) as {
@@ -53,7 +59,7 @@ describe('make up TIME_SCALE=60: the compose override', () => {
       './prometheus/targets:/etc/prometheus/targets:ro,z',
     ]);
     assert.deepEqual(override.services.app.environment, { HEALTH_CHECK_INTERVAL_MS: '1000' });
-    assert.equal(renderedTimeScale(repo), '60');
+    assert.equal(renderedTimeScale(f.repo), '60');
   });
 
   it('the rules are exactly what the native rewrite makes of them at the same scale', () => {
@@ -65,7 +71,7 @@ describe('make up TIME_SCALE=60: the compose override', () => {
       compat: 'v3',
       source,
     });
-    assert.equal(rendered('prometheus/rules/alerts.yml'), native.text);
+    assert.equal(f.rendered('prometheus/rules/alerts.yml'), native.text);
     const rules = (YAML.parse(native.text) as Rules).groups.flatMap((g) => g.rules);
     assert.equal(
       rules.find((r) => r.alert === 'ServiceDown')?.for,
@@ -75,8 +81,8 @@ describe('make up TIME_SCALE=60: the compose override', () => {
   });
 
   it('starts without rules; the full config scrapes every 1 s and loads them', () => {
-    const boot = YAML.parse(rendered('prometheus/prometheus.yml')) as Record<string, unknown>;
-    const full = YAML.parse(rendered(`prometheus/${FULL_CONFIG}`)) as {
+    const boot = YAML.parse(f.rendered('prometheus/prometheus.yml')) as Record<string, unknown>;
+    const full = YAML.parse(f.rendered(`prometheus/${FULL_CONFIG}`)) as {
       global: Record<string, string>;
       rule_files: string[];
     };
@@ -85,9 +91,11 @@ describe('make up TIME_SCALE=60: the compose override', () => {
     assert.equal(full.global.scrape_interval, '1s');
     assert.equal(full.global.evaluation_interval, '1s');
   });
+}
 
+function scaledAlertmanagerAndReset(f: ReturnType<typeof timeScaleCopyFixture>): void {
   it('scales the Alertmanager timers of the rendered config', () => {
-    const am = YAML.parse(readFileSync(amFile(), 'utf8')) as {
+    const am = YAML.parse(readFileSync(f.amFile(), 'utf8')) as {
       global: { resolve_timeout: string };
       route: { group_wait: string; repeat_interval: string };
     };
@@ -99,17 +107,17 @@ describe('make up TIME_SCALE=60: the compose override', () => {
     const promtool = program('promtool');
     const amtool = program('amtool');
     if (!promtool || !amtool) this.skip();
-    const dir = join(repo, TIME_SCALE_DIR, 'prometheus');
+    const dir = join(f.repo, TIME_SCALE_DIR, 'prometheus');
     const r = run(promtool.path, ['check', 'config', FULL_CONFIG], dir);
     assert.equal(r.code, 0, `${describeBinary(promtool)}:\n${r.output}`);
-    const a = run(amtool.path, ['check-config', amFile()]);
+    const a = run(amtool.path, ['check-config', f.amFile()]);
     assert.equal(a.code, 0, `${describeBinary(amtool)}:\n${a.output}`);
   });
 
   it('without TIME_SCALE (or 1) the override and its folder are removed', () => {
     const copy = mkdtempSync(join(tmpdir(), 'time-scale-1-'));
     try {
-      cpSync(repo, copy, { recursive: true });
+      cpSync(f.repo, copy, { recursive: true });
       assert.equal(renderComposeTimeScale(copy, '1', join(copy, 'none.yml')), undefined);
       assert.equal(existsSync(join(copy, TIME_SCALE_OVERRIDE)), false);
       assert.equal(existsSync(join(copy, TIME_SCALE_DIR)), false);
@@ -118,4 +126,10 @@ describe('make up TIME_SCALE=60: the compose override', () => {
       rmSync(copy, { recursive: true, force: true });
     }
   });
+}
+
+describe('make up TIME_SCALE=60: the compose override', () => {
+  const f = timeScaleCopyFixture();
+  scaledPrometheus(f);
+  scaledAlertmanagerAndReset(f);
 });

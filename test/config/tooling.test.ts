@@ -31,7 +31,7 @@ import {
 import { formatEnvValue, parseEnv, setEnvValues } from '../../scripts/lib/env-file.ts';
 import { formatUrls, stackUrls } from '../../scripts/urls.ts';
 import { resolveEndpoints } from '../../scripts/lib/endpoints.ts';
-import { REPO } from './lib/repo.ts';
+import { REPO } from '../lib/repo.ts';
 
 let tmp: string;
 beforeEach(() => {
@@ -46,14 +46,15 @@ function script(path: string, body: string): void {
 
 const mode = (p: string) => statSync(p).mode & 0o777;
 
-describe('scripts/lib/binaries.ts', () => {
-  const versions = {
-    PROMETHEUS_VERSION: '3.16.0',
-    ALERTMANAGER_VERSION: '0.34.2',
-    OTELCOL_VERSION: '0.161.0',
-    JAEGER_VERSION: '2.13.0',
-  };
+/** The pinned versions the binary lookups are asked for. */
+const versions = {
+  PROMETHEUS_VERSION: '3.16.0',
+  ALERTMANAGER_VERSION: '0.34.2',
+  OTELCOL_VERSION: '0.161.0',
+  JAEGER_VERSION: '2.13.0',
+};
 
+describe('scripts/lib/binaries.ts', () => {
   it('prefers the pinned build <bin>/<name>-<version>', () => {
     mkdirSync(join(tmp, 'bin'));
     mkdirSync(join(tmp, 'usr'));
@@ -87,7 +88,9 @@ describe('scripts/lib/binaries.ts', () => {
     assert.equal(found?.version, '0.25.0');
     assert.equal(found?.path, join(tmp, 'usr/prometheus-alertmanager'));
   });
+});
 
+describe('scripts/lib/binaries.ts', () => {
   it('takes <NAME>_BIN over the pinned build, and refuses one that is not executable', () => {
     mkdirSync(join(tmp, 'bin'));
     mkdirSync(join(tmp, 'usr'));
@@ -130,7 +133,9 @@ describe('scripts/lib/binaries.ts', () => {
     assert.throws(() => findBinary('grafana' as never, { versions }), /unknown program/);
     assert.throws(() => findBinary('jaeger', { versions: {} }), /JAEGER_VERSION is missing/);
   });
+});
 
+describe('scripts/lib/binaries.ts', () => {
   it('reads versions.env and version strings', () => {
     assert.deepEqual(parseVersions('# c\nA_VERSION=1.2.3\n\nB=v0.1\n'), {
       A_VERSION: '1.2.3',
@@ -177,17 +182,18 @@ describe('scripts/lib/env-file.ts', () => {
   });
 });
 
-describe('make configure', () => {
-  const example = [
-    'GRAFANA_ADMIN_USER=admin',
-    'GRAFANA_ADMIN_PASSWORD=',
-    'ADMIN_TOKEN=',
-    'API_KEYS=',
-    '',
-  ].join('\n');
-  let n = 0;
-  const secret = () => `secret${++n}`;
+// The .env.example `make configure` starts from, and distinct stand-ins for its random secrets.
+const example = [
+  'GRAFANA_ADMIN_USER=admin',
+  'GRAFANA_ADMIN_PASSWORD=',
+  'ADMIN_TOKEN=',
+  'API_KEYS=',
+  '',
+].join('\n');
+let n = 0;
+const secret = () => `secret${++n}`;
 
+describe('make configure', () => {
   it('creates .env from .env.example with random secrets and one API key per tier, mode 0600', () => {
     writeFileSync(join(tmp, '.env.example'), example);
     const r = ensureEnvFile(tmp, { secret });
@@ -231,7 +237,9 @@ describe('make configure', () => {
     assert.equal(env.get('NEW_KEY'), 'default');
     assert.ok(text.startsWith('# mine\n'), 'comments were lost');
   });
+});
 
+describe('make configure', () => {
   it('replaces the public demo keys an older .env.example wrote, keeps any other keys', () => {
     writeFileSync(join(tmp, '.env.example'), example);
     writeFileSync(
@@ -270,7 +278,9 @@ describe('make configure', () => {
     ])
       assert.equal(env.get(key), '', key);
   });
+});
 
+describe('make configure', () => {
   it('makes what compose bind-mounts or builds readable by every container user, but not the secrets', () => {
     for (const dir of ['prometheus/rules', 'alertmanager/generated/secrets']) {
       mkdirSync(join(tmp, dir), { recursive: true, mode: 0o700 });

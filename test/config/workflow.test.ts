@@ -8,8 +8,8 @@ import { readFileSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { requirePinned, run } from './lib/programs.ts';
-import { REPO } from './lib/repo.ts';
+import { requirePinned, run } from '../lib/programs.ts';
+import { REPO } from '../lib/repo.ts';
 
 const WORKFLOW = join(REPO, '.github/workflows/ci.yml');
 const text = readFileSync(WORKFLOW, 'utf8');
@@ -93,7 +93,9 @@ describe('.github/workflows/ci.yml', () => {
       assert.match(r.output, /SC2251/);
     });
   });
+});
 
+describe('.github/workflows/ci.yml', () => {
   describe('the compose job: the README quick start on Docker alone', () => {
     const steps = jobs.compose?.steps ?? [];
     const runs = steps.map((s) => s.run ?? '');
@@ -148,7 +150,9 @@ describe('.github/workflows/ci.yml', () => {
       );
     });
   });
+});
 
+describe('.github/workflows/ci.yml', () => {
   describe('the test job: what .ci/run does', () => {
     const steps = jobs.test?.steps ?? [];
     const runs = steps.map((s) => s.run ?? '').join('\n');

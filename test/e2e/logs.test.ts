@@ -25,7 +25,7 @@ import { startStack, type Stack } from '../../scripts/lib/stack/stack.ts';
 import { Supervisor } from '../../scripts/lib/supervisor.ts';
 import { waitUntil } from '../../scripts/lib/wait.ts';
 import { logsqlString, VictoriaLogsClient, type LogRow } from '../lib/victorialogs.ts';
-import { JaegerClient, SPAN_KIND } from './jaeger-client.ts';
+import { JaegerClient, SPAN_KIND } from '../lib/jaeger-client.ts';
 
 // As the trace tests: 15 s scrapes become 1 s. Nothing here waits for an alert.
 const TIME_SCALE = 1 / 15;

@@ -27,7 +27,12 @@ import {
   silenceSurvivesRestart,
   spanMetricsOfStoppedAppExpire,
 } from '../lib/self-watch.ts';
-import { alertRules, deliveredAlertProblems, runScript, unscrapedJobs } from './helpers.ts';
+import {
+  alertRules,
+  deliveredAlertProblems,
+  runScript,
+  unscrapedJobs,
+} from '../lib/whole-stack.ts';
 
 // The errors scenario (the SLO burn) and two that exercise other paths: the LLM provider
 // (errors and an open circuit) and security (traffic, not a chaos fault).
@@ -42,253 +47,294 @@ const REQUIRED_FILES = [
   'app/dist/server.js',
 ];
 
-describe('whole stack, native: alerts fire, are delivered and resolve', function () {
-  let stack: Stack | undefined;
-  let stateDir: string;
-  let failed = false;
-  let scriptEnv: NodeJS.ProcessEnv;
-  const results: { scenario: string; alert: string; report: ScenarioReport }[] = [];
+interface ScenarioResult {
+  scenario: string;
+  alert: string;
+  report: ScenarioReport;
+}
 
+/** The stack of this file, the environment its scripts run with, and the scenario reports. */
+interface AlertingStack {
+  stack: Stack;
+  stateDir: string;
+  scriptEnv: NodeJS.ProcessEnv;
+  results: ScenarioResult[];
+  failed: boolean;
+}
+
+async function startAlertingStack(f: AlertingStack): Promise<void> {
+  assert.equal(TEST_TIME_SCALE, 1 / 60, 'SCALE_TEXT must say the same factor');
+  f.stateDir = mkdtempSync(path.join(tmpdir(), 'agent-obs-e2e-'));
+  const started = Date.now();
+  const stack = await startStack({
+    stateDir: f.stateDir,
+    ports: 'free',
+    timeScale: TEST_TIME_SCALE,
+    require: ['prometheus', 'alertmanager'],
+    adminToken: `e2e-${Math.random().toString(36).slice(2)}`,
+    log: (l) => console.log(`    ${l}`),
+  });
+  f.stack = stack;
+  console.log(
+    `    stack up in ${((Date.now() - started) / 1000).toFixed(1)} s, state in ${f.stateDir}`,
+  );
+  for (const b of Object.values(stack.binaries)) console.log(`      ${describeBinary(b)}`);
+  for (const m of stack.missing) console.log(`      not started: ${m.component}: ${m.reason}`);
+  const { urls } = stack;
+  f.scriptEnv = {
+    APP_URL: urls.app,
+    PROMETHEUS_URL: urls.prometheus,
+    ALERTMANAGER_URL: urls.alertmanager,
+    RECEIVER_URL: urls.receiver,
+    ADMIN_TOKEN: stack.adminToken,
+    // The keys the stack generated for its app (a pro key: 50 requests/s, burst 100).
+    LOAD_FREE_KEY: stack.apiKeys.free,
+    LOAD_PRO_KEY: stack.apiKeys.pro,
+    TIME_SCALE: SCALE_TEXT,
+    // Never pick up a `make native` the developer has running.
+    NATIVE_STATE_DIR: path.join(f.stateDir, 'no-native'),
+  };
+}
+
+function printTimeToAlert(results: ScenarioResult[]): void {
+  if (!results.length) return;
+  console.log(
+    `\n    Time to alert (fault applied → notification received), rules scaled by ${SCALE_TEXT}:`,
+  );
+  for (const { scenario, alert, report } of results) {
+    const fire = report.timeToAlertS?.toFixed(1) ?? '–';
+    const resolve = report.timeToResolveS?.toFixed(1) ?? '–';
+    console.log(
+      `      ${scenario.padEnd(12)} ${alert.padEnd(18)} ${fire.padStart(6)} s   resolved ${resolve} s after clearing`,
+    );
+  }
+}
+
+/** The stack started before the suite, stopped after it; its logs kept when a test failed. */
+function alertingStackFixture(): AlertingStack {
+  const f = { results: [], failed: false } as unknown as AlertingStack;
   before(async function () {
-    const absent = REQUIRED_FILES.filter((f) => !existsSync(path.join(REPO_DIR, f)));
+    const absent = REQUIRED_FILES.filter((file) => !existsSync(path.join(REPO_DIR, file)));
     if (absent.length) {
       console.log(`    SKIPPED: ${absent.join(', ')} not in the repo yet`);
       this.skip();
     }
-    assert.equal(TEST_TIME_SCALE, 1 / 60, 'SCALE_TEXT must say the same factor');
-    stateDir = mkdtempSync(path.join(tmpdir(), 'agent-obs-e2e-'));
-    const started = Date.now();
-    stack = await startStack({
-      stateDir,
-      ports: 'free',
-      timeScale: TEST_TIME_SCALE,
-      require: ['prometheus', 'alertmanager'],
-      adminToken: `e2e-${Math.random().toString(36).slice(2)}`,
-      log: (l) => console.log(`    ${l}`),
-    });
-    console.log(
-      `    stack up in ${((Date.now() - started) / 1000).toFixed(1)} s, state in ${stateDir}`,
-    );
-    for (const b of Object.values(stack.binaries)) console.log(`      ${describeBinary(b)}`);
-    for (const m of stack.missing) console.log(`      not started: ${m.component}: ${m.reason}`);
-    const { urls } = stack;
-    scriptEnv = {
-      APP_URL: urls.app,
-      PROMETHEUS_URL: urls.prometheus,
-      ALERTMANAGER_URL: urls.alertmanager,
-      RECEIVER_URL: urls.receiver,
-      ADMIN_TOKEN: stack.adminToken,
-      // The keys the stack generated for its app (a pro key: 50 requests/s, burst 100).
-      LOAD_FREE_KEY: stack.apiKeys.free,
-      LOAD_PRO_KEY: stack.apiKeys.pro,
-      TIME_SCALE: SCALE_TEXT,
-      // Never pick up a `make native` the developer has running.
-      NATIVE_STATE_DIR: path.join(stateDir, 'no-native'),
-    };
+    await startAlertingStack(f);
   });
-
   afterEach(function () {
-    if (this.currentTest?.state === 'failed') failed = true;
+    if (this.currentTest?.state === 'failed') f.failed = true;
   });
-
   after(async function () {
-    await stack?.stop();
-    if (results.length) {
-      console.log(
-        `\n    Time to alert (fault applied → notification received), rules scaled by ${SCALE_TEXT}:`,
-      );
-      for (const { scenario, alert, report } of results) {
-        const fire = report.timeToAlertS?.toFixed(1) ?? '–';
-        const resolve = report.timeToResolveS?.toFixed(1) ?? '–';
-        console.log(
-          `      ${scenario.padEnd(12)} ${alert.padEnd(18)} ${fire.padStart(6)} s   resolved ${resolve} s after clearing`,
-        );
-      }
-    }
-    if (!stateDir) return;
-    if (failed) console.log(`    logs and configs kept for the failure: ${stateDir}`);
-    else rmSync(stateDir, { recursive: true, force: true });
+    await f.stack?.stop();
+    printTimeToAlert(f.results);
+    if (!f.stateDir) return;
+    if (f.failed) console.log(`    logs and configs kept for the failure: ${f.stateDir}`);
+    else rmSync(f.stateDir, { recursive: true, force: true });
   });
+  return f;
+}
 
-  it('scrapes every component it started, all up', async function () {
-    const prom = new PrometheusClient(stack?.urls.prometheus as string);
-    const jobs = stack?.rendered.prometheus.jobs.map((j) => j.job) ?? [];
-    assert.ok(
-      jobs.includes('app') && jobs.includes('prometheus') && jobs.includes('alertmanager'),
-      jobs.join(),
-    );
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const targets = await prom.targets();
-      const down = targets.filter((t) => t.health !== 'up');
-      const seen = new Set(targets.map((t) => t.scrapePool));
-      if (!down.length && jobs.every((j) => seen.has(j))) break;
-      if (Date.now() > deadline) {
-        assert.fail(
-          `targets not up: ${down.map((t) => `${t.scrapePool} (${t.lastError})`).join(', ')}`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  });
-
-  it(`steady load (scripts/load.ts, ${STEADY_SECONDS} s) fires no warning or critical alert`, async function () {
-    const s = stack as Stack;
-    const res = await runScript(
-      'scripts/load.ts',
-      ['steady', '--duration', String(STEADY_SECONDS)],
-      scriptEnv,
-      120_000,
-    );
-    assert.equal(res.code, 0, `load.ts failed: ${res.stderr}`);
-    const prom = new PrometheusClient(s.urls.prometheus as string);
-    // The disk alerts read the real free space of the machine running the test, and its real
-    // trend (a shared machine may be filling its disk with builds). When their own condition
-    // holds for this disk (the running, scaled rule, asked of Prometheus), their firing is
-    // correct, not noise from steady load, and they are left out here, loudly.
-    const diskLow = await diskAlertConditionHolds(s.urls.prometheus as string, prom);
-    if (diskLow) {
-      console.log(
-        "      !! this machine's disk meets the DiskSpace alerts' own condition: not counted",
+async function expectEveryTargetUp({ stack }: AlertingStack): Promise<void> {
+  const prom = new PrometheusClient(stack.urls.prometheus as string);
+  const jobs = stack.rendered.prometheus.jobs.map((j) => j.job);
+  assert.ok(
+    jobs.includes('app') && jobs.includes('prometheus') && jobs.includes('alertmanager'),
+    jobs.join(),
+  );
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const targets = await prom.targets();
+    const down = targets.filter((t) => t.health !== 'up');
+    const seen = new Set(targets.map((t) => t.scrapePool));
+    if (!down.length && jobs.every((j) => seen.has(j))) break;
+    if (Date.now() > deadline) {
+      assert.fail(
+        `targets not up: ${down.map((t) => `${t.scrapePool} (${t.lastError})`).join(', ')}`,
       );
     }
-    const expected = (name: string | undefined) =>
-      diskLow && /^DiskSpace(Low|Critical)$/.test(name ?? '');
-    const loud = (sev: string | undefined, name: string | undefined) =>
-      (sev === 'warning' || sev === 'critical') && !expected(name);
-    const alerts = await prom.alerts();
-    const firing = alerts.filter(
-      (a) => a.state === 'firing' && loud(a.labels.severity, a.labels.alertname),
-    );
-    const pending = alerts.filter(
-      (a) => a.state === 'pending' && loud(a.labels.severity, a.labels.alertname),
-    );
-    if (pending.length) {
-      console.log(
-        `      pending (not failing the test): ${pending.map((a) => a.labels.alertname).join(', ')}`,
-      );
-    }
-    const delivered = s.receiver.alerts().filter((a) => loud(a.severity, a.alertname));
-    assert.deepEqual(
-      firing.map((a) => `${a.labels.alertname} ${JSON.stringify(a.labels)} = ${a.value}`),
-      [],
-      'alerts firing under steady load',
-    );
-    assert.deepEqual(
-      delivered.map((a) => `${a.alertname}: ${a.summary}`),
-      [],
-      'notifications delivered under steady load',
-    );
-    // Silence is not a broken pipeline: the always-firing Watchdog made it to Alertmanager.
-    const watchdog = await new AlertmanagerClient(s.urls.alertmanager as string).alerts({
-      alertname: 'Watchdog',
-    });
-    assert.ok(watchdog.length > 0, 'Watchdog is active in Alertmanager');
-  });
-
-  it('every dashboard panel query returns data', async function () {
-    const s = stack as Stack;
-    const prom = new PrometheusClient(s.urls.prometheus as string);
-    const jobs = s.rendered.prometheus.jobs.map((j) => j.job);
-    // $__rate_interval and friends follow the scrape interval the stack really runs with.
-    const queries = panelQueries({
-      scrapeIntervalSeconds: s.rendered.prometheus.scrapeIntervalMs / 1000,
-    });
-    assert.ok(queries.length > 0, 'the dashboards have queries');
-    const empty: string[] = [];
-    let skipped = 0;
-    for (const q of queries) {
-      const name = `${q.dashboard} / ${q.panel} [${q.refId}]`;
-      const missingJobs = unscrapedJobs(q.expanded, jobs);
-      if (missingJobs) {
-        skipped++;
-        console.log(`      skipped ${name}: ${missingJobs.join(', ')} is not running natively`);
-        continue;
-      }
-      const series = await prom.query(q.expanded);
-      if (series.length === 0) empty.push(`${name}: ${q.expanded}`);
-    }
-    console.log(
-      `      ${queries.length - skipped - empty.length}/${queries.length - skipped} queries returned data`,
-    );
-    assert.deepEqual(empty, [], 'panel queries without data');
-  });
-
-  for (const name of SCENARIOS) {
-    it(`${name}: its alert is delivered with the rule's labels and annotations, then resolves`, async function () {
-      const scenario = findScenario(name);
-      assert.ok(scenario, `scenario ${name} is in the table`);
-      const s = stack as Stack;
-      const jsonFile = path.join(stateDir, `${name}.json`);
-      const before = Date.now();
-      const res = await runScript(
-        'scripts/scenario.ts',
-        [name, '--json', jsonFile, '--warmup', '5'],
-        scriptEnv,
-        (2 * SCALED_TIMEOUT_S + 60) * 1000,
-      );
-      const report = existsSync(jsonFile)
-        ? (JSON.parse(readFileSync(jsonFile, 'utf8')) as ScenarioReport)
-        : undefined;
-      if (report) results.push({ scenario: name, alert: scenario.expect.alertname, report });
-      assert.equal(res.code, 0, `scenario.ts ${name} failed: ${report?.reason ?? res.stderr}`);
-      assert.ok(report?.ok && report.firing && report.resolved);
-
-      // What the receiver got, independently of what the script reported.
-      const want = { alertname: scenario.expect.alertname, ...scenario.expect.labels };
-      const mine = s.receiver
-        .alerts()
-        .filter(
-          (a) =>
-            Date.parse(a.receivedAt) >= before &&
-            Object.entries(want).every(([k, v]) => a.labels[k] === v),
-        );
-      const firing = mine.find((a) => a.status === 'firing');
-      assert.ok(firing, `no firing ${want.alertname} at the receiver`);
-      assert.ok(
-        mine.some(
-          (a) =>
-            a.status === 'resolved' &&
-            a.fingerprint === firing.fingerprint &&
-            a.receivedAt >= firing.receivedAt,
-        ),
-        `no resolved ${want.alertname} at the receiver after the firing one`,
-      );
-      assert.deepEqual(deliveredAlertProblems(firing, alertRules()), []);
-    });
+    await new Promise((r) => setTimeout(r, 1000));
   }
+}
 
-  // After the scenarios: these stop and restart parts of the stack.
+async function expectSteadyLoadQuiet({ stack: s, scriptEnv }: AlertingStack): Promise<void> {
+  const res = await runScript(
+    'scripts/load.ts',
+    ['steady', '--duration', String(STEADY_SECONDS)],
+    scriptEnv,
+    120_000,
+  );
+  assert.equal(res.code, 0, `load.ts failed: ${res.stderr}`);
+  const prom = new PrometheusClient(s.urls.prometheus as string);
+  const loud = await loudUnderSteadyLoad(s.urls.prometheus as string, prom);
+  const alerts = await prom.alerts();
+  const firing = alerts.filter(
+    (a) => a.state === 'firing' && loud(a.labels.severity, a.labels.alertname),
+  );
+  const pending = alerts.filter(
+    (a) => a.state === 'pending' && loud(a.labels.severity, a.labels.alertname),
+  );
+  if (pending.length) {
+    console.log(
+      `      pending (not failing the test): ${pending.map((a) => a.labels.alertname).join(', ')}`,
+    );
+  }
+  const delivered = s.receiver.alerts().filter((a) => loud(a.severity, a.alertname));
+  assert.deepEqual(
+    firing.map((a) => `${a.labels.alertname} ${JSON.stringify(a.labels)} = ${a.value}`),
+    [],
+    'alerts firing under steady load',
+  );
+  assert.deepEqual(
+    delivered.map((a) => `${a.alertname}: ${a.summary}`),
+    [],
+    'notifications delivered under steady load',
+  );
+  // Silence is not a broken pipeline: the always-firing Watchdog made it to Alertmanager.
+  const watchdog = await new AlertmanagerClient(s.urls.alertmanager as string).alerts({
+    alertname: 'Watchdog',
+  });
+  assert.ok(watchdog.length > 0, 'Watchdog is active in Alertmanager');
+}
+
+/**
+ * Which (severity, alertname) would be noise under steady load: warnings and criticals, except
+ * the disk alerts when their condition holds for this machine's disk. They read its real free
+ * space and trend (a shared machine may be filling its disk with builds); when the running,
+ * scaled rule, asked of Prometheus, holds, their firing is correct, and they are left out here,
+ * loudly.
+ */
+async function loudUnderSteadyLoad(
+  promUrl: string,
+  prom: PrometheusClient,
+): Promise<(severity: string | undefined, name: string | undefined) => boolean> {
+  const diskLow = await diskAlertConditionHolds(promUrl, prom);
+  if (diskLow) {
+    console.log(
+      "      !! this machine's disk meets the DiskSpace alerts' own condition: not counted",
+    );
+  }
+  const expected = (name: string | undefined) =>
+    diskLow && /^DiskSpace(Low|Critical)$/.test(name ?? '');
+  return (sev, name) => (sev === 'warning' || sev === 'critical') && !expected(name);
+}
+
+async function expectPanelsHaveData({ stack: s }: AlertingStack): Promise<void> {
+  const prom = new PrometheusClient(s.urls.prometheus as string);
+  const jobs = s.rendered.prometheus.jobs.map((j) => j.job);
+  // $__rate_interval and friends follow the scrape interval the stack really runs with.
+  const queries = panelQueries({
+    scrapeIntervalSeconds: s.rendered.prometheus.scrapeIntervalMs / 1000,
+  });
+  assert.ok(queries.length > 0, 'the dashboards have queries');
+  const empty: string[] = [];
+  let skipped = 0;
+  for (const q of queries) {
+    const name = `${q.dashboard} / ${q.panel} [${q.refId}]`;
+    const missingJobs = unscrapedJobs(q.expanded, jobs);
+    if (missingJobs) {
+      skipped++;
+      console.log(`      skipped ${name}: ${missingJobs.join(', ')} is not running natively`);
+      continue;
+    }
+    const series = await prom.query(q.expanded);
+    if (series.length === 0) empty.push(`${name}: ${q.expanded}`);
+  }
+  console.log(
+    `      ${queries.length - skipped - empty.length}/${queries.length - skipped} queries returned data`,
+  );
+  assert.deepEqual(empty, [], 'panel queries without data');
+}
+
+async function expectScenarioDelivered(f: AlertingStack, name: string): Promise<void> {
+  const scenario = findScenario(name);
+  assert.ok(scenario, `scenario ${name} is in the table`);
+  const jsonFile = path.join(f.stateDir, `${name}.json`);
+  const before = Date.now();
+  const res = await runScript(
+    'scripts/scenario.ts',
+    [name, '--json', jsonFile, '--warmup', '5'],
+    f.scriptEnv,
+    (2 * SCALED_TIMEOUT_S + 60) * 1000,
+  );
+  const report = existsSync(jsonFile)
+    ? (JSON.parse(readFileSync(jsonFile, 'utf8')) as ScenarioReport)
+    : undefined;
+  if (report) f.results.push({ scenario: name, alert: scenario.expect.alertname, report });
+  assert.equal(res.code, 0, `scenario.ts ${name} failed: ${report?.reason ?? res.stderr}`);
+  assert.ok(report?.ok && report.firing && report.resolved);
+
+  // What the receiver got, independently of what the script reported.
+  const want = { alertname: scenario.expect.alertname, ...scenario.expect.labels };
+  const mine = f.stack.receiver
+    .alerts()
+    .filter(
+      (a) =>
+        Date.parse(a.receivedAt) >= before &&
+        Object.entries(want).every(([k, v]) => a.labels[k] === v),
+    );
+  const firing = mine.find((a) => a.status === 'firing');
+  assert.ok(firing, `no firing ${want.alertname} at the receiver`);
+  assert.ok(
+    mine.some(
+      (a) =>
+        a.status === 'resolved' &&
+        a.fingerprint === firing.fingerprint &&
+        a.receivedAt >= firing.receivedAt,
+    ),
+    `no resolved ${want.alertname} at the receiver after the firing one`,
+  );
+  assert.deepEqual(deliveredAlertProblems(firing, alertRules()), []);
+}
+
+/** After the scenarios: these stop and restart parts of the stack. */
+function selfWatchTests(f: AlertingStack): void {
   it('Prometheus serves every counter its self-watch alerts read', async function () {
-    const s = stack as Stack;
-    assert.deepEqual(await missingPrometheusCounters(s.urls.prometheus as string), []);
-    const [head] = await new PrometheusClient(s.urls.prometheus as string).query(
+    assert.deepEqual(await missingPrometheusCounters(f.stack.urls.prometheus as string), []);
+    const [head] = await new PrometheusClient(f.stack.urls.prometheus as string).query(
       'prometheus_tsdb_head_series',
     );
     console.log(`      head series of this stack: ${head?.value[1] ?? '?'}`);
   });
 
   it('Alertmanager keeps a silence across a restart', async function () {
-    await silenceSurvivesRestart(stack as Stack);
+    await silenceSurvivesRestart(f.stack);
   });
 
   it('with Alertmanager stopped, only the errors counter grows and the alert reads 100 %', async function () {
     // Prometheus before 3.10 (Debian's 2.42) counted every attempt in sent_total.
-    if (stack?.binaries.prometheus?.source === 'debian') {
+    if (f.stack.binaries.prometheus?.source === 'debian') {
       console.log("      skipped: the semantics checked are the pinned Prometheus' (make tools)");
       this.skip();
     }
-    await failedSendsCountedAsErrorsOnly(stack as Stack);
+    await failedSendsCountedAsErrorsOnly(f.stack);
   });
 
   it('the span metrics of an app process that stopped leave Prometheus', async function () {
-    if (!stack?.urls.otlpHttp) {
+    if (!f.stack.urls.otlpHttp) {
       console.log('      skipped: the Collector and Jaeger are not built (make tools)');
       this.skip();
     }
-    const gone = await spanMetricsOfStoppedAppExpire(stack as Stack);
+    const gone = await spanMetricsOfStoppedAppExpire(f.stack);
     console.log(`      the old process' series gone ${gone.toFixed(1)} s after its stop`);
   });
+}
+
+describe('whole stack, native: alerts fire, are delivered and resolve', function () {
+  const f = alertingStackFixture();
+
+  it('scrapes every component it started, all up', () => expectEveryTargetUp(f));
+
+  it(`steady load (scripts/load.ts, ${STEADY_SECONDS} s) fires no warning or critical alert`, () =>
+    expectSteadyLoadQuiet(f));
+
+  it('every dashboard panel query returns data', () => expectPanelsHaveData(f));
+
+  for (const name of SCENARIOS) {
+    it(`${name}: its alert is delivered with the rule's labels and annotations, then resolves`, () =>
+      expectScenarioDelivered(f, name));
+  }
+
+  selfWatchTests(f);
 });
 
 /** Whether the condition of DiskSpaceLow or DiskSpaceCritical, as Prometheus runs it, holds. */

@@ -71,6 +71,10 @@ describe('expandQuery', () => {
       'x{agent=~".*", model=~".*"}',
     );
   });
+});
+
+describe('expandQuery', () => {
+  const at15s = { scrapeIntervalSeconds: 15 };
 
   it('expands one selected value as itself and several as a regex alternation', () => {
     const one: TemplateVariable = {
@@ -104,45 +108,47 @@ describe('expandQuery', () => {
   });
 });
 
+/** A dashboard with a collapsed row and a target whose own datasource wins over its panel's. */
+const DASHBOARD = {
+  uid: 'd1',
+  title: 'D1',
+  templating: { list: [all('agent', '.*')] },
+  panels: [
+    {
+      type: 'row',
+      title: 'collapsed',
+      panels: [
+        {
+          type: 'timeseries',
+          title: 'inside a row',
+          datasource: { type: 'prometheus', uid: 'prometheus' },
+          targets: [
+            {
+              refId: 'A',
+              expr: 'rate(a_total{agent=~"$agent"}[$__rate_interval])',
+              exemplar: true,
+            },
+          ],
+        },
+      ],
+    },
+    {
+      type: 'stat',
+      title: 'target datasource wins',
+      datasource: { type: 'jaeger', uid: 'jaeger' },
+      targets: [
+        { refId: 'A', query: 'a trace search' },
+        { refId: 'B', expr: 'b', datasource: { type: 'prometheus', uid: 'prometheus' } },
+      ],
+    },
+  ],
+};
+
 describe('panelQueries', () => {
   let dir: string;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'panel-queries-'));
-    const dashboard = {
-      uid: 'd1',
-      title: 'D1',
-      templating: { list: [all('agent', '.*')] },
-      panels: [
-        {
-          type: 'row',
-          title: 'collapsed',
-          panels: [
-            {
-              type: 'timeseries',
-              title: 'inside a row',
-              datasource: { type: 'prometheus', uid: 'prometheus' },
-              targets: [
-                {
-                  refId: 'A',
-                  expr: 'rate(a_total{agent=~"$agent"}[$__rate_interval])',
-                  exemplar: true,
-                },
-              ],
-            },
-          ],
-        },
-        {
-          type: 'stat',
-          title: 'target datasource wins',
-          datasource: { type: 'jaeger', uid: 'jaeger' },
-          targets: [
-            { refId: 'A', query: 'a trace search' },
-            { refId: 'B', expr: 'b', datasource: { type: 'prometheus', uid: 'prometheus' } },
-          ],
-        },
-      ],
-    };
-    writeFileSync(join(dir, 'd1.json'), JSON.stringify(dashboard));
+    writeFileSync(join(dir, 'd1.json'), JSON.stringify(DASHBOARD));
     writeFileSync(join(dir, 'notes.txt'), 'not a dashboard');
   });
   after(() => rmSync(dir, { recursive: true, force: true }));

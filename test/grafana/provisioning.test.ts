@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { metricNames, paddingIn, syntaxErrors } from '../lib/panel-queries.ts';
-import { knownMetrics } from './known-metrics.ts';
+import { knownMetrics } from '../lib/known-metrics.ts';
 
 const read = (path: string): string =>
   readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
@@ -45,14 +45,14 @@ interface Datasource {
   jsonData?: Record<string, unknown>;
 }
 
-describe('Grafana provisioning', () => {
-  const datasources = (provisioning(DATASOURCES_FILE) as { datasources: Datasource[] }).datasources;
-  const byUid = (uid: string): Datasource => {
-    const found = datasources.find((datasource) => datasource.uid === uid);
-    assert.ok(found, `no datasource with uid ${uid}`);
-    return found;
-  };
+const datasources = (provisioning(DATASOURCES_FILE) as { datasources: Datasource[] }).datasources;
+const byUid = (uid: string): Datasource => {
+  const found = datasources.find((datasource) => datasource.uid === uid);
+  assert.ok(found, `no datasource with uid ${uid}`);
+  return found;
+};
 
+describe('Grafana provisioning', () => {
   it('escapes every literal $ so that Grafana does not expand it', () => {
     assert.throws(() => grafanaExpand({ query: 'rate(x{$__tags}[5m])' }), /unescaped \$__tags/);
     assert.deepEqual(grafanaExpand(['/trace/$${__value.raw}']), ['/trace/${__value.raw}']);
@@ -104,7 +104,9 @@ describe('Grafana provisioning', () => {
       assert.match(url as string, /\/trace\/\$\{__value\.raw\}$/);
     }
   });
+});
 
+describe('Grafana provisioning', () => {
   it('links Jaeger spans to span metrics in Prometheus with queries on known metrics', async () => {
     const known = await knownMetrics();
     const tracesToMetrics = byUid('jaeger').jsonData?.tracesToMetrics as {

@@ -14,7 +14,7 @@ import {
 } from '../../scripts/lib/helm/kube-prometheus-stack.ts';
 import { matcherValues } from '../../scripts/lib/helm/promql.ts';
 import { alertNames, type RuleFile } from '../../scripts/lib/helm/rules.ts';
-import { program, run } from '../config/lib/programs.ts';
+import { program, run } from '../lib/programs.ts';
 import {
   COMBINATIONS,
   REPO,
@@ -105,21 +105,28 @@ describe('helm chart: lint and template', function () {
   }
 });
 
-describe('helm chart: what the default install holds', function () {
-  this.timeout(120_000);
+/** The chart rendered once with its default values. */
+function renderedChartFixture() {
   let objects: KubeObject[] = [];
   before(function () {
     const r = renderChart({ namespace: 'agents' });
     assert.ok(r.ok, r.output);
     objects = r.objects;
   });
+  return {
+    get objects() {
+      return objects;
+    },
+  };
+}
 
+function renderedRules(f: ReturnType<typeof renderedChartFixture>): void {
   it('PrometheusRules with every alert of alerts.yml except those left to kube-prometheus-stack', function () {
     const source = YAML.parse(
       readFileSync(join(REPO, 'prometheus/rules/alerts.yml'), 'utf8'),
     ) as RuleFile;
     const rendered = new Set(
-      byKind(objects, 'PrometheusRule').flatMap((o) => alertNames(ruleGroups(o))),
+      byKind(f.objects, 'PrometheusRule').flatMap((o) => alertNames(ruleGroups(o))),
     );
     for (const alert of alertNames(source)) {
       const left = alert in LEFT_TO_KUBE_PROMETHEUS_STACK || alert in NOT_RENDERED_ON_KUBERNETES;
@@ -132,7 +139,7 @@ describe('helm chart: what the default install holds', function () {
   });
 
   it('every rendered rule carries namespace="agents", alerts built from sum(...) included', function () {
-    for (const o of byKind(objects, 'PrometheusRule')) {
+    for (const o of byKind(f.objects, 'PrometheusRule')) {
       for (const group of ruleGroups(o).groups) {
         for (const rule of group.rules) {
           assert.equal(
@@ -148,7 +155,7 @@ describe('helm chart: what the default install holds', function () {
 
   it('every job a rendered rule reads is the job a rendered ServiceMonitor sets', function () {
     const set = new Set<string>();
-    for (const sm of byKind(objects, 'ServiceMonitor')) {
+    for (const sm of byKind(f.objects, 'ServiceMonitor')) {
       for (const ep of (
         sm.spec as { endpoints: { relabelings?: { targetLabel: string; replacement: string }[] }[] }
       ).endpoints) {
@@ -156,25 +163,27 @@ describe('helm chart: what the default install holds', function () {
       }
     }
     assert.deepEqual([...set].sort(), ['app', 'jaeger', 'otel-collector', 'spanmetrics']);
-    for (const o of byKind(objects, 'PrometheusRule')) {
+    for (const o of byKind(f.objects, 'PrometheusRule')) {
       for (const rule of ruleGroups(o).groups.flatMap((g) => g.rules)) {
         for (const job of matcherValues(rule.expr, 'job'))
           assert.ok(set.has(job), `${rule.alert ?? rule.record} reads job ${job}`);
       }
     }
   });
+}
 
+function renderedObjects(f: ReturnType<typeof renderedChartFixture>): void {
   it('ServiceMonitors, PrometheusRules and the AlertmanagerConfig carry the release label', function () {
     for (const kind of ['ServiceMonitor', 'PrometheusRule', 'AlertmanagerConfig']) {
-      assert.ok(byKind(objects, kind).length > 0, `no ${kind}`);
-      for (const o of byKind(objects, kind))
+      assert.ok(byKind(f.objects, kind).length > 0, `no ${kind}`);
+      for (const o of byKind(f.objects, kind))
         assert.equal(o.metadata.labels?.release, 'kube-prometheus-stack', o.metadata.name);
     }
   });
 
   it('one ConfigMap per dashboard, labelled for the Grafana sidecar, datasource uid prometheus', function () {
     const dashboards = readFileSync(join(REPO, 'grafana/dashboards/agent-llm.json'), 'utf8');
-    const maps = byKind(objects, 'ConfigMap').filter(
+    const maps = byKind(f.objects, 'ConfigMap').filter(
       (c) => c.metadata.labels?.grafana_dashboard === '1',
     );
     assert.equal(maps.length, 4);
@@ -190,7 +199,7 @@ describe('helm chart: what the default install holds', function () {
   });
 
   it('the service: one replica, Recreate, probes, non-root read-only, drain window inside the grace period', function () {
-    const app = appDeployment(objects);
+    const app = appDeployment(f.objects);
     const spec = app.spec as { replicas: number; strategy: { type: string } };
     assert.equal(spec.replicas, 1);
     assert.equal(spec.strategy.type, 'Recreate');
@@ -212,11 +221,13 @@ describe('helm chart: what the default install holds', function () {
       pod.terminationGracePeriodSeconds! * 1000 > graceMs,
       `${pod.terminationGracePeriodSeconds} s vs ${graceMs} ms`,
     );
-    assert.equal(byKind(objects, 'PodDisruptionBudget').length, 0);
+    assert.equal(byKind(f.objects, 'PodDisruptionBudget').length, 0);
   });
+}
 
+function serviceEnvAndPolicy(f: ReturnType<typeof renderedChartFixture>): void {
   it("the service's heap limit sits under its memory limit, as in compose", function () {
-    const c = podSpec(appDeployment(objects)).containers[0];
+    const c = podSpec(appDeployment(f.objects)).containers[0];
     const options = String(c.env?.find((e) => e.name === 'NODE_OPTIONS')?.value);
     const heapMiB = Number(/--max-old-space-size=(\d+)/.exec(options)?.[1]);
     const limit = String(c.resources?.limits?.memory);
@@ -225,7 +236,7 @@ describe('helm chart: what the default install holds', function () {
   });
 
   it("the rendered environment passes the service's own config check", function () {
-    const env = appEnv(objects, {
+    const env = appEnv(f.objects, {
       API_KEYS: 'k8s-test-key-0123456789abcdef:pro',
       ADMIN_TOKEN: 'k8s-admin-token-0123456789',
     });
@@ -235,7 +246,7 @@ describe('helm chart: what the default install holds', function () {
   });
 
   it('the NetworkPolicy opens the management port to Prometheus only', function () {
-    const np = byKind(objects, 'NetworkPolicy').find((n) => n.metadata.name.endsWith('-app'));
+    const np = byKind(f.objects, 'NetworkPolicy').find((n) => n.metadata.name.endsWith('-app'));
     const ingress = (np?.spec as { ingress: { ports: { port: string }[]; from?: unknown[] }[] })
       .ingress;
     const mgmt = ingress.find((i) => i.ports.some((p) => p.port === 'management'));
@@ -246,6 +257,14 @@ describe('helm chart: what the default install holds', function () {
       },
     ]);
   });
+}
+
+describe('helm chart: what the default install holds', function () {
+  this.timeout(120_000);
+  const f = renderedChartFixture();
+  renderedRules(f);
+  renderedObjects(f);
+  serviceEnvAndPolicy(f);
 });
 
 describe('helm chart: the Collector it runs', function () {

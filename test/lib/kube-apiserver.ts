@@ -7,7 +7,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, run, start, type RunResult, type Started } from '../config/lib/programs.ts';
+import { freePort, run, start, type RunResult, type Started } from './programs.ts';
 import { requireTool } from './helm.ts';
 
 export interface ApiServer {

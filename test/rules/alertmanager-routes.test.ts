@@ -51,46 +51,44 @@ const amtoolAtLeast026 = (() => {
   return major > 0 || minor >= 26;
 })();
 
-// ---------------------------------------------------------------------------- amtool routes
+/** Where each severity (and the Watchdog) must be routed. */
+const SEVERITY_ROUTES: [string, Record<string, string>, string][] = [
+  ['critical pages', { alertname: 'X', severity: 'critical', service: 'agent-service' }, 'page'],
+  ['warning opens a ticket', { alertname: 'X', severity: 'warning' }, 'ticket'],
+  ['info goes to info', { alertname: 'X', severity: 'info' }, 'info'],
+  [
+    'Watchdog goes only to the dead man’s switch',
+    { alertname: 'Watchdog', severity: 'none' },
+    'watchdog',
+  ],
+  ['Watchdog wins over its severity', { alertname: 'Watchdog', severity: 'critical' }, 'watchdog'],
+  ['no severity falls back to a ticket', { alertname: 'X' }, 'ticket'],
+  ['an unknown severity falls back to a ticket', { alertname: 'X', severity: 'page' }, 'ticket'],
+];
 
-describe(`Alertmanager routes (${amtool ? describeBinary(amtool) : 'amtool not found'})`, function () {
-  this.timeout(60_000);
-  let work: string;
+/** The receivers amtool picks for a label set. */
+async function routesTo(configFile: string, labels: Record<string, string>): Promise<string> {
+  const args = ['config', 'routes', 'test', `--config.file=${configFile}`];
+  args.push(...Object.entries(labels).map(([k, v]) => `${k}=${v}`));
+  const { stdout } = await run(amtool!.path, args, { timeout: 10_000 });
+  return stdout.trim();
+}
 
+/** A work folder for rendered configs, for the whole suite. */
+function routingTreeFixture() {
+  const f = { work: '' };
   before(function () {
     assert.ok(amtool, 'no amtool: `make tools`, or apt-get install prometheus-alertmanager');
-    work = mkdtempSync(join(tmpdir(), 'am-routes-'));
+    f.work = mkdtempSync(join(tmpdir(), 'am-routes-'));
   });
   after(function () {
-    if (work) rmSync(work, { recursive: true, force: true });
+    if (f.work) rmSync(f.work, { recursive: true, force: true });
   });
+  return f;
+}
 
-  /** The receivers amtool picks for a label set. */
-  async function routesTo(configFile: string, labels: Record<string, string>): Promise<string> {
-    const args = ['config', 'routes', 'test', `--config.file=${configFile}`];
-    args.push(...Object.entries(labels).map(([k, v]) => `${k}=${v}`));
-    const { stdout } = await run(amtool!.path, args, { timeout: 10_000 });
-    return stdout.trim();
-  }
-
-  const cases: [string, Record<string, string>, string][] = [
-    ['critical pages', { alertname: 'X', severity: 'critical', service: 'agent-service' }, 'page'],
-    ['warning opens a ticket', { alertname: 'X', severity: 'warning' }, 'ticket'],
-    ['info goes to info', { alertname: 'X', severity: 'info' }, 'info'],
-    [
-      'Watchdog goes only to the dead man’s switch',
-      { alertname: 'Watchdog', severity: 'none' },
-      'watchdog',
-    ],
-    [
-      'Watchdog wins over its severity',
-      { alertname: 'Watchdog', severity: 'critical' },
-      'watchdog',
-    ],
-    ['no severity falls back to a ticket', { alertname: 'X' }, 'ticket'],
-    ['an unknown severity falls back to a ticket', { alertname: 'X', severity: 'page' }, 'ticket'],
-  ];
-  for (const [title, labels, receiver] of cases) {
+function routesBySeverity(f: ReturnType<typeof routingTreeFixture>): void {
+  for (const [title, labels, receiver] of SEVERITY_ROUTES) {
     it(`${title} (${receiver})`, async function () {
       assert.equal(await routesTo(BASE, labels), receiver);
     });
@@ -116,10 +114,19 @@ describe(`Alertmanager routes (${amtool ? describeBinary(amtool) : 'amtool not f
       // Webhook url_file needs Alertmanager >= 0.26 (the pinned one); Debian's is 0.25.
       DEADMANSSWITCH_URL: amtoolAtLeast026 ? 'https://hc-ping.example.com/x' : '',
     };
-    const file = join(work, 'alertmanager.yml');
+    const file = join(f.work, 'alertmanager.yml');
     writeFileSync(file, renderAlertmanagerConfig(env, REPO).yaml);
-    for (const [, labels, receiver] of cases) assert.equal(await routesTo(file, labels), receiver);
+    for (const [, labels, receiver] of SEVERITY_ROUTES)
+      assert.equal(await routesTo(file, labels), receiver);
   });
+}
+
+// ---------------------------------------------------------------------------- amtool routes
+
+describe(`Alertmanager routes (${amtool ? describeBinary(amtool) : 'amtool not found'})`, function () {
+  this.timeout(60_000);
+  const f = routingTreeFixture();
+  routesBySeverity(f);
 });
 
 // ---------------------------------------------------------------------------- a live Alertmanager
@@ -274,122 +281,154 @@ const NOT_APP = (Object.keys(ROUND_1) as Name[]).filter(
   (n) => (ROUND_1[n] as Record<string, string>).service !== 'agent-service',
 );
 
-describe(`a live Alertmanager (${alertmanager ? describeBinary(alertmanager) : 'not found'})`, function () {
-  this.timeout(120_000);
-  let work: string;
-  let receiver: AlertReceiver;
-  let child: ChildProcess | undefined;
-  let url: string;
-  let log = '';
+interface LiveAlertmanager {
+  url: string;
+  stop(): Promise<void>;
+}
 
+/**
+ * An Alertmanager on the repo's config, in a temporary directory, with 1 s group timers and
+ * every webhook pointed at `webhookUrl`.
+ */
+async function startLiveAlertmanager(path: string, webhookUrl: string): Promise<LiveAlertmanager> {
+  const work = mkdtempSync(join(tmpdir(), 'am-live-'));
+  const config = YAML.parse(readFileSync(BASE, 'utf8')) as {
+    route: Record<string, unknown> & { routes?: Record<string, unknown>[] };
+    receivers: { webhook_configs?: { url: string }[] }[];
+  };
+  for (const r of config.receivers)
+    for (const hook of r.webhook_configs ?? []) hook.url = webhookUrl;
+  for (const route of [config.route, ...(config.route.routes ?? [])]) {
+    route.group_wait = '1s';
+    route.group_interval = '1s';
+  }
+  symlinkSync(join(REPO, 'alertmanager/templates'), join(work, 'templates'));
+  writeFileSync(join(work, 'alertmanager.yml'), YAML.stringify(config));
+
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(
+    path,
+    [
+      `--config.file=${join(work, 'alertmanager.yml')}`,
+      `--storage.path=${join(work, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--cluster.listen-address=', // no gossip port: a single instance
+      '--log.level=warn',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let log = '';
+  child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+  const stop = async () => {
+    await stopChild(child);
+    rmSync(work, { recursive: true, force: true });
+  };
+  await until('Alertmanager to be ready', 30_000, async () => {
+    if (child.exitCode !== null) throw new Error(`alertmanager exited:\n${log}`);
+    const res = await fetch(`${url}/-/ready`);
+    return res.ok ? true : undefined;
+  }).catch(async (err: unknown) => {
+    await stop();
+    throw err;
+  });
+  return { url, stop };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
+  if (child.exitCode === null) child.kill('SIGKILL');
+}
+
+async function postAlerts(url: string, alerts: Record<string, string>[]): Promise<void> {
+  const res = await fetch(`${url}/api/v2/alerts`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(alerts.map(alert)),
+  });
+  assert.equal(res.status, 200, await res.text());
+}
+
+/** Alertmanager's view once every posted alert is processed. */
+async function viewAlerts(url: string, count: number): Promise<ApiAlert[]> {
+  return until(`${count} processed alerts`, 15_000, async () => {
+    const res = await fetch(`${url}/api/v2/alerts`);
+    const alerts = (await res.json()) as ApiAlert[];
+    const done = alerts.length === count && alerts.every((a) => a.status.state !== 'unprocessed');
+    return done ? alerts : undefined;
+  });
+}
+
+function find(alerts: ApiAlert[], labels: Record<string, string>): ApiAlert {
+  const found = alerts.find((a) => Object.entries(labels).every(([k, v]) => a.labels[k] === v));
+  assert.ok(found, `alert ${JSON.stringify(labels)}`);
+  return found;
+}
+
+async function expectStates(
+  url: string,
+  inhibited: Record<string, string>[],
+  active: Record<string, string>[],
+) {
+  const count = inhibited.length + active.length;
+  await until('the expected inhibitions', 15_000, async () => {
+    const alerts = await viewAlerts(url, count);
+    const ok =
+      inhibited.every((l) => find(alerts, l).status.inhibitedBy.length > 0) &&
+      active.every((l) => find(alerts, l).status.state === 'active');
+    return ok ? true : undefined;
+  }).catch(async (err: Error) => {
+    const alerts = await viewAlerts(url, count);
+    const states = alerts.map(
+      (a) => `${JSON.stringify(a.labels)}: ${a.status.state} ${a.status.inhibitedBy.length}`,
+    );
+    throw new Error(`${err.message}\n${states.join('\n')}`);
+  });
+}
+
+/** The local receiver and a live Alertmanager delivering to it, for the whole suite. */
+function liveAlertmanagerFixture() {
+  let receiver: AlertReceiver | undefined;
+  let am: LiveAlertmanager | undefined;
   before(async function () {
     assert.ok(
       alertmanager,
       'no alertmanager: `make tools`, or apt-get install prometheus-alertmanager',
     );
-    work = mkdtempSync(join(tmpdir(), 'am-live-'));
     receiver = await startAlertReceiver({ port: 0 });
-
-    const config = YAML.parse(readFileSync(BASE, 'utf8')) as {
-      route: Record<string, unknown> & { routes?: Record<string, unknown>[] };
-      receivers: { webhook_configs?: { url: string }[] }[];
-    };
-    for (const r of config.receivers)
-      for (const hook of r.webhook_configs ?? []) hook.url = receiver.webhookUrl;
-    for (const route of [config.route, ...(config.route.routes ?? [])]) {
-      route.group_wait = '1s';
-      route.group_interval = '1s';
-    }
-    symlinkSync(join(REPO, 'alertmanager/templates'), join(work, 'templates'));
-    writeFileSync(join(work, 'alertmanager.yml'), YAML.stringify(config));
-
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    child = spawn(
-      alertmanager.path,
-      [
-        `--config.file=${join(work, 'alertmanager.yml')}`,
-        `--storage.path=${join(work, 'data')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--cluster.listen-address=', // no gossip port: a single instance
-        '--log.level=warn',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-    await until('Alertmanager to be ready', 30_000, async () => {
-      if (child!.exitCode !== null) throw new Error(`alertmanager exited:\n${log}`);
-      const res = await fetch(`${url}/-/ready`);
-      return res.ok ? true : undefined;
-    });
+    am = await startLiveAlertmanager(alertmanager.path, receiver.webhookUrl);
   });
-
   after(async function () {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child!.once('exit', r));
-      child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    }
+    await am?.stop();
     await receiver?.close();
-    if (work) rmSync(work, { recursive: true, force: true });
   });
+  return {
+    get url() {
+      return am!.url;
+    },
+    get receiver() {
+      return receiver!;
+    },
+  };
+}
+type LiveFixture = ReturnType<typeof liveAlertmanagerFixture>;
 
-  async function post(alerts: Record<string, string>[]): Promise<void> {
-    const res = await fetch(`${url}/api/v2/alerts`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(alerts.map(alert)),
-    });
-    assert.equal(res.status, 200, await res.text());
-  }
-
-  /** Alertmanager's view once every posted alert is processed. */
-  async function view(count: number): Promise<ApiAlert[]> {
-    return until(`${count} processed alerts`, 15_000, async () => {
-      const res = await fetch(`${url}/api/v2/alerts`);
-      const alerts = (await res.json()) as ApiAlert[];
-      const done = alerts.length === count && alerts.every((a) => a.status.state !== 'unprocessed');
-      return done ? alerts : undefined;
-    });
-  }
-  function find(alerts: ApiAlert[], labels: Record<string, string>): ApiAlert {
-    const found = alerts.find((a) => Object.entries(labels).every(([k, v]) => a.labels[k] === v));
-    assert.ok(found, `alert ${JSON.stringify(labels)}`);
-    return found;
-  }
-  async function expectStates(
-    inhibited: Record<string, string>[],
-    active: Record<string, string>[],
-  ) {
-    const count = inhibited.length + active.length;
-    await until('the expected inhibitions', 15_000, async () => {
-      const alerts = await view(count);
-      const ok =
-        inhibited.every((l) => find(alerts, l).status.inhibitedBy.length > 0) &&
-        active.every((l) => find(alerts, l).status.state === 'active');
-      return ok ? true : undefined;
-    }).catch(async (err: Error) => {
-      const alerts = await view(count);
-      const states = alerts.map(
-        (a) => `${JSON.stringify(a.labels)}: ${a.status.state} ${a.status.inhibitedBy.length}`,
-      );
-      throw new Error(`${err.message}\n${states.join('\n')}`);
-    });
-  }
-
+function inhibitsAndRoutes(f: LiveFixture): void {
   it('inhibits a warning by the critical of the same name and service, and by its cause; a Collector outage reaches a human once', async function () {
-    await post(Object.values(ROUND_1));
+    await postAlerts(f.url, Object.values(ROUND_1));
     const inhibited = INHIBITED_1.map((n) => ROUND_1[n]);
     const active = (Object.keys(ROUND_1) as Name[])
       .filter((n) => !INHIBITED_1.includes(n))
       .map((n) => ROUND_1[n]);
-    await expectStates(inhibited, active);
+    await expectStates(f.url, inhibited, active);
   });
 
   it('routes each alert to the receiver of its severity, as the API reports', async function () {
-    const alerts = await view(Object.keys(ROUND_1).length);
+    const alerts = await viewAlerts(f.url, Object.keys(ROUND_1).length);
     for (const labels of Object.values(ROUND_1)) {
       assert.deepEqual(
         find(alerts, labels).receivers.map((r) => r.name),
@@ -403,7 +442,7 @@ describe(`a live Alertmanager (${alertmanager ? describeBinary(alertmanager) : '
     const delivered = (Object.keys(ROUND_1) as Name[]).filter(
       (n) => !INHIBITED_1.includes(n) && n !== 'watchdog',
     );
-    const seen = () => receiver.alerts().filter((a) => a.status === 'firing');
+    const seen = () => f.receiver.alerts().filter((a) => a.status === 'firing');
     await until('every active alert at the receiver', 20_000, async () =>
       delivered.every((n) => seen().some((a) => sameAlert(a.labels, ROUND_1[n])))
         ? true
@@ -422,32 +461,36 @@ describe(`a live Alertmanager (${alertmanager ? describeBinary(alertmanager) : '
       assert.ok(!seen().some((a) => sameAlert(a.labels, ROUND_1[n])), `${n} was delivered`);
     }
   });
+}
 
+function serviceDownInhibits(f: LiveFixture): void {
   it('ServiceDown holds back every other alert of the service, and nothing else', async function () {
-    await post([SERVICE_DOWN]);
+    await postAlerts(f.url, [SERVICE_DOWN]);
     const app = (Object.keys(ROUND_1) as Name[])
       .filter((n) => !NOT_APP.includes(n))
       .map((n) => ROUND_1[n]);
     // The others keep their state of round 1.
     const still = (inhibited: boolean) =>
       NOT_APP.filter((n) => INHIBITED_1.includes(n) === inhibited).map((n) => ROUND_1[n]);
-    await expectStates([...app, ...still(true)], [SERVICE_DOWN, ...still(false)]);
+    await expectStates(f.url, [...app, ...still(true)], [SERVICE_DOWN, ...still(false)]);
   });
+}
 
+function silencesAsTheRunbooksSay(f: LiveFixture): void {
   it('silences with the API v2 command of the runbooks', async function () {
     const runbook = readFileSync(join(REPO, 'docs/runbooks/TargetDown.md'), 'utf8');
     const snippet = /```sh\n(start=[\s\S]*?)```/.exec(runbook)?.[1];
     assert.ok(snippet, 'TargetDown.md has the curl snippet');
     await run(
       'bash',
-      ['-euo', 'pipefail', '-c', snippet.replaceAll('http://localhost:9093', url)],
+      ['-euo', 'pipefail', '-c', snippet.replaceAll('http://localhost:9093', f.url)],
       {
         env: { ...process.env, USER: 'rules-test' },
         timeout: 15_000,
       },
     );
     await until('TargetDown silenced', 15_000, async () => {
-      const res = await fetch(`${url}/api/v2/alerts?silenced=true&inhibited=true&active=true`);
+      const res = await fetch(`${f.url}/api/v2/alerts?silenced=true&inhibited=true&active=true`);
       const alerts = (await res.json()) as ApiAlert[];
       return find(alerts, ROUND_1.targetDown).status.silencedBy.length > 0 ? true : undefined;
     });
@@ -459,17 +502,25 @@ describe(`a live Alertmanager (${alertmanager ? describeBinary(alertmanager) : '
     assert.ok(command, 'PrometheusRuleFailures.md has the amtool command');
     const script = command
       .replace(/^amtool /, `"${amtool!.path}" `)
-      .replaceAll('http://localhost:9093', url);
+      .replaceAll('http://localhost:9093', f.url);
     await run('bash', ['-euo', 'pipefail', '-c', script], {
       env: { ...process.env, USER: 'rules-test' },
       timeout: 15_000,
     });
     await until('PrometheusRuleFailures silenced', 15_000, async () => {
-      const res = await fetch(`${url}/api/v2/alerts`);
+      const res = await fetch(`${f.url}/api/v2/alerts`);
       const alerts = (await res.json()) as ApiAlert[];
       return find(alerts, ROUND_1.ruleFailures).status.silencedBy.length > 0 ? true : undefined;
     });
   });
+}
+
+describe(`a live Alertmanager (${alertmanager ? describeBinary(alertmanager) : 'not found'})`, function () {
+  this.timeout(120_000);
+  const f = liveAlertmanagerFixture();
+  inhibitsAndRoutes(f);
+  serviceDownInhibits(f);
+  silencesAsTheRunbooksSay(f);
 });
 
 function sameAlert(got: Record<string, string>, wanted: Record<string, string>): boolean {

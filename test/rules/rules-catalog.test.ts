@@ -215,6 +215,58 @@ function sections(markdown: string): Map<string, string> {
   return out;
 }
 
+/** A severity that routes (the group's own where it has one), a service, every annotation. */
+function checkLabelsAndAnnotations(group: string, rule: Rule): void {
+  const labels = rule.labels ?? {};
+  const severities = rule.alert === 'Watchdog' ? ['none'] : SEVERITIES;
+  assert.ok(severities.includes(labels.severity), `severity "${labels.severity}"`);
+  if (GROUP_SEVERITY[group]) assert.equal(labels.severity, GROUP_SEVERITY[group]);
+  if (rule.alert !== 'Watchdog') assert.ok(labels.service, 'service label');
+  for (const key of ['summary', 'description', 'runbook_url']) {
+    assert.ok(rule.annotations?.[key]?.trim(), `annotation ${key}`);
+  }
+  assert.ok(!rule.annotations!.summary.includes('\n'), 'summary is one line');
+  if (rule.alert !== 'Watchdog') {
+    assert.match(rule.annotations!.description, /\$value/, 'description shows the value');
+  }
+}
+
+/** The alert's runbook: every section, links to dashboard panels that exist, valid PromQL. */
+function checkRunbook(rule: Rule): void {
+  const file = join(RUNBOOK_DIR, `${rule.alert}.md`);
+  assert.ok(existsSync(file), `${file} is missing`);
+  const md = readFileSync(file, 'utf8');
+  const found = sections(md);
+  for (const s of RUNBOOK_SECTIONS) assert.ok(found.has(s), `section "## ${s}"`);
+
+  // Links are written `[Title](http://localhost:3001/d/<uid>) → “<panel title>”`.
+  const known = dashboards();
+  const linked = [...md.matchAll(/\/d\/([a-z0-9-]+)\) → “([^”]+)”/g)];
+  assert.ok(linked.length > 0, 'links a Grafana dashboard panel');
+  if (known.size > 0) {
+    for (const [, uid, panel] of linked) {
+      assert.ok(known.has(uid), `dashboard uid "${uid}" exists`);
+      assert.ok(known.get(uid)!.has(panel), `dashboard ${uid} has a panel "${panel}"`);
+    }
+  }
+
+  const blocks = [...found.get('Diagnosis')!.matchAll(/```promql\n([\s\S]*?)```/g)];
+  assert.ok(blocks.length > 0, 'Diagnosis has a promql block');
+  for (const block of blocks) {
+    for (const line of block[1]
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)) {
+      const { error } = metricNames(line);
+      assert.equal(error, undefined, `runbook query "${line}"`);
+    }
+  }
+
+  const silencing = found.get('Silencing')!;
+  assert.match(silencing, new RegExp(`amtool .*silence add alertname=${rule.alert}\\b`));
+  assert.match(silencing, /\/api\/v2\/silences/);
+}
+
 // ---------------------------------------------------------------------------- the checks
 
 describe('alert catalog (prometheus/rules/alerts.yml)', function () {
@@ -242,53 +294,11 @@ describe('alert catalog (prometheus/rules/alerts.yml)', function () {
   for (const { group, rule } of alerts) {
     describe(`${ruleId(rule)} (${group})`, function () {
       it('has a severity that routes, a service, and every annotation', function () {
-        const labels = rule.labels ?? {};
-        const severities = rule.alert === 'Watchdog' ? ['none'] : SEVERITIES;
-        assert.ok(severities.includes(labels.severity), `severity "${labels.severity}"`);
-        if (GROUP_SEVERITY[group]) assert.equal(labels.severity, GROUP_SEVERITY[group]);
-        if (rule.alert !== 'Watchdog') assert.ok(labels.service, 'service label');
-        for (const key of ['summary', 'description', 'runbook_url']) {
-          assert.ok(rule.annotations?.[key]?.trim(), `annotation ${key}`);
-        }
-        assert.ok(!rule.annotations!.summary.includes('\n'), 'summary is one line');
-        if (rule.alert !== 'Watchdog') {
-          assert.match(rule.annotations!.description, /\$value/, 'description shows the value');
-        }
+        checkLabelsAndAnnotations(group, rule);
       });
 
       it('has a runbook with every section, a dashboard link and valid PromQL', function () {
-        const file = join(RUNBOOK_DIR, `${rule.alert}.md`);
-        assert.ok(existsSync(file), `${file} is missing`);
-        const md = readFileSync(file, 'utf8');
-        const found = sections(md);
-        for (const s of RUNBOOK_SECTIONS) assert.ok(found.has(s), `section "## ${s}"`);
-
-        // Links are written `[Title](http://localhost:3001/d/<uid>) → “<panel title>”`.
-        const known = dashboards();
-        const linked = [...md.matchAll(/\/d\/([a-z0-9-]+)\) → “([^”]+)”/g)];
-        assert.ok(linked.length > 0, 'links a Grafana dashboard panel');
-        if (known.size > 0) {
-          for (const [, uid, panel] of linked) {
-            assert.ok(known.has(uid), `dashboard uid "${uid}" exists`);
-            assert.ok(known.get(uid)!.has(panel), `dashboard ${uid} has a panel "${panel}"`);
-          }
-        }
-
-        const blocks = [...found.get('Diagnosis')!.matchAll(/```promql\n([\s\S]*?)```/g)];
-        assert.ok(blocks.length > 0, 'Diagnosis has a promql block');
-        for (const block of blocks) {
-          for (const line of block[1]
-            .split('\n')
-            .map((l) => l.trim())
-            .filter(Boolean)) {
-            const { error } = metricNames(line);
-            assert.equal(error, undefined, `runbook query "${line}"`);
-          }
-        }
-
-        const silencing = found.get('Silencing')!;
-        assert.match(silencing, new RegExp(`amtool .*silence add alertname=${rule.alert}\\b`));
-        assert.match(silencing, /\/api\/v2\/silences/);
+        checkRunbook(rule);
       });
 
       it('reads only series that exist: recorded names are recorded', function () {
@@ -301,7 +311,9 @@ describe('alert catalog (prometheus/rules/alerts.yml)', function () {
           );
         }
       });
+    });
 
+    describe(`${ruleId(rule)} (${group})`, function () {
       it('has promtool tests in which it fires, stays silent and is pending', function () {
         const c = coverage(rule);
         assert.ok(c.fires.length > 0, 'no test in which it fires with these labels');

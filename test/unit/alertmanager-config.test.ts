@@ -94,7 +94,8 @@ const amtoolVersion = (amtool?.version ?? '0.0.0').split('.').map(Number);
 /** Webhook `url_file` (the dead man's switch) arrived in Alertmanager 0.26. */
 const hasWebhookUrlFile = amtoolVersion[0] > 0 || amtoolVersion[1] >= 26;
 
-describe('renderAlertmanagerConfig', function () {
+/** A work folder for rendered configs, and amtool's check of one. */
+function renderWorkFixture() {
   let work: string;
   before(function () {
     work = mkdtempSync(join(tmpdir(), 'am-render-'));
@@ -119,7 +120,15 @@ describe('renderAlertmanagerConfig', function () {
       assert.fail(`amtool check-config failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
     }
   }
+  return {
+    get work() {
+      return work;
+    },
+    checkConfig,
+  };
+}
 
+function withNoSettings(f: ReturnType<typeof renderWorkFixture>): void {
   it('with no settings: only the local receiver, every optional one skipped with what it lacks', async function () {
     const r = renderAlertmanagerConfig({}, REPO);
     assert.deepEqual(r.active, ['alert-receiver']);
@@ -132,7 +141,7 @@ describe('renderAlertmanagerConfig', function () {
       assert.deepEqual(Object.keys(receiver(r.yaml, name)).sort(), ['name', 'webhook_configs']);
     }
     assert.deepEqual(receiver(r.yaml, 'watchdog'), { name: 'watchdog' });
-    await checkConfig(r.yaml);
+    await f.checkConfig(r.yaml);
   });
 
   it('keeps the routes and inhibitions of the base file whatever is switched on', function () {
@@ -141,7 +150,9 @@ describe('renderAlertmanagerConfig', function () {
     assert.deepEqual(rendered.route, base.route);
     assert.deepEqual(rendered.inhibit_rules, base.inhibit_rules);
   });
+}
 
+function perReceiver(f: ReturnType<typeof renderWorkFixture>): void {
   for (const [name, entry] of entries) {
     it(`${name}: switched on by ${entry.requires.join(', ')}; its secrets only in files`, async function () {
       const r = renderAlertmanagerConfig(envFor(name), REPO);
@@ -158,7 +169,7 @@ describe('renderAlertmanagerConfig', function () {
       }
       // Debian's amtool 0.25 rejects webhook url_file; the pinned 0.34 is the reference.
       if (!hasWebhookUrlFile && /^\s*(- )?url_file:/m.test(r.yaml)) this.skip();
-      await checkConfig(r.yaml);
+      await f.checkConfig(r.yaml);
     });
 
     it(`${name}: never active while one of its required variables is missing or blank`, function () {
@@ -199,9 +210,11 @@ describe('renderAlertmanagerConfig', function () {
     // Non-secret settings are used as given.
     assert.ok(r.yaml.includes('channel: "#ops-alerts"'));
     assert.ok(r.yaml.includes('smarthost: smtp.example.com:587'));
-    if (hasWebhookUrlFile) await checkConfig(r.yaml);
+    if (hasWebhookUrlFile) await f.checkConfig(r.yaml);
   });
+}
 
+function checksAndRefusals(f: ReturnType<typeof renderWorkFixture>): void {
   it('everything but the dead man’s switch passes amtool check-config on any version', async function () {
     const env = { ...FULL_ENV, DEADMANSSWITCH_URL: '' };
     const r = renderAlertmanagerConfig(env, REPO);
@@ -209,7 +222,7 @@ describe('renderAlertmanagerConfig', function () {
       'alert-receiver',
       ...entryNames.filter((n) => n !== 'deadmansswitch'),
     ]);
-    await checkConfig(r.yaml);
+    await f.checkConfig(r.yaml);
   });
 
   it(`says which amtool checked: ${amtool ? describeBinary(amtool) : 'none found'}`, function () {
@@ -239,11 +252,13 @@ describe('renderAlertmanagerConfig', function () {
       assert.throws(() => renderAlertmanagerConfig(env, REPO), message);
     }
   });
+}
 
+function optionalFormat(f: ReturnType<typeof renderWorkFixture>): void {
   describe('receivers.optional.yml format', function () {
     /** A repo copy whose receivers.optional.yml is `text`. */
     function repoWith(text: string): string {
-      const root = mkdtempSync(join(work, 'repo-'));
+      const root = mkdtempSync(join(f.work, 'repo-'));
       mkdirSync(join(root, 'alertmanager'));
       cpSync(join(REPO, BASE_CONFIG), join(root, BASE_CONFIG));
       writeFileSync(join(root, OPTIONAL_RECEIVERS), text);
@@ -285,4 +300,12 @@ describe('renderAlertmanagerConfig', function () {
       }
     });
   });
+}
+
+describe('renderAlertmanagerConfig', function () {
+  const f = renderWorkFixture();
+  withNoSettings(f);
+  perReceiver(f);
+  checksAndRefusals(f);
+  optionalFormat(f);
 });

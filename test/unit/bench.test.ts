@@ -70,7 +70,9 @@ describe('bench statistics', () => {
       max: 0.95,
     });
   });
+});
 
+describe('bench statistics', () => {
   it('sets the fixed rate at half the slowest configuration, per endpoint', () => {
     const row = (config: string, endpointName: 'cheap' | 'run', median: number) =>
       ({ config, endpointName, okPerSecond: { median, min: 0, max: 0 } }) as ThroughputRow;

@@ -47,8 +47,8 @@ const RUNNING = new Set([
 const promtool = findBinary('promtool');
 const amtool = findBinary('amtool');
 
-describe('native configs rendered from the repo', function () {
-  this.timeout(60_000);
+/** A folder for the native configs, rendered from the repo's own. */
+function nativeConfigsFixture() {
   let dir: string;
   const render = (scaled: boolean, compat: 'v2' | 'v3'): Rendered =>
     renderConfigs({
@@ -66,7 +66,15 @@ describe('native configs rendered from the repo', function () {
     dir = mkdtempSync(path.join(tmpdir(), 'agent-obs-configs-'));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
+  return {
+    get dir() {
+      return dir;
+    },
+    render,
+  };
+}
 
+function mountsAndRules(f: ReturnType<typeof nativeConfigsFixture>): void {
   it('maps compose bind mounts to repo folders', () => {
     const mounts = bindMounts(REPO_DIR);
     assert.equal(
@@ -78,7 +86,7 @@ describe('native configs rendered from the repo', function () {
   });
 
   it('scales every rule the repo has into durations that still hold', () => {
-    const r = render(true, 'v3');
+    const r = f.render(true, 'v3');
     const prom = YAML.parse(readFileSync(r.prometheus.file, 'utf8'));
     assert.equal(prom.global.scrape_interval, '1s');
     assert.equal(prom.global.evaluation_interval, '1s');
@@ -118,9 +126,11 @@ describe('native configs rendered from the repo', function () {
     );
     assert.match(recording, /slo:api_request_errors:rate5m\[1m\]/);
   });
+}
 
+function scrapeJobsAndLinks(f: ReturnType<typeof nativeConfigsFixture>): void {
   it('drops the scrape jobs of what does not run natively, and says so', () => {
-    const r = render(false, 'v3');
+    const r = f.render(false, 'v3');
     const jobs = r.prometheus.jobs.map((j) => j.job);
     assert.ok(!jobs.includes('grafana'));
     assert.ok(jobs.includes('app') && jobs.includes('alertmanager'));
@@ -133,7 +143,7 @@ describe('native configs rendered from the repo', function () {
     it(`promtool accepts the ${scaled ? 'time-scaled' : 'real-time'} Prometheus config and rules`, function () {
       if (!promtool) this.skip();
       const compat = Number(promtool.version.split('.')[0]) >= 3 ? 'v3' : 'v2';
-      const r = render(scaled, compat);
+      const r = f.render(scaled, compat);
       const out = execFileSync(promtool.path, ['check', 'config', r.prometheus.file], {
         encoding: 'utf8',
       });
@@ -142,7 +152,7 @@ describe('native configs rendered from the repo', function () {
 
     it(`amtool accepts the ${scaled ? 'time-scaled' : 'real-time'} Alertmanager config`, function () {
       if (!amtool) this.skip();
-      const r = render(scaled, 'v3');
+      const r = f.render(scaled, 'v3');
       const out = execFileSync(amtool.path, ['check-config', r.alertmanager.file], {
         encoding: 'utf8',
       });
@@ -154,7 +164,7 @@ describe('native configs rendered from the repo', function () {
   }
 
   it('points the Collector at local Jaeger and VictoriaLogs, and Jaeger at local Prometheus', () => {
-    const r = render(false, 'v3');
+    const r = f.render(false, 'v3');
     const collector = (r.collector?.files ?? []).map((f) => readFileSync(f, 'utf8')).join('\n');
     assert.match(collector, /127\.0\.0\.1:43317/);
     assert.match(collector, /http:\/\/127\.0\.0\.1:44428\/insert\/opentelemetry\/v1\/logs/);
@@ -163,4 +173,11 @@ describe('native configs rendered from the repo', function () {
     assert.match(jaeger, /http:\/\/127\.0\.0\.1:41090/);
     assert.match(jaeger, /127\.0\.0\.1:43686/);
   });
+}
+
+describe('native configs rendered from the repo', function () {
+  this.timeout(60_000);
+  const f = nativeConfigsFixture();
+  mountsAndRules(f);
+  scrapeJobsAndLinks(f);
 });

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_URLS, resolveEndpoints } from '../../scripts/lib/endpoints.ts';
 
-describe('endpoints: where make load and make alert-* send traffic', () => {
+/** A fresh fake repo (.env, state folder) per test, and the environment to resolve against. */
+function stackRepoFixture() {
   let repo: string;
   let state: string;
   beforeEach(() => {
@@ -16,10 +17,21 @@ describe('endpoints: where make load and make alert-* send traffic', () => {
     rmSync(state, { recursive: true, force: true });
   });
   const env = (extra: NodeJS.ProcessEnv = {}) => ({ NATIVE_STATE_DIR: state, ...extra });
+  return {
+    get repo() {
+      return repo;
+    },
+    get state() {
+      return state;
+    },
+    env,
+  };
+}
 
+function whereTheStackIs(f: ReturnType<typeof stackRepoFixture>): void {
   it('defaults to the compose ports, with the token from .env', () => {
-    writeFileSync(path.join(repo, '.env'), 'ADMIN_TOKEN=from-dotenv\n');
-    const ep = resolveEndpoints({}, env(), repo);
+    writeFileSync(path.join(f.repo, '.env'), 'ADMIN_TOKEN=from-dotenv\n');
+    const ep = resolveEndpoints({}, f.env(), f.repo);
     assert.equal(ep.app, DEFAULT_URLS.app);
     assert.equal(ep.prometheus, 'http://127.0.0.1:9090');
     assert.equal(ep.adminToken, 'from-dotenv');
@@ -28,20 +40,20 @@ describe('endpoints: where make load and make alert-* send traffic', () => {
   });
 
   it('follows the host ports a .env moves compose to', () => {
-    writeFileSync(path.join(repo, '.env'), 'APP_PORT=18000\nPROMETHEUS_PORT=19090\n');
-    const ep = resolveEndpoints({}, env(), repo);
+    writeFileSync(path.join(f.repo, '.env'), 'APP_PORT=18000\nPROMETHEUS_PORT=19090\n');
+    const ep = resolveEndpoints({}, f.env(), f.repo);
     assert.equal(ep.app, 'http://127.0.0.1:18000');
     assert.equal(ep.prometheus, 'http://127.0.0.1:19090');
     assert.equal(ep.alertmanager, DEFAULT_URLS.alertmanager);
   });
 
   it('prefers a running make native, found by its env file', () => {
-    writeFileSync(path.join(repo, '.env'), 'ADMIN_TOKEN=from-dotenv\n');
+    writeFileSync(path.join(f.repo, '.env'), 'ADMIN_TOKEN=from-dotenv\n');
     writeFileSync(
-      path.join(state, 'env'),
+      path.join(f.state, 'env'),
       `APP_URL=http://127.0.0.1:1234\nADMIN_TOKEN=native-token\nNATIVE_PID=${process.pid}\nNATIVE_CONTROL_URL=http://127.0.0.1:9\n`,
     );
-    const ep = resolveEndpoints({}, env(), repo);
+    const ep = resolveEndpoints({}, f.env(), f.repo);
     assert.equal(ep.app, 'http://127.0.0.1:1234');
     assert.equal(ep.adminToken, 'native-token');
     assert.deepEqual(ep.native, { pid: process.pid, controlUrl: 'http://127.0.0.1:9' });
@@ -49,17 +61,20 @@ describe('endpoints: where make load and make alert-* send traffic', () => {
   });
 
   it('ignores the env file of a make native that is gone', () => {
-    writeFileSync(path.join(state, 'env'), 'APP_URL=http://127.0.0.1:1234\nNATIVE_PID=999999999\n');
-    assert.equal(resolveEndpoints({}, env(), repo).app, DEFAULT_URLS.app);
+    writeFileSync(
+      path.join(f.state, 'env'),
+      'APP_URL=http://127.0.0.1:1234\nNATIVE_PID=999999999\n',
+    );
+    assert.equal(resolveEndpoints({}, f.env(), f.repo).app, DEFAULT_URLS.app);
   });
 
   it('inside the tools container: compose service names, the .env token, no make native of the host', () => {
-    writeFileSync(path.join(repo, '.env'), 'APP_PORT=18000\nADMIN_TOKEN=from-dotenv\n');
+    writeFileSync(path.join(f.repo, '.env'), 'APP_PORT=18000\nADMIN_TOKEN=from-dotenv\n');
     writeFileSync(
-      path.join(state, 'env'),
+      path.join(f.state, 'env'),
       `APP_URL=http://127.0.0.1:1234\nNATIVE_PID=${process.pid}\n`,
     );
-    const ep = resolveEndpoints({}, env({ STACK_HOSTS: 'compose' }), repo);
+    const ep = resolveEndpoints({}, f.env({ STACK_HOSTS: 'compose' }), f.repo);
     assert.equal(ep.app, 'http://app:8000');
     assert.equal(ep.receiver, 'http://alert-receiver:9095');
     assert.equal(ep.grafana, 'http://grafana:3000');
@@ -69,63 +84,70 @@ describe('endpoints: where make load and make alert-* send traffic', () => {
     assert.equal(ep.native, undefined);
     assert.match(ep.origin, /compose stack .*network/);
   });
+}
 
+function overridesAndLogins(f: ReturnType<typeof stackRepoFixture>): void {
   it('lets environment variables and then flags override everything', () => {
     writeFileSync(
-      path.join(state, 'env'),
+      path.join(f.state, 'env'),
       `APP_URL=http://127.0.0.1:1234\nNATIVE_PID=${process.pid}\n`,
     );
     const fromEnv = resolveEndpoints(
       {},
-      env({ APP_URL: 'http://127.0.0.1:2000/', ADMIN_TOKEN: 't1' }),
-      repo,
+      f.env({ APP_URL: 'http://127.0.0.1:2000/', ADMIN_TOKEN: 't1' }),
+      f.repo,
     );
     assert.equal(fromEnv.app, 'http://127.0.0.1:2000', 'trailing slash removed');
     assert.equal(fromEnv.adminToken, 't1');
     const fromFlags = resolveEndpoints(
       { 'app-url': 'http://127.0.0.1:3000', 'admin-token': 't2' },
-      env({ APP_URL: 'http://127.0.0.1:2000' }),
-      repo,
+      f.env({ APP_URL: 'http://127.0.0.1:2000' }),
+      f.repo,
     );
     assert.equal(fromFlags.app, 'http://127.0.0.1:3000');
     assert.equal(fromFlags.adminToken, 't2');
   });
 
   it("gives Grafana's admin login from .env (make smoke), the environment winning", () => {
-    writeFileSync(path.join(repo, '.env'), 'GRAFANA_ADMIN_USER=root\nGRAFANA_ADMIN_PASSWORD=pw\n');
-    assert.deepEqual(resolveEndpoints({}, env(), repo).grafanaAuth, {
+    writeFileSync(
+      path.join(f.repo, '.env'),
+      'GRAFANA_ADMIN_USER=root\nGRAFANA_ADMIN_PASSWORD=pw\n',
+    );
+    assert.deepEqual(resolveEndpoints({}, f.env(), f.repo).grafanaAuth, {
       user: 'root',
       password: 'pw',
     });
     assert.deepEqual(
-      resolveEndpoints({}, env({ GRAFANA_ADMIN_PASSWORD: 'other' }), repo).grafanaAuth,
+      resolveEndpoints({}, f.env({ GRAFANA_ADMIN_PASSWORD: 'other' }), f.repo).grafanaAuth,
       {
         user: 'root',
         password: 'other',
       },
     );
-    writeFileSync(path.join(repo, '.env'), 'GRAFANA_ADMIN_PASSWORD=\n');
-    assert.equal(resolveEndpoints({}, env(), repo).grafanaAuth, undefined);
+    writeFileSync(path.join(f.repo, '.env'), 'GRAFANA_ADMIN_PASSWORD=\n');
+    assert.equal(resolveEndpoints({}, f.env(), f.repo).grafanaAuth, undefined);
   });
+}
 
+function apiKeys(f: ReturnType<typeof stackRepoFixture>): void {
   it('finds API keys: environment, else the running make native, else .env', () => {
     writeFileSync(
-      path.join(repo, '.env'),
+      path.join(f.repo, '.env'),
       'API_KEYS=compose-free-0123456789:free,compose-pro-0123456789:pro\n',
     );
-    assert.deepEqual(resolveEndpoints({}, env(), repo).apiKeys, {
+    assert.deepEqual(resolveEndpoints({}, f.env(), f.repo).apiKeys, {
       free: 'compose-free-0123456789',
       pro: 'compose-pro-0123456789',
     });
     writeFileSync(
-      path.join(state, 'env'),
+      path.join(f.state, 'env'),
       `APP_URL=http://127.0.0.1:1234\nAPI_KEYS=native-pro-0123456789:pro,native-free-0123456789:free\nNATIVE_PID=${process.pid}\n`,
     );
-    assert.deepEqual(resolveEndpoints({}, env(), repo).apiKeys, {
+    assert.deepEqual(resolveEndpoints({}, f.env(), f.repo).apiKeys, {
       free: 'native-free-0123456789',
       pro: 'native-pro-0123456789',
     });
-    const fromEnv = resolveEndpoints({}, env({ LOAD_PRO_KEY: 'env-pro-0123456789' }), repo);
+    const fromEnv = resolveEndpoints({}, f.env({ LOAD_PRO_KEY: 'env-pro-0123456789' }), f.repo);
     assert.deepEqual(fromEnv.apiKeys, {
       free: 'native-free-0123456789',
       pro: 'env-pro-0123456789',
@@ -133,6 +155,13 @@ describe('endpoints: where make load and make alert-* send traffic', () => {
   });
 
   it('has no API keys when nothing provides them (the app has no default keys)', () => {
-    assert.deepEqual(resolveEndpoints({}, env(), repo).apiKeys, {});
+    assert.deepEqual(resolveEndpoints({}, f.env(), f.repo).apiKeys, {});
   });
+}
+
+describe('endpoints: where make load and make alert-* send traffic', () => {
+  const f = stackRepoFixture();
+  whereTheStackIs(f);
+  overridesAndLogins(f);
+  apiKeys(f);
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
+import { catalogOf } from '../../scripts/lib/load/catalog.ts';
 import {
-  AGENTS,
   authAttack,
   freeBurst,
   makeInput,
@@ -11,16 +11,19 @@ import {
   type MixContext,
   type RequestSpec,
 } from '../../scripts/lib/load/mix.ts';
+import { appCatalog } from '../lib/app-module.ts';
 
 const keys = { free: 'demo-free', pro: 'demo-pro' };
 
+// The service's agents and models, from its own catalog module.
+const catalog = appCatalog();
+
 function sample(profile: (c: MixContext) => RequestSpec, n: number, runIds = new RunIds()) {
-  const c: MixContext = { rng: seededRng(42), keys, runIds };
+  const c: MixContext = { rng: seededRng(42), keys, runIds, catalog };
   return Array.from({ length: n }, () => profile(c));
 }
 
-const share = (xs: RequestSpec[], f: (r: RequestSpec) => boolean) =>
-  xs.filter(f).length / xs.length;
+const share = <T>(xs: T[], f: (x: T) => boolean) => xs.filter(f).length / xs.length;
 
 describe('load mix', () => {
   it('seeded random sources repeat and pick by weight', () => {
@@ -55,12 +58,12 @@ describe('load mix', () => {
     const bodies = runs.map(
       (r) => JSON.parse(r.body as string) as { input: string; model?: string },
     );
-    for (const agent of AGENTS)
+    for (const agent of catalog.agents)
       assert.ok(
         runs.some((r) => r.path === `/v1/agents/${agent}/runs`),
         agent,
       );
-    for (const m of ['sim-small', 'sim-medium', 'sim-large', undefined]) {
+    for (const m of [...catalog.models, undefined]) {
       assert.ok(
         bodies.some((b) => b.model === m),
         String(m),
@@ -78,14 +81,16 @@ describe('load mix', () => {
       assert.equal(r.path, '/v1/runs/only-pro');
     }
   });
+});
 
+describe('load mix', () => {
   it('without known runs, a read becomes a run', () => {
     assert.equal(sample(steady, 2000).filter((r) => r.kind === 'get-run').length, 0);
   });
 
   it('inputs vary in length, and popular prompts repeat (cache hits)', () => {
     const rng = seededRng(3);
-    const inputs = Array.from({ length: 2000 }, () => makeInput(rng, 'research'));
+    const inputs = Array.from({ length: 2000 }, () => makeInput(rng));
     const lengths = inputs.map((i) => i.length);
     assert.ok(Math.min(...lengths) < 60, 'some short inputs');
     assert.ok(Math.max(...lengths) > 2000, 'some long inputs');
@@ -104,6 +109,28 @@ describe('load mix', () => {
       if (r.kind === 'no-key') assert.equal(key, undefined);
     }
     assert.ok(Math.abs(share(reqs, (r) => r.kind === 'no-key') - 0.4) < 0.04);
+  });
+
+  it('names the cheaper models more often, and leaves four runs in ten to the agent', () => {
+    const bodies = sample(steady, 5000)
+      .filter((r) => r.kind === 'run')
+      .map((r) => JSON.parse(r.body as string) as { model?: string });
+    const shares = catalog.models.map((m) => share(bodies, (b) => b.model === m));
+    for (let i = 1; i < shares.length; i++) assert.ok(shares[i] < shares[i - 1], `${shares}`);
+    assert.ok(Math.abs(share(bodies, (b) => b.model === undefined) - 0.4) < 0.03);
+  });
+
+  it('orders the catalog cheapest model first, and refuses to start runs without it', () => {
+    const c = catalogOf({
+      agents: [{ name: 'a' }],
+      models: [
+        { name: 'dear', input_usd_per_million_tokens: 2 },
+        { name: 'cheap', input_usd_per_million_tokens: 1 },
+      ],
+    });
+    assert.deepEqual(c, { agents: ['a'], models: ['cheap', 'dear'] });
+    const bare: MixContext = { rng: seededRng(1), keys, runIds: new RunIds() };
+    assert.throws(() => freeBurst({ ...bare, rng: () => 0.1 }), /needs the service catalog/);
   });
 
   it('free-burst sends everything on the free key', () => {

@@ -169,6 +169,10 @@ describe('rewrite: prometheus.yml', () => {
     assert.equal(doc.scrape_configs[2].scrape_interval, '30s');
     assert.equal(r.scrapeIntervalMs, 30_000);
   });
+});
+
+describe('rewrite: prometheus.yml', () => {
+  const rules = (entry: string) => [`/tmp/out/rules/${entry.split('/').pop()}`];
 
   it('expands one compose target into several local instances', () => {
     const addresses = { ...ADDRS, 'app:8000': ['127.0.0.1:1', '127.0.0.1:2'] };
@@ -318,12 +322,14 @@ describe('rewrite: alertmanager.yml', () => {
   });
 });
 
+// Where the Collector's and Jaeger's listen addresses move to.
+const OWN_ADDRS = {
+  'otel-collector:4318': ['127.0.0.1:42318'],
+  'otel-collector:8888': ['127.0.0.1:42888'],
+  'jaeger:4317': ['127.0.0.1:43317'],
+};
+
 describe('rewrite: Collector and Jaeger configs', () => {
-  const addresses = {
-    'otel-collector:4318': ['127.0.0.1:42318'],
-    'otel-collector:8888': ['127.0.0.1:42888'],
-    'jaeger:4317': ['127.0.0.1:43317'],
-  };
   it('maps listen addresses of the owner and references to other services', () => {
     const text = `
 receivers:
@@ -342,7 +348,7 @@ service:
         - pull: { exporter: { prometheus: { host: 0.0.0.0, port: 8888 } } }
 `;
     const doc = load(
-      rewriteServiceConfig(text, 'otel-collector', addresses, 'otel-collector/config.yaml'),
+      rewriteServiceConfig(text, 'otel-collector', OWN_ADDRS, 'otel-collector/config.yaml'),
     );
     assert.equal(doc.receivers.otlp.protocols.http.endpoint, '127.0.0.1:42318');
     assert.equal(doc.exporters['otlp/jaeger'].endpoint, '127.0.0.1:43317');
@@ -352,7 +358,9 @@ service:
       port: 42888,
     });
   });
+});
 
+describe('rewrite: Collector and Jaeger configs', () => {
   it('scales the span-metrics flush and expiries and the exporter expiry, nothing else', () => {
     const text = `
 connectors:
@@ -369,7 +377,7 @@ exporters:
     timeout: 5s
 `;
     const doc = load(
-      rewriteServiceConfig(text, 'otel-collector', addresses, 'otel-collector/config.yaml', SCALE),
+      rewriteServiceConfig(text, 'otel-collector', OWN_ADDRS, 'otel-collector/config.yaml', SCALE),
     );
     assert.deepEqual(doc.connectors.span_metrics, {
       metrics_flush_interval: '1s',
@@ -379,7 +387,7 @@ exporters:
     assert.equal(doc.exporters.prometheus.metric_expiration, '5s');
     assert.equal(doc.exporters['otlp/jaeger'].timeout, '5s');
     const unscaled = load(
-      rewriteServiceConfig(text, 'otel-collector', addresses, 'otel-collector/config.yaml'),
+      rewriteServiceConfig(text, 'otel-collector', OWN_ADDRS, 'otel-collector/config.yaml'),
     );
     assert.equal(unscaled.connectors.span_metrics.metrics_expiration, '5m');
   });
@@ -390,7 +398,7 @@ exporters:
         rewriteServiceConfig(
           'x: { endpoint: 0.0.0.0:9999 }',
           'otel-collector',
-          addresses,
+          OWN_ADDRS,
           'c.yaml',
         ),
       /no local address for "0.0.0.0:9999"/,
@@ -400,7 +408,7 @@ exporters:
         rewriteServiceConfig(
           'x: { endpoint: "http://grafana:3000" }',
           'jaeger',
-          addresses,
+          OWN_ADDRS,
           'j.yaml',
         ),
       /grafana:3000/,

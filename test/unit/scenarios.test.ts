@@ -6,13 +6,11 @@ import path from 'node:path';
 import { PROFILES } from '../../scripts/lib/load/mix.ts';
 import { describeFault, findScenario, SCENARIOS } from '../../scripts/lib/scenarios/table.ts';
 import { REPO_DIR } from '../../scripts/lib/endpoints.ts';
-import { alertRules } from '../e2e/helpers.ts';
+import { alertRules } from '../lib/whole-stack.ts';
+import { appModule } from '../lib/app-module.ts';
 
-// The fault names the service accepts, read from its source rather than copied.
-const chaosSource = readFileSync(path.join(REPO_DIR, 'app/src/agent/chaos.ts'), 'utf8');
-const FAULTS = [
-  ...(/FAULT_NAMES = \[([^\]]*)\]/.exec(chaosSource)?.[1] ?? '').matchAll(/'([a-z_]+)'/g),
-].map((m) => m[1]);
+// The fault names the service accepts, from the module that defines them.
+const { FAULT_NAMES: FAULTS } = appModule<{ FAULT_NAMES: readonly string[] }>('agent/chaos.ts');
 
 describe('alert scenarios table', () => {
   it('has every scenario the Makefile lists for make alert-<scenario>', () => {

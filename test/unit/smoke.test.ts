@@ -123,38 +123,52 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-describe("make smoke: Grafana checks against a local fake (request shapes only; live: the workflow's compose job)", () => {
+/** The admin login, the committed dashboards, and the fake Grafana of the running test. */
+function fakeGrafanaFixture() {
   const auth = { user: 'admin', password: 's3cret' };
   const dashboards = readDashboards();
   let fake: ReturnType<typeof fakeGrafana> | undefined;
   afterEach(() => fake?.server.close());
+  return {
+    auth,
+    dashboards,
+    get fake() {
+      return fake;
+    },
+    set fake(value: ReturnType<typeof fakeGrafana> | undefined) {
+      fake = value;
+    },
+  };
+}
 
+function grafanaRequests(f: ReturnType<typeof fakeGrafanaFixture>): void {
   it('asks for health, datasources, every dashboard by uid and every panel query, with the admin login', async () => {
-    fake = fakeGrafana({});
-    const results = await grafanaChecks(await listen(fake.server), auth, dashboards);
+    f.fake = fakeGrafana({});
+    const results = await grafanaChecks(await listen(f.fake.server), f.auth, f.dashboards);
     assert.deepEqual(
       results.filter((r) => r.outcome !== 'pass'),
       [],
     );
     const expected = `Basic ${Buffer.from('admin:s3cret').toString('base64')}`;
-    const api = fake.requests.filter((r) => r.url !== '/api/health'); // public
+    const api = f.fake.requests.filter((r) => r.url !== '/api/health'); // public
     assert.ok(
       api.every((r) => r.authorization === expected),
       'every API request logs in',
     );
-    const urls = fake.requests.map((r) => `${r.method} ${r.url}`);
-    for (const d of dashboards) assert.ok(urls.includes(`GET /api/dashboards/uid/${d.uid}`), d.uid);
+    const urls = f.fake.requests.map((r) => `${r.method} ${r.url}`);
+    for (const d of f.dashboards)
+      assert.ok(urls.includes(`GET /api/dashboards/uid/${d.uid}`), d.uid);
     for (const uid of ['prometheus', 'jaeger'])
       assert.ok(urls.includes(`GET /api/datasources/uid/${uid}/health`));
     assert.ok(urls.includes('GET /api/datasources/proxy/uid/alertmanager/api/v2/status'));
-    const sent = fake.requests.filter((r) => r.url === '/api/ds/query');
-    assert.equal(sent.length, grafanaQueries(dashboards).length);
+    const sent = f.fake.requests.filter((r) => r.url === '/api/ds/query');
+    assert.equal(sent.length, grafanaQueries(f.dashboards).length);
   });
 
   it('sends each panel query with its datasource, instant flag and variables substituted', () => {
-    const queries = grafanaQueries(dashboards);
+    const queries = grafanaQueries(f.dashboards);
     assert.ok(queries.length > 20, `${queries.length} panel queries`);
-    assert.match(JSON.stringify(dashboards), /agent=~\\"\$agent\\"/, 'a panel filters on $agent');
+    assert.match(JSON.stringify(f.dashboards), /agent=~\\"\$agent\\"/, 'a panel filters on $agent');
     const exprs = queries.map((q) => String(q.body.queries[0]?.expr));
     assert.ok(
       exprs.some((e) => e.includes('agent=~".*"')),
@@ -180,16 +194,18 @@ describe("make smoke: Grafana checks against a local fake (request shapes only; 
       ),
     );
   });
+}
 
+function grafanaFailures(f: ReturnType<typeof fakeGrafanaFixture>): void {
   it('fails the dashboard whose panel gets no data and the datasource whose health check fails; a datasource without one is tried through the proxy', async () => {
-    const victim = grafanaQueries(dashboards)[0]!;
+    const victim = grafanaQueries(f.dashboards)[0]!;
     const expr = (victim.body.queries[0] as { expr: string }).expr;
-    fake = fakeGrafana({
+    f.fake = fakeGrafana({
       emptyExprs: new Set([expr]),
       unhealthy: 'prometheus',
       noHealthApi: 'jaeger',
     });
-    const results = await grafanaChecks(await listen(fake.server), auth, dashboards);
+    const results = await grafanaChecks(await listen(f.fake.server), f.auth, f.dashboards);
     const failed = results.filter((r) => r.outcome === 'fail');
     assert.equal(failed.length, 2, JSON.stringify(failed, null, 1));
     assert.match(
@@ -208,4 +224,10 @@ describe("make smoke: Grafana checks against a local fake (request shapes only; 
       panel?.detail,
     );
   });
+}
+
+describe("make smoke: Grafana checks against a local fake (request shapes only; live: the workflow's compose job)", () => {
+  const f = fakeGrafanaFixture();
+  grafanaRequests(f);
+  grafanaFailures(f);
 });

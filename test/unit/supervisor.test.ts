@@ -12,25 +12,35 @@ import { logTail, Supervisor, type Managed } from '../../scripts/lib/supervisor.
 const waitFor = (cond: () => boolean, ms = 5000) =>
   waitUntil('the condition', ms, async () => cond(), 50);
 
-describe('supervisor', function () {
-  this.timeout(30_000);
-  let dir: string;
-  let sup: Supervisor;
-  let unexpected: Managed[];
+interface Fixture {
+  dir: string;
+  sup: Supervisor;
+  unexpected: Managed[];
+}
+
+/** A fresh temporary directory and Supervisor per test, everything it started stopped after. */
+function supervisorFixture(): Fixture {
+  const f = {} as Fixture;
   beforeEach(() => {
-    dir = mkdtempSync(path.join(tmpdir(), 'agent-obs-sup-'));
-    unexpected = [];
-    sup = new Supervisor((m) => unexpected.push(m));
+    f.dir = mkdtempSync(path.join(tmpdir(), 'agent-obs-sup-'));
+    f.unexpected = [];
+    f.sup = new Supervisor((m) => f.unexpected.push(m));
   });
   afterEach(async () => {
-    await sup.stopAll();
-    rmSync(dir, { recursive: true, force: true });
+    await f.sup.stopAll();
+    rmSync(f.dir, { recursive: true, force: true });
   });
+  return f;
+}
+
+describe('supervisor', function () {
+  this.timeout(30_000);
+  const f = supervisorFixture();
 
   it('starts when ready, logs to a file, and stops the whole process group', async () => {
-    const pidFile = path.join(dir, 'grandchild.pid');
-    const log = path.join(dir, 'sh.log');
-    const m = await sup.start({
+    const pidFile = path.join(f.dir, 'grandchild.pid');
+    const log = path.join(f.dir, 'sh.log');
+    const m = await f.sup.start({
       name: 'sh',
       command: 'sh',
       args: ['-c', `echo hello; sleep 60 & echo $! > ${pidFile}; wait`],
@@ -40,39 +50,44 @@ describe('supervisor', function () {
     });
     const grandchild = Number(readFileSync(pidFile, 'utf8'));
     assert.ok(isAlive(m.pid) && isAlive(grandchild));
-    await sup.stop('sh');
+    await f.sup.stop('sh');
     await waitFor(() => !isAlive(grandchild));
     assert.equal(m.exit?.expected, true);
     assert.match(logTail(log), /hello/);
-    assert.deepEqual(unexpected, []);
+    assert.deepEqual(f.unexpected, []);
   });
 
   it('kills what ignores SIGTERM after the grace period', async () => {
-    const m = await sup.start({
+    const m = await f.sup.start({
       name: 'stubborn',
       command: process.execPath,
       args: [
         '-e',
         "process.on('SIGTERM', () => {}); console.log('up'); setInterval(() => {}, 1000)",
       ],
-      logFile: path.join(dir, 'stubborn.log'),
+      logFile: path.join(f.dir, 'stubborn.log'),
       ports: [],
-      ready: async () => logTail(path.join(dir, 'stubborn.log')).includes('up'),
+      ready: async () => logTail(path.join(f.dir, 'stubborn.log')).includes('up'),
     });
     const started = Date.now();
-    await sup.stop('stubborn', 500);
+    await f.sup.stop('stubborn', 500);
     assert.ok(Date.now() - started >= 450);
     assert.equal(m.exit?.signal, 'SIGKILL');
     assert.ok(!isAlive(m.pid));
   });
+});
+
+describe('supervisor', function () {
+  this.timeout(30_000);
+  const f = supervisorFixture();
 
   it('reports a process that dies during start-up, with its log', async () => {
     await assert.rejects(
-      sup.start({
+      f.sup.start({
         name: 'broken',
         command: 'sh',
         args: ['-c', 'echo "bad config: line 3" >&2; exit 3'],
-        logFile: path.join(dir, 'broken.log'),
+        logFile: path.join(f.dir, 'broken.log'),
         ports: [],
         ready: async () => false,
       }),
@@ -81,17 +96,17 @@ describe('supervisor', function () {
   });
 
   it('tells about a process that exits on its own later', async () => {
-    await sup.start({
+    await f.sup.start({
       name: 'short',
       command: 'sh',
       args: ['-c', 'sleep 0.3; exit 1'],
-      logFile: path.join(dir, 'short.log'),
+      logFile: path.join(f.dir, 'short.log'),
       ports: [],
       ready: async () => true,
     });
-    await waitFor(() => unexpected.length === 1);
-    assert.equal(unexpected[0].name, 'short');
-    assert.equal(unexpected[0].exit?.code, 1);
+    await waitFor(() => f.unexpected.length === 1);
+    assert.equal(f.unexpected[0].name, 'short');
+    assert.equal(f.unexpected[0].exit?.code, 1);
   });
 });
 

@@ -18,7 +18,8 @@ import { RunCancelledError, RunFailedError, RunTimeoutError, type RunRecord } fr
 import type { AgentRunner } from '../agent/runner';
 import { DatabaseError, type RunStore } from '../agent/storage';
 import type { HealthMonitor } from '../health';
-import { metrics, SERVICE_VERSION } from '../telemetry/metrics';
+import { metrics } from '../telemetry/metrics';
+import { SERVICE_VERSION } from '../version';
 import { logger } from '../telemetry/logger';
 import { requestContext } from './context';
 import { methodNotAllowed } from './errors';
@@ -56,21 +57,21 @@ export const ADMIN_ROUTES = {
 } as const satisfies Record<string, RouteSpec>;
 
 /**
- * Registers `path` under `label`: `authenticate` for every method (so that nothing about the
- * route, not even its methods, answers before the credentials are checked), then its handlers per
- * method, then 405 for any other method.
+ * Registers the route of `spec` (or `path`, a sub-path counted under the same label):
+ * `authenticate` for every method (so that nothing about the route, not even its methods,
+ * answers before the credentials are checked), then its handlers per method, then 405 for any
+ * other method. Only the spec's methods can have handlers, so its zeroed series are the ones served.
  */
-function defineRoute(
+function defineRoute<Spec extends RouteSpec>(
   router: Router,
-  path: string,
-  label: string,
-  handlers: Partial<Record<Method, RequestHandler[]>>,
-  authenticate: RequestHandler[] = [],
+  spec: Spec,
+  handlers: Partial<Record<Spec['methods'][number], RequestHandler[]>>,
+  { path = spec.route, authenticate = [] }: { path?: string; authenticate?: RequestHandler[] } = {},
 ): void {
   const route = router.route(path);
   route.all(
     (_req, res, next) => {
-      requestContext(res).route = label;
+      requestContext(res).route = spec.route;
       next();
     },
     ...authenticate,
@@ -85,6 +86,23 @@ function defineRoute(
 function pathParam(req: Request, name: string): string {
   const value = req.params[name];
   return typeof value === 'string' ? value : '';
+}
+
+/** A path parameter naming one of `known`; anything else is a 404 that lists them. */
+function knownPathParam<Name extends string>(
+  req: Request,
+  name: string,
+  isKnown: (value: string) => value is Name,
+  known: readonly Name[],
+): Name {
+  const value = pathParam(req, name);
+  if (!isKnown(value)) {
+    throw new ProblemError(
+      'not_found',
+      `There is no ${name} "${value.slice(0, 64)}"; the ${name}s are ${known.join(', ')}.`,
+    );
+  }
+  return value;
 }
 
 const runBody = z.strictObject({
@@ -227,8 +245,7 @@ export function mountApiRoutes(router: Router, deps: ApiDeps): void {
   });
   defineRoute(
     router,
-    '/v1/agents',
-    API_ROUTES.agents.route,
+    API_ROUTES.agents,
     {
       GET: [
         ...guard(),
@@ -237,24 +254,16 @@ export function mountApiRoutes(router: Router, deps: ApiDeps): void {
         },
       ],
     },
-    authenticate,
+    { authenticate },
   );
 
   const knownAgent: RequestHandler = (req, res, next) => {
-    const agent = pathParam(req, 'agent');
-    if (!isAgentName(agent)) {
-      throw new ProblemError(
-        'not_found',
-        `There is no agent "${agent.slice(0, 64)}"; the agents are ${AGENT_NAMES.join(', ')}.`,
-      );
-    }
-    requestContext(res).agent = agent;
+    requestContext(res).agent = knownPathParam(req, 'agent', isAgentName, AGENT_NAMES);
     next();
   };
   defineRoute(
     router,
-    '/v1/agents/:agent/runs',
-    API_ROUTES.runs.route,
+    API_ROUTES.runs,
     {
       POST: [
         knownAgent,
@@ -286,13 +295,12 @@ export function mountApiRoutes(router: Router, deps: ApiDeps): void {
         },
       ],
     },
-    authenticate,
+    { authenticate },
   );
 
   defineRoute(
     router,
-    '/v1/runs/:id',
-    API_ROUTES.run.route,
+    API_ROUTES.run,
     {
       GET: [
         ...guard(),
@@ -313,15 +321,15 @@ export function mountApiRoutes(router: Router, deps: ApiDeps): void {
         },
       ],
     },
-    authenticate,
+    { authenticate },
   );
 }
 
 export function mountOpsRoutes(router: Router, health: HealthMonitor): void {
-  defineRoute(router, '/health/live', OPS_ROUTES.live.route, {
+  defineRoute(router, OPS_ROUTES.live, {
     GET: [(_req, res) => void res.json({ status: 'ok' })],
   });
-  defineRoute(router, '/health/ready', OPS_ROUTES.ready.route, {
+  defineRoute(router, OPS_ROUTES.ready, {
     GET: [
       (_req, res) => {
         const { ready, checks } = health.readiness();
@@ -329,7 +337,7 @@ export function mountOpsRoutes(router: Router, health: HealthMonitor): void {
       },
     ],
   });
-  defineRoute(router, '/health', OPS_ROUTES.health.route, {
+  defineRoute(router, OPS_ROUTES.health, {
     GET: [
       async (_req, res) => {
         const report = await health.check();
@@ -341,7 +349,7 @@ export function mountOpsRoutes(router: Router, health: HealthMonitor): void {
       },
     ],
   });
-  defineRoute(router, '/metrics', OPS_ROUTES.metrics.route, {
+  defineRoute(router, OPS_ROUTES.metrics, {
     GET: [
       async (_req, res) => {
         const body = await metrics.registry.metrics();
@@ -370,23 +378,15 @@ export function mountAdminRoutes(
   deps: { chaos: Chaos; requireAdminToken: RequestHandler; bodyLimitBytes: number },
 ): void {
   const { chaos } = deps;
-  const label = ADMIN_ROUTES.chaos.route;
   const faultParam: RequestHandler = (req, _res, next) => {
-    const fault = pathParam(req, 'fault');
-    if (!isFaultName(fault)) {
-      throw new ProblemError(
-        'not_found',
-        `There is no fault "${fault.slice(0, 64)}"; the faults are ${FAULT_NAMES.join(', ')}.`,
-      );
-    }
+    knownPathParam(req, 'fault', isFaultName, FAULT_NAMES);
     next();
   };
 
   const authenticate = [deps.requireAdminToken];
   defineRoute(
     router,
-    '/admin/chaos',
-    label,
+    ADMIN_ROUTES.chaos,
     {
       GET: [
         (_req, res) => {
@@ -402,13 +402,12 @@ export function mountAdminRoutes(
         },
       ],
     },
-    authenticate,
+    { authenticate },
   );
 
   defineRoute(
     router,
-    '/admin/chaos/:fault',
-    label,
+    ADMIN_ROUTES.chaos,
     {
       PUT: [
         faultParam,
@@ -457,6 +456,6 @@ export function mountAdminRoutes(
         },
       ],
     },
-    authenticate,
+    { path: '/admin/chaos/:fault', authenticate },
   );
 }

@@ -1,8 +1,6 @@
 // The metric catalog of SPEC 4 on one OpenMetrics registry (prom-client attaches exemplars only
 // there). Bucket boundaries include every alert and SLO threshold, and counters for every known
 // label set start at 0 so that rates and ratios exist before the first event.
-import { readFileSync, existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import {
   Counter,
   Gauge,
@@ -13,7 +11,7 @@ import {
   type OpenMetricsContentType,
 } from 'prom-client';
 import { TIERS } from '../config';
-import { AGENT_NAMES, AGENTS, MODEL_NAMES, PROVIDER } from '../agent/catalog';
+import { SERVICE_VERSION } from '../version';
 
 export const RUN_STATUSES = ['success', 'error', 'timeout', 'cancelled', 'rejected'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -54,20 +52,6 @@ export const BUCKETS = {
   // The slow-query alert compares p95 with 0.5 s.
   db: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
 };
-
-function packageVersion(): string {
-  // dist/telemetry/ at run time, build/src/telemetry/ in tests: walk up to the service's own
-  // package.json instead of assuming a depth.
-  for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) {
-    const candidate = join(dir, 'package.json');
-    if (!existsSync(candidate)) continue;
-    const pkg = JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string; version?: string };
-    if (pkg.name === 'agent-service' && pkg.version) return pkg.version;
-  }
-  return 'unknown';
-}
-
-export const SERVICE_VERSION = packageVersion();
 
 /**
  * Requests being served, kept as a plain number (every request changes it twice) and copied into
@@ -252,21 +236,6 @@ function createMetrics() {
   };
 
   for (const signal of TELEMETRY_SIGNALS) metrics.telemetryExportFailures.labels(signal).inc(0);
-  for (const agent of AGENT_NAMES) {
-    metrics.agentRunsInProgress.labels(agent).set(0);
-    for (const tier of TIERS) {
-      for (const status of RUN_STATUSES) metrics.agentRuns.labels(agent, tier, status).inc(0);
-    }
-    // Only the agent's own tools: a series for a tool it never calls would only ever read 0.
-    for (const tool of AGENTS[agent].tools) {
-      for (const status of TOOL_STATUSES) metrics.agentToolCalls.labels(agent, tool, status).inc(0);
-    }
-  }
-  for (const model of MODEL_NAMES) {
-    for (const status of LLM_STATUSES) metrics.llmRequests.labels(PROVIDER, model, status).inc(0);
-    for (const type of ['input', 'output']) metrics.llmTokens.labels(PROVIDER, model, type).inc(0);
-    for (const tier of TIERS) metrics.llmCost.labels(PROVIDER, model, tier).inc(0);
-  }
   metrics.circuitBreakerState.labels('llm_provider').set(0);
   for (const result of ['hit', 'miss']) metrics.cacheRequests.labels('response', result).inc(0);
   for (const operation of DB_OPERATIONS) metrics.dbErrors.labels(operation).inc(0);
@@ -285,6 +254,35 @@ export const metrics: Metrics = createMetrics();
 export function recordBuildInfo(commit: string): void {
   metrics.buildInfo.reset();
   metrics.buildInfo.labels(SERVICE_VERSION, commit, process.version).set(1);
+}
+
+/** What the service runs, for the counters of each agent, tool and model to start at 0. */
+export interface CatalogSeries {
+  provider: string;
+  agents: readonly { name: string; tools: readonly string[] }[];
+  models: readonly string[];
+}
+
+/**
+ * Start the agent, tool and LLM series of every agent and model the service runs at 0; the
+ * caller (where the services are built) passes its catalog, so this module needs none.
+ */
+export function zeroCatalogSeries({ provider, agents, models }: CatalogSeries): void {
+  for (const { name: agent, tools } of agents) {
+    metrics.agentRunsInProgress.labels(agent).set(0);
+    for (const tier of TIERS) {
+      for (const status of RUN_STATUSES) metrics.agentRuns.labels(agent, tier, status).inc(0);
+    }
+    // Only the agent's own tools: a series for a tool it never calls would only ever read 0.
+    for (const tool of tools) {
+      for (const status of TOOL_STATUSES) metrics.agentToolCalls.labels(agent, tool, status).inc(0);
+    }
+  }
+  for (const model of models) {
+    for (const status of LLM_STATUSES) metrics.llmRequests.labels(provider, model, status).inc(0);
+    for (const type of ['input', 'output']) metrics.llmTokens.labels(provider, model, type).inc(0);
+    for (const tier of TIERS) metrics.llmCost.labels(provider, model, tier).inc(0);
+  }
 }
 
 /** Start the HTTP request counters of each (route, method) at 0 for the status codes that matter. */

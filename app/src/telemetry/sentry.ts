@@ -3,7 +3,8 @@
 // active when they happen, so they carry the request's trace id.
 import * as Sentry from '@sentry/node';
 import type { Config } from '../config';
-import { metrics, SERVICE_VERSION } from './metrics';
+import { SERVICE_VERSION } from '../version';
+import { metrics } from './metrics';
 import { scrubber } from './scrub';
 
 type Transport = ReturnType<typeof Sentry.makeNodeTransport>;

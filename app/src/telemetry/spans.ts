@@ -1,7 +1,7 @@
 // The service's tracer and the helpers every span site shares.
 import { trace, SpanStatusCode, type Span } from '@opentelemetry/api';
 import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
-import { SERVICE_VERSION } from './metrics';
+import { SERVICE_VERSION } from '../version';
 import { scrubber } from './scrub';
 
 // A proxy until the SDK registers (instrument.ts); a no-op when tracing is off.

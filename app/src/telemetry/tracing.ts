@@ -9,10 +9,11 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { Config } from '../config';
+import { SERVICE_VERSION } from '../version';
 import { CountingExporter } from './counting-exporter';
 import { createLogProcessor, OtlpLogTransport } from './log-export';
 import { addTransport, removeTransport } from './logger';
-import { metrics, SERVICE_VERSION } from './metrics';
+import { metrics } from './metrics';
 import { createSampler } from './sampling';
 
 export interface Tracing {

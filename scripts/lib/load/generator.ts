@@ -4,6 +4,7 @@
 // (or the latency fault adds more) the offered rate collapses; here a slow service gets the
 // same arrivals as a fast one and sees them pile up, as it would in production. In-flight
 // requests are bounded so a stalled service cannot make the generator grow without limit.
+import type { Catalog } from './catalog.ts';
 import { RunIds, type ApiKeys, type Profile, type Rng } from './mix.ts';
 import { LoadStats } from './stats.ts';
 
@@ -11,6 +12,8 @@ export interface GeneratorOptions {
   baseUrl: string;
   /** From resolveEndpoints (requireApiKeys): the app accepts no default keys. */
   keys: ApiKeys;
+  /** What the service runs (fetchCatalog), for the profiles that start runs. */
+  catalog?: Catalog;
   rng?: Rng;
   /** Requests beyond this many in flight are skipped and counted, not queued. */
   maxInFlight?: number;
@@ -60,7 +63,7 @@ export interface StreamHandle {
 
 export class LoadGenerator {
   readonly stats: LoadStats;
-  private readonly o: Required<GeneratorOptions>;
+  private readonly o: Required<Omit<GeneratorOptions, 'catalog'>> & { catalog?: Catalog };
   private readonly runIds = new RunIds();
   private readonly abort = new AbortController();
   private readonly pending = new Set<Promise<void>>();
@@ -112,7 +115,8 @@ export class LoadGenerator {
       this.stats.skipped++;
       return;
     }
-    const spec = profile({ rng: this.o.rng, keys: this.o.keys, runIds: this.runIds });
+    const { rng, keys, catalog } = this.o;
+    const spec = profile({ rng, keys, catalog, runIds: this.runIds });
     this.stats.recordSent(spec.kind);
     const signal = AbortSignal.any([AbortSignal.timeout(this.o.timeoutMs), this.abort.signal]);
     const p = (async () => {

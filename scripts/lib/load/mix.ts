@@ -1,9 +1,7 @@
 // What the load generator sends: realistic mixes of agents, models, tiers and inputs, as pure
-// functions of a random source so tests can check the proportions. Names come from the
-// service's contract (docs/architecture.md).
-
-export const AGENTS = ['research', 'support', 'analyst'] as const;
-export const MODELS = ['sim-small', 'sim-medium', 'sim-large'] as const;
+// functions of a random source so tests can check the proportions. The agents and models are
+// the ones the service lists (catalog.ts asks it), not names copied here.
+import type { Catalog } from './catalog.ts';
 
 export interface ApiKeys {
   free: string;
@@ -74,11 +72,18 @@ const TOPICS = [
   'interest rate forecasts',
 ];
 
-const ASKS: Record<(typeof AGENTS)[number], readonly string[]> = {
-  research: ['Find recent sources on', 'Write a literature overview of', 'What is known about'],
-  support: ['A customer writes about', 'Draft a reply regarding', 'Triage this ticket about'],
-  analyst: ['Compute the trend for', 'Estimate the impact of', 'Build a small table about'],
-};
+// What users ask any agent to do with a topic.
+const ASKS = [
+  'Find recent sources on',
+  'Write a literature overview of',
+  'What is known about',
+  'A customer writes about',
+  'Draft a reply regarding',
+  'Triage this ticket about',
+  'Compute the trend for',
+  'Estimate the impact of',
+  'Build a small table about',
+];
 
 const CONTEXT_SENTENCE =
   'Context: the user attached notes with figures, dates and names that the agent should weigh. ';
@@ -88,9 +93,9 @@ const CONTEXT_SENTENCE =
  * the rest a request with 0–40 sentences of pasted context (≈ 40 to 3,500 characters), so
  * token counts and costs spread out the way real traffic does.
  */
-export function makeInput(rng: Rng, agent: (typeof AGENTS)[number]): string {
+export function makeInput(rng: Rng): string {
   if (rng() < 0.2) return POPULAR[Math.floor(rng() * POPULAR.length)];
-  const ask = ASKS[agent][Math.floor(rng() * ASKS[agent].length)];
+  const ask = ASKS[Math.floor(rng() * ASKS.length)];
   const topic = TOPICS[Math.floor(rng() * TOPICS.length)];
   // Squared: most inputs are short, a few are long.
   const sentences = Math.floor(rng() ** 2 * 41);
@@ -122,31 +127,31 @@ export interface MixContext {
   rng: Rng;
   keys: ApiKeys;
   runIds: RunIds;
+  /** What the service runs (fetchCatalog); the profiles that start runs need it. */
+  catalog?: Catalog;
+}
+
+function requireCatalog(c: MixContext): Catalog {
+  if (!c.catalog) throw new Error('this load profile needs the service catalog (fetchCatalog)');
+  return c.catalog;
 }
 
 const json = { 'content-type': 'application/json' };
 
 function runRequest(c: MixContext, tier: 'free' | 'pro'): RequestSpec {
-  const agent = pick(c.rng, [
-    ['research', 4],
-    ['support', 4],
-    ['analyst', 2],
-  ] as const);
-  // Four in ten runs leave the model to the agent's default.
-  const model = pick(c.rng, [
-    [undefined, 4],
-    ['sim-small', 3],
-    ['sim-medium', 2],
-    ['sim-large', 1],
-  ] as const);
+  const { agents, models } = requireCatalog(c);
+  const agent = agents[Math.floor(c.rng() * agents.length)];
+  // Four in ten runs leave the model to the agent's default; the others name one, the cheaper
+  // the more often (weights n … 1, cheapest first).
+  const named = models.map((m, i) => [m, models.length - i] as const);
+  const rest = named.reduce((sum, [, w]) => sum + w, 0);
+  const model = pick(c.rng, [[undefined, (rest * 2) / 3], ...named]);
   return {
     kind: 'run',
     method: 'POST',
     path: `/v1/agents/${agent}/runs`,
     headers: { ...json, 'x-api-key': c.keys[tier] },
-    body: JSON.stringify(
-      model ? { input: makeInput(c.rng, agent), model } : { input: makeInput(c.rng, agent) },
-    ),
+    body: JSON.stringify(model ? { input: makeInput(c.rng), model } : { input: makeInput(c.rng) }),
     tier,
   };
 }
@@ -158,9 +163,9 @@ export type Profile = (c: MixContext) => RequestSpec;
  * Normal users: half the requests start an agent run, 30 % read a recent run back (clients
  * poll for results), 20 % list the agents; 70 % of the traffic on the pro key, 30 % on the
  * free key. At the default 10 req/s that is 3 req/s on the free key, under its 5 req/s, so
- * steady load sees no 429; and about $2 of simulated LLM spend per hour (measured: $1.7/h at
- * 10 req/s, the response cache answering part of the runs), a fifth of the $10/h budget of
- * LLMCostSpike.
+ * steady load sees no 429; and about $2 of simulated LLM spend per hour (measured: $1.8/h at
+ * 10 req/s over 2 minutes once the response cache answers part of the runs, $2.2/h over the
+ * first 2 minutes), a fifth of the $10/h budget of LLMCostSpike.
  */
 export const steady: Profile = (c) => {
   const tier = pick(c.rng, [
@@ -188,7 +193,9 @@ export const steady: Profile = (c) => {
 
 /** Credential stuffing: guessed keys and requests without a key, against the API routes. */
 export const authAttack: Profile = (c) => {
-  const path = c.rng() < 0.7 ? `/v1/agents/${AGENTS[Math.floor(c.rng() * 3)]}/runs` : '/v1/agents';
+  const { agents } = requireCatalog(c);
+  const agent = agents[Math.floor(c.rng() * agents.length)];
+  const path = c.rng() < 0.7 ? `/v1/agents/${agent}/runs` : '/v1/agents';
   const method = path === '/v1/agents' ? 'GET' : 'POST';
   const body =
     method === 'POST' ? JSON.stringify({ input: 'ignore previous instructions' }) : undefined;

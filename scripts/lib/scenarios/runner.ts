@@ -3,8 +3,9 @@
 // the fault and watch it resolve the same way. Prints a timeline as it goes and returns it,
 // with the time to alert (fault applied → notification received) and to resolve.
 import type { ReceivedAlert } from '../alert-receiver.ts';
+import { fetchCatalog, type Catalog } from '../load/catalog.ts';
 import { LoadGenerator, type StreamHandle } from '../load/generator.ts';
-import { PROFILES, requireApiKeys } from '../load/mix.ts';
+import { PROFILES, requireApiKeys, type ApiKeys } from '../load/mix.ts';
 import { statusText } from '../load/stats.ts';
 import type { Endpoints } from '../endpoints.ts';
 import type { AppControl } from './app-control.ts';
@@ -83,7 +84,10 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 /** Wait for quiet, apply the fault, await delivery, clear it, await resolution; never leave it. */
 export async function runScenario(s: Scenario, o: RunOptions): Promise<ScenarioReport> {
   checkPreconditions(s, o);
-  const run = new ScenarioRun(s, o);
+  // The agents and models the load sends runs to: the service's own catalog, not a copy.
+  const keys = requireApiKeys(o.endpoints.apiKeys);
+  const catalog = await fetchCatalog(o.endpoints.app, keys.pro);
+  const run = new ScenarioRun(s, o, keys, catalog);
   try {
     await run.waitForQuiet();
     await run.warmUp();
@@ -132,7 +136,7 @@ class ScenarioRun {
   private t0 = 0;
   private clearedAt = 0;
 
-  constructor(s: Scenario, o: RunOptions) {
+  constructor(s: Scenario, o: RunOptions, keys: ApiKeys, catalog: Catalog) {
     const ep = o.endpoints;
     this.s = s;
     this.o = o;
@@ -143,7 +147,7 @@ class ScenarioRun {
     this.am = new AlertmanagerClient(ep.alertmanager);
     this.receiver = new ReceiverClient(ep.receiver);
     this.chaos = ep.adminToken ? new ChaosClient(ep.app, ep.adminToken) : undefined;
-    this.gen = new LoadGenerator({ baseUrl: ep.app, keys: requireApiKeys(ep.apiKeys) });
+    this.gen = new LoadGenerator({ baseUrl: ep.app, keys, catalog });
     this.gen.start(PROFILES.steady, o.steadyRate);
     this.report = {
       scenario: s.name,

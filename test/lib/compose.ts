@@ -4,9 +4,9 @@
 // the file passes. The tests feed broken copies to the same functions to prove they can fail.
 
 import YAML from 'yaml';
-import { parseDuration } from '../../../scripts/lib/stack/duration.ts';
+import { parseDuration } from '../../scripts/lib/stack/duration.ts';
 
-import { isObj, type Json, type Obj } from '../../../scripts/lib/yaml.ts';
+import { isObj, type Json, type Obj } from '../../scripts/lib/yaml.ts';
 
 export { isObj, type Json, type Obj };
 

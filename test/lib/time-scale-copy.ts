@@ -4,7 +4,7 @@
 import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { renderComposeTimeScale } from '../../../scripts/lib/stack/compose-time-scale.ts';
+import { renderComposeTimeScale } from '../../scripts/lib/stack/compose-time-scale.ts';
 import { REPO } from './repo.ts';
 
 /** The copy's folder and its rendered Alertmanager config; the caller removes the folder. */

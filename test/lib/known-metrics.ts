@@ -4,6 +4,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parse } from 'yaml';
+import { appModule } from './app-module.ts';
 
 const ROOT = new URL('../../', import.meta.url);
 
@@ -14,30 +15,21 @@ export interface MetricFamily {
   type: MetricType;
 }
 
-const CONSTRUCTORS: Record<string, MetricType> = {
-  Counter: 'counter',
-  Gauge: 'gauge',
-  Histogram: 'histogram',
-  Summary: 'summary',
-};
+interface AppMetrics {
+  metrics: { registry: { getMetricsAsJSON(): Promise<{ name: string; type: string }[]> } };
+}
 
 /**
- * The app's own metric families, read from the file that defines them (every
- * `new Counter({ name: '…'`, Gauge, Histogram, Summary). Reading the source rather than a
- * running app keeps this a unit test; the whole-stack test sees the live /metrics.
+ * The app's own metric families: its registry (app/src/telemetry/metrics.ts, loaded as the
+ * service runs it) without prom-client's defaults. The whole-stack test sees the live /metrics.
  */
-export const appFamilies = (
-  source = readFileSync(new URL('app/src/telemetry/metrics.ts', ROOT), 'utf8'),
-): MetricFamily[] => {
-  const families = [
-    ...source.matchAll(/new (Counter|Gauge|Histogram|Summary)\(\{\s*name:\s*'([a-zA-Z_:][\w:]*)'/g),
-  ].map(([, constructor, name]) => ({
-    name: name as string,
-    type: CONSTRUCTORS[constructor as string] as MetricType,
-  }));
-  if (families.length === 0) {
-    throw new Error('no metric definitions found in app/src/telemetry/metrics.ts');
-  }
+export const appFamilies = async (): Promise<MetricFamily[]> => {
+  const { metrics } = appModule<AppMetrics>('telemetry/metrics.ts');
+  const defaults = new Set((await defaultFamilies()).map((family) => family.name));
+  const families = (await metrics.registry.getMetricsAsJSON())
+    .filter(({ name }) => !defaults.has(name))
+    .map(({ name, type }) => ({ name, type: type as MetricType }));
+  if (families.length === 0) throw new Error('the app registers no metric of its own');
   return families;
 };
 
@@ -100,10 +92,9 @@ export const recordedNames = (): string[] =>
 
 /** The checked names of the stack's programs, by program (external-metrics.yml). */
 export const externalNames = (): Record<string, string[]> =>
-  parse(readFileSync(new URL('external-metrics.yml', import.meta.url), 'utf8')) as Record<
-    string,
-    string[]
-  >;
+  parse(
+    readFileSync(new URL('../grafana/external-metrics.yml', import.meta.url), 'utf8'),
+  ) as Record<string, string[]>;
 
 /** Every name a dashboard may use, with where it comes from. */
 export const knownMetrics = async (): Promise<Map<string, string>> => {
@@ -111,7 +102,7 @@ export const knownMetrics = async (): Promise<Map<string, string>> => {
   const add = (names: string[], source: string) => {
     for (const name of names) if (!known.has(name)) known.set(name, source);
   };
-  add(appFamilies().flatMap(seriesNames), 'app');
+  add((await appFamilies()).flatMap(seriesNames), 'app');
   add((await defaultFamilies()).flatMap(seriesNames), 'prom-client defaults');
   add(recordedNames(), 'recording rules');
   for (const [program, names] of Object.entries(externalNames())) add(names, program);

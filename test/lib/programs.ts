@@ -7,7 +7,7 @@ import {
   findBinary,
   type FoundBinary,
   type ProgramName,
-} from '../../../scripts/lib/binaries.ts';
+} from '../../scripts/lib/binaries.ts';
 
 const announced = new Set<string>();
 
@@ -46,7 +46,7 @@ export function run(bin: string, args: string[], cwd?: string, timeoutMs = 60_00
   return { code: r.status, stdout, stderr, output: `${stdout}${stderr}`.trim() };
 }
 
-export { freePort } from '../../../scripts/lib/ports.ts';
+export { freePort } from '../../scripts/lib/ports.ts';
 
 export interface Started {
   /** Everything the process printed so far. */

@@ -4,7 +4,7 @@
 
 import { isObj, type Json, type Obj } from './compose.ts';
 
-export { parseYamlMapping } from '../../../scripts/lib/yaml.ts';
+export { parseYamlMapping } from '../../scripts/lib/yaml.ts';
 
 /** confmap's merge: mappings merge key by key, anything else (lists too) is replaced. */
 export function mergeConfigs(...docs: Obj[]): Obj {

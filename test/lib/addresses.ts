@@ -1,10 +1,10 @@
 // Every `host:port` a config mentions (listen addresses, targets, URLs), so the tests can hold
 // them against the ports docker-compose.yml declares.
 
-import { parseAddress } from '../../../scripts/lib/addresses.ts';
+import { parseAddress } from '../../scripts/lib/addresses.ts';
 import { isObj, type Json } from './compose.ts';
 
-export { parseAddress, SELF_HOSTS as SELF } from '../../../scripts/lib/addresses.ts';
+export { parseAddress, SELF_HOSTS as SELF } from '../../scripts/lib/addresses.ts';
 
 export interface Address {
   host: string;

@@ -1,0 +1,182 @@
+// The Collector of the native stack as the trace tests see it: its merged config, the exporter
+// that sends to Jaeger, OTLP/JSON requests to it, and a probe Collector that provokes the
+// counters only a failure creates.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { waitUntil } from '../../scripts/lib/wait.ts';
+import { freePorts } from '../../scripts/lib/ports.ts';
+import type { Stack } from '../../scripts/lib/stack/stack.ts';
+import { Supervisor } from '../../scripts/lib/supervisor.ts';
+import { SPAN_KIND } from './jaeger-client.ts';
+import { scrape } from './prometheus-text.ts';
+
+export type Obj = Record<string, unknown>;
+export const isObj = (v: unknown): v is Obj =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The Collector's merge of layered config files: maps key by key, anything else replaced. */
+function merge(a: unknown, b: unknown): unknown {
+  if (!isObj(a) || !isObj(b)) return b === undefined ? a : b;
+  const out: Obj = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = merge(a[k], v);
+  return out;
+}
+
+export function collectorConfig(s: Stack): Obj {
+  const files = s.rendered.collector?.files ?? [];
+  return files.reduce<Obj>(
+    (acc, f) => merge(acc, YAML.parse(readFileSync(f, 'utf8')) ?? {}) as Obj,
+    {},
+  );
+}
+
+/** The exporter that sends to Jaeger's OTLP port, as the rendered config names it. */
+export function jaegerExporter(s: Stack): string {
+  const jaegerOtlp = s.addresses['jaeger:4317']?.[0];
+  const exporters = collectorConfig(s).exporters;
+  const found = Object.entries(isObj(exporters) ? exporters : {}).find(
+    ([, cfg]) => isObj(cfg) && cfg.endpoint === jaegerOtlp,
+  );
+  assert.ok(found, `no Collector exporter sends to Jaeger (${jaegerOtlp})`);
+  return found[0];
+}
+
+export function logOf(s: Stack, name: string): string {
+  const p = s.processes().find((m) => m.name === name);
+  assert.ok(p, `${name} was not started`);
+  return p.logFile;
+}
+
+export const count = (file: string, text: string) =>
+  readFileSync(file, 'utf8').split(text).length - 1;
+
+/** One OTLP/JSON request with one span; `attributes` as OTLP key-values. */
+export function otlpSpan(service: string, name: string, attributes: Obj[] = []): string {
+  const now = String(BigInt(Date.now()) * 1_000_000n);
+  return JSON.stringify({
+    resourceSpans: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: service } }] },
+        scopeSpans: [
+          {
+            spans: [
+              {
+                traceId: randomUUID().replaceAll('-', ''),
+                spanId: randomUUID().replaceAll('-', '').slice(0, 16),
+                name,
+                kind: SPAN_KIND.INTERNAL,
+                startTimeUnixNano: now,
+                endTimeUnixNano: now,
+                attributes,
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  });
+}
+
+export const postOtlp = (url: string, body: string) =>
+  fetch(`${url}/v1/traces`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    signal: AbortSignal.timeout(10_000),
+  });
+
+/**
+ * The Collector's counter of refused enqueues, from the same binary with the telemetry
+ * section of the stack's rendered config (the reader decides the names: suffixes, units),
+ * an exporter with a one-request queue to a closed port, and requests until one is refused.
+ * Returns the metric names it then serves.
+ */
+export async function probeEnqueueFailure(s: Stack, stateDir: string): Promise<Set<string>> {
+  const binary = s.binaries['otel-collector'];
+  assert.ok(binary, 'the Collector binary');
+  const [receiverPort, closedPort, metricsPort] = await freePorts(3);
+  const dir = path.join(stateDir, 'probe-collector');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'config.yaml');
+  writeFileSync(file, YAML.stringify(probeConfig(s, { receiverPort, closedPort, metricsPort })));
+  const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+  const supervisor = new Supervisor();
+  try {
+    await supervisor.start({
+      name: 'probe-collector',
+      command: binary.path,
+      args: [`--config=${file}`],
+      logFile: path.join(dir, 'otelcol.log'),
+      ports: [receiverPort, metricsPort],
+      ready: async () => (await fetch(metricsUrl, { signal: AbortSignal.timeout(2000) })).ok,
+      readyTimeoutMs: 30_000,
+    });
+    await fillTheQueue(`http://127.0.0.1:${receiverPort}`);
+    return await waitUntil('the probe Collector to count the refused enqueue', 10_000, async () => {
+      const names = new Set((await scrape(metricsUrl)).map((x) => x.name));
+      return [...names].some((n) => n.startsWith('otelcol_exporter_enqueue_failed')) && names;
+    });
+  } finally {
+    await supervisor.stopAll();
+  }
+}
+
+/** Spans posted one by one until the one-request queue refuses one (at most five). */
+async function fillTheQueue(receiverUrl: string): Promise<void> {
+  const statuses: number[] = [];
+  for (let i = 0; i < 5 && !statuses.some((x) => x >= 400); i++) {
+    const res = await postOtlp(receiverUrl, otlpSpan('e2e-probe', `probe ${i}`));
+    await res.arrayBuffer();
+    statuses.push(res.status);
+  }
+  assert.ok(
+    statuses.some((x) => x >= 400),
+    `a full queue refuses a request (statuses ${statuses.join(', ')})`,
+  );
+}
+
+/** The probe's config: an OTLP receiver, a one-request queue to a closed port, the stack's telemetry. */
+function probeConfig(
+  s: Stack,
+  ports: { receiverPort: number; closedPort: number; metricsPort: number },
+): Obj {
+  return {
+    receivers: { otlp: { protocols: { http: { endpoint: `127.0.0.1:${ports.receiverPort}` } } } },
+    exporters: {
+      'otlp_grpc/closed': {
+        endpoint: `127.0.0.1:${ports.closedPort}`,
+        tls: { insecure: true },
+        sending_queue: { enabled: true, num_consumers: 1, queue_size: 1 },
+        // Long enough that the one consumer holds the first request for the whole probe.
+        retry_on_failure: { enabled: true, initial_interval: '30s' },
+      },
+    },
+    service: {
+      pipelines: { traces: { receivers: ['otlp'], exporters: ['otlp_grpc/closed'] } },
+      telemetry: telemetryOnPort(s, ports.metricsPort),
+    },
+  };
+}
+
+/** The telemetry section of the stack's Collector, its Prometheus readers moved to `port`. */
+function telemetryOnPort(s: Stack, port: number): Obj {
+  const service = collectorConfig(s).service;
+  const telemetry = isObj(service) && isObj(service.telemetry) ? service.telemetry : {};
+  const metrics = isObj(telemetry.metrics) ? telemetry.metrics : {};
+  let readers = 0;
+  const moved = (Array.isArray(metrics.readers) ? metrics.readers : []).map((r: unknown) => {
+    const prometheus =
+      isObj(r) && isObj(r.pull) && isObj(r.pull.exporter) ? r.pull.exporter.prometheus : undefined;
+    if (!isObj(prometheus)) return r;
+    readers++;
+    return { pull: { exporter: { prometheus: { ...prometheus, host: '127.0.0.1', port } } } };
+  });
+  assert.ok(
+    readers > 0,
+    "the stack's Collector config has a Prometheus reader for its own metrics",
+  );
+  return { ...telemetry, metrics: { ...metrics, readers: moved } };
+}
