@@ -14,6 +14,7 @@ import {
 } from 'prom-client';
 import { TIERS } from '../config';
 import { AGENT_NAMES, AGENTS, MODEL_NAMES, PROVIDER } from '../agent/catalog';
+import { GEN_AI_METRICS, GEN_AI_OPERATION, GEN_AI_TOKEN_TYPES } from './genai';
 
 export const RUN_STATUSES = ['success', 'error', 'timeout', 'cancelled', 'rejected'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -51,6 +52,9 @@ export const BUCKETS = {
   http: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2, 2.5, 5, 10, 15, 20, 30],
   agentRun: [0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120],
   llm: [0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60],
+  // Tokens one run spends, all its calls together: a healthy run of 2-4 steps spends a few
+  // hundred to about 1,500; 8,000 is the runaway-run limit (threshold:agent_run_tokens_p99).
+  runTokens: [100, 250, 500, 1000, 2000, 4000, 8000, 16000, 32000, 64000, 128000],
   // The slow-query alert compares p95 with 0.5 s.
   db: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
 };
@@ -186,6 +190,32 @@ function createMetrics() {
       help: 'Duration of calls to the LLM provider.',
       labelNames: ['provider', 'model'] as const,
       buckets: BUCKETS.llm,
+      enableExemplars: true,
+      registers,
+    }),
+    // The OpenTelemetry GenAI client metrics (telemetry/genai.ts), beside the llm_* names the
+    // alerts and dashboards use; their advised buckets do not hold the alert thresholds.
+    genAiTokenUsage: new Histogram({
+      name: GEN_AI_METRICS.tokenUsage.name,
+      help: 'Number of input and output tokens used (gen_ai.client.token.usage, {token}).',
+      labelNames: GEN_AI_METRICS.tokenUsage.labels,
+      buckets: [...GEN_AI_METRICS.tokenUsage.buckets],
+      registers,
+    }),
+    genAiOperationDuration: new Histogram({
+      name: GEN_AI_METRICS.operationDuration.name,
+      help: 'GenAI operation duration (gen_ai.client.operation.duration); error_type on failures.',
+      labelNames: GEN_AI_METRICS.operationDuration.labels,
+      buckets: [...GEN_AI_METRICS.operationDuration.buckets],
+      enableExemplars: true,
+      registers,
+    }),
+    agentRunTokens: new Histogram({
+      name: 'agent_run_tokens',
+      help: 'Tokens (input and output) one agent run spent over all its LLM calls; cached runs spend none and are not counted.',
+      labelNames: ['agent'] as const,
+      buckets: BUCKETS.runTokens,
+      enableExemplars: true,
       registers,
     }),
     llmTokens: new Counter({
@@ -196,7 +226,19 @@ function createMetrics() {
     }),
     llmCost: new Counter({
       name: 'llm_cost_usd_total',
-      help: 'What LLM calls cost in US dollars, from the per-model price table.',
+      help: 'What LLM calls cost in US dollars, from the per-model price table, by the agent that made them.',
+      labelNames: ['provider', 'model', 'tier', 'agent'] as const,
+      registers,
+    }),
+    llmCacheSavedTokens: new Counter({
+      name: 'llm_cache_saved_tokens_total',
+      help: 'Tokens the response cache saved: what the cached run spent when it was made, counted at every hit.',
+      labelNames: ['provider', 'model', 'type'] as const,
+      registers,
+    }),
+    llmCacheSavedCost: new Counter({
+      name: 'llm_cache_saved_cost_usd_total',
+      help: 'US dollars the response cache saved: what the cached run cost when it was made, counted at every hit.',
       labelNames: ['provider', 'model', 'tier'] as const,
       registers,
     }),
@@ -254,6 +296,10 @@ function createMetrics() {
   for (const signal of TELEMETRY_SIGNALS) metrics.telemetryExportFailures.labels(signal).inc(0);
   for (const agent of AGENT_NAMES) {
     metrics.agentRunsInProgress.labels(agent).set(0);
+    metrics.agentRunTokens.zero({ agent });
+    for (const model of MODEL_NAMES) {
+      for (const tier of TIERS) metrics.llmCost.labels(PROVIDER, model, tier, agent).inc(0);
+    }
     for (const tier of TIERS) {
       for (const status of RUN_STATUSES) metrics.agentRuns.labels(agent, tier, status).inc(0);
     }
@@ -264,8 +310,13 @@ function createMetrics() {
   }
   for (const model of MODEL_NAMES) {
     for (const status of LLM_STATUSES) metrics.llmRequests.labels(PROVIDER, model, status).inc(0);
-    for (const type of ['input', 'output']) metrics.llmTokens.labels(PROVIDER, model, type).inc(0);
-    for (const tier of TIERS) metrics.llmCost.labels(PROVIDER, model, tier).inc(0);
+    for (const type of GEN_AI_TOKEN_TYPES) {
+      metrics.llmTokens.labels(PROVIDER, model, type).inc(0);
+      metrics.llmCacheSavedTokens.labels(PROVIDER, model, type).inc(0);
+      metrics.genAiTokenUsage.zero(genAiLabels(model, type));
+    }
+    for (const tier of TIERS) metrics.llmCacheSavedCost.labels(PROVIDER, model, tier).inc(0);
+    metrics.genAiOperationDuration.zero(genAiLabels(model));
   }
   metrics.circuitBreakerState.labels('llm_provider').set(0);
   for (const result of ['hit', 'miss']) metrics.cacheRequests.labels('response', result).inc(0);
@@ -275,6 +326,17 @@ function createMetrics() {
   for (const reason of PROTOCOL_ERROR_REASONS) metrics.httpProtocolErrors.labels(reason).inc(0);
   for (const reason of RUN_REJECTION_REASONS) metrics.agentRunsRejected.labels(reason).inc(0);
   return metrics;
+}
+
+/** The labels of a chat call on the GenAI metrics; error_type only when it failed. */
+export function genAiLabels(model: string, tokenType?: string, errorType?: string) {
+  return {
+    gen_ai_operation_name: GEN_AI_OPERATION.chat,
+    gen_ai_provider_name: PROVIDER,
+    gen_ai_request_model: model,
+    ...(tokenType === undefined ? {} : { gen_ai_token_type: tokenType }),
+    ...(errorType === undefined ? {} : { error_type: errorType }),
+  };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
