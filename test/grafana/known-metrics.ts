@@ -38,6 +38,11 @@ export const appFamilies = (
   if (families.length === 0) {
     throw new Error('no metric definitions found in app/src/telemetry/metrics.ts');
   }
+  // The GenAI conventions' histograms are named in the app's one GenAI names module.
+  const genAi = readFileSync(new URL('app/src/telemetry/genai.ts', ROOT), 'utf8');
+  for (const [, name] of genAi.matchAll(/\bname: '([a-z_]+)'/g)) {
+    families.push({ name: name as string, type: 'histogram' });
+  }
   return families;
 };
 

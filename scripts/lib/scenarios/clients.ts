@@ -64,7 +64,14 @@ export async function waitUntil<T>(
 
 // ------------------------------------------------------------------------------ chaos
 
-export type FaultName = 'error_ratio' | 'latency' | 'llm_outage' | 'cost_multiplier' | 'db_outage';
+export type FaultName =
+  | 'error_ratio'
+  | 'latency'
+  | 'llm_outage'
+  | 'cost_multiplier'
+  | 'db_outage'
+  | 'llm_latency'
+  | 'runaway';
 
 export class ChaosClient {
   private readonly base: string;
