@@ -1,6 +1,7 @@
 // The OpenTelemetry GenAI conventions (src/telemetry/genai.ts) on /metrics and on spans, cost by
 // agent, tokens per run, cache savings, the LLM chaos faults and the opt-in content capture.
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { RUNAWAY_LLM_STEPS } from '../src/agent/chaos';
 import type { LlmStep, RunRecord } from '../src/agent/run';
@@ -206,15 +207,32 @@ describe('GenAI conventions, cost and LLM faults', () => {
     assert.equal(delta(after, before, 'agent_runs_total', runs), 0);
   });
 
-  it(`runaway: a looping run takes ${RUNAWAY_LLM_STEPS} LLM steps and passes the 4,000-token limit`, async () => {
+  it(`runaway: a looping run makes ${RUNAWAY_LLM_STEPS} LLM calls, past the limit of 8`, async () => {
     await setFault(t, 'runaway', 1);
+    const before = await scrape(t.app);
     const res = await run(t, 'support', { input: 'loop on this' });
     assert.equal(res.status, 201);
+    const after = await scrape(t.app);
     const record = res.body as RunRecord;
     assert.equal(record.steps.filter((s) => s.type === 'llm').length, RUNAWAY_LLM_STEPS);
-    // The smallest model, the fewest tokens: every runaway run is past the alert's limit.
-    assert.ok(record.usage.total_tokens > 4000, `${record.usage.total_tokens} tokens`);
-    assert.ok(BUCKETS.runTokens.includes(4000), 'the limit is a bucket boundary');
+    assert.ok(RUNAWAY_LLM_STEPS > 8 && BUCKETS.runLlmCalls.includes(8), 'past a bucket boundary');
+    const calls = { agent: 'support' };
+    assert.equal(delta(after, before, 'agent_run_llm_calls_sum', calls), RUNAWAY_LLM_STEPS);
+    assert.equal(delta(after, before, 'agent_run_llm_calls_bucket', { ...calls, le: '8' }), 0);
+  });
+
+  it('runaway: a loop stops at its plan once the fault is cleared', async () => {
+    await setFault(t, 'llm_latency', 50);
+    await setFault(t, 'runaway', 1);
+    // then() sends the request; 120 ms in, the run has made at most 3 calls of 50 ms.
+    const pending = run(t, 'support', { input: 'loop until cleared' }).then(
+      (res) => res.body as RunRecord,
+    );
+    await sleep(120);
+    t.services.chaos.clear('runaway');
+    // Its plan is 2-4 calls: it ends there, not at the runaway's 12.
+    const calls = (await pending).steps.filter((s) => s.type === 'llm').length;
+    assert.ok(calls >= 2 && calls <= 4, `${calls} calls`);
   });
 
   it('llm_latency: every LLM call waits the added milliseconds', async () => {

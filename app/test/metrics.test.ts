@@ -35,6 +35,7 @@ const CATALOG: { family: string; type: string; labels: string[] }[] = [
   },
   { family: 'llm_cache_saved_cost_usd', type: 'counter', labels: ['provider', 'model', 'tier'] },
   { family: 'agent_run_tokens', type: 'histogram', labels: ['agent'] },
+  { family: 'agent_run_llm_calls', type: 'histogram', labels: ['agent'] },
   // The GenAI conventions' metrics (src/telemetry/genai.ts); error_type only on failures.
   {
     family: 'gen_ai_client_token_usage',

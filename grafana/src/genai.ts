@@ -259,7 +259,7 @@ export const tokensPerRun = () =>
     .datasource(PROMETHEUS)
     .title('Tokens per run')
     .description(
-      'How many tokens one uncached run spends (agent_run_tokens), as a heatmap of its buckets: a healthy plan of 2–4 steps stays in the lower rows; runaway runs show up above 4,000.',
+      'How many tokens one uncached run spends (agent_run_tokens), as a heatmap of its buckets: they grow with the input’s length and the run’s steps (a 4-step run over a long input spends about 5,000); runaway runs climb into the top rows.',
     )
     .unit('short')
     .thresholds(thresholds([null, GREEN]))
@@ -281,21 +281,21 @@ export const tokensPerRun = () =>
 export const runawayRuns = () =>
   withLimits(
     timeseriesPanel()
-      .title('Runaway runs: tokens per run p99 by agent, with exemplars')
+      .title('Runaway runs: LLM calls per run p99 by agent, with exemplars')
       .description(
-        'p99 of the tokens one run spends, by agent, over 5 minutes (agent:agent_run_tokens:p99_rate5m), and the limit AgentRunawayRuns compares with (dashed). The dots are exemplars: click one to open the runaway run’s trace in Jaeger.',
+        'p99 of the LLM calls one run makes, by agent, over 5 minutes (agent:agent_run_llm_calls:p99_rate5m), and the limit AgentRunawayRuns compares with (dashed); a healthy plan makes 2–4. The dots are exemplars: click one to open a runaway run’s trace in Jaeger.',
       )
       .unit('short')
-      .withTarget(promQuery('agent:agent_run_tokens:p99_rate5m{agent=~"$agent"}', '{{agent}}'))
+      .withTarget(promQuery('agent:agent_run_llm_calls:p99_rate5m{agent=~"$agent"}', '{{agent}}'))
       .withTarget(
         promQuery(
-          `histogram_quantile(0.99, sum by (le, agent) (rate(agent_run_tokens_bucket{${AGENTS}}[$__rate_interval])))`,
+          `histogram_quantile(0.99, sum by (le, agent) (rate(agent_run_llm_calls_bucket{${AGENTS}}[$__rate_interval])))`,
           '{{agent}} exemplars',
           'B',
         ).exemplar(true),
       )
       .links([runbook('AgentRunawayRuns'), RUNS_OF_AGENTS]),
-    { refId: 'C', expr: 'threshold:agent_run_tokens_p99', legend: 'limit' },
+    { refId: 'C', expr: 'threshold:agent_run_llm_calls_p99', legend: 'limit' },
   );
 
 export const toolCalls = () =>

@@ -2,8 +2,8 @@
 // demo is forgotten; expiry is checked on read and announced by a timer for listeners that must
 // react (the database reopens when db_outage ends).
 
-/** LLM steps a runaway run takes (a healthy plan has 2-4): past the tokens-per-run limit. */
-export const RUNAWAY_LLM_STEPS = 20;
+/** LLM steps a runaway run takes (a healthy plan has 2-4): past the calls-per-run limit, 8. */
+export const RUNAWAY_LLM_STEPS = 12;
 
 export const FAULT_NAMES = [
   'error_ratio',

@@ -213,6 +213,8 @@ export class AgentRunner {
       if (!record.cached && record.steps.length > 0) {
         const tokens = record.usage.input_tokens + record.usage.output_tokens;
         observe(metrics.agentRunTokens, { agent: agent.name }, tokens, exemplar);
+        const calls = record.steps.filter((step) => step.type === 'llm').length;
+        observe(metrics.agentRunLlmCalls, { agent: agent.name }, calls, exemplar);
       }
       logger.log(status === 'success' ? 'info' : 'warn', 'agent run finished', {
         run_id: record.id,
@@ -311,12 +313,17 @@ export class AgentRunner {
     return planLength(input);
   }
 
+  /** A runaway loop goes on past its plan only while the fault lasts. */
+  private looping(step: number, input: string): boolean {
+    return step < planLength(input) || this.deps.chaos?.isActive('runaway') === true;
+  }
+
   private async plan(request: RunRequest, record: RunRecord, signal: AbortSignal): Promise<void> {
     const { agent, input } = request;
     const llmSteps = this.llmSteps(input);
     const tool = chooseTool(agent.tools, input);
     const context: string[] = [input];
-    for (let step = 0; step < llmSteps; step++) {
+    for (let step = 0; step < llmSteps && this.looping(step, input); step++) {
       const prompt = `${SYSTEM_PROMPT}\n${context.join('\n')}`;
       const completion = await this.callModel(record, request, prompt, signal);
       context.push(completion.text);

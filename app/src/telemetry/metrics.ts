@@ -52,9 +52,12 @@ export const BUCKETS = {
   http: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2, 2.5, 5, 10, 15, 20, 30],
   agentRun: [0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120],
   llm: [0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60],
-  // Tokens one run spends, all its calls together: a healthy run of 2-4 steps spends a few
-  // hundred to about 1,500; 8,000 is the runaway-run limit (threshold:agent_run_tokens_p99).
+  // Tokens one run spends, all its calls together: a few hundred for a short input, up to
+  // about 5,000 for a 4-step run over a long one (they grow with input length and steps).
   runTokens: [100, 250, 500, 1000, 2000, 4000, 8000, 16000, 32000, 64000, 128000],
+  // LLM calls one run makes: a healthy plan makes 2-4; 8 is the runaway-run limit
+  // (threshold:agent_run_llm_calls_p99).
+  runLlmCalls: [1, 2, 3, 4, 6, 8, 12, 16, 32, 64],
   // The slow-query alert compares p95 with 0.5 s.
   db: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
 };
@@ -210,6 +213,14 @@ function createMetrics() {
       enableExemplars: true,
       registers,
     }),
+    agentRunLlmCalls: new Histogram({
+      name: 'agent_run_llm_calls',
+      help: 'LLM calls one agent run made, failed ones included; cached runs make none and are not counted.',
+      labelNames: ['agent'] as const,
+      buckets: BUCKETS.runLlmCalls,
+      enableExemplars: true,
+      registers,
+    }),
     agentRunTokens: new Histogram({
       name: 'agent_run_tokens',
       help: 'Tokens (input and output) one agent run spent over all its LLM calls; cached runs spend none and are not counted.',
@@ -297,6 +308,7 @@ function createMetrics() {
   for (const agent of AGENT_NAMES) {
     metrics.agentRunsInProgress.labels(agent).set(0);
     metrics.agentRunTokens.zero({ agent });
+    metrics.agentRunLlmCalls.zero({ agent });
     for (const model of MODEL_NAMES) {
       for (const tier of TIERS) metrics.llmCost.labels(PROVIDER, model, tier, agent).inc(0);
     }

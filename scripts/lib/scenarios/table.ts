@@ -86,12 +86,12 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: 'runaway',
-    description: 'half of the runs loop to 20 LLM steps: tokens per run pass 4,000 at p99',
+    description: 'half of the runs loop to 12 LLM calls: calls per run pass 8 at p99',
     fault: { kind: 'chaos', fault: 'runaway', value: 0.5 },
     expect: { alertname: 'AgentRunawayRuns' },
     fireTimeoutS: 15 * 60,
     resolveTimeoutS: 15 * 60,
-    timing: 'p99 tokens per run by agent over 5 m above 4,000, then for: 5m',
+    timing: 'p99 LLM calls per run by agent over 5 m above 8, then for: 5m',
   },
   {
     name: 'db-outage',
