@@ -196,7 +196,8 @@ describe('make native: starts the stack, serves the scripts, stops without lefto
     }
   });
 
-  for (const scenario of ['errors', 'service-down']) {
+  // runaway: one LLM scenario (issue 17), a chaos fault in the agent loop, end to end.
+  for (const scenario of ['errors', 'service-down', 'runaway']) {
     it(`serves make alert-${scenario} through its env file alone`, async function () {
       // No URLs, no token, no time scale: scenario.ts must find them all in the env file.
       const res = await runScript(
