@@ -26,6 +26,7 @@ import {
   timeseriesPanel,
   withLimits,
 } from './common.ts';
+import { toolCalls } from './agents-llm.ts';
 import { UIDS, jaegerSearch, runbook } from './links.ts';
 
 const GEN_AI = `${APP}, gen_ai_request_model=~"$model"`;
@@ -297,18 +298,6 @@ export const runawayRuns = () =>
       .links([runbook('AgentRunawayRuns'), RUNS_OF_AGENTS]),
     { refId: 'C', expr: 'threshold:agent_run_llm_calls_p99', legend: 'limit' },
   );
-
-export const toolCalls = () =>
-  timeseriesPanel()
-    .title('Tool calls by tool and status')
-    .description('Tool calls per second by tool (search, calculator) and status (success, error).')
-    .unit('ops')
-    .withTarget(
-      promQuery(
-        `sum by (tool, status) (rate(agent_tool_calls_total{${AGENTS}}[$__rate_interval]))`,
-        '{{tool}} {{status}}',
-      ),
-    );
 
 export const toolFailureRatio = () =>
   withLimits(
