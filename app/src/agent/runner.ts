@@ -408,15 +408,15 @@ export class AgentRunner {
       this.llmRequests(PROVIDER, model, status).inc();
       // A refused call never reached the provider: it has no provider latency.
       if (status !== 'circuit_open') {
+        const seconds = elapsed / 1000;
         const exemplar = sampledTraceContext(span);
-        observe(
-          metrics.llmRequestDuration,
-          { provider: PROVIDER, model },
-          elapsed / 1000,
-          exemplar,
-        );
-        const labels = genAiLabels(model, undefined, errorType);
-        observe(metrics.genAiOperationDuration, labels, elapsed / 1000, exemplar);
+        // The bound child when there is no exemplar: an unsampled call hashes no labels here.
+        if (exemplar) {
+          const llmLabels = { provider: PROVIDER, model };
+          observeWithExemplar(metrics.llmRequestDuration, llmLabels, seconds, exemplar);
+        } else this.llmDuration(PROVIDER, model).observe(seconds);
+        const genAi = genAiLabels(model, undefined, errorType);
+        observe(metrics.genAiOperationDuration, genAi, seconds, exemplar);
       }
       span.end();
     }
