@@ -779,6 +779,7 @@ function checkRunTrace(run: RunRecord, spans: JaegerSpan[]): void {
       'gen_ai.operation.name',
       'gen_ai.agent.name',
       'gen_ai.agent.id',
+      'app.run.id',
       'gen_ai.request.model',
       'gen_ai.usage.input_tokens',
       'gen_ai.usage.output_tokens',
@@ -786,7 +787,9 @@ function checkRunTrace(run: RunRecord, spans: JaegerSpan[]): void {
     {
       'gen_ai.operation.name': 'invoke_agent',
       'gen_ai.agent.name': run.agent,
-      'gen_ai.agent.id': run.id,
+      // The agent's stable id (GenAI conventions); the run's own id is app.run.id.
+      'gen_ai.agent.id': run.agent,
+      'app.run.id': run.id,
       'gen_ai.request.model': run.model,
       'gen_ai.usage.input_tokens': run.usage.input_tokens,
       'gen_ai.usage.output_tokens': run.usage.output_tokens,
