@@ -139,7 +139,7 @@ smoke: ## Check a running stack (compose or native) from outside: health, target
 	$(NEED_STACK)
 	$(TOOLS_RUN) scripts/smoke.ts
 
-alert-%: ## Run an alert scenario: errors, latency, llm-outage, cost-spike, db-outage, auth-attack, rate-limit, service-down
+alert-%: ## Run an alert scenario: errors, latency, llm-outage, cost-spike, slow-llm, runaway, db-outage, auth-attack, rate-limit, service-down
 	$(NEED_STACK)
 	$(TOOLS_RUN) scripts/scenario.ts $*
 

@@ -92,6 +92,8 @@ export function createServices(config: Config): Services {
     store,
     cache,
     runTimeoutMs: config.runTimeoutMs,
+    chaos,
+    capture: { enabled: config.llm.captureContent, maxChars: config.llm.captureMaxChars },
   });
   const lifecycle = new Lifecycle();
   const health = new HealthMonitor({

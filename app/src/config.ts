@@ -36,7 +36,14 @@ export interface Config {
     maxConnections: number;
   };
   retention: { maxAgeHours: number; maxBytes: number; intervalMs: number };
-  llm: { latencyScale: number; errorRate: number };
+  llm: {
+    latencyScale: number;
+    errorRate: number;
+    /** Opt-in: prompts and completions on chat spans (gen_ai.input/output.messages), scrubbed. */
+    captureContent: boolean;
+    /** Characters kept of each captured message; the rest is cut. */
+    captureMaxChars: number;
+  };
   cache: { ttlSeconds: number; maxEntries: number; maxBytes: number };
   circuit: { failureThreshold: number; resetTimeoutMs: number };
   health: {
@@ -186,6 +193,10 @@ const envSchema = z.object({
   RETENTION_INTERVAL_MS: positiveInt.default(60_000),
   LLM_LATENCY_SCALE: z.coerce.number().min(0).max(100).default(1),
   LLM_ERROR_RATE: ratio.default(0.001),
+  // The name OpenTelemetry's GenAI instrumentations use for the same switch; off by default.
+  OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: booleanFlag.default(false),
+  // 2,048 characters: a prompt's gist, far under the scrubber's 8,192 and the Collector's limits.
+  GENAI_CAPTURE_MAX_CHARS: positiveInt.max(8192).default(2048),
   CACHE_TTL_SECONDS: nonNegativeInt.default(300),
   CACHE_MAX_ENTRIES: nonNegativeInt.default(1000),
   CACHE_MAX_BYTES: nonNegativeInt.default(16 * 1024 * 1024),
@@ -313,7 +324,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxBytes: e.RETENTION_MAX_BYTES,
       intervalMs: e.RETENTION_INTERVAL_MS,
     },
-    llm: { latencyScale: e.LLM_LATENCY_SCALE, errorRate: e.LLM_ERROR_RATE },
+    llm: {
+      latencyScale: e.LLM_LATENCY_SCALE,
+      errorRate: e.LLM_ERROR_RATE,
+      captureContent: e.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT,
+      captureMaxChars: e.GENAI_CAPTURE_MAX_CHARS,
+    },
     cache: {
       ttlSeconds: e.CACHE_TTL_SECONDS,
       maxEntries: e.CACHE_MAX_ENTRIES,

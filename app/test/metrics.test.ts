@@ -27,7 +27,31 @@ const CATALOG: { family: string; type: string; labels: string[] }[] = [
   { family: 'llm_requests', type: 'counter', labels: ['provider', 'model', 'status'] },
   { family: 'llm_request_duration_seconds', type: 'histogram', labels: ['provider', 'model'] },
   { family: 'llm_tokens', type: 'counter', labels: ['provider', 'model', 'type'] },
-  { family: 'llm_cost_usd', type: 'counter', labels: ['provider', 'model', 'tier'] },
+  { family: 'llm_cost_usd', type: 'counter', labels: ['provider', 'model', 'tier', 'agent'] },
+  {
+    family: 'llm_cache_saved_tokens',
+    type: 'counter',
+    labels: ['provider', 'model', 'type'],
+  },
+  { family: 'llm_cache_saved_cost_usd', type: 'counter', labels: ['provider', 'model', 'tier'] },
+  { family: 'agent_run_tokens', type: 'histogram', labels: ['agent'] },
+  { family: 'agent_run_llm_calls', type: 'histogram', labels: ['agent'] },
+  // The GenAI conventions' metrics (src/telemetry/genai.ts); error_type only on failures.
+  {
+    family: 'gen_ai_client_token_usage',
+    type: 'histogram',
+    labels: [
+      'gen_ai_operation_name',
+      'gen_ai_provider_name',
+      'gen_ai_request_model',
+      'gen_ai_token_type',
+    ],
+  },
+  {
+    family: 'gen_ai_client_operation_duration_seconds',
+    type: 'histogram',
+    labels: ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model'],
+  },
   { family: 'circuit_breaker_state', type: 'gauge', labels: ['dependency'] },
   { family: 'cache_requests', type: 'counter', labels: ['cache', 'result'] },
   { family: 'db_query_duration_seconds', type: 'histogram', labels: ['operation'] },
@@ -123,7 +147,9 @@ describe('metrics', () => {
         exists('llm_tokens_total', { provider: 'simulated', model, type });
       }
       for (const tier of ['free', 'pro']) {
-        exists('llm_cost_usd_total', { provider: 'simulated', model, tier });
+        for (const agent of AGENT_NAMES) {
+          exists('llm_cost_usd_total', { provider: 'simulated', model, tier, agent });
+        }
       }
     }
     for (const result of ['hit', 'miss'])
@@ -191,7 +217,11 @@ describe('metrics', () => {
       delta(after, before, 'llm_tokens_total', { ...llm, type: 'output' }),
       run.usage.output_tokens,
     );
-    const cost = delta(after, before, 'llm_cost_usd_total', { ...llm, tier: 'free' });
+    const cost = delta(after, before, 'llm_cost_usd_total', {
+      ...llm,
+      tier: 'free',
+      agent: 'analyst',
+    });
     assert.ok(Math.abs(cost - run.cost_usd) < 1e-9, `${cost} vs ${run.cost_usd}`);
     assert.equal(delta(after, before, 'llm_request_duration_seconds_count', llm), llmSteps.length);
     assert.equal(

@@ -51,7 +51,9 @@ describe('traces and logs', () => {
     assert.equal(agent.kind, SPAN_KIND.internal);
     assert.equal(agent.attributes['gen_ai.operation.name'], 'invoke_agent');
     assert.equal(agent.attributes['gen_ai.agent.name'], 'analyst');
-    assert.equal(agent.attributes['gen_ai.agent.id'], run.id);
+    // The agent's stable id, not the run's: that one is app.run.id.
+    assert.equal(agent.attributes['gen_ai.agent.id'], 'analyst');
+    assert.equal(agent.attributes['app.run.id'], run.id);
     assert.equal(agent.attributes['gen_ai.request.model'], 'sim-medium');
     assert.equal(agent.attributes['gen_ai.usage.input_tokens'], run.usage.input_tokens);
     assert.equal(agent.attributes['gen_ai.usage.output_tokens'], run.usage.output_tokens);

@@ -2,6 +2,7 @@
 // generator (index.ts) and the test that the committed JSON is what the code generates.
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { agentsLlm } from './agents-llm.ts';
+import { genAi } from './genai.ts';
 import { runtimeStack } from './runtime-stack.ts';
 import { serviceOverview } from './service-overview.ts';
 import { sloAlerts } from './slo-alerts.ts';
@@ -11,6 +12,7 @@ export const dashboards = (): dashboard.Dashboard[] => [
   agentsLlm(),
   sloAlerts(),
   runtimeStack(),
+  genAi(),
 ];
 
 /** File name under grafana/dashboards/: the uid, so a runbook's /d/<uid> link names the file. */

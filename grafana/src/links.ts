@@ -8,6 +8,7 @@ export const UIDS = {
   agentsLlm: 'agent-llm',
   sloAlerts: 'agent-slo-alerts',
   runtimeStack: 'agent-runtime-stack',
+  genAi: 'agent-genai',
 } as const;
 
 // Every dashboard carries this tag; the "Agent service" link menu lists the tagged ones.

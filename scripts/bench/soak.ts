@@ -74,11 +74,40 @@ interface ServiceMetrics {
   llmRequestDuration: LabelledMetric;
   llmTokens: LabelledMetric;
   llmCost: LabelledMetric;
+  llmCacheSavedTokens: LabelledMetric;
+  llmCacheSavedCost: LabelledMetric;
+  agentRunTokens: LabelledMetric;
+  agentRunLlmCalls: LabelledMetric;
+  genAiTokenUsage: ObjectLabelled;
+  genAiOperationDuration: ObjectLabelled;
+}
+
+/** Histograms whose label sets vary (error_type only on failures): labelled by object. */
+interface ObjectLabelled {
+  labels: (labels: Record<string, string>) => { observe: (value: number) => void };
+}
+
+/** The GenAI series of one model: both token types, a success and two error types. */
+function fillGenAiAtScale(metrics: ServiceMetrics, model: string): void {
+  const chat = {
+    gen_ai_operation_name: 'chat',
+    gen_ai_provider_name: 'simulated',
+    gen_ai_request_model: model,
+  };
+  for (const type of ['input', 'output']) {
+    metrics.genAiTokenUsage.labels({ ...chat, gen_ai_token_type: type }).observe(100);
+    metrics.llmCacheSavedTokens.labels('simulated', model, type).inc(100);
+  }
+  metrics.genAiOperationDuration.labels(chat).observe(0.8);
+  for (const error_type of ['server_error', 'unavailable'])
+    metrics.genAiOperationDuration.labels({ ...chat, error_type }).observe(0.1);
+  for (const tier of ['free', 'pro'])
+    metrics.llmCacheSavedCost.labels('simulated', model, tier).inc(0.01);
 }
 
 /**
  * The service's own registry (app/dist/telemetry/metrics.js) filled with the label sets of a
- * fork with 72 agents and 16 models: about 5,000 series, the size where a scrape starts to
+ * fork with 72 agents and 16 models: about 11,000 series, the size where a scrape starts to
  * cost. It runs in this process because the demo's catalog is fixed at 3 agents and 3 models.
  */
 export async function measureRegistryAtScale(): Promise<ScrapeResult> {
@@ -99,6 +128,13 @@ export async function measureRegistryAtScale(): Promise<ScrapeResult> {
       for (const status of ['success', 'error'])
         metrics.agentToolCalls.labels(agent, tool, status).inc();
     }
+    metrics.agentRunTokens.labels(agent).observe(900);
+    metrics.agentRunLlmCalls.labels(agent).observe(3);
+    // Cost by agent (issue 17): every agent can use every model in both tiers.
+    for (const model of models) {
+      for (const tier of ['free', 'pro'])
+        metrics.llmCost.labels('simulated', model, tier, agent).inc(0.01);
+    }
   }
   for (const model of models) {
     for (const status of ['success', 'error', 'circuit_open'])
@@ -106,7 +142,7 @@ export async function measureRegistryAtScale(): Promise<ScrapeResult> {
     metrics.llmRequestDuration.labels('simulated', model).observe(0.8);
     for (const type of ['input', 'output'])
       metrics.llmTokens.labels('simulated', model, type).inc(100);
-    for (const tier of ['free', 'pro']) metrics.llmCost.labels('simulated', model, tier).inc(0.01);
+    fillGenAiAtScale(metrics, model);
   }
   const times: number[] = [];
   let body = '';

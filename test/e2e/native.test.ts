@@ -272,7 +272,8 @@ describe('make native: starts the stack, serves the scripts, stops without lefto
     await expectSmokeFailsWithoutApp(run);
   });
 
-  for (const scenario of ['errors', 'service-down']) {
+  // runaway: one LLM scenario (issue 17), a chaos fault in the agent loop, end to end.
+  for (const scenario of ['errors', 'service-down', 'runaway']) {
     it(`serves make alert-${scenario} through its env file alone`, () =>
       expectScenarioServed(run, scenario));
   }

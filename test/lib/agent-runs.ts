@@ -114,6 +114,7 @@ function checkAgentSpan(
       'gen_ai.operation.name',
       'gen_ai.agent.name',
       'gen_ai.agent.id',
+      'app.run.id',
       'gen_ai.request.model',
       'gen_ai.usage.input_tokens',
       'gen_ai.usage.output_tokens',
@@ -121,7 +122,9 @@ function checkAgentSpan(
     {
       'gen_ai.operation.name': 'invoke_agent',
       'gen_ai.agent.name': run.agent,
-      'gen_ai.agent.id': run.id,
+      // The agent's stable id (GenAI conventions); the run's own id is app.run.id.
+      'gen_ai.agent.id': run.agent,
+      'app.run.id': run.id,
       'gen_ai.request.model': run.model,
       'gen_ai.usage.input_tokens': run.usage.input_tokens,
       'gen_ai.usage.output_tokens': run.usage.output_tokens,

@@ -2,12 +2,17 @@
 // demo is forgotten; expiry is checked on read and announced by a timer for listeners that must
 // react (the database reopens when db_outage ends).
 
+/** LLM steps a runaway run takes (a healthy plan has 2-4): past the calls-per-run limit, 8. */
+export const RUNAWAY_LLM_STEPS = 12;
+
 export const FAULT_NAMES = [
   'error_ratio',
   'latency',
   'llm_outage',
   'cost_multiplier',
   'db_outage',
+  'llm_latency',
+  'runaway',
 ] as const;
 export type FaultName = (typeof FAULT_NAMES)[number];
 
@@ -25,6 +30,12 @@ export const FAULT_VALUES: Record<
   llm_outage: undefined,
   cost_multiplier: { min: 1, max: 1000, unit: 'factor applied to LLM cost' },
   db_outage: undefined,
+  llm_latency: { min: 0, max: 60_000, unit: 'milliseconds added to each LLM call' },
+  runaway: {
+    min: 0,
+    max: 1,
+    unit: `share of agent runs that loop to ${RUNAWAY_LLM_STEPS} LLM steps`,
+  },
 };
 
 export const MAX_TTL_SECONDS = 24 * 60 * 60;

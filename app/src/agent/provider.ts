@@ -1,6 +1,7 @@
 // A simulated LLM provider: log-normal latency per model (scaled by LLM_LATENCY_SCALE, 0 means
 // answer at once), token counts from the prompt length, cost from the price table, and
-// occasional errors; chaos can take it down (llm_outage) or make it expensive (cost_multiplier).
+// occasional errors; chaos can take it down (llm_outage), make it expensive (cost_multiplier) or
+// slow (llm_latency).
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Chaos } from './chaos';
@@ -60,7 +61,9 @@ export class SimulatedProvider {
 
   async complete(request: CompletionRequest): Promise<Completion> {
     const spec = MODELS[request.model];
-    const latencyMs = this.latencyMs(spec.medianLatencyMs, spec.latencySigma);
+    const latencyMs =
+      this.latencyMs(spec.medianLatencyMs, spec.latencySigma) +
+      (this.options.chaos.value('llm_latency') ?? 0);
     if (this.options.chaos.isActive('llm_outage')) {
       await this.wait(latencyMs * OUTAGE_LATENCY_FACTOR, request.signal);
       throw new ProviderError('unavailable', `provider unavailable: ${request.model} (503)`);

@@ -2,17 +2,23 @@
 // traced (GenAI semantic conventions) and measured, the result cached and stored.
 import { hash, randomUUID } from 'node:crypto';
 import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
+import type { Histogram, LabelValues } from 'prom-client';
 import type { Tier } from '../config';
 import {
   boundChildren,
+  genAiLabels,
   metrics,
   observeWithExemplar,
+  type Exemplar,
   type LlmStatus,
   type RunStatus,
 } from '../telemetry/metrics';
 import { recordSpanError, sampledTraceContext, tracer } from '../telemetry/spans';
+import { GEN_AI_ATTR as GEN_AI, GEN_AI_OPERATION } from '../telemetry/genai';
+import { recordMessages, type ContentCapture } from '../telemetry/genai-content';
 import { logger } from '../telemetry/logger';
 import { ResponseCache } from './cache';
+import { RUNAWAY_LLM_STEPS, type Chaos } from './chaos';
 import { PROVIDER, type AgentSpec, type ModelName, type ToolName } from './catalog';
 import { CircuitOpenError, type CircuitBreaker } from './circuit-breaker';
 import { ProviderError, type Completion, type SimulatedProvider } from './provider';
@@ -20,28 +26,12 @@ import {
   RunCancelledError,
   RunFailedError,
   RunTimeoutError,
+  type LlmStep,
   type RunRecord,
   type RunStep,
 } from './run';
 import type { RunStore } from './storage';
 import { chooseTool, runTool, ToolError } from './tools';
-
-// GenAI semantic-convention attribute names (development status, hence spelled out here).
-const GEN_AI = {
-  operation: 'gen_ai.operation.name',
-  provider: 'gen_ai.provider.name',
-  agentName: 'gen_ai.agent.name',
-  agentId: 'gen_ai.agent.id',
-  requestModel: 'gen_ai.request.model',
-  responseModel: 'gen_ai.response.model',
-  responseId: 'gen_ai.response.id',
-  finishReasons: 'gen_ai.response.finish_reasons',
-  inputTokens: 'gen_ai.usage.input_tokens',
-  outputTokens: 'gen_ai.usage.output_tokens',
-  toolName: 'gen_ai.tool.name',
-  toolType: 'gen_ai.tool.type',
-  toolCallId: 'gen_ai.tool.call.id',
-} as const;
 
 const SYSTEM_PROMPT =
   'You are a careful assistant. Plan the task, use the tools you are given when they help, ' +
@@ -55,6 +45,8 @@ export interface RunRequest {
   owner: string;
   /** Aborted when a shutdown cancels the run (Admission). */
   cancel?: AbortSignal;
+  /** The conversation (session, thread) the run belongs to, when the client names one. */
+  conversationId?: string;
 }
 
 /** What the response cache keeps of a run: a cached run copies only its steps and output. */
@@ -79,6 +71,11 @@ export interface RunnerDeps {
   store: RunStore;
   cache: ResponseCache<CachedAnswer>;
   runTimeoutMs: number;
+  /** Faults that act on the agent loop itself (runaway); the provider reads its own. */
+  chaos?: Chaos;
+  /** Prompt and completion capture on chat spans: off unless configured. */
+  capture?: ContentCapture;
+  random?: () => number;
 }
 
 /** 2, 3 or 4 LLM steps, the same for the same input (so a plan is reproducible). */
@@ -88,6 +85,41 @@ export function planLength(input: string): number {
 
 const roundUsd = (usd: number) => Math.round(usd * 1e9) / 1e9;
 
+/** error.type of a failed LLM call: low-cardinality, the same on the span and the metric. */
+function llmErrorType(error: unknown): string {
+  if (error instanceof CircuitOpenError) return 'circuit_open';
+  if (error instanceof ProviderError) return error.kind;
+  return error instanceof Error ? error.name : '_OTHER';
+}
+
+/** Observes a histogram, with an exemplar when the span is sampled. */
+function observe<Label extends string>(
+  histogram: Histogram<Label>,
+  labels: LabelValues<Label>,
+  value: number,
+  exemplar: Exemplar | undefined,
+): void {
+  if (exemplar) observeWithExemplar(histogram, labels, value, exemplar);
+  // labels().observe: a histogram with exemplars enabled takes only the object form itself.
+  else histogram.labels(labels).observe(value);
+}
+
+const NO_CAPTURE: ContentCapture = { enabled: false, maxChars: 0 };
+
+/** What a cache hit saved: the tokens and cost of the LLM steps of the run it copies. */
+function savedBy(steps: readonly RunStep[]) {
+  const saved = new Map<ModelName, { input: number; output: number; usd: number }>();
+  for (const step of steps) {
+    if (step.type !== 'llm' || step.status !== 'success') continue;
+    const sum = saved.get(step.model) ?? { input: 0, output: 0, usd: 0 };
+    sum.input += step.input_tokens;
+    sum.output += step.output_tokens;
+    sum.usd += step.cost_usd;
+    saved.set(step.model, sum);
+  }
+  return saved;
+}
+
 export class AgentRunner {
   private readonly runs = boundChildren(metrics.agentRuns);
   private readonly inProgress = boundChildren(metrics.agentRunsInProgress);
@@ -96,6 +128,8 @@ export class AgentRunner {
   private readonly llmDuration = boundChildren(metrics.llmRequestDuration);
   private readonly llmTokens = boundChildren(metrics.llmTokens);
   private readonly llmCost = boundChildren(metrics.llmCost);
+  private readonly savedTokens = boundChildren(metrics.llmCacheSavedTokens);
+  private readonly savedCost = boundChildren(metrics.llmCacheSavedCost);
   private readonly cacheHit = metrics.cacheRequests.labels('response', 'hit');
   private readonly cacheMiss = metrics.cacheRequests.labels('response', 'miss');
 
@@ -109,19 +143,24 @@ export class AgentRunner {
   async run(request: RunRequest): Promise<RunRecord> {
     const { agent, model, input, tier } = request;
     const started = performance.now();
+    const runId = randomUUID();
     const span = tracer.startSpan(`invoke_agent ${agent.name}`, {
       kind: SpanKind.INTERNAL,
       attributes: {
-        [GEN_AI.operation]: 'invoke_agent',
-        [GEN_AI.provider]: PROVIDER,
+        [GEN_AI.operationName]: GEN_AI_OPERATION.invokeAgent,
+        [GEN_AI.providerName]: PROVIDER,
         [GEN_AI.agentName]: agent.name,
+        // The agent's stable id is its name in the catalog; the run's own id is app.run.id.
+        [GEN_AI.agentId]: agent.name,
         [GEN_AI.requestModel]: model,
+        ...(request.conversationId ? { [GEN_AI.conversationId]: request.conversationId } : {}),
+        'app.run.id': runId,
         'app.tier': tier,
       },
     });
     const spanContext = span.spanContext();
     const record: RunRecord = {
-      id: randomUUID(),
+      id: runId,
       agent: agent.name,
       model,
       tier,
@@ -137,7 +176,6 @@ export class AgentRunner {
       trace_id: trace.isSpanContextValid(spanContext) ? spanContext.traceId : null,
       created_at: new Date().toISOString(),
     };
-    span.setAttribute(GEN_AI.agentId, record.id);
     // Everything the run does, its final log line included, happens inside its span.
     return context.with(trace.setSpan(context.active(), span), () =>
       this.track(request, record, span, started),
@@ -156,7 +194,7 @@ export class AgentRunner {
     inProgress.inc();
     let status: RunStatus = 'error';
     try {
-      await this.execute(request, record, span);
+      await this.execute(request, record);
       status = 'success';
       return record;
     } catch (error) {
@@ -170,15 +208,13 @@ export class AgentRunner {
       const seconds = (performance.now() - started) / 1000;
       this.runs(agent.name, tier, status).inc();
       const exemplar = sampledTraceContext(span);
-      if (exemplar) {
-        observeWithExemplar(
-          metrics.agentRunDuration,
-          { agent: agent.name, status },
-          seconds,
-          exemplar,
-        );
-      } else {
-        metrics.agentRunDuration.labels(agent.name, status).observe(seconds);
+      observe(metrics.agentRunDuration, { agent: agent.name, status }, seconds, exemplar);
+      // A cached run spent nothing; a failed one spent what its calls used up to the failure.
+      if (!record.cached && record.steps.length > 0) {
+        const tokens = record.usage.input_tokens + record.usage.output_tokens;
+        observe(metrics.agentRunTokens, { agent: agent.name }, tokens, exemplar);
+        const calls = record.steps.filter((step) => step.type === 'llm').length;
+        observe(metrics.agentRunLlmCalls, { agent: agent.name }, calls, exemplar);
       }
       logger.log(status === 'success' ? 'info' : 'warn', 'agent run finished', {
         run_id: record.id,
@@ -204,7 +240,7 @@ export class AgentRunner {
     }
   }
 
-  private async execute(request: RunRequest, record: RunRecord, span: Span): Promise<void> {
+  private async execute(request: RunRequest, record: RunRecord): Promise<void> {
     const { agent, model, input, owner } = request;
     const { cache, store, runTimeoutMs } = this.deps;
     const started = performance.now();
@@ -215,6 +251,7 @@ export class AgentRunner {
       record.cached = true;
       record.steps = cached.steps;
       record.output = cached.output;
+      this.countSavings(cached.steps, request.tier);
     } else {
       // One controller for both ends of a run, the timeout and a shutdown's cancellation (not
       // AbortSignal.any, whose combined signal holds its sources only weakly).
@@ -247,7 +284,6 @@ export class AgentRunner {
     }
     record.status = 'success';
     record.duration_ms = Math.round(performance.now() - started);
-    span.setAttribute('app.run.id', record.id);
     try {
       store.insertRun(record, owner);
     } catch (error) {
@@ -260,14 +296,36 @@ export class AgentRunner {
     }
   }
 
+  /** A cache hit saved what the run it copies spent (at that run's prices). */
+  private countSavings(steps: readonly RunStep[], tier: Tier): void {
+    for (const [model, saved] of savedBy(steps)) {
+      this.savedTokens(PROVIDER, model, 'input').inc(saved.input);
+      this.savedTokens(PROVIDER, model, 'output').inc(saved.output);
+      this.savedCost(PROVIDER, model, tier).inc(saved.usd);
+    }
+  }
+
+  /** 2-4 steps by the input; a runaway fault makes a share of runs loop far longer. */
+  private llmSteps(input: string): number {
+    const runaway = this.deps.chaos?.value('runaway');
+    const random = this.deps.random ?? Math.random;
+    if (runaway !== undefined && random() < runaway) return RUNAWAY_LLM_STEPS;
+    return planLength(input);
+  }
+
+  /** A runaway loop goes on past its plan only while the fault lasts. */
+  private looping(step: number, input: string): boolean {
+    return step < planLength(input) || this.deps.chaos?.isActive('runaway') === true;
+  }
+
   private async plan(request: RunRequest, record: RunRecord, signal: AbortSignal): Promise<void> {
-    const { agent, model, input, tier } = request;
-    const llmSteps = planLength(input);
+    const { agent, input } = request;
+    const llmSteps = this.llmSteps(input);
     const tool = chooseTool(agent.tools, input);
     const context: string[] = [input];
-    for (let step = 0; step < llmSteps; step++) {
+    for (let step = 0; step < llmSteps && this.looping(step, input); step++) {
       const prompt = `${SYSTEM_PROMPT}\n${context.join('\n')}`;
-      const completion = await this.callModel(record, model, prompt, tier, signal);
+      const completion = await this.callModel(record, request, prompt, signal);
       context.push(completion.text);
       if (step === 0 && tool !== undefined) {
         const result = this.callTool(record, agent, tool, input);
@@ -288,18 +346,20 @@ export class AgentRunner {
 
   private async callModel(
     record: RunRecord,
-    model: ModelName,
+    request: RunRequest,
     prompt: string,
-    tier: Tier,
     signal: AbortSignal,
   ): Promise<Completion> {
+    const { model, agent } = request;
     const started = performance.now();
     const span = tracer.startSpan(`chat ${model}`, {
       kind: SpanKind.CLIENT,
       attributes: {
-        [GEN_AI.operation]: 'chat',
-        [GEN_AI.provider]: PROVIDER,
+        [GEN_AI.operationName]: GEN_AI_OPERATION.chat,
+        [GEN_AI.providerName]: PROVIDER,
         [GEN_AI.requestModel]: model,
+        [GEN_AI.agentName]: agent.name,
+        ...(request.conversationId ? { [GEN_AI.conversationId]: request.conversationId } : {}),
       },
     });
     const step: RunStep = {
@@ -316,23 +376,14 @@ export class AgentRunner {
     };
     record.steps.push(step);
     let status: LlmStatus = 'error';
+    let errorType: string | undefined;
     try {
       const completion = await this.deps.breaker.execute(() =>
         this.deps.provider.complete({ model, prompt, signal }),
       );
       status = 'success';
-      step.status = 'success';
-      step.input_tokens = completion.inputTokens;
-      step.output_tokens = completion.outputTokens;
-      step.cost_usd = roundUsd(completion.costUsd);
-      step.output = completion.text;
-      record.usage.input_tokens += completion.inputTokens;
-      record.usage.output_tokens += completion.outputTokens;
-      record.usage.total_tokens = record.usage.input_tokens + record.usage.output_tokens;
-      record.cost_usd = roundUsd(record.cost_usd + completion.costUsd);
-      this.llmTokens(PROVIDER, model, 'input').inc(completion.inputTokens);
-      this.llmTokens(PROVIDER, model, 'output').inc(completion.outputTokens);
-      this.llmCost(PROVIDER, model, tier).inc(completion.costUsd);
+      this.recordCompletion(record, step, request, completion);
+      recordMessages(span, this.deps.capture ?? NO_CAPTURE, prompt, completion);
       if (span.isRecording()) {
         span.setAttributes({
           [GEN_AI.responseModel]: completion.model,
@@ -346,25 +397,56 @@ export class AgentRunner {
       return completion;
     } catch (error) {
       if (error instanceof CircuitOpenError) status = 'circuit_open';
+      errorType = llmErrorType(error);
       step.error = error instanceof Error ? error.message : String(error);
-      recordSpanError(
-        span,
-        error,
-        error instanceof CircuitOpenError
-          ? 'circuit_open'
-          : error instanceof ProviderError
-            ? error.kind
-            : undefined,
-      );
+      recordMessages(span, this.deps.capture ?? NO_CAPTURE, prompt);
+      recordSpanError(span, error, errorType);
       throw error;
     } finally {
       const elapsed = performance.now() - started;
       step.duration_ms = Math.round(elapsed);
       this.llmRequests(PROVIDER, model, status).inc();
       // A refused call never reached the provider: it has no provider latency.
-      if (status !== 'circuit_open') this.llmDuration(PROVIDER, model).observe(elapsed / 1000);
+      if (status !== 'circuit_open') {
+        const seconds = elapsed / 1000;
+        const exemplar = sampledTraceContext(span);
+        // The bound child when there is no exemplar: an unsampled call hashes no labels here.
+        if (exemplar) {
+          const llmLabels = { provider: PROVIDER, model };
+          observeWithExemplar(metrics.llmRequestDuration, llmLabels, seconds, exemplar);
+        } else this.llmDuration(PROVIDER, model).observe(seconds);
+        const genAi = genAiLabels(PROVIDER, model, undefined, errorType);
+        observe(metrics.genAiOperationDuration, genAi, seconds, exemplar);
+      }
       span.end();
     }
+  }
+
+  /** A successful call's tokens and cost: on its step, its run, and the counters. */
+  private recordCompletion(
+    record: RunRecord,
+    step: LlmStep,
+    request: RunRequest,
+    completion: Completion,
+  ): void {
+    const { model, tier, agent } = request;
+    step.status = 'success';
+    step.input_tokens = completion.inputTokens;
+    step.output_tokens = completion.outputTokens;
+    step.cost_usd = roundUsd(completion.costUsd);
+    step.output = completion.text;
+    record.usage.input_tokens += completion.inputTokens;
+    record.usage.output_tokens += completion.outputTokens;
+    record.usage.total_tokens = record.usage.input_tokens + record.usage.output_tokens;
+    record.cost_usd = roundUsd(record.cost_usd + completion.costUsd);
+    this.llmTokens(PROVIDER, model, 'input').inc(completion.inputTokens);
+    this.llmTokens(PROVIDER, model, 'output').inc(completion.outputTokens);
+    this.llmCost(PROVIDER, model, tier, agent.name).inc(completion.costUsd);
+    metrics.genAiTokenUsage.observe(genAiLabels(PROVIDER, model, 'input'), completion.inputTokens);
+    metrics.genAiTokenUsage.observe(
+      genAiLabels(PROVIDER, model, 'output'),
+      completion.outputTokens,
+    );
   }
 
   /** Runs a tool; its failure is recorded in the step and does not fail the run. */
@@ -378,10 +460,10 @@ export class AgentRunner {
     const span = tracer.startSpan(`execute_tool ${tool}`, {
       kind: SpanKind.INTERNAL,
       attributes: {
-        [GEN_AI.operation]: 'execute_tool',
+        [GEN_AI.operationName]: GEN_AI_OPERATION.executeTool,
         [GEN_AI.toolName]: tool,
         [GEN_AI.toolType]: 'function',
-        [GEN_AI.toolCallId]: `call-${record.steps.length}`,
+        [GEN_AI.toolCallId]: `call_${record.id}_${record.steps.length}`,
       },
     });
     const step: RunStep = {

@@ -110,6 +110,11 @@ const runBody = z.strictObject({
     .string()
     .refine((input) => input.trim().length > 0, 'must not be empty or only whitespace'),
   model: z.enum(MODEL_NAMES).optional(),
+  // gen_ai.conversation.id on the run's spans: an opaque id, short and printable.
+  conversation_id: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 letters, digits or . _ : -')
+    .optional(),
 });
 
 // When to try again after a 503 of the admission (runs take about 1–6 s) or of a shutdown (a
@@ -286,6 +291,7 @@ export function mountApiRoutes(router: Router, deps: ApiDeps): void {
               tier: ctx.tier!,
               owner: ctx.owner!,
               cancel: ctx.cancel,
+              conversationId: body.conversation_id,
             });
           } catch (error) {
             if (error instanceof RunFailedError) throw runProblem(error);

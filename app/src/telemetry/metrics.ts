@@ -12,6 +12,7 @@ import {
 } from 'prom-client';
 import { TIERS } from '../config';
 import { SERVICE_VERSION } from '../version';
+import { GEN_AI_METRICS, GEN_AI_OPERATION, GEN_AI_TOKEN_TYPES } from './genai';
 
 export const RUN_STATUSES = ['success', 'error', 'timeout', 'cancelled', 'rejected'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -49,6 +50,12 @@ export const BUCKETS = {
   http: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2, 2.5, 5, 10, 15, 20, 30],
   agentRun: [0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120],
   llm: [0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60],
+  // Tokens one run spends, all its calls together: a few hundred for a short input, up to
+  // about 5,000 for a 4-step run over a long one (they grow with input length and steps).
+  runTokens: [100, 250, 500, 1000, 2000, 4000, 8000, 16000, 32000, 64000, 128000],
+  // LLM calls one run makes: a healthy plan makes 2-4; 8 is the runaway-run limit
+  // (threshold:agent_run_llm_calls_p99).
+  runLlmCalls: [1, 2, 3, 4, 6, 8, 12, 16, 32, 64],
   // The slow-query alert compares p95 with 0.5 s.
   db: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
 };
@@ -170,6 +177,40 @@ function createMetrics() {
       help: 'Duration of calls to the LLM provider.',
       labelNames: ['provider', 'model'] as const,
       buckets: BUCKETS.llm,
+      enableExemplars: true,
+      registers,
+    }),
+    // The OpenTelemetry GenAI client metrics (telemetry/genai.ts), beside the llm_* names the
+    // alerts and dashboards use; their advised buckets do not hold the alert thresholds.
+    genAiTokenUsage: new Histogram({
+      name: GEN_AI_METRICS.tokenUsage.name,
+      help: 'Number of input and output tokens used (gen_ai.client.token.usage, {token}).',
+      labelNames: GEN_AI_METRICS.tokenUsage.labels,
+      buckets: [...GEN_AI_METRICS.tokenUsage.buckets],
+      registers,
+    }),
+    genAiOperationDuration: new Histogram({
+      name: GEN_AI_METRICS.operationDuration.name,
+      help: 'GenAI operation duration (gen_ai.client.operation.duration); error_type on failures.',
+      labelNames: GEN_AI_METRICS.operationDuration.labels,
+      buckets: [...GEN_AI_METRICS.operationDuration.buckets],
+      enableExemplars: true,
+      registers,
+    }),
+    agentRunLlmCalls: new Histogram({
+      name: 'agent_run_llm_calls',
+      help: 'LLM calls one agent run made, failed ones included; cached runs make none and are not counted.',
+      labelNames: ['agent'] as const,
+      buckets: BUCKETS.runLlmCalls,
+      enableExemplars: true,
+      registers,
+    }),
+    agentRunTokens: new Histogram({
+      name: 'agent_run_tokens',
+      help: 'Tokens (input and output) one agent run spent over all its LLM calls; cached runs spend none and are not counted.',
+      labelNames: ['agent'] as const,
+      buckets: BUCKETS.runTokens,
+      enableExemplars: true,
       registers,
     }),
     llmTokens: new Counter({
@@ -180,7 +221,19 @@ function createMetrics() {
     }),
     llmCost: new Counter({
       name: 'llm_cost_usd_total',
-      help: 'What LLM calls cost in US dollars, from the per-model price table.',
+      help: 'What LLM calls cost in US dollars, from the per-model price table, by the agent that made them.',
+      labelNames: ['provider', 'model', 'tier', 'agent'] as const,
+      registers,
+    }),
+    llmCacheSavedTokens: new Counter({
+      name: 'llm_cache_saved_tokens_total',
+      help: 'Tokens the response cache saved: what the cached run spent when it was made, counted at every hit.',
+      labelNames: ['provider', 'model', 'type'] as const,
+      registers,
+    }),
+    llmCacheSavedCost: new Counter({
+      name: 'llm_cache_saved_cost_usd_total',
+      help: 'US dollars the response cache saved: what the cached run cost when it was made, counted at every hit.',
       labelNames: ['provider', 'model', 'tier'] as const,
       registers,
     }),
@@ -246,6 +299,22 @@ function createMetrics() {
   return metrics;
 }
 
+/** The labels of a chat call on the GenAI metrics; error_type only when it failed. */
+export function genAiLabels(
+  provider: string,
+  model: string,
+  tokenType?: string,
+  errorType?: string,
+) {
+  return {
+    gen_ai_operation_name: GEN_AI_OPERATION.chat,
+    gen_ai_provider_name: provider,
+    gen_ai_request_model: model,
+    ...(tokenType === undefined ? {} : { gen_ai_token_type: tokenType }),
+    ...(errorType === undefined ? {} : { error_type: errorType }),
+  };
+}
+
 export type Metrics = ReturnType<typeof createMetrics>;
 
 // One registry per process: instrument.ts (loaded first) and the app share this module instance.
@@ -270,8 +339,11 @@ export interface CatalogSeries {
 export function zeroCatalogSeries({ provider, agents, models }: CatalogSeries): void {
   for (const { name: agent, tools } of agents) {
     metrics.agentRunsInProgress.labels(agent).set(0);
+    metrics.agentRunTokens.zero({ agent });
+    metrics.agentRunLlmCalls.zero({ agent });
     for (const tier of TIERS) {
       for (const status of RUN_STATUSES) metrics.agentRuns.labels(agent, tier, status).inc(0);
+      for (const model of models) metrics.llmCost.labels(provider, model, tier, agent).inc(0);
     }
     // Only the agent's own tools: a series for a tool it never calls would only ever read 0.
     for (const tool of tools) {
@@ -280,8 +352,13 @@ export function zeroCatalogSeries({ provider, agents, models }: CatalogSeries): 
   }
   for (const model of models) {
     for (const status of LLM_STATUSES) metrics.llmRequests.labels(provider, model, status).inc(0);
-    for (const type of ['input', 'output']) metrics.llmTokens.labels(provider, model, type).inc(0);
-    for (const tier of TIERS) metrics.llmCost.labels(provider, model, tier).inc(0);
+    for (const type of GEN_AI_TOKEN_TYPES) {
+      metrics.llmTokens.labels(provider, model, type).inc(0);
+      metrics.llmCacheSavedTokens.labels(provider, model, type).inc(0);
+      metrics.genAiTokenUsage.zero(genAiLabels(provider, model, type));
+    }
+    for (const tier of TIERS) metrics.llmCacheSavedCost.labels(provider, model, tier).inc(0);
+    metrics.genAiOperationDuration.zero(genAiLabels(provider, model));
   }
 }
 

@@ -75,6 +75,25 @@ export const SCENARIOS: readonly Scenario[] = [
       'spend averaged over 1 h passes the budget, then for: 5m; resolves when the spike leaves the hour',
   },
   {
+    name: 'slow-llm',
+    description:
+      '4 s added to every LLM call: the provider p95 of every model passes its 5 s limit',
+    fault: { kind: 'chaos', fault: 'llm_latency', value: 4000 },
+    expect: { alertname: 'LLMLatencyHigh' },
+    fireTimeoutS: 20 * 60,
+    resolveTimeoutS: 15 * 60,
+    timing: 'p95 by model over 5 m above 5 s, then for: 10m',
+  },
+  {
+    name: 'runaway',
+    description: 'half of the runs loop to 12 LLM calls: calls per run pass 8 at p99',
+    fault: { kind: 'chaos', fault: 'runaway', value: 0.5 },
+    expect: { alertname: 'AgentRunawayRuns' },
+    fireTimeoutS: 15 * 60,
+    resolveTimeoutS: 15 * 60,
+    timing: 'p99 LLM calls per run by agent over 5 m above 8, then for: 5m',
+  },
+  {
     name: 'db-outage',
     description: 'the database stops answering: its health check fails',
     fault: { kind: 'chaos', fault: 'db_outage' },
