@@ -172,7 +172,9 @@ describe('Grafana provisioning', () => {
     assert.match(toLogs.spanStartTimeShift ?? '', /^-\d+[sm]$/);
     assert.match(toLogs.spanEndTimeShift ?? '', /^\d+[sm]$/);
   });
+});
 
+describe('Grafana provisioning', () => {
   it('loads the dashboards from the mounted folder into one folder, read-only in the UI', () => {
     const { providers } = provisioning(PROVIDERS_FILE) as {
       providers: {
