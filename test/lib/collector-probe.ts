@@ -1,6 +1,6 @@
-// The Collector of the native stack as the trace tests see it: its merged config, the exporter
-// that sends to Jaeger, OTLP/JSON requests to it, and a probe Collector that provokes the
-// counters only a failure creates.
+// The Collector of the native stack as the trace and log tests see it: its merged config, the
+// exporter that sends to Jaeger, OTLP/JSON requests to it, and a probe Collector that provokes
+// the counters only a failure creates.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -80,28 +80,48 @@ export function otlpSpan(service: string, name: string, attributes: Obj[] = []):
   });
 }
 
-export const postOtlp = (url: string, body: string) =>
-  fetch(`${url}/v1/traces`, {
+/** One OTLP/JSON request with one log record. */
+export const otlpLogRecord = (text: string): string =>
+  JSON.stringify({
+    resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: text } }] }] }],
+  });
+
+export const postOtlp = (url: string, body: string, signal: 'traces' | 'logs' = 'traces') =>
+  fetch(`${url}/v1/${signal}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body,
     signal: AbortSignal.timeout(10_000),
   });
 
+interface ProbePorts {
+  receiverPort: number;
+  closedPort: number;
+  metricsPort: number;
+}
+
+/** What a probe Collector provokes: its exporters to a closed port, and how it makes them fail. */
+interface ProbeSpec {
+  pipeline: 'traces' | 'logs';
+  exporters: (closedPort: number) => Obj;
+  /** Requests to the receiver until the metrics page has the failure; the names it serves. */
+  provoke: (receiverUrl: string, metricsUrl: string) => Promise<Set<string>>;
+}
+
 /**
- * The Collector's counter of refused enqueues, from the same binary with the telemetry
- * section of the stack's rendered config (the reader decides the names: suffixes, units),
- * an exporter with a one-request queue to a closed port, and requests until one is refused.
- * Returns the metric names it then serves.
+ * A second Collector of the stack's build, with the telemetry section of the stack's rendered
+ * config (the reader decides the names: suffixes, units) and the spec's exporters, run until
+ * the spec has provoked its failure counters. Returns the metric names it then serves.
  */
-export async function probeEnqueueFailure(s: Stack, stateDir: string): Promise<Set<string>> {
+async function runProbe(s: Stack, stateDir: string, spec: ProbeSpec): Promise<Set<string>> {
   const binary = s.binaries['otel-collector'];
   assert.ok(binary, 'the Collector binary');
   const [receiverPort, closedPort, metricsPort] = await freePorts(3);
   const dir = path.join(stateDir, 'probe-collector');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'config.yaml');
-  writeFileSync(file, YAML.stringify(probeConfig(s, { receiverPort, closedPort, metricsPort })));
+  const ports = { receiverPort, closedPort, metricsPort };
+  writeFileSync(file, YAML.stringify(probeConfig(s, spec, ports)));
   const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
   const supervisor = new Supervisor();
   try {
@@ -114,14 +134,76 @@ export async function probeEnqueueFailure(s: Stack, stateDir: string): Promise<S
       ready: async () => (await fetch(metricsUrl, { signal: AbortSignal.timeout(2000) })).ok,
       readyTimeoutMs: 30_000,
     });
-    await fillTheQueue(`http://127.0.0.1:${receiverPort}`);
-    return await waitUntil('the probe Collector to count the refused enqueue', 10_000, async () => {
-      const names = new Set((await scrape(metricsUrl)).map((x) => x.name));
-      return [...names].some((n) => n.startsWith('otelcol_exporter_enqueue_failed')) && names;
-    });
+    return await spec.provoke(`http://127.0.0.1:${receiverPort}`, metricsUrl);
   } finally {
     await supervisor.stopAll();
   }
+}
+
+const metricNamesAt = async (metricsUrl: string) =>
+  new Set((await scrape(metricsUrl)).map((x) => x.name));
+
+/**
+ * The Collector's counter of refused enqueues: an exporter with a one-request queue to a
+ * closed port, and spans until one is refused. Returns the metric names it then serves.
+ */
+export function probeEnqueueFailure(s: Stack, stateDir: string): Promise<Set<string>> {
+  return runProbe(s, stateDir, {
+    pipeline: 'traces',
+    exporters: (closedPort) => ({
+      'otlp_grpc/closed': {
+        endpoint: `127.0.0.1:${closedPort}`,
+        tls: { insecure: true },
+        sending_queue: { enabled: true, num_consumers: 1, queue_size: 1 },
+        // Long enough that the one consumer holds the first request for the whole probe.
+        retry_on_failure: { enabled: true, initial_interval: '30s' },
+      },
+    }),
+    provoke: async (receiverUrl, metricsUrl) => {
+      await fillTheQueue(receiverUrl);
+      return waitUntil('the probe Collector to count the refused enqueue', 10_000, async () => {
+        const names = await metricNamesAt(metricsUrl);
+        return [...names].some((n) => n.startsWith('otelcol_exporter_enqueue_failed')) && names;
+      });
+    },
+  });
+}
+
+/**
+ * The counters of a logs pipeline created only at a first failure (exporterhelper counts send
+ * and enqueue failures only when they happen): one exporter to a closed port without retries
+ * (fails at once) and one with a one-request queue waiting on retries (refuses the third
+ * request). Returns the metric names it then serves.
+ */
+export function probeLogExportFailures(s: Stack, stateDir: string): Promise<Set<string>> {
+  const closed = (closedPort: number) => ({
+    endpoint: `http://127.0.0.1:${closedPort}`,
+    sending_queue: { enabled: true, num_consumers: 1, queue_size: 1 },
+  });
+  return runProbe(s, stateDir, {
+    pipeline: 'logs',
+    exporters: (closedPort) => ({
+      'otlp_http/fails': { ...closed(closedPort), retry_on_failure: { enabled: false } },
+      'otlp_http/full': {
+        ...closed(closedPort),
+        retry_on_failure: { enabled: true, initial_interval: '30s' },
+      },
+    }),
+    provoke: (receiverUrl, metricsUrl) =>
+      waitUntil(
+        'the failure counters of the logs exporters',
+        20_000,
+        async () => {
+          await (await postOtlp(receiverUrl, otlpLogRecord('probe'), 'logs')).arrayBuffer();
+          const names = await metricNamesAt(metricsUrl);
+          const both = ['send_failed', 'enqueue_failed'].every((k) =>
+            [...names].some((n) => n.startsWith(`otelcol_exporter_${k}_log_records`)),
+          );
+          return both ? names : undefined;
+        },
+        200,
+      ),
+  });
 }
 
 /** Spans posted one by one until the one-request queue refuses one (at most five). */
@@ -138,24 +220,14 @@ async function fillTheQueue(receiverUrl: string): Promise<void> {
   );
 }
 
-/** The probe's config: an OTLP receiver, a one-request queue to a closed port, the stack's telemetry. */
-function probeConfig(
-  s: Stack,
-  ports: { receiverPort: number; closedPort: number; metricsPort: number },
-): Obj {
+/** The probe's config: an OTLP receiver, the spec's exporters in its pipeline, the stack's telemetry. */
+function probeConfig(s: Stack, spec: ProbeSpec, ports: ProbePorts): Obj {
+  const exporters = spec.exporters(ports.closedPort);
   return {
     receivers: { otlp: { protocols: { http: { endpoint: `127.0.0.1:${ports.receiverPort}` } } } },
-    exporters: {
-      'otlp_grpc/closed': {
-        endpoint: `127.0.0.1:${ports.closedPort}`,
-        tls: { insecure: true },
-        sending_queue: { enabled: true, num_consumers: 1, queue_size: 1 },
-        // Long enough that the one consumer holds the first request for the whole probe.
-        retry_on_failure: { enabled: true, initial_interval: '30s' },
-      },
-    },
+    exporters,
     service: {
-      pipelines: { traces: { receivers: ['otlp'], exporters: ['otlp_grpc/closed'] } },
+      pipelines: { [spec.pipeline]: { receivers: ['otlp'], exporters: Object.keys(exporters) } },
       telemetry: telemetryOnPort(s, ports.metricsPort),
     },
   };
