@@ -24,15 +24,6 @@ export class VictoriaLogsClient {
       .filter((line) => line.trim() !== '')
       .map((line) => JSON.parse(line) as LogRow);
   }
-
-  /** The store's own metrics page (Prometheus text format). */
-  async metrics(): Promise<string> {
-    const res = await fetch(`${this.url}/metrics`, {
-      signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
-    });
-    if (!res.ok) throw new Error(`VictoriaLogs /metrics: ${res.status}`);
-    return res.text();
-  }
 }
 
 /** A LogsQL string literal: the value quoted, backslashes and quotes escaped. */
