@@ -10,17 +10,14 @@
 //   sent during the outage are in Jaeger once it is back;
 // - every Collector metric the alert rules name is one the running Collector really serves.
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { defaultBinDir, describeBinary, findBinary } from '../../scripts/lib/binaries.ts';
 import type { Catalog } from '../../scripts/lib/load/catalog.ts';
 import { PrometheusClient } from '../../scripts/lib/clients.ts';
 import { waitUntil } from '../../scripts/lib/wait.ts';
 import { REPO_DIR } from '../../scripts/lib/endpoints.ts';
-import { startStack, type Stack } from '../../scripts/lib/stack/stack.ts';
+import type { Stack } from '../../scripts/lib/stack/stack.ts';
 import {
   checkRunTrace,
   SERVICE,
@@ -37,6 +34,7 @@ import {
   postOtlp,
   probeEnqueueFailure,
 } from '../lib/collector-probe.ts';
+import { stackFixture, type StackFixture, type StackFixtureOptions } from '../lib/stack-fixture.ts';
 import { collectorNameRefs, type NameRef } from '../lib/collector-rule-refs.ts';
 import { JaegerClient, SPAN_KIND, type JaegerSpan } from '../lib/jaeger-client.ts';
 import { exemplars, scrape, total, type Exemplar } from '../lib/prometheus-text.ts';
@@ -51,10 +49,7 @@ const EXPORT_DELAY_MS = 10_000;
 const RETRY_LOG = 'Will retry the request after interval';
 
 /** The stack every test here shares, the clients that read it, and what earlier tests left. */
-interface TracesStack {
-  stack: Stack;
-  stateDir: string;
-  failed: boolean;
+interface TracesStack extends StackFixture {
   prom: PrometheusClient;
   jaeger: JaegerClient;
   /** The Collector's own telemetry, where the harness moved compose's otel-collector:8888. */
@@ -68,46 +63,17 @@ interface TracesStack {
   runs: RunRecord[];
   /** The trace of every run this file started, failed ones included. */
   runTraces: Set<string>;
-  timings: string[];
-}
-
-function skipWithoutTraceBinaries(ctx: Mocha.Context): void {
-  const absent = (['otelcol', 'jaeger'] as const).filter((p) => !findBinary(p));
-  if (!absent.length) return;
-  console.log(
-    `\n    !!! SKIPPED: the trace tests need the pinned ${absent.join(' and ')} build: run \`make tools\`` +
-      ` (scripts/tools/build-binaries.sh) to build them into ${defaultBinDir()}\n`,
-  );
-  ctx.skip();
-}
-
-async function startTracesStack(t: TracesStack): Promise<void> {
-  t.stateDir = mkdtempSync(path.join(tmpdir(), 'agent-obs-traces-'));
-  const started = Date.now();
-  try {
-    t.stack = await startStack({
-      stateDir: t.stateDir,
-      ports: 'free',
-      timeScale: TIME_SCALE,
-      require: ['prometheus', 'otel-collector', 'jaeger'],
-      adminToken: `e2e-${randomUUID()}`,
-      log: (l) => console.log(`    ${l}`),
-    });
-  } catch (err) {
-    // Keep the logs of a failed start (afterEach sees only failed tests).
-    t.failed = true;
-    throw err;
-  }
-  const { stack } = t;
-  t.timings.push(`stack up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  for (const b of Object.values(stack.binaries)) console.log(`      ${describeBinary(b)}`);
-  t.prom = new PrometheusClient(stack.urls.prometheus as string);
-  t.jaeger = new JaegerClient(stack.urls.jaeger as string);
-  t.collectorMetrics = `http://${stack.addresses['otel-collector:8888']?.[0]}/metrics`;
 }
 
 /** The stack started before the suite and stopped after it; its logs kept when a test failed. */
 function tracesStackFixture(): TracesStack {
+  const options: StackFixtureOptions = {
+    tests: 'the trace tests',
+    programs: ['otelcol', 'jaeger'],
+    require: ['prometheus', 'otel-collector', 'jaeger'],
+    timeScale: TIME_SCALE,
+    stateDirPrefix: 'agent-obs-traces-',
+  };
   const t = {
     failed: false,
     runs: [],
@@ -115,21 +81,11 @@ function tracesStackFixture(): TracesStack {
     timings: [],
     catalog: appCatalog(),
   } as unknown as TracesStack;
-  before(async function () {
-    skipWithoutTraceBinaries(this);
-    await startTracesStack(t);
+  return stackFixture(t, options, ({ stack }) => {
+    t.prom = new PrometheusClient(stack.urls.prometheus as string);
+    t.jaeger = new JaegerClient(stack.urls.jaeger as string);
+    t.collectorMetrics = `http://${stack.addresses['otel-collector:8888']?.[0]}/metrics`;
   });
-  afterEach(function () {
-    if (this.currentTest?.state === 'failed') t.failed = true;
-  });
-  after(async function () {
-    await t.stack?.stop();
-    if (t.timings.length) console.log(`\n    Timings: ${t.timings.join('; ')}`);
-    if (!t.stateDir) return;
-    if (t.failed) console.log(`    logs and configs kept for the failure: ${t.stateDir}`);
-    else rmSync(t.stateDir, { recursive: true, force: true });
-  });
-  return t;
 }
 
 /** One successful run of each agent the app lists, on its cheapest model. */
