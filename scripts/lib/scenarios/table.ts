@@ -77,7 +77,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'slow-llm',
     description:
-      '4 s added to every LLM call: the provider p95 of every model passes its 5 s limit',
+      '4 s added to every LLM call: the provider p95 of sim-medium and sim-large passes its 5 s limit',
     fault: { kind: 'chaos', fault: 'llm_latency', value: 4000 },
     expect: { alertname: 'LLMLatencyHigh' },
     fireTimeoutS: 20 * 60,
