@@ -24,10 +24,11 @@ import { JaegerClient, SPAN_KIND, type JaegerSpan } from '../lib/jaeger-client.t
 import { scrape, total } from '../lib/prometheus-text.ts';
 import { stackFixture, type StackFixture, type StackFixtureOptions } from '../lib/stack-fixture.ts';
 import { logsqlString, VictoriaLogsClient, type LogRow } from '../lib/victorialogs.ts';
+import { SERVICE } from '../lib/agent-runs.ts';
+import { appCatalog } from '../lib/app-module.ts';
 
 // As the trace tests: 15 s scrapes become 1 s. Nothing here waits for an alert.
 const TIME_SCALE = 1 / 15;
-const SERVICE = process.env.OTEL_SERVICE_NAME || 'agent-service';
 // The app exports spans every 5 s and log records every 1 s (OTel defaults), the Collector
 // batches for up to 1 s more: 20 s leaves room for a loaded machine.
 const ARRIVAL_MS = 20_000;
@@ -109,16 +110,17 @@ function ruleLogRecordNames(): string[] {
 
 // ------------------------------------------------------------------------- a run's lines
 
-/** One analyst run with its own request id; the run and its trace in Jaeger. */
+/** One run (the app's first agent, its cheapest model) with its own request id; the run and its trace in Jaeger. */
 async function tracedRun(f: LogsStack, requestId: string) {
-  const res = await fetch(`${f.stack.urls.app}/v1/agents/analyst/runs`, {
+  const { agents, models } = appCatalog();
+  const res = await fetch(`${f.stack.urls.app}/v1/agents/${agents[0]}/runs`, {
     method: 'POST',
     headers: {
       'x-api-key': f.apiKey,
       'content-type': 'application/json',
       'x-request-id': requestId,
     },
-    body: JSON.stringify({ input: `What is 17 * 3? (${requestId})`, model: 'sim-small' }),
+    body: JSON.stringify({ input: `What is 17 * 3? (${requestId})`, model: models[0] }),
     signal: AbortSignal.timeout(30_000),
   });
   const run = (await res.json()) as { id: string; trace_id: string };
@@ -129,14 +131,14 @@ async function tracedRun(f: LogsStack, requestId: string) {
     const found = await f.jaeger.trace(run.trace_id);
     return found?.some((s) => s.kind === SPAN_KIND.SERVER) ? found : undefined;
   });
-  return { run, spans };
+  return { run, spans, agent: agents[0] };
 }
 
 async function expectRunLinesAtTheirSpans(f: LogsStack): Promise<void> {
   const requestId = `logs-e2e-${randomUUID()}`;
-  const { run, spans } = await tracedRun(f, requestId);
+  const { run, spans, agent: agentName } = await tracedRun(f, requestId);
   const server = spans.find((s) => s.kind === SPAN_KIND.SERVER)!;
-  const agent = spans.find((s) => s.name === 'invoke_agent analyst');
+  const agent = spans.find((s) => s.name === `invoke_agent ${agentName}`);
   assert.ok(agent, `no invoke_agent span in ${spans.map((s) => s.name).join(', ')}`);
 
   const query = `trace_id:=${logsqlString(run.trace_id)}`;
