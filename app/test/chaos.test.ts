@@ -3,12 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { MODELS } from '../src/agent/catalog';
 import type { LlmStep } from '../src/agent/run';
-import { ADMIN_TOKEN, buildApp, PRO_KEY, type TestApp } from './support/app';
-import { scrape } from './support/http';
-import { valueOf, type Sample } from './support/metrics';
-
-const delta = (after: Sample[], before: Sample[], name: string, labels: Record<string, string>) =>
-  valueOf(after, name, labels) - valueOf(before, name, labels);
+import { ADMIN_TOKEN, appPerTest, buildApp, PRO_KEY, type TestApp } from './support/app';
+import { getWithKey, postRun, scrape } from './support/http';
+import { delta, valueOf } from './support/metrics';
 
 function admin(t: TestApp) {
   const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -24,7 +21,7 @@ function admin(t: TestApp) {
 }
 
 const run = (t: TestApp, input = `chaos run ${Math.random()}`) =>
-  request(t.app).post('/v1/agents/research/runs').set('X-API-Key', PRO_KEY).send({ input });
+  postRun(t.app, 'research', PRO_KEY).send({ input });
 
 describe('/admin/chaos', () => {
   describe('without ADMIN_TOKEN', () => {
@@ -54,11 +51,7 @@ describe('/admin/chaos', () => {
   });
 
   describe('with ADMIN_TOKEN', () => {
-    let t: TestApp;
-    beforeEach(() => {
-      t = buildApp({ CIRCUIT_FAILURE_THRESHOLD: '2', CIRCUIT_RESET_TIMEOUT_MS: '60000' });
-    });
-    afterEach(() => t.close());
+    const t = appPerTest({ CIRCUIT_FAILURE_THRESHOLD: '2', CIRCUIT_RESET_TIMEOUT_MS: '60000' });
 
     it('refuses a wrong or missing token with 401 and counts it', async () => {
       const before = await scrape(t.app);
@@ -130,18 +123,18 @@ describe('/admin/chaos', () => {
 
     it('error_ratio=1 fails every API request with 500, not the probes', async () => {
       await admin(t).put('error_ratio', { value: 1, ttl_seconds: 60 }).expect(200);
-      const res = await request(t.app).get('/v1/agents').set('X-API-Key', PRO_KEY).expect(500);
+      const res = await getWithKey(t.app, '/v1/agents', PRO_KEY).expect(500);
       assert.equal(res.body.type, 'tag:agent-service.local,2026:problem:injected-fault');
       await run(t).expect(500);
       await request(t.app).get('/health/ready').expect(200);
       await admin(t).put('error_ratio', { value: 0, ttl_seconds: 60 }).expect(200);
-      await request(t.app).get('/v1/agents').set('X-API-Key', PRO_KEY).expect(200);
+      await getWithKey(t.app, '/v1/agents', PRO_KEY).expect(200);
     });
 
     it('latency adds its milliseconds to each API request', async () => {
       await admin(t).put('latency', { value: 300, ttl_seconds: 60 }).expect(200);
       const started = performance.now();
-      await request(t.app).get('/v1/agents').set('X-API-Key', PRO_KEY).expect(200);
+      await getWithKey(t.app, '/v1/agents', PRO_KEY).expect(200);
       assert.ok(performance.now() - started >= 295);
     });
 
@@ -166,10 +159,7 @@ describe('/admin/chaos', () => {
       assert.equal(first.body.type, 'tag:agent-service.local,2026:problem:llm-provider-error');
       assert.equal(first.body.run_status, 'error');
       // The failed run is stored and says why.
-      const stored = await request(t.app)
-        .get(`/v1/runs/${first.body.run_id}`)
-        .set('X-API-Key', PRO_KEY)
-        .expect(200);
+      const stored = await getWithKey(t.app, `/v1/runs/${first.body.run_id}`, PRO_KEY).expect(200);
       assert.equal(stored.body.status, 'error');
       assert.match(stored.body.error, /provider unavailable/);
       await run(t).expect(502);
@@ -219,7 +209,7 @@ describe('/admin/chaos', () => {
       const failed = await run(t).expect(503);
       assert.equal(failed.body.type, 'tag:agent-service.local,2026:problem:database-unavailable');
       assert.doesNotMatch(JSON.stringify(failed.body), /sqlite|finalized|stack/i);
-      await request(t.app).get(`/v1/runs/${created.body.id}`).set('X-API-Key', PRO_KEY).expect(503);
+      await getWithKey(t.app, `/v1/runs/${created.body.id}`, PRO_KEY).expect(503);
 
       const after = await scrape(t.app);
       assert.equal(delta(after, before, 'db_errors_total', { operation: 'insert_run' }), 1);
@@ -229,7 +219,7 @@ describe('/admin/chaos', () => {
 
       await admin(t).clear('db_outage').expect(204);
       await request(t.app).get('/health/ready').expect(200);
-      await request(t.app).get(`/v1/runs/${created.body.id}`).set('X-API-Key', PRO_KEY).expect(200);
+      await getWithKey(t.app, `/v1/runs/${created.body.id}`, PRO_KEY).expect(200);
     });
 
     it('a fault ends by itself when its ttl runs out', async () => {

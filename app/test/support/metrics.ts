@@ -59,3 +59,13 @@ export function findSample(
 export function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}) {
   return findSample(samples, name, labels)?.value ?? 0;
 }
+
+/** How much a sample grew between two scrapes. */
+export function delta(
+  after: Sample[],
+  before: Sample[],
+  name: string,
+  labels: Record<string, string> = {},
+): number {
+  return valueOf(after, name, labels) - valueOf(before, name, labels);
+}
