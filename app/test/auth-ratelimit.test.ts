@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import { ADMIN_TOKEN, appPerSuite, FREE_KEY, PRO_KEY } from './support/app';
 import { getWithKey, postRun, scrape } from './support/http';
-import { delta, valueOf } from './support/metrics';
+import { assertGrowth, delta, valueOf } from './support/metrics';
 import { logLines } from './support/telemetry';
 
 describe('API keys', () => {
@@ -132,24 +132,12 @@ describe('rate limits', () => {
     await getWithKey(t.app, '/v1/agents', PRO_KEY).expect(200);
 
     const after = await scrape(t.app);
-    assert.equal(delta(after, before, 'rate_limit_rejections_total', { tier: 'free' }), 1);
-    assert.equal(delta(after, before, 'rate_limit_rejections_total', { tier: 'pro' }), 0);
-    assert.equal(
-      delta(after, before, 'agent_runs_total', {
-        agent: 'research',
-        tier: 'free',
-        status: 'rejected',
-      }),
-      1,
-    );
-    assert.equal(
-      delta(after, before, 'http_requests_total', {
-        method: 'POST',
-        route: '/v1/agents/:agent/runs',
-        status_code: '429',
-      }),
-      1,
-    );
+    assertGrowth(after, before, {
+      'rate_limit_rejections_total{tier="free"}': 1,
+      'rate_limit_rejections_total{tier="pro"}': 0,
+      'agent_runs_total{agent="research",tier="free",status="rejected"}': 1,
+      'http_requests_total{method="POST",route="/v1/agents/:agent/runs",status_code="429"}': 1,
+    });
   });
 });
 

@@ -5,7 +5,7 @@ import { MODELS } from '../src/agent/catalog';
 import type { LlmStep } from '../src/agent/run';
 import { ADMIN_TOKEN, appPerTest, buildApp, PRO_KEY, type TestApp } from './support/app';
 import { getWithKey, postRun, scrape } from './support/http';
-import { delta, valueOf } from './support/metrics';
+import { assertGrowth, delta, valueOf } from './support/metrics';
 
 function admin(t: TestApp) {
   const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -35,14 +35,9 @@ describe('/admin/chaos', () => {
           .expect(404);
         await request(t.app).put('/admin/chaos/llm_outage').send({ ttl_seconds: 5 }).expect(404);
         const after = await scrape(t.app);
-        assert.equal(
-          delta(after, before, 'http_requests_total', {
-            method: 'GET',
-            route: 'unmatched',
-            status_code: '404',
-          }),
-          1,
-        );
+        assertGrowth(after, before, {
+          'http_requests_total{method="GET",route="unmatched",status_code="404"}': 1,
+        });
         assert.equal(t.services.chaos.list().length, 0);
       } finally {
         t.close();
@@ -64,10 +59,9 @@ describe('/admin/chaos', () => {
       await request(t.app).get('/admin/chaos').expect(401);
       await request(t.app).delete('/admin/chaos').set('Authorization', ADMIN_TOKEN).expect(401);
       const after = await scrape(t.app);
-      assert.equal(
-        delta(after, before, 'auth_failures_total', { reason: 'invalid_admin_token' }),
-        3,
-      );
+      assertGrowth(after, before, {
+        'auth_failures_total{reason="invalid_admin_token"}': 3,
+      });
       assert.equal(t.services.chaos.isActive('llm_outage'), false);
     });
 
@@ -182,14 +176,9 @@ describe('/admin/chaos', () => {
         1,
       );
       assert.equal(delta(after, before, 'llm_requests_total', { ...llm, status: 'success' }), 0);
-      assert.equal(
-        delta(after, before, 'agent_runs_total', {
-          agent: 'research',
-          tier: 'pro',
-          status: 'error',
-        }),
-        3,
-      );
+      assertGrowth(after, before, {
+        'agent_runs_total{agent="research",tier="pro",status="error"}': 3,
+      });
       assert.equal(valueOf(after, 'circuit_breaker_state', { dependency: 'llm_provider' }), 2);
       assert.equal(valueOf(after, 'health_check_status', { check: 'llm_provider' }), 0);
     });

@@ -9,7 +9,7 @@ import { GEN_AI_METRICS, GEN_AI_SEMCONV } from '../src/telemetry/genai';
 import { BUCKETS } from '../src/telemetry/metrics';
 import { ADMIN_TOKEN, appPerSuite, FREE_KEY, PRO_KEY, type TestApp } from './support/app';
 import { newTraceparent, postRun, scrape, scrapeText } from './support/http';
-import { delta, type Sample } from './support/metrics';
+import { assertGrowth, delta, type Sample } from './support/metrics';
 import { SPAN_KIND, type ReceivedSpan } from './support/otlp-receiver';
 import { waitForSpans } from './support/telemetry';
 
@@ -110,11 +110,10 @@ describe('GenAI conventions, cost and LLM faults', () => {
       agent: 'support',
     });
     assert.ok(Math.abs(cost - record.cost_usd) < 1e-9, `${cost} vs ${record.cost_usd}`);
-    assert.equal(delta(after, before, 'agent_run_tokens_count', { agent: 'support' }), 1);
-    assert.equal(
-      delta(after, before, 'agent_run_tokens_sum', { agent: 'support' }),
-      record.usage.total_tokens,
-    );
+    assertGrowth(after, before, {
+      'agent_run_tokens_count{agent="support"}': 1,
+      'agent_run_tokens_sum{agent="support"}': record.usage.total_tokens,
+    });
   });
 
   it('labels failed calls with error_type and marks their spans with error.type', async () => {

@@ -1,4 +1,6 @@
 // Reads samples out of the OpenMetrics text the service serves.
+import assert from 'node:assert/strict';
+
 export interface Sample {
   name: string;
   labels: Record<string, string>;
@@ -68,4 +70,20 @@ export function delta(
   labels: Record<string, string> = {},
 ): number {
   return valueOf(after, name, labels) - valueOf(before, name, labels);
+}
+
+/**
+ * Asserts how much each series grew between two scrapes, one assertion a series in the order
+ * given. Keys are selectors as the exposition writes them: name{label="value",...}.
+ */
+export function assertGrowth(
+  after: Sample[],
+  before: Sample[],
+  expected: Record<string, number>,
+): void {
+  for (const [selector, growth] of Object.entries(expected)) {
+    const match = /^(\w+)(?:\{(.*)\})?$/.exec(selector);
+    if (!match) throw new Error(`not a series selector: ${selector}`);
+    assert.equal(delta(after, before, match[1]!, parseLabels(match[2])), growth, selector);
+  }
 }
