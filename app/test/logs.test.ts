@@ -10,9 +10,9 @@ import { createLogProcessor, OtlpLogTransport } from '../src/telemetry/log-expor
 import { addTransport, logger, removeTransport } from '../src/telemetry/logger';
 import { metrics } from '../src/telemetry/metrics';
 import { appPerSuite, PRO_KEY, testEnv } from './support/app';
-import { getWithKey, newTraceparent, postRun } from './support/http';
+import { getWithKey } from './support/http';
 import { SPAN_KIND, type ReceivedLogRecord } from './support/otlp-receiver';
-import { flushSpans, otlp, waitForSpans } from './support/telemetry';
+import { flushSpans, otlp, tracedRun } from './support/telemetry';
 
 const SEVERITY_INFO = 9;
 
@@ -47,14 +47,11 @@ describe('logs over OTLP', () => {
   const t = appPerSuite();
 
   it('sends the request and run lines with trace, span and request ids, severity and resource', async () => {
-    const { header, traceId } = newTraceparent();
-    const res = await postRun(t.app, 'analyst', PRO_KEY)
-      .set('traceparent', header)
-      .set('X-Request-Id', 'otlp-log-test-1')
-      .send({ input: 'What is 2 ^ 10 - 24? Reply to bob@example.com' })
-      .expect(201);
-    const spans = await waitForSpans(traceId, (found) =>
-      found.some((s) => s.kind === SPAN_KIND.server),
+    const { res, traceId, spans } = await tracedRun(
+      t.app,
+      'analyst',
+      'otlp-log-test-1',
+      'What is 2 ^ 10 - 24? Reply to bob@example.com',
     );
     const server = spans.find((s) => s.kind === SPAN_KIND.server)!;
     const agent = spans.find((s) => s.name === 'invoke_agent analyst')!;

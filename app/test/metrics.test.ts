@@ -262,21 +262,21 @@ describe('metrics', () => {
       .send({ input: `exemplar ${traceId}` })
       .expect(201);
     const samples = await scrape(t.app);
-    const httpExemplars = samples.filter(
-      (s) =>
-        s.name === 'http_request_duration_seconds_bucket' &&
-        s.labels.route === '/v1/agents/:agent/runs' &&
-        s.exemplar?.labels.trace_id === traceId,
+    // The buckets of `name` whose exemplar names this trace, among those with `label`=`value`.
+    const exemplarBuckets = (name: string, label: string, value: string) =>
+      samples.filter(
+        (s) =>
+          s.name === name && s.labels[label] === value && s.exemplar?.labels.trace_id === traceId,
+      );
+    const httpExemplars = exemplarBuckets(
+      'http_request_duration_seconds_bucket',
+      'route',
+      '/v1/agents/:agent/runs',
     );
     assert.equal(httpExemplars.length, 1);
     assert.match(httpExemplars[0]!.exemplar!.labels.span_id!, /^[0-9a-f]{16}$/);
     assert.ok(httpExemplars[0]!.exemplar!.value <= Number(httpExemplars[0]!.labels.le));
-    const runExemplars = samples.filter(
-      (s) =>
-        s.name === 'agent_run_duration_seconds_bucket' &&
-        s.labels.agent === 'support' &&
-        s.exemplar?.labels.trace_id === traceId,
-    );
+    const runExemplars = exemplarBuckets('agent_run_duration_seconds_bucket', 'agent', 'support');
     assert.equal(runExemplars.length, 1);
   });
 

@@ -4,7 +4,7 @@ import type { LlmStep, RunRecord } from '../src/agent/run';
 import { ADMIN_TOKEN, appPerSuite, PRO_KEY } from './support/app';
 import { getWithKey, newTraceparent, postRun } from './support/http';
 import { SPAN_KIND, type ReceivedSpan } from './support/otlp-receiver';
-import { flushSpans, logLines, otlp, waitForSpans } from './support/telemetry';
+import { flushSpans, logLines, otlp, tracedRun, waitForSpans } from './support/telemetry';
 
 const STATUS_ERROR = 2;
 
@@ -153,14 +153,11 @@ describe('traces and logs', () => {
   });
 
   it('writes JSON logs that carry the trace and span of the request', async () => {
-    const { header, traceId } = newTraceparent();
-    const res = await postRun(t.app, 'research', PRO_KEY)
-      .set('traceparent', header)
-      .set('X-Request-Id', 'log-test-1')
-      .send({ input: 'mail me at alice@example.com about the billing' })
-      .expect(201);
-    const spans = await waitForSpans(traceId, (found) =>
-      found.some((s) => s.kind === SPAN_KIND.server),
+    const { res, traceId, spans } = await tracedRun(
+      t.app,
+      'research',
+      'log-test-1',
+      'mail me at alice@example.com about the billing',
     );
     const server = single(spans, (s) => s.kind === SPAN_KIND.server, 'server span');
     const agent = single(spans, (s) => s.name === 'invoke_agent research', 'agent span');
