@@ -47,12 +47,8 @@ describe('logs over OTLP', () => {
   const t = appPerSuite();
 
   it('sends the request and run lines with trace, span and request ids, severity and resource', async () => {
-    const { res, traceId, spans } = await tracedRun(
-      t.app,
-      'analyst',
-      'otlp-log-test-1',
-      'What is 2 ^ 10 - 24? Reply to bob@example.com',
-    );
+    const input = 'What is 2 ^ 10 - 24? Reply to bob@example.com';
+    const { res, traceId, spans } = await tracedRun(t.app, 'analyst', 'otlp-log-test-1', input);
     const server = spans.find((s) => s.kind === SPAN_KIND.server)!;
     const agent = spans.find((s) => s.name === 'invoke_agent analyst')!;
 

@@ -153,12 +153,8 @@ describe('traces and logs', () => {
   });
 
   it('writes JSON logs that carry the trace and span of the request', async () => {
-    const { res, traceId, spans } = await tracedRun(
-      t.app,
-      'research',
-      'log-test-1',
-      'mail me at alice@example.com about the billing',
-    );
+    const input = 'mail me at alice@example.com about the billing';
+    const { res, traceId, spans } = await tracedRun(t.app, 'research', 'log-test-1', input);
     const server = single(spans, (s) => s.kind === SPAN_KIND.server, 'server span');
     const agent = single(spans, (s) => s.name === 'invoke_agent research', 'agent span');
 
