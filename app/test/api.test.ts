@@ -3,20 +3,16 @@ import request from 'supertest';
 import { AGENT_NAMES, MODELS } from '../src/agent/catalog';
 import { planLength } from '../src/agent/runner';
 import type { RunRecord } from '../src/agent/run';
-import { buildApp, FREE_KEY, PRO_KEY, type TestApp } from './support/app';
-import { scrape } from './support/http';
-import { valueOf } from './support/metrics';
+import { appPerTest, buildApp, FREE_KEY, PRO_KEY } from './support/app';
+import { getWithKey, postRun, scrape } from './support/http';
+import { delta } from './support/metrics';
 
 describe('agent API', () => {
-  let t: TestApp;
-  beforeEach(() => {
-    t = buildApp();
-  });
-  afterEach(() => t.close());
+  const t = appPerTest();
 
   describe('GET /v1/agents', () => {
     it('lists the three agents with their default models and tools, and the price table', async () => {
-      const res = await request(t.app).get('/v1/agents').set('X-API-Key', FREE_KEY).expect(200);
+      const res = await getWithKey(t.app, '/v1/agents', FREE_KEY).expect(200);
       assert.match(res.headers['content-type']!, /^application\/json/);
       assert.deepEqual(
         res.body.agents.map((a: { name: string }) => a.name),
@@ -32,15 +28,11 @@ describe('agent API', () => {
     });
 
     it('echoes a sane X-Request-Id and replaces an unsafe one', async () => {
-      const kept = await request(t.app)
-        .get('/v1/agents')
-        .set('X-API-Key', FREE_KEY)
+      const kept = await getWithKey(t.app, '/v1/agents', FREE_KEY)
         .set('X-Request-Id', 'client-req-42')
         .expect(200);
       assert.equal(kept.headers['x-request-id'], 'client-req-42');
-      const replaced = await request(t.app)
-        .get('/v1/agents')
-        .set('X-API-Key', FREE_KEY)
+      const replaced = await getWithKey(t.app, '/v1/agents', FREE_KEY)
         .set('X-Request-Id', 'bad id with spaces\u00e9')
         .expect(200);
       assert.match(replaced.headers['x-request-id']!, /^[0-9a-f-]{36}$/);
@@ -50,11 +42,7 @@ describe('agent API', () => {
   describe('POST /v1/agents/:agent/runs', () => {
     it('runs a plan of LLM steps with a tool call and reports tokens, cost and trace id', async () => {
       const input = 'Please compute (12 + 30) * 2 for the billing report';
-      const res = await request(t.app)
-        .post('/v1/agents/analyst/runs')
-        .set('X-API-Key', PRO_KEY)
-        .send({ input })
-        .expect(201);
+      const res = await postRun(t.app, 'analyst', PRO_KEY).send({ input }).expect(201);
       const run = res.body as RunRecord;
       assert.equal(res.headers.location, `/v1/runs/${run.id}`);
       assert.equal(run.agent, 'analyst');
@@ -101,9 +89,7 @@ describe('agent API', () => {
     });
 
     it('uses the requested model instead of the default', async () => {
-      const res = await request(t.app)
-        .post('/v1/agents/research/runs')
-        .set('X-API-Key', FREE_KEY)
+      const res = await postRun(t.app, 'research', FREE_KEY)
         .send({ input: 'What is a trace?', model: 'sim-small' })
         .expect(201);
       assert.equal(res.body.model, 'sim-small');
@@ -114,16 +100,8 @@ describe('agent API', () => {
 
     it('serves an identical prompt from the cache: stored as its own run, no tokens spent', async () => {
       const body = { input: 'How do I reset my password?' };
-      const first = await request(t.app)
-        .post('/v1/agents/support/runs')
-        .set('X-API-Key', PRO_KEY)
-        .send(body)
-        .expect(201);
-      const second = await request(t.app)
-        .post('/v1/agents/support/runs')
-        .set('X-API-Key', PRO_KEY)
-        .send(body)
-        .expect(201);
+      const first = await postRun(t.app, 'support', PRO_KEY).send(body).expect(201);
+      const second = await postRun(t.app, 'support', PRO_KEY).send(body).expect(201);
       assert.equal(first.body.cached, false);
       assert.equal(second.body.cached, true);
       assert.notEqual(second.body.id, first.body.id);
@@ -132,16 +110,11 @@ describe('agent API', () => {
       assert.deepEqual(second.body.usage, { input_tokens: 0, output_tokens: 0, total_tokens: 0 });
       assert.equal(second.body.cost_usd, 0);
       // Another model is another cache entry.
-      const other = await request(t.app)
-        .post('/v1/agents/support/runs')
-        .set('X-API-Key', PRO_KEY)
+      const other = await postRun(t.app, 'support', PRO_KEY)
         .send({ ...body, model: 'sim-large' })
         .expect(201);
       assert.equal(other.body.cached, false);
-      const stored = await request(t.app)
-        .get(`/v1/runs/${second.body.id}`)
-        .set('X-API-Key', PRO_KEY)
-        .expect(200);
+      const stored = await getWithKey(t.app, `/v1/runs/${second.body.id}`, PRO_KEY).expect(200);
       assert.equal(stored.body.cached, true);
     });
 
@@ -149,36 +122,26 @@ describe('agent API', () => {
       const slow = buildApp({ LLM_LATENCY_SCALE: '1', RUN_TIMEOUT_MS: '50' });
       try {
         const before = await scrape(slow.app);
-        const res = await request(slow.app)
-          .post('/v1/agents/research/runs')
-          .set('X-API-Key', PRO_KEY)
+        const res = await postRun(slow.app, 'research', PRO_KEY)
           .send({ input: 'a long question' })
           .expect(504);
         assert.equal(res.body.type, 'tag:agent-service.local,2026:problem:run-timeout');
         assert.equal(res.body.run_status, 'timeout');
-        const stored = await request(slow.app)
-          .get(`/v1/runs/${res.body.run_id}`)
-          .set('X-API-Key', PRO_KEY)
-          .expect(200);
+        const stored = await getWithKey(slow.app, `/v1/runs/${res.body.run_id}`, PRO_KEY).expect(
+          200,
+        );
         assert.equal(stored.body.status, 'timeout');
         assert.match(stored.body.error, /within 50 ms/);
         const after = await scrape(slow.app);
         const labels = { agent: 'research', tier: 'pro', status: 'timeout' };
-        assert.equal(
-          valueOf(after, 'agent_runs_total', labels) - valueOf(before, 'agent_runs_total', labels),
-          1,
-        );
+        assert.equal(delta(after, before, 'agent_runs_total', labels), 1);
       } finally {
         slow.close();
       }
     });
 
     it('answers 404 with a problem for an unknown agent', async () => {
-      const res = await request(t.app)
-        .post('/v1/agents/poet/runs')
-        .set('X-API-Key', PRO_KEY)
-        .send({ input: 'a haiku' })
-        .expect(404);
+      const res = await postRun(t.app, 'poet', PRO_KEY).send({ input: 'a haiku' }).expect(404);
       assert.match(res.headers['content-type']!, /^application\/problem\+json/);
       assert.match(res.body.detail, /no agent "poet"/);
     });
@@ -186,32 +149,18 @@ describe('agent API', () => {
 
   describe('GET /v1/runs/:id', () => {
     it('returns the stored run to the key that made it and 404 to any other key', async () => {
-      const created = await request(t.app)
-        .post('/v1/agents/research/runs')
-        .set('X-API-Key', PRO_KEY)
+      const created = await postRun(t.app, 'research', PRO_KEY)
         .send({ input: 'What does an SLO allow?' })
         .expect(201);
-      const read = await request(t.app)
-        .get(`/v1/runs/${created.body.id}`)
-        .set('X-API-Key', PRO_KEY)
-        .expect(200);
+      const read = await getWithKey(t.app, `/v1/runs/${created.body.id}`, PRO_KEY).expect(200);
       assert.deepEqual(read.body, created.body);
-      const foreign = await request(t.app)
-        .get(`/v1/runs/${created.body.id}`)
-        .set('X-API-Key', FREE_KEY)
-        .expect(404);
+      const foreign = await getWithKey(t.app, `/v1/runs/${created.body.id}`, FREE_KEY).expect(404);
       assert.equal(foreign.body.status, 404);
     });
 
     it('answers 404 for ids that do not exist or are not ids at all', async () => {
-      await request(t.app)
-        .get('/v1/runs/00000000-0000-4000-8000-000000000000')
-        .set('X-API-Key', PRO_KEY)
-        .expect(404);
-      const res = await request(t.app)
-        .get('/v1/runs/not-a-run-id')
-        .set('X-API-Key', PRO_KEY)
-        .expect(404);
+      await getWithKey(t.app, '/v1/runs/00000000-0000-4000-8000-000000000000', PRO_KEY).expect(404);
+      const res = await getWithKey(t.app, '/v1/runs/not-a-run-id', PRO_KEY).expect(404);
       assert.match(res.body.detail, /no run "not-a-run-id"/);
     });
   });
@@ -272,9 +221,9 @@ describe('agent API', () => {
         await request(split.app).get('/metrics').expect(404);
         await request(split.app).get('/health/ready').expect(404);
         await request(split.app).get('/admin/chaos').expect(404);
-        await request(split.app).get('/v1/agents').set('X-API-Key', PRO_KEY).expect(200);
+        await getWithKey(split.app, '/v1/agents', PRO_KEY).expect(200);
         await request(split.management).get('/health/ready').expect(200);
-        await request(split.management).get('/v1/agents').set('X-API-Key', PRO_KEY).expect(404);
+        await getWithKey(split.management, '/v1/agents', PRO_KEY).expect(404);
       } finally {
         split.close();
       }

@@ -1,16 +1,12 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { ADMIN_TOKEN, buildApp, FREE_KEY, PRO_KEY, type TestApp } from './support/app';
-import { scrape } from './support/http';
-import { valueOf } from './support/metrics';
+import { ADMIN_TOKEN, appPerSuite, FREE_KEY, PRO_KEY } from './support/app';
+import { getWithKey, postRun, scrape } from './support/http';
+import { assertGrowth, delta, valueOf } from './support/metrics';
 import { logLines } from './support/telemetry';
 
 describe('API keys', () => {
-  let t: TestApp;
-  before(() => {
-    t = buildApp();
-  });
-  after(() => t.close());
+  const t = appPerSuite();
 
   it('no key → 401 counted as missing_key', async () => {
     const before = await scrape(t.app);
@@ -19,31 +15,21 @@ describe('API keys', () => {
     assert.equal(res.headers['www-authenticate'], 'ApiKey header="X-API-Key"');
     assert.match(res.body.detail, /X-API-Key/);
     const after = await scrape(t.app);
-    const delta = (reason: string) =>
-      valueOf(after, 'auth_failures_total', { reason }) -
-      valueOf(before, 'auth_failures_total', { reason });
-    assert.equal(delta('missing_key'), 1);
-    assert.equal(delta('invalid_key'), 0);
+    const grown = (reason: string) => delta(after, before, 'auth_failures_total', { reason });
+    assert.equal(grown('missing_key'), 1);
+    assert.equal(grown('invalid_key'), 0);
   });
 
   it('a wrong key → 401 counted as invalid_key, on every API route', async () => {
     const before = await scrape(t.app);
     await request(t.app).get('/v1/agents').set('X-API-Key', 'sk-guess').expect(401);
-    await request(t.app)
-      .post('/v1/agents/research/runs')
-      .set('X-API-Key', `${PRO_KEY}x`)
-      .send({ input: 'hi' })
-      .expect(401);
+    await postRun(t.app, 'research', `${PRO_KEY}x`).send({ input: 'hi' }).expect(401);
     await request(t.app)
       .get('/v1/runs/00000000-0000-4000-8000-000000000000')
       .set('X-API-Key', 'x'.repeat(5000))
       .expect(401);
     const after = await scrape(t.app);
-    assert.equal(
-      valueOf(after, 'auth_failures_total', { reason: 'invalid_key' }) -
-        valueOf(before, 'auth_failures_total', { reason: 'invalid_key' }),
-      3,
-    );
+    assert.equal(delta(after, before, 'auth_failures_total', { reason: 'invalid_key' }), 3);
   });
 
   it('authenticates before looking anything up: no agent names, routes or methods leak', async () => {
@@ -66,18 +52,12 @@ describe('API keys', () => {
     const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
     await request(t.app).options('/admin/chaos').set(admin).expect(204);
     await request(t.app).put('/admin/chaos/nope').set(admin).send({ ttl_seconds: 1 }).expect(404);
-    const known = await request(t.app)
-      .post('/v1/agents/nope/runs')
-      .set('X-API-Key', PRO_KEY)
-      .send({ input: 'hi' })
-      .expect(404);
+    const known = await postRun(t.app, 'nope', PRO_KEY).send({ input: 'hi' }).expect(404);
     assert.match(known.text, /research/);
   });
 
   it('a valid key is accepted and its tier applies', async () => {
-    const res = await request(t.app)
-      .post('/v1/agents/support/runs')
-      .set('X-API-Key', FREE_KEY)
+    const res = await postRun(t.app, 'support', FREE_KEY)
       .send({ input: 'refund please' })
       .expect(201);
     assert.equal(res.body.tier, 'free');
@@ -85,11 +65,7 @@ describe('API keys', () => {
 });
 
 describe('failed authentication attempts', () => {
-  let t: TestApp;
-  before(() => {
-    t = buildApp({ AUTH_FAILURE_BURST: '5', AUTH_FAILURE_RPS: '0.1' });
-  });
-  after(() => t.close());
+  const t = appPerSuite({ AUTH_FAILURE_BURST: '5', AUTH_FAILURE_RPS: '0.1' });
 
   it('are throttled per address (429, Retry-After), still counted, never blocking a valid key', async () => {
     const before = await scrape(t.app);
@@ -109,13 +85,11 @@ describe('failed authentication attempts', () => {
       .set('Authorization', 'Bearer not-the-token')
       .expect(429);
     // The same address, with a valid key: served.
-    await request(t.app).get('/v1/agents').set('X-API-Key', PRO_KEY).expect(200);
+    await getWithKey(t.app, '/v1/agents', PRO_KEY).expect(200);
     const after = await scrape(t.app);
-    const delta = (reason: string) =>
-      valueOf(after, 'auth_failures_total', { reason }) -
-      valueOf(before, 'auth_failures_total', { reason });
-    assert.equal(delta('invalid_key'), 5);
-    assert.equal(delta('throttled'), 9);
+    const grown = (reason: string) => delta(after, before, 'auth_failures_total', { reason });
+    assert.equal(grown('invalid_key'), 5);
+    assert.equal(grown('throttled'), 9);
   });
 
   it('keep the access log bounded', async () => {
@@ -137,23 +111,15 @@ describe('failed authentication attempts', () => {
 });
 
 describe('rate limits', () => {
-  let t: TestApp;
-  before(() => {
-    // Three requests at once, then one every 100 s: the fourth is refused.
-    t = buildApp({ RATE_LIMIT_FREE_RPS: '0.01', RATE_LIMIT_FREE_BURST: '3' });
-  });
-  after(() => t.close());
+  // Three requests at once, then one every 100 s: the fourth is refused.
+  const t = appPerSuite({ RATE_LIMIT_FREE_RPS: '0.01', RATE_LIMIT_FREE_BURST: '3' });
 
   it('over the tier rate → 429 with Retry-After; counted per tier and as rejected runs', async () => {
     const before = await scrape(t.app);
     for (let i = 0; i < 3; i++) {
-      await request(t.app).get('/v1/agents').set('X-API-Key', FREE_KEY).expect(200);
+      await getWithKey(t.app, '/v1/agents', FREE_KEY).expect(200);
     }
-    const res = await request(t.app)
-      .post('/v1/agents/research/runs')
-      .set('X-API-Key', FREE_KEY)
-      .send({ input: 'one more' })
-      .expect(429);
+    const res = await postRun(t.app, 'research', FREE_KEY).send({ input: 'one more' }).expect(429);
     assert.match(res.headers['content-type']!, /^application\/problem\+json/);
     const retryAfter = Number(res.headers['retry-after']);
     assert.ok(
@@ -163,41 +129,24 @@ describe('rate limits', () => {
     assert.match(res.body.detail, /free tier/);
 
     // The pro key has its own bucket.
-    await request(t.app).get('/v1/agents').set('X-API-Key', PRO_KEY).expect(200);
+    await getWithKey(t.app, '/v1/agents', PRO_KEY).expect(200);
 
     const after = await scrape(t.app);
-    const delta = (name: string, labels: Record<string, string>) =>
-      valueOf(after, name, labels) - valueOf(before, name, labels);
-    assert.equal(delta('rate_limit_rejections_total', { tier: 'free' }), 1);
-    assert.equal(delta('rate_limit_rejections_total', { tier: 'pro' }), 0);
-    assert.equal(
-      delta('agent_runs_total', { agent: 'research', tier: 'free', status: 'rejected' }),
-      1,
-    );
-    assert.equal(
-      delta('http_requests_total', {
-        method: 'POST',
-        route: '/v1/agents/:agent/runs',
-        status_code: '429',
-      }),
-      1,
-    );
+    assertGrowth(after, before, {
+      'rate_limit_rejections_total{tier="free"}': 1,
+      'rate_limit_rejections_total{tier="pro"}': 0,
+      'agent_runs_total{agent="research",tier="free",status="rejected"}': 1,
+      'http_requests_total{method="POST",route="/v1/agents/:agent/runs",status_code="429"}': 1,
+    });
   });
 });
 
 describe('concurrent runs', () => {
-  let t: TestApp;
-  before(() => {
-    // sim-small steps of about 250 ms: a run takes 0.5–1 s.
-    t = buildApp({ MAX_CONCURRENT_RUNS: '2', LLM_LATENCY_SCALE: '1' });
-  });
-  after(() => t.close());
+  // sim-small steps of about 250 ms: a run takes 0.5–1 s.
+  const t = appPerSuite({ MAX_CONCURRENT_RUNS: '2', LLM_LATENCY_SCALE: '1' });
 
   const run = (input: string) =>
-    request(t.app)
-      .post('/v1/agents/support/runs')
-      .set('X-API-Key', PRO_KEY)
-      .send({ input, model: 'sim-small' });
+    postRun(t.app, 'support', PRO_KEY).send({ input, model: 'sim-small' });
 
   it('past MAX_CONCURRENT_RUNS → 503 with Retry-After, counted; the cap is a gauge', async () => {
     const before = await scrape(t.app);
@@ -215,10 +164,6 @@ describe('concurrent runs', () => {
     await run('after the others').expect(201);
     const after = await scrape(t.app);
     assert.equal(valueOf(after, 'agent_runs_concurrency_limit', {}), 2);
-    assert.equal(
-      valueOf(after, 'agent_runs_rejected_total', { reason: 'overloaded' }) -
-        valueOf(before, 'agent_runs_rejected_total', { reason: 'overloaded' }),
-      1,
-    );
+    assert.equal(delta(after, before, 'agent_runs_rejected_total', { reason: 'overloaded' }), 1);
   });
 });

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { brotliCompressSync, deflateSync, gzipSync, zstdCompressSync } from 'node:zlib';
 import request from 'supertest';
 import { buildApp, PRO_KEY, type TestApp } from './support/app';
-import { scrape } from './support/http';
-import { valueOf } from './support/metrics';
+import { getWithKey, postRun, scrape } from './support/http';
+import { delta, valueOf } from './support/metrics';
 
 const PROBLEM = /^application\/problem\+json/;
 
@@ -28,45 +28,45 @@ describe('bad input', () => {
   });
   after(() => t.close());
 
-  const postRun = () => request(t.app).post('/v1/agents/research/runs').set('X-API-Key', PRO_KEY);
+  const postResearch = () => postRun(t.app, 'research', PRO_KEY);
   // superagent would serialise a Buffer as JSON ({"type":"Buffer",…}); these go out as bytes.
   const postBytes = (body: Buffer, headers: Record<string, string>) =>
-    postRun()
+    postResearch()
       .set({ 'Content-Type': 'application/json', ...headers })
       .serialize((bytes: Buffer) => bytes as unknown as string)
       .send(body);
 
   it('malformed JSON → 400', async () => {
-    const res = await postRun().set('Content-Type', 'application/json').send('{"input": "x",');
+    const res = await postResearch().set('Content-Type', 'application/json').send('{"input": "x",');
     assertProblem(res, 400, 'malformed-json');
   });
 
   it('wrong types → 422 with a pointer per field', async () => {
-    const res = await postRun().send({ input: 42, model: 'gpt-9' });
+    const res = await postResearch().send({ input: 42, model: 'gpt-9' });
     assertProblem(res, 422, 'validation-error');
     const pointers = (res.body.errors as { pointer: string }[]).map((e) => e.pointer).sort();
     assert.deepEqual(pointers, ['/input', '/model']);
   });
 
   it('missing and empty input → 422', async () => {
-    const missing = await postRun().send({});
+    const missing = await postResearch().send({});
     assertProblem(missing, 422, 'validation-error');
     assert.deepEqual(
       missing.body.errors.map((e: { pointer: string }) => e.pointer),
       ['/input'],
     );
-    const blank = await postRun().send({ input: '   ' });
+    const blank = await postResearch().send({ input: '   ' });
     assertProblem(blank, 422, 'validation-error');
     assert.match(blank.body.errors[0].detail, /must not be empty/);
   });
 
   it('a JSON array instead of an object → 422', async () => {
-    const res = await postRun().send([{ input: 'x' }]);
+    const res = await postResearch().send([{ input: 'x' }]);
     assertProblem(res, 422, 'validation-error');
   });
 
   it('unknown fields → 422 naming each of them', async () => {
-    const res = await postRun().send({ input: 'hello', temperature: 2, stream: true });
+    const res = await postResearch().send({ input: 'hello', temperature: 2, stream: true });
     assertProblem(res, 422, 'validation-error');
     assert.deepEqual(res.body.errors, [
       { pointer: '/temperature', detail: 'unknown field' },
@@ -75,18 +75,18 @@ describe('bad input', () => {
   });
 
   it('a body over the limit → 413', async () => {
-    const res = await postRun().send({ input: 'x'.repeat(2048) });
+    const res = await postResearch().send({ input: 'x'.repeat(2048) });
     assertProblem(res, 413, 'payload-too-large');
     assert.match(res.body.detail, /1024 bytes/);
   });
 
   it('a body that is not JSON → 415', async () => {
-    const res = await postRun().set('Content-Type', 'text/plain').send('input=hello');
+    const res = await postResearch().set('Content-Type', 'text/plain').send('input=hello');
     assertProblem(res, 415, 'unsupported-media-type');
   });
 
   it('an unsupported charset → 415', async () => {
-    const res = await postRun()
+    const res = await postResearch()
       .set('Content-Type', 'application/json; charset=latin-9000')
       .send('{"input":"x"}');
     assertProblem(res, 415, 'unsupported-media-type');
@@ -141,11 +141,7 @@ describe('bad input', () => {
     }
     const after = await scrape(t.app);
     const unmatched = { method: 'GET', route: 'unmatched', status_code: '404' };
-    assert.equal(
-      valueOf(after, 'http_requests_total', unmatched) -
-        valueOf(before, 'http_requests_total', unmatched),
-      paths.length,
-    );
+    assert.equal(delta(after, before, 'http_requests_total', unmatched), paths.length);
     const routes = new Set(
       after.filter((s) => s.name === 'http_requests_total').map((s) => s.labels.route),
     );
@@ -157,11 +153,7 @@ describe('bad input', () => {
     await request(t.app)['propfind']('/somewhere').expect(404);
     const after = await scrape(t.app);
     const labels = { method: '_OTHER', route: 'unmatched', status_code: '404' };
-    assert.equal(
-      valueOf(after, 'http_requests_total', labels) -
-        valueOf(before, 'http_requests_total', labels),
-      1,
-    );
+    assert.equal(delta(after, before, 'http_requests_total', labels), 1);
   });
 
   it('wrong method → 405 with Allow, counted under the route template', async () => {
@@ -174,11 +166,7 @@ describe('bad input', () => {
     assert.equal(get.headers.allow, 'GET, HEAD, OPTIONS');
     const after = await scrape(t.app);
     const labels = { method: 'DELETE', route: '/v1/agents/:agent/runs', status_code: '405' };
-    assert.equal(
-      valueOf(after, 'http_requests_total', labels) -
-        valueOf(before, 'http_requests_total', labels),
-      1,
-    );
+    assert.equal(delta(after, before, 'http_requests_total', labels), 1);
   });
 
   it('OPTIONS → 204 with Allow', async () => {
@@ -187,7 +175,7 @@ describe('bad input', () => {
   });
 
   it('a path that is not valid percent-encoding → 400', async () => {
-    const res = await request(t.app).get('/v1/runs/%E0%A4%A').set('X-API-Key', PRO_KEY);
+    const res = await getWithKey(t.app, '/v1/runs/%E0%A4%A', PRO_KEY);
     assertProblem(res, 400, 'bad-request');
   });
 

@@ -3,12 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { MODELS } from '../src/agent/catalog';
 import type { LlmStep } from '../src/agent/run';
-import { ADMIN_TOKEN, buildApp, PRO_KEY, type TestApp } from './support/app';
-import { scrape } from './support/http';
-import { valueOf, type Sample } from './support/metrics';
-
-const delta = (after: Sample[], before: Sample[], name: string, labels: Record<string, string>) =>
-  valueOf(after, name, labels) - valueOf(before, name, labels);
+import { ADMIN_TOKEN, appPerTest, buildApp, PRO_KEY, type TestApp } from './support/app';
+import { getWithKey, postRun, scrape } from './support/http';
+import { assertGrowth, delta, valueOf } from './support/metrics';
 
 function admin(t: TestApp) {
   const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -24,7 +21,7 @@ function admin(t: TestApp) {
 }
 
 const run = (t: TestApp, input = `chaos run ${Math.random()}`) =>
-  request(t.app).post('/v1/agents/research/runs').set('X-API-Key', PRO_KEY).send({ input });
+  postRun(t.app, 'research', PRO_KEY).send({ input });
 
 describe('/admin/chaos', () => {
   describe('without ADMIN_TOKEN', () => {
@@ -38,14 +35,9 @@ describe('/admin/chaos', () => {
           .expect(404);
         await request(t.app).put('/admin/chaos/llm_outage').send({ ttl_seconds: 5 }).expect(404);
         const after = await scrape(t.app);
-        assert.equal(
-          delta(after, before, 'http_requests_total', {
-            method: 'GET',
-            route: 'unmatched',
-            status_code: '404',
-          }),
-          1,
-        );
+        assertGrowth(after, before, {
+          'http_requests_total{method="GET",route="unmatched",status_code="404"}': 1,
+        });
         assert.equal(t.services.chaos.list().length, 0);
       } finally {
         t.close();
@@ -54,11 +46,7 @@ describe('/admin/chaos', () => {
   });
 
   describe('with ADMIN_TOKEN', () => {
-    let t: TestApp;
-    beforeEach(() => {
-      t = buildApp({ CIRCUIT_FAILURE_THRESHOLD: '2', CIRCUIT_RESET_TIMEOUT_MS: '60000' });
-    });
-    afterEach(() => t.close());
+    const t = appPerTest({ CIRCUIT_FAILURE_THRESHOLD: '2', CIRCUIT_RESET_TIMEOUT_MS: '60000' });
 
     it('refuses a wrong or missing token with 401 and counts it', async () => {
       const before = await scrape(t.app);
@@ -71,10 +59,9 @@ describe('/admin/chaos', () => {
       await request(t.app).get('/admin/chaos').expect(401);
       await request(t.app).delete('/admin/chaos').set('Authorization', ADMIN_TOKEN).expect(401);
       const after = await scrape(t.app);
-      assert.equal(
-        delta(after, before, 'auth_failures_total', { reason: 'invalid_admin_token' }),
-        3,
-      );
+      assertGrowth(after, before, {
+        'auth_failures_total{reason="invalid_admin_token"}': 3,
+      });
       assert.equal(t.services.chaos.isActive('llm_outage'), false);
     });
 
@@ -130,18 +117,18 @@ describe('/admin/chaos', () => {
 
     it('error_ratio=1 fails every API request with 500, not the probes', async () => {
       await admin(t).put('error_ratio', { value: 1, ttl_seconds: 60 }).expect(200);
-      const res = await request(t.app).get('/v1/agents').set('X-API-Key', PRO_KEY).expect(500);
+      const res = await getWithKey(t.app, '/v1/agents', PRO_KEY).expect(500);
       assert.equal(res.body.type, 'tag:agent-service.local,2026:problem:injected-fault');
       await run(t).expect(500);
       await request(t.app).get('/health/ready').expect(200);
       await admin(t).put('error_ratio', { value: 0, ttl_seconds: 60 }).expect(200);
-      await request(t.app).get('/v1/agents').set('X-API-Key', PRO_KEY).expect(200);
+      await getWithKey(t.app, '/v1/agents', PRO_KEY).expect(200);
     });
 
     it('latency adds its milliseconds to each API request', async () => {
       await admin(t).put('latency', { value: 300, ttl_seconds: 60 }).expect(200);
       const started = performance.now();
-      await request(t.app).get('/v1/agents').set('X-API-Key', PRO_KEY).expect(200);
+      await getWithKey(t.app, '/v1/agents', PRO_KEY).expect(200);
       assert.ok(performance.now() - started >= 295);
     });
 
@@ -166,10 +153,7 @@ describe('/admin/chaos', () => {
       assert.equal(first.body.type, 'tag:agent-service.local,2026:problem:llm-provider-error');
       assert.equal(first.body.run_status, 'error');
       // The failed run is stored and says why.
-      const stored = await request(t.app)
-        .get(`/v1/runs/${first.body.run_id}`)
-        .set('X-API-Key', PRO_KEY)
-        .expect(200);
+      const stored = await getWithKey(t.app, `/v1/runs/${first.body.run_id}`, PRO_KEY).expect(200);
       assert.equal(stored.body.status, 'error');
       assert.match(stored.body.error, /provider unavailable/);
       await run(t).expect(502);
@@ -192,14 +176,9 @@ describe('/admin/chaos', () => {
         1,
       );
       assert.equal(delta(after, before, 'llm_requests_total', { ...llm, status: 'success' }), 0);
-      assert.equal(
-        delta(after, before, 'agent_runs_total', {
-          agent: 'research',
-          tier: 'pro',
-          status: 'error',
-        }),
-        3,
-      );
+      assertGrowth(after, before, {
+        'agent_runs_total{agent="research",tier="pro",status="error"}': 3,
+      });
       assert.equal(valueOf(after, 'circuit_breaker_state', { dependency: 'llm_provider' }), 2);
       assert.equal(valueOf(after, 'health_check_status', { check: 'llm_provider' }), 0);
     });
@@ -219,7 +198,7 @@ describe('/admin/chaos', () => {
       const failed = await run(t).expect(503);
       assert.equal(failed.body.type, 'tag:agent-service.local,2026:problem:database-unavailable');
       assert.doesNotMatch(JSON.stringify(failed.body), /sqlite|finalized|stack/i);
-      await request(t.app).get(`/v1/runs/${created.body.id}`).set('X-API-Key', PRO_KEY).expect(503);
+      await getWithKey(t.app, `/v1/runs/${created.body.id}`, PRO_KEY).expect(503);
 
       const after = await scrape(t.app);
       assert.equal(delta(after, before, 'db_errors_total', { operation: 'insert_run' }), 1);
@@ -229,7 +208,7 @@ describe('/admin/chaos', () => {
 
       await admin(t).clear('db_outage').expect(204);
       await request(t.app).get('/health/ready').expect(200);
-      await request(t.app).get(`/v1/runs/${created.body.id}`).set('X-API-Key', PRO_KEY).expect(200);
+      await getWithKey(t.app, `/v1/runs/${created.body.id}`, PRO_KEY).expect(200);
     });
 
     it('a fault ends by itself when its ttl runs out', async () => {

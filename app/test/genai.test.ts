@@ -7,9 +7,9 @@ import { RUNAWAY_LLM_STEPS } from '../src/agent/chaos';
 import type { LlmStep, RunRecord } from '../src/agent/run';
 import { GEN_AI_METRICS, GEN_AI_SEMCONV } from '../src/telemetry/genai';
 import { BUCKETS } from '../src/telemetry/metrics';
-import { ADMIN_TOKEN, buildApp, FREE_KEY, PRO_KEY, type TestApp } from './support/app';
-import { newTraceparent, scrape, scrapeText } from './support/http';
-import { type Sample, valueOf } from './support/metrics';
+import { ADMIN_TOKEN, appPerSuite, FREE_KEY, PRO_KEY, type TestApp } from './support/app';
+import { newTraceparent, postRun, scrape, scrapeText } from './support/http';
+import { assertGrowth, delta, type Sample } from './support/metrics';
 import { SPAN_KIND, type ReceivedSpan } from './support/otlp-receiver';
 import { waitForSpans } from './support/telemetry';
 
@@ -19,8 +19,6 @@ const chat = (model: string, extra: Record<string, string> = {}) => ({
   gen_ai_request_model: model,
   ...extra,
 });
-const delta = (after: Sample[], before: Sample[], name: string, labels: Record<string, string>) =>
-  valueOf(after, name, labels) - valueOf(before, name, labels);
 /** The `le` values of a histogram family's buckets, in the order served, +Inf left out. */
 const bucketBounds = (samples: Sample[], name: string) => [
   ...new Set(
@@ -31,7 +29,7 @@ const bucketBounds = (samples: Sample[], name: string) => [
 ];
 
 async function run(t: TestApp, agent: string, body: object, key = PRO_KEY, traceparent?: string) {
-  const req = request(t.app).post(`/v1/agents/${agent}/runs`).set('X-API-Key', key);
+  const req = postRun(t.app, agent, key);
   if (traceparent) req.set('traceparent', traceparent);
   return req.send(body);
 }
@@ -51,12 +49,8 @@ function single(spans: ReceivedSpan[], name: string): ReceivedSpan {
 }
 
 describe('GenAI conventions, cost and LLM faults', () => {
-  let t: TestApp;
-  before(() => {
-    t = buildApp({ CIRCUIT_FAILURE_THRESHOLD: '1000' });
-  });
+  const t = appPerSuite({ CIRCUIT_FAILURE_THRESHOLD: '1000' });
   afterEach(() => t.services.chaos.clearAll());
-  after(() => t.close());
 
   it('names the conventions version, its commit and status in one module', () => {
     assert.equal(GEN_AI_SEMCONV.version, '1.41.0');
@@ -116,11 +110,10 @@ describe('GenAI conventions, cost and LLM faults', () => {
       agent: 'support',
     });
     assert.ok(Math.abs(cost - record.cost_usd) < 1e-9, `${cost} vs ${record.cost_usd}`);
-    assert.equal(delta(after, before, 'agent_run_tokens_count', { agent: 'support' }), 1);
-    assert.equal(
-      delta(after, before, 'agent_run_tokens_sum', { agent: 'support' }),
-      record.usage.total_tokens,
-    );
+    assertGrowth(after, before, {
+      'agent_run_tokens_count{agent="support"}': 1,
+      'agent_run_tokens_sum{agent="support"}': record.usage.total_tokens,
+    });
   });
 
   it('labels failed calls with error_type and marks their spans with error.type', async () => {
@@ -254,14 +247,10 @@ function same(sample: Sample, labels: Record<string, string>): boolean {
 }
 
 describe('prompt and completion capture (opt-in)', () => {
-  let t: TestApp;
-  before(() => {
-    t = buildApp({
-      OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'true',
-      GENAI_CAPTURE_MAX_CHARS: '300',
-    });
+  const t = appPerSuite({
+    OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'true',
+    GENAI_CAPTURE_MAX_CHARS: '300',
   });
-  after(() => t.close());
 
   it('records the messages as the conventions say, scrubbed and cut to the cap', async () => {
     const { header, traceId } = newTraceparent();

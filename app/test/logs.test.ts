@@ -5,15 +5,14 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { LoggerProvider } from '@opentelemetry/sdk-logs';
-import request from 'supertest';
 import { loadConfig } from '../src/config';
 import { createLogProcessor, OtlpLogTransport } from '../src/telemetry/log-export';
 import { addTransport, logger, removeTransport } from '../src/telemetry/logger';
 import { metrics } from '../src/telemetry/metrics';
-import { buildApp, PRO_KEY, testEnv, type TestApp } from './support/app';
-import { newTraceparent } from './support/http';
+import { appPerSuite, PRO_KEY, testEnv } from './support/app';
+import { getWithKey } from './support/http';
 import { SPAN_KIND, type ReceivedLogRecord } from './support/otlp-receiver';
-import { flushSpans, otlp, waitForSpans } from './support/telemetry';
+import { flushSpans, otlp, tracedRun } from './support/telemetry';
 
 const SEVERITY_INFO = 9;
 
@@ -45,24 +44,11 @@ const logFailures = async () =>
     ?.value ?? 0;
 
 describe('logs over OTLP', () => {
-  let t: TestApp;
-  before(() => {
-    t = buildApp();
-  });
-  after(() => t.close());
+  const t = appPerSuite();
 
   it('sends the request and run lines with trace, span and request ids, severity and resource', async () => {
-    const { header, traceId } = newTraceparent();
-    const res = await request(t.app)
-      .post('/v1/agents/analyst/runs')
-      .set('X-API-Key', PRO_KEY)
-      .set('traceparent', header)
-      .set('X-Request-Id', 'otlp-log-test-1')
-      .send({ input: 'What is 2 ^ 10 - 24? Reply to bob@example.com' })
-      .expect(201);
-    const spans = await waitForSpans(traceId, (found) =>
-      found.some((s) => s.kind === SPAN_KIND.server),
-    );
+    const input = 'What is 2 ^ 10 - 24? Reply to bob@example.com';
+    const { res, traceId, spans } = await tracedRun(t.app, 'analyst', 'otlp-log-test-1', input);
     const server = spans.find((s) => s.kind === SPAN_KIND.server)!;
     const agent = spans.find((s) => s.name === 'invoke_agent analyst')!;
 
@@ -115,7 +101,7 @@ describe('logs over OTLP', () => {
     try {
       // Ten times the queue: the rest is dropped by the processor, not held in memory.
       for (let i = 0; i < 200; i++) logger.info('line while the Collector is down', { i });
-      await request(t.app).get('/v1/agents').set('X-API-Key', PRO_KEY).expect(200);
+      await getWithKey(t.app, '/v1/agents', PRO_KEY).expect(200);
       await processor.forceFlush();
       const deadline = Date.now() + 10_000;
       while ((await logFailures()) === before && Date.now() < deadline) {

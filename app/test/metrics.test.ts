@@ -3,9 +3,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { AGENT_NAMES, AGENTS, MODEL_NAMES } from '../src/agent/catalog';
 import type { LlmStep, RunRecord } from '../src/agent/run';
-import { ADMIN_TOKEN, buildApp, FREE_KEY, PRO_KEY, type TestApp } from './support/app';
-import { newTraceparent, scrape, scrapeText } from './support/http';
-import { families, findSample, parseMetrics, valueOf, type Sample } from './support/metrics';
+import { ADMIN_TOKEN, appPerSuite, buildApp, FREE_KEY, PRO_KEY } from './support/app';
+import { getWithKey, newTraceparent, postRun, scrape, scrapeText } from './support/http';
+import {
+  assertGrowth,
+  delta,
+  families,
+  findSample,
+  parseMetrics,
+  valueOf,
+} from './support/metrics';
 import { flushSpans, otlp } from './support/telemetry';
 
 // SPEC 4: every family, its type and its labels (histograms also carry `le` on _bucket).
@@ -65,15 +72,8 @@ const CATALOG: { family: string; type: string; labels: string[] }[] = [
 const sampleName = (family: string, type: string) =>
   type === 'counter' ? `${family}_total` : type === 'histogram' ? `${family}_bucket` : family;
 
-const delta = (after: Sample[], before: Sample[], name: string, labels: Record<string, string>) =>
-  valueOf(after, name, labels) - valueOf(before, name, labels);
-
 describe('metrics', () => {
-  let t: TestApp;
-  before(() => {
-    t = buildApp({ GIT_COMMIT: 'abc1234' });
-  });
-  after(() => t.close());
+  const t = appPerSuite({ GIT_COMMIT: 'abc1234' });
 
   it('serves OpenMetrics text ending in # EOF', async () => {
     const { text, contentType } = await scrapeText(t.app);
@@ -82,9 +82,7 @@ describe('metrics', () => {
   });
 
   it('has every catalog family with its labels after a run, plus the runtime defaults', async () => {
-    await request(t.app)
-      .post('/v1/agents/research/runs')
-      .set('X-API-Key', PRO_KEY)
+    await postRun(t.app, 'research', PRO_KEY)
       .send({ input: 'what is the billing cycle?' })
       .expect(201);
     await request(t.app).get('/health').expect(200);
@@ -179,9 +177,7 @@ describe('metrics', () => {
   it('moves every counter of a run by the right amount', async () => {
     const input = 'Compute 6 * 7 and check the refund policy';
     const before = await scrape(t.app);
-    const res = await request(t.app)
-      .post('/v1/agents/analyst/runs')
-      .set('X-API-Key', FREE_KEY)
+    const res = await postRun(t.app, 'analyst', FREE_KEY)
       .send({ input, model: 'sim-small' })
       .expect(201);
     const after = await scrape(t.app);
@@ -189,22 +185,10 @@ describe('metrics', () => {
     const llmSteps = run.steps.filter((s): s is LlmStep => s.type === 'llm');
     const llm = { provider: 'simulated', model: 'sim-small' };
 
-    assert.equal(
-      delta(after, before, 'agent_runs_total', {
-        agent: 'analyst',
-        tier: 'free',
-        status: 'success',
-      }),
-      1,
-    );
-    assert.equal(
-      delta(after, before, 'agent_tool_calls_total', {
-        agent: 'analyst',
-        tool: 'calculator',
-        status: 'success',
-      }),
-      1,
-    );
+    assertGrowth(after, before, {
+      'agent_runs_total{agent="analyst",tier="free",status="success"}': 1,
+      'agent_tool_calls_total{agent="analyst",tool="calculator",status="success"}': 1,
+    });
     assert.equal(
       delta(after, before, 'llm_requests_total', { ...llm, status: 'success' }),
       llmSteps.length,
@@ -224,71 +208,37 @@ describe('metrics', () => {
     });
     assert.ok(Math.abs(cost - run.cost_usd) < 1e-9, `${cost} vs ${run.cost_usd}`);
     assert.equal(delta(after, before, 'llm_request_duration_seconds_count', llm), llmSteps.length);
-    assert.equal(
-      delta(after, before, 'cache_requests_total', { cache: 'response', result: 'miss' }),
-      1,
-    );
-    assert.equal(
-      delta(after, before, 'db_query_duration_seconds_count', { operation: 'insert_run' }),
-      1,
-    );
-    assert.equal(
-      delta(after, before, 'agent_run_duration_seconds_count', {
-        agent: 'analyst',
-        status: 'success',
-      }),
-      1,
-    );
-    assert.equal(
-      delta(after, before, 'http_requests_total', {
-        method: 'POST',
-        route: '/v1/agents/:agent/runs',
-        status_code: '201',
-      }),
-      1,
-    );
+    assertGrowth(after, before, {
+      'cache_requests_total{cache="response",result="miss"}': 1,
+      'db_query_duration_seconds_count{operation="insert_run"}': 1,
+      'agent_run_duration_seconds_count{agent="analyst",status="success"}': 1,
+      'http_requests_total{method="POST",route="/v1/agents/:agent/runs",status_code="201"}': 1,
+    });
     assert.equal(valueOf(after, 'agent_runs_in_progress', { agent: 'analyst' }), 0);
 
     // The same prompt again: a cache hit, no LLM call, no tokens.
-    await request(t.app)
-      .post('/v1/agents/analyst/runs')
-      .set('X-API-Key', FREE_KEY)
-      .send({ input, model: 'sim-small' })
-      .expect(201);
+    await postRun(t.app, 'analyst', FREE_KEY).send({ input, model: 'sim-small' }).expect(201);
     const cached = await scrape(t.app);
-    assert.equal(
-      delta(cached, after, 'cache_requests_total', { cache: 'response', result: 'hit' }),
-      1,
-    );
+    assertGrowth(cached, after, {
+      'cache_requests_total{cache="response",result="hit"}': 1,
+    });
     assert.equal(delta(cached, after, 'llm_requests_total', { ...llm, status: 'success' }), 0);
-    assert.equal(
-      delta(cached, after, 'agent_runs_total', {
-        agent: 'analyst',
-        tier: 'free',
-        status: 'success',
-      }),
-      1,
-    );
+    assertGrowth(cached, after, {
+      'agent_runs_total{agent="analyst",tier="free",status="success"}': 1,
+    });
   });
 
   it('counts a failed tool call as a tool error without failing the run', async () => {
     const before = await scrape(t.app);
-    const res = await request(t.app)
-      .post('/v1/agents/analyst/runs')
-      .set('X-API-Key', PRO_KEY)
+    const res = await postRun(t.app, 'analyst', PRO_KEY)
       .send({ input: 'divide 1 / 0 please' })
       .expect(201);
     const tool = res.body.steps.find((s: { type: string }) => s.type === 'tool');
     assert.deepEqual([tool.status, tool.error], ['error', 'calculator: division by zero']);
     const after = await scrape(t.app);
-    assert.equal(
-      delta(after, before, 'agent_tool_calls_total', {
-        agent: 'analyst',
-        tool: 'calculator',
-        status: 'error',
-      }),
-      1,
-    );
+    assertGrowth(after, before, {
+      'agent_tool_calls_total{agent="analyst",tool="calculator",status="error"}': 1,
+    });
   });
 
   it('puts every alert threshold on a bucket boundary', async () => {
@@ -307,36 +257,32 @@ describe('metrics', () => {
 
   it('attaches the trace id of the request as exemplar to the duration histograms', async () => {
     const { header, traceId } = newTraceparent();
-    await request(t.app)
-      .post('/v1/agents/support/runs')
-      .set('X-API-Key', PRO_KEY)
+    await postRun(t.app, 'support', PRO_KEY)
       .set('traceparent', header)
       .send({ input: `exemplar ${traceId}` })
       .expect(201);
     const samples = await scrape(t.app);
-    const httpExemplars = samples.filter(
-      (s) =>
-        s.name === 'http_request_duration_seconds_bucket' &&
-        s.labels.route === '/v1/agents/:agent/runs' &&
-        s.exemplar?.labels.trace_id === traceId,
+    // The buckets of `name` whose exemplar names this trace, among those with `label`=`value`.
+    const exemplarBuckets = (name: string, label: string, value: string) =>
+      samples.filter(
+        (s) =>
+          s.name === name && s.labels[label] === value && s.exemplar?.labels.trace_id === traceId,
+      );
+    const httpExemplars = exemplarBuckets(
+      'http_request_duration_seconds_bucket',
+      'route',
+      '/v1/agents/:agent/runs',
     );
     assert.equal(httpExemplars.length, 1);
     assert.match(httpExemplars[0]!.exemplar!.labels.span_id!, /^[0-9a-f]{16}$/);
     assert.ok(httpExemplars[0]!.exemplar!.value <= Number(httpExemplars[0]!.labels.le));
-    const runExemplars = samples.filter(
-      (s) =>
-        s.name === 'agent_run_duration_seconds_bucket' &&
-        s.labels.agent === 'support' &&
-        s.exemplar?.labels.trace_id === traceId,
-    );
+    const runExemplars = exemplarBuckets('agent_run_duration_seconds_bucket', 'agent', 'support');
     assert.equal(runExemplars.length, 1);
   });
 
   it('leaves no exemplar for a trace the sampler dropped', async () => {
     const { traceId } = newTraceparent();
-    await request(t.app)
-      .get('/v1/agents')
-      .set('X-API-Key', PRO_KEY)
+    await getWithKey(t.app, '/v1/agents', PRO_KEY)
       .set('traceparent', `00-${traceId}-00f067aa0ba902b7-00`)
       .expect(200);
     const samples = await scrape(t.app);
@@ -349,9 +295,7 @@ describe('metrics', () => {
       const { traceId, header } = newTraceparent();
       const labels = { method: 'GET', route: '/v1/runs/:id', status_code: '404' };
       const before = valueOf(await scrape(bare.app), 'http_requests_total', labels);
-      const res = await request(bare.app)
-        .get('/v1/runs/nope')
-        .set('X-API-Key', PRO_KEY)
+      const res = await getWithKey(bare.app, '/v1/runs/nope', PRO_KEY)
         .set('traceparent', header)
         .expect(404);
       assert.equal(res.body.trace_id, undefined);
@@ -371,10 +315,7 @@ describe('metrics', () => {
       .send({ value: 400, ttl_seconds: 30 })
       .expect(200);
     const idle = valueOf(await scrape(t.app), 'http_requests_in_flight');
-    const slow = request(t.app)
-      .get('/v1/agents')
-      .set('X-API-Key', PRO_KEY)
-      .then((res) => res);
+    const slow = getWithKey(t.app, '/v1/agents', PRO_KEY).then((res) => res);
     await sleep(150);
     const busy = valueOf(await scrape(t.app), 'http_requests_in_flight');
     assert.equal(busy, idle + 1);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import type { LlmStep, RunRecord } from '../src/agent/run';
-import { ADMIN_TOKEN, buildApp, PRO_KEY, type TestApp } from './support/app';
-import { newTraceparent } from './support/http';
+import { ADMIN_TOKEN, appPerSuite, PRO_KEY } from './support/app';
+import { getWithKey, newTraceparent, postRun } from './support/http';
 import { SPAN_KIND, type ReceivedSpan } from './support/otlp-receiver';
-import { flushSpans, logLines, otlp, waitForSpans } from './support/telemetry';
+import { flushSpans, logLines, otlp, tracedRun, waitForSpans } from './support/telemetry';
 
 const STATUS_ERROR = 2;
 
@@ -15,17 +15,11 @@ function single(spans: ReceivedSpan[], predicate: (span: ReceivedSpan) => boolea
 }
 
 describe('traces and logs', () => {
-  let t: TestApp;
-  before(() => {
-    t = buildApp({ CIRCUIT_FAILURE_THRESHOLD: '100' });
-  });
-  after(() => t.close());
+  const t = appPerSuite({ CIRCUIT_FAILURE_THRESHOLD: '100' });
 
   it('exports the span tree of a run over OTLP/HTTP with GenAI attributes', async () => {
     const { header, traceId, parentSpanId } = newTraceparent();
-    const res = await request(t.app)
-      .post('/v1/agents/analyst/runs')
-      .set('X-API-Key', PRO_KEY)
+    const res = await postRun(t.app, 'analyst', PRO_KEY)
       .set('traceparent', header)
       .send({ input: 'What is 2 ^ 10 - 24?' })
       .expect(201);
@@ -96,10 +90,7 @@ describe('traces and logs', () => {
   });
 
   it('starts a new trace when the request carries none, named after the route', async () => {
-    const res = await request(t.app)
-      .get('/v1/runs/not-a-run')
-      .set('X-API-Key', PRO_KEY)
-      .expect(404);
+    const res = await getWithKey(t.app, '/v1/runs/not-a-run', PRO_KEY).expect(404);
     const traceId = res.body.trace_id as string;
     assert.match(traceId, /^[0-9a-f]{32}$/);
     const spans = await waitForSpans(traceId, (found) => found.length >= 1);
@@ -129,9 +120,7 @@ describe('traces and logs', () => {
       .send({ ttl_seconds: 30 })
       .expect(200);
     const { header, traceId } = newTraceparent();
-    await request(t.app)
-      .post('/v1/agents/support/runs')
-      .set('X-API-Key', PRO_KEY)
+    await postRun(t.app, 'support', PRO_KEY)
       .set('traceparent', header)
       .send({ input: 'is the provider up?' })
       .expect(502);
@@ -153,9 +142,7 @@ describe('traces and logs', () => {
 
   it('exports nothing for a request whose parent was not sampled, and still serves it', async () => {
     const { traceId } = newTraceparent();
-    const res = await request(t.app)
-      .post('/v1/agents/research/runs')
-      .set('X-API-Key', PRO_KEY)
+    const res = await postRun(t.app, 'research', PRO_KEY)
       .set('traceparent', `00-${traceId}-00f067aa0ba902b7-00`)
       .send({ input: 'unsampled run' })
       .expect(201);
@@ -166,17 +153,8 @@ describe('traces and logs', () => {
   });
 
   it('writes JSON logs that carry the trace and span of the request', async () => {
-    const { header, traceId } = newTraceparent();
-    const res = await request(t.app)
-      .post('/v1/agents/research/runs')
-      .set('X-API-Key', PRO_KEY)
-      .set('traceparent', header)
-      .set('X-Request-Id', 'log-test-1')
-      .send({ input: 'mail me at alice@example.com about the billing' })
-      .expect(201);
-    const spans = await waitForSpans(traceId, (found) =>
-      found.some((s) => s.kind === SPAN_KIND.server),
-    );
+    const input = 'mail me at alice@example.com about the billing';
+    const { res, traceId, spans } = await tracedRun(t.app, 'research', 'log-test-1', input);
     const server = single(spans, (s) => s.kind === SPAN_KIND.server, 'server span');
     const agent = single(spans, (s) => s.name === 'invoke_agent research', 'agent span');
 

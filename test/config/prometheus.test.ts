@@ -3,8 +3,7 @@
 // Alertmanager target is a compose service on a port it declares. Broken copies must fail.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { describeBinary, findBinary, type FoundBinary } from '../../scripts/lib/binaries.ts';
@@ -13,6 +12,7 @@ import { isObj, loadCompose, type Json, type Obj } from '../lib/compose.ts';
 import { checkReferences, prometheusTargets, servicePorts } from '../lib/ports.ts';
 import { run } from '../lib/programs.ts';
 import { REPO } from '../lib/repo.ts';
+import { withTempFile } from '../lib/temp-dir.ts';
 
 const PROM_DIR = join(REPO, 'prometheus');
 const CONFIG_TEXT = readFileSync(join(PROM_DIR, 'prometheus.yml'), 'utf8');
@@ -81,20 +81,14 @@ describe('prometheus config', () => {
 
     it('rejects a broken copy', function () {
       if (PROMTOOLS.length === 0) this.skip();
-      const dir = mkdtempSync(join(tmpdir(), 'prom-config-'));
-      try {
-        writeFileSync(
-          join(dir, 'prometheus.yml'),
-          CONFIG_TEXT.replace('scrape_interval: 15s', 'scrape_interval: 15x'),
-        );
+      const broken = CONFIG_TEXT.replace('scrape_interval: 15s', 'scrape_interval: 15x');
+      withTempFile('prometheus.yml', broken, (dir) => {
         for (const p of PROMTOOLS) {
           const r = run(p.path, ['check', 'config', 'prometheus.yml'], dir);
           assert.notEqual(r.code, 0, `${describeBinary(p)} accepted a broken config`);
           assert.match(r.output, /15x/);
         }
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      });
     });
   });
 });
@@ -114,21 +108,13 @@ describe('prometheus config', () => {
 
     it('rejects a broken rule file', function () {
       if (PROMTOOLS.length === 0) this.skip();
-      const dir = mkdtempSync(join(tmpdir(), 'prom-rules-'));
-      try {
-        writeFileSync(
-          join(dir, 'bad.yml'),
-          YAML.stringify({
-            groups: [
-              { name: 'g', rules: [{ alert: 'Bad', expr: 'rate(http_requests_total[5m]' }] },
-            ],
-          }),
-        );
+      const broken = YAML.stringify({
+        groups: [{ name: 'g', rules: [{ alert: 'Bad', expr: 'rate(http_requests_total[5m]' }] }],
+      });
+      withTempFile('bad.yml', broken, (dir) => {
         const r = run(PROMTOOLS[0].path, ['check', 'rules', 'bad.yml'], dir);
         assert.notEqual(r.code, 0, 'promtool accepted a rule that does not parse');
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      });
     });
   });
 });

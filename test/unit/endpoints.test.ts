@@ -18,6 +18,12 @@ function stackRepoFixture() {
   });
   const env = (extra: NodeJS.ProcessEnv = {}) => ({ NATIVE_STATE_DIR: state, ...extra });
   return {
+    /** Writes the repo's .env (what make configure writes for compose). */
+    dotEnv: (text: string) => writeFileSync(path.join(repo, '.env'), text),
+    /** Writes the env file a running make native leaves in its state directory. */
+    nativeEnv: (text: string) => writeFileSync(path.join(state, 'env'), text),
+    /** resolveEndpoints without flags, in this repo, with this environment on top. */
+    resolve: (extra: NodeJS.ProcessEnv = {}) => resolveEndpoints({}, env(extra), repo),
     get repo() {
       return repo;
     },
@@ -30,8 +36,8 @@ function stackRepoFixture() {
 
 function whereTheStackIs(f: ReturnType<typeof stackRepoFixture>): void {
   it('defaults to the compose ports, with the token from .env', () => {
-    writeFileSync(path.join(f.repo, '.env'), 'ADMIN_TOKEN=from-dotenv\n');
-    const ep = resolveEndpoints({}, f.env(), f.repo);
+    f.dotEnv('ADMIN_TOKEN=from-dotenv\n');
+    const ep = f.resolve();
     assert.equal(ep.app, DEFAULT_URLS.app);
     assert.equal(ep.prometheus, 'http://127.0.0.1:9090');
     assert.equal(ep.adminToken, 'from-dotenv');
@@ -40,20 +46,19 @@ function whereTheStackIs(f: ReturnType<typeof stackRepoFixture>): void {
   });
 
   it('follows the host ports a .env moves compose to', () => {
-    writeFileSync(path.join(f.repo, '.env'), 'APP_PORT=18000\nPROMETHEUS_PORT=19090\n');
-    const ep = resolveEndpoints({}, f.env(), f.repo);
+    f.dotEnv('APP_PORT=18000\nPROMETHEUS_PORT=19090\n');
+    const ep = f.resolve();
     assert.equal(ep.app, 'http://127.0.0.1:18000');
     assert.equal(ep.prometheus, 'http://127.0.0.1:19090');
     assert.equal(ep.alertmanager, DEFAULT_URLS.alertmanager);
   });
 
   it('prefers a running make native, found by its env file', () => {
-    writeFileSync(path.join(f.repo, '.env'), 'ADMIN_TOKEN=from-dotenv\n');
-    writeFileSync(
-      path.join(f.state, 'env'),
+    f.dotEnv('ADMIN_TOKEN=from-dotenv\n');
+    f.nativeEnv(
       `APP_URL=http://127.0.0.1:1234\nADMIN_TOKEN=native-token\nNATIVE_PID=${process.pid}\nNATIVE_CONTROL_URL=http://127.0.0.1:9\n`,
     );
-    const ep = resolveEndpoints({}, f.env(), f.repo);
+    const ep = f.resolve();
     assert.equal(ep.app, 'http://127.0.0.1:1234');
     assert.equal(ep.adminToken, 'native-token');
     assert.deepEqual(ep.native, { pid: process.pid, controlUrl: 'http://127.0.0.1:9' });
@@ -61,20 +66,14 @@ function whereTheStackIs(f: ReturnType<typeof stackRepoFixture>): void {
   });
 
   it('ignores the env file of a make native that is gone', () => {
-    writeFileSync(
-      path.join(f.state, 'env'),
-      'APP_URL=http://127.0.0.1:1234\nNATIVE_PID=999999999\n',
-    );
-    assert.equal(resolveEndpoints({}, f.env(), f.repo).app, DEFAULT_URLS.app);
+    f.nativeEnv('APP_URL=http://127.0.0.1:1234\nNATIVE_PID=999999999\n');
+    assert.equal(f.resolve().app, DEFAULT_URLS.app);
   });
 
   it('inside the tools container: compose service names, the .env token, no make native of the host', () => {
-    writeFileSync(path.join(f.repo, '.env'), 'APP_PORT=18000\nADMIN_TOKEN=from-dotenv\n');
-    writeFileSync(
-      path.join(f.state, 'env'),
-      `APP_URL=http://127.0.0.1:1234\nNATIVE_PID=${process.pid}\n`,
-    );
-    const ep = resolveEndpoints({}, f.env({ STACK_HOSTS: 'compose' }), f.repo);
+    f.dotEnv('APP_PORT=18000\nADMIN_TOKEN=from-dotenv\n');
+    f.nativeEnv(`APP_URL=http://127.0.0.1:1234\nNATIVE_PID=${process.pid}\n`);
+    const ep = f.resolve({ STACK_HOSTS: 'compose' });
     assert.equal(ep.app, 'http://app:8000');
     assert.equal(ep.receiver, 'http://alert-receiver:9095');
     assert.equal(ep.grafana, 'http://grafana:3000');
@@ -88,15 +87,8 @@ function whereTheStackIs(f: ReturnType<typeof stackRepoFixture>): void {
 
 function overridesAndLogins(f: ReturnType<typeof stackRepoFixture>): void {
   it('lets environment variables and then flags override everything', () => {
-    writeFileSync(
-      path.join(f.state, 'env'),
-      `APP_URL=http://127.0.0.1:1234\nNATIVE_PID=${process.pid}\n`,
-    );
-    const fromEnv = resolveEndpoints(
-      {},
-      f.env({ APP_URL: 'http://127.0.0.1:2000/', ADMIN_TOKEN: 't1' }),
-      f.repo,
-    );
+    f.nativeEnv(`APP_URL=http://127.0.0.1:1234\nNATIVE_PID=${process.pid}\n`);
+    const fromEnv = f.resolve({ APP_URL: 'http://127.0.0.1:2000/', ADMIN_TOKEN: 't1' });
     assert.equal(fromEnv.app, 'http://127.0.0.1:2000', 'trailing slash removed');
     assert.equal(fromEnv.adminToken, 't1');
     const fromFlags = resolveEndpoints(
@@ -109,45 +101,35 @@ function overridesAndLogins(f: ReturnType<typeof stackRepoFixture>): void {
   });
 
   it("gives Grafana's admin login from .env (make smoke), the environment winning", () => {
-    writeFileSync(
-      path.join(f.repo, '.env'),
-      'GRAFANA_ADMIN_USER=root\nGRAFANA_ADMIN_PASSWORD=pw\n',
-    );
-    assert.deepEqual(resolveEndpoints({}, f.env(), f.repo).grafanaAuth, {
+    f.dotEnv('GRAFANA_ADMIN_USER=root\nGRAFANA_ADMIN_PASSWORD=pw\n');
+    assert.deepEqual(f.resolve().grafanaAuth, {
       user: 'root',
       password: 'pw',
     });
-    assert.deepEqual(
-      resolveEndpoints({}, f.env({ GRAFANA_ADMIN_PASSWORD: 'other' }), f.repo).grafanaAuth,
-      {
-        user: 'root',
-        password: 'other',
-      },
-    );
-    writeFileSync(path.join(f.repo, '.env'), 'GRAFANA_ADMIN_PASSWORD=\n');
-    assert.equal(resolveEndpoints({}, f.env(), f.repo).grafanaAuth, undefined);
+    assert.deepEqual(f.resolve({ GRAFANA_ADMIN_PASSWORD: 'other' }).grafanaAuth, {
+      user: 'root',
+      password: 'other',
+    });
+    f.dotEnv('GRAFANA_ADMIN_PASSWORD=\n');
+    assert.equal(f.resolve().grafanaAuth, undefined);
   });
 }
 
 function apiKeys(f: ReturnType<typeof stackRepoFixture>): void {
   it('finds API keys: environment, else the running make native, else .env', () => {
-    writeFileSync(
-      path.join(f.repo, '.env'),
-      'API_KEYS=compose-free-0123456789:free,compose-pro-0123456789:pro\n',
-    );
-    assert.deepEqual(resolveEndpoints({}, f.env(), f.repo).apiKeys, {
+    f.dotEnv('API_KEYS=compose-free-0123456789:free,compose-pro-0123456789:pro\n');
+    assert.deepEqual(f.resolve().apiKeys, {
       free: 'compose-free-0123456789',
       pro: 'compose-pro-0123456789',
     });
-    writeFileSync(
-      path.join(f.state, 'env'),
+    f.nativeEnv(
       `APP_URL=http://127.0.0.1:1234\nAPI_KEYS=native-pro-0123456789:pro,native-free-0123456789:free\nNATIVE_PID=${process.pid}\n`,
     );
-    assert.deepEqual(resolveEndpoints({}, f.env(), f.repo).apiKeys, {
+    assert.deepEqual(f.resolve().apiKeys, {
       free: 'native-free-0123456789',
       pro: 'native-pro-0123456789',
     });
-    const fromEnv = resolveEndpoints({}, f.env({ LOAD_PRO_KEY: 'env-pro-0123456789' }), f.repo);
+    const fromEnv = f.resolve({ LOAD_PRO_KEY: 'env-pro-0123456789' });
     assert.deepEqual(fromEnv.apiKeys, {
       free: 'native-free-0123456789',
       pro: 'env-pro-0123456789',
@@ -155,7 +137,7 @@ function apiKeys(f: ReturnType<typeof stackRepoFixture>): void {
   });
 
   it('has no API keys when nothing provides them (the app has no default keys)', () => {
-    assert.deepEqual(resolveEndpoints({}, f.env(), f.repo).apiKeys, {});
+    assert.deepEqual(f.resolve().apiKeys, {});
   });
 }
 

@@ -113,14 +113,12 @@ const ADDRS = {
 
 describe('rewrite: prometheus.yml', () => {
   const rules = (entry: string) => [`/tmp/out/rules/${entry.split('/').pop()}`];
+  // The repo's prometheus.yml for the test addresses and rule files, as one Prometheus reads it.
+  const rewriteFor = (compat: 'v2' | 'v3', scaling?: TimeScaling) =>
+    rewritePrometheusConfig(PROM_YML, { addresses: ADDRS, ruleFiles: rules, scaling, compat });
 
   it('maps targets, keeps compose instance names, drops jobs not running and scales intervals', () => {
-    const r = rewritePrometheusConfig(PROM_YML, {
-      addresses: ADDRS,
-      ruleFiles: rules,
-      scaling: SCALE,
-      compat: 'v3',
-    });
+    const r = rewriteFor('v3', SCALE);
     const doc = load(r.text);
     assert.deepEqual(
       doc.scrape_configs.map((j: { job_name: string }) => j.job_name),
@@ -145,11 +143,7 @@ describe('rewrite: prometheus.yml', () => {
   });
 
   it('strips 3.x-only fields for Prometheus 2.42, loudly', () => {
-    const r = rewritePrometheusConfig(PROM_YML, {
-      addresses: ADDRS,
-      ruleFiles: rules,
-      compat: 'v2',
-    });
+    const r = rewriteFor('v2');
     const doc = load(r.text);
     assert.equal(doc.global.rule_query_offset, undefined);
     assert.equal(doc.scrape_configs[0].fallback_scrape_protocol, undefined);
@@ -158,11 +152,7 @@ describe('rewrite: prometheus.yml', () => {
   });
 
   it('leaves time parameters unscaled without a scaling, defaults made explicit', () => {
-    const r = rewritePrometheusConfig(PROM_YML, {
-      addresses: ADDRS,
-      ruleFiles: rules,
-      compat: 'v3',
-    });
+    const r = rewriteFor('v3');
     const doc = load(r.text);
     assert.equal(doc.global.scrape_interval, '15s');
     assert.equal(doc.global.scrape_timeout, '10s');

@@ -53,3 +53,22 @@ export function buildApp(overrides: Record<string, string> = {}): TestApp {
     },
   };
 }
+
+/**
+ * One app for the whole describe block (mocha's before/after). The returned object is filled in
+ * by the before hook, so tests read it as they would the app itself.
+ */
+export function appPerSuite(overrides: Record<string, string> = {}): TestApp {
+  const holder = {} as TestApp;
+  before(() => Object.assign(holder, buildApp(overrides)));
+  after(() => holder.close());
+  return holder;
+}
+
+/** A fresh app for every test (mocha's beforeEach/afterEach), read like appPerSuite's. */
+export function appPerTest(overrides: Record<string, string> = {}): TestApp {
+  const holder = {} as TestApp;
+  beforeEach(() => Object.assign(holder, buildApp(overrides)));
+  afterEach(() => holder.close());
+  return holder;
+}

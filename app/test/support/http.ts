@@ -29,3 +29,13 @@ export async function scrapeText(app: Express): Promise<{ text: string; contentT
 export async function scrape(app: Express): Promise<Sample[]> {
   return parseMetrics((await scrapeText(app)).text);
 }
+
+/** POST /v1/agents/:agent/runs with an API key; the caller sends the body and expects a status. */
+export function postRun(app: Express, agent: string, key: string): request.Test {
+  return request(app).post(`/v1/agents/${agent}/runs`).set('X-API-Key', key);
+}
+
+/** GET a path with an API key. */
+export function getWithKey(app: Express, path: string, key: string): request.Test {
+  return request(app).get(path).set('X-API-Key', key);
+}

@@ -1,4 +1,6 @@
 // Reads samples out of the OpenMetrics text the service serves.
+import assert from 'node:assert/strict';
+
 export interface Sample {
   name: string;
   labels: Record<string, string>;
@@ -58,4 +60,30 @@ export function findSample(
 /** The value of a sample; 0 when the series does not exist yet. */
 export function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}) {
   return findSample(samples, name, labels)?.value ?? 0;
+}
+
+/** How much a sample grew between two scrapes. */
+export function delta(
+  after: Sample[],
+  before: Sample[],
+  name: string,
+  labels: Record<string, string> = {},
+): number {
+  return valueOf(after, name, labels) - valueOf(before, name, labels);
+}
+
+/**
+ * Asserts how much each series grew between two scrapes, one assertion a series in the order
+ * given. Keys are selectors as the exposition writes them: name{label="value",...}.
+ */
+export function assertGrowth(
+  after: Sample[],
+  before: Sample[],
+  expected: Record<string, number>,
+): void {
+  for (const [selector, growth] of Object.entries(expected)) {
+    const match = /^(\w+)(?:\{(.*)\})?$/.exec(selector);
+    if (!match) throw new Error(`not a series selector: ${selector}`);
+    assert.equal(delta(after, before, match[1]!, parseLabels(match[2])), growth, selector);
+  }
 }

@@ -2,10 +2,17 @@
 // calls it) exporting to a real OTLP receiver, and the logger writing into memory.
 import { PassThrough } from 'node:stream';
 import { loadConfig } from '../../src/config';
-import { testEnv } from './app';
+import { PRO_KEY, testEnv } from './app';
+import { newTraceparent, postRun } from './http';
 import { configureLogger } from '../../src/telemetry/logger';
 import { startTracing, type Tracing } from '../../src/telemetry/tracing';
-import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver';
+import type { Express } from 'express';
+import {
+  SPAN_KIND,
+  startOtlpReceiver,
+  type OtlpReceiver,
+  type ReceivedSpan,
+} from './otlp-receiver';
 
 export interface LogLine {
   level: string;
@@ -79,4 +86,21 @@ export async function waitForSpans(
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/**
+ * Runs `agent` with the pro key under a new sampled trace and an X-Request-Id, and waits until
+ * the run's server span has reached the OTLP receiver.
+ */
+export async function tracedRun(app: Express, agent: string, requestId: string, input: string) {
+  const { header, traceId } = newTraceparent();
+  const res = await postRun(app, agent, PRO_KEY)
+    .set('traceparent', header)
+    .set('X-Request-Id', requestId)
+    .send({ input })
+    .expect(201);
+  const spans = await waitForSpans(traceId, (found) =>
+    found.some((s) => s.kind === SPAN_KIND.server),
+  );
+  return { res, traceId, spans };
 }
