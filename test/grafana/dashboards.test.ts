@@ -137,7 +137,9 @@ describe('generated dashboards', () => {
   });
 });
 
-describe('generated dashboards', () => {
+describe('generated dashboards', function () {
+  // The first test that asks for the app's metric families loads (transpiles) its modules.
+  this.timeout(15_000);
   it('have PromQL that parses, names only known metrics and pads nothing with constants', async () => {
     const known = await knownMetrics();
     const problems: string[] = [];
