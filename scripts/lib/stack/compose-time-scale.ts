@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import path from 'node:path';
 import YAML from 'yaml';
 import { TIME_SCALE_OVERRIDE } from '../endpoints.ts';
+import { composeCommand } from './compose-file.ts';
 import { withoutRules } from './configs.ts';
 import { parseFactor } from './duration.ts';
 import { rewriteRuleFile, scaleAlertmanagerConfig, scalePrometheusConfig } from './rewrite.ts';
@@ -34,11 +35,8 @@ export interface ComposeTimeScale {
 
 /** Prometheus' command from docker-compose.yml, plus what the scaled stack needs. */
 function prometheusCommand(repoDir: string, resendDelay: string): string[] {
-  const compose = YAML.parse(readFileSync(path.join(repoDir, 'docker-compose.yml'), 'utf8')) as {
-    services: { prometheus: { command: string[] } };
-  };
   return [
-    ...compose.services.prometheus.command,
+    ...composeCommand(repoDir, 'prometheus'),
     `--rules.alert.resend-delay=${resendDelay}`,
     // scripts/compose-rules.ts swaps the config file; Prometheus notices within a second.
     '--enable-feature=auto-reload-config',

@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
+import { composeServices } from './compose-file.ts';
 import {
   rewriteAlertmanagerConfig,
   rewritePrometheusConfig,
@@ -37,13 +38,8 @@ export function collectorSources(
 
 /** [container path, repo path] of every bind mount in docker-compose.yml. */
 export function bindMounts(repoDir: string): [string, string][] {
-  const file = path.join(repoDir, 'docker-compose.yml');
-  if (!existsSync(file)) return [];
-  const doc = YAML.parse(readFileSync(file, 'utf8')) as {
-    services?: Record<string, { volumes?: unknown[] }>;
-  };
   const mounts: [string, string][] = [];
-  for (const svc of Object.values(doc.services ?? {})) {
+  for (const svc of Object.values(composeServices(repoDir))) {
     for (const v of svc.volumes ?? []) {
       if (typeof v !== 'string' || !v.startsWith('./')) continue;
       const [host, container] = v.split(':');
