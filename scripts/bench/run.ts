@@ -5,16 +5,19 @@
 //    paired, interleaved rounds; each configuration's ratio to the bare run of its round.
 // 2. Added latency at a fixed rate (latency.ts): open-loop Poisson load at half the slowest
 //    configuration's throughput from step 1, the same rate for all.
-// 3. The /metrics scrape, the registry at a fork's scale, OTLP encoding per span (JSON against
+// 3. What each signal costs (breakdown.ts): default with its log export, its spans or both
+//    switched off, paired with bare like step 1.
+// 4. The /metrics scrape, the registry at a fork's scale, OTLP encoding per span (JSON against
 //    protobuf), memory with the OTLP endpoint down.
-// 4. The native stack's footprint under `make load` traffic (footprint.ts).
+// 5. The native stack's footprint under `make load` traffic (footprint.ts).
 // Each target gets a verdict: met, not met, or not judgeable at the spread this run had.
 // Results go to scripts/bench/results/ (git-ignored); `make bench-publish` copies them over the
 // published docs/bench/results.json and bench.svg.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { ENDPOINTS } from './apps.ts';
+import { ENDPOINTS, type AppOptions } from './apps.ts';
+import { breakdownRounds, breakdownRows, printBreakdown } from './breakdown.ts';
 import { renderChart } from './chart.ts';
 import { measureEncoding } from './encode.ts';
 import { measureFootprint } from './footprint.ts';
@@ -43,6 +46,8 @@ const options = {
     durationSeconds: num('BENCH_LATENCY_DURATION', 4),
     maxInFlight: 512,
   },
+  // Paired rounds of bare, default and three variants (breakdown.ts); 0 skips the phase.
+  breakdownRounds: num('BENCH_BREAKDOWN_ROUNDS', 3),
   soakSeconds: num('BENCH_SOAK', 30),
   footprintSeconds: num('BENCH_FOOTPRINT', 60),
 };
@@ -52,6 +57,13 @@ if (!(options.soakSeconds >= 6)) throw new Error('BENCH_SOAK must be at least 6 
 function machine(): string {
   const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
   return `${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+}
+
+async function measureBreakdown(app: AppOptions) {
+  if (options.breakdownRounds <= 0) return undefined;
+  const { warmupSeconds, durationSeconds, connections } = options.throughput;
+  const o = { rounds: options.breakdownRounds, warmupSeconds, durationSeconds, connections };
+  return breakdownRows(await breakdownRounds(o, app));
 }
 
 async function serviceBench(maxConcurrentRuns: number) {
@@ -67,8 +79,9 @@ async function serviceBench(maxConcurrentRuns: number) {
     progress(
       `OTLP sink received ${JSON.stringify(received.byPath)} exports, ${received.bytes} bytes`,
     );
+    const breakdown = await measureBreakdown(app);
     const scrape = await measureScrape(app, options.throughput.connections);
-    return { throughput, latency, scrape, sinkExports: received.byPath };
+    return { throughput, latency, breakdown, scrape, sinkExports: received.byPath };
   } finally {
     await sink.close();
   }
@@ -115,6 +128,7 @@ type Results = Awaited<ReturnType<typeof measureAll>>;
 function printResults(r: Results): void {
   printThroughput(r.throughput);
   printLatency(r.latency);
+  if (r.breakdown) printBreakdown(r.breakdown);
   printCosts({
     scrape: r.scrape,
     registryAtScale: r.registryAtScale,

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { breakdownRows, VARIANTS } from '../../scripts/bench/breakdown.ts';
 import { renderChart } from '../../scripts/bench/chart.ts';
 import { startOtlpSink } from '../../scripts/bench/otlp-sink.ts';
 import { percentile } from '../../scripts/lib/load/stats.ts';
@@ -84,6 +85,29 @@ describe('bench statistics', () => {
       row('default', 'run', 1500),
     ]);
     assert.deepEqual(rates, { cheap: 1501, run: 750 });
+  });
+
+  it("breaks default down pair by pair: CPU added over the same round's bare, throughput kept", () => {
+    const sample = (okPerSecond: number, cpuUsPerRequest: number) =>
+      ({ okPerSecond, cpuUsPerRequest, p50Ms: 0, p99Ms: 0, non2xx: 0, errors: 0 }) as const;
+    // Round 2 ran on a slower machine: its bare is slower too, and the pair cancels it.
+    const perVariant = (cpu: [number, number], ok: [number, number]) => ({
+      cheap: [sample(ok[0], cpu[0]), sample(ok[1], cpu[1])],
+      run: [sample(ok[0] / 4, cpu[0] * 4), sample(ok[1] / 4, cpu[1] * 4)],
+    });
+    const samples = Object.fromEntries(
+      VARIANTS.map((v) => [v.name, perVariant([200, 300], [5000, 3000])]),
+    );
+    samples.default = perVariant([400, 520], [2500, 1800]);
+    const rows = breakdownRows(samples);
+    assert.equal(rows.length, VARIANTS.length * 2);
+    const cheap = rows.find((r) => r.variant === 'default' && r.endpointName === 'cheap');
+    assert.deepEqual(cheap?.addedCpuUs, { median: 210, min: 200, max: 220 });
+    assert.deepEqual(cheap?.ratioToBare, { median: 0.55, min: 0.5, max: 0.6 });
+    const run = rows.find((r) => r.variant === 'default' && r.endpointName === 'run');
+    assert.deepEqual(run?.addedCpuUs, { median: 840, min: 800, max: 880 });
+    const bare = rows.find((r) => r.variant === 'bare' && r.endpointName === 'run');
+    assert.deepEqual(bare?.addedCpuUs, { median: 0, min: 0, max: 0 });
   });
 
   it('fits a least-squares slope', () => {
