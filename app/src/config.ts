@@ -68,6 +68,8 @@ export interface Config {
     /** OTLP log export (OTEL_LOGS_EXPORTER=otlp, the default, or none). */
     logs: {
       enabled: boolean;
+      /** LOGS_EXPORT_UNSAMPLED: the lines of unsampled traces exported, all or WARN and up. */
+      unsampled: LogsExportUnsampled;
       otlpLogsUrl: string;
       batch: {
         scheduledDelayMillis?: number;
@@ -101,6 +103,9 @@ export const SAMPLER_NAMES = [
 ] as const;
 export type SamplerName = (typeof SAMPLER_NAMES)[number];
 /** What a remote parent's "sampled" flag decides: `ratio` (the service's own ratio) or `follow`. */
+export const LOGS_EXPORT_UNSAMPLED = ['all', 'warn'] as const;
+export type LogsExportUnsampled = (typeof LOGS_EXPORT_UNSAMPLED)[number];
+
 export const REMOTE_PARENT_POLICIES = ['ratio', 'follow'] as const;
 export type RemoteParentPolicy = (typeof REMOTE_PARENT_POLICIES)[number];
 
@@ -222,6 +227,9 @@ const envSchema = z.object({
   // Logs: `none` keeps them on stdout only. The batch log record processor's standard knobs;
   // unset means the SDK's defaults (queue 2048 records, batches of 512, every 1 s, 30 s).
   OTEL_LOGS_EXPORTER: z.enum(['otlp', 'none']).default('otlp'),
+  // Which lines of a trace the head sampler dropped are exported: every one, or WARN and up
+  // (the rest stay on stdout). Lines outside any trace are always exported.
+  LOGS_EXPORT_UNSAMPLED: z.enum(LOGS_EXPORT_UNSAMPLED).default('all'),
   OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: url.optional(),
   OTEL_BLRP_SCHEDULE_DELAY: nonNegativeInt.optional(),
   OTEL_BLRP_MAX_QUEUE_SIZE: positiveInt.optional(),
@@ -367,6 +375,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       },
       logs: {
         enabled: e.OTEL_LOGS_EXPORTER === 'otlp',
+        unsampled: e.LOGS_EXPORT_UNSAMPLED,
         otlpLogsUrl:
           e.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT ??
           `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/logs`,

@@ -4,13 +4,18 @@
 // every failed export is counted.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { LoggerProvider } from '@opentelemetry/sdk-logs';
+import { context, ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
+import {
+  InMemoryLogRecordExporter,
+  LoggerProvider,
+  SimpleLogRecordProcessor,
+} from '@opentelemetry/sdk-logs';
 import { loadConfig } from '../src/config';
 import { createLogProcessor, OtlpLogTransport } from '../src/telemetry/log-export';
 import { addTransport, logger, removeTransport } from '../src/telemetry/logger';
 import { metrics } from '../src/telemetry/metrics';
 import { appPerSuite, PRO_KEY, testEnv } from './support/app';
-import { getWithKey } from './support/http';
+import { getWithKey, newTraceparent } from './support/http';
 import { SPAN_KIND, type ReceivedLogRecord } from './support/otlp-receiver';
 import { flushSpans, otlp, tracedRun } from './support/telemetry';
 
@@ -121,6 +126,82 @@ describe('logs over OTLP', () => {
     assert.equal(
       createLogProcessor(loadConfig(testEnv({ OTEL_LOGS_EXPORTER: 'none' }))),
       undefined,
+    );
+  });
+});
+
+/** Every line the logger writes meanwhile, as exported by a transport with `options`. */
+async function exportedWhile(
+  options: ConstructorParameters<typeof OtlpLogTransport>[1],
+  write: () => Promise<void>,
+) {
+  const exporter = new InMemoryLogRecordExporter();
+  const provider = new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter })] });
+  const transport = new OtlpLogTransport(provider.getLogger('sampling-test'), options);
+  addTransport(transport);
+  try {
+    await write();
+    await provider.forceFlush();
+    return exporter.getFinishedLogRecords().map((r) => ({
+      body: r.body,
+      requestId: r.attributes.request_id,
+      sampled: r.spanContext ? (r.spanContext.traceFlags & TraceFlags.SAMPLED) !== 0 : undefined,
+    }));
+  } finally {
+    removeTransport(transport);
+    await provider.shutdown();
+  }
+}
+
+describe('logs over OTLP under head sampling', () => {
+  const t = appPerSuite();
+
+  /** One sampled request, one the caller's traceparent leaves unsampled, lines in and out of
+   * an unsampled trace. */
+  async function writeLines(id: string): Promise<void> {
+    const unsampled = newTraceparent().header.replace(/-01$/, '-00');
+    await getWithKey(t.app, '/v1/agents', PRO_KEY)
+      .set('traceparent', unsampled)
+      .set('x-request-id', `${id}-unsampled`)
+      .expect(200);
+    await getWithKey(t.app, '/v1/agents', PRO_KEY).set('x-request-id', `${id}-sampled`).expect(200);
+    const { traceId, parentSpanId: spanId } = newTraceparent();
+    const notSampled = trace.wrapSpanContext({ traceId, spanId, traceFlags: TraceFlags.NONE });
+    context.with(trace.setSpan(ROOT_CONTEXT, notSampled), () => {
+      logger.info(`${id}: info in an unsampled trace`);
+      logger.warn(`${id}: warning in an unsampled trace`);
+    });
+    logger.info(`${id}: outside any trace`);
+  }
+
+  it('with LOGS_EXPORT_UNSAMPLED=warn: drops only the info lines of unsampled traces', async () => {
+    const records = await exportedWhile({ unsampled: 'warn' }, () => writeLines('warn'));
+    const requestIds = records.map((r) => r.requestId).filter((id) => id !== undefined);
+    assert.ok(requestIds.includes('warn-sampled'), 'the sampled request line is missing');
+    assert.ok(!requestIds.includes('warn-unsampled'), 'the unsampled request line was exported');
+    const bodies = records.map((r) => r.body);
+    assert.ok(!bodies.includes('warn: info in an unsampled trace'));
+    assert.ok(bodies.includes('warn: warning in an unsampled trace'));
+    assert.ok(bodies.includes('warn: outside any trace'));
+    const warning = records.find((r) => r.body === 'warn: warning in an unsampled trace');
+    assert.equal(warning?.sampled, false, 'the record must say its trace was not sampled');
+  });
+
+  it('exports every line by default, the unsampled request line flagged as such', async () => {
+    const records = await exportedWhile(undefined, () => writeLines('all'));
+    const unsampled = records.find((r) => r.requestId === 'all-unsampled');
+    assert.equal(unsampled?.sampled, false);
+    assert.equal(records.find((r) => r.requestId === 'all-sampled')?.sampled, true);
+    assert.ok(records.some((r) => r.body === 'all: info in an unsampled trace'));
+  });
+
+  it('reads LOGS_EXPORT_UNSAMPLED: all by default, or warn', () => {
+    assert.equal(loadConfig(testEnv()).telemetry.logs.unsampled, 'all');
+    const warn = loadConfig(testEnv({ LOGS_EXPORT_UNSAMPLED: 'warn' }));
+    assert.equal(warn.telemetry.logs.unsampled, 'warn');
+    assert.throws(
+      () => loadConfig(testEnv({ LOGS_EXPORT_UNSAMPLED: 'some' })),
+      /LOGS_EXPORT_UNSAMPLED/,
     );
   });
 });

@@ -3,7 +3,8 @@
 //   conventional  bare plus the OpenTelemetry getting-started setup (conventional.ts): sdk-node
 //                 with the auto-instrumentations' defaults, OTLP traces, metrics and logs
 //   default       what `make up` runs: metrics, every trace exported, info logs
-//   lean          the production profile: default with 10 % head sampling
+//   lean          the production profile: default with 10 % head sampling, and log records of
+//                 the unsampled 90 % only from WARN up
 // and the two endpoints every configuration is driven on.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -91,6 +92,7 @@ function appEnv(config: ConfigName, port: number, dataDir: string, o: AppOptions
   if (config === 'lean') {
     env.OTEL_TRACES_SAMPLER = 'parentbased_traceidratio';
     env.OTEL_TRACES_SAMPLER_ARG = '0.1';
+    env.LOGS_EXPORT_UNSAMPLED = 'warn';
   }
   return { ...env, ...o.env };
 }

@@ -101,7 +101,7 @@ export function observeRequests(options: { telemetry: boolean }): RequestHandler
     }
     const budget = ctx.authFailed ? authFailureLogs.take() : { suppressed: 0 };
     if (budget === undefined) return;
-    logger.info('request', {
+    const line = {
       method: req.method,
       route,
       status_code: status,
@@ -112,7 +112,11 @@ export function observeRequests(options: { telemetry: boolean }): RequestHandler
       agent: ctx.agent,
       tier: ctx.tier,
       suppressed: budget.suppressed > 0 ? budget.suppressed : undefined,
-    });
+    };
+    // Under the request's span, whatever context the 'close' event runs in: the log export
+    // reads the span's sampled flag from it (LOGS_EXPORT_UNSAMPLED).
+    if (span) context.with(trace.setSpan(ROOT_CONTEXT, span), () => logger.info('request', line));
+    else logger.info('request', line);
   }
 
   return (req: Request, res: Response, next: NextFunction) => {

@@ -8,18 +8,20 @@
 // a no-op logger (checked; docs/decisions/0011-log-store.md). This transport does the same
 // mapping through @opentelemetry/api.
 import {
+  context,
   ROOT_CONTEXT,
   SeverityNumber,
   trace,
   TraceFlags,
   type AttributeValue,
   type Attributes,
+  type Context,
   type Logger,
 } from '@opentelemetry/api';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { BatchLogRecordProcessor, type LogRecordProcessor } from '@opentelemetry/sdk-logs';
 import TransportStream from 'winston-transport';
-import type { Config } from '../config';
+import type { Config, LogsExportUnsampled } from '../config';
 import { CountingExporter } from './counting-exporter';
 import { metrics } from './metrics';
 
@@ -45,18 +47,26 @@ interface LogInfo {
 }
 
 /**
- * The span the line was written under, from the ids the logger's format put on it: winston
- * may call a transport after the caller's context is gone, the ids are still right.
+ * The span the line was written under, from the ids the logger's format put on it: the active
+ * span's context when it is that span (its sampled flag included), else those ids. Winston may
+ * call a transport after the caller's context is gone; the ids are still right, and a line whose
+ * flag is unknown counts as sampled.
  */
-function recordContext(info: LogInfo) {
+function recordContext(info: LogInfo): Context {
   if (typeof info.trace_id !== 'string' || typeof info.span_id !== 'string') return ROOT_CONTEXT;
-  const active = trace.getActiveSpan()?.spanContext();
-  const traceFlags = active?.traceId === info.trace_id ? active.traceFlags : TraceFlags.SAMPLED;
+  const active = context.active();
+  const current = trace.getSpanContext(active);
+  if (current?.spanId === info.span_id && current.traceId === info.trace_id) return active;
   return trace.setSpanContext(ROOT_CONTEXT, {
     traceId: info.trace_id,
     spanId: info.span_id,
-    traceFlags,
+    traceFlags: TraceFlags.SAMPLED,
   });
+}
+
+function inUnsampledTrace(ctx: Context): boolean {
+  const spanContext = trace.getSpanContext(ctx);
+  return spanContext !== undefined && (spanContext.traceFlags & TraceFlags.SAMPLED) === 0;
 }
 
 /** A flat attribute: nested values (errors, request details) as their JSON text. */
@@ -67,24 +77,43 @@ function attributeValue(value: unknown): AttributeValue {
   return JSON.stringify(value) ?? String(value);
 }
 
+export interface LogExportOptions {
+  /** The lines of a trace the head sampler dropped that are exported: all, or WARN and up. */
+  unsampled?: LogsExportUnsampled;
+}
+
 /** Hands each winston line to the OpenTelemetry logs SDK. */
 export class OtlpLogTransport extends TransportStream {
+  private readonly unsampledMinimum: SeverityNumber;
+
   /** `otelLogger`: from the SDK's LoggerProvider (the global one by default). */
-  constructor(private readonly otelLogger: Logger) {
+  constructor(
+    private readonly otelLogger: Logger,
+    options: LogExportOptions = {},
+  ) {
     super();
+    this.unsampledMinimum =
+      options.unsampled === 'warn' ? SeverityNumber.WARN : SeverityNumber.UNSPECIFIED;
   }
 
   override log(info: LogInfo, callback: () => void): void {
+    const severityNumber = SEVERITY[info.level] ?? SeverityNumber.UNSPECIFIED;
+    const recordCtx = recordContext(info);
+    // Sampled out: the line stays on stdout, its record is not built at all (the saving).
+    if (severityNumber < this.unsampledMinimum && inUnsampledTrace(recordCtx)) {
+      callback();
+      return;
+    }
     const attributes: Attributes = {};
     for (const [key, value] of Object.entries(info)) {
       if (!NOT_ATTRIBUTES.has(key) && value !== undefined) attributes[key] = attributeValue(value);
     }
     this.otelLogger.emit({
-      severityNumber: SEVERITY[info.level] ?? SeverityNumber.UNSPECIFIED,
+      severityNumber,
       severityText: info.level,
       body: typeof info.message === 'string' ? info.message : JSON.stringify(info.message),
       attributes,
-      context: recordContext(info),
+      context: recordCtx,
     });
     callback();
   }

@@ -50,7 +50,9 @@ export function startTracing(config: Config): Tracing {
   });
   sdk.start();
   const logTransport = logProcessor
-    ? new OtlpLogTransport(logs.getLogger(config.telemetry.serviceName))
+    ? new OtlpLogTransport(logs.getLogger(config.telemetry.serviceName), {
+        unsampled: config.telemetry.logs.unsampled,
+      })
     : undefined;
   if (logTransport) addTransport(logTransport);
   active = {
