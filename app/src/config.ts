@@ -102,10 +102,11 @@ export const SAMPLER_NAMES = [
   'parentbased_traceidratio',
 ] as const;
 export type SamplerName = (typeof SAMPLER_NAMES)[number];
-/** What a remote parent's "sampled" flag decides: `ratio` (the service's own ratio) or `follow`. */
+/** The log records of traces the head sampler dropped: `all` exported, or `warn` and up. */
 export const LOGS_EXPORT_UNSAMPLED = ['all', 'warn'] as const;
 export type LogsExportUnsampled = (typeof LOGS_EXPORT_UNSAMPLED)[number];
 
+/** What a remote parent's "sampled" flag decides: `ratio` (the service's own ratio) or `follow`. */
 export const REMOTE_PARENT_POLICIES = ['ratio', 'follow'] as const;
 export type RemoteParentPolicy = (typeof REMOTE_PARENT_POLICIES)[number];
 

@@ -11,7 +11,11 @@ import {
   SimpleLogRecordProcessor,
 } from '@opentelemetry/sdk-logs';
 import { loadConfig } from '../src/config';
-import { createLogProcessor, OtlpLogTransport } from '../src/telemetry/log-export';
+import {
+  createLogProcessor,
+  createLogTransport,
+  OtlpLogTransport,
+} from '../src/telemetry/log-export';
 import { addTransport, logger, removeTransport } from '../src/telemetry/logger';
 import { metrics } from '../src/telemetry/metrics';
 import { appPerSuite, PRO_KEY, testEnv } from './support/app';
@@ -130,14 +134,14 @@ describe('logs over OTLP', () => {
   });
 });
 
-/** Every line the logger writes meanwhile, as exported by a transport with `options`. */
-async function exportedWhile(
-  options: ConstructorParameters<typeof OtlpLogTransport>[1],
-  write: () => Promise<void>,
-) {
+/** Every line the logger writes meanwhile, as exported by the transport `env` configures. */
+async function exportedWhile(env: Record<string, string>, write: () => Promise<void>) {
   const exporter = new InMemoryLogRecordExporter();
   const provider = new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter })] });
-  const transport = new OtlpLogTransport(provider.getLogger('sampling-test'), options);
+  const transport = createLogTransport(
+    loadConfig(testEnv(env)),
+    provider.getLogger('sampling-test'),
+  );
   addTransport(transport);
   try {
     await write();
@@ -175,7 +179,9 @@ describe('logs over OTLP under head sampling', () => {
   }
 
   it('with LOGS_EXPORT_UNSAMPLED=warn: drops only the info lines of unsampled traces', async () => {
-    const records = await exportedWhile({ unsampled: 'warn' }, () => writeLines('warn'));
+    const records = await exportedWhile({ LOGS_EXPORT_UNSAMPLED: 'warn' }, () =>
+      writeLines('warn'),
+    );
     const requestIds = records.map((r) => r.requestId).filter((id) => id !== undefined);
     assert.ok(requestIds.includes('warn-sampled'), 'the sampled request line is missing');
     assert.ok(!requestIds.includes('warn-unsampled'), 'the unsampled request line was exported');
@@ -188,7 +194,7 @@ describe('logs over OTLP under head sampling', () => {
   });
 
   it('exports every line by default, the unsampled request line flagged as such', async () => {
-    const records = await exportedWhile(undefined, () => writeLines('all'));
+    const records = await exportedWhile({}, () => writeLines('all'));
     const unsampled = records.find((r) => r.requestId === 'all-unsampled');
     assert.equal(unsampled?.sampled, false);
     assert.equal(records.find((r) => r.requestId === 'all-sampled')?.sampled, true);

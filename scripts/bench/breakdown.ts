@@ -92,6 +92,8 @@ export interface BreakdownRow {
   addedCpuUs: Spread;
   /** Throughput kept, 2xx/s ÷ bare's in the same round. */
   ratioToBare: Spread;
+  /** The per-round values both spreads come from, to check them by hand. */
+  pairs: { addedCpuUs: number[]; ratioToBare: number[] };
 }
 
 export function breakdownRows(samples: BreakdownSamples): BreakdownRow[] {
@@ -100,24 +102,23 @@ export function breakdownRows(samples: BreakdownSamples): BreakdownRow[] {
       const runs = samples[variant.name][endpoint.name];
       const bare = samples.bare[endpoint.name];
       const cpu = runs.map((s) => s.cpuUsPerRequest);
+      const added = pairedDifferences(
+        cpu,
+        bare.map((s) => s.cpuUsPerRequest),
+      );
+      const ratios = roundRatios(
+        runs.map((s) => s.okPerSecond),
+        bare.map((s) => s.okPerSecond),
+      );
       return {
         variant: variant.name,
         what: variant.what,
         endpoint: endpoint.label,
         endpointName: endpoint.name,
         cpuUsPerRequest: spread(cpu),
-        addedCpuUs: spread(
-          pairedDifferences(
-            cpu,
-            bare.map((s) => s.cpuUsPerRequest),
-          ),
-        ),
-        ratioToBare: spread(
-          roundRatios(
-            runs.map((s) => s.okPerSecond),
-            bare.map((s) => s.okPerSecond),
-          ),
-        ),
+        addedCpuUs: spread(added),
+        ratioToBare: spread(ratios),
+        pairs: { addedCpuUs: added, ratioToBare: ratios },
       };
     }),
   );

@@ -104,6 +104,7 @@ describe('bench statistics', () => {
     const cheap = rows.find((r) => r.variant === 'default' && r.endpointName === 'cheap');
     assert.deepEqual(cheap?.addedCpuUs, { median: 210, min: 200, max: 220 });
     assert.deepEqual(cheap?.ratioToBare, { median: 0.55, min: 0.5, max: 0.6 });
+    assert.deepEqual(cheap?.pairs, { addedCpuUs: [200, 220], ratioToBare: [0.5, 0.6] });
     const run = rows.find((r) => r.variant === 'default' && r.endpointName === 'run');
     assert.deepEqual(run?.addedCpuUs, { median: 840, min: 800, max: 880 });
     const bare = rows.find((r) => r.variant === 'bare' && r.endpointName === 'run');

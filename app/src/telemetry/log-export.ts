@@ -119,6 +119,11 @@ export class OtlpLogTransport extends TransportStream {
   }
 }
 
+/** The transport for the service's logger, as the configuration says (LOGS_EXPORT_UNSAMPLED). */
+export function createLogTransport(config: Config, otelLogger: Logger): OtlpLogTransport {
+  return new OtlpLogTransport(otelLogger, { unsampled: config.telemetry.logs.unsampled });
+}
+
 /** The batch processor for the SDK, or undefined when OTEL_LOGS_EXPORTER=none. */
 export function createLogProcessor(config: Config): LogRecordProcessor | undefined {
   const { logs: settings, exportTimeoutMs } = config.telemetry;

@@ -11,7 +11,7 @@ import { ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { Config } from '../config';
 import { SERVICE_VERSION } from '../version';
 import { CountingExporter } from './counting-exporter';
-import { createLogProcessor, OtlpLogTransport } from './log-export';
+import { createLogProcessor, createLogTransport } from './log-export';
 import { addTransport, removeTransport } from './logger';
 import { metrics } from './metrics';
 import { createSampler } from './sampling';
@@ -50,9 +50,7 @@ export function startTracing(config: Config): Tracing {
   });
   sdk.start();
   const logTransport = logProcessor
-    ? new OtlpLogTransport(logs.getLogger(config.telemetry.serviceName), {
-        unsampled: config.telemetry.logs.unsampled,
-      })
+    ? createLogTransport(config, logs.getLogger(config.telemetry.serviceName))
     : undefined;
   if (logTransport) addTransport(logTransport);
   active = {
