@@ -47,7 +47,7 @@ const options = {
     maxInFlight: 512,
   },
   // Paired rounds of bare, default and three variants (breakdown.ts); 0 skips the phase.
-  breakdownRounds: num('BENCH_BREAKDOWN_ROUNDS', 3),
+  breakdownRounds: num('BENCH_BREAKDOWN_ROUNDS', 5),
   soakSeconds: num('BENCH_SOAK', 30),
   footprintSeconds: num('BENCH_FOOTPRINT', 60),
 };
