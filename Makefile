@@ -199,7 +199,7 @@ e2e: build ## The whole-stack test: app, Collector, Jaeger, Prometheus, Alertman
 
 # ---------------------------------------------------------------------------- benchmark
 .PHONY: bench bench-publish
-bench: build ## Telemetry cost vs bare and conventional OTel, added latency, the stack footprint (~12 min)
+bench: build ## Telemetry cost vs bare and conventional OTel, added latency, the stack footprint (~13 min)
 	$(NEED_NODE)
 	$(NODE_RUN) scripts/bench/run.ts
 
