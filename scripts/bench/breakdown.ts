@@ -5,7 +5,9 @@
 import { ENDPOINTS, startApp, type AppOptions, type ConfigName } from './apps.ts';
 import type { EndpointName } from './apps.ts';
 import { pairedDifferences, roundRatios, spread, type Spread } from './stats.ts';
-import { drive, progress, rotated, type Sample } from './throughput.ts';
+import { fmtSpread } from './report.ts';
+import { measureEndpoints, progress, rotated } from './throughput.ts';
+import type { Sample, ThroughputOptions } from './throughput.ts';
 
 export interface Variant {
   name: string;
@@ -37,40 +39,31 @@ export const VARIANTS: readonly Variant[] = [
   },
 ];
 
-export interface BreakdownOptions {
-  rounds: number;
-  warmupSeconds: number;
-  durationSeconds: number;
-  connections: number;
-}
-
 /** Samples per variant name and endpoint, one per round. */
 export type BreakdownSamples = Record<string, Record<EndpointName, Sample[]>>;
 
 async function measureVariant(
   variant: Variant,
-  o: BreakdownOptions,
+  o: ThroughputOptions,
   app: AppOptions,
   samples: BreakdownSamples,
 ): Promise<void> {
   const running = await startApp(variant.config, { ...app, env: { ...app.env, ...variant.env } });
   try {
-    for (const endpoint of ENDPOINTS) {
-      await drive(running, endpoint, o.warmupSeconds, o.connections);
-      const sample = await drive(running, endpoint, o.durationSeconds, o.connections);
+    await measureEndpoints(running, o, (endpoint, sample) => {
       samples[variant.name][endpoint.name].push(sample);
       progress(
         `breakdown ${variant.name.padEnd(18)} ${endpoint.label.padEnd(28)} ` +
           `${sample.cpuUsPerRequest.toFixed(0).padStart(5)} µs CPU/req`,
       );
-    }
+    });
   } finally {
     await running.stop();
   }
 }
 
 export async function breakdownRounds(
-  o: BreakdownOptions,
+  o: ThroughputOptions,
   app: AppOptions,
 ): Promise<BreakdownSamples> {
   const samples: BreakdownSamples = Object.fromEntries(
@@ -125,8 +118,6 @@ export function breakdownRows(samples: BreakdownSamples): BreakdownRow[] {
 }
 
 export function printBreakdown(rows: BreakdownRow[]): void {
-  const fmt = (s: Spread, digits = 0) =>
-    `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
   console.log(
     `\nwhat each signal costs: ${'variant'.padEnd(18)} ${'endpoint'.padEnd(28)} CPU µs/req  ${'added over bare, µs'.padEnd(20)} ÷ bare`,
   );
@@ -134,7 +125,7 @@ export function printBreakdown(rows: BreakdownRow[]): void {
     console.log(
       `${''.padEnd(24)}${r.variant.padEnd(18)} ${r.endpoint.padEnd(28)} ` +
         `${r.cpuUsPerRequest.median.toFixed(0).padStart(10)}  ` +
-        `${(r.variant === 'bare' ? '' : fmt(r.addedCpuUs)).padEnd(20)} ${fmt(r.ratioToBare, 2)}`,
+        `${(r.variant === 'bare' ? '' : fmtSpread(r.addedCpuUs, 0)).padEnd(20)} ${fmtSpread(r.ratioToBare)}`,
     );
   }
   for (const v of VARIANTS) console.log(`${''.padEnd(24)}${v.name.padEnd(18)} ${v.what}`);

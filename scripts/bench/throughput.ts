@@ -70,6 +70,18 @@ export async function drive(
   };
 }
 
+/** Each endpoint in turn on a started app: a warm-up, then the sample handed to `report`. */
+export async function measureEndpoints(
+  running: RunningApp,
+  o: ThroughputOptions,
+  report: (endpoint: Endpoint, sample: Sample) => void,
+): Promise<void> {
+  for (const endpoint of ENDPOINTS) {
+    await drive(running, endpoint, o.warmupSeconds, o.connections);
+    report(endpoint, await drive(running, endpoint, o.durationSeconds, o.connections));
+  }
+}
+
 async function measureConfig(
   config: ConfigName,
   o: ThroughputOptions,
@@ -79,9 +91,7 @@ async function measureConfig(
 ): Promise<void> {
   const running = await startApp(config, app);
   try {
-    for (const endpoint of ENDPOINTS) {
-      await drive(running, endpoint, o.warmupSeconds, o.connections);
-      const sample = await drive(running, endpoint, o.durationSeconds, o.connections);
+    await measureEndpoints(running, o, (endpoint, sample) => {
       samples[config][endpoint.name].push(sample);
       const failed = sample.non2xx + sample.errors;
       progress(
@@ -89,7 +99,7 @@ async function measureConfig(
           `${sample.okPerSecond.toFixed(0).padStart(6)} 2xx/s  p99 ${sample.p99Ms} ms  ${sample.cpuUsPerRequest.toFixed(0)} µs CPU/req` +
           (failed > 0 ? `  (${sample.non2xx} non-2xx, ${sample.errors} errors)` : ''),
       );
-    }
+    });
     samples.rss[config].push(rssBytes(running.pid));
   } finally {
     await running.stop();
