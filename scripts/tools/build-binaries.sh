@@ -179,9 +179,9 @@ build_program() {
   LOG="$LOG_DIR/$PIN_PROGRAM-$PIN_VERSION.log"
   : >"$LOG"
   printf 'build-binaries: building %s ... ' "$CURRENT"
-  WORK="$BUILD_ROOT/$PIN_PROGRAM"
+  # A scratch folder of this run alone: builds in other clones may share the cache.
+  WORK=$(mktemp -d "$BUILD_ROOT/$PIN_PROGRAM-$PIN_VERSION.XXXXXX")
   OUT="$WORK/out"
-  rm -rf "$WORK"
   mkdir -p "$OUT"
   "recipe_${PIN_RECIPE//-/_}" >>"$LOG" 2>&1
   install_outputs "$OUT"
