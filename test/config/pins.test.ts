@@ -173,3 +173,36 @@ describe('scripts/tools/pins.txt: one version changed in the table', () => {
     assert.match(make.stdout, /build-binaries\.sh validate stack kube\n/);
   });
 });
+
+/** How each pinned executable says its version, when not `--version`; null: it has no flag
+ * (compose-check and kube-validate are built from this repo: their stamp is checked instead). */
+const VERSION_ARGS: Record<string, string[] | null> = {
+  helm: ['version'],
+  jaeger: ['version'],
+  'docker-compose': ['version'],
+  actionlint: ['-version'],
+  'victoria-logs': ['-version'],
+  kubectl: ['version', '--client'],
+  'compose-check': null,
+  'kube-validate': null,
+};
+
+describe('scripts/tools/pins.txt: every pinned build reports the version of its row', () => {
+  for (const row of PINS)
+    for (const name of row.outputs) {
+      const args = name in VERSION_ARGS ? VERSION_ARGS[name] : ['--version'];
+      if (!args) continue;
+      it(`${name} ${args.join(' ')}: ${row.version}`, function () {
+        const found = findBinary(name);
+        if (found?.source !== 'pinned') {
+          console.log(`      ${name} ${row.version} is not built (make tools): skipped`);
+          this.skip();
+        }
+        const r = spawnSync(found.path, args, { encoding: 'utf8', timeout: 30_000 });
+        const out = `${r.stdout}${r.stderr}`;
+        console.log(`      ${out.split('\n').find((l) => l.includes(row.version)) ?? out}`);
+        assert.match(out, new RegExp(`\\bv?${row.version.replaceAll('.', '\\.')}\\b`));
+        if (row.options.commit) assert.ok(out.includes(row.options.commit), out);
+      });
+    }
+});
