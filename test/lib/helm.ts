@@ -36,10 +36,14 @@ export function requireTool(name: KubeTool): string {
  * undefined (build-binaries.sh's stamp says which sources it was built from).
  */
 export function kubeValidateTool(): string | undefined {
-  const found = findBinary('kube-validate');
-  if (found?.source !== 'pinned' || !isBuiltFromCurrentInputs('kube-validate')) return undefined;
-  return found.path;
+  if (kubeValidate === null) {
+    const found = findBinary('kube-validate');
+    const current = found?.source === 'pinned' && isBuiltFromCurrentInputs('kube-validate');
+    kubeValidate = current ? found.path : undefined;
+  }
+  return kubeValidate;
 }
+let kubeValidate: string | undefined | null = null; // asked once per test run
 
 /** The Prometheus Operator's CRD files fetched by `make tools`. */
 export const crdDir = (): string => pinnedPath('prometheus-operator-crds');
