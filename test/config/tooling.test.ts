@@ -264,12 +264,32 @@ describe('make configure', () => {
     assert.deepEqual(r.generated, ['GRAFANA_ADMIN_PASSWORD']);
   });
 
+  it('fills the provider key whenever it is empty, and only when .env.example has it', () => {
+    writeFileSync(join(tmp, '.env.example'), `${example}PROVIDER_API_KEY=\n`);
+    writeFileSync(
+      join(tmp, '.env'),
+      'GRAFANA_ADMIN_USER=a\nGRAFANA_ADMIN_PASSWORD=kept\nADMIN_TOKEN=\nAPI_KEYS=mine:pro\n',
+    );
+    assert.deepEqual(ensureEnvFile(tmp, { secret }).generated, ['PROVIDER_API_KEY']);
+    assert.match(
+      parseEnv(readFileSync(join(tmp, '.env'), 'utf8')).get('PROVIDER_API_KEY') ?? '',
+      /^secret\d+$/,
+    );
+    writeFileSync(join(tmp, '.env.example'), example);
+    writeFileSync(
+      join(tmp, '.env'),
+      'GRAFANA_ADMIN_USER=a\nGRAFANA_ADMIN_PASSWORD=kept\nADMIN_TOKEN=\nAPI_KEYS=mine:pro\n',
+    );
+    assert.deepEqual(ensureEnvFile(tmp, { secret }).generated, []);
+  });
+
   it('the real .env.example leaves every secret empty (make configure fills them)', () => {
     const env = parseEnv(readFileSync(join(REPO, '.env.example'), 'utf8'));
     for (const key of [
       'GRAFANA_ADMIN_PASSWORD',
       'ADMIN_TOKEN',
       'API_KEYS',
+      'PROVIDER_API_KEY',
       'SENTRY_DSN',
       'SLACK_WEBHOOK_URL',
       'PAGERDUTY_ROUTING_KEY',
