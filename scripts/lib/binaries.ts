@@ -1,7 +1,8 @@
 // Which native program to run: the one named by <NAME>_BIN (e.g. PROMETHEUS_BIN) when set,
 // else the pinned build from scripts/tools/build-binaries.sh when it exists (the versions
-// docker-compose.yml runs), else Debian's package (prometheus, promtool, alertmanager, amtool),
-// else nothing. The same lookup as scripts/tools/bin-path.sh, for
+// docker-compose.yml runs), else Debian's package (promtool, alertmanager, amtool), else
+// nothing. The Prometheus server has no Debian fallback: Debian's 2.42 cannot load the OTLP
+// receiver's config (docs/decisions/0014-otlp-metrics-into-prometheus.md). The same lookup as scripts/tools/bin-path.sh, for
 // TypeScript callers: the config tests, `make native`, the whole-stack test.
 
 import { spawnSync } from 'node:child_process';
@@ -56,9 +57,9 @@ const VERSION_KEY: Record<ProgramName, string> = {
   'compose-check': 'COMPOSE_GO_VERSION',
 };
 
-// Debian's names; otelcol and jaeger have no Debian package.
+// Debian's names; otelcol and jaeger have no Debian package, and Debian's prometheus (2.42) is
+// too old for prometheus.yml (its promtool still checks and tests the rule files).
 const DEBIAN_NAMES: Partial<Record<ProgramName, string[]>> = {
-  prometheus: ['prometheus'],
   promtool: ['promtool'],
   alertmanager: ['prometheus-alertmanager', 'alertmanager'],
   amtool: ['amtool'],

@@ -11,7 +11,8 @@
 #                            prometheus, promtool, alertmanager, amtool): the
 #                            pinned build <dir>/NAME-<version> if it exists, else
 #                            the Debian program on PATH (alertmanager is
-#                            `prometheus-alertmanager` there); exit 1 if neither
+#                            `prometheus-alertmanager` there; none for prometheus,
+#                            whose 2.42 cannot load prometheus.yml); exit 1 if neither
 #   bin-path.sh --pinned NAME  the pinned build only (exit 1 if not built)
 #   bin-path.sh --env        print `export NAME_BIN=...` lines for every program
 #                            found (eval "$(scripts/tools/bin-path.sh --env)")
@@ -60,8 +61,9 @@ agent_obs_bin() {
   [ "$pinned_only" = 1 ] && return 1
   case "$name" in
     alertmanager) debian=prometheus-alertmanager ;;
-    prometheus | promtool | amtool) debian=$name ;;
-    *) return 1 ;; # otelcol and jaeger have no Debian package
+    promtool | amtool) debian=$name ;;
+    # otelcol and jaeger have no Debian package; Debian's prometheus (2.42) lacks the OTLP receiver.
+    *) return 1 ;;
   esac
   command -v "$debian" 2>/dev/null || command -v "$name" 2>/dev/null || return 1
 }
@@ -78,7 +80,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
         fi
       done
       ;;
-    -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' ;;
+    -h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//' ;;
     *) agent_obs_bin "$@" ;;
   esac
 fi

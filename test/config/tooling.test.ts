@@ -118,6 +118,18 @@ describe('scripts/lib/binaries.ts', () => {
     );
   });
 
+  it("has no Debian fallback for the Prometheus server (2.42 cannot load prometheus.yml's otlp block)", () => {
+    mkdirSync(join(tmp, 'usr'));
+    script(
+      join(tmp, 'usr/prometheus'),
+      'echo "prometheus, version 2.42.0+ds (branch: debian/sid)"',
+    );
+    script(join(tmp, 'usr/promtool'), 'echo "promtool, version 2.42.0+ds (branch: debian/sid)"');
+    const options = { binDir: join(tmp, 'none'), path: join(tmp, 'usr'), versions };
+    assert.equal(findBinary('prometheus', options), undefined);
+    assert.equal(findBinary('promtool', options)?.source, 'debian');
+  });
+
   it('ignores a pinned build of another version and non-executable files; otelcol has no fallback', () => {
     mkdirSync(join(tmp, 'bin'));
     script(join(tmp, 'bin/otelcol-0.160.0'), 'true');
