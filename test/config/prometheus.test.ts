@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 import { describeBinary, findBinary, type FoundBinary } from '../../scripts/lib/binaries.ts';
 import { parseEnv } from '../../scripts/lib/env-file.ts';
-import { isObj, loadCompose, type Json, type Obj } from '../lib/compose.ts';
+import { loadCompose, type Json, type Obj } from '../lib/compose.ts';
 import { checkReferences, prometheusTargets, servicePorts } from '../lib/ports.ts';
 import { run } from '../lib/programs.ts';
 import { REPO } from '../lib/repo.ts';
