@@ -105,6 +105,33 @@ async function boundaries(f: PythonStack, selector: string): Promise<number[]> {
 
 // ------------------------------------------------------------------------- the tests
 
+/** Bad input: a 4xx problem that says what is wrong, before any model call. */
+async function expectProblemsForBadInput(f: PythonStack): Promise<void> {
+  const post = (path: string, body: string, type = 'application/json') =>
+    fetch(`${f.stack.urls.pythonAgent}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': type },
+      body,
+    });
+  const cases: [Promise<Response>, number, string[]][] = [
+    [post('/v1/agents/assistant/runs', '{"input": "", "extra": 1}'), 422, ['/input', '/extra']],
+    [post('/v1/agents/assistant/runs', '{"input": "x", "model": "gpt-9"}'), 422, ['/model']],
+    [post('/v1/agents/assistant/runs', `{"input": "${'x'.repeat(9000)}"}`), 422, ['/input']],
+    [post('/v1/agents/nobody/runs', '{"input": "x"}'), 404, []],
+  ];
+  for (const [request, status, pointers] of cases) {
+    const res = await request;
+    const body = (await res.json()) as { status: number; errors?: { pointer: string }[] };
+    assert.equal(res.status, status, JSON.stringify(body));
+    assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
+    assert.equal(body.status, status);
+    assert.deepEqual(
+      (body.errors ?? []).map((e) => e.pointer),
+      pointers,
+    );
+  }
+}
+
 async function runBothWithAimedFault(f: PythonStack): Promise<void> {
   const started = Date.now();
   const { models } = appCatalog();
@@ -245,6 +272,8 @@ describe('a second service, in Python, sending OTLP only (examples/python-agent)
     runBothWithAimedFault(f));
   it('its GenAI series have the app metric names and exactly its label keys (errors included)', () =>
     expectSameNamesAndLabelKeys(f));
+  it('answers bad input with a 4xx problem+json that points at the field', () =>
+    expectProblemsForBadInput(f));
   it('with the same bucket boundaries: GenAI as the app, HTTP server as the app HTTP histogram', () =>
     expectSameBoundaries(f));
   it('carries its service label on every pushed series, and counts what it did', () =>
