@@ -68,7 +68,7 @@ const GRAFANA_FIRST_START_S = 120;
 const SECRET_FOLDERS = ['./alertmanager/generated'];
 
 describe('docker-compose.yml', () => {
-  it('has the services of SPEC 5, the local alert receiver and the Python example', () => {
+  it('has the stack services, the local alert receiver and the Python example', () => {
     assert.deepEqual(Object.keys(compose.services).sort(), [
       'alert-receiver',
       'alertmanager',
