@@ -88,8 +88,9 @@ answers() { DOCKER_HOST=unix://$SOCKET docker version --format '{{.Server.Versio
 install_compose_plugin() {
   local bin=${DOCKER_COMPOSE_BIN:-}
   if [ -z "$bin" ]; then bin=$(bash "$TOOLS_DIR/bin-path.sh" --pinned docker-compose 2>/dev/null) || true; fi
-  [ -n "$bin" ] && [ -x "$bin" ] ||
+  if [ -z "$bin" ] || [ ! -x "$bin" ]; then
     die "the pinned Docker Compose is not built: bash scripts/tools/build-binaries.sh docker-compose"
+  fi
   mkdir -p "$CONFIG_DIR/cli-plugins"
   install -m 0755 "$bin" "$CONFIG_DIR/cli-plugins/docker-compose"
   chmod 0755 "$CONFIG_DIR" "$CONFIG_DIR/cli-plugins"

@@ -65,8 +65,6 @@ function grafanaTag(): string {
 
 /** Every stand-in, bases first. */
 export function standIns(): StandIn[] {
-  const v = versions();
-  const node = nodeTags();
   return [
     {
       dir: 'busybox',
@@ -78,6 +76,15 @@ export function standIns(): StandIn[] {
       tag: 'agent-observability/standin-base:distroless-static',
       generate: writeDistrolessRootfs,
     },
+    ...programStandIns(versions()),
+    ...nodeStandIns(),
+    { dir: 'grafana', tag: grafanaTag(), from: 'busybox', generate: grafanaPlaceholder },
+  ];
+}
+
+/** The stack's programs, as build-binaries.sh builds them (bin-path.sh --pinned). */
+function programStandIns(v: Record<string, string>): StandIn[] {
+  return [
     {
       dir: 'prometheus',
       tag: `prom/prometheus:v${v.PROMETHEUS_VERSION}`,
@@ -111,6 +118,12 @@ export function standIns(): StandIn[] {
       from: 'distroless-static',
       files: () => ({ 'victoria-logs': pinned('victoria-logs') }),
     },
+  ];
+}
+
+function nodeStandIns(): StandIn[] {
+  const node = nodeTags();
+  return [
     {
       dir: 'node-bookworm-slim',
       tag: node.bookwormSlim,
@@ -125,7 +138,6 @@ export function standIns(): StandIn[] {
       from: 'node-bookworm-slim',
       files: () => ({ busybox: BUSYBOX }),
     })),
-    { dir: 'grafana', tag: grafanaTag(), from: 'busybox', generate: grafanaPlaceholder },
   ];
 }
 
