@@ -125,6 +125,28 @@ function hostPreconditions(f: ReturnType<typeof nodelessMakeFixture>): void {
     assertOneLine(f.clone.make(['up'], f.clone.path(bin)), /Docker Compose v2 is needed/);
   });
 
+  it('with Compose older than 2.17: one line naming the Compose version needed', () => {
+    const bin = f.clone.stub(
+      'docker',
+      'case "$*" in "compose version --short") echo 2.16.0;; version*) echo 28.2.2;; esac; exit 0',
+    );
+    assertOneLine(
+      f.clone.make(['up'], f.clone.path(bin)),
+      /Docker Compose 2\.17 or newer is needed .*this is 2\.16\.0/,
+    );
+  });
+
+  it('with Compose 5.x and an Engine older than 20.10: one line naming the Engine needed', () => {
+    const bin = f.clone.stub(
+      'docker',
+      'case "$*" in "compose version --short") echo v5.6.0;; version*) echo 19.03.15;; esac; exit 0',
+    );
+    assertOneLine(
+      f.clone.make(['up'], f.clone.path(bin)),
+      /Docker Engine 20\.10 or newer is needed; this is 19\.03\.15/,
+    );
+  });
+
   it('under sudo: refused with the docker-group hint', function () {
     if (process.getuid?.() !== 0) this.skip();
     const r = f.clone.make(['up'], f.clone.path(f.stubDocker), { SUDO_USER: 'someone' });
