@@ -51,27 +51,34 @@ export function debianMirror(): string {
   throw new Error('no Debian bookworm mirror in /etc/apt/sources*: debootstrap needs one');
 }
 
-/** The Debian base image, imported from a cached debootstrap tarball (built when missing). */
-export function debianBase(log: (line: string) => void): string {
-  const mirror = debianMirror();
+function debianKey(): string {
   const version = execFileSync('debootstrap', ['--version'], { encoding: 'utf8' }).trim();
-  const key = sha256(SUITE, 'minbase', mirror, version).slice(0, 12);
-  const tag = `agent-observability/standin-base:debian-${SUITE}-${key}`;
-  if (inspectImage(tag)) return tag;
+  return sha256(SUITE, 'minbase', debianMirror(), version).slice(0, 12);
+}
+
+/** The debootstrap tarball of Debian's base, cached by suite, mirror and debootstrap version. */
+export function debianTarball(log: (line: string) => void): string {
+  const key = debianKey();
   const tarball = path.join(CACHE_DIR, `debian-${SUITE}-minbase-${key}.tar`);
-  if (!existsSync(tarball)) {
-    log(`debootstrap ${SUITE} (minbase) from ${mirror}: a few minutes, once`);
-    const root = path.join(CACHE_DIR, 'build', `debian-${key}`);
-    rmSync(root, { recursive: true, force: true });
-    execFileSync('debootstrap', ['--variant=minbase', SUITE, root, mirror], { stdio: 'ignore' });
-    // No package lists or caches in the image: as Debian's own images.
-    for (const d of ['var/lib/apt/lists', 'var/cache/apt/archives'])
-      rmSync(path.join(root, d), { recursive: true, force: true });
-    execFileSync('tar', ['--numeric-owner', '-C', root, '-cf', `${tarball}.part`, '.']);
-    renameSync(`${tarball}.part`, tarball);
-    rmSync(root, { recursive: true, force: true });
-  }
-  docker(['import', '--change', 'CMD ["bash"]', tarball, tag]);
+  if (existsSync(tarball)) return tarball;
+  const mirror = debianMirror();
+  log(`debootstrap ${SUITE} (minbase) from ${mirror}: a few minutes, once`);
+  const root = path.join(CACHE_DIR, 'build', `debian-${key}`);
+  rmSync(root, { recursive: true, force: true });
+  execFileSync('debootstrap', ['--variant=minbase', SUITE, root, mirror], { stdio: 'ignore' });
+  // No package lists or caches in the image: as Debian's own images.
+  for (const d of ['var/lib/apt/lists', 'var/cache/apt/archives'])
+    rmSync(path.join(root, d), { recursive: true, force: true });
+  execFileSync('tar', ['--numeric-owner', '-C', root, '-cf', `${tarball}.part`, '.']);
+  renameSync(`${tarball}.part`, tarball);
+  rmSync(root, { recursive: true, force: true });
+  return tarball;
+}
+
+/** The Debian base image, imported from the tarball (no registry to pull debian:bookworm from). */
+export function debianBase(log: (line: string) => void): string {
+  const tag = `agent-observability/standin-base:debian-${SUITE}-${debianKey()}`;
+  if (!inspectImage(tag)) docker(['import', '--change', 'CMD ["bash"]', debianTarball(log), tag]);
   return tag;
 }
 
