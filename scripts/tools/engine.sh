@@ -71,12 +71,13 @@ our_pid() { # the pid of this engine's dockerd, if it runs
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
 }
 
-# Another dockerd (a system engine, or one started by hand) holds docker0, the DOCKER iptables
-# chains and, usually, /var/run/docker.sock: refuse rather than share them.
+# Another root dockerd (a system engine, or one started by hand) holds docker0, the DOCKER iptables
+# chains and, usually, /var/run/docker.sock: refuse rather than share them. A rootless one lives in
+# namespaces of its own and is no obstacle.
 refuse_other_engine() {
   local mine pid
   mine=$(our_pid || true)
-  for pid in $(pgrep -x dockerd || true); do
+  for pid in $(pgrep -x -u root dockerd || true); do
     [ "$pid" = "$mine" ] && continue
     die "another dockerd runs (pid $pid: $(tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null)); it holds docker0 and the DOCKER iptables chains. Stop it, or run the tests against nothing else."
   done
