@@ -2,7 +2,7 @@
 // docker group, made under umask 077 (files 0600, folders 0700), no node_modules, and a PATH
 // without node, npm or npx (nor /usr/local/bin: the docker client is Debian's /usr/bin/docker).
 // `make` runs there through setpriv as that uid, with only HOME, PATH and the engine's
-// DOCKER_HOST / DOCKER_CONFIG in its environment.
+// DOCKER_HOST / DOCKER_CONFIG and NODE_IMAGE in its environment.
 import { execFileSync, spawn } from 'node:child_process';
 import {
   chownSync,
@@ -15,6 +15,7 @@ import {
 import path from 'node:path';
 import { copyRepoFiles } from '../../lib/nodeless-clone.ts';
 import { engineEnv } from './engine.ts';
+import { nodeTags } from './node-release.ts';
 
 /** A uid no account has: the test needs no entry in /etc/passwd (override: COMPOSE_TEST_UID). */
 const UID = Number(process.env.COMPOSE_TEST_UID ?? 64123);
@@ -62,6 +63,9 @@ export function userClone(): UserClone {
   const env = {
     HOME: path.join(dir, 'home'),
     PATH: `${bin}:/usr/sbin:/sbin`,
+    // The app and tools images build on the node stand-in, whatever base (a digest) the
+    // Dockerfiles pin.
+    NODE_IMAGE: nodeTags().bookwormSlim,
     ...engineEnv(),
   };
   const gid = dockerGid();
