@@ -4,18 +4,28 @@
 // only). From a fresh copy of the clone, as a non-root member of the docker group, under
 // umask 077, with no node, npm or npx on PATH, one step after the other as a user would.
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { chownSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { appTraceIds } from '../../scripts/lib/smoke/stack-checks.ts';
 import { waitUntil } from '../../scripts/lib/wait.ts';
+import { loadCompose, oneShotServices } from '../lib/compose.ts';
 import { JaegerClient } from '../lib/jaeger-client.ts';
+import { REPO } from '../lib/repo.ts';
 import { VictoriaLogsClient, logsqlString } from '../lib/victorialogs.ts';
 import { engineRuns } from './lib/engine.ts';
 import { buildStandIns } from './lib/standins.ts';
 import { binds, containers, freePortEnv, notUp, projectVolumes } from './lib/stack-state.ts';
 import { userClone, type MakeRun, type UserClone } from './lib/user-clone.ts';
 
-const ONE_SHOTS = ['alertmanager-config'];
+/** Services others wait for with service_completed_successfully: exited 0 is their "up". */
+const ONE_SHOTS = [
+  ...oneShotServices(
+    loadCompose(
+      readFileSync(path.join(REPO, 'docker-compose.yml'), 'utf8'),
+      new Map([['GRAFANA_ADMIN_PASSWORD', 'unused']]),
+    ),
+  ),
+];
 const MINUTES = 60_000;
 
 interface Fixture {
@@ -68,7 +78,6 @@ function stackFixture(): Fixture {
       .map(([k, v]) => `${k}=${v}\n`)
       .join('');
     writeFileSync(path.join(f.clone.repo, '.env'), env, { mode: 0o600 });
-    const { chownSync } = await import('node:fs');
     chownSync(path.join(f.clone.repo, '.env'), f.clone.uid, f.clone.uid);
   });
   after(async function () {
