@@ -12,14 +12,14 @@ import {
   inspectImage,
   type ImageInspect,
 } from './lib/engine.ts';
-import type { ImageFields } from './lib/dockerfile.ts';
+import { stageFields, type ImageFields } from './lib/dockerfile.ts';
 import { buildStandIns, standIns } from './lib/standins.ts';
 import { upstreamFor, type Upstream } from './lib/upstream.ts';
 
 const keys = (o: Record<string, object> | null | undefined) => Object.keys(o ?? {}).sort();
 
 /** The upstream's fields that the image does not show, one sentence each. */
-export function fieldDifferences(
+function fieldDifferences(
   up: ImageFields,
   image: ImageInspect,
   allowed: Upstream['differences'] = {},
@@ -105,4 +105,62 @@ describe('stand-in images against their upstream Dockerfiles', function () {
       assert.equal(runs(s.tag, 'wget', '--help'), up.wget, 'wget');
     });
   }
+});
+
+describe('the comparison itself', () => {
+  const DOCKERFILE = [
+    'ARG base_image',
+    'FROM $base_image AS build',
+    'USER builder',
+    'FROM ${base_image} AS release',
+    'ARG USER_UID=10001',
+    'ENV A=1 \\',
+    '    B="two words"',
+    '# a comment',
+    'EXPOSE 80 9090/udp',
+    'VOLUME ["/data"]',
+    'WORKDIR /srv',
+    'ENTRYPOINT ["/bin/app"]',
+    'CMD --flag',
+    'HEALTHCHECK --interval=5s CMD ["/bin/app", "-health"]',
+    'USER ${USER_UID}',
+  ].join('\n');
+
+  it('reads a stage of a Dockerfile as docker image inspect shows it', () => {
+    assert.deepEqual(stageFields(DOCKERFILE, 'release', { base_image: 'alpine' }), {
+      from: 'alpine',
+      user: '10001',
+      workdir: '/srv',
+      entrypoint: ['/bin/app'],
+      cmd: ['/bin/sh', '-c', '--flag'],
+      env: { A: '1', B: 'two words' },
+      expose: ['80/tcp', '9090/udp'],
+      volumes: ['/data'],
+      healthcheck: ['CMD', '/bin/app', '-health'],
+    });
+    assert.equal(stageFields(DOCKERFILE, 'build').user, 'builder');
+  });
+
+  it('reports every field that differs, and only those not allowed', () => {
+    const up = stageFields(DOCKERFILE, 'release');
+    const image = {
+      Id: 'x',
+      Config: {
+        User: 'root',
+        WorkingDir: '/srv',
+        Entrypoint: ['/bin/app'],
+        Cmd: ['/bin/sh', '-c', '--flag'],
+        Env: ['A=1'],
+        ExposedPorts: { '80/tcp': {}, '9090/udp': {} },
+        Volumes: { '/data': {} },
+        Healthcheck: { Test: ['CMD', '/bin/app', '-health'] },
+      },
+    };
+    const found = fieldDifferences(up, image);
+    assert.deepEqual(
+      found.map((p) => p.split(':')[0]),
+      ['user', 'env'],
+    );
+    assert.deepEqual(fieldDifferences(up, image, { user: 'why', env: 'why' }), []);
+  });
 });
