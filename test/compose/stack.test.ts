@@ -209,8 +209,9 @@ async function silenceSurvives(f: Fixture): Promise<void> {
       comment: 'must survive make down + make up',
     }),
   });
-  assert.equal(res.status, 200, await res.text());
-  const { silenceID } = (await res.json()) as { silenceID: string };
+  const created = await res.text();
+  assert.equal(res.status, 200, created);
+  const { silenceID } = JSON.parse(created) as { silenceID: string };
   await make(f, ['down']);
   await up(f, 'restart after make down');
   const after = await fetch(`${am()}/api/v2/silence/${silenceID}`);
