@@ -33,6 +33,8 @@ interface Fixture {
   ports: Record<string, number>;
   /** Printed after the suite: the figures a report needs. */
   figures: string[];
+  /** A step failed: the clone and make's logs are kept. */
+  failed: boolean;
 }
 
 const url = (f: Fixture, key: string) => `http://127.0.0.1:${f.ports[key]}`;
@@ -80,12 +82,15 @@ function stackFixture(): Fixture {
     writeFileSync(path.join(f.clone.repo, '.env'), env, { mode: 0o600 });
     chownSync(path.join(f.clone.repo, '.env'), f.clone.uid, f.clone.uid);
   });
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') f.failed = true;
+  });
   after(async function () {
     this.timeout(5 * MINUTES);
     for (const line of f.figures) console.log(`      ${line}`);
     if (!f.clone) return;
     await f.clone.make(['clean'], 3 * MINUTES);
-    if (this.currentTest?.state !== 'failed') rmSync(f.clone.dir, { recursive: true, force: true });
+    if (!f.failed) rmSync(f.clone.dir, { recursive: true, force: true });
     else console.log(`      the clone and make's logs stay in ${f.clone.dir}`);
   });
   return f;

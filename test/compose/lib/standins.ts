@@ -14,7 +14,7 @@ import {
   rmSync,
 } from 'node:fs';
 import path from 'node:path';
-import { parseEnv } from '../../../scripts/lib/env-file.ts';
+import { composeServices } from '../../../scripts/lib/stack/compose-file.ts';
 import { REPO } from '../../lib/repo.ts';
 import {
   BUSYBOX,
@@ -45,9 +45,6 @@ export interface StandIn {
   args?: Record<string, string>;
 }
 
-const versions = () =>
-  Object.fromEntries(parseEnv(readFileSync(path.join(REPO, 'scripts/tools/versions.env'), 'utf8')));
-
 /** The pinned build of a program (bin-path.sh --pinned NAME). */
 export function pinned(name: string): string {
   return execFileSync('bash', [path.join(REPO, 'scripts/tools/bin-path.sh'), '--pinned', name], {
@@ -76,48 +73,40 @@ export function standIns(): StandIn[] {
       tag: 'agent-observability/standin-base:distroless-static',
       generate: writeDistrolessRootfs,
     },
-    ...programStandIns(versions()),
+    ...programStandIns(),
     ...nodeStandIns(),
     { dir: 'grafana', tag: grafanaTag(), from: 'busybox', generate: grafanaPlaceholder },
   ];
 }
 
+/** The image a service of docker-compose.yml runs: the stand-in's tag. */
+function composeImage(service: string): string {
+  const image = (composeServices(REPO)[service] as { image?: unknown } | undefined)?.image;
+  if (typeof image !== 'string') throw new Error(`docker-compose.yml: ${service} has no image`);
+  return image;
+}
+
 /** The stack's programs, as build-binaries.sh builds them (bin-path.sh --pinned). */
-function programStandIns(v: Record<string, string>): StandIn[] {
+function programStandIns(): StandIn[] {
+  const program = (dir: string, service: string, programs: string[], from?: string): StandIn => ({
+    dir,
+    tag: composeImage(service),
+    from,
+    files: () => Object.fromEntries(programs.map((p) => [p, pinned(p)])),
+  });
+  const ca = { 'ca-certificates.crt': CA_BUNDLE };
   return [
+    program('prometheus', 'prometheus', ['prometheus', 'promtool'], 'busybox'),
+    program('alertmanager', 'alertmanager', ['alertmanager', 'amtool'], 'busybox'),
     {
-      dir: 'prometheus',
-      tag: `prom/prometheus:v${v.PROMETHEUS_VERSION}`,
-      from: 'busybox',
-      files: () => ({ prometheus: pinned('prometheus'), promtool: pinned('promtool') }),
+      ...program('jaeger', 'jaeger', ['jaeger'], 'busybox'),
+      files: () => ({ jaeger: pinned('jaeger'), ...ca, 'mime.types': '/etc/mime.types' }),
     },
     {
-      dir: 'alertmanager',
-      tag: `prom/alertmanager:v${v.ALERTMANAGER_VERSION}`,
-      from: 'busybox',
-      files: () => ({ alertmanager: pinned('alertmanager'), amtool: pinned('amtool') }),
+      ...program('otel-collector', 'otel-collector', ['otelcol']),
+      files: () => ({ otelcol: pinned('otelcol'), ...ca }),
     },
-    {
-      dir: 'jaeger',
-      tag: `jaegertracing/jaeger:${v.JAEGER_VERSION}`,
-      from: 'busybox',
-      files: () => ({
-        jaeger: pinned('jaeger'),
-        'ca-certificates.crt': CA_BUNDLE,
-        'mime.types': '/etc/mime.types',
-      }),
-    },
-    {
-      dir: 'otel-collector',
-      tag: `otel/opentelemetry-collector-contrib:${v.OTELCOL_VERSION}`,
-      files: () => ({ otelcol: pinned('otelcol'), 'ca-certificates.crt': CA_BUNDLE }),
-    },
-    {
-      dir: 'victoria-logs',
-      tag: `victoriametrics/victoria-logs:v${v.VICTORIALOGS_VERSION}`,
-      from: 'distroless-static',
-      files: () => ({ 'victoria-logs': pinned('victoria-logs') }),
-    },
+    program('victoria-logs', 'victorialogs', ['victoria-logs'], 'distroless-static'),
   ];
 }
 
