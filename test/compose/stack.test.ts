@@ -129,11 +129,16 @@ describe('the compose stack on a Docker Engine (make test-compose)', function ()
     await up(f, 'time-scaled start', ['TIME_SCALE=60']);
     const run = await make(f, ['alert-errors']);
     f.figures.push(`make alert-errors (TIME_SCALE=60): ${run.seconds.toFixed(0)} s`);
+    for (const line of run.output.split('\n').filter((l) => /fir|deliver|resolv/i.test(l)))
+      f.figures.push(`  ${line.trim()}`);
   });
 
   it('make alert-service-down stops and starts the app container', async () => {
+    const started = () => containers().find((c) => c.service === 'app')?.startedAt;
+    const before = started();
     const run = await make(f, ['alert-service-down']);
     await waitHealthy('app');
+    assert.notEqual(started(), before, "the app's container was not started again");
     f.figures.push(`make alert-service-down (TIME_SCALE=60): ${run.seconds.toFixed(0)} s`);
   });
 

@@ -16,6 +16,7 @@ export interface ContainerState {
   state: string;
   health: string;
   exitCode: number;
+  startedAt: string;
 }
 
 export function containers(): ContainerState[] {
@@ -26,7 +27,7 @@ export function containers(): ContainerState[] {
   const all = JSON.parse(docker(['inspect', ...ids])) as {
     Name: string;
     Config: { Labels: Record<string, string> };
-    State: { Status: string; ExitCode: number; Health?: { Status: string } };
+    State: { Status: string; ExitCode: number; StartedAt: string; Health?: { Status: string } };
   }[];
   return all.map((c) => ({
     service: c.Config.Labels['com.docker.compose.service'],
@@ -34,6 +35,7 @@ export function containers(): ContainerState[] {
     state: c.State.Status,
     health: c.State.Health?.Status ?? '',
     exitCode: c.State.ExitCode,
+    startedAt: c.State.StartedAt,
   }));
 }
 
