@@ -125,6 +125,20 @@ function hostPreconditions(f: ReturnType<typeof nodelessMakeFixture>): void {
     assertOneLine(f.clone.make(['up'], f.clone.path(bin)), /Docker Compose v2 is needed/);
   });
 
+  it('under sudo: refused with the docker-group hint', function () {
+    if (process.getuid?.() !== 0) this.skip();
+    const r = f.clone.make(['up'], f.clone.path(f.stubDocker), { SUDO_USER: 'someone' });
+    assertOneLine(r, /not with sudo.*docker group/);
+  });
+
+  it('make load without a running stack: one line saying to start it with make up', () => {
+    const bin = f.clone.stub('docker', 'case "$*" in "network inspect"*) exit 1;; esac; exit 0');
+    assertOneLine(f.clone.make(['load'], f.clone.path(bin)), /The stack is not running.*make up/);
+  });
+}
+
+/** The oldest Compose and Engine `make up` works with, named when older (a stub docker). */
+function versionChecks(f: ReturnType<typeof nodelessMakeFixture>): void {
   it('with Compose older than 2.17: one line naming the Compose version needed', () => {
     const bin = f.clone.stub(
       'docker',
@@ -145,17 +159,6 @@ function hostPreconditions(f: ReturnType<typeof nodelessMakeFixture>): void {
       f.clone.make(['up'], f.clone.path(bin)),
       /Docker Engine 20\.10 or newer is needed; this is 19\.03\.15/,
     );
-  });
-
-  it('under sudo: refused with the docker-group hint', function () {
-    if (process.getuid?.() !== 0) this.skip();
-    const r = f.clone.make(['up'], f.clone.path(f.stubDocker), { SUDO_USER: 'someone' });
-    assertOneLine(r, /not with sudo.*docker group/);
-  });
-
-  it('make load without a running stack: one line saying to start it with make up', () => {
-    const bin = f.clone.stub('docker', 'case "$*" in "network inspect"*) exit 1;; esac; exit 0');
-    assertOneLine(f.clone.make(['load'], f.clone.path(bin)), /The stack is not running.*make up/);
   });
 }
 
@@ -301,6 +304,7 @@ describe('make up with Docker alone (no Node on the host)', function () {
   this.timeout(60_000);
   const f = nodelessMakeFixture();
   hostPreconditions(f);
+  versionChecks(f);
   upWithoutHostNode(f);
   upRefusalsAndDiagnosis(f);
   toolsContainerSteps(f);
