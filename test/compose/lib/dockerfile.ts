@@ -52,7 +52,7 @@ function parseEnv(args: string, vars: Map<string, string>, env: Record<string, s
   }
 }
 
-function emptyFields(from: string): ImageFields {
+export function emptyFields(from: string): ImageFields {
   return {
     from,
     user: '',

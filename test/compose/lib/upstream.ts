@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseEnv } from '../../../scripts/lib/env-file.ts';
 import { REPO } from '../../lib/repo.ts';
-import { stageFields, type ImageFields } from './dockerfile.ts';
+import { emptyFields, stageFields, type ImageFields } from './dockerfile.ts';
 import { nodeVersion } from './node-release.ts';
 
 export interface Upstream {
@@ -46,18 +46,7 @@ function fromModule(module: string, version: string, file: string, stage?: strin
   };
 }
 
-const recorded = (f: Partial<ImageFields>): ImageFields => ({
-  from: '',
-  user: '',
-  workdir: '',
-  entrypoint: null,
-  cmd: null,
-  env: {},
-  expose: [],
-  volumes: [],
-  healthcheck: null,
-  ...f,
-});
+const recorded = (f: Partial<ImageFields>): ImageFields => ({ ...emptyFields(''), ...f });
 
 const NODE_DIFFERENCES = {
   env: 'NODE_EXTRA_CA_CERTS added (the CA bundle of the machine that builds it); YARN_VERSION absent (no yarn, no corepack)',
