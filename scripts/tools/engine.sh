@@ -3,8 +3,9 @@
 # `make test-compose` runs the compose stack on it (docs/docker.md, "Proven on an engine").
 #
 #   engine.sh install   apt-get install Debian's docker.io (dockerd 20.10, containerd, runc, and a
-#                       20.10 client at /usr/bin/docker), keeping its services from starting.
-#                       Only when asked: .ci/run does; nothing else installs anything.
+#                       20.10 client at /usr/bin/docker), keeping its services from starting, and
+#                       debootstrap and busybox-static, which the stand-in images are built from.
+#                       Only when asked: .ci/run installs the same itself; nothing else installs.
 #   engine.sh start     start dockerd as root on paths of its own (below); waits until it answers
 #   engine.sh stop      stop it (its containers stop with it); the data root stays, as a cache
 #   engine.sh env       print the `export` lines that point a docker client at it
@@ -49,8 +50,9 @@ need_root() {
 
 install_engine() {
   need_root install
-  if command -v dockerd >/dev/null && [ -x /usr/bin/docker ]; then
-    say "docker.io is installed ($(dockerd --version))"
+  if command -v dockerd >/dev/null && [ -x /usr/bin/docker ] && command -v debootstrap >/dev/null &&
+    [ -x /bin/busybox ]; then
+    say "installed already: $(dockerd --version), debootstrap, busybox-static"
     return
   fi
   # As .ci/run: the package would start its daemons; this engine starts its own.
@@ -60,7 +62,8 @@ install_engine() {
     chmod +x /usr/sbin/policy-rc.d
     own_policy=1
   fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker.io >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    docker.io debootstrap busybox-static >/dev/null
   if [ "$own_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
   say "installed $(dockerd --version)"
 }

@@ -51,7 +51,20 @@ export function debianMirror(): string {
   throw new Error('no Debian bookworm mirror in /etc/apt/sources*: debootstrap needs one');
 }
 
+/** The tools the bases are made with; what to install when one is missing. */
+export function checkBaseTools(): void {
+  for (const [tool, pkg] of [
+    ['/usr/sbin/debootstrap', 'debootstrap'],
+    [BUSYBOX, 'busybox-static'],
+  ]) {
+    if (!existsSync(tool)) {
+      throw new Error(`${tool} is missing: install ${pkg} (sudo scripts/tools/engine.sh install)`);
+    }
+  }
+}
+
 function debianKey(): string {
+  checkBaseTools();
   const version = execFileSync('debootstrap', ['--version'], { encoding: 'utf8' }).trim();
   return sha256(SUITE, 'minbase', debianMirror(), version).slice(0, 12);
 }
