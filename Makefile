@@ -65,13 +65,11 @@ configure: ## Create .env from .env.example (random secrets, API keys) and rende
 	$(NEED_TOOLS)
 	$(TOOLS_RUN_OFFLINE) scripts/configure.ts
 
-tools: ## Build the pinned programs (Prometheus, Alertmanager, Collector, Jaeger, VictoriaLogs; the checkers; Kubernetes validation), cached
-	bash scripts/tools/build-binaries.sh
-	bash scripts/tools/build-binaries.sh $(KUBE_TOOLS)
-
-# Kubernetes validation of deploy/helm (docs/kubernetes.md); the API server last, as the longest
-# build, so that the fallback validator exists even when it fails.
-KUBE_TOOLS := helm operator-crds kube-validate etcd kubernetes
+# The groups of scripts/tools/pins.txt: make validate's checkers, the stack's programs, the
+# Kubernetes validation of deploy/helm (docs/kubernetes.md). Not the engine group (Compose for a
+# Docker Engine run): a Docker host has its own.
+tools: ## Build the pinned programs of scripts/tools/pins.txt (checkers, stack, Kubernetes validation), cached
+	bash scripts/tools/build-binaries.sh validate stack kube
 
 # ---------------------------------------------------------------------------- the stack
 .PHONY: up down ps logs restart open alerts grafana-reset-password

@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readVersions } from '../../scripts/lib/binaries.ts';
 import { parseEnv } from '../../scripts/lib/env-file.ts';
 import {
   checkAlertmanagerFiles,
@@ -20,7 +19,6 @@ import {
   checkHealthchecks,
   checkImages,
   checkLifecycleAndRetention,
-  checkPinnedVersions,
   checkPorts,
   checkResources,
   checkVolumes,
@@ -38,13 +36,6 @@ const COMPOSE_TEXT = readFileSync(join(REPO, 'docker-compose.yml'), 'utf8');
 const EXAMPLE_ENV = parseEnv(readFileSync(join(REPO, '.env.example'), 'utf8'));
 // What `make configure` produces: the example with its secrets filled in.
 const ENV = new Map([...EXAMPLE_ENV, ['GRAFANA_ADMIN_PASSWORD', 'test-password']]);
-const VERSIONS = readVersions();
-const NODE_VERSION = (
-  JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
-    devDependencies: Record<string, string>;
-  }
-).devDependencies.node;
-
 const load = (text = COMPOSE_TEXT, env = ENV): ComposeFile => loadCompose(text, env);
 
 /** A copy of the compose text with one edit; fails loudly if the edit no longer applies. */
@@ -105,21 +96,6 @@ describe('docker-compose.yml', () => {
       assertReports(
         checkImages(broken(/^ {4}image: jaegertracing.*$/m, '')),
         /jaeger: neither an image nor a build/,
-      );
-    });
-
-    it('runs the versions that make test runs natively (scripts/tools/versions.env, Node)', () => {
-      assert.deepEqual(checkPinnedVersions(compose, VERSIONS, NODE_VERSION), []);
-    });
-    it('reports an image tag that differs from versions.env', () => {
-      const other = { ...VERSIONS, JAEGER_VERSION: '9.9.9' };
-      assertReports(
-        checkPinnedVersions(compose, other, NODE_VERSION),
-        /jaeger: .* differs from scripts\/tools\/versions.env \(9\.9\.9\)/,
-      );
-      assertReports(
-        checkPinnedVersions(compose, VERSIONS, '22.0.0'),
-        /alert-receiver: node:.* differs/,
       );
     });
 

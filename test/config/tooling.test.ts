@@ -22,12 +22,8 @@ import {
   writeAlertmanagerConfig,
   type RenderAlertmanager,
 } from '../../scripts/configure.ts';
-import {
-  findBinary,
-  parseVersionOutput,
-  parseVersions,
-  readVersions,
-} from '../../scripts/lib/binaries.ts';
+import { findBinary, parseVersionOutput } from '../../scripts/lib/binaries.ts';
+import { parsePins, readPins } from '../../scripts/lib/pins.ts';
 import { formatEnvValue, parseEnv, setEnvValues } from '../../scripts/lib/env-file.ts';
 import { formatUrls, stackUrls } from '../../scripts/urls.ts';
 import { resolveEndpoints } from '../../scripts/lib/endpoints.ts';
@@ -46,13 +42,17 @@ function script(path: string, body: string): void {
 
 const mode = (p: string) => statSync(p).mode & 0o777;
 
-/** The pinned versions the binary lookups are asked for. */
-const versions = {
-  PROMETHEUS_VERSION: '3.16.0',
-  ALERTMANAGER_VERSION: '0.34.2',
-  OTELCOL_VERSION: '0.161.0',
-  JAEGER_VERSION: '2.13.0',
-};
+/** The pin table the binary lookups are asked with (the columns of scripts/tools/pins.txt). */
+const pins = parsePins(
+  [
+    '# program group version module module_version recipe outputs image options',
+    'otelcol stack 0.161.0 m v0.161.0 ocb otelcol otel/opentelemetry-collector-contrib:{version} -',
+    'jaeger stack 2.13.0 m v1.76.0 jaeger jaeger jaegertracing/jaeger:2.13.0 commit=abc',
+    'prometheus stack 3.16.0 m v0.316.0 promu prometheus,promtool - fallback=debian',
+    'alertmanager stack 0.34.2 m v0.34.2 alertmanager alertmanager,amtool - fallback=debian tags=netgo',
+    '',
+  ].join('\n'),
+);
 
 describe('scripts/lib/binaries.ts', () => {
   it('prefers the pinned build <bin>/<name>-<version>', () => {
@@ -63,7 +63,7 @@ describe('scripts/lib/binaries.ts', () => {
     const found = findBinary('promtool', {
       binDir: join(tmp, 'bin'),
       path: join(tmp, 'usr'),
-      versions,
+      pins,
     });
     assert.deepEqual(found, {
       name: 'promtool',
@@ -82,7 +82,7 @@ describe('scripts/lib/binaries.ts', () => {
     const found = findBinary('alertmanager', {
       binDir: join(tmp, 'none'),
       path: join(tmp, 'usr'),
-      versions,
+      pins,
     });
     assert.equal(found?.source, 'debian');
     assert.equal(found?.version, '0.25.0');
@@ -99,7 +99,7 @@ describe('scripts/lib/binaries.ts', () => {
       join(tmp, 'usr/prometheus'),
       'echo "prometheus, version 2.42.0+ds (branch: debian/sid)"',
     );
-    const options = { binDir: join(tmp, 'bin'), path: '', versions };
+    const options = { binDir: join(tmp, 'bin'), path: '', pins };
     const found = findBinary('prometheus', {
       ...options,
       env: { PROMETHEUS_BIN: join(tmp, 'usr/prometheus') },
@@ -123,33 +123,40 @@ describe('scripts/lib/binaries.ts', () => {
     script(join(tmp, 'bin/otelcol-0.160.0'), 'true');
     writeFileSync(join(tmp, 'bin/jaeger-2.13.0'), 'not executable');
     assert.equal(
-      findBinary('otelcol', { binDir: join(tmp, 'bin'), path: join(tmp, 'bin'), versions }),
+      findBinary('otelcol', { binDir: join(tmp, 'bin'), path: join(tmp, 'bin'), pins }),
       undefined,
     );
-    assert.equal(findBinary('jaeger', { binDir: join(tmp, 'bin'), path: '', versions }), undefined);
+    assert.equal(findBinary('jaeger', { binDir: join(tmp, 'bin'), path: '', pins }), undefined);
   });
 
-  it('refuses an unknown program and a versions.env without its key', () => {
-    assert.throws(() => findBinary('grafana' as never, { versions }), /unknown program/);
-    assert.throws(() => findBinary('jaeger', { versions: {} }), /JAEGER_VERSION is missing/);
+  it('refuses a program the pin table does not list', () => {
+    assert.throws(() => findBinary('grafana', { pins }), /unknown program "grafana"/);
+    assert.throws(() => findBinary('jaeger', { pins: [] }), /not in scripts\/tools\/pins.txt/);
   });
 });
 
 describe('scripts/lib/binaries.ts', () => {
-  it('reads versions.env and version strings', () => {
-    assert.deepEqual(parseVersions('# c\nA_VERSION=1.2.3\n\nB=v0.1\n'), {
-      A_VERSION: '1.2.3',
-      B: 'v0.1',
+  it('reads the pin table and version strings', () => {
+    assert.deepEqual(pins[2], {
+      program: 'prometheus',
+      group: 'stack',
+      version: '3.16.0',
+      module: 'm',
+      moduleVersion: 'v0.316.0',
+      recipe: 'promu',
+      outputs: ['prometheus', 'promtool'],
+      folders: [],
+      image: undefined,
+      options: { fallback: 'debian' },
     });
-    const real = readVersions();
-    for (const key of [
-      'OTELCOL_VERSION',
-      'PROMETHEUS_VERSION',
-      'ALERTMANAGER_VERSION',
-      'JAEGER_VERSION',
-    ]) {
-      assert.match(real[key] ?? '', /^\d+\.\d+\.\d+$/, key);
-    }
+    assert.deepEqual(pins[0].image, {
+      repository: 'otel/opentelemetry-collector-contrib',
+      tag: '0.161.0',
+    });
+    assert.deepEqual(pins[1].image, { repository: 'jaegertracing/jaeger', tag: '2.13.0' });
+    assert.throws(() => parsePins('a b c\n'), /line 1: 9 columns expected/);
+    assert.throws(() => parsePins('a b c d e f g h nokey\n'), /not KEY=VALUE/);
+    for (const pin of readPins()) assert.match(pin.version, /^\d+\.\d+\.\d+$/, pin.program);
     assert.equal(parseVersionOutput('otelcol version 0.161.0'), '0.161.0');
     assert.equal(parseVersionOutput('prometheus, version v3.16.0 (branch: HEAD)'), '3.16.0');
     assert.equal(parseVersionOutput('nothing'), undefined);

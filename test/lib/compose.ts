@@ -232,46 +232,6 @@ export function checkImages(c: ComposeFile): string[] {
   return problems;
 }
 
-/** image repository → the tag versions.env says compose must run. */
-export function expectedTags(versions: Record<string, string>): Record<string, string> {
-  return {
-    'otel/opentelemetry-collector-contrib': versions.OTELCOL_VERSION,
-    'prom/prometheus': `v${versions.PROMETHEUS_VERSION}`,
-    'prom/alertmanager': `v${versions.ALERTMANAGER_VERSION}`,
-    'jaegertracing/jaeger': versions.JAEGER_VERSION,
-    'victoriametrics/victoria-logs': `v${versions.VICTORIALOGS_VERSION}`,
-  };
-}
-
-export function checkPinnedVersions(
-  c: ComposeFile,
-  versions: Record<string, string>,
-  nodeVersion: string,
-): string[] {
-  const problems: string[] = [];
-  const expected = expectedTags(versions);
-  const seen = new Set<string>();
-  for (const [name, svc] of Object.entries(c.services)) {
-    if (typeof svc.image !== 'string' || svc.build !== undefined) continue;
-    const { repo, tag } = imageName(svc.image);
-    if (repo in expected) {
-      seen.add(repo);
-      if (tag !== expected[repo]) {
-        problems.push(
-          `${name}: ${repo}:${tag} differs from scripts/tools/versions.env (${expected[repo]})`,
-        );
-      }
-    }
-    if (repo === 'node' && !tag.startsWith(`${nodeVersion}-`) && tag !== nodeVersion) {
-      problems.push(`${name}: node:${tag} differs from the repo's Node ${nodeVersion}`);
-    }
-  }
-  for (const repo of Object.keys(expected)) {
-    if (!seen.has(repo)) problems.push(`no service runs ${repo}`);
-  }
-  return problems;
-}
-
 function hasHealthcheck(svc: Obj): boolean {
   if (!isObj(svc.healthcheck) || svc.healthcheck.disable === true) return false;
   const test = svc.healthcheck.test;

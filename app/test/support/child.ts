@@ -25,19 +25,25 @@ export interface ExitResult {
   stderr: string;
 }
 
-function spawnService(env: Record<string, string>) {
+/** Where to start the service: the tests' build (default), or a folder holding dist/ that is
+ * started with the image's own command line. */
+export interface StartOptions {
+  cwd?: string;
+}
+
+function spawnService(env: Record<string, string>, options: StartOptions = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'agent-service-proc-'));
-  const child = spawn(
-    process.execPath,
-    ['--require', join(BUILD_SRC, 'telemetry/instrument.js'), join(BUILD_SRC, 'server.js')],
-    {
-      env: {
-        PATH: process.env.PATH,
-        ...testEnv({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', ...env }),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const args = options.cwd
+    ? ['--require', './dist/telemetry/instrument.js', 'dist/server.js']
+    : ['--require', join(BUILD_SRC, 'telemetry/instrument.js'), join(BUILD_SRC, 'server.js')];
+  const child = spawn(process.execPath, args, {
+    cwd: options.cwd,
+    env: {
+      PATH: process.env.PATH,
+      ...testEnv({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', ...env }),
     },
-  );
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const logs: LogLine[] = [];
   let stderr = '';
   let pending = '';
@@ -64,8 +70,11 @@ export async function runToExit(env: Record<string, string>): Promise<ExitResult
   return { code, logs, stderr: stderr() };
 }
 
-export async function startService(env: Record<string, string> = {}): Promise<RunningService> {
-  const { child, logs, stderr, exited } = spawnService(env);
+export async function startService(
+  env: Record<string, string> = {},
+  options: StartOptions = {},
+): Promise<RunningService> {
+  const { child, logs, stderr, exited } = spawnService(env, options);
   const deadline = Date.now() + 20_000;
   let url: string | undefined;
   while (url === undefined) {

@@ -105,7 +105,8 @@ export function stageFields(
   let chosen: ImageFields | undefined;
   for (const { op, args } of instructions(text)) {
     if (op === 'ARG') {
-      const [name, def] = args.split('=');
+      const [name, raw] = args.split('=');
+      const def = raw?.replace(/^"(.*)"$/, '$1');
       vars.set(
         name,
         buildArgs[name] ??

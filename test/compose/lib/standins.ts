@@ -38,7 +38,9 @@ export interface StandIn {
   tag: string;
   /** The stand-in (by dir) or base it is built FROM (passed as the BASE build arg). */
   from?: string;
-  /** Files added to the build context: name in the context → file on this machine. */
+  /** Pinned programs added to the build context under their own names. */
+  programs?: string[];
+  /** Other files added to the build context: name in the context → file on this machine. */
   files?: () => Record<string, string>;
   /** Writes generated files into the build context. */
   generate?: (context: string) => void;
@@ -79,35 +81,64 @@ export function standIns(): StandIn[] {
   ];
 }
 
-/** The image a service of docker-compose.yml runs: the stand-in's tag. */
-function composeImage(service: string): string {
-  const image = (composeServices(REPO)[service] as { image?: unknown } | undefined)?.image;
-  if (typeof image !== 'string') throw new Error(`docker-compose.yml: ${service} has no image`);
-  return image;
+/** The image (repository:tag) docker-compose.yml runs from `repository`, if any service does. */
+function composeImage(repository: string): string | undefined {
+  return Object.values(composeServices(REPO))
+    .map((svc) => (svc as { image?: unknown }).image)
+    .find(
+      (image): image is string => typeof image === 'string' && image.startsWith(`${repository}:`),
+    );
 }
 
-/** The stack's programs, as build-binaries.sh builds them (bin-path.sh --pinned). */
+/**
+ * The stack's programs, as build-binaries.sh builds them (bin-path.sh --pinned): one entry per
+ * upstream image, built when docker-compose.yml runs that image.
+ */
 function programStandIns(): StandIn[] {
-  const program = (dir: string, service: string, programs: string[], from?: string): StandIn => ({
-    dir,
-    tag: composeImage(service),
-    from,
-    files: () => Object.fromEntries(programs.map((p) => [p, pinned(p)])),
-  });
   const ca = { 'ca-certificates.crt': CA_BUNDLE };
-  return [
-    program('prometheus', 'prometheus', ['prometheus', 'promtool'], 'busybox'),
-    program('alertmanager', 'alertmanager', ['alertmanager', 'amtool'], 'busybox'),
+  const entries: (Omit<StandIn, 'tag'> & { repository: string })[] = [
     {
-      ...program('jaeger', 'jaeger', ['jaeger'], 'busybox'),
-      files: () => ({ jaeger: pinned('jaeger'), ...ca, 'mime.types': '/etc/mime.types' }),
+      dir: 'prometheus',
+      repository: 'prom/prometheus',
+      from: 'busybox',
+      programs: ['prometheus', 'promtool'],
     },
     {
-      ...program('otel-collector', 'otel-collector', ['otelcol']),
-      files: () => ({ otelcol: pinned('otelcol'), ...ca }),
+      dir: 'alertmanager',
+      repository: 'prom/alertmanager',
+      from: 'busybox',
+      programs: ['alertmanager', 'amtool'],
     },
-    program('victoria-logs', 'victorialogs', ['victoria-logs'], 'distroless-static'),
+    {
+      dir: 'blackbox-exporter',
+      repository: 'prom/blackbox-exporter',
+      from: 'busybox',
+      programs: ['blackbox_exporter'],
+    },
+    {
+      dir: 'jaeger',
+      repository: 'jaegertracing/jaeger',
+      from: 'busybox',
+      programs: ['jaeger'],
+      files: () => ({ ...ca, 'mime.types': '/etc/mime.types' }),
+    },
+    {
+      dir: 'otel-collector',
+      repository: 'otel/opentelemetry-collector-contrib',
+      programs: ['otelcol'],
+      files: () => ca,
+    },
+    {
+      dir: 'victoria-logs',
+      repository: 'victoriametrics/victoria-logs',
+      from: 'distroless-static',
+      programs: ['victoria-logs'],
+    },
   ];
+  return entries.flatMap(({ repository, ...s }) => {
+    const tag = composeImage(repository);
+    return tag ? [{ ...s, tag }] : [];
+  });
 }
 
 function nodeStandIns(): StandIn[] {
@@ -188,7 +219,8 @@ function buildOne(s: StandIn, bases: Map<string, string>): BuildResult {
   rmSync(context, { recursive: true, force: true });
   mkdirSync(context, { recursive: true });
   copyDockerfileDir(s.dir, context);
-  for (const [name, from] of Object.entries(s.files?.() ?? {})) {
+  const programs = Object.fromEntries((s.programs ?? []).map((p) => [p, pinned(p)]));
+  for (const [name, from] of Object.entries({ ...programs, ...s.files?.() })) {
     if (!existsSync(from)) throw new Error(`${s.tag}: ${from} is missing (make tools?)`);
     copyFileSync(from, path.join(context, name));
     chmodSync(path.join(context, name), 0o755);

@@ -10,8 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseEnv } from '../../../scripts/lib/env-file.ts';
-import { REPO } from '../../lib/repo.ts';
+import { pinOf } from '../../../scripts/lib/pins.ts';
 import { emptyFields, stageFields, type ImageFields } from './dockerfile.ts';
 import { nodeVersion } from './node-release.ts';
 
@@ -25,9 +24,6 @@ export interface Upstream {
   /** Fields that differ on purpose, and why. */
   differences?: Partial<Record<keyof ImageFields, string>>;
 }
-
-const versions = () =>
-  Object.fromEntries(parseEnv(readFileSync(path.join(REPO, 'scripts/tools/versions.env'), 'utf8')));
 
 /** The directory of a Go module version (downloaded once into the module cache). */
 function moduleDir(module: string, version: string): string {
@@ -61,55 +57,33 @@ export function upstreamFor(tag: string): Upstream | undefined {
 
 /** image repository (no tag) → its upstream. */
 function upstreams(): Record<string, Upstream> {
-  return { ...moduleUpstreams(versions()), ...recordedUpstreams(nodeVersion()) };
+  return { ...moduleUpstreams(), ...recordedUpstreams(nodeVersion()) };
+}
+
+/** A pinned program's Dockerfile in the module and version the pin table builds it from. */
+function fromPin(program: string, file: string, stage?: string, args = {}) {
+  const pin = pinOf(program);
+  if (!pin) throw new Error(`${program} is not in scripts/tools/pins.txt`);
+  return fromModule(pin.module, pin.moduleVersion, file, stage, args);
 }
 
 /** The images of programs built from Go modules: their Dockerfiles, read from the module. */
-function moduleUpstreams(v: Record<string, string>): Record<string, Upstream> {
+function moduleUpstreams(): Record<string, Upstream> {
+  const busybox = { shell: true, wget: true };
   return {
-    'prom/prometheus': {
-      ...fromModule(
-        'github.com/prometheus/prometheus',
-        v.PROMETHEUS_GO_MODULE_VERSION,
-        'Dockerfile',
-      ),
-      shell: true,
-      wget: true,
-    },
-    'prom/alertmanager': {
-      ...fromModule(
-        'github.com/prometheus/alertmanager',
-        v.ALERTMANAGER_GO_MODULE_VERSION,
-        'Dockerfile',
-      ),
-      shell: true,
-      wget: true,
-    },
+    'prom/prometheus': { ...fromPin('prometheus', 'Dockerfile'), ...busybox },
+    'prom/alertmanager': { ...fromPin('alertmanager', 'Dockerfile'), ...busybox },
+    'prom/blackbox-exporter': { ...fromPin('blackbox_exporter', 'Dockerfile'), ...busybox },
+    // The release stage, on Jaeger's Alpine base (scripts/build/docker/base/Dockerfile).
     'jaegertracing/jaeger': {
-      // The release stage, on Jaeger's Alpine base (scripts/build/docker/base/Dockerfile).
-      ...fromModule(
-        'github.com/jaegertracing/jaeger',
-        v.JAEGER_GO_MODULE_VERSION,
-        'cmd/jaeger/Dockerfile',
-        'release',
-        {
-          base_image: 'alpine',
-        },
-      ),
-      shell: true,
-      wget: true,
+      ...fromPin('jaeger', 'cmd/jaeger/Dockerfile', 'release', { base_image: 'alpine' }),
+      ...busybox,
     },
+    // On distroless/static (deployment/docker/Makefile's ROOT_IMAGE).
     'victoriametrics/victoria-logs': {
-      // On distroless/static (deployment/docker/Makefile's ROOT_IMAGE).
-      ...fromModule(
-        'github.com/VictoriaMetrics/VictoriaLogs',
-        v.VICTORIALOGS_GO_MODULE_VERSION,
-        'app/victoria-logs/multiarch/Dockerfile',
-        undefined,
-        {
-          root_image: 'gcr.io/distroless/static',
-        },
-      ),
+      ...fromPin('victoria-logs', 'app/victoria-logs/multiarch/Dockerfile', undefined, {
+        root_image: 'gcr.io/distroless/static',
+      }),
       shell: false,
       wget: false,
     },
