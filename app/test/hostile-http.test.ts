@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
+import supertest from 'supertest';
 import { createHttpServer } from '../src/http/listener';
 import { buildApp, PRO_KEY, type TestApp } from './support/app';
 import { scrape } from './support/http';
@@ -72,7 +73,11 @@ describe('hostile HTTP', function () {
   let server: Server;
   let port: number;
   before(async () => {
-    t = buildApp({ HTTP_HEADERS_TIMEOUT_MS: '1000', HTTP_REQUEST_TIMEOUT_MS: '2000' });
+    t = buildApp({
+      HTTP_HEADERS_TIMEOUT_MS: '1000',
+      HTTP_BODY_TIMEOUT_MS: '1000',
+      HTTP_REQUEST_TIMEOUT_MS: '2000',
+    });
     ({ server, port } = await serve(t));
   });
   after(async () => {
@@ -82,11 +87,11 @@ describe('hostile HTTP', function () {
   });
 
   it('answers what Node refuses before routing with problem+json, and counts it', async () => {
-    const before = await scrape(t.app);
+    const before = await scrape(t.ops);
     for (const { name, request, status } of PROTOCOL_CASES) {
       assertProblem(await rawRequest(port, request), status, name);
     }
-    const after = await scrape(t.app);
+    const after = await scrape(t.ops);
     const grown = (reason: string) =>
       delta(after, before, 'http_protocol_errors_total', { reason });
     assert.equal(grown('malformed'), 6);
@@ -146,7 +151,7 @@ describe('hostile HTTP', function () {
         fc.constant(Buffer.alloc(0)),
       ),
     });
-    const before = await scrape(t.app);
+    const before = await scrape(t.ops);
     await fc.assert(
       fc.asyncProperty(fc.array(request, { minLength: 4, maxLength: 4 }), async (batch) => {
         // Four connections at a time: 2,000 requests in a few seconds.
@@ -176,13 +181,15 @@ describe('hostile HTTP', function () {
       }),
       { numRuns: 500 },
     );
-    const ready = await rawRequest(
+    // Still serving: the API on the fuzzed listener, readiness on the management application.
+    const agents = await rawRequest(
       port,
-      'GET /health/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+      `GET /v1/agents HTTP/1.1\r\nHost: x\r\nX-API-Key: ${PRO_KEY}\r\nConnection: close\r\n\r\n`,
     );
-    assert.equal(ready?.status, 200);
+    assert.equal(agents?.status, 200);
+    await supertest(t.ops).get('/health/ready').expect(200);
     // The registry is the process's: compare with before the fuzz, other tests make 500s.
-    const after = await scrape(t.app);
+    const after = await scrape(t.ops);
     const bugs = after.filter(
       (sample) =>
         sample.name === 'http_requests_total' &&

@@ -92,6 +92,9 @@ export function errorHandler(options: { bodyLimitBytes: number }) {
         'The service failed to handle this request; the request_id identifies it in the logs.',
       );
     }
+    // Answered before its body arrived whole: the connection ends with this answer
+    // (http/listener.ts, closeAfterUnreadBody) rather than wait for the rest of the body.
+    if (!req.complete) res.setHeader('Connection', 'close');
     sendProblem(res, problem, { instance: req.path, requestId: ctx.requestId, traceId });
   };
 }

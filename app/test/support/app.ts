@@ -7,7 +7,8 @@ import type { Express } from 'express';
 import { createApps, createServices, type Services } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 
-export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+// 32 characters or more, random-looking: the service refuses short or placeholder tokens.
+export const ADMIN_TOKEN = 'Zq7vK2pX9mR4tW8nB3yH6jL1fD5sG0cAe';
 // At least MIN_API_KEY_LENGTH (16) characters, like every key the service accepts.
 export const FREE_KEY = 'test-free-key-0123456789';
 export const PRO_KEY = 'test-pro-key-0123456789';
@@ -15,6 +16,8 @@ export const PRO_KEY = 'test-pro-key-0123456789';
 export interface TestApp {
   app: Express;
   management: Express | undefined;
+  /** The application that serves /metrics, /health* and /admin/*. */
+  ops: Express;
   services: Services;
   config: Config;
   close(): void;
@@ -30,6 +33,8 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     RATE_LIMIT_PRO_BURST: '1000',
     RATE_LIMIT_FREE_RPS: '1000',
     RATE_LIMIT_FREE_BURST: '1000',
+    // Every scrape renders: tests compare scrapes taken milliseconds apart.
+    METRICS_CACHE_MS: '0',
     ...overrides,
   };
 }
@@ -43,6 +48,7 @@ export function buildApp(overrides: Record<string, string> = {}): TestApp {
   return {
     app: api,
     management,
+    ops: management ?? api,
     services,
     config,
     close: () => {
