@@ -34,6 +34,7 @@ export { INSTALL_HINT, type Component } from './components.ts';
 // their compose numbers or the start fails, so the scripts' defaults stay right.
 const USER_FACING = new Set([
   'app:8000',
+  'app:9464',
   'prometheus:9090',
   'alertmanager:9093',
   'alert-receiver:9095',
@@ -63,6 +64,8 @@ export interface StackOptions {
 
 export interface StackUrls {
   app: string;
+  /** The app's management port: /metrics, /health*, /admin/*. */
+  management: string;
   receiver: string;
   prometheus?: string;
   alertmanager?: string;
@@ -304,6 +307,7 @@ function stackHandle(
   return {
     urls: {
       app: url('app:8000'),
+      management: url('app:9464'),
       receiver: receiver.url,
       prometheus: binaries.prometheus ? url('prometheus:9090') : undefined,
       alertmanager: binaries.alertmanager ? url('alertmanager:9093') : undefined,
