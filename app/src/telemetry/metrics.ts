@@ -87,7 +87,7 @@ export const databaseFiles = { bytes: (): number => 0 };
  * nodejs_active_resources_total, from the public process.getActiveResourcesInfo(), count the
  * same handles, requests and timers by name.
  */
-const PRIVATE_API_COLLECTORS = [
+export const PRIVATE_API_COLLECTORS = [
   'nodejs_active_handles',
   'nodejs_active_handles_total',
   'nodejs_active_requests',
