@@ -1,5 +1,5 @@
 // The legitimate client of the attack suite: from 127.0.0.1, a new connection per request (as
-// a new client would come, so a full listener shows), a GET /v1/agents every 50 ms and a run
+// a new client would come, so a full listener shows), a GET /v1/agents every 25 ms and a run
 // every 500 ms, each with PROBE_KEY. It records what was answered and how fast. It runs on a
 // worker thread of its own: the attacks run on the test's main thread, and a probe sharing
 // their event loop would time the attacker's work as the service's latency.
@@ -24,7 +24,7 @@ interface Outcome {
   detail: string;
 }
 
-const GET_EVERY_MS = 50;
+const GET_EVERY_MS = 25;
 const RUN_EVERY_MS = 500;
 const PROBE_TIMEOUT_MS = 5_000;
 
