@@ -67,15 +67,21 @@ function cachedLabels(labels: Record<string, string | number>): string {
   return text;
 }
 
-function sampleLine(name: string, type: string, v: Value): string {
-  let metricName = v.metricName ?? name;
-  if (type === 'counter') metricName = `${metricName}_total`;
+/** A bucket's own labels (its `le`, nothing else but for custom collectors), not its series'. */
+function bucketLabels(labels: Record<string, string | number>, shared: object): string {
+  const keys = Object.keys(labels);
+  if (keys.length === 1 && keys[0] === 'le') return `le="${escapeLabelValue(labels.le!)}"`;
+  return formatLabels(labels, shared);
+}
+
+function sampleLine(name: string, counter: boolean, v: Value): string {
+  const metricName = counter ? `${v.metricName ?? name}_total` : (v.metricName ?? name);
   const shared = v.sharedLabels;
   let labels: string;
   if (shared === undefined) labels = cachedLabels(v.labels);
   else {
     // A bucket: its own `le` first, then its series' labels, as prom-client orders them.
-    const own = formatLabels(v.labels, shared);
+    const own = bucketLabels(v.labels, shared);
     const series = cachedLabels(shared);
     labels = own === '' ? series : series === '' ? own : `${own},${series}`;
   }
@@ -87,17 +93,13 @@ function sampleLine(name: string, type: string, v: Value): string {
   return line;
 }
 
-function family(snapshot: Snapshot): string {
+/** Appends a family's lines: its HELP and TYPE, then one line per sample. */
+function writeFamily(snapshot: Snapshot, lines: string[]): void {
+  const counter = snapshot.type === 'counter';
   // OpenMetrics names a counter's family without `_total` and its sample with it.
-  const name = escapeString(
-    snapshot.type === 'counter' ? snapshot.name.replace(/_total$/, '') : snapshot.name,
-  );
-  const lines = [
-    `# HELP ${name} ${escapeString(snapshot.help)}`,
-    `# TYPE ${name} ${snapshot.type}`,
-  ];
-  for (const value of snapshot.values ?? []) lines.push(sampleLine(name, snapshot.type, value));
-  return lines.join('\n');
+  const name = escapeString(counter ? snapshot.name.replace(/_total$/, '') : snapshot.name);
+  lines.push(`# HELP ${name} ${escapeString(snapshot.help)}`, `# TYPE ${name} ${snapshot.type}`);
+  for (const value of snapshot.values ?? []) lines.push(sampleLine(name, counter, value));
 }
 
 /** The registry as OpenMetrics text. */
@@ -108,5 +110,8 @@ export async function renderOpenMetrics(
   const snapshots = await Promise.all(
     metrics.map((metric) => (metric.getForPromString ?? metric.get).call(metric)),
   );
-  return `${snapshots.map(family).join('\n')}\n# EOF\n`;
+  const lines: string[] = [];
+  for (const snapshot of snapshots) writeFamily(snapshot, lines);
+  lines.push('# EOF\n');
+  return lines.join('\n');
 }

@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startService, type RunningService } from '../support/child';
-import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver';
 import { flood, hangUpRuns, holdConnections, slowBodies } from './attacks';
 import {
   assertRecovered,
@@ -23,6 +22,7 @@ import {
   runsInProgress,
   storedRunOverlap,
 } from './measure';
+import { startOtlpSink } from './sink';
 import { AT_DEFAULTS, ATTACK_KEY, DEFAULTS, serviceEnv, TIMEOUTS } from './settings';
 import { total } from './sockets';
 
@@ -31,11 +31,11 @@ const ATTACK_MS = AT_DEFAULTS ? 10_000 : 3_000;
 
 describe('one hostile client at a time', function () {
   this.timeout(AT_DEFAULTS ? 120_000 : 60_000);
-  let otlp: OtlpReceiver;
+  let otlp: Awaited<ReturnType<typeof startOtlpSink>>;
   let service: RunningService;
   let dataDir: string;
   before(async () => {
-    otlp = await startOtlpReceiver();
+    otlp = await startOtlpSink();
     dataDir = mkdtempSync(join(tmpdir(), 'agent-service-attack-'));
     service = await startService({ ...serviceEnv(otlp.url), DATA_DIR: dataDir });
     await baseline(service, 1_000);
@@ -102,7 +102,10 @@ describe('one hostile client at a time', function () {
 
   it('a /metrics flood (133 a second on 32 connections) leaves the API its latency', async () => {
     const base = await baseline(service, BASELINE_MS);
-    const attack = flood(service.managementUrl, '/metrics', { connections: 32, perSecond: 133 });
+    const attack = await flood(service.managementUrl, '/metrics', {
+      connections: 32,
+      perSecond: 133,
+    });
     const during = await probed(service, async () => {
       await sleep(ATTACK_MS);
       await attack.stop();
