@@ -92,6 +92,8 @@ function appEnv(
     RATE_LIMIT_PRO_BURST: '1000000',
     MAX_CONCURRENT_RUNS: String(o.maxConcurrentRuns),
     RUN_CONCURRENCY_PRO: String(o.maxConcurrentRuns),
+    // The latency phase keeps up to 512 requests in flight, each client on this one address.
+    MAX_CONNECTIONS_PER_ADDRESS: '1024',
     // Every scrape renders: the scrape figure is what a render costs, not the cache.
     METRICS_CACHE_MS: '0',
     LLM_LATENCY_SCALE: '0',
