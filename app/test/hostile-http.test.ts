@@ -2,7 +2,8 @@
 // fuzz of malformed requests over raw sockets (issue 14, item 4 and the fuzz test): every answer
 // is a 4xx (or a 503) problem+json, counted, and the service is still ready afterwards.
 import assert from 'node:assert/strict';
-import type { Server } from 'node:http';
+import { Agent, request as httpRequest, type Server } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import supertest from 'supertest';
@@ -106,6 +107,33 @@ describe('hostile HTTP', function () {
     assertProblem(res, 408, 'slow headers');
     // headersTimeout 1 s, checked every second.
     assert.ok(seconds < 4, `answered after ${seconds} s`);
+  });
+
+  it('keeps a keep-alive connection open after answers to requests without a body', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (path: string, headers: Record<string, string> = {}) =>
+      new Promise<{ status: number; reused: boolean }>((resolve, reject) => {
+        const req = httpRequest(`http://127.0.0.1:${port}${path}`, { agent, headers }, (res) => {
+          res.resume();
+          res.once('end', () => resolve({ status: res.statusCode!, reused: req.reusedSocket }));
+        });
+        req.once('error', reject);
+        req.end();
+      });
+    try {
+      for (const [path, headers, status] of [
+        ['/v1/agents', { 'x-api-key': PRO_KEY }, 200],
+        ['/nothing', {}, 404],
+        ['/v1/agents', {}, 401],
+      ] as const) {
+        assert.equal((await get(path, headers)).status, status);
+        // Past the reset an unread body would get (listener.ts, CLOSE_LINGER_MS).
+        await sleep(700);
+        assert.deepEqual(await get(path, headers), { status, reused: true }, path);
+      }
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('answers thousands of generated malformed requests with 4xx or 503 problem+json', async () => {

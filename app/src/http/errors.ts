@@ -6,6 +6,7 @@ import { logger } from '../telemetry/logger';
 import { captureError } from '../telemetry/sentry';
 import { recordSpanError } from '../telemetry/spans';
 import { requestContext } from './context';
+import { bodyUnread } from './listener';
 import { ProblemError, sendProblem, type ProblemKind } from './problem';
 
 /** Errors body-parser raises for bad bodies, by their `type`. */
@@ -94,7 +95,7 @@ export function errorHandler(options: { bodyLimitBytes: number }) {
     }
     // Answered before its body arrived whole: the connection ends with this answer
     // (http/listener.ts, closeAfterUnreadBody) rather than wait for the rest of the body.
-    if (!req.complete) res.setHeader('Connection', 'close');
+    if (bodyUnread(req)) res.setHeader('Connection', 'close');
     sendProblem(res, problem, { instance: req.path, requestId: ctx.requestId, traceId });
   };
 }

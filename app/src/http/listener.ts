@@ -21,6 +21,7 @@ import { LogBudget } from '../telemetry/log-budget';
 import { logger } from '../telemetry/logger';
 import { metrics, type ProtocolErrorReason } from '../telemetry/metrics';
 import { PROBLEM_CONTENT_TYPE, ProblemError, problemBody, type ProblemKind } from './problem';
+import { hasBody } from './validation';
 
 // A client can cause these at will: 10 log lines per 10 s, the rest counted in the next one.
 const PROTOCOL_ERROR_LOG_LINES = 10;
@@ -90,10 +91,15 @@ export function closeSoon(socket: Socket): void {
  */
 export const closeAfterUnreadBody: RequestHandler = (req, res, next) => {
   res.once('finish', () => {
-    if (!req.complete) closeSoon(req.socket);
+    if (bodyUnread(req)) closeSoon(req.socket);
   });
   next();
 };
+
+/** A request with a body that has not arrived whole (a request without one never has). */
+export function bodyUnread(req: IncomingMessage): boolean {
+  return hasBody(req) && !req.complete;
+}
 
 /** The address a connection counts under: an IPv6 client's /64, which one host usually holds. */
 export function addressKey(address: string): string {

@@ -3,6 +3,7 @@
 // zod schema (unknown members are refused, not ignored). Every failure is a 4xx problem; a
 // validation error names at most MAX_FIELD_ERRORS fields, so its answer stays short.
 import { isUtf8 } from 'node:buffer';
+import type { IncomingMessage } from 'node:http';
 import express, {
   type NextFunction,
   type Request,
@@ -25,7 +26,7 @@ export interface BodyLimits {
   admission: Admission;
 }
 
-function hasBody(req: Request): boolean {
+export function hasBody(req: IncomingMessage): boolean {
   return (
     req.headers['transfer-encoding'] !== undefined ||
     (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0')
