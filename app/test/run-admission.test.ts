@@ -47,7 +47,7 @@ const runRequest = (key: string, input: string) => {
   );
 };
 
-describe('run slots', function () {
+describe('run slots and request bodies', function () {
   this.timeout(30_000);
 
   it('are taken after the body is read: slow bodies hold none', async () => {
@@ -82,6 +82,10 @@ describe('run slots', function () {
       await s.close();
     }
   });
+});
+
+describe('run slots per key and per client', function () {
+  this.timeout(30_000);
 
   it('are capped per key by tier: one key cannot take them all', async () => {
     // sim-small at 4× latency: runs of 2-4 s, still going while the others ask.

@@ -402,7 +402,9 @@ describe('sampling at the edge', () => {
       SamplingDecision.RECORD_AND_SAMPLED,
     );
   });
+});
 
+describe('sampling a caller that says not sampled', () => {
   it("lets the service's own ratio decide for a caller that says not sampled, too", () => {
     const unsampled = trace.setSpanContext(ROOT_CONTEXT, {
       traceId: '00000000000000000000000000000002',

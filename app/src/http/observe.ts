@@ -113,14 +113,19 @@ function recordRequest(
 const httpRequests = boundChildren(metrics.httpRequests);
 const httpDurations = boundChildren(metrics.httpRequestDuration);
 
-export function observeRequests(options: ObserveOptions): RequestHandler {
+/** Takes a line from a budget of its own (one per listener), counting the lines left out. */
+function lineBudget(): () => Grant {
   const budget = new LogBudget(UNVOUCHED_LOG_LINES_PER_SECOND, 1000);
   const suppressedLines = metrics.logLinesSuppressed.labels('request');
-  const take = (): Grant => {
+  return () => {
     const grant = budget.take();
     if (grant === undefined) suppressedLines.inc();
     return grant;
   };
+}
+
+export function observeRequests(options: ObserveOptions): RequestHandler {
+  const take = lineBudget();
 
   function finish(req: Request, res: Response, ctx: RequestContext, quietGrant: Grant | null) {
     const seconds = (performance.now() - ctx.startedAt) / 1000;

@@ -55,7 +55,7 @@ export async function baseline(service: RunningService, ms: number): Promise<Bas
 
 /** The probe's stats over `during`, which runs while it probes. */
 export async function probed(service: RunningService, during: () => Promise<void>) {
-  const probe = startProbe(service.url);
+  const probe = await startProbe(service.url);
   await during();
   return probe.stop();
 }

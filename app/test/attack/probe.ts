@@ -124,17 +124,27 @@ class Probe {
   }
 }
 
-/** Starts probing `baseUrl` on a worker thread; stop() ends it and gives its figures. */
-export function startProbe(baseUrl: string): { stop(): Promise<ProbeResult> } {
+/** Starts probing `baseUrl` on a worker thread, once it runs; stop() ends it with its figures. */
+export async function startProbe(baseUrl: string): Promise<{ stop(): Promise<ProbeResult> }> {
   const worker = new Worker(__filename, { workerData: { baseUrl } });
-  const result = new Promise<ProbeResult>((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
+  const messages: unknown[] = [];
+  const waiters: ((message: unknown) => void)[] = [];
+  worker.on('message', (message: unknown) => {
+    const waiter = waiters.shift();
+    if (waiter) waiter(message);
+    else messages.push(message);
   });
+  const next = () =>
+    new Promise<unknown>((resolve, reject) => {
+      if (messages.length > 0) resolve(messages.shift());
+      else waiters.push(resolve);
+      worker.once('error', reject);
+    });
+  await next(); // 'probing'
   return {
     stop: async () => {
       worker.postMessage('stop');
-      const figures = await result;
+      const figures = (await next()) as ProbeResult;
       await worker.terminate();
       return figures;
     },
@@ -143,7 +153,7 @@ export function startProbe(baseUrl: string): { stop(): Promise<ProbeResult> } {
 
 /** Probes for `ms` with nothing else going on: the latency an attack is compared with. */
 export async function probeFor(baseUrl: string, ms: number): Promise<ProbeResult> {
-  const probe = startProbe(baseUrl);
+  const probe = await startProbe(baseUrl);
   await sleep(ms);
   return probe.stop();
 }
@@ -151,5 +161,6 @@ export async function probeFor(baseUrl: string, ms: number): Promise<ProbeResult
 if (!isMainThread && parentPort) {
   const port = parentPort;
   const probe = new Probe((workerData as { baseUrl: string }).baseUrl);
+  port.postMessage('probing');
   port.once('message', () => void probe.stop().then((figures) => port.postMessage(figures)));
 }

@@ -3,7 +3,7 @@
 // timeouts down tenfold so that a slowloris ends within seconds. Everything else (connection
 // caps, run caps, rate limits, LLM latency) is the service's default in both.
 import { randomBytes } from 'node:crypto';
-import { FREE_KEY, PRO_KEY } from '../support/app';
+import { FREE_KEY, PRO_KEY } from '../support/keys';
 
 export const AT_DEFAULTS = process.env.ATTACK_SETTINGS === 'default';
 

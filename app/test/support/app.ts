@@ -7,11 +7,9 @@ import type { Express } from 'express';
 import { createApps, createServices, type Services } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 
-// 32 characters or more, random-looking: the service refuses short or placeholder tokens.
-export const ADMIN_TOKEN = 'Zq7vK2pX9mR4tW8nB3yH6jL1fD5sG0cAe';
-// At least MIN_API_KEY_LENGTH (16) characters, like every key the service accepts.
-export const FREE_KEY = 'test-free-key-0123456789';
-export const PRO_KEY = 'test-pro-key-0123456789';
+import { ADMIN_TOKEN, FREE_KEY, PRO_KEY } from './keys';
+
+export { ADMIN_TOKEN, FREE_KEY, PRO_KEY };
 
 export interface TestApp {
   app: Express;
