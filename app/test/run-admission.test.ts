@@ -88,11 +88,11 @@ describe('run slots per key and per client', function () {
   this.timeout(30_000);
 
   it('are capped per key by tier: one key cannot take them all', async () => {
-    // sim-small at 4× latency: runs of 2-4 s, still going while the others ask.
+    // sim-small at 2× latency: runs of 1-2 s, still going while the others ask.
     const t = buildApp({
       MAX_CONCURRENT_RUNS: '4',
       RUN_CONCURRENCY_PRO: '2',
-      LLM_LATENCY_SCALE: '4',
+      LLM_LATENCY_SCALE: '2',
     });
     const s = await serve(t);
     const sockets: Socket[] = [];

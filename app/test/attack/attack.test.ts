@@ -26,8 +26,10 @@ import { startOtlpSink } from './sink';
 import { AT_DEFAULTS, ATTACK_KEY, DEFAULTS, serviceEnv, TIMEOUTS } from './settings';
 import { total } from './sockets';
 
-const BASELINE_MS = AT_DEFAULTS ? 5_000 : 2_000;
-const ATTACK_MS = AT_DEFAULTS ? 10_000 : 3_000;
+const BASELINE_MS = AT_DEFAULTS ? 5_000 : 1_500;
+const ATTACK_MS = AT_DEFAULTS ? 10_000 : 2_500;
+// How long the probe goes on once the attacker's connections are gone.
+const AFTER_MS = AT_DEFAULTS ? 3_000 : 2_000;
 
 /** The service under attack: its process and the directory of its database. */
 interface Target {
@@ -46,7 +48,7 @@ async function connectionExhaustion(t: Target, name: string, dripMs?: number): P
     await sleep(TIMEOUTS.headersMs + 2_000);
     left = await attackerConnectionsAfter(service, 0);
   });
-  const after = await probed(service, () => sleep(3_000));
+  const after = await probed(service, () => sleep(AFTER_MS));
   await attack?.stop();
   report(name, { ...attack?.summary(), left: Object.fromEntries(left), during, after });
   assert.equal(total(left), 0, `attacker connections left: ${JSON.stringify([...left])}`);
