@@ -226,6 +226,7 @@ async function pythonRunFoundEverywhere(f: Fixture): Promise<void> {
   const run = (await res.json()) as { trace_id?: string };
   assert.equal(res.status, 201, JSON.stringify(run));
   const traceId = String(run.trace_id);
+  assert.match(traceId, /^[0-9a-f]{32}$/, 'the run names its trace id');
   const jaeger = new JaegerClient(url(f, 'JAEGER_PORT'));
   const spans = await waitUntil(
     `trace ${traceId} with its chat spans in Jaeger`,
