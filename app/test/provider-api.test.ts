@@ -279,8 +279,12 @@ describe('provider listener: configuration and process', () => {
       });
       assert.equal(res.status, 200);
       assert.equal(((await res.json()) as { object: string }).object, 'chat.completion');
-      // The API port does not serve it.
-      assert.equal((await fetch(`${service.url}${PATH}`, { method: 'POST' })).status, 404);
+      // The API port does not serve it (to a caller it knows: others get 401 first).
+      const onApi = await fetch(`${service.url}${PATH}`, {
+        method: 'POST',
+        headers: { 'x-api-key': PRO_KEY },
+      });
+      assert.equal(onApi.status, 404);
     } finally {
       await service.stop();
     }
