@@ -106,6 +106,7 @@ async function main(): Promise<void> {
     logger.error('cannot open the database', { path: services.store.path, error: error as Error });
     process.exit(1);
   }
+  services.store.checkpointOnWorker();
   services.health.start();
   services.retention.start();
   void services.retention.sweep();

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DELETE_BATCH_ROWS, Retention } from '../src/agent/retention';
 import type { RunRecord } from '../src/agent/run';
 import { RunStore } from '../src/agent/storage';
@@ -71,26 +72,39 @@ describe('database retention', function () {
     assert.ok(store.getRun(recent[0]!.id, 'owner'));
   });
 
-  it('deletes the oldest runs until the rows fit, and the files on disk shrink to match', async () => {
-    // 400 runs of 64 KiB: about 26 MB of rows, WAL included.
+  /** 400 runs of 64 KiB (about 26 MB of rows, WAL included), then a sweep down to 4 MiB. */
+  async function sweepDownTo4MiB(): Promise<{ deleted: number; seconds: number }> {
     for (let i = 0; i < 400; i++) store.insertRun(run(NOW - (400 - i) * 1000, 64 * 1024), 'o');
     const grown = store.sizeBytes();
     assert.ok(grown > 20 * 1024 * 1024, `grew to ${grown} bytes`);
-    const maxBytes = 4 * 1024 * 1024;
     const retention = new Retention(
       store,
-      { maxAgeHours: 24, maxBytes, intervalMs: 60_000 },
+      { maxAgeHours: 24, maxBytes: 4 * 1024 * 1024, intervalMs: 60_000 },
       () => NOW,
     );
     const started = performance.now();
     const deleted = await retention.sweep();
     const seconds = (performance.now() - started) / 1000;
     assert.ok(deleted > 300 && deleted < 400, `deleted ${deleted}`);
-    const size = store.sizeBytes();
-    // Rows within the limit; the file keeps at most a few pages beyond them, the WAL is empty.
-    assert.ok(size <= maxBytes * 1.1, `${size} bytes on disk after the sweep (${seconds} s)`);
     // The newest runs are the ones kept.
     assert.equal(count(), 400 - deleted);
+    return { deleted, seconds };
+  }
+
+  it('deletes the oldest runs until the rows fit, and the files on disk shrink to match', async () => {
+    const { seconds } = await sweepDownTo4MiB();
+    const size = store.sizeBytes();
+    // Rows within the limit; the file keeps at most a few pages beyond them, the WAL is empty.
+    assert.ok(size <= 4.4 * 1024 * 1024, `${size} bytes on disk after the sweep (${seconds} s)`);
+  });
+
+  it('shrinks the files as well when a worker thread checkpoints (the service)', async () => {
+    store.checkpointOnWorker(60_000);
+    await sweepDownTo4MiB();
+    // The truncating checkpoint is the worker's: it follows the sweep within moments.
+    const end = performance.now() + 10_000;
+    while (store.sizeBytes() > 4.4 * 1024 * 1024 && performance.now() < end) await sleep(50);
+    assert.ok(store.sizeBytes() <= 4.4 * 1024 * 1024, `${store.sizeBytes()} bytes on disk`);
   });
 
   it('exposes the size of the database files as app_db_size_bytes', async () => {

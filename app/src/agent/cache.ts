@@ -1,7 +1,7 @@
 // A response cache keyed by (agent, model, input): a Map in insertion order serves as an LRU
 // (a hit moves the entry to the end), entries expire after a TTL. Bounded in entries and in
 // bytes (CACHE_MAX_BYTES, as the caller measures an entry): the least recently used go first.
-import { hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 
 export class ResponseCache<T> {
   private readonly entries = new Map<string, { value: T; expiresAt: number; bytes: number }>();
@@ -15,8 +15,12 @@ export class ResponseCache<T> {
   ) {}
 
   static key(...parts: string[]): string {
-    // Hashed so that a 64 KiB prompt does not become a 64 KiB map key.
-    return hash('sha256', parts.join('\u0000'), 'base64url');
+    // Hashed so that a 64 KiB prompt does not become a 64 KiB map key, and part by part so that
+    // it is not copied into a joined string first (a run's input is otherwise copied 4 times:
+    // the body decoded, parsed, this key and the stored record).
+    const digest = createHash('sha256');
+    for (const part of parts) digest.update(part).update('\u0000');
+    return digest.digest('base64url');
   }
 
   get enabled(): boolean {

@@ -306,25 +306,27 @@ export class AgentRunner {
     }
   }
 
-  /** 2-4 steps by the input; a runaway fault makes a share of runs loop far longer. */
-  private llmSteps(input: string): number {
+  /** The `planned` steps; a runaway fault makes a share of runs loop far longer. */
+  private llmSteps(planned: number): number {
     const runaway = this.deps.chaos?.value('runaway');
     const random = this.deps.random ?? Math.random;
     if (runaway !== undefined && random() < runaway) return RUNAWAY_LLM_STEPS;
-    return planLength(input);
+    return planned;
   }
 
   /** A runaway loop goes on past its plan only while the fault lasts. */
-  private looping(step: number, input: string): boolean {
-    return step < planLength(input) || this.deps.chaos?.isActive('runaway') === true;
+  private looping(step: number, planned: number): boolean {
+    return step < planned || this.deps.chaos?.isActive('runaway') === true;
   }
 
   private async plan(request: RunRequest, record: RunRecord, signal: AbortSignal): Promise<void> {
     const { agent, input } = request;
-    const llmSteps = this.llmSteps(input);
+    // Once per run: a hash of an input of up to 64 KiB takes 60 µs of the event loop.
+    const planned = planLength(input);
+    const llmSteps = this.llmSteps(planned);
     const tool = chooseTool(agent.tools, input);
     const context: string[] = [input];
-    for (let step = 0; step < llmSteps && this.looping(step, input); step++) {
+    for (let step = 0; step < llmSteps && this.looping(step, planned); step++) {
       const prompt = `${SYSTEM_PROMPT}\n${context.join('\n')}`;
       const completion = await this.callModel(record, request, prompt, signal);
       context.push(completion.text);

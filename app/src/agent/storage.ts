@@ -2,7 +2,8 @@
 // db_query_duration_seconds, gets a span, and counts into db_errors_total when it fails. The
 // db_outage fault closes the database for real, so queries fail with SQLite's own error.
 // Deleted rows give their pages back to the file system: incremental auto_vacuum (reclaim), and
-// the write-ahead log is checkpointed and truncated, at most WAL_SIZE_LIMIT_BYTES between.
+// the write-ahead log is checkpointed and truncated, at most WAL_SIZE_LIMIT_BYTES between. The
+// service checkpoints on a worker thread (checkpointOnWorker), off the event loop.
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
@@ -16,6 +17,7 @@ import {
 import { metrics, type DbOperation } from '../telemetry/metrics';
 import { recordSpanError, tracer } from '../telemetry/spans';
 import type { RunRecord } from './run';
+import { CHECKPOINT_INTERVAL_MS, WalCheckpointer } from './wal-checkpointer';
 
 export class DatabaseError extends Error {
   override name = 'DatabaseError';
@@ -48,8 +50,11 @@ const SPAN_NAMES: Record<DbOperation, string> = {
 type Statements = Record<DbOperation, StatementSync>;
 
 // The WAL is truncated to this after a checkpoint (SQLite's journal_size_limit); between
-// checkpoints it grows by about 1,000 pages (4 MiB, wal_autocheckpoint) before SQLite folds it in.
+// checkpoints it grows by about 1,000 pages (4 MiB, wal_autocheckpoint) before SQLite folds it in,
+// or, with a checkpointing worker, by what a second brings, and to this size at most before a
+// commit does it after all (the worker fell behind or stopped).
 const WAL_SIZE_LIMIT_BYTES = 16 * 1024 * 1024;
+const SQLITE_AUTOCHECKPOINT_PAGES = 1000;
 // Free pages returned per incremental_vacuum step (512 KiB at 4 KiB pages; 10–30 ms measured),
 // with a turn of the event loop between steps.
 export const VACUUM_PAGES_PER_STEP = 128;
@@ -60,6 +65,9 @@ export class RunStore {
   readonly path: string;
   private db: DatabaseSync | undefined;
   private statements: Statements | undefined;
+  /** Set by checkpointOnWorker: the worker's interval between checkpoints. */
+  private workerIntervalMs: number | undefined;
+  private checkpointer: WalCheckpointer | undefined;
   private readonly durations: Record<DbOperation, { observe(value: number): void }> = {
     insert_run: metrics.dbQueryDuration.labels('insert_run'),
     get_run: metrics.dbQueryDuration.labels('get_run'),
@@ -104,10 +112,47 @@ export class RunStore {
       ping: db.prepare(SQL.ping),
     };
     this.db = db;
+    if (this.workerIntervalMs !== undefined) this.startCheckpointer();
+    this.setAutocheckpoint();
   }
 
   close(): void {
+    void this.checkpointer?.stop();
+    this.checkpointer = undefined;
     if (this.db?.isOpen) this.db.close();
+  }
+
+  /**
+   * While the store is open, a worker thread checkpoints the WAL (wal-checkpointer.ts) and a
+   * commit on the event loop does only once the WAL outgrows WAL_SIZE_LIMIT_BYTES. For the
+   * service's process: a test that opens stores by the hundred keeps SQLite's own checkpoints.
+   */
+  checkpointOnWorker(intervalMs = CHECKPOINT_INTERVAL_MS): void {
+    this.workerIntervalMs = intervalMs;
+    if (this.isOpen) {
+      this.startCheckpointer();
+      this.setAutocheckpoint();
+    }
+  }
+
+  private startCheckpointer(): void {
+    if (this.checkpointer) return;
+    const onExit = () => {
+      if (this.checkpointer !== checkpointer) return;
+      // It stopped on its own: the commits checkpoint again.
+      this.checkpointer = undefined;
+      this.setAutocheckpoint();
+    };
+    const checkpointer = new WalCheckpointer(this.path, onExit, this.workerIntervalMs);
+    this.checkpointer = checkpointer;
+  }
+
+  private setAutocheckpoint(): void {
+    const db = this.db;
+    if (!db?.isOpen) return;
+    const { page_size: pageSize } = db.prepare('PRAGMA page_size').get() as { page_size: number };
+    const pages = this.checkpointer ? WAL_SIZE_LIMIT_BYTES / pageSize : SQLITE_AUTOCHECKPOINT_PAGES;
+    db.exec(`PRAGMA wal_autocheckpoint = ${pages}`);
   }
 
   get isOpen(): boolean {
@@ -163,7 +208,9 @@ export class RunStore {
 
   /** Folds the WAL into the main file and truncates it (when no reader holds it). */
   checkpoint(): void {
-    this.openDb().exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    const db = this.openDb();
+    if (this.checkpointer) this.checkpointer.request('TRUNCATE');
+    else db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
   }
 
   /** The main file plus the WAL, as on disk. */

@@ -93,6 +93,8 @@ export function errorHandler(options: { bodyLimitBytes: number }) {
         'The service failed to handle this request; the request_id identifies it in the logs.',
       );
     }
+    // The client has gone (it hung up): there is no one to answer, so no answer is built.
+    if (req.socket.destroyed) return;
     // Answered before its body arrived whole: the connection ends with this answer
     // (http/listener.ts, closeAfterUnreadBody) rather than wait for the rest of the body.
     if (bodyUnread(req)) res.setHeader('Connection', 'close');

@@ -1,15 +1,17 @@
 // One hostile client at a time against the service as a process (`node --require
 // instrument.js server.js`, OTLP to a local sink): while each attack runs, a legitimate client
 // on another address with another key keeps getting ≥ 95 % of its requests answered with a p95
-// within 3 × its no-attack baseline; afterwards no attacker connection, run in progress, extra
-// socket or memory is left. `make test` runs it with a tenth of the slow-client timeouts,
-// `make test-attack` at the defaults (settings.ts). The limits: docs/operations.md.
+// within 3 × its no-attack baseline, measured at the same time on a control: a second process of
+// the same service that the probe asks the same requests and nothing attacks (measure.ts).
+// Afterwards no attacker connection, run in progress, extra socket or memory is left. `make
+// test` runs it with a tenth of the slow-client timeouts, `make test-attack` at the defaults
+// (settings.ts). The limits: docs/operations.md.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startService, type RunningService } from '../support/child';
+import { startService } from '../support/child';
 import { flood, hangUpRuns, holdConnections, slowBodies, type Attack } from './attacks';
 import {
   assertRecovered,
@@ -17,7 +19,9 @@ import {
   BURST_P95_MS,
   attackerConnectionsAfter,
   baseline,
+  figures,
   probed,
+  type Pair,
   report,
   runsInProgress,
   storedRunOverlap,
@@ -31,38 +35,43 @@ const ATTACK_MS = AT_DEFAULTS ? 10_000 : 2_500;
 // How long the probe goes on once the attacker's connections are gone.
 const AFTER_MS = AT_DEFAULTS ? 3_000 : 2_000;
 
-/** The service under attack: its process and the directory of its database. */
-interface Target {
-  service: RunningService;
+/** The service under attack, the directory of its database, and its control. */
+interface Target extends Pair {
   dataDir: string;
 }
 
 /** MAX_CONNECTIONS sockets that never finish their headers (`dripMs`: a header line every so often). */
 async function connectionExhaustion(t: Target, name: string, dripMs?: number): Promise<void> {
   const { service } = t;
-  const base = await baseline(service, BASELINE_MS);
+  const base = await baseline(t, BASELINE_MS);
   let attack: Awaited<ReturnType<typeof holdConnections>> | undefined;
   let left = new Map<string, number>();
-  const during = await probed(service, async () => {
+  const during = await probed(t, async () => {
     attack = await holdConnections(service.url, DEFAULTS.maxConnections, dripMs);
     await sleep(TIMEOUTS.headersMs + 2_000);
     left = await attackerConnectionsAfter(service, 0);
   });
-  const after = await probed(service, () => sleep(AFTER_MS));
+  const after = await probed(t, () => sleep(AFTER_MS));
   await attack?.stop();
-  report(name, { ...attack?.summary(), left: Object.fromEntries(left), during, after });
+  report(name, {
+    ...attack?.summary(),
+    left: Object.fromEntries(left),
+    before: figures(base.probe),
+    during: figures(during),
+    after: figures(after),
+  });
   assert.equal(total(left), 0, `attacker connections left: ${JSON.stringify([...left])}`);
-  assertServed('during, list', during.list, base.list, BURST_P95_MS);
-  assertServed('during, run', during.run, base.run);
-  assertServed('after, list', after.list, base.list);
-  assertServed('after, run', after.run, base.run);
+  assertServed('during', 'list', during, BURST_P95_MS);
+  assertServed('during', 'run', during);
+  assertServed('after', 'list', after);
+  assertServed('after', 'run', after);
   await assertRecovered(service, base);
 }
 
 /** Runs whose client hangs up 150 ms after asking, 40 a second. */
 async function hangUps(t: Target): Promise<void> {
   const { service } = t;
-  const base = await baseline(service, BASELINE_MS);
+  const base = await baseline(t, BASELINE_MS);
   const since = Date.now();
   const seen: number[] = [];
   const attack = hangUpRuns(service.url, ATTACK_KEY, {
@@ -70,7 +79,7 @@ async function hangUps(t: Target): Promise<void> {
     hangUpMs: 150,
     agent: 'research',
   });
-  const during = await probed(service, async () => {
+  const during = await probed(t, async () => {
     for (const end = performance.now() + ATTACK_MS; performance.now() < end;) {
       seen.push(await runsInProgress(service));
       await sleep(250);
@@ -83,27 +92,28 @@ async function hangUps(t: Target): Promise<void> {
     ...attack.summary(),
     mostInProgress: Math.max(...seen),
     stored,
-    during,
+    before: figures(base.probe),
+    during: figures(during),
   });
   await assertRecovered(service, base);
   assert.ok(Math.max(...seen) <= DEFAULTS.maxConcurrentRuns, `in progress: ${seen.join(' ')}`);
   assert.ok(stored.most <= DEFAULTS.maxConcurrentRuns, `stored runs overlap: ${stored.most}`);
-  assertServed('list', during.list, base.list);
-  assertServed('run', during.run, base.run);
+  assertServed('during', 'list', during);
+  assertServed('during', 'run', during);
 }
 
 /** An attack that runs for ATTACK_MS while the probe asks; its figures are reported. */
 async function sustained(t: Target, name: string, start: () => Promise<Attack>): Promise<void> {
   const { service } = t;
-  const base = await baseline(service, BASELINE_MS);
+  const base = await baseline(t, BASELINE_MS);
   const attack = await start();
-  const during = await probed(service, async () => {
+  const during = await probed(t, async () => {
     await sleep(ATTACK_MS);
     await attack.stop();
   });
-  report(name, { ...attack.summary(), during });
-  assertServed('list', during.list, base.list);
-  assertServed('run', during.run, base.run);
+  report(name, { ...attack.summary(), before: figures(base.probe), during: figures(during) });
+  assertServed('during', 'list', during);
+  assertServed('during', 'run', during);
   assert.equal(total(await attackerConnectionsAfter(service, 2_000)), 0);
   await assertRecovered(service, base);
 }
@@ -115,11 +125,15 @@ describe('one hostile client at a time', function () {
   before(async () => {
     otlp = await startOtlpSink();
     t.dataDir = mkdtempSync(join(tmpdir(), 'agent-service-attack-'));
-    t.service = await startService({ ...serviceEnv(otlp.url), DATA_DIR: t.dataDir });
-    await baseline(t.service, 1_000);
+    [t.service, t.control] = await Promise.all([
+      startService({ ...serviceEnv(otlp.url), DATA_DIR: t.dataDir }),
+      // Its database in a directory of its own that child.ts removes at exit.
+      startService(serviceEnv(otlp.url)),
+    ]);
+    await baseline(t, 1_000);
   });
   after(async () => {
-    await t.service?.stop();
+    await Promise.all([t.service?.stop(), t.control?.stop()]);
     await otlp?.close();
     rmSync(t.dataDir, { recursive: true, force: true });
   });

@@ -1,29 +1,41 @@
 // The suite's measurements of the service process: a baseline without an attack, the probe's
 // figures during one, and what is left afterwards (attacker connections, runs in progress,
 // sockets, memory), with the report line each attack prints.
+//
+// The probe's latency under attack is compared with its control's at the same moment (a second
+// process of the same service, probed with the same requests, that nothing attacks): on a
+// machine shared with other work, a baseline taken seconds earlier measures the load then, not
+// the service's. Background load slows both processes alike; the attack slows only its target.
 import assert from 'node:assert/strict';
 import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunningService } from '../support/child';
 import { parseMetrics } from '../support/metrics';
-import { probeFor, startProbe, type ProbeStats } from './probe';
+import { probeFor, startProbe, type PairedResult, type ProbeResult } from './probe';
 import { ATTACKER_ADDRESS } from './settings';
 import { connectionsBetween, openSockets, rssBytes, total } from './sockets';
 
+/** The service under attack and its control, which nothing attacks. */
+export interface Pair {
+  service: RunningService;
+  control: RunningService;
+}
+
 export interface Baseline {
-  list: ProbeStats;
-  run: ProbeStats;
+  /** The probe's figures without an attack: the service's and the control's. */
+  probe: PairedResult;
   rss: number;
   sockets: number;
 }
 
-// A probe's p95 under attack may be this many times its baseline measured just before.
+// A probe's p95 under attack may be this many times the no-attack baseline: its control's p95
+// over the same window.
 export const P95_FACTOR = 3;
 // While MAX_CONNECTIONS connections are opened, answered 408 and reset, those bursts hold the
 // event loop for tens of milliseconds each (a larger share of a shortened test than of the
 // default timeouts); the probe's p95 stays under this meanwhile, and within P95_FACTOR of its
-// baseline from headersTimeout + 2 s on.
+// control's from headersTimeout + 2 s on.
 export const BURST_P95_MS = 250;
 export const MIN_SHARE = 0.95;
 // What the process may keep after an attack: V8 and malloc keep pages they have freed (runs
@@ -43,38 +55,49 @@ export async function runsInProgress(service: RunningService): Promise<number> {
     .reduce((sum, sample) => sum + sample.value, 0);
 }
 
-export async function baseline(service: RunningService, ms: number): Promise<Baseline> {
-  const { list, run } = await probeFor(service.url, ms);
+const targets = ({ service, control }: Pair) => ({ service: service.url, control: control.url });
+
+/** Both processes answer every probe without an attack; the service's memory and sockets then. */
+export async function baseline(pair: Pair, ms: number): Promise<Baseline> {
+  const probe = await probeFor(targets(pair), ms);
+  const all = [probe.service.list, probe.service.run, probe.control.list, probe.control.run];
   assert.ok(
-    list.share === 1 && run.share === 1,
-    `baseline probes failed: ${JSON.stringify({ list, run })}`,
+    all.every((stats) => stats.share === 1),
+    `baseline probes failed: ${JSON.stringify(probe)}`,
   );
   await sleep(200);
-  return { list, run, rss: rssBytes(service.pid), sockets: openSockets(service.pid) };
+  const { pid } = pair.service;
+  return { probe, rss: rssBytes(pid), sockets: openSockets(pid) };
 }
 
-/** The probe's stats over `during`, which runs while it probes. */
-export async function probed(service: RunningService, during: () => Promise<void>) {
-  const probe = await startProbe(service.url);
+/** The probe's stats of both processes over `during`, which runs while it probes. */
+export async function probed(pair: Pair, during: () => Promise<void>): Promise<PairedResult> {
+  const probe = await startProbe(targets(pair));
   await during();
   return probe.stop();
 }
 
-/** ≥ 95 % answered, p95 within P95_FACTOR × the baseline's (or `boundMs` when given). */
+/**
+ * The service answered ≥ 95 % of the probe's requests of `kind`, with a p95 within P95_FACTOR ×
+ * the control's over the same window (or within `boundMs` when given).
+ */
 export function assertServed(
   what: string,
-  stats: ProbeStats,
-  base: ProbeStats,
+  kind: keyof ProbeResult,
+  probe: PairedResult,
   boundMs?: number,
 ): void {
+  const label = `${what}, ${kind}`;
+  const stats = probe.service[kind];
+  const control = probe.control[kind];
   assert.ok(
     stats.share >= MIN_SHARE,
-    `${what}: ${stats.answered} of ${stats.sent} answered (${stats.failures.join('; ')})`,
+    `${label}: ${stats.answered} of ${stats.sent} answered (${stats.failures.join('; ')})`,
   );
-  const bound = boundMs ?? P95_FACTOR * base.p95Ms;
+  const bound = boundMs ?? P95_FACTOR * control.p95Ms;
   assert.ok(
     stats.p95Ms <= bound,
-    `${what}: p95 ${stats.p95Ms.toFixed(1)} ms, over ${bound.toFixed(1)} ms (baseline ${base.p95Ms.toFixed(1)} ms)`,
+    `${label}: p95 ${stats.p95Ms.toFixed(1)} ms, over ${bound.toFixed(1)} ms (no-attack baseline: the control's p95 ${control.p95Ms.toFixed(1)} ms)`,
   );
 }
 
@@ -149,6 +172,16 @@ export function storedRunOverlap(dataDir: string, since: number): { runs: number
   } finally {
     db.close();
   }
+}
+
+/** The probe's figures for a report line: answered, and p95 beside the control's. */
+export function figures(probe: PairedResult): Record<keyof ProbeResult, string> {
+  const line = (kind: keyof ProbeResult) => {
+    const { answered, sent, p95Ms } = probe.service[kind];
+    const control = probe.control[kind].p95Ms;
+    return `${answered}/${sent}, p95 ${p95Ms.toFixed(1)} ms (control ${control.toFixed(1)} ms)`;
+  };
+  return { list: line('list'), run: line('run') };
 }
 
 /** One line per attack for the report: what it did, what the probe saw, what was left. */

@@ -3,6 +3,10 @@
 // every 500 ms, each with PROBE_KEY. It records what was answered and how fast. It runs on a
 // worker thread of its own: the attacks run on the test's main thread, and a probe sharing
 // their event loop would time the attacker's work as the service's latency.
+//
+// Every request goes at the same moment to the service under attack and to its control, a
+// second process of the same service that nothing attacks (measure.ts): the control's latency
+// is what the service's would be without the attack, on this machine as loaded as it is now.
 import { request, type RequestOptions } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
@@ -75,58 +79,83 @@ export interface ProbeResult {
   run: ProbeStats;
 }
 
-/** Probes `baseUrl` until stop() is called; the stats are split by kind (list, run). */
+/** The same requests' figures, from the service under attack and from its control. */
+export interface PairedResult {
+  service: ProbeResult;
+  control: ProbeResult;
+}
+
+/** Where the probe sends each request: both, in the same tick. */
+export interface ProbeTargets {
+  service: string;
+  control: string;
+}
+
+type Kind = keyof ProbeResult;
+type Target = keyof ProbeTargets;
+
+/** Probes both targets until stop() is called; the stats are split by target and kind. */
 class Probe {
-  private readonly lists: Outcome[] = [];
-  private readonly runs: Outcome[] = [];
+  private readonly outcomes: Record<Target, Record<Kind, Outcome[]>> = {
+    service: { list: [], run: [] },
+    control: { list: [], run: [] },
+  };
   private stopped = false;
   private readonly loops: Promise<void>[];
 
-  constructor(private readonly baseUrl: string) {
+  constructor(private readonly targets: ProbeTargets) {
     this.loops = [
-      this.loop(GET_EVERY_MS, () => this.list()),
-      this.loop(RUN_EVERY_MS, () => this.run()),
+      this.loop(GET_EVERY_MS, (target) => this.list(target)),
+      this.loop(RUN_EVERY_MS, (target) => this.run(target)),
     ];
   }
 
-  async stop(): Promise<ProbeResult> {
+  async stop(): Promise<PairedResult> {
     this.stopped = true;
     await Promise.all(this.loops);
-    return { list: summarise(this.lists), run: summarise(this.runs) };
+    const stats = (target: Target) => ({
+      list: summarise(this.outcomes[target].list),
+      run: summarise(this.outcomes[target].run),
+    });
+    return { service: stats('service'), control: stats('control') };
   }
 
-  private async loop(everyMs: number, once: () => Promise<void>): Promise<void> {
+  /** Each tick asks both targets, which one first alternating, so that neither waits more. */
+  private async loop(everyMs: number, once: (target: Target) => Promise<void>): Promise<void> {
     const pending: Promise<void>[] = [];
-    while (!this.stopped) {
-      pending.push(once());
+    for (let tick = 0; !this.stopped; tick++) {
+      const order: Target[] = tick % 2 === 0 ? ['service', 'control'] : ['control', 'service'];
+      pending.push(...order.map(once));
       await sleep(everyMs);
     }
     await Promise.all(pending);
   }
 
-  private async list(): Promise<void> {
-    const outcome = await probeOnce(`${this.baseUrl}/v1/agents`, {
+  private async list(target: Target): Promise<void> {
+    const outcome = await probeOnce(`${this.targets[target]}/v1/agents`, {
       method: 'GET',
       headers: { 'x-api-key': PROBE_KEY },
       expected: 200,
     });
-    this.lists.push(outcome);
+    this.outcomes[target].list.push(outcome);
   }
 
-  private async run(): Promise<void> {
-    const outcome = await probeOnce(`${this.baseUrl}/v1/agents/support/runs`, {
+  private async run(target: Target): Promise<void> {
+    const outcome = await probeOnce(`${this.targets[target]}/v1/agents/support/runs`, {
       method: 'POST',
       headers: { 'x-api-key': PROBE_KEY, 'content-type': 'application/json' },
       body: JSON.stringify({ input: `probe run ${Math.random()}`, model: 'sim-small' }),
       expected: 201,
     });
-    this.runs.push(outcome);
+    this.outcomes[target].run.push(outcome);
   }
 }
 
-/** Starts probing `baseUrl` on a worker thread, once it runs; stop() ends it with its figures. */
-export async function startProbe(baseUrl: string): Promise<{ stop(): Promise<ProbeResult> }> {
-  const worker = new Worker(__filename, { workerData: { baseUrl } });
+/** Starts probing `targets` on a worker thread, once it runs; stop() ends it with its figures. */
+export async function startProbe(
+  targets: ProbeTargets,
+): Promise<{ stop(): Promise<PairedResult> }> {
+  const worker = new Worker(__filename, { workerData: targets });
   const messages: unknown[] = [];
   const waiters: ((message: unknown) => void)[] = [];
   worker.on('message', (message: unknown) => {
@@ -144,23 +173,23 @@ export async function startProbe(baseUrl: string): Promise<{ stop(): Promise<Pro
   return {
     stop: async () => {
       worker.postMessage('stop');
-      const figures = (await next()) as ProbeResult;
+      const figures = (await next()) as PairedResult;
       await worker.terminate();
       return figures;
     },
   };
 }
 
-/** Probes for `ms` with nothing else going on: the latency an attack is compared with. */
-export async function probeFor(baseUrl: string, ms: number): Promise<ProbeResult> {
-  const probe = await startProbe(baseUrl);
+/** Probes for `ms` with nothing else going on. */
+export async function probeFor(targets: ProbeTargets, ms: number): Promise<PairedResult> {
+  const probe = await startProbe(targets);
   await sleep(ms);
   return probe.stop();
 }
 
 if (!isMainThread && parentPort) {
   const port = parentPort;
-  const probe = new Probe((workerData as { baseUrl: string }).baseUrl);
+  const probe = new Probe(workerData as ProbeTargets);
   port.postMessage('probing');
   port.once('message', () => void probe.stop().then((figures) => port.postMessage(figures)));
 }
