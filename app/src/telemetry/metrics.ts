@@ -530,3 +530,15 @@ export function observeWithExemplar<Label extends string>(
   // prom-client types exemplar labels with the metric's own label names; any names are valid.
   histogram.observe({ labels, value, exemplarLabels: exemplar as unknown as LabelValues<Label> });
 }
+
+/** Observes a histogram, with an exemplar when there is one (its span is sampled). */
+export function observe<Label extends string>(
+  histogram: Histogram<Label>,
+  labels: LabelValues<Label>,
+  value: number,
+  exemplar: Exemplar | undefined,
+): void {
+  if (exemplar) observeWithExemplar(histogram, labels, value, exemplar);
+  // labels().observe: a histogram with exemplars enabled takes only the object form itself.
+  else histogram.labels(labels).observe(value);
+}
