@@ -279,7 +279,7 @@ describe('provider listener: configuration and process', () => {
       });
       assert.equal(res.status, 200);
       assert.equal(((await res.json()) as { object: string }).object, 'chat.completion');
-      // The API port does not serve it: with an API key (the API checks keys first), a 404.
+      // The API port does not serve it (to a caller it knows: others get 401 first).
       const onApi = await fetch(`${service.url}${PATH}`, {
         method: 'POST',
         headers: { 'x-api-key': PRO_KEY },
