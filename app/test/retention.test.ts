@@ -1,5 +1,5 @@
-// The database stays bounded (issue 14, item 7): runs past RETENTION_MAX_AGE_HOURS go, then the
-// oldest until the rows fit RETENTION_MAX_BYTES, and the file and its WAL really shrink.
+// The database stays bounded: runs past RETENTION_MAX_AGE_HOURS go, then the oldest until the
+// rows fit RETENTION_MAX_BYTES, and the file and its WAL really shrink.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -36,28 +36,34 @@ function run(createdAt: number, inputBytes: number): RunRecord {
   };
 }
 
-describe('database retention', function () {
-  this.timeout(60_000);
-  let dir: string;
-  let store: RunStore;
+/** A fresh store for every test, in a folder of its own. */
+function storeFixture(): { store: RunStore } {
+  const f = {} as { dir: string; store: RunStore };
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'agent-service-retention-'));
-    store = new RunStore(dir);
-    store.open();
+    f.dir = mkdtempSync(join(tmpdir(), 'agent-service-retention-'));
+    f.store = new RunStore(f.dir);
+    f.store.open();
   });
   afterEach(() => {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
+    f.store.close();
+    rmSync(f.dir, { recursive: true, force: true });
   });
+  return f;
+}
 
-  const count = () => {
-    const db = new DatabaseSync(store.path, { readOnly: true });
-    const { n } = db.prepare('SELECT count(*) AS n FROM runs').get() as { n: number };
-    db.close();
-    return n;
-  };
+/** The rows in the store's runs table, read by a connection of its own. */
+function countRuns(store: RunStore): number {
+  const db = new DatabaseSync(store.path, { readOnly: true });
+  const { n } = db.prepare('SELECT count(*) AS n FROM runs').get() as { n: number };
+  db.close();
+  return n;
+}
+
+function sweepTests(f: { store: RunStore }): void {
+  const count = () => countRuns(f.store);
 
   it('deletes runs older than the maximum age, in batches, and keeps the rest', async () => {
+    const { store } = f;
     const old = Array.from({ length: DELETE_BATCH_ROWS * 2 + 7 }, () => run(NOW - 25 * HOUR, 10));
     const recent = Array.from({ length: 10 }, () => run(NOW - HOUR, 10));
     for (const record of [...old, ...recent]) store.insertRun(record, 'owner');
@@ -72,6 +78,7 @@ describe('database retention', function () {
   });
 
   it('deletes the oldest runs until the rows fit, and the files on disk shrink to match', async () => {
+    const { store } = f;
     // 400 runs of 64 KiB: about 26 MB of rows, WAL included.
     for (let i = 0; i < 400; i++) store.insertRun(run(NOW - (400 - i) * 1000, 64 * 1024), 'o');
     const grown = store.sizeBytes();
@@ -92,6 +99,11 @@ describe('database retention', function () {
     // The newest runs are the ones kept.
     assert.equal(count(), 400 - deleted);
   });
+}
+
+describe('database retention', function () {
+  this.timeout(60_000);
+  sweepTests(storeFixture());
 
   it('exposes the size of the database files as app_db_size_bytes', async () => {
     const t = buildApp();
