@@ -3,13 +3,13 @@
 // another, served on MANAGEMENT_PORT and never on the API port
 // (docs/decisions/0016-ops-endpoints-on-their-own-port.md). With PROVIDER_PORT set, the
 // simulated provider is also served as an OpenAI-compatible API (http/provider-api.ts).
-import express, { Router, type Express } from 'express';
+import express, { Router, type Express, type RequestHandler } from 'express';
 import { ResponseCache } from './agent/cache';
 import { AGENT_NAMES, AGENTS, MODEL_NAMES, PROVIDER } from './agent/catalog';
 import { Chaos } from './agent/chaos';
 import { CIRCUIT_STATE_VALUE, CircuitBreaker } from './agent/circuit-breaker';
 import { SimulatedProvider } from './agent/provider';
-import { AgentRunner, type CachedAnswer } from './agent/runner';
+import { AgentRunner, type CachedAnswer, type RunnerDeps } from './agent/runner';
 import { Admission } from './agent/admission';
 import { Retention } from './agent/retention';
 import { RunStore } from './agent/storage';
@@ -21,6 +21,7 @@ import { closeAfterUnreadBody } from './http/listener';
 import { observeRequests } from './http/observe';
 import { createProviderApp } from './http/provider-api';
 import { RateLimiter, rateLimit } from './http/rate-limit';
+import type { BodyLimits } from './http/validation';
 import {
   ADMIN_ROUTES,
   API_ROUTES,
@@ -52,23 +53,13 @@ export interface Services {
   retention: Retention;
 }
 
-/** The domain objects, wired together; `open` has not been called on the store yet. */
-export function createServices(config: Config): Services {
-  recordBuildInfo(config.gitCommit);
-  zeroCatalogSeries({
-    provider: PROVIDER,
-    agents: AGENT_NAMES.map((name) => AGENTS[name]),
-    models: MODEL_NAMES,
-  });
-  const chaos = new Chaos();
-  const store = new RunStore(config.dataDir);
-  databaseFiles.bytes = () => store.sizeBytes();
-  const retention = new Retention(store, config.retention);
+/** The LLM provider's circuit breaker, its state on a gauge and in the log. */
+function llmCircuitBreaker(circuit: Config['circuit']): CircuitBreaker {
   const circuitGauge = metrics.circuitBreakerState.labels('llm_provider');
-  const breaker = new CircuitBreaker({
+  return new CircuitBreaker({
     dependency: 'llm_provider',
-    failureThreshold: config.circuit.failureThreshold,
-    resetTimeoutMs: config.circuit.resetTimeoutMs,
+    failureThreshold: circuit.failureThreshold,
+    resetTimeoutMs: circuit.resetTimeoutMs,
     onStateChange: (state, previous) => {
       circuitGauge.set(CIRCUIT_STATE_VALUE[state]);
       logger.warn('circuit breaker changed state', {
@@ -78,36 +69,10 @@ export function createServices(config: Config): Services {
       });
     },
   });
-  const provider = new SimulatedProvider({
-    latencyScale: config.llm.latencyScale,
-    errorRate: config.llm.errorRate,
-    chaos,
-  });
-  const cache = new ResponseCache<CachedAnswer>(
-    config.cache.ttlSeconds * 1000,
-    config.cache.maxEntries,
-    config.cache.maxBytes,
-  );
-  const admission = new Admission(config.maxConcurrentRuns, config.runConcurrencyPerKey);
-  metrics.agentRunsConcurrencyLimit.set(config.maxConcurrentRuns);
-  const runner = new AgentRunner({
-    provider,
-    breaker,
-    store,
-    cache,
-    runTimeoutMs: config.runTimeoutMs,
-    chaos,
-    capture: { enabled: config.llm.captureContent, maxChars: config.llm.captureMaxChars },
-  });
-  const lifecycle = new Lifecycle();
-  const health = new HealthMonitor({
-    store,
-    breaker,
-    lifecycle,
-    dataDir: config.dataDir,
-    thresholds: config.health,
-  });
-  // db_outage closes the database for real; its end (cleared or expired) opens it again.
+}
+
+/** db_outage closes the database for real; its end (cleared or expired) opens it again. */
+function closeDatabaseDuringOutages(chaos: Chaos, store: RunStore): void {
   chaos.onChange((fault, active) => {
     if (fault !== 'db_outage') return;
     if (active) {
@@ -120,6 +85,48 @@ export function createServices(config: Config): Services {
       }
     }
   });
+}
+
+/** The runner, with its response cache and prompt capture as configured. */
+function agentRunner(
+  config: Config,
+  deps: Pick<RunnerDeps, 'provider' | 'breaker' | 'store' | 'chaos'>,
+): AgentRunner {
+  const cache = new ResponseCache<CachedAnswer>(
+    config.cache.ttlSeconds * 1000,
+    config.cache.maxEntries,
+    config.cache.maxBytes,
+  );
+  return new AgentRunner({
+    ...deps,
+    cache,
+    runTimeoutMs: config.runTimeoutMs,
+    capture: { enabled: config.llm.captureContent, maxChars: config.llm.captureMaxChars },
+  });
+}
+
+/** The domain objects, wired together; `open` has not been called on the store yet. */
+export function createServices(config: Config): Services {
+  recordBuildInfo(config.gitCommit);
+  zeroCatalogSeries({
+    provider: PROVIDER,
+    agents: AGENT_NAMES.map((name) => AGENTS[name]),
+    models: MODEL_NAMES,
+  });
+  const chaos = new Chaos();
+  const store = new RunStore(config.dataDir);
+  databaseFiles.bytes = () => store.sizeBytes();
+  const retention = new Retention(store, config.retention);
+  const breaker = llmCircuitBreaker(config.circuit);
+  const { latencyScale, errorRate } = config.llm;
+  const provider = new SimulatedProvider({ latencyScale, errorRate, chaos });
+  const admission = new Admission(config.maxConcurrentRuns, config.runConcurrencyPerKey);
+  metrics.agentRunsConcurrencyLimit.set(config.maxConcurrentRuns);
+  const runner = agentRunner(config, { provider, breaker, store, chaos });
+  const lifecycle = new Lifecycle();
+  const { dataDir, health: thresholds } = config;
+  const health = new HealthMonitor({ store, breaker, lifecycle, dataDir, thresholds });
+  closeDatabaseDuringOutages(chaos, store);
   return {
     config,
     chaos,
@@ -164,55 +171,70 @@ function finish(app: Express, config: Config): Express {
   return app;
 }
 
-export function createApps(services: Services): Apps {
-  const { config, chaos, runner, store, health, admission } = services;
-  const keys = new ApiKeys(config.apiKeys);
-  const limiter = new RateLimiter(config.rateLimits);
-  // One budget per address for keys and the admin token together: it is the same guesser.
-  const failures = new FailureThrottle(config.authFailures);
-
-  const body = {
-    limitBytes: config.bodyLimitBytes,
-    timeoutMs: config.http.bodyTimeoutMs,
-    admission,
-  };
-  const apiRouter = Router();
-  mountApiRoutes(apiRouter, {
-    runner,
-    store,
-    chaos,
-    admission,
-    requireApiKey: requireApiKey(keys, failures),
+/** The agent API's routes, behind the API keys and the tiers' rate limits. */
+function apiRouter(services: Services, requireKey: RequestHandler, body: BodyLimits): Router {
+  const limiter = new RateLimiter(services.config.rateLimits);
+  const router = Router();
+  mountApiRoutes(router, {
+    runner: services.runner,
+    store: services.store,
+    chaos: services.chaos,
+    admission: services.admission,
+    requireApiKey: requireKey,
     rateLimit: (onRejected) => rateLimit(limiter, onRejected),
     body,
   });
-  const opsRouter = Router();
-  mountOpsRoutes(opsRouter, health, { metricsCacheMs: config.metricsCacheMs });
-  const routes: RouteSpec[] = [...Object.values(API_ROUTES), ...Object.values(OPS_ROUTES)];
-  // No ADMIN_TOKEN: the admin routes do not exist, so /admin/* is an ordinary 404.
+  return router;
+}
+
+/**
+ * The probes and the scrape, and /admin/* when ADMIN_TOKEN is set (without it the admin
+ * routes do not exist, so /admin/* is an ordinary 404); with the routes it serves.
+ */
+function managementRouter(
+  services: Services,
+  failures: FailureThrottle,
+  body: BodyLimits,
+): { router: Router; routes: RouteSpec[] } {
+  const { config, health, chaos } = services;
+  const router = Router();
+  mountOpsRoutes(router, health, { metricsCacheMs: config.metricsCacheMs });
+  const routes: RouteSpec[] = Object.values(OPS_ROUTES);
   if (config.adminToken !== undefined) {
-    mountAdminRoutes(opsRouter, {
-      chaos,
-      requireAdminToken: requireAdminToken(config.adminToken, failures),
-      body,
-    });
+    const requireAdmin = requireAdminToken(config.adminToken, failures);
+    mountAdminRoutes(router, { chaos, requireAdminToken: requireAdmin, body });
     routes.push(...Object.values(ADMIN_ROUTES));
   }
-  zeroHttpSeries([...routes, { route: 'unmatched', methods: ['GET'], statusCodes: [404] }]);
+  return { router, routes };
+}
 
-  const { apiKey } = config.provider;
-  const provider =
-    config.provider.port !== undefined && apiKey !== undefined
-      ? createProviderApp({
-          provider: services.provider,
-          apiKey,
-          body,
-        })
-      : undefined;
+/** The simulated provider's OpenAI-compatible API, when PROVIDER_PORT is set. */
+function providerApp(services: Services, body: BodyLimits): Express | undefined {
+  const { port, apiKey } = services.config.provider;
+  if (port === undefined || apiKey === undefined) return undefined;
+  return createProviderApp({ provider: services.provider, apiKey, body });
+}
+
+export function createApps(services: Services): Apps {
+  const { config } = services;
+  const keys = new ApiKeys(config.apiKeys);
+  // One budget per address for keys and the admin token together: it is the same guesser.
+  const failures = new FailureThrottle(config.authFailures);
+  const body = {
+    limitBytes: config.bodyLimitBytes,
+    timeoutMs: config.http.bodyTimeoutMs,
+    admission: services.admission,
+  };
+  const apiRoutes = apiRouter(services, requireApiKey(keys, failures), body);
+  const ops = managementRouter(services, failures, body);
+  const unmatched: RouteSpec = { route: 'unmatched', methods: ['GET'], statusCodes: [404] };
+  zeroHttpSeries([...Object.values(API_ROUTES), ...ops.routes, unmatched]);
+
+  const provider = providerApp(services, body);
   const api = baseApp(config);
-  api.use(apiRouter);
+  api.use(apiRoutes);
   // Probes and scrapes, every few seconds: their lines and traces come out of a budget.
   const management = baseApp(config, new Set(Object.values(OPS_ROUTES).map((r) => r.route)));
-  management.use(opsRouter);
+  management.use(ops.router);
   return { api: finish(api, config), management: finish(management, config), provider };
 }

@@ -436,8 +436,9 @@ function credentialProblems(e: Env, apiKeys: readonly ApiKeyEntry[]): string[] {
   return problems;
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  // An empty variable means "not set": `FOO=` in a .env file must not turn into a bad value.
+/** The environment parsed by the schema; an empty variable means "not set". */
+function parseEnv(env: NodeJS.ProcessEnv): Env {
+  // `FOO=` in a .env file must not turn into a bad value.
   const present = Object.fromEntries(
     Object.entries(env).filter(([name, value]) => name in envSchema.shape && value !== ''),
   );
@@ -447,10 +448,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
     );
   }
-  const e = parsed.data;
-  const demoKeys = e.DEMO_MODE ? apiKeyList.parse(DEMO_API_KEYS) : [];
-  const apiKeys = [...(e.API_KEYS ?? []), ...demoKeys];
-  const problems = [...listenerProblems(e), ...credentialProblems(e, apiKeys)];
+  return parsed.data;
+}
+
+/** Shutdown budgets that do not fit in SHUTDOWN_GRACE_MS. */
+function shutdownProblems(e: Env): string[] {
+  const problems: string[] = [];
   if (e.TELEMETRY_SHUTDOWN_TIMEOUT_MS >= e.SHUTDOWN_GRACE_MS) {
     problems.push('TELEMETRY_SHUTDOWN_TIMEOUT_MS: must be shorter than SHUTDOWN_GRACE_MS');
   }
@@ -460,8 +463,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'SHUTDOWN_DELAY_MS: with TELEMETRY_SHUTDOWN_TIMEOUT_MS it must leave a drain window of at least 2 s (plus 250 ms) within SHUTDOWN_GRACE_MS',
     );
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  return problems;
+}
 
+/** Where the service listens, who may call it, and how much each caller may ask. */
+function accessSettings(e: Env, apiKeys: ApiKeyEntry[]) {
   return {
     port: e.PORT,
     host: e.HOST,
@@ -483,15 +489,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxConcurrentRuns: e.MAX_CONCURRENT_RUNS,
     runConcurrencyPerKey: { free: e.RUN_CONCURRENCY_FREE, pro: e.RUN_CONCURRENCY_PRO },
     metricsCacheMs: e.METRICS_CACHE_MS,
-    http: {
-      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
-      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
-      bodyTimeoutMs: e.HTTP_BODY_TIMEOUT_MS,
-      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
-      maxConnections: e.MAX_CONNECTIONS,
-      maxConnectionsPerAddress: e.MAX_CONNECTIONS_PER_ADDRESS,
-      trustedProxies: e.TRUSTED_PROXIES,
-    },
+  } satisfies Partial<Config>;
+}
+
+/** The HTTP servers' timeouts and connection limits. */
+function httpSettings(e: Env): Config['http'] {
+  return {
+    headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+    bodyTimeoutMs: e.HTTP_BODY_TIMEOUT_MS,
+    keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    maxConnections: e.MAX_CONNECTIONS,
+    maxConnectionsPerAddress: e.MAX_CONNECTIONS_PER_ADDRESS,
+    trustedProxies: e.TRUSTED_PROXIES,
+  };
+}
+
+/** The stored runs, the simulated provider and its guards, the health checks' limits. */
+function dependencySettings(e: Env) {
+  return {
     retention: {
       maxAgeHours: e.RETENTION_MAX_AGE_HOURS,
       maxBytes: e.RETENTION_MAX_BYTES,
@@ -518,40 +534,62 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       heapMaxRatio: e.HEALTH_HEAP_MAX_RATIO,
       eventLoopMaxLagMs: e.HEALTH_EVENT_LOOP_MAX_LAG_MS,
     },
-    telemetry: {
-      enabled: e.TELEMETRY_ENABLED,
-      serviceName: e.OTEL_SERVICE_NAME,
-      // The same rule as the OTLP exporter's own: the signal-specific URL is used as is.
-      otlpTracesUrl:
-        e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
-        `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`,
-      exportTimeoutMs: e.OTEL_EXPORTER_OTLP_TIMEOUT,
-      shutdownTimeoutMs: e.TELEMETRY_SHUTDOWN_TIMEOUT_MS,
-      sampler: {
-        name: e.OTEL_TRACES_SAMPLER,
-        ratio: e.OTEL_TRACES_SAMPLER_ARG,
-        remoteParentSampled: e.TRACES_REMOTE_PARENT_SAMPLED,
-      },
+  } satisfies Partial<Config>;
+}
+
+/** OTLP/HTTP's URL of one signal: the signal's own variable as is, else the base endpoint's. */
+function otlpUrl(e: Env, signalUrl: string | undefined, path: 'traces' | 'logs'): string {
+  // The same rule as the OTLP exporter's own.
+  return signalUrl ?? `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/${path}`;
+}
+
+function telemetrySettings(e: Env): Config['telemetry'] {
+  return {
+    enabled: e.TELEMETRY_ENABLED,
+    serviceName: e.OTEL_SERVICE_NAME,
+    otlpTracesUrl: otlpUrl(e, e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, 'traces'),
+    exportTimeoutMs: e.OTEL_EXPORTER_OTLP_TIMEOUT,
+    shutdownTimeoutMs: e.TELEMETRY_SHUTDOWN_TIMEOUT_MS,
+    sampler: {
+      name: e.OTEL_TRACES_SAMPLER,
+      ratio: e.OTEL_TRACES_SAMPLER_ARG,
+      remoteParentSampled: e.TRACES_REMOTE_PARENT_SAMPLED,
+    },
+    batch: {
+      scheduledDelayMillis: e.OTEL_BSP_SCHEDULE_DELAY,
+      maxQueueSize: e.OTEL_BSP_MAX_QUEUE_SIZE,
+      maxExportBatchSize: e.OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
+      exportTimeoutMillis: e.OTEL_BSP_EXPORT_TIMEOUT,
+    },
+    logs: {
+      enabled: e.OTEL_LOGS_EXPORTER === 'otlp',
+      unsampled: e.LOGS_EXPORT_UNSAMPLED,
+      otlpLogsUrl: otlpUrl(e, e.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, 'logs'),
       batch: {
-        scheduledDelayMillis: e.OTEL_BSP_SCHEDULE_DELAY,
-        maxQueueSize: e.OTEL_BSP_MAX_QUEUE_SIZE,
-        maxExportBatchSize: e.OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
-        exportTimeoutMillis: e.OTEL_BSP_EXPORT_TIMEOUT,
-      },
-      logs: {
-        enabled: e.OTEL_LOGS_EXPORTER === 'otlp',
-        unsampled: e.LOGS_EXPORT_UNSAMPLED,
-        otlpLogsUrl:
-          e.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT ??
-          `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/logs`,
-        batch: {
-          scheduledDelayMillis: e.OTEL_BLRP_SCHEDULE_DELAY,
-          maxQueueSize: e.OTEL_BLRP_MAX_QUEUE_SIZE,
-          maxExportBatchSize: e.OTEL_BLRP_MAX_EXPORT_BATCH_SIZE,
-          exportTimeoutMillis: e.OTEL_BLRP_EXPORT_TIMEOUT,
-        },
+        scheduledDelayMillis: e.OTEL_BLRP_SCHEDULE_DELAY,
+        maxQueueSize: e.OTEL_BLRP_MAX_QUEUE_SIZE,
+        maxExportBatchSize: e.OTEL_BLRP_MAX_EXPORT_BATCH_SIZE,
+        exportTimeoutMillis: e.OTEL_BLRP_EXPORT_TIMEOUT,
       },
     },
+  };
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const e = parseEnv(env);
+  const demoKeys = e.DEMO_MODE ? apiKeyList.parse(DEMO_API_KEYS) : [];
+  const apiKeys = [...(e.API_KEYS ?? []), ...demoKeys];
+  const problems = [
+    ...listenerProblems(e),
+    ...credentialProblems(e, apiKeys),
+    ...shutdownProblems(e),
+  ];
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    ...accessSettings(e, apiKeys),
+    http: httpSettings(e),
+    ...dependencySettings(e),
+    telemetry: telemetrySettings(e),
     sentry: {
       dsn: e.SENTRY_DSN,
       spotlight: e.SENTRY_SPOTLIGHT,

@@ -1,14 +1,15 @@
 // The entry point: listens on PORT (the API) and MANAGEMENT_PORT (/metrics, /health*, /admin/*),
-// each on its own host (and on PROVIDER_PORT when set), and shuts down on SIGTERM or SIGINT within SHUTDOWN_GRACE_MS: readiness
-// fails at once, new runs are refused and bodies still arriving answered 503, in-flight requests
-// finish or, when the drain window is nearly over, are cancelled with a 503 (runs are stored as
-// `cancelled`), telemetry is flushed under its own time limit, then the process exits 0.
+// each on its own host (and on PROVIDER_PORT when set), and shuts down on SIGTERM or SIGINT
+// within SHUTDOWN_GRACE_MS: readiness fails at once, new runs are refused and bodies still
+// arriving answered 503, in-flight requests finish or, when the drain window is nearly over, are
+// cancelled with a 503 (runs are stored as `cancelled`), telemetry is flushed under its own time
+// limit, then the process exits 0.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Express } from 'express';
 import type { Admission } from './agent/admission';
-import { createApps, createServices, type Services } from './app';
+import { createApps, createServices, type Apps, type Services } from './app';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createHttpServer } from './http/listener';
 import { logger } from './telemetry/logger';
@@ -74,17 +75,19 @@ function address(server: Server): string {
   return `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
 }
 
-async function main(): Promise<void> {
-  let config: Config;
+/** The configuration, or exit 1 with every problem it has listed. */
+function configOrExit(): Config {
   try {
-    config = loadConfig();
+    return loadConfig();
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(error.message);
     process.exit(1);
   }
-  const preloaded = activeTracing() !== undefined;
-  startTelemetry(config, { errorReporting: true });
+}
+
+/** What the operator should know about this start: demo keys, no /admin, tracing started late. */
+function logStartNotices(config: Config, tracingPreloaded: boolean): void {
   if (config.usingDemoKeys) {
     // Loud on purpose: the demo keys are public, in every README.
     const warning =
@@ -95,22 +98,13 @@ async function main(): Promise<void> {
   if (config.adminToken === undefined) {
     logger.info('ADMIN_TOKEN is not set: /admin/chaos is disabled');
   }
-  if (config.telemetry.enabled && !preloaded) {
+  if (config.telemetry.enabled && !tracingPreloaded) {
     logger.info('tracing started by server.ts: preload telemetry/instrument.js to start it first');
   }
+}
 
-  const services = createServices(config);
-  try {
-    services.store.open();
-  } catch (error) {
-    logger.error('cannot open the database', { path: services.store.path, error: error as Error });
-    process.exit(1);
-  }
-  services.store.checkpointOnWorker();
-  services.health.start();
-  services.retention.start();
-  void services.retention.sweep();
-  const apps = createApps(services);
+/** The API and management listeners, then the provider's when it is on; logs their URLs. */
+async function listenAll(apps: Apps, config: Config): Promise<Server[]> {
   const servers = [
     await listen(apps.api, config.port, config.host, config.http),
     await listen(apps.management, config.managementPort, config.managementHost, config.http),
@@ -124,8 +118,11 @@ async function main(): Promise<void> {
     listening.provider = address(servers.at(-1)!);
   }
   logger.info('agent service listening', { ...listening, telemetry: config.telemetry.enabled });
+  return servers;
+}
 
-  const stop = (reason: string, exitCode: number) => shutdown(services, servers, reason, exitCode);
+/** SIGTERM and SIGINT stop the service; an uncaught error stops it with exit code 1. */
+function stopOnSignalsAndCrashes(stop: (reason: string, exitCode: number) => Promise<void>): void {
   process.on('SIGTERM', () => void stop('SIGTERM', 0));
   process.on('SIGINT', () => void stop('SIGINT', 0));
   process.on('uncaughtException', (error) => {
@@ -138,6 +135,27 @@ async function main(): Promise<void> {
     });
     void stop('unhandled promise rejection', 1);
   });
+}
+
+async function main(): Promise<void> {
+  const config = configOrExit();
+  const preloaded = activeTracing() !== undefined;
+  startTelemetry(config, { errorReporting: true });
+  logStartNotices(config, preloaded);
+
+  const services = createServices(config);
+  try {
+    services.store.open();
+  } catch (error) {
+    logger.error('cannot open the database', { path: services.store.path, error: error as Error });
+    process.exit(1);
+  }
+  services.store.checkpointOnWorker();
+  services.health.start();
+  services.retention.start();
+  void services.retention.sweep();
+  const servers = await listenAll(createApps(services), config);
+  stopOnSignalsAndCrashes((reason, exitCode) => shutdown(services, servers, reason, exitCode));
 }
 
 async function shutdown(

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { brotliCompressSync, deflateSync, gzipSync, zstdCompressSync } from 'node:zlib';
 import request from 'supertest';
-import { buildApp, PRO_KEY, type TestApp } from './support/app';
+import { appPerSuite, PRO_KEY, type TestApp } from './support/app';
 import { getWithKey, postRun, scrape } from './support/http';
-import { delta, valueOf } from './support/metrics';
+import { delta, valueOf, type Sample } from './support/metrics';
 
 const PROBLEM = /^application\/problem\+json/;
 
@@ -19,15 +19,22 @@ function assertProblem(res: request.Response, status: number, slug: string): voi
   assert.doesNotMatch(res.text, /\bat .+\.js:\d+|node_modules|Error:/);
 }
 
-describe('bad input', () => {
-  let t: TestApp;
-  let atStart: Awaited<ReturnType<typeof scrape>>;
-  before(async () => {
-    t = buildApp({ BODY_LIMIT_BYTES: '1024' });
-    atStart = await scrape(t.ops);
-  });
-  after(() => t.close());
+/** The suite's app (bodies over 1 KiB refused) and its metrics before any test. */
+interface BadInputSuite {
+  t: TestApp;
+  atStart: Sample[];
+}
 
+function badInputFixture(): BadInputSuite {
+  const f: BadInputSuite = { t: appPerSuite({ BODY_LIMIT_BYTES: '1024' }), atStart: [] };
+  before(async () => {
+    f.atStart = await scrape(f.t.ops);
+  });
+  return f;
+}
+
+/** Runs of the research agent, and raw bytes sent as such a run's body. */
+function senders(t: TestApp) {
   const postResearch = () => postRun(t.app, 'research', PRO_KEY);
   // superagent would serialise a Buffer as JSON ({"type":"Buffer",…}); these go out as bytes.
   const postBytes = (body: Buffer, headers: Record<string, string>) =>
@@ -35,6 +42,11 @@ describe('bad input', () => {
       .set({ 'Content-Type': 'application/json', ...headers })
       .serialize((bytes: Buffer) => bytes as unknown as string)
       .send(body);
+  return { postResearch, postBytes };
+}
+
+function bodyTests(t: TestApp): void {
+  const { postResearch } = senders(t);
 
   it('malformed JSON → 400', async () => {
     const res = await postResearch().set('Content-Type', 'application/json').send('{"input": "x",');
@@ -91,6 +103,10 @@ describe('bad input', () => {
       .send('{"input":"x"}');
     assertProblem(res, 415, 'unsupported-media-type');
   });
+}
+
+function encodingTests(t: TestApp): void {
+  const { postBytes } = senders(t);
 
   it('a corrupt compressed body → 400, for every Content-Encoding', async () => {
     const body = Buffer.from(JSON.stringify({ input: 'hello' }));
@@ -130,7 +146,9 @@ describe('bad input', () => {
     });
     assertProblem(utf16, 415, 'unsupported-media-type');
   });
+}
 
+function routingTests(t: TestApp): void {
   it('unknown routes → 404 under the one route label "unmatched"', async () => {
     const before = await scrape(t.ops);
     const paths = ['/nope', '/v1/agent', '/v1/agents/research/runs/extra', '/users/alice'];
@@ -179,9 +197,16 @@ describe('bad input', () => {
     const res = await getWithKey(t.app, '/v1/runs/%E0%A4%A', PRO_KEY);
     assertProblem(res, 400, 'bad-request');
   });
+}
+
+describe('bad input', () => {
+  const f = badInputFixture();
+  bodyTests(f.t);
+  encodingTests(f.t);
+  routingTests(f.t);
 
   it('answered none of these client mistakes with a 5xx', async () => {
-    const after = await scrape(t.ops);
+    const after = await scrape(f.t.ops);
     const serverErrors = after.filter(
       (s) => s.name === 'http_requests_total' && s.labels.status_code!.startsWith('5'),
     );
@@ -189,7 +214,7 @@ describe('bad input', () => {
     for (const series of serverErrors) {
       assert.equal(
         series.value,
-        valueOf(atStart, 'http_requests_total', series.labels),
+        valueOf(f.atStart, 'http_requests_total', series.labels),
         JSON.stringify(series.labels),
       );
     }

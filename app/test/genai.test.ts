@@ -48,10 +48,7 @@ function single(spans: ReceivedSpan[], name: string): ReceivedSpan {
   return found[0]!;
 }
 
-describe('GenAI conventions, cost and LLM faults', () => {
-  const t = appPerSuite({ CIRCUIT_FAILURE_THRESHOLD: '1000' });
-  afterEach(() => t.services.chaos.clearAll());
-
+function conventionTests(t: TestApp): void {
   it('names the conventions version, its commit and status in one module', () => {
     assert.equal(GEN_AI_SEMCONV.version, '1.41.0');
     assert.match(GEN_AI_SEMCONV.commit, /^[0-9a-f]{40}$/);
@@ -80,7 +77,9 @@ describe('GenAI conventions, cost and LLM faults', () => {
       );
     }
   });
+}
 
+function runMetricTests(t: TestApp): void {
   it('counts a run in tokens, duration, cost by agent and tokens per run', async () => {
     const before = await scrape(t.ops);
     const res = await run(t, 'support', { input: 'How do invoices work?' }, FREE_KEY);
@@ -128,7 +127,9 @@ describe('GenAI conventions, cost and LLM faults', () => {
     assert.equal(single(spans, 'chat sim-large').attributes['error.type'], 'unavailable');
     assert.equal(single(spans, 'invoke_agent research').attributes['error.type'], 'ProviderError');
   });
+}
 
+function exemplarAndCacheTests(t: TestApp): void {
   it('links LLM latency and tokens per run to the trace with exemplars', async () => {
     const { header, traceId } = newTraceparent();
     assert.equal(
@@ -161,7 +162,9 @@ describe('GenAI conventions, cost and LLM faults', () => {
     // A cached run spent nothing: it is no sample of tokens per run.
     assert.equal(delta(after, before, 'agent_run_tokens_count', { agent: 'support' }), 0);
   });
+}
 
+function spanAttributeTests(t: TestApp): void {
   it('puts the agent id, run id, conversation id and tool call id on the spans', async () => {
     const { header, traceId } = newTraceparent();
     const res = await run(
@@ -199,7 +202,9 @@ describe('GenAI conventions, cost and LLM faults', () => {
     const runs = { agent: 'support', tier: 'pro', status: 'success' };
     assert.equal(delta(after, before, 'agent_runs_total', runs), 0);
   });
+}
 
+function llmFaultTests(t: TestApp): void {
   it(`runaway: a looping run makes ${RUNAWAY_LLM_STEPS} LLM calls, past the limit of 8`, async () => {
     await setFault(t, 'runaway', 1);
     const before = await scrape(t.ops);
@@ -236,6 +241,16 @@ describe('GenAI conventions, cost and LLM faults', () => {
       assert.ok(step.duration_ms >= 59, `${step.duration_ms} ms`);
     }
   });
+}
+
+describe('GenAI conventions, cost and LLM faults', () => {
+  const t = appPerSuite({ CIRCUIT_FAILURE_THRESHOLD: '1000' });
+  afterEach(() => t.services.chaos.clearAll());
+  conventionTests(t);
+  runMetricTests(t);
+  exemplarAndCacheTests(t);
+  spanAttributeTests(t);
+  llmFaultTests(t);
 });
 
 function same(sample: Sample, labels: Record<string, string>): boolean {

@@ -18,7 +18,7 @@ import {
 } from '../src/telemetry/log-export';
 import { addTransport, logger, removeTransport } from '../src/telemetry/logger';
 import { metrics } from '../src/telemetry/metrics';
-import { appPerSuite, PRO_KEY, testEnv } from './support/app';
+import { appPerSuite, PRO_KEY, testEnv, type TestApp } from './support/app';
 import { getWithKey, newTraceparent } from './support/http';
 import { SPAN_KIND, type ReceivedLogRecord } from './support/otlp-receiver';
 import { flushSpans, otlp, tracedRun } from './support/telemetry';
@@ -52,9 +52,7 @@ const logFailures = async () =>
   (await metrics.telemetryExportFailures.get()).values.find((v) => v.labels.signal === 'logs')
     ?.value ?? 0;
 
-describe('logs over OTLP', () => {
-  const t = appPerSuite();
-
+function exportTests(t: TestApp): void {
   it('sends the request and run lines with trace, span and request ids, severity and resource', async () => {
     const input = 'What is 2 ^ 10 - 24? Reply to bob@example.com';
     const { res, traceId, spans } = await tracedRun(t.app, 'analyst', 'otlp-log-test-1', input);
@@ -91,7 +89,9 @@ describe('logs over OTLP', () => {
     assert.equal(record.attributes.detail, JSON.stringify({ token: '[Filtered]' }));
     assert.ok(!JSON.stringify(otlp().logRecords).includes('bob@example.com'));
   });
+}
 
+function collectorDownTests(t: TestApp): void {
   it('with the Collector down: keeps serving, bounds its queue and counts failed exports', async () => {
     const config = loadConfig(
       testEnv({
@@ -132,6 +132,12 @@ describe('logs over OTLP', () => {
       undefined,
     );
   });
+}
+
+describe('logs over OTLP', () => {
+  const t = appPerSuite();
+  exportTests(t);
+  collectorDownTests(t);
 });
 
 /** Every line the logger writes meanwhile, as exported by the transport `env` configures. */

@@ -68,23 +68,31 @@ async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 10
   }
 }
 
-describe('the production build with production dependencies only', function () {
-  this.timeout(120_000);
-  let dir: string;
-  let otlp: OtlpReceiver;
-  let sentry: SentryReceiver;
+/** The production folder, and receivers of what the service exports from it. */
+interface ProductionSuite {
+  dir: string;
+  otlp: OtlpReceiver;
+  sentry: SentryReceiver;
+}
+
+function productionFixture(): ProductionSuite {
+  const f = {} as ProductionSuite;
   before(async () => {
-    dir = productionFolder();
-    otlp = await startOtlpReceiver();
-    sentry = await startSentryReceiver();
+    f.dir = productionFolder();
+    f.otlp = await startOtlpReceiver();
+    f.sentry = await startSentryReceiver();
   });
   after(async () => {
-    await otlp.close();
-    await sentry.close();
-    rmSync(dir, { recursive: true, force: true });
+    await f.otlp.close();
+    await f.sentry.close();
+    rmSync(f.dir, { recursive: true, force: true });
   });
+  return f;
+}
 
+function dependencyTests(f: ProductionSuite): void {
   it('holds no dev dependency', () => {
+    const { dir } = f;
     for (const dev of ['typescript', 'mocha', 'supertest', 'fast-check'])
       assert.equal(existsSync(join(dir, 'node_modules', dev)), false, `${dev} was copied`);
     assert.ok(existsSync(join(dir, 'node_modules/@opentelemetry/sdk-node')));
@@ -109,8 +117,11 @@ describe('the production build with production dependencies only', function () {
     const found = shipped.filter((p) => unused.some((re) => re.test(p)));
     assert.deepEqual(found, [], 'production dependencies the service never runs');
   });
+}
 
+function exportTests(f: ProductionSuite): void {
   it('exports a failed request as spans, log records and a Sentry event', async () => {
+    const { dir, otlp, sentry } = f;
     const service = await startService(
       { NODE_ENV: 'production', OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, SENTRY_DSN: sentry.dsn },
       { cwd: dir },
@@ -145,4 +156,11 @@ describe('the production build with production dependencies only', function () {
     assert.ok(access, 'no log record of the request');
     assert.equal(access.attributes.status_code, 500);
   });
+}
+
+describe('the production build with production dependencies only', function () {
+  this.timeout(120_000);
+  const f = productionFixture();
+  dependencyTests(f);
+  exportTests(f);
 });

@@ -33,10 +33,10 @@ const setFault = (t: TestApp, fault: string, body: object) =>
     .put(`/admin/chaos/${fault}`)
     .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
     .send(body);
+/** The header the provider listener names a caller by. */
+const as = (caller: string) => ({ 'OpenAI-Project': caller });
 
-describe('provider listener: POST /v1/chat/completions', () => {
-  const t = appPerTest({ PROVIDER_PORT: '8001', PROVIDER_API_KEY: PROVIDER_KEY });
-
+function completionTests(t: TestApp): void {
   it('answers a chat completion in the shape the OpenAI SDKs read, with usage', async () => {
     const system = 'You plan.';
     const user = 'What is the capital of France, and why does it matter?';
@@ -80,7 +80,9 @@ describe('provider listener: POST /v1/chat/completions', () => {
     const newer = await chat(t, ask('hello', { max_completion_tokens: 7 })).expect(200);
     assert.equal(newer.body.usage.completion_tokens, 7);
   });
+}
 
+function serviceTrafficTests(t: TestApp): void {
   it('counts nothing in the service metrics: its calls are not the service traffic', async () => {
     // Every sample of the request, LLM and GenAI families (but the scrapes), summed per family.
     const totals = async () => {
@@ -108,6 +110,12 @@ describe('provider listener: POST /v1/chat/completions', () => {
     assert.equal(down.body.error.code, 'service_unavailable');
     assert.match(down.body.error.message, /provider unavailable: sim-small \(503\)/);
   });
+}
+
+describe('provider listener: POST /v1/chat/completions', () => {
+  const t = appPerTest({ PROVIDER_PORT: '8001', PROVIDER_API_KEY: PROVIDER_KEY });
+  completionTests(t);
+  serviceTrafficTests(t);
 });
 
 describe('provider listener: its own random errors (LLM_ERROR_RATE)', () => {
@@ -126,10 +134,7 @@ describe('provider listener: its own random errors (LLM_ERROR_RATE)', () => {
   });
 });
 
-describe('provider listener: faults aimed at one caller', () => {
-  const t = appPerTest({ PROVIDER_PORT: '8001', PROVIDER_API_KEY: PROVIDER_KEY });
-  const as = (caller: string) => ({ 'OpenAI-Project': caller });
-
+function callerFaultTests(t: TestApp): void {
   it('an llm_outage for one caller fails its calls only', async () => {
     const set = await setFault(t, 'llm_outage', { ttl_seconds: 60, caller: 'python-agent' });
     assert.equal(set.status, 200, JSON.stringify(set.body));
@@ -170,7 +175,9 @@ describe('provider listener: faults aimed at one caller', () => {
     assert.deepEqual((await request(t.ops).get('/admin/chaos').set(auth)).body.faults, []);
     await chat(t, ask('back'), as('a-agent')).expect(200);
   });
+}
 
+function callerValidationTests(t: TestApp): void {
   it('refuses a caller on faults that cannot target one, bad names, and past the bound', async () => {
     const cases: [string, object][] = [
       ['error_ratio', { value: 1, ttl_seconds: 5, caller: 'python-agent' }],
@@ -196,6 +203,12 @@ describe('provider listener: faults aimed at one caller', () => {
     await setFault(t, 'llm_outage', { ttl_seconds: 9, caller: 'c0' }).expect(200);
     assert.equal(t.services.chaos.list().length, MAX_TARGETED_FAULTS);
   });
+}
+
+describe('provider listener: faults aimed at one caller', () => {
+  const t = appPerTest({ PROVIDER_PORT: '8001', PROVIDER_API_KEY: PROVIDER_KEY });
+  callerFaultTests(t);
+  callerValidationTests(t);
 });
 
 describe('provider listener: bad input gets a 4xx problem', () => {

@@ -1,5 +1,5 @@
-// The database stays bounded (issue 14, item 7): runs past RETENTION_MAX_AGE_HOURS go, then the
-// oldest until the rows fit RETENTION_MAX_BYTES, and the file and its WAL really shrink.
+// The database stays bounded: runs past RETENTION_MAX_AGE_HOURS go, then the oldest until the
+// rows fit RETENTION_MAX_BYTES, and the file and its WAL really shrink.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -37,28 +37,34 @@ function run(createdAt: number, inputBytes: number): RunRecord {
   };
 }
 
-describe('database retention', function () {
-  this.timeout(60_000);
-  let dir: string;
-  let store: RunStore;
+/** A fresh store for every test, in a folder of its own. */
+function storeFixture(): { store: RunStore } {
+  const f = {} as { dir: string; store: RunStore };
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'agent-service-retention-'));
-    store = new RunStore(dir);
-    store.open();
+    f.dir = mkdtempSync(join(tmpdir(), 'agent-service-retention-'));
+    f.store = new RunStore(f.dir);
+    f.store.open();
   });
   afterEach(() => {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
+    f.store.close();
+    rmSync(f.dir, { recursive: true, force: true });
   });
+  return f;
+}
 
-  const count = () => {
-    const db = new DatabaseSync(store.path, { readOnly: true });
-    const { n } = db.prepare('SELECT count(*) AS n FROM runs').get() as { n: number };
-    db.close();
-    return n;
-  };
+/** The rows in the store's runs table, read by a connection of its own. */
+function countRuns(store: RunStore): number {
+  const db = new DatabaseSync(store.path, { readOnly: true });
+  const { n } = db.prepare('SELECT count(*) AS n FROM runs').get() as { n: number };
+  db.close();
+  return n;
+}
+
+function sweepTests(f: { store: RunStore }): void {
+  const count = () => countRuns(f.store);
 
   it('deletes runs older than the maximum age, in batches, and keeps the rest', async () => {
+    const { store } = f;
     const old = Array.from({ length: DELETE_BATCH_ROWS * 2 + 7 }, () => run(NOW - 25 * HOUR, 10));
     const recent = Array.from({ length: 10 }, () => run(NOW - HOUR, 10));
     for (const record of [...old, ...recent]) store.insertRun(record, 'owner');
@@ -74,6 +80,7 @@ describe('database retention', function () {
 
   /** 400 runs of 64 KiB (about 26 MB of rows, WAL included), then a sweep down to 4 MiB. */
   async function sweepDownTo4MiB(): Promise<{ deleted: number; seconds: number }> {
+    const { store } = f;
     for (let i = 0; i < 400; i++) store.insertRun(run(NOW - (400 - i) * 1000, 64 * 1024), 'o');
     const grown = store.sizeBytes();
     assert.ok(grown > 20 * 1024 * 1024, `grew to ${grown} bytes`);
@@ -93,19 +100,24 @@ describe('database retention', function () {
 
   it('deletes the oldest runs until the rows fit, and the files on disk shrink to match', async () => {
     const { seconds } = await sweepDownTo4MiB();
-    const size = store.sizeBytes();
+    const size = f.store.sizeBytes();
     // Rows within the limit; the file keeps at most a few pages beyond them, the WAL is empty.
     assert.ok(size <= 4.4 * 1024 * 1024, `${size} bytes on disk after the sweep (${seconds} s)`);
   });
 
   it('shrinks the files as well when a worker thread checkpoints (the service)', async () => {
-    store.checkpointOnWorker(60_000);
+    f.store.checkpointOnWorker(60_000);
     await sweepDownTo4MiB();
     // The truncating checkpoint is the worker's: it follows the sweep within moments.
     const end = performance.now() + 10_000;
-    while (store.sizeBytes() > 4.4 * 1024 * 1024 && performance.now() < end) await sleep(50);
-    assert.ok(store.sizeBytes() <= 4.4 * 1024 * 1024, `${store.sizeBytes()} bytes on disk`);
+    while (f.store.sizeBytes() > 4.4 * 1024 * 1024 && performance.now() < end) await sleep(50);
+    assert.ok(f.store.sizeBytes() <= 4.4 * 1024 * 1024, `${f.store.sizeBytes()} bytes on disk`);
   });
+}
+
+describe('database retention', function () {
+  this.timeout(60_000);
+  sweepTests(storeFixture());
 
   it('exposes the size of the database files as app_db_size_bytes', async () => {
     const t = buildApp();

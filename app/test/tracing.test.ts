@@ -1,7 +1,10 @@
+// Traces and logs of the service in process: a run's span tree over OTLP/HTTP with the GenAI
+// attributes, new traces, scrubbed attributes, errors on the failing spans, and log lines that
+// carry the request's trace; then a service process and a caller that says not sampled.
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import type { LlmStep, RunRecord } from '../src/agent/run';
-import { ADMIN_TOKEN, appPerSuite, PRO_KEY } from './support/app';
+import { ADMIN_TOKEN, appPerSuite, PRO_KEY, type TestApp } from './support/app';
 import { getWithKey, newTraceparent, postRun } from './support/http';
 import { startService, type RunningService } from './support/child';
 import {
@@ -20,9 +23,76 @@ function single(spans: ReceivedSpan[], predicate: (span: ReceivedSpan) => boolea
   return found[0]!;
 }
 
-describe('traces and logs', () => {
-  const t = appPerSuite({ CIRCUIT_FAILURE_THRESHOLD: '100' });
+/** The request's server span and the run's agent span, with their attributes. */
+function expectServerAndAgentSpans(
+  spans: ReceivedSpan[],
+  parentSpanId: string,
+  run: RunRecord,
+): ReceivedSpan {
+  const server = single(spans, (s) => s.kind === SPAN_KIND.server, 'server span');
+  assert.equal(server.name, 'POST /v1/agents/:agent/runs');
+  assert.equal(server.parentSpanId, parentSpanId);
+  assert.equal(server.attributes['http.request.method'], 'POST');
+  assert.equal(server.attributes['http.route'], '/v1/agents/:agent/runs');
+  assert.equal(server.attributes['http.response.status_code'], 201);
+  assert.equal(server.attributes['url.path'], '/v1/agents/analyst/runs');
+  assert.equal(server.resource['service.name'], 'agent-service');
+  assert.equal(server.resource['service.version'], '0.1.0');
 
+  const agent = single(spans, (s) => s.name === 'invoke_agent analyst', 'agent span');
+  assert.equal(agent.parentSpanId, server.spanId);
+  assert.equal(agent.kind, SPAN_KIND.internal);
+  assert.equal(agent.attributes['gen_ai.operation.name'], 'invoke_agent');
+  assert.equal(agent.attributes['gen_ai.agent.name'], 'analyst');
+  // The agent's stable id, not the run's: that one is app.run.id.
+  assert.equal(agent.attributes['gen_ai.agent.id'], 'analyst');
+  assert.equal(agent.attributes['app.run.id'], run.id);
+  assert.equal(agent.attributes['gen_ai.request.model'], 'sim-medium');
+  assert.equal(agent.attributes['gen_ai.usage.input_tokens'], run.usage.input_tokens);
+  assert.equal(agent.attributes['gen_ai.usage.output_tokens'], run.usage.output_tokens);
+  return agent;
+}
+
+/** The run's chat, tool and database spans, children of the agent span. */
+function expectRunChildSpans(spans: ReceivedSpan[], agent: ReceivedSpan, llmSteps: LlmStep[]) {
+  const chats = spans.filter((s) => s.name === 'chat sim-medium');
+  assert.equal(chats.length, llmSteps.length);
+  const byTokens = (a: { i: number }, b: { i: number }) => a.i - b.i;
+  assert.deepEqual(
+    chats
+      .map((c) => ({
+        i: c.attributes['gen_ai.usage.input_tokens'] as number,
+        o: c.attributes['gen_ai.usage.output_tokens'],
+      }))
+      .sort(byTokens),
+    llmSteps.map((s) => ({ i: s.input_tokens, o: s.output_tokens })).sort(byTokens),
+  );
+  for (const chat of chats) {
+    assert.equal(chat.parentSpanId, agent.spanId);
+    assert.equal(chat.kind, SPAN_KIND.client);
+    assert.equal(chat.attributes['gen_ai.operation.name'], 'chat');
+    assert.equal(chat.attributes['gen_ai.provider.name'], 'simulated');
+    assert.equal(chat.attributes['gen_ai.request.model'], 'sim-medium');
+    assert.equal(chat.attributes['gen_ai.response.model'], 'sim-medium');
+    assert.deepEqual(chat.attributes['gen_ai.response.finish_reasons'], ['stop']);
+    assert.match(String(chat.attributes['gen_ai.response.id']), /^cmpl-/);
+  }
+
+  const tool = single(spans, (s) => s.name === 'execute_tool calculator', 'tool span');
+  assert.equal(tool.parentSpanId, agent.spanId);
+  assert.equal(tool.attributes['gen_ai.operation.name'], 'execute_tool');
+  assert.equal(tool.attributes['gen_ai.tool.name'], 'calculator');
+
+  const insert = single(spans, (s) => s.name === 'INSERT runs', 'database span');
+  assert.equal(insert.parentSpanId, agent.spanId);
+  assert.equal(insert.kind, SPAN_KIND.client);
+  assert.equal(insert.attributes['db.system.name'], 'sqlite');
+  assert.equal(insert.attributes['db.operation.name'], 'INSERT');
+  assert.equal(insert.attributes['db.collection.name'], 'runs');
+  assert.match(String(insert.attributes['db.query.text']), /^INSERT INTO runs .* VALUES \(\?/);
+}
+
+function spanTreeTests(t: TestApp): void {
   it('exports the span tree of a run over OTLP/HTTP with GenAI attributes', async () => {
     const { header, traceId, parentSpanId } = newTraceparent();
     const res = await postRun(t.app, 'analyst', PRO_KEY)
@@ -35,64 +105,8 @@ describe('traces and logs', () => {
     const expectedSpans = 1 + 1 + llmSteps.length + 1 + 1;
     const spans = await waitForSpans(traceId, (found) => found.length >= expectedSpans);
     assert.equal(spans.length, expectedSpans, spans.map((s) => s.name).join(', '));
-
-    const server = single(spans, (s) => s.kind === SPAN_KIND.server, 'server span');
-    assert.equal(server.name, 'POST /v1/agents/:agent/runs');
-    assert.equal(server.parentSpanId, parentSpanId);
-    assert.equal(server.attributes['http.request.method'], 'POST');
-    assert.equal(server.attributes['http.route'], '/v1/agents/:agent/runs');
-    assert.equal(server.attributes['http.response.status_code'], 201);
-    assert.equal(server.attributes['url.path'], '/v1/agents/analyst/runs');
-    assert.equal(server.resource['service.name'], 'agent-service');
-    assert.equal(server.resource['service.version'], '0.1.0');
-
-    const agent = single(spans, (s) => s.name === 'invoke_agent analyst', 'agent span');
-    assert.equal(agent.parentSpanId, server.spanId);
-    assert.equal(agent.kind, SPAN_KIND.internal);
-    assert.equal(agent.attributes['gen_ai.operation.name'], 'invoke_agent');
-    assert.equal(agent.attributes['gen_ai.agent.name'], 'analyst');
-    // The agent's stable id, not the run's: that one is app.run.id.
-    assert.equal(agent.attributes['gen_ai.agent.id'], 'analyst');
-    assert.equal(agent.attributes['app.run.id'], run.id);
-    assert.equal(agent.attributes['gen_ai.request.model'], 'sim-medium');
-    assert.equal(agent.attributes['gen_ai.usage.input_tokens'], run.usage.input_tokens);
-    assert.equal(agent.attributes['gen_ai.usage.output_tokens'], run.usage.output_tokens);
-
-    const chats = spans.filter((s) => s.name === 'chat sim-medium');
-    assert.equal(chats.length, llmSteps.length);
-    const byTokens = (a: { i: number }, b: { i: number }) => a.i - b.i;
-    assert.deepEqual(
-      chats
-        .map((c) => ({
-          i: c.attributes['gen_ai.usage.input_tokens'] as number,
-          o: c.attributes['gen_ai.usage.output_tokens'],
-        }))
-        .sort(byTokens),
-      llmSteps.map((s) => ({ i: s.input_tokens, o: s.output_tokens })).sort(byTokens),
-    );
-    for (const chat of chats) {
-      assert.equal(chat.parentSpanId, agent.spanId);
-      assert.equal(chat.kind, SPAN_KIND.client);
-      assert.equal(chat.attributes['gen_ai.operation.name'], 'chat');
-      assert.equal(chat.attributes['gen_ai.provider.name'], 'simulated');
-      assert.equal(chat.attributes['gen_ai.request.model'], 'sim-medium');
-      assert.equal(chat.attributes['gen_ai.response.model'], 'sim-medium');
-      assert.deepEqual(chat.attributes['gen_ai.response.finish_reasons'], ['stop']);
-      assert.match(String(chat.attributes['gen_ai.response.id']), /^cmpl-/);
-    }
-
-    const tool = single(spans, (s) => s.name === 'execute_tool calculator', 'tool span');
-    assert.equal(tool.parentSpanId, agent.spanId);
-    assert.equal(tool.attributes['gen_ai.operation.name'], 'execute_tool');
-    assert.equal(tool.attributes['gen_ai.tool.name'], 'calculator');
-
-    const insert = single(spans, (s) => s.name === 'INSERT runs', 'database span');
-    assert.equal(insert.parentSpanId, agent.spanId);
-    assert.equal(insert.kind, SPAN_KIND.client);
-    assert.equal(insert.attributes['db.system.name'], 'sqlite');
-    assert.equal(insert.attributes['db.operation.name'], 'INSERT');
-    assert.equal(insert.attributes['db.collection.name'], 'runs');
-    assert.match(String(insert.attributes['db.query.text']), /^INSERT INTO runs .* VALUES \(\?/);
+    const agent = expectServerAndAgentSpans(spans, parentSpanId, run);
+    expectRunChildSpans(spans, agent, llmSteps);
   });
 
   it('starts a new trace when the request carries none, named after the route', async () => {
@@ -118,7 +132,9 @@ describe('traces and logs', () => {
     assert.equal(server.attributes['user_agent.original'], '[email] agent');
     assert.equal(server.attributes['url.path'], '/users/[email]/profile');
   });
+}
 
+function errorAndLogTests(t: TestApp): void {
   it('marks the failing LLM call, the run and the server span as errors', async () => {
     await request(t.ops)
       .put('/admin/chaos/llm_outage')
@@ -172,6 +188,12 @@ describe('traces and logs', () => {
     assert.equal(runLog.span_id, agent.spanId);
     assert.ok(!logLines().some((line) => JSON.stringify(line).includes('alice@example.com')));
   });
+}
+
+describe('traces and logs', () => {
+  const t = appPerSuite({ CIRCUIT_FAILURE_THRESHOLD: '100' });
+  spanTreeTests(t);
+  errorAndLogTests(t);
 });
 
 describe('a caller that says not sampled', function () {

@@ -2,8 +2,9 @@
 // exporter-trace-otlp-http) against protobuf (exporter-trace-otlp-proto): CPU time in this
 // process, which other work on a shared machine disturbs far less than a throughput figure.
 // The spans have the service's shapes: a server span with its HTTP attributes and a run's
-// agent, LLM and tool spans (app/src/http/observe.ts, app/src/agent/runner.ts). The packages
-// are the ones sdk-node (a root devDependency, same version as the service's) brings.
+// agent, LLM and tool spans (app/src/http/observe.ts, app/src/agent/runner.ts and
+// call-telemetry.ts). The packages are the ones sdk-node (a root devDependency, same version as
+// the service's) brings.
 import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import {

@@ -1,27 +1,20 @@
-// Executes agent runs: a plan of 2–4 LLM steps with a tool call after the first, each step
-// traced (GenAI semantic conventions) and measured, the result cached and stored.
+// Executes agent runs: a plan of 2–4 LLM steps with a tool call after the first, the result
+// cached and stored. The run is traced and measured here (its span, with its metrics and its log
+// line beside it); each call to the provider or a tool is observed by call-telemetry.ts.
 import { hash, randomUUID } from 'node:crypto';
 import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
-import type { Histogram, LabelValues } from 'prom-client';
 import type { Tier } from '../config';
-import {
-  boundChildren,
-  genAiLabels,
-  metrics,
-  observeWithExemplar,
-  type Exemplar,
-  type LlmStatus,
-  type RunStatus,
-} from '../telemetry/metrics';
+import { boundChildren, metrics, observe, type RunStatus } from '../telemetry/metrics';
 import { recordSpanError, sampledTraceContext, tracer } from '../telemetry/spans';
 import { GEN_AI_ATTR as GEN_AI, GEN_AI_OPERATION } from '../telemetry/genai';
-import { recordMessages, type ContentCapture } from '../telemetry/genai-content';
+import type { ContentCapture } from '../telemetry/genai-content';
 import { logger } from '../telemetry/logger';
 import { ResponseCache } from './cache';
+import { ChatCall, countCacheLookup, countCacheSavings, ToolCall } from './call-telemetry';
 import { RUNAWAY_LLM_STEPS, type Chaos } from './chaos';
 import { PROVIDER, type AgentSpec, type ModelName, type ToolName } from './catalog';
-import { CircuitOpenError, type CircuitBreaker } from './circuit-breaker';
-import { ProviderError, type Completion, type SimulatedProvider } from './provider';
+import type { CircuitBreaker } from './circuit-breaker';
+import type { Completion, SimulatedProvider } from './provider';
 import {
   cancelReasonOf,
   RunCancelledError,
@@ -30,6 +23,7 @@ import {
   type LlmStep,
   type RunRecord,
   type RunStep,
+  type ToolStep,
 } from './run';
 import type { RunStore } from './storage';
 import { chooseTool, runTool, ToolError } from './tools';
@@ -86,53 +80,56 @@ export function planLength(input: string): number {
 
 const roundUsd = (usd: number) => Math.round(usd * 1e9) / 1e9;
 
-/** error.type of a failed LLM call: low-cardinality, the same on the span and the metric. */
-function llmErrorType(error: unknown): string {
-  if (error instanceof CircuitOpenError) return 'circuit_open';
-  if (error instanceof ProviderError) return error.kind;
-  return error instanceof Error ? error.name : '_OTHER';
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
-/** Observes a histogram, with an exemplar when the span is sampled. */
-function observe<Label extends string>(
-  histogram: Histogram<Label>,
-  labels: LabelValues<Label>,
-  value: number,
-  exemplar: Exemplar | undefined,
-): void {
-  if (exemplar) observeWithExemplar(histogram, labels, value, exemplar);
-  // labels().observe: a histogram with exemplars enabled takes only the object form itself.
-  else histogram.labels(labels).observe(value);
+/** An LLM step as it starts: an error until its call succeeds. */
+function llmStep(index: number, model: ModelName): LlmStep {
+  return {
+    index,
+    type: 'llm',
+    model,
+    status: 'error',
+    duration_ms: 0,
+    input_tokens: 0,
+    output_tokens: 0,
+    cost_usd: 0,
+    output: null,
+    error: null,
+  };
 }
 
-const NO_CAPTURE: ContentCapture = { enabled: false, maxChars: 0 };
+/** A tool step as it starts: an error until the tool answers. */
+function toolStep(index: number, tool: ToolName): ToolStep {
+  return {
+    index,
+    type: 'tool',
+    tool,
+    status: 'error',
+    duration_ms: 0,
+    input: '',
+    output: null,
+    error: null,
+  };
+}
 
-/** What a cache hit saved: the tokens and cost of the LLM steps of the run it copies. */
-function savedBy(steps: readonly RunStep[]) {
-  const saved = new Map<ModelName, { input: number; output: number; usd: number }>();
-  for (const step of steps) {
-    if (step.type !== 'llm' || step.status !== 'success') continue;
-    const sum = saved.get(step.model) ?? { input: 0, output: 0, usd: 0 };
-    sum.input += step.input_tokens;
-    sum.output += step.output_tokens;
-    sum.usd += step.cost_usd;
-    saved.set(step.model, sum);
-  }
-  return saved;
+/** A successful call's tokens and cost, on its step and its run. */
+function addUsage(record: RunRecord, step: LlmStep, completion: Completion): void {
+  step.status = 'success';
+  step.input_tokens = completion.inputTokens;
+  step.output_tokens = completion.outputTokens;
+  step.cost_usd = roundUsd(completion.costUsd);
+  step.output = completion.text;
+  record.usage.input_tokens += completion.inputTokens;
+  record.usage.output_tokens += completion.outputTokens;
+  record.usage.total_tokens = record.usage.input_tokens + record.usage.output_tokens;
+  record.cost_usd = roundUsd(record.cost_usd + completion.costUsd);
 }
 
 export class AgentRunner {
   private readonly runs = boundChildren(metrics.agentRuns);
   private readonly inProgress = boundChildren(metrics.agentRunsInProgress);
-  private readonly toolCalls = boundChildren(metrics.agentToolCalls);
-  private readonly llmRequests = boundChildren(metrics.llmRequests);
-  private readonly llmDuration = boundChildren(metrics.llmRequestDuration);
-  private readonly llmTokens = boundChildren(metrics.llmTokens);
-  private readonly llmCost = boundChildren(metrics.llmCost);
-  private readonly savedTokens = boundChildren(metrics.llmCacheSavedTokens);
-  private readonly savedCost = boundChildren(metrics.llmCacheSavedCost);
-  private readonly cacheHit = metrics.cacheRequests.labels('response', 'hit');
-  private readonly cacheMiss = metrics.cacheRequests.labels('response', 'miss');
 
   constructor(private readonly deps: RunnerDeps) {}
 
@@ -201,7 +198,7 @@ export class AgentRunner {
     } catch (error) {
       status = statusOf(error);
       record.status = status;
-      record.error = error instanceof Error ? error.message : String(error);
+      record.error = errorMessage(error);
       recordSpanError(span, error);
       throw new RunFailedError(record, error);
     } finally {
@@ -243,45 +240,18 @@ export class AgentRunner {
 
   private async execute(request: RunRequest, record: RunRecord): Promise<void> {
     const { agent, model, input, owner } = request;
-    const { cache, store, runTimeoutMs } = this.deps;
+    const { cache, store } = this.deps;
     const started = performance.now();
     const cacheKey = ResponseCache.key(agent.name, model, input);
     const cached = cache.enabled ? cache.get(cacheKey) : undefined;
-    if (cache.enabled) (cached ? this.cacheHit : this.cacheMiss).inc();
+    if (cache.enabled) countCacheLookup(cached !== undefined);
     if (cached) {
       record.cached = true;
       record.steps = cached.steps;
       record.output = cached.output;
-      this.countSavings(cached.steps, request.tier);
+      countCacheSavings(cached.steps, request.tier);
     } else {
-      // One controller for both ends of a run, the timeout and a shutdown's cancellation (not
-      // AbortSignal.any, whose combined signal holds its sources only weakly).
-      const stop = new AbortController();
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        stop.abort();
-      }, runTimeoutMs);
-      const cancel = () => stop.abort();
-      request.cancel?.addEventListener('abort', cancel, { once: true });
-      try {
-        if (request.cancel?.aborted) throw new RunCancelledError(cancelReasonOf(request.cancel));
-        await this.plan(request, record, stop.signal);
-      } catch (error) {
-        const failure = request.cancel?.aborted
-          ? new RunCancelledError(cancelReasonOf(request.cancel))
-          : timedOut
-            ? new RunTimeoutError(runTimeoutMs)
-            : error;
-        record.status = statusOf(failure);
-        record.error = failure instanceof Error ? failure.message : String(failure);
-        record.duration_ms = Math.round(performance.now() - started);
-        this.storeFailedRun(record, owner);
-        throw failure;
-      } finally {
-        clearTimeout(timer);
-        request.cancel?.removeEventListener('abort', cancel);
-      }
+      await this.planInTime(request, record, started);
     }
     record.status = 'success';
     record.duration_ms = Math.round(performance.now() - started);
@@ -297,12 +267,39 @@ export class AgentRunner {
     }
   }
 
-  /** A cache hit saved what the run it copies spent (at that run's prices). */
-  private countSavings(steps: readonly RunStep[], tier: Tier): void {
-    for (const [model, saved] of savedBy(steps)) {
-      this.savedTokens(PROVIDER, model, 'input').inc(saved.input);
-      this.savedTokens(PROVIDER, model, 'output').inc(saved.output);
-      this.savedCost(PROVIDER, model, tier).inc(saved.usd);
+  /**
+   * The plan, stopped by the run's timeout or its cancellation; a run that fails is stored as
+   * it ended, with the error that says why.
+   */
+  private async planInTime(request: RunRequest, record: RunRecord, started: number): Promise<void> {
+    const { runTimeoutMs } = this.deps;
+    // One controller for both ends of a run, the timeout and a shutdown's cancellation (not
+    // AbortSignal.any, whose combined signal holds its sources only weakly).
+    const stop = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop.abort();
+    }, runTimeoutMs);
+    const cancel = () => stop.abort();
+    request.cancel?.addEventListener('abort', cancel, { once: true });
+    try {
+      if (request.cancel?.aborted) throw new RunCancelledError(cancelReasonOf(request.cancel));
+      await this.plan(request, record, stop.signal);
+    } catch (error) {
+      const failure = request.cancel?.aborted
+        ? new RunCancelledError(cancelReasonOf(request.cancel))
+        : timedOut
+          ? new RunTimeoutError(runTimeoutMs)
+          : error;
+      record.status = statusOf(failure);
+      record.error = errorMessage(failure);
+      record.duration_ms = Math.round(performance.now() - started);
+      this.storeFailedRun(record, request.owner);
+      throw failure;
+    } finally {
+      clearTimeout(timer);
+      request.cancel?.removeEventListener('abort', cancel);
     }
   }
 
@@ -347,113 +344,32 @@ export class AgentRunner {
     }
   }
 
+  /** One LLM step: the call through the circuit breaker, its usage on the step and the run. */
   private async callModel(
     record: RunRecord,
     request: RunRequest,
     prompt: string,
     signal: AbortSignal,
   ): Promise<Completion> {
-    const { model, agent } = request;
-    const started = performance.now();
-    const span = tracer.startSpan(`chat ${model}`, {
-      kind: SpanKind.CLIENT,
-      attributes: {
-        [GEN_AI.operationName]: GEN_AI_OPERATION.chat,
-        [GEN_AI.providerName]: PROVIDER,
-        [GEN_AI.requestModel]: model,
-        [GEN_AI.agentName]: agent.name,
-        ...(request.conversationId ? { [GEN_AI.conversationId]: request.conversationId } : {}),
-      },
-    });
-    const step: RunStep = {
-      index: record.steps.length,
-      type: 'llm',
-      model,
-      status: 'error',
-      duration_ms: 0,
-      input_tokens: 0,
-      output_tokens: 0,
-      cost_usd: 0,
-      output: null,
-      error: null,
-    };
+    const { model } = request;
+    const call = new ChatCall(request, prompt, this.deps.capture);
+    const step = llmStep(record.steps.length, model);
     record.steps.push(step);
-    let status: LlmStatus = 'error';
-    let errorType: string | undefined;
     try {
       const completion = await this.deps.breaker.execute(
         () => this.deps.provider.complete({ model, prompt, signal }),
         request.cancel,
       );
-      status = 'success';
-      this.recordCompletion(record, step, request, completion);
-      recordMessages(span, this.deps.capture ?? NO_CAPTURE, prompt, completion);
-      if (span.isRecording()) {
-        span.setAttributes({
-          [GEN_AI.responseModel]: completion.model,
-          [GEN_AI.responseId]: completion.id,
-          [GEN_AI.finishReasons]: [completion.finishReason],
-          [GEN_AI.inputTokens]: completion.inputTokens,
-          [GEN_AI.outputTokens]: completion.outputTokens,
-          'app.llm.cost_usd': completion.costUsd,
-        });
-      }
+      addUsage(record, step, completion);
+      call.succeeded(completion);
       return completion;
     } catch (error) {
-      if (error instanceof CircuitOpenError) status = 'circuit_open';
-      errorType = llmErrorType(error);
-      step.error = error instanceof Error ? error.message : String(error);
-      recordMessages(span, this.deps.capture ?? NO_CAPTURE, prompt);
-      recordSpanError(span, error, errorType);
+      step.error = errorMessage(error);
+      call.failed(error);
       throw error;
     } finally {
-      const elapsed = performance.now() - started;
-      step.duration_ms = Math.round(elapsed);
-      // A call the run gave up (cancelled: a shutdown, a client gone) is not the provider's
-      // doing: it counts neither as a call nor as an error (the run counts as cancelled).
-      const cancelled = status !== 'success' && request.cancel?.aborted === true;
-      if (!cancelled) this.llmRequests(PROVIDER, model, status).inc();
-      // A refused call never reached the provider: it has no provider latency.
-      if (status !== 'circuit_open' && !cancelled) {
-        const seconds = elapsed / 1000;
-        const exemplar = sampledTraceContext(span);
-        // The bound child when there is no exemplar: an unsampled call hashes no labels here.
-        if (exemplar) {
-          const llmLabels = { provider: PROVIDER, model };
-          observeWithExemplar(metrics.llmRequestDuration, llmLabels, seconds, exemplar);
-        } else this.llmDuration(PROVIDER, model).observe(seconds);
-        const genAi = genAiLabels(PROVIDER, model, undefined, errorType);
-        observe(metrics.genAiOperationDuration, genAi, seconds, exemplar);
-      }
-      span.end();
+      step.duration_ms = Math.round(call.end());
     }
-  }
-
-  /** A successful call's tokens and cost: on its step, its run, and the counters. */
-  private recordCompletion(
-    record: RunRecord,
-    step: LlmStep,
-    request: RunRequest,
-    completion: Completion,
-  ): void {
-    const { model, tier, agent } = request;
-    step.status = 'success';
-    step.input_tokens = completion.inputTokens;
-    step.output_tokens = completion.outputTokens;
-    step.cost_usd = roundUsd(completion.costUsd);
-    step.output = completion.text;
-    record.usage.input_tokens += completion.inputTokens;
-    record.usage.output_tokens += completion.outputTokens;
-    record.usage.total_tokens = record.usage.input_tokens + record.usage.output_tokens;
-    record.cost_usd = roundUsd(record.cost_usd + completion.costUsd);
-    this.llmTokens(PROVIDER, model, 'input').inc(completion.inputTokens);
-    this.llmTokens(PROVIDER, model, 'output').inc(completion.outputTokens);
-    this.llmCost(PROVIDER, model, tier, agent.name).inc(completion.costUsd);
-    metrics.genAiTokenUsage.observe(genAiLabels(PROVIDER, model, 'input'), completion.inputTokens);
-    metrics.genAiTokenUsage.observe(
-      genAiLabels(PROVIDER, model, 'output'),
-      completion.outputTokens,
-    );
   }
 
   /** Runs a tool; its failure is recorded in the step and does not fail the run. */
@@ -463,26 +379,8 @@ export class AgentRunner {
     tool: ToolName,
     input: string,
   ): string | undefined {
-    const started = performance.now();
-    const span = tracer.startSpan(`execute_tool ${tool}`, {
-      kind: SpanKind.INTERNAL,
-      attributes: {
-        [GEN_AI.operationName]: GEN_AI_OPERATION.executeTool,
-        [GEN_AI.toolName]: tool,
-        [GEN_AI.toolType]: 'function',
-        [GEN_AI.toolCallId]: `call_${record.id}_${record.steps.length}`,
-      },
-    });
-    const step: RunStep = {
-      index: record.steps.length,
-      type: 'tool',
-      tool,
-      status: 'error',
-      duration_ms: 0,
-      input: '',
-      output: null,
-      error: null,
-    };
+    const call = new ToolCall(agent.name, tool, `call_${record.id}_${record.steps.length}`);
+    const step = toolStep(record.steps.length, tool);
     record.steps.push(step);
     try {
       const result = runTool(tool, input);
@@ -493,12 +391,10 @@ export class AgentRunner {
     } catch (error) {
       if (!(error instanceof ToolError)) throw error;
       step.error = error.message;
-      recordSpanError(span, error, 'tool_error');
+      call.failed(error);
       return undefined;
     } finally {
-      step.duration_ms = Math.round(performance.now() - started);
-      this.toolCalls(agent.name, tool, step.status).inc();
-      span.end();
+      step.duration_ms = Math.round(call.end(step.status));
     }
   }
 }

@@ -1,6 +1,7 @@
-// The metric catalog of SPEC 4 on one OpenMetrics registry (prom-client attaches exemplars only
-// there). Bucket boundaries include every alert and SLO threshold, and counters for every known
-// label set start at 0 so that rates and ratios exist before the first event.
+// The service's metric catalog (listed in app/README.md, Metrics) as one table, on one
+// OpenMetrics registry (prom-client attaches exemplars only there). Bucket boundaries include
+// every alert and SLO threshold, and counters for every known label set start at 0 so that
+// rates and ratios exist before the first event.
 import {
   Counter,
   Gauge,
@@ -102,248 +103,316 @@ function runtimeRegistry(): Registry<OpenMetricsContentType> {
   return registry;
 }
 
-function createMetrics() {
-  const registry = runtimeRegistry();
-  const registers = [registry];
+/** One label value a series of its own: `[[a], [b]]` for the values `[a, b]`. */
+const each = (values: readonly string[]): string[][] => values.map((value) => [value]);
 
-  const metrics = {
-    registry,
-    httpRequests: new Counter({
-      name: 'http_requests_total',
-      help: 'HTTP requests answered, by route template and status code.',
-      labelNames: ['method', 'route', 'status_code'] as const,
-      registers,
-    }),
-    httpRequestDuration: new Histogram({
-      name: 'http_request_duration_seconds',
-      help: 'Time from receiving an HTTP request to finishing its response.',
-      labelNames: ['method', 'route', 'status_code'] as const,
-      buckets: BUCKETS.http,
-      enableExemplars: true,
-      registers,
-    }),
-    httpRequestsInFlight: new Gauge({
-      name: 'http_requests_in_flight',
-      help: 'HTTP requests being served right now.',
-      registers,
-      collect() {
-        this.set(requestsInFlight.count);
-      },
-    }),
-    httpProtocolErrors: new Counter({
-      name: 'http_protocol_errors_total',
-      help: 'Requests refused for how they were sent: by the HTTP server before routing (bad framing or header names, headers too large, too slow, bogus Expect), connections reset mid-request, bodies not received within HTTP_BODY_TIMEOUT_MS (body_timeout).',
-      labelNames: ['reason'] as const,
-      registers,
-    }),
-    httpConnectionsRefused: new Counter({
-      name: 'http_connections_refused_total',
-      help: 'Connections closed as soon as they were accepted: one address past MAX_CONNECTIONS_PER_ADDRESS (per_address), the listener past MAX_CONNECTIONS (max_connections).',
-      labelNames: ['reason'] as const,
-      registers,
-    }),
-    logLinesSuppressed: new Counter({
-      name: 'log_lines_suppressed_total',
-      help: 'Log lines a budget left out (their spans too): request lines of unknown paths, probes and failed authentication (request), protocol errors (protocol_error).',
-      labelNames: ['source'] as const,
-      registers,
-    }),
-    dbSize: new Gauge({
-      name: 'app_db_size_bytes',
-      help: 'Bytes of the SQLite database on disk: the main file plus its write-ahead log.',
-      registers,
-      collect() {
-        this.set(databaseFiles.bytes());
-      },
-    }),
-    diskFree: new Gauge({
-      name: 'app_data_disk_free_bytes',
-      help: 'Free bytes on the file system of the data directory (available to the service).',
-      registers,
-    }),
-    diskSize: new Gauge({
-      name: 'app_data_disk_size_bytes',
-      help: 'Size in bytes of the file system of the data directory.',
-      registers,
-    }),
-    telemetryExportFailures: new Counter({
-      name: 'telemetry_export_failures_total',
-      help: 'Failed telemetry exports: span batches (traces) and log record batches (logs) the OTLP exporters could not deliver, events Sentry could not send (errors).',
-      labelNames: ['signal'] as const,
-      registers,
-    }),
-    agentRuns: new Counter({
-      name: 'agent_runs_total',
-      help: 'Agent runs by outcome; rejected runs were refused by the rate limiter, cancelled ones stopped by a shutdown.',
-      labelNames: ['agent', 'tier', 'status'] as const,
-      registers,
-    }),
-    agentRunDuration: new Histogram({
-      name: 'agent_run_duration_seconds',
-      help: 'Duration of an agent run from plan to stored result.',
-      labelNames: ['agent', 'status'] as const,
-      buckets: BUCKETS.agentRun,
-      enableExemplars: true,
-      registers,
-    }),
-    agentRunsInProgress: new Gauge({
-      name: 'agent_runs_in_progress',
-      help: 'Agent runs executing right now.',
-      labelNames: ['agent'] as const,
-      registers,
-    }),
-    agentRunsConcurrencyLimit: new Gauge({
-      name: 'agent_runs_concurrency_limit',
-      help: 'MAX_CONCURRENT_RUNS: runs past it are refused with 503 (compare agent_runs_in_progress).',
-      registers,
-    }),
-    agentRunsRejected: new Counter({
-      name: 'agent_runs_rejected_total',
-      help: 'Runs refused or cancelled: overloaded (503, past MAX_CONCURRENT_RUNS), key_limit (429, the key past its tier share, RUN_CONCURRENCY_*), shutting_down (503, refused or cancelled by a shutdown).',
-      labelNames: ['reason'] as const,
-      registers,
-    }),
-    agentToolCalls: new Counter({
-      name: 'agent_tool_calls_total',
-      help: 'Tool calls made by agents, by outcome.',
-      labelNames: ['agent', 'tool', 'status'] as const,
-      registers,
-    }),
-    llmRequests: new Counter({
-      name: 'llm_requests_total',
-      help: 'Calls to the LLM provider; circuit_open calls were refused without reaching it.',
-      labelNames: ['provider', 'model', 'status'] as const,
-      registers,
-    }),
-    llmRequestDuration: new Histogram({
-      name: 'llm_request_duration_seconds',
-      help: 'Duration of calls to the LLM provider.',
-      labelNames: ['provider', 'model'] as const,
-      buckets: BUCKETS.llm,
-      enableExemplars: true,
-      registers,
-    }),
-    // The OpenTelemetry GenAI client metrics (telemetry/genai.ts), beside the llm_* names the
-    // alerts and dashboards use; their advised buckets do not hold the alert thresholds.
-    genAiTokenUsage: new Histogram({
-      name: GEN_AI_METRICS.tokenUsage.name,
-      help: 'Number of input and output tokens used (gen_ai.client.token.usage, {token}).',
-      labelNames: GEN_AI_METRICS.tokenUsage.labels,
-      buckets: [...GEN_AI_METRICS.tokenUsage.buckets],
-      registers,
-    }),
-    genAiOperationDuration: new Histogram({
-      name: GEN_AI_METRICS.operationDuration.name,
-      help: 'GenAI operation duration (gen_ai.client.operation.duration); error_type on failures.',
-      labelNames: GEN_AI_METRICS.operationDuration.labels,
-      buckets: [...GEN_AI_METRICS.operationDuration.buckets],
-      enableExemplars: true,
-      registers,
-    }),
-    agentRunLlmCalls: new Histogram({
-      name: 'agent_run_llm_calls',
-      help: 'LLM calls one agent run made, failed ones included; cached runs make none and are not counted.',
-      labelNames: ['agent'] as const,
-      buckets: BUCKETS.runLlmCalls,
-      enableExemplars: true,
-      registers,
-    }),
-    agentRunTokens: new Histogram({
-      name: 'agent_run_tokens',
-      help: 'Tokens (input and output) one agent run spent over all its LLM calls; cached runs spend none and are not counted.',
-      labelNames: ['agent'] as const,
-      buckets: BUCKETS.runTokens,
-      enableExemplars: true,
-      registers,
-    }),
-    llmTokens: new Counter({
-      name: 'llm_tokens_total',
-      help: 'Tokens sent to (input) and received from (output) the LLM provider.',
-      labelNames: ['provider', 'model', 'type'] as const,
-      registers,
-    }),
-    llmCost: new Counter({
-      name: 'llm_cost_usd_total',
-      help: 'What LLM calls cost in US dollars, from the per-model price table, by the agent that made them.',
-      labelNames: ['provider', 'model', 'tier', 'agent'] as const,
-      registers,
-    }),
-    llmCacheSavedTokens: new Counter({
-      name: 'llm_cache_saved_tokens_total',
-      help: 'Tokens the response cache saved: what the cached run spent when it was made, counted at every hit.',
-      labelNames: ['provider', 'model', 'type'] as const,
-      registers,
-    }),
-    llmCacheSavedCost: new Counter({
-      name: 'llm_cache_saved_cost_usd_total',
-      help: 'US dollars the response cache saved: what the cached run cost when it was made, counted at every hit.',
-      labelNames: ['provider', 'model', 'tier'] as const,
-      registers,
-    }),
-    circuitBreakerState: new Gauge({
-      name: 'circuit_breaker_state',
-      help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open.',
-      labelNames: ['dependency'] as const,
-      registers,
-    }),
-    cacheRequests: new Counter({
-      name: 'cache_requests_total',
-      help: 'Cache lookups by result.',
-      labelNames: ['cache', 'result'] as const,
-      registers,
-    }),
-    dbQueryDuration: new Histogram({
-      name: 'db_query_duration_seconds',
-      help: 'Duration of database queries, failed ones included.',
-      labelNames: ['operation'] as const,
-      buckets: BUCKETS.db,
-      registers,
-    }),
-    dbErrors: new Counter({
-      name: 'db_errors_total',
-      help: 'Database queries that failed.',
-      labelNames: ['operation'] as const,
-      registers,
-    }),
-    rateLimitRejections: new Counter({
-      name: 'rate_limit_rejections_total',
-      help: 'Requests refused with 429 because the API key exceeded its tier rate.',
-      labelNames: ['tier'] as const,
-      registers,
-    }),
-    authFailures: new Counter({
-      name: 'auth_failures_total',
-      help: 'Requests refused by authentication, by reason: 401s, and 429s for addresses over the failed-attempt budget (throttled).',
-      labelNames: ['reason'] as const,
-      registers,
-    }),
-    healthCheckStatus: new Gauge({
-      name: 'health_check_status',
-      help: 'Result of the latest health check: 1 ok, 0 failing.',
-      labelNames: ['check'] as const,
-      registers,
-    }),
-    buildInfo: new Gauge({
-      name: 'app_build_info',
-      help: 'Always 1; the labels say which build is running.',
-      labelNames: ['version', 'commit', 'node_version'] as const,
-      registers,
-    }),
+/**
+ * A metric of the catalog. `labels` are its label names; a histogram has `buckets`, and
+ * `exemplars` when its samples link to their traces; `read` gives a gauge its value each time
+ * the registry is read; `zeroed` lists the label values whose series start at 0.
+ */
+interface MetricSpec {
+  kind: 'counter' | 'gauge' | 'histogram';
+  name: string;
+  help: string;
+  labels?: readonly string[];
+  buckets?: readonly number[];
+  exemplars?: boolean;
+  read?: () => number;
+  zeroed?: readonly (readonly string[])[];
+}
+
+/** Every metric of the service, in the order /metrics lists them (after the runtime's). */
+const METRICS = {
+  httpRequests: {
+    kind: 'counter',
+    name: 'http_requests_total',
+    help: 'HTTP requests answered, by route template and status code.',
+    labels: ['method', 'route', 'status_code'],
+  },
+  httpRequestDuration: {
+    kind: 'histogram',
+    name: 'http_request_duration_seconds',
+    help: 'Time from receiving an HTTP request to finishing its response.',
+    labels: ['method', 'route', 'status_code'],
+    buckets: BUCKETS.http,
+    exemplars: true,
+  },
+  httpRequestsInFlight: {
+    kind: 'gauge',
+    name: 'http_requests_in_flight',
+    help: 'HTTP requests being served right now.',
+    read: () => requestsInFlight.count,
+  },
+  httpProtocolErrors: {
+    kind: 'counter',
+    name: 'http_protocol_errors_total',
+    help: 'Requests refused for how they were sent: by the HTTP server before routing (bad framing or header names, headers too large, too slow, bogus Expect), connections reset mid-request, bodies not received within HTTP_BODY_TIMEOUT_MS (body_timeout).',
+    labels: ['reason'],
+    zeroed: each(PROTOCOL_ERROR_REASONS),
+  },
+  httpConnectionsRefused: {
+    kind: 'counter',
+    name: 'http_connections_refused_total',
+    help: 'Connections closed as soon as they were accepted: one address past MAX_CONNECTIONS_PER_ADDRESS (per_address), the listener past MAX_CONNECTIONS (max_connections).',
+    labels: ['reason'],
+    zeroed: each(CONNECTION_REFUSAL_REASONS),
+  },
+  logLinesSuppressed: {
+    kind: 'counter',
+    name: 'log_lines_suppressed_total',
+    help: 'Log lines a budget left out (their spans too): request lines of unknown paths, probes and failed authentication (request), protocol errors (protocol_error).',
+    labels: ['source'],
+    zeroed: each(LOG_BUDGET_SOURCES),
+  },
+  dbSize: {
+    kind: 'gauge',
+    name: 'app_db_size_bytes',
+    help: 'Bytes of the SQLite database on disk: the main file plus its write-ahead log.',
+    read: () => databaseFiles.bytes(),
+  },
+  diskFree: {
+    kind: 'gauge',
+    name: 'app_data_disk_free_bytes',
+    help: 'Free bytes on the file system of the data directory (available to the service).',
+  },
+  diskSize: {
+    kind: 'gauge',
+    name: 'app_data_disk_size_bytes',
+    help: 'Size in bytes of the file system of the data directory.',
+  },
+  telemetryExportFailures: {
+    kind: 'counter',
+    name: 'telemetry_export_failures_total',
+    help: 'Failed telemetry exports: span batches (traces) and log record batches (logs) the OTLP exporters could not deliver, events Sentry could not send (errors).',
+    labels: ['signal'],
+    zeroed: each(TELEMETRY_SIGNALS),
+  },
+  agentRuns: {
+    kind: 'counter',
+    name: 'agent_runs_total',
+    help: 'Agent runs by outcome; rejected runs were refused by the rate limiter, cancelled ones stopped by a shutdown.',
+    labels: ['agent', 'tier', 'status'],
+  },
+  agentRunDuration: {
+    kind: 'histogram',
+    name: 'agent_run_duration_seconds',
+    help: 'Duration of an agent run from plan to stored result.',
+    labels: ['agent', 'status'],
+    buckets: BUCKETS.agentRun,
+    exemplars: true,
+  },
+  agentRunsInProgress: {
+    kind: 'gauge',
+    name: 'agent_runs_in_progress',
+    help: 'Agent runs executing right now.',
+    labels: ['agent'],
+  },
+  agentRunsConcurrencyLimit: {
+    kind: 'gauge',
+    name: 'agent_runs_concurrency_limit',
+    help: 'MAX_CONCURRENT_RUNS: runs past it are refused with 503 (compare agent_runs_in_progress).',
+  },
+  agentRunsRejected: {
+    kind: 'counter',
+    name: 'agent_runs_rejected_total',
+    help: 'Runs refused or cancelled: overloaded (503, past MAX_CONCURRENT_RUNS), key_limit (429, the key past its tier share, RUN_CONCURRENCY_*), shutting_down (503, refused or cancelled by a shutdown).',
+    labels: ['reason'],
+    zeroed: each(RUN_REJECTION_REASONS),
+  },
+  agentToolCalls: {
+    kind: 'counter',
+    name: 'agent_tool_calls_total',
+    help: 'Tool calls made by agents, by outcome.',
+    labels: ['agent', 'tool', 'status'],
+  },
+  llmRequests: {
+    kind: 'counter',
+    name: 'llm_requests_total',
+    help: 'Calls to the LLM provider; circuit_open calls were refused without reaching it.',
+    labels: ['provider', 'model', 'status'],
+  },
+  llmRequestDuration: {
+    kind: 'histogram',
+    name: 'llm_request_duration_seconds',
+    help: 'Duration of calls to the LLM provider.',
+    labels: ['provider', 'model'],
+    buckets: BUCKETS.llm,
+    exemplars: true,
+  },
+  // The OpenTelemetry GenAI client metrics (telemetry/genai.ts), beside the llm_* names the
+  // alerts and dashboards use; their advised buckets do not hold the alert thresholds.
+  genAiTokenUsage: {
+    kind: 'histogram',
+    name: GEN_AI_METRICS.tokenUsage.name,
+    help: 'Number of input and output tokens used (gen_ai.client.token.usage, {token}).',
+    labels: GEN_AI_METRICS.tokenUsage.labels,
+    buckets: GEN_AI_METRICS.tokenUsage.buckets,
+  },
+  genAiOperationDuration: {
+    kind: 'histogram',
+    name: GEN_AI_METRICS.operationDuration.name,
+    help: 'GenAI operation duration (gen_ai.client.operation.duration); error_type on failures.',
+    labels: GEN_AI_METRICS.operationDuration.labels,
+    buckets: GEN_AI_METRICS.operationDuration.buckets,
+    exemplars: true,
+  },
+  agentRunLlmCalls: {
+    kind: 'histogram',
+    name: 'agent_run_llm_calls',
+    help: 'LLM calls one agent run made, failed ones included; cached runs make none and are not counted.',
+    labels: ['agent'],
+    buckets: BUCKETS.runLlmCalls,
+    exemplars: true,
+  },
+  agentRunTokens: {
+    kind: 'histogram',
+    name: 'agent_run_tokens',
+    help: 'Tokens (input and output) one agent run spent over all its LLM calls; cached runs spend none and are not counted.',
+    labels: ['agent'],
+    buckets: BUCKETS.runTokens,
+    exemplars: true,
+  },
+  llmTokens: {
+    kind: 'counter',
+    name: 'llm_tokens_total',
+    help: 'Tokens sent to (input) and received from (output) the LLM provider.',
+    labels: ['provider', 'model', 'type'],
+  },
+  llmCost: {
+    kind: 'counter',
+    name: 'llm_cost_usd_total',
+    help: 'What LLM calls cost in US dollars, from the per-model price table, by the agent that made them.',
+    labels: ['provider', 'model', 'tier', 'agent'],
+  },
+  llmCacheSavedTokens: {
+    kind: 'counter',
+    name: 'llm_cache_saved_tokens_total',
+    help: 'Tokens the response cache saved: what the cached run spent when it was made, counted at every hit.',
+    labels: ['provider', 'model', 'type'],
+  },
+  llmCacheSavedCost: {
+    kind: 'counter',
+    name: 'llm_cache_saved_cost_usd_total',
+    help: 'US dollars the response cache saved: what the cached run cost when it was made, counted at every hit.',
+    labels: ['provider', 'model', 'tier'],
+  },
+  circuitBreakerState: {
+    kind: 'gauge',
+    name: 'circuit_breaker_state',
+    help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open.',
+    labels: ['dependency'],
+    zeroed: [['llm_provider']],
+  },
+  cacheRequests: {
+    kind: 'counter',
+    name: 'cache_requests_total',
+    help: 'Cache lookups by result.',
+    labels: ['cache', 'result'],
+    zeroed: [
+      ['response', 'hit'],
+      ['response', 'miss'],
+    ],
+  },
+  dbQueryDuration: {
+    kind: 'histogram',
+    name: 'db_query_duration_seconds',
+    help: 'Duration of database queries, failed ones included.',
+    labels: ['operation'],
+    buckets: BUCKETS.db,
+  },
+  dbErrors: {
+    kind: 'counter',
+    name: 'db_errors_total',
+    help: 'Database queries that failed.',
+    labels: ['operation'],
+    zeroed: each(DB_OPERATIONS),
+  },
+  rateLimitRejections: {
+    kind: 'counter',
+    name: 'rate_limit_rejections_total',
+    help: 'Requests refused with 429 because the API key exceeded its tier rate.',
+    labels: ['tier'],
+    zeroed: each(TIERS),
+  },
+  authFailures: {
+    kind: 'counter',
+    name: 'auth_failures_total',
+    help: 'Requests refused by authentication, by reason: 401s, and 429s for addresses over the failed-attempt budget (throttled).',
+    labels: ['reason'],
+    zeroed: each(AUTH_FAILURE_REASONS),
+  },
+  healthCheckStatus: {
+    kind: 'gauge',
+    name: 'health_check_status',
+    help: 'Result of the latest health check: 1 ok, 0 failing.',
+    labels: ['check'],
+  },
+  buildInfo: {
+    kind: 'gauge',
+    name: 'app_build_info',
+    help: 'Always 1; the labels say which build is running.',
+    labels: ['version', 'commit', 'node_version'],
+  },
+} as const satisfies Record<string, MetricSpec>;
+
+type LabelsOf<Spec> = Spec extends { labels: readonly (infer Label extends string)[] }
+  ? Label
+  : string;
+
+/** The prom-client class of a spec, with its label names as types. */
+type Instrument<Spec extends MetricSpec> = Spec['kind'] extends 'counter'
+  ? Counter<LabelsOf<Spec>>
+  : Spec['kind'] extends 'gauge'
+    ? Gauge<LabelsOf<Spec>>
+    : Histogram<LabelsOf<Spec>>;
+
+type Instruments = { [Key in keyof typeof METRICS]: Instrument<(typeof METRICS)[Key]> };
+
+/** A metric of the table on `registry`, its `zeroed` series at 0. */
+function instrument(spec: MetricSpec, registry: Registry<OpenMetricsContentType>) {
+  const config = {
+    name: spec.name,
+    help: spec.help,
+    labelNames: spec.labels ?? [],
+    registers: [registry],
   };
-
-  for (const signal of TELEMETRY_SIGNALS) metrics.telemetryExportFailures.labels(signal).inc(0);
-  metrics.circuitBreakerState.labels('llm_provider').set(0);
-  for (const result of ['hit', 'miss']) metrics.cacheRequests.labels('response', result).inc(0);
-  for (const operation of DB_OPERATIONS) metrics.dbErrors.labels(operation).inc(0);
-  for (const tier of TIERS) metrics.rateLimitRejections.labels(tier).inc(0);
-  for (const reason of AUTH_FAILURE_REASONS) metrics.authFailures.labels(reason).inc(0);
-  for (const reason of PROTOCOL_ERROR_REASONS) metrics.httpProtocolErrors.labels(reason).inc(0);
-  for (const reason of CONNECTION_REFUSAL_REASONS) {
-    metrics.httpConnectionsRefused.labels(reason).inc(0);
+  switch (spec.kind) {
+    case 'counter': {
+      const counter = new Counter(config);
+      for (const values of spec.zeroed ?? []) counter.labels(...values).inc(0);
+      return counter;
+    }
+    case 'gauge': {
+      const { read } = spec;
+      const gauge = new Gauge(
+        read === undefined
+          ? config
+          : {
+              ...config,
+              collect() {
+                this.set(read());
+              },
+            },
+      );
+      for (const values of spec.zeroed ?? []) gauge.labels(...values).set(0);
+      return gauge;
+    }
+    case 'histogram':
+      return new Histogram({
+        ...config,
+        ...(spec.buckets === undefined ? {} : { buckets: [...spec.buckets] }),
+        enableExemplars: spec.exemplars ?? false,
+      });
   }
-  for (const source of LOG_BUDGET_SOURCES) metrics.logLinesSuppressed.labels(source).inc(0);
-  for (const reason of RUN_REJECTION_REASONS) metrics.agentRunsRejected.labels(reason).inc(0);
-  return metrics;
+}
+
+function createMetrics(): { registry: Registry<OpenMetricsContentType> } & Instruments {
+  const registry = runtimeRegistry();
+  const instruments = Object.fromEntries(
+    Object.entries(METRICS).map(([key, spec]) => [key, instrument(spec, registry)]),
+  );
+  return { registry, ...(instruments as Instruments) };
 }
 
 /** The labels of a chat call on the GenAI metrics; error_type only when it failed. */
@@ -460,4 +529,16 @@ export function observeWithExemplar<Label extends string>(
 ): void {
   // prom-client types exemplar labels with the metric's own label names; any names are valid.
   histogram.observe({ labels, value, exemplarLabels: exemplar as unknown as LabelValues<Label> });
+}
+
+/** Observes a histogram, with an exemplar when there is one (its span is sampled). */
+export function observe<Label extends string>(
+  histogram: Histogram<Label>,
+  labels: LabelValues<Label>,
+  value: number,
+  exemplar: Exemplar | undefined,
+): void {
+  if (exemplar) observeWithExemplar(histogram, labels, value, exemplar);
+  // labels().observe: a histogram with exemplars enabled takes only the object form itself.
+  else histogram.labels(labels).observe(value);
 }
