@@ -15,10 +15,9 @@ import {
   parseYamlMapping,
   spanMetricsBucketsSeconds,
 } from '../lib/collector.ts';
-import { commandArgs, loadCompose } from '../lib/compose.ts';
+import { commandArgs, repoComposeFixture } from '../lib/compose.ts';
 import { program, run } from '../lib/programs.ts';
 import { REPO } from '../lib/repo.ts';
-import { parseEnv } from '../../scripts/lib/env-file.ts';
 import { assertReports, copy } from '../lib/reports.ts';
 
 const DIR = join(REPO, 'otel-collector');
@@ -33,13 +32,9 @@ const ON = mergeConfigs(BASE, parse('tail-sampling-on.yaml'), parse('config-extr
 type Any = any;
 
 describe('otel-collector config', () => {
+  const f = repoComposeFixture();
   it('docker-compose.yml passes the files in the order these tests merge them', () => {
-    const env = new Map([
-      ...parseEnv(readFileSync(join(REPO, '.env.example'), 'utf8')),
-      ['GRAFANA_ADMIN_PASSWORD', 'x'],
-    ]);
-    const compose = loadCompose(readFileSync(join(REPO, 'docker-compose.yml'), 'utf8'), env);
-    assert.deepEqual(commandArgs(compose.services['otel-collector']), [
+    assert.deepEqual(commandArgs(f.compose.services['otel-collector']), [
       '--config=/etc/otelcol/config.yaml',
       '--config=/etc/otelcol/tail-sampling-off.yaml',
       '--config=/etc/otelcol/config-extras.yaml',

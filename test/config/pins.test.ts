@@ -10,6 +10,7 @@ import { findBinary, pinnedPath } from '../../scripts/lib/binaries.ts';
 import { parsePins, readPins, type Pin } from '../../scripts/lib/pins.ts';
 import { consumers, type Files } from '../lib/pin-consumers.ts';
 import { REPO } from '../lib/repo.ts';
+import { requirePinned } from '../lib/programs.ts';
 import { assertReports } from '../lib/reports.ts';
 
 const PINS = readPins();
@@ -119,10 +120,12 @@ for (const p of PINS.filter((r) => r.recipe === 'repo-go'))
 
 describe('scripts/tools/pins.txt: every consumer agrees with the table', () => {
   for (const consumer of CONSUMERS) {
-    it(`${consumer.file} agrees`, () => {
+    it(`${consumer.file} agrees`, function () {
+      if (consumer.needs) requirePinned(this, consumer.needs);
       assert.deepEqual(consumer.check(FILES, PINS), []);
     });
-    it(`${consumer.file}: a planted mismatch is reported`, () => {
+    it(`${consumer.file}: a planted mismatch is reported`, function () {
+      if (consumer.needs) requirePinned(this, consumer.needs);
       const plants = PLANTS[consumer.file];
       assert.ok(plants?.length, `no mismatch planted in ${consumer.file}`);
       for (const { from, to, reported } of plants) {
@@ -147,7 +150,8 @@ function changedTable(): { dir: string; pins: Pin[] } {
 }
 
 describe('scripts/tools/pins.txt: one version changed in the table', () => {
-  it('reaches the build script, bin-path.sh and the TypeScript lookup, and fails the checked files', () => {
+  it('reaches the build script, bin-path.sh and the TypeScript lookup, and fails the checked files', function () {
+    for (const { needs } of CONSUMERS) if (needs) requirePinned(this, needs);
     const { dir, pins } = changedTable();
     const env = { ...process.env, AGENT_OBS_CACHE_DIR: join(dir, 'cache'), AGENT_OBS_PINS: '' };
     const sh = (args: string[]) =>
