@@ -20,7 +20,8 @@ import {
   STEADY_RATE,
   type Scenario,
 } from './lib/scenarios/table.ts';
-import { ENDPOINT_HELP, REPO_DIR, resolveEndpoints, type Endpoints } from './lib/endpoints.ts';
+import { ENDPOINT_HELP, resolveEndpoints, type Endpoints } from './lib/endpoints.ts';
+import { REPO_ROOT } from './lib/repo.ts';
 
 const HELP = `Usage: node scripts/scenario.ts <scenario> [options]   (make alert-<scenario>)
 
@@ -72,8 +73,8 @@ async function appControlFor(s: Scenario, endpoints: Endpoints): Promise<AppCont
   if (s.fault.kind !== 'stop-app') return undefined;
   if (endpoints.native?.controlUrl) return nativeControl(endpoints.native.controlUrl);
   if (process.env.APP_CONTROL_DIR)
-    return fileControl(path.resolve(REPO_DIR, process.env.APP_CONTROL_DIR));
-  return (await composeAvailable(REPO_DIR)) ? composeControl(REPO_DIR) : undefined;
+    return fileControl(path.resolve(REPO_ROOT, process.env.APP_CONTROL_DIR));
+  return (await composeAvailable(REPO_ROOT)) ? composeControl(REPO_ROOT) : undefined;
 }
 
 function printPlan(

@@ -18,8 +18,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseFactor } from './stack/duration.ts';
 import { readEnvFile } from './env-file.ts';
-
-export const REPO_DIR = path.resolve(import.meta.dirname, '../..');
+import { REPO_ROOT } from './repo.ts';
 
 /**
  * Each service a script reaches: its default host port (docs/architecture.md), the `.env`
@@ -162,7 +161,7 @@ export function isAlive(pid: number): boolean {
 }
 
 export function nativeStateDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.resolve(env.NATIVE_STATE_DIR || path.join(REPO_DIR, '.native'));
+  return path.resolve(env.NATIVE_STATE_DIR || path.join(REPO_ROOT, '.native'));
 }
 
 /** The `env` file of a `make native` whose process is still alive, if any. */
@@ -190,7 +189,7 @@ interface Sources {
 export function resolveEndpoints(
   flags: EndpointFlags = {},
   env: NodeJS.ProcessEnv = process.env,
-  repoDir = REPO_DIR,
+  repoDir = REPO_ROOT,
 ): Endpoints {
   const inNetwork = onComposeNetwork(env);
   const native = inNetwork ? undefined : runningNative(env);

@@ -11,12 +11,12 @@ import { appTraceIds } from '../../scripts/lib/smoke/stack-checks.ts';
 import { waitUntil } from '../../scripts/lib/wait.ts';
 import { loadCompose, oneShotServices } from '../lib/compose.ts';
 import { JaegerClient } from '../lib/jaeger-client.ts';
-import { REPO } from '../lib/repo.ts';
 import { VictoriaLogsClient, logsqlString } from '../lib/victorialogs.ts';
 import { engineRuns } from './lib/engine.ts';
 import { buildStandIns } from './lib/standins.ts';
 import { binds, containers, freePortEnv, notUp, projectVolumes } from './lib/stack-state.ts';
 import { userClone, type MakeRun, type UserClone } from './lib/user-clone.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
 /** Services others wait for with service_completed_successfully: exited 0 is their "up". */
 let oneShots: string[] | undefined;
@@ -24,7 +24,7 @@ const ONE_SHOTS = (): string[] =>
   (oneShots ??= [
     ...oneShotServices(
       loadCompose(
-        readFileSync(path.join(REPO, 'docker-compose.yml'), 'utf8'),
+        readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8'),
         new Map([['GRAFANA_ADMIN_PASSWORD', 'unused']]),
       ),
     ),

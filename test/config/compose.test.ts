@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnv } from '../../scripts/lib/env-file.ts';
-import { REPO_ROOT as REPO } from '../../scripts/lib/repo.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 import {
   checkAlertmanagerFiles,
   checkBindMounts,
@@ -35,8 +35,8 @@ import {
 } from '../lib/compose.ts';
 import { assertReports } from '../lib/reports.ts';
 
-const COMPOSE_TEXT = readFileSync(join(REPO, 'docker-compose.yml'), 'utf8');
-const EXAMPLE_ENV = parseEnv(readFileSync(join(REPO, '.env.example'), 'utf8'));
+const COMPOSE_TEXT = readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8');
+const EXAMPLE_ENV = parseEnv(readFileSync(join(REPO_ROOT, '.env.example'), 'utf8'));
 const ENV = configuredEnv();
 const load = (text = COMPOSE_TEXT, env = ENV): ComposeFile => loadCompose(text, env);
 
@@ -53,7 +53,7 @@ function brokenText(text: string): ComposeFile {
   return load(text);
 }
 
-const makefile = readFileSync(join(REPO, 'Makefile'), 'utf8');
+const makefile = readFileSync(join(REPO_ROOT, 'Makefile'), 'utf8');
 const waitTimeoutS = Number(/^WAIT_TIMEOUT \?= (\d+)$/m.exec(makefile)?.[1]);
 // Grafana 13's first start migrates an empty database: about a minute on a slow disk.
 const GRAFANA_FIRST_START_S = 120;
@@ -106,7 +106,7 @@ describe('docker-compose.yml', () => {
     it('builds the app from app/ (its Dockerfile), tagged with the service version', () => {
       const build = f.compose.services.app.build as { context?: string };
       assert.equal(build.context, './app');
-      const { version } = JSON.parse(readFileSync(join(REPO, 'app/package.json'), 'utf8')) as {
+      const { version } = JSON.parse(readFileSync(join(REPO_ROOT, 'app/package.json'), 'utf8')) as {
         version: string;
       };
       assert.equal(f.compose.services.app.image, `agent-observability/app:${version}`);
@@ -314,7 +314,7 @@ describe('docker-compose.yml', () => {
       );
       assert.deepEqual(contexts.sort(), ['./app', './examples/python-agent', './grafana/image']);
       for (const context of contexts) {
-        const dockerfile = join(REPO, context, 'Dockerfile');
+        const dockerfile = join(REPO_ROOT, context, 'Dockerfile');
         const users = [...readFileSync(dockerfile, 'utf8').matchAll(/^USER\s+(\S+)/gm)].map(
           (m) => m[1],
         );
@@ -436,7 +436,7 @@ describe('docker-compose.yml', () => {
 describe('docker-compose.yml', () => {
   const f = repoComposeFixture();
   describe('nothing phones home at run time', () => {
-    const dockerfile = readFileSync(join(REPO, 'grafana/image/Dockerfile'), 'utf8');
+    const dockerfile = readFileSync(join(REPO_ROOT, 'grafana/image/Dockerfile'), 'utf8');
     it('Grafana: plugins pinned in its image, no preinstall, no key download, no analytics', () => {
       assert.deepEqual(checkGrafanaOffline(f.compose, dockerfile), []);
     });
@@ -465,7 +465,7 @@ describe('docker-compose.yml', () => {
     });
     it("the provisioned datasources are Grafana's own or installed in the image", () => {
       const text = readFileSync(
-        join(REPO, 'grafana/provisioning/datasources/datasources.yml'),
+        join(REPO_ROOT, 'grafana/provisioning/datasources/datasources.yml'),
         'utf8',
       );
       const types = [...text.matchAll(/^\s+type: (\S+)$/gm)].map((m) => m[1]);
@@ -512,7 +512,7 @@ describe('docker-compose.yml', () => {
       const missing: string[] = [];
       for (const { service, source } of bindMountsOf(f.compose)) {
         if (!source.startsWith('./') || /^\.\/alertmanager\/generated(\/|$)/.test(source)) continue;
-        if (!existsSync(join(REPO, source))) missing.push(`${service}: ${source}`);
+        if (!existsSync(join(REPO_ROOT, source))) missing.push(`${service}: ${source}`);
       }
       assert.deepEqual(missing, []);
     });
@@ -529,7 +529,7 @@ describe('docker-compose.yml', () => {
       assert.ok(mount, `${home} is under no mounted folder`);
       const { source, target } = mount;
       assert.ok(
-        existsSync(join(REPO, source, home.slice(target.length))),
+        existsSync(join(REPO_ROOT, source, home.slice(target.length))),
         `${home} does not exist`,
       );
     });

@@ -17,10 +17,10 @@ import {
 } from '../lib/collector.ts';
 import { commandArgs, repoComposeFixture } from '../lib/compose.ts';
 import { program, run } from '../lib/programs.ts';
-import { REPO } from '../lib/repo.ts';
 import { assertReports, copy } from '../lib/reports.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
-const DIR = join(REPO, 'otel-collector');
+const DIR = join(REPO_ROOT, 'otel-collector');
 const read = (name: string) => readFileSync(join(DIR, name), 'utf8');
 const parse = (name: string) => parseYamlMapping(read(name), `otel-collector/${name}`);
 
@@ -169,7 +169,9 @@ describe('otel-collector config', () => {
 
 describe('otel-collector config', () => {
   it('tail sampling keeps slow traces per route, at the latency limits of the alerts', () => {
-    const doc = YAML.parse(readFileSync(join(REPO, 'prometheus/rules/thresholds.yml'), 'utf8')) as {
+    const doc = YAML.parse(
+      readFileSync(join(REPO_ROOT, 'prometheus/rules/thresholds.yml'), 'utf8'),
+    ) as {
       groups: { rules: { record: string; expr: string }[] }[];
     };
     const limit = (name: string) =>
@@ -201,7 +203,7 @@ describe('otel-collector config', () => {
 
   it('span-metric buckets include every latency threshold of the alert rules', () => {
     const buckets = spanMetricsBucketsSeconds(OFF);
-    const thresholds = readFileSync(join(REPO, 'prometheus/rules/thresholds.yml'), 'utf8');
+    const thresholds = readFileSync(join(REPO_ROOT, 'prometheus/rules/thresholds.yml'), 'utf8');
     const doc = YAML.parse(thresholds) as {
       groups: { rules: { record: string; expr: string }[] }[];
     };

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { findBinary, pinnedPath } from '../../scripts/lib/binaries.ts';
 import { parsePins, readPins, type Pin } from '../../scripts/lib/pins.ts';
 import { consumers, type Files } from '../lib/pin-consumers.ts';
-import { REPO } from '../lib/repo.ts';
 import { requirePinned } from '../lib/programs.ts';
 import { assertReports } from '../lib/reports.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
 const PINS = readPins();
 const pin = (program: string): Pin => {
@@ -26,7 +26,7 @@ const CONSUMERS = consumers(PINS);
 const FILES: Files = Object.fromEntries(
   CONSUMERS.flatMap((c) => [c.file, ...(c.uses ?? [])]).map((f) => [
     f,
-    readFileSync(join(REPO, f), 'utf8'),
+    readFileSync(join(REPO_ROOT, f), 'utf8'),
   ]),
 );
 
@@ -142,9 +142,12 @@ function changedTable(): { dir: string; pins: Pin[] } {
   const dir = mkdtempSync(join(tmpdir(), 'pins-'));
   mkdirSync(join(dir, 'scripts/tools'), { recursive: true });
   for (const f of ['build-binaries.sh', 'bin-path.sh'])
-    copyFileSync(join(REPO, 'scripts/tools', f), join(dir, 'scripts/tools', f));
+    copyFileSync(join(REPO_ROOT, 'scripts/tools', f), join(dir, 'scripts/tools', f));
   const row = new RegExp(`^(jaeger\\s+\\S+\\s+)${jaeger.version.replaceAll('.', '\\.')}`, 'm');
-  const text = readFileSync(join(REPO, 'scripts/tools/pins.txt'), 'utf8').replace(row, '$19.9.9');
+  const text = readFileSync(join(REPO_ROOT, 'scripts/tools/pins.txt'), 'utf8').replace(
+    row,
+    '$19.9.9',
+  );
   writeFileSync(join(dir, 'scripts/tools/pins.txt'), text);
   return { dir, pins: parsePins(text) };
 }
@@ -172,7 +175,7 @@ describe('scripts/tools/pins.txt: one version changed in the table', () => {
   });
 
   it('every group is built by .ci/run, and by make tools but the engine', () => {
-    const make = spawnSync('make', ['-n', 'tools'], { cwd: REPO, encoding: 'utf8' });
+    const make = spawnSync('make', ['-n', 'tools'], { cwd: REPO_ROOT, encoding: 'utf8' });
     assert.equal(make.status, 0, make.stderr);
     assert.match(make.stdout, /build-binaries\.sh validate stack kube\n/);
   });

@@ -26,13 +26,13 @@ import {
   listenAddresses,
   servicePorts,
 } from '../lib/ports.ts';
-import { REPO } from '../lib/repo.ts';
 import { assertReports } from '../lib/reports.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
-const COMPOSE_TEXT = readFileSync(join(REPO, 'docker-compose.yml'), 'utf8');
+const COMPOSE_TEXT = readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8');
 const ENV = configuredEnv();
 
-const yaml = (rel: string) => parseYamlMapping(readFileSync(join(REPO, rel), 'utf8'), rel);
+const yaml = (rel: string) => parseYamlMapping(readFileSync(join(REPO_ROOT, rel), 'utf8'), rel);
 const COLLECTOR = mergeConfigs(
   yaml('otel-collector/config.yaml'),
   yaml('otel-collector/tail-sampling-on.yaml'),
@@ -111,7 +111,7 @@ describe('ports across the configs and docker-compose.yml', () => {
 describe('ports across the configs and docker-compose.yml', () => {
   const repo = repoComposeFixture();
   it('Grafana datasources point at compose services on declared ports', function () {
-    const dir = join(REPO, 'grafana/provisioning/datasources');
+    const dir = join(REPO_ROOT, 'grafana/provisioning/datasources');
     if (!existsSync(dir)) {
       console.log('      grafana/provisioning/datasources does not exist yet: skipped');
       this.skip();
@@ -138,7 +138,7 @@ describe('ports across the configs and docker-compose.yml', () => {
   });
 
   it('Alertmanager webhooks to services in the stack use declared ports', function () {
-    const file = join(REPO, 'alertmanager/alertmanager.yml');
+    const file = join(REPO_ROOT, 'alertmanager/alertmanager.yml');
     if (!existsSync(file)) {
       console.log('      alertmanager/alertmanager.yml does not exist yet: skipped');
       this.skip();

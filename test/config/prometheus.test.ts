@@ -10,11 +10,11 @@ import { describeBinary, findBinary, type FoundBinary } from '../../scripts/lib/
 import { repoComposeFixture, type ComposeFile, type Json, type Obj } from '../lib/compose.ts';
 import { checkReferences, prometheusTargets, servicePorts } from '../lib/ports.ts';
 import { run } from '../lib/programs.ts';
-import { REPO } from '../lib/repo.ts';
 import { assertReports } from '../lib/reports.ts';
 import { withTempFile } from '../lib/temp-dir.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
-const PROM_DIR = join(REPO, 'prometheus');
+const PROM_DIR = join(REPO_ROOT, 'prometheus');
 const CONFIG_TEXT = readFileSync(join(PROM_DIR, 'prometheus.yml'), 'utf8');
 const CONFIG = YAML.parse(CONFIG_TEXT) as Obj;
 const RULE_FILES = readdirSync(join(PROM_DIR, 'rules'))
@@ -192,7 +192,7 @@ describe('prometheus config', () => {
     assert.deepEqual(otlp.promote_resource_attributes, ['service.name']);
     const window = ((CONFIG.storage as Obj).tsdb as Obj).out_of_order_time_window as string;
     const collector = YAML.parse(
-      readFileSync(join(REPO, 'otel-collector/config.yaml'), 'utf8'),
+      readFileSync(join(REPO_ROOT, 'otel-collector/config.yaml'), 'utf8'),
     ) as Obj;
     const exporter = (collector.exporters as Obj)['otlp_http/prometheus'] as Obj;
     assert.equal(exporter.metrics_endpoint, 'http://prometheus:9090/api/v1/otlp/v1/metrics');

@@ -18,8 +18,8 @@ import { renderedTimeScale } from '../../scripts/lib/endpoints.ts';
 import { rewriteRuleFile } from '../../scripts/lib/stack/rewrite.ts';
 import { FLOORS } from '../../scripts/lib/stack/stack.ts';
 import { program, run } from '../lib/programs.ts';
-import { REPO } from '../lib/repo.ts';
 import { renderTimeScaleCopy } from '../lib/time-scale-copy.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
 type Rules = {
   groups: { name: string; rules: { alert?: string; for?: string; expr: string }[] }[];
@@ -44,7 +44,7 @@ function scaledPrometheus(f: ReturnType<typeof timeScaleCopyFixture>): void {
     const override = YAML.parse(readFileSync(join(f.repo, TIME_SCALE_OVERRIDE), 'utf8')) as {
       services: Record<string, { command?: string[]; volumes?: string[]; environment?: object }>;
     };
-    const base = YAML.parse(readFileSync(join(REPO, 'docker-compose.yml'), 'utf8')) as {
+    const base = YAML.parse(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8')) as {
       services: { prometheus: { command: string[] } };
     };
     const { command, volumes } = override.services.prometheus;
@@ -64,7 +64,7 @@ function scaledPrometheus(f: ReturnType<typeof timeScaleCopyFixture>): void {
 
   it('the rules are exactly what the native rewrite makes of them at the same scale', () => {
     const source = 'prometheus/rules/alerts.yml';
-    const native = rewriteRuleFile(readFileSync(join(REPO, source), 'utf8'), {
+    const native = rewriteRuleFile(readFileSync(join(REPO_ROOT, source), 'utf8'), {
       scaling: { factor: 1 / 60, ...FLOORS },
       scrapeIntervalMs: 1000,
       evaluationIntervalMs: 1000,

@@ -19,7 +19,6 @@ import { describeBinary } from '../../scripts/lib/binaries.ts';
 import { AlertmanagerClient, PrometheusClient } from '../../scripts/lib/clients.ts';
 import type { ScenarioReport } from '../../scripts/lib/scenarios/runner.ts';
 import { findScenario, SCALED_TIMEOUT_S } from '../../scripts/lib/scenarios/table.ts';
-import { REPO_DIR } from '../../scripts/lib/endpoints.ts';
 import { startStack, TEST_TIME_SCALE, type Stack } from '../../scripts/lib/stack/stack.ts';
 import { panelQueries } from '../lib/panel-queries.ts';
 import {
@@ -34,6 +33,7 @@ import {
   runScript,
   unscrapedJobs,
 } from '../lib/whole-stack.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
 // The errors scenario (the SLO burn) and two that exercise other paths: the LLM provider
 // (errors and an open circuit) and security (traffic, not a chaos fault).
@@ -116,7 +116,7 @@ function printTimeToAlert(results: ScenarioResult[]): void {
 function alertingStackFixture(): AlertingStack {
   const f = { results: [], failed: false } as unknown as AlertingStack;
   before(async function () {
-    const absent = REQUIRED_FILES.filter((file) => !existsSync(path.join(REPO_DIR, file)));
+    const absent = REQUIRED_FILES.filter((file) => !existsSync(path.join(REPO_ROOT, file)));
     if (absent.length) {
       console.log(`    SKIPPED: ${absent.join(', ')} not in the repo yet`);
       this.skip();

@@ -5,16 +5,16 @@ import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderComposeTimeScale } from '../../scripts/lib/stack/compose-time-scale.ts';
-import { REPO } from './repo.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
 /** The copy's folder and its rendered Alertmanager config; the caller removes the folder. */
 export function renderTimeScaleCopy(scale: string): { repo: string; amFile: string } {
   const repo = mkdtempSync(join(tmpdir(), 'time-scale-'));
   for (const rel of ['docker-compose.yml', 'prometheus', 'alertmanager']) {
-    cpSync(join(REPO, rel), join(repo, rel), { recursive: true });
+    cpSync(join(REPO_ROOT, rel), join(repo, rel), { recursive: true });
   }
   const amFile = join(repo, 'alertmanager/generated/alertmanager.yml');
-  cpSync(join(REPO, 'alertmanager/alertmanager.yml'), amFile);
+  cpSync(join(REPO_ROOT, 'alertmanager/alertmanager.yml'), amFile);
   renderComposeTimeScale(repo, scale, amFile);
   return { repo, amFile };
 }

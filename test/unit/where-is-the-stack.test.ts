@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startAlertReceiver, type AlertReceiver } from '../../scripts/lib/alert-receiver.ts';
-import { REPO_DIR, resolveEndpoints } from '../../scripts/lib/endpoints.ts';
+import { resolveEndpoints } from '../../scripts/lib/endpoints.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
 const run = promisify(execFile);
 
@@ -16,7 +17,7 @@ const run = promisify(execFile);
 async function script(name: string, env: NodeJS.ProcessEnv): Promise<string> {
   const { stdout } = await run(
     process.execPath,
-    ['--disable-warning=ExperimentalWarning', path.join(REPO_DIR, 'scripts', name)],
+    ['--disable-warning=ExperimentalWarning', path.join(REPO_ROOT, 'scripts', name)],
     { env: { PATH: process.env.PATH, ...env }, timeout: 30_000 },
   );
   return stdout;

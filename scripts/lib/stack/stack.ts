@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startAlertReceiver, type AlertReceiver } from '../alert-receiver.ts';
 import type { FoundBinary } from '../binaries.ts';
-import { REPO_DIR, type ApiKeysByTier } from '../endpoints.ts';
+import { type ApiKeysByTier } from '../endpoints.ts';
 import { freePorts, isPortFree } from '../ports.ts';
 import { PrometheusClient } from '../clients.ts';
 import { loadRulesAfterFirstScrape, ruleGroupCount } from '../rules-after-scrape.ts';
@@ -27,6 +27,7 @@ import { renderConfigs, type Rendered } from './configs.ts';
 import type { AddressMap } from './rewrite.ts';
 import { scalingFor, type TimeScaling } from './scaling.ts';
 import { logTail, Supervisor, type Managed, type ProcessSpec } from '../supervisor.ts';
+import { REPO_ROOT } from '../repo.ts';
 
 export { FLOORS, TEST_TIME_SCALE } from './scaling.ts';
 export { INSTALL_HINT, type Component } from './components.ts';
@@ -137,7 +138,7 @@ async function planPorts(
 }
 
 export async function startStack(o: StackOptions): Promise<Stack> {
-  const repoDir = o.repoDir ?? REPO_DIR;
+  const repoDir = o.repoDir ?? REPO_ROOT;
   const log = o.log ?? (() => {});
   const dirs = stateDirs(o.stateDir);
   requireBuiltApp(repoDir);
