@@ -12,7 +12,8 @@ import path from 'node:path';
 import { PrometheusClient } from './lib/clients.ts';
 import { resolveEndpoints } from './lib/endpoints.ts';
 import { loadRulesAfterFirstScrape, ruleGroupCount } from './lib/rules-after-scrape.ts';
-import { FULL_CONFIG, TIME_SCALE_DIR } from './lib/stack/compose-time-scale.ts';
+import { FULL_CONFIG } from './lib/stack/compose-time-scale.ts';
+import { TIME_SCALE_DIR } from './lib/time-scale.ts';
 import { REPO_ROOT } from './lib/repo.ts';
 
 const dir = path.join(REPO_ROOT, TIME_SCALE_DIR, 'prometheus');

@@ -30,12 +30,15 @@ import { join, relative, resolve } from 'node:path';
 import YAML from 'yaml';
 import { renderAlertmanagerConfig, type RenderedAlertmanager } from './lib/alertmanager-config.ts';
 import { parseEnv, setEnvValues } from './lib/env-file.ts';
+import { requestedTimeScale } from './lib/endpoints.ts';
+import { REPO_ROOT } from './lib/repo.ts';
+import { renderComposeTimeScale } from './lib/stack/compose-time-scale.ts';
 import {
-  renderComposeTimeScale,
+  formatTimeScale,
+  REAL_TIME,
   TIME_SCALE_DIR,
   TIME_SCALE_OVERRIDE,
-} from './lib/stack/compose-time-scale.ts';
-import { REPO_ROOT } from './lib/repo.ts';
+} from './lib/time-scale.ts';
 import { bindMounts } from './lib/stack/configs.ts';
 
 /**
@@ -247,15 +250,12 @@ async function main(): Promise<void> {
 
 /** `make configure TIME_SCALE=60`: the compose override and its configs (or their removal). */
 function renderTimeScale(repoRoot: string, alertmanagerConfig: string): void {
-  const scaled = renderComposeTimeScale(
-    repoRoot,
-    process.env.TIME_SCALE || '1',
-    alertmanagerConfig,
-  );
+  const scale = requestedTimeScale() ?? REAL_TIME;
+  const scaled = renderComposeTimeScale(repoRoot, scale, alertmanagerConfig);
   if (!scaled) return;
   makeReadable(join(repoRoot, TIME_SCALE_DIR));
   console.log(
-    `Rendered ${TIME_SCALE_OVERRIDE} and ${TIME_SCALE_DIR}/: alerting ${Math.round(1 / scaled.factor)}× ` +
+    `Rendered ${TIME_SCALE_OVERRIDE} and ${TIME_SCALE_DIR}/: alerting ${formatTimeScale(scale)}× ` +
       `faster (${scaled.ruleGroups} rule groups, Alertmanager timers); make up TIME_SCALE=… uses them.`,
   );
 }

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureEnvFile } from '../../scripts/configure.ts';
 import { isBuiltFromCurrentInputs } from '../../scripts/lib/binaries.ts';
-import { TIME_SCALE_OVERRIDE } from '../../scripts/lib/stack/compose-time-scale.ts';
+import { TIME_SCALE_OVERRIDE } from '../../scripts/lib/time-scale.ts';
 import { requirePinned, run } from '../lib/programs.ts';
 import { renderTimeScaleCopy } from '../lib/time-scale-copy.ts';
 import { REPO_ROOT } from '../../scripts/lib/repo.ts';

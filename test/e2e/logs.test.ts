@@ -26,9 +26,10 @@ import { logsqlString, VictoriaLogsClient, type LogRow } from '../lib/victorialo
 import { SERVICE } from '../lib/agent-runs.ts';
 import { appCatalog } from '../lib/app-module.ts';
 import { REPO_ROOT } from '../../scripts/lib/repo.ts';
+import { speedup } from '../../scripts/lib/time-scale.ts';
 
 // As the trace tests: 15 s scrapes become 1 s. Nothing here waits for an alert.
-const TIME_SCALE = 1 / 15;
+const TIME_SCALE = speedup(15);
 // The app exports spans every 5 s and log records every 1 s (OTel defaults), the Collector
 // batches for up to 1 s more: 20 s leaves room for a loaded machine.
 const ARRIVAL_MS = 20_000;

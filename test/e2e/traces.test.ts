@@ -38,10 +38,11 @@ import { collectorNameRefs, type NameRef } from '../lib/collector-rule-refs.ts';
 import { JaegerClient, SPAN_KIND, type JaegerSpan } from '../lib/jaeger-client.ts';
 import { exemplars, scrape, total, type Exemplar } from '../lib/prometheus-text.ts';
 import { REPO_ROOT } from '../../scripts/lib/repo.ts';
+import { speedup } from '../../scripts/lib/time-scale.ts';
 
 // Mild: the 15 s scrape and evaluation intervals become 1 s, so a scrape follows every step
 // within a second. Nothing here waits for an alert.
-const TIME_SCALE = 1 / 15;
+const TIME_SCALE = speedup(15);
 // The app's batch span processor exports every 5 s (the OTel default, OTEL_BSP_SCHEDULE_DELAY)
 // and the Collector's batch processor waits up to 1 s more: 6 s after a request ended its
 // spans are in the Collector's export queue; 10 s leaves room for a loaded machine.

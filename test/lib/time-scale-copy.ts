@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderComposeTimeScale } from '../../scripts/lib/stack/compose-time-scale.ts';
 import { REPO_ROOT } from '../../scripts/lib/repo.ts';
+import { parseTimeScale } from '../../scripts/lib/time-scale.ts';
 
 /** The copy's folder and its rendered Alertmanager config; the caller removes the folder. */
 export function renderTimeScaleCopy(scale: string): { repo: string; amFile: string } {
@@ -15,6 +16,6 @@ export function renderTimeScaleCopy(scale: string): { repo: string; amFile: stri
   }
   const amFile = join(repo, 'alertmanager/generated/alertmanager.yml');
   cpSync(join(REPO_ROOT, 'alertmanager/alertmanager.yml'), amFile);
-  renderComposeTimeScale(repo, scale, amFile);
+  renderComposeTimeScale(repo, parseTimeScale(scale), amFile);
   return { repo, amFile };
 }

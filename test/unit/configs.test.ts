@@ -14,7 +14,8 @@ import {
   renderConfigs,
   type Rendered,
 } from '../../scripts/lib/stack/configs.ts';
-import { FLOORS, TEST_TIME_SCALE } from '../../scripts/lib/stack/stack.ts';
+import { scalingFor } from '../../scripts/lib/stack/scaling.ts';
+import { TEST_TIME_SCALE } from '../../scripts/lib/stack/stack.ts';
 import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
 const ADDRESSES = {
@@ -57,7 +58,7 @@ function nativeConfigsFixture() {
       outDir: path.join(dir, `${scaled ? 'scaled' : 'real'}-${compat}`),
       addresses: ADDRESSES,
       running: RUNNING,
-      scaling: scaled ? { factor: TEST_TIME_SCALE, ...FLOORS } : undefined,
+      scaling: scaled ? scalingFor(TEST_TIME_SCALE) : undefined,
       prometheusCompat: compat,
       collector: true,
       jaeger: true,
