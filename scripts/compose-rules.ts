@@ -10,11 +10,13 @@
 import { copyFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { PrometheusClient } from './lib/clients.ts';
-import { REPO_DIR, resolveEndpoints } from './lib/endpoints.ts';
+import { resolveEndpoints } from './lib/endpoints.ts';
 import { loadRulesAfterFirstScrape, ruleGroupCount } from './lib/rules-after-scrape.ts';
-import { FULL_CONFIG, TIME_SCALE_DIR } from './lib/stack/compose-time-scale.ts';
+import { FULL_CONFIG } from './lib/stack/compose-time-scale.ts';
+import { TIME_SCALE_DIR } from './lib/time-scale.ts';
+import { REPO_ROOT } from './lib/repo.ts';
 
-const dir = path.join(REPO_DIR, TIME_SCALE_DIR, 'prometheus');
+const dir = path.join(REPO_ROOT, TIME_SCALE_DIR, 'prometheus');
 const rulesDir = path.join(dir, 'rules');
 const groups = ruleGroupCount(readdirSync(rulesDir).map((f) => path.join(rulesDir, f)));
 const swap = () => copyFileSync(path.join(dir, FULL_CONFIG), path.join(dir, 'prometheus.yml'));

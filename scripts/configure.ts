@@ -26,16 +26,19 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative, resolve } from 'node:path';
 import YAML from 'yaml';
 import { renderAlertmanagerConfig, type RenderedAlertmanager } from './lib/alertmanager-config.ts';
 import { parseEnv, setEnvValues } from './lib/env-file.ts';
+import { requestedTimeScale } from './lib/endpoints.ts';
+import { REPO_ROOT } from './lib/repo.ts';
+import { renderComposeTimeScale } from './lib/stack/compose-time-scale.ts';
 import {
-  renderComposeTimeScale,
+  formatTimeScale,
+  REAL_TIME,
   TIME_SCALE_DIR,
   TIME_SCALE_OVERRIDE,
-} from './lib/stack/compose-time-scale.ts';
+} from './lib/time-scale.ts';
 import { bindMounts } from './lib/stack/configs.ts';
 
 /**
@@ -212,10 +215,9 @@ export function writeAlertmanagerConfig(
 }
 
 async function main(): Promise<void> {
-  const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
   const rel = (p: string) => relative(process.cwd(), p) || p;
 
-  const env = ensureEnvFile(repoRoot);
+  const env = ensureEnvFile(REPO_ROOT);
   if (env.created) console.log(`Created ${rel(env.path)} from .env.example.`);
   if (env.added.length > 0) {
     console.log(`Added to ${rel(env.path)} from .env.example: ${env.added.join(', ')}`);
@@ -232,7 +234,7 @@ async function main(): Promise<void> {
     ...Object.fromEntries(env.values),
     ...process.env,
   };
-  const am = writeAlertmanagerConfig(repoRoot, merged, renderAlertmanagerConfig);
+  const am = writeAlertmanagerConfig(REPO_ROOT, merged, renderAlertmanagerConfig);
   console.log(`Rendered ${rel(am.configPath)} (secrets in ${rel(am.secretsDir)}, mode 0600).`);
   console.log(`  Alertmanager receivers active: ${am.active.join(', ') || '(none)'}`);
   for (const s of am.skipped) {
@@ -240,23 +242,20 @@ async function main(): Promise<void> {
       `  skipped ${s.receiver}: ${s.missing} ${s.missing.includes(',') ? 'are' : 'is'} not set in .env`,
     );
   }
-  renderTimeScale(repoRoot, am.configPath);
-  const opened = makeMountsReadable(repoRoot);
+  renderTimeScale(REPO_ROOT, am.configPath);
+  const opened = makeMountsReadable(REPO_ROOT);
   if (opened > 0)
     console.log(`Made ${opened} config files and folders readable for the containers.`);
 }
 
 /** `make configure TIME_SCALE=60`: the compose override and its configs (or their removal). */
 function renderTimeScale(repoRoot: string, alertmanagerConfig: string): void {
-  const scaled = renderComposeTimeScale(
-    repoRoot,
-    process.env.TIME_SCALE || '1',
-    alertmanagerConfig,
-  );
+  const scale = requestedTimeScale() ?? REAL_TIME;
+  const scaled = renderComposeTimeScale(repoRoot, scale, alertmanagerConfig);
   if (!scaled) return;
   makeReadable(join(repoRoot, TIME_SCALE_DIR));
   console.log(
-    `Rendered ${TIME_SCALE_OVERRIDE} and ${TIME_SCALE_DIR}/: alerting ${Math.round(1 / scaled.factor)}× ` +
+    `Rendered ${TIME_SCALE_OVERRIDE} and ${TIME_SCALE_DIR}/: alerting ${formatTimeScale(scale)}× ` +
       `faster (${scaled.ruleGroups} rule groups, Alertmanager timers); make up TIME_SCALE=… uses them.`,
   );
 }

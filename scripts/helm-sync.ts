@@ -6,10 +6,8 @@
 //                                             differs from what would be generated (make check-helm)
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CHART_DIR, GENERATED_DIR, drift, generatedFiles } from './lib/helm/sync.ts';
-
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+import { REPO_ROOT } from './lib/repo.ts';
 
 function write(files: Map<string, string>, chartDir: string): void {
   const dir = join(chartDir, GENERATED_DIR);
@@ -35,9 +33,9 @@ function check(files: Map<string, string>, chartDir: string): number {
 }
 
 const args = process.argv.slice(2);
-const files = generatedFiles(REPO);
+const files = generatedFiles(REPO_ROOT);
 if (args[0] === '--check') {
-  process.exitCode = check(files, resolve(args[1] ?? join(REPO, CHART_DIR)));
+  process.exitCode = check(files, resolve(args[1] ?? join(REPO_ROOT, CHART_DIR)));
 } else {
-  write(files, join(REPO, CHART_DIR));
+  write(files, join(REPO_ROOT, CHART_DIR));
 }

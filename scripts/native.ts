@@ -11,8 +11,14 @@ import { formatEnvValue } from './lib/env-file.ts';
 import { StatusLine } from './lib/load/status-line.ts';
 import { PrometheusClient, ReceiverClient } from './lib/clients.ts';
 import { startControl, type ControlServer } from './lib/stack/control.ts';
-import { parseFactor } from './lib/stack/duration.ts';
-import { nativeStateDir, runningNative, SERVICES, type Service } from './lib/endpoints.ts';
+import {
+  nativeStateDir,
+  requestedTimeScale,
+  runningNative,
+  SERVICES,
+  type Service,
+} from './lib/endpoints.ts';
+import { formatTimeScale, REAL_TIME } from './lib/time-scale.ts';
 import { startStack, type Stack } from './lib/stack/stack.ts';
 
 const HELP = `Usage: node scripts/native.ts [options]   (make native)
@@ -46,12 +52,10 @@ function parseOptions() {
     process.exit(2);
   }
   const stateDir = values['state-dir'] ? path.resolve(values['state-dir']) : nativeStateDir();
-  const timeScaleText = values['time-scale'] || process.env.TIME_SCALE || '1';
   return {
     ports: values.ports as 'compose' | 'free',
     stateDir,
-    timeScaleText,
-    timeScale: parseFactor(timeScaleText),
+    timeScale: requestedTimeScale({ 'time-scale': values['time-scale'] }) ?? REAL_TIME,
     traces: !values['no-traces'],
   };
 }
@@ -99,7 +103,7 @@ function writeEnvFile(file: string, stack: Stack, control: ControlServer, o: Opt
     API_KEYS: `${stack.apiKeys.free}:free,${stack.apiKeys.pro}:pro`,
     NATIVE_PID: String(process.pid),
     NATIVE_CONTROL_URL: control.url,
-    NATIVE_TIME_SCALE: o.timeScaleText,
+    NATIVE_TIME_SCALE: formatTimeScale(o.timeScale),
   };
   const lines = Object.entries(envVars)
     .filter(([, v]) => v !== undefined)
@@ -157,9 +161,9 @@ function printBanner(stack: Stack, envFile: string, o: Options): void {
   console.log(
     `  data       ${rel(stack.dirs.data)}   logs ${rel(stack.dirs.logs)}/<name>.log   configs ${rel(stack.dirs.config)}`,
   );
-  if (o.timeScale < 1)
+  if (o.timeScale.speedup > 1)
     console.log(
-      `  time scale ${o.timeScaleText}: intervals, rule windows, for: and Alertmanager timers run ${Math.round(1 / o.timeScale)}× faster`,
+      `  time scale ${formatTimeScale(o.timeScale)}: intervals, rule windows, for: and Alertmanager timers run ${formatTimeScale(o.timeScale)}× faster`,
     );
   for (const m of stack.missing) console.log(`!! ${m.component} not started: ${m.reason}`);
   const alerting = urls.prometheus && urls.alertmanager;

@@ -2,7 +2,6 @@
 // to the receiver, clear the fault and follow it back to resolved; print the timeline.
 // `node scripts/scenario.ts --help` lists the scenarios and options.
 import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { StatusLine } from './lib/load/status-line.ts';
 import {
   composeAvailable,
@@ -20,7 +19,9 @@ import {
   STEADY_RATE,
   type Scenario,
 } from './lib/scenarios/table.ts';
-import { ENDPOINT_HELP, REPO_DIR, resolveEndpoints, type Endpoints } from './lib/endpoints.ts';
+import { ENDPOINT_HELP, resolveEndpoints, type Endpoints } from './lib/endpoints.ts';
+import { REPO_ROOT } from './lib/repo.ts';
+import { formatTimeScale } from './lib/time-scale.ts';
 
 const HELP = `Usage: node scripts/scenario.ts <scenario> [options]   (make alert-<scenario>)
 
@@ -71,9 +72,8 @@ function seconds(value: string | undefined, fallback: number, flag: string): num
 async function appControlFor(s: Scenario, endpoints: Endpoints): Promise<AppControl | undefined> {
   if (s.fault.kind !== 'stop-app') return undefined;
   if (endpoints.native?.controlUrl) return nativeControl(endpoints.native.controlUrl);
-  if (process.env.APP_CONTROL_DIR)
-    return fileControl(path.resolve(REPO_DIR, process.env.APP_CONTROL_DIR));
-  return (await composeAvailable(REPO_DIR)) ? composeControl(REPO_DIR) : undefined;
+  if (endpoints.appControlDir) return fileControl(endpoints.appControlDir);
+  return (await composeAvailable(REPO_ROOT)) ? composeControl(REPO_ROOT) : undefined;
 }
 
 function printPlan(
@@ -82,12 +82,14 @@ function printPlan(
   fireTimeoutS: number,
   resolveTimeoutS: number,
 ) {
-  const { text: scaleText, factor: scale } = endpoints.timeScale;
+  const scale = endpoints.timeScale;
   const labels = Object.entries(s.expect.labels ?? {})
     .map(([k, v]) => `${k}="${v}"`)
     .join(', ');
   console.log(`Scenario ${s.name}: ${s.description}`);
-  console.log(`Stack: ${endpoints.origin}${scale < 1 ? `, time scale ${scaleText}` : ''}`);
+  console.log(
+    `Stack: ${endpoints.origin}${scale.speedup > 1 ? `, time scale ${formatTimeScale(scale)}` : ''}`,
+  );
   console.log(`  app           ${endpoints.shown.app}`);
   console.log(`  Prometheus    ${endpoints.shown.prometheus}/alerts`);
   console.log(`  Alertmanager  ${endpoints.shown.alertmanager}/#/alerts`);
@@ -156,7 +158,7 @@ function printReport(s: Scenario, report: ScenarioReport): void {
 }
 
 const endpoints = resolveEndpoints(values);
-const scaled = endpoints.timeScale.factor < 1;
+const scaled = endpoints.timeScale.speedup > 1;
 const fireTimeoutS = seconds(
   values.timeout,
   scaled ? SCALED_TIMEOUT_S : scenario.fireTimeoutS,

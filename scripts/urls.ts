@@ -3,7 +3,8 @@
 // else compose's host ports from .env, and where Grafana's password is.
 
 import { relative, join } from 'node:path';
-import { REPO_DIR, resolveEndpoints, type Endpoints } from './lib/endpoints.ts';
+import { resolveEndpoints, type Endpoints } from './lib/endpoints.ts';
+import { REPO_ROOT } from './lib/repo.ts';
 
 export interface StackUrl {
   name: string;
@@ -68,7 +69,7 @@ export function formatUrls(urls: StackUrl[]): string {
 }
 
 if (import.meta.main) {
-  const envPath = join(REPO_DIR, '.env');
+  const envPath = join(REPO_ROOT, '.env');
   const envFile = relative(process.cwd(), envPath) || envPath;
   const endpoints = resolveEndpoints();
   console.log(`The stack: ${endpoints.origin} (host ports on 127.0.0.1 only):\n`);

@@ -9,18 +9,18 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { freePorts } from '../lib/ports.ts';
 import { Supervisor } from '../lib/supervisor.ts';
+import { REPO_ROOT } from '../lib/repo.ts';
 
 const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux (getconf CLK_TCK)
 
 export const CONFIGS = ['bare', 'conventional', 'default', 'lean'] as const;
 export type ConfigName = (typeof CONFIGS)[number];
 
-const repoRoot = resolve(import.meta.dirname, '../..');
-export const APP_DIR = join(repoRoot, 'app');
-const CONVENTIONAL_ENTRY = join(import.meta.dirname, 'conventional.ts');
+export const APP_DIR = join(REPO_ROOT, 'app');
+const CONVENTIONAL_ENTRY = join(REPO_ROOT, 'scripts/bench/conventional.ts');
 
 // A fresh key per run, 32 base64url characters like `make configure`'s: the service refuses
 // keys shorter than 16 characters.

@@ -27,9 +27,9 @@ import { fixedRates, latencyRows, printCosts, printFootprint } from './report.ts
 import { printLatency, printThroughput, throughputRows, type ThroughputRow } from './report.ts';
 import { measureRegistryAtScale, measureScrape, soakWithOtlpDown } from './soak.ts';
 import { progress, throughputRounds } from './throughput.ts';
+import { REPO_ROOT } from '../lib/repo.ts';
 
-const repoRoot = resolve(import.meta.dirname, '../..');
-const outDir = resolve(repoRoot, process.env.BENCH_OUT ?? 'scripts/bench/results');
+const outDir = resolve(REPO_ROOT, process.env.BENCH_OUT ?? 'scripts/bench/results');
 
 const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const options = {

@@ -10,9 +10,9 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { delimiter, join } from 'node:path';
 import { pinOf, readPins, type Pin } from './pins.ts';
+import { REPO_ROOT } from './repo.ts';
 
 /** A program or output of scripts/tools/pins.txt: otelcol, promtool, helm, kubectl ... */
 export type ProgramName = string;
@@ -36,7 +36,6 @@ export interface FindOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BUILD_SCRIPT = join(REPO_ROOT, 'scripts/tools/build-binaries.sh');
 
 /** Debian's names of an output its row lists in debian= (alertmanager is

@@ -2,10 +2,9 @@
 // columns build-binaries.sh and bin-path.sh read. The file's header says what each column means.
 
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { REPO_ROOT } from './repo.ts';
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const PINS_FILE = join(REPO_ROOT, 'scripts/tools/pins.txt');
 
 export interface Pin {

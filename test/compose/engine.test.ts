@@ -5,10 +5,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { REPO } from '../lib/repo.ts';
 import { docker, engineEnv } from './lib/engine.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
-const ENGINE_SH = path.join(REPO, 'scripts/tools/engine.sh');
+const ENGINE_SH = path.join(REPO_ROOT, 'scripts/tools/engine.sh');
 
 describe('scripts/tools/engine.sh', () => {
   it('runs on a socket, exec root and data root of its own, with its address pool', () => {

@@ -11,22 +11,24 @@ import { appTraceIds } from '../../scripts/lib/smoke/stack-checks.ts';
 import { waitUntil } from '../../scripts/lib/wait.ts';
 import { loadCompose, oneShotServices } from '../lib/compose.ts';
 import { JaegerClient } from '../lib/jaeger-client.ts';
-import { REPO } from '../lib/repo.ts';
 import { VictoriaLogsClient, logsqlString } from '../lib/victorialogs.ts';
 import { engineRuns } from './lib/engine.ts';
 import { buildStandIns } from './lib/standins.ts';
 import { binds, containers, freePortEnv, notUp, projectVolumes } from './lib/stack-state.ts';
 import { userClone, type MakeRun, type UserClone } from './lib/user-clone.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
 /** Services others wait for with service_completed_successfully: exited 0 is their "up". */
-const ONE_SHOTS = [
-  ...oneShotServices(
-    loadCompose(
-      readFileSync(path.join(REPO, 'docker-compose.yml'), 'utf8'),
-      new Map([['GRAFANA_ADMIN_PASSWORD', 'unused']]),
+let oneShots: string[] | undefined;
+const ONE_SHOTS = (): string[] =>
+  (oneShots ??= [
+    ...oneShotServices(
+      loadCompose(
+        readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8'),
+        new Map([['GRAFANA_ADMIN_PASSWORD', 'unused']]),
+      ),
     ),
-  ),
-];
+  ]);
 const MINUTES = 60_000;
 const PYTHON_AGENT = 'python-agent';
 
@@ -55,7 +57,7 @@ async function make(f: Fixture, args: string[], timeoutMs = 10 * MINUTES): Promi
 /** `make up` (with ARGS), then every service healthy and every one-shot done. */
 async function up(f: Fixture, label: string, args: string[] = []): Promise<void> {
   const run = await make(f, ['up', ...args]);
-  assert.deepEqual(notUp(containers(), ONE_SHOTS), [], 'services not up after make up');
+  assert.deepEqual(notUp(containers(), ONE_SHOTS()), [], 'services not up after make up');
   f.figures.push(
     `${label}: make up ${args.join(' ')} → every service healthy in ${run.seconds.toFixed(0)} s`,
   );

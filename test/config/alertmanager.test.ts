@@ -10,14 +10,14 @@ import { join } from 'node:path';
 import { renderAlertmanagerConfig as render } from '../../scripts/lib/alertmanager-config.ts';
 import { parseEnv } from '../../scripts/lib/env-file.ts';
 import { program, run } from '../lib/programs.ts';
-import { REPO } from '../lib/repo.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
-const AM_DIR = join(REPO, 'alertmanager');
+const AM_DIR = join(REPO_ROOT, 'alertmanager');
 const BASE = join(AM_DIR, 'alertmanager.yml');
 
 /** Every receiver setting in .env.example, filled with a plausible value. */
 function allReceiversEnv(): Record<string, string> {
-  const example = parseEnv(readFileSync(join(REPO, '.env.example'), 'utf8'));
+  const example = parseEnv(readFileSync(join(REPO_ROOT, '.env.example'), 'utf8'));
   const values: Record<string, string> = {
     SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T000/B000/XXXX',
     PAGERDUTY_ROUTING_KEY: '0123456789abcdef0123456789abcdef',
@@ -78,7 +78,7 @@ function renderedByConfigure(f: ReturnType<typeof alertmanagerConfigFixture>): v
     });
 
     it('with no receiver configured: only the local receiver, and amtool accepts it', () => {
-      const out = render({}, REPO);
+      const out = render({}, REPO_ROOT);
       assert.deepEqual(out.secretFiles, {});
       const file = join(f.dir, 'none.yml');
       writeFileSync(file, out.yaml);
@@ -89,7 +89,7 @@ function renderedByConfigure(f: ReturnType<typeof alertmanagerConfigFixture>): v
 
     it('with every receiver configured: secrets only in files, and amtool accepts it', function () {
       const env = allReceiversEnv();
-      const out = render(env, REPO);
+      const out = render(env, REPO_ROOT);
       for (const secret of [
         'SLACK_WEBHOOK_URL',
         'PAGERDUTY_ROUTING_KEY',

@@ -5,12 +5,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO } from '../lib/repo.ts';
 import { assertReports } from '../lib/reports.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
-const DOCKERFILE = readFileSync(join(REPO, 'app/Dockerfile'), 'utf8');
+const DOCKERFILE = readFileSync(join(REPO_ROOT, 'app/Dockerfile'), 'utf8');
 const NODE_VERSION = (
-  JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
+  JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
     devDependencies: Record<string, string>;
   }
 ).devDependencies.node;

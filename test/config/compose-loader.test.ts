@@ -15,15 +15,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureEnvFile } from '../../scripts/configure.ts';
 import { isBuiltFromCurrentInputs } from '../../scripts/lib/binaries.ts';
-import { TIME_SCALE_OVERRIDE } from '../../scripts/lib/stack/compose-time-scale.ts';
+import { TIME_SCALE_OVERRIDE } from '../../scripts/lib/time-scale.ts';
 import { requirePinned, run } from '../lib/programs.ts';
-import { REPO } from '../lib/repo.ts';
 import { renderTimeScaleCopy } from '../lib/time-scale-copy.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
-const COMPOSE_FILE = join(REPO, 'docker-compose.yml');
+const COMPOSE_FILE = join(REPO_ROOT, 'docker-compose.yml');
 
 /** Override files in the repo root (docker-compose.<name>.yml), each loaded on top of the main one. */
-const REPO_OVERRIDES = readdirSync(REPO).filter((f) => /^docker-compose\..+\.ya?ml$/.test(f));
+const REPO_OVERRIDES = readdirSync(REPO_ROOT).filter((f) => /^docker-compose\..+\.ya?ml$/.test(f));
 
 /** A temporary folder with the .env `make up` runs with, and compose-check run against it. */
 function composeCheckFixture() {
@@ -34,7 +34,7 @@ function composeCheckFixture() {
   before(() => {
     tmp = mkdtempSync(join(tmpdir(), 'compose-check-'));
     // The .env that `make up` runs with: .env.example with configure's generated secrets.
-    copyFileSync(join(REPO, '.env.example'), join(tmp, '.env.example'));
+    copyFileSync(join(REPO_ROOT, '.env.example'), join(tmp, '.env.example'));
     envFile = ensureEnvFile(tmp).path;
   });
   after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -45,8 +45,8 @@ function composeCheckFixture() {
     opts: { env?: string; print?: boolean } = {},
   ) => {
     const bin = requirePinned(ctx, 'compose-check');
-    const args = ['--env-file', opts.env ?? envFile, '--project-dir', REPO];
-    return run(bin.path, [...args, ...(opts.print ? ['--print'] : []), ...files], REPO);
+    const args = ['--env-file', opts.env ?? envFile, '--project-dir', REPO_ROOT];
+    return run(bin.path, [...args, ...(opts.print ? ['--print'] : []), ...files], REPO_ROOT);
   };
   const write = (name: string, text: string) => {
     writeFileSync(join(tmp, name), text);
@@ -125,7 +125,7 @@ function composeAccepts(f: ReturnType<typeof composeCheckFixture>): void {
 
   for (const file of REPO_OVERRIDES) {
     it(`loads it with the repo's override ${file}`, function () {
-      const r = f.check(this, [COMPOSE_FILE, join(REPO, file)]);
+      const r = f.check(this, [COMPOSE_FILE, join(REPO_ROOT, file)]);
       assert.equal(r.code, 0, r.output);
     });
   }

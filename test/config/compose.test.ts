@@ -1,12 +1,13 @@
 // docker-compose.yml: images pinned (to the natively tested versions), healthchecks, depends_on
 // conditions, ports on 127.0.0.1, Grafana on 3001, limits, retention, hardening, and every
 // knob documented in .env.example. Each check is also fed a broken copy and must complain.
-// (No Docker engine here: the file is parsed and interpolated the way Compose does it.)
+// (No Docker engine here: Compose's own loader, compose-go in compose-check, resolves the file.)
 
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnv } from '../../scripts/lib/env-file.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 import {
   checkAlertmanagerFiles,
   checkBindMounts,
@@ -17,25 +18,26 @@ import {
   checkGrafanaPort,
   checkHardening,
   checkHealthchecks,
+  bindMountsOf,
+  checkConditionsWritten,
   checkImages,
   checkLifecycleAndRetention,
   checkPorts,
   checkResources,
   checkVolumes,
-  interpolate,
+  configuredEnv,
+  environment,
   loadCompose,
   NO_HEALTHCHECK,
-  referencedVariables,
+  repoComposeFixture,
   ROOT_ONE_SHOTS,
   type ComposeFile,
 } from '../lib/compose.ts';
-import { REPO } from '../lib/repo.ts';
 import { assertReports } from '../lib/reports.ts';
 
-const COMPOSE_TEXT = readFileSync(join(REPO, 'docker-compose.yml'), 'utf8');
-const EXAMPLE_ENV = parseEnv(readFileSync(join(REPO, '.env.example'), 'utf8'));
-// What `make configure` produces: the example with its secrets filled in.
-const ENV = new Map([...EXAMPLE_ENV, ['GRAFANA_ADMIN_PASSWORD', 'test-password']]);
+const COMPOSE_TEXT = readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8');
+const EXAMPLE_ENV = parseEnv(readFileSync(join(REPO_ROOT, '.env.example'), 'utf8'));
+const ENV = configuredEnv();
 const load = (text = COMPOSE_TEXT, env = ENV): ComposeFile => loadCompose(text, env);
 
 /** A copy of the compose text with one edit; fails loudly if the edit no longer applies. */
@@ -51,16 +53,16 @@ function brokenText(text: string): ComposeFile {
   return load(text);
 }
 
-const compose = load();
-const makefile = readFileSync(join(REPO, 'Makefile'), 'utf8');
+const makefile = readFileSync(join(REPO_ROOT, 'Makefile'), 'utf8');
 const waitTimeoutS = Number(/^WAIT_TIMEOUT \?= (\d+)$/m.exec(makefile)?.[1]);
 // Grafana 13's first start migrates an empty database: about a minute on a slow disk.
 const GRAFANA_FIRST_START_S = 120;
 const SECRET_FOLDERS = ['./alertmanager/generated'];
 
 describe('docker-compose.yml', () => {
+  const f = repoComposeFixture();
   it('has the stack services, the local alert receiver and the Python example', () => {
-    assert.deepEqual(Object.keys(compose.services).sort(), [
+    assert.deepEqual(Object.keys(f.compose.services).sort(), [
       'alert-receiver',
       'alertmanager',
       'alertmanager-config',
@@ -76,9 +78,10 @@ describe('docker-compose.yml', () => {
 });
 
 describe('docker-compose.yml', () => {
+  const f = repoComposeFixture();
   describe('images', () => {
     it('every service has an image pinned to an exact version, or a build', () => {
-      assert.deepEqual(checkImages(compose), []);
+      assert.deepEqual(checkImages(f.compose), []);
     });
     it('reports a floating tag and a missing image', () => {
       assertReports(
@@ -94,27 +97,68 @@ describe('docker-compose.yml', () => {
         checkImages(broken('prom/prometheus:v3.16.0', 'prom/prometheus')),
         /prometheus: image .* not pinned/,
       );
-      assertReports(
-        checkImages(broken(/^ {4}image: jaegertracing.*$/m, '')),
-        /jaeger: neither an image nor a build/,
+      assert.throws(
+        () => broken(/^ {4}image: jaegertracing.*$/m, ''),
+        /"jaeger" has neither an image nor a build context/,
       );
     });
 
     it('builds the app from app/ (its Dockerfile), tagged with the service version', () => {
-      const build = compose.services.app.build as { context?: string };
+      const build = f.compose.services.app.build as { context?: string };
       assert.equal(build.context, './app');
-      const { version } = JSON.parse(readFileSync(join(REPO, 'app/package.json'), 'utf8')) as {
+      const { version } = JSON.parse(readFileSync(join(REPO_ROOT, 'app/package.json'), 'utf8')) as {
         version: string;
       };
-      assert.equal(compose.services.app.image, `agent-observability/app:${version}`);
+      assert.equal(f.compose.services.app.image, `agent-observability/app:${version}`);
     });
   });
 });
 
+/** Broken depends_on: Compose's loader refuses a missing service, an unknown condition and a
+ * cycle itself; the checks here, a bare dependency and a wait that cannot end. */
+function reportsBrokenDependencies(): void {
+  assert.throws(
+    () =>
+      broken(
+        '      alert-receiver:\n        condition: service_healthy',
+        '      alert-reciever:\n        condition: service_healthy',
+      ),
+    /"alertmanager" depends on undefined service "alert-reciever"/,
+  );
+  assert.throws(
+    () => broken('condition: service_started', 'condition: started'),
+    /depends_on.otel-collector.condition value must be one of/,
+  );
+  assertReports(
+    checkConditionsWritten(
+      COMPOSE_TEXT.replace(
+        '      otel-collector:\n        condition: service_started\n',
+        '      otel-collector: {}\n',
+      ),
+    ),
+    /app: dependency "otel-collector" names no condition/,
+  );
+  assertReports(
+    checkDependsOn(
+      broken(
+        'otel-collector:\n        condition: service_started',
+        'otel-collector:\n        condition: service_healthy',
+      ),
+    ),
+    /app: waits for "otel-collector" to be healthy, but otel-collector has no healthcheck/,
+  );
+  const cyclic = COMPOSE_TEXT.replace(
+    /( {2}alert-receiver:\n(?: {4}.*\n)*? {4}image: .*\n)/,
+    '$1    depends_on:\n      prometheus:\n        condition: service_healthy\n',
+  );
+  assert.throws(() => brokenText(cyclic), /dependency cycle detected/);
+}
+
 describe('docker-compose.yml', () => {
+  const f = repoComposeFixture();
   describe('healthchecks and start order', () => {
     it('every service whose image can run a probe has a healthcheck', () => {
-      assert.deepEqual(checkHealthchecks(compose), []);
+      assert.deepEqual(checkHealthchecks(f.compose), []);
       for (const [name, why] of Object.entries(NO_HEALTHCHECK))
         console.log(`      ${name}: no healthcheck, ${why}`);
     });
@@ -127,49 +171,26 @@ describe('docker-compose.yml', () => {
     });
 
     it('depends_on: every dependency exists, has a condition, and can become healthy', () => {
-      assert.deepEqual(checkDependsOn(compose), []);
+      assert.deepEqual(checkDependsOn(f.compose), []);
+      assert.deepEqual(checkConditionsWritten(COMPOSE_TEXT), []);
     });
     it('the app waits for the Collector with service_started (no healthcheck possible there)', () => {
-      assert.deepEqual(compose.services.app.depends_on, {
-        'otel-collector': { condition: 'service_started' },
+      assert.deepEqual(f.compose.services.app.depends_on, {
+        'otel-collector': { condition: 'service_started', required: true },
       });
     });
-    it('reports a missing dependency, a missing condition, an impossible wait and a cycle', () => {
-      assertReports(
-        checkDependsOn(
-          broken(
-            '      alert-receiver:\n        condition: service_healthy',
-            '      alert-reciever:\n        condition: service_healthy',
-          ),
-        ),
-        /alertmanager: depends on "alert-reciever", which is not a service/,
-      );
-      assertReports(
-        checkDependsOn(broken('condition: service_started', 'condition: started')),
-        /app: dependency "otel-collector" has no valid condition/,
-      );
-      assertReports(
-        checkDependsOn(
-          broken(
-            'otel-collector:\n        condition: service_started',
-            'otel-collector:\n        condition: service_healthy',
-          ),
-        ),
-        /app: waits for "otel-collector" to be healthy, but otel-collector has no healthcheck/,
-      );
-      const cyclic = COMPOSE_TEXT.replace(
-        /( {2}alert-receiver:\n(?: {4}.*\n)*? {4}image: .*\n)/,
-        '$1    depends_on:\n      prometheus:\n        condition: service_healthy\n',
-      );
-      assertReports(checkDependsOn(brokenText(cyclic)), /depends_on cycle/);
-    });
+    it(
+      'reports a missing dependency, a missing condition, an impossible wait and a cycle',
+      reportsBrokenDependencies,
+    );
   });
 });
 
 describe('docker-compose.yml', () => {
+  const f = repoComposeFixture();
   describe('ports', () => {
     it('every published port is bound to 127.0.0.1, with a fixed host port, none twice', () => {
-      assert.deepEqual(checkPorts(compose), []);
+      assert.deepEqual(checkPorts(f.compose), []);
     });
     it('reports a port open to every interface and a duplicate host port', () => {
       assertReports(
@@ -185,7 +206,7 @@ describe('docker-compose.yml', () => {
     });
 
     it('Grafana is on http://localhost:3001', () => {
-      assert.deepEqual(checkGrafanaPort(compose), []);
+      assert.deepEqual(checkGrafanaPort(f.compose), []);
     });
     it('reports Grafana on another port', () => {
       assertReports(
@@ -197,9 +218,10 @@ describe('docker-compose.yml', () => {
 });
 
 describe('docker-compose.yml', () => {
+  const f = repoComposeFixture();
   describe('resources, lifecycle, retention, data', () => {
     it('every service has a memory limit; the Go programs have GOMEMLIMIT ≈ 80 % of it', () => {
-      assert.deepEqual(checkResources(compose), []);
+      assert.deepEqual(checkResources(f.compose), []);
     });
     it('reports a missing limit and a GOMEMLIMIT far from 80 %', () => {
       assertReports(
@@ -218,7 +240,7 @@ describe('docker-compose.yml', () => {
     });
 
     it("the app's stop_grace_period exceeds its shutdown grace; Prometheus keeps ≥ 31 d and exemplars", () => {
-      assert.deepEqual(checkLifecycleAndRetention(compose), []);
+      assert.deepEqual(checkLifecycleAndRetention(f.compose), []);
     });
     it('reports a short stop grace, a short retention and missing exemplar storage', () => {
       assertReports(
@@ -242,25 +264,26 @@ describe('docker-compose.yml', () => {
 
     const dataVolumes = { prometheus: '/prometheus', grafana: '/var/lib/grafana', app: '/data' };
     it('Prometheus, Grafana and app data live on named volumes', () => {
-      assert.deepEqual(checkVolumes(compose, dataVolumes), []);
+      assert.deepEqual(checkVolumes(f.compose, dataVolumes), []);
     });
     it('reports data on a bind mount or an undeclared volume', () => {
       assertReports(
         checkVolumes(broken('prometheus-data:/prometheus', './data:/prometheus'), dataVolumes),
         /prometheus: \/prometheus is not on a named volume/,
       );
-      assertReports(
-        checkVolumes(broken(/^ {2}grafana-data:\n/m, ''), dataVolumes),
-        /volume "grafana-data" is not declared/,
+      assert.throws(
+        () => broken(/^ {2}grafana-data:\n/m, ''),
+        /"grafana" refers to undefined volume grafana-data/,
       );
     });
   });
 });
 
 describe('docker-compose.yml', () => {
+  const f = repoComposeFixture();
   describe('security', () => {
     it('no capabilities, no privilege gain, read-only roots (Grafana excepted, with reason), no root user', () => {
-      assert.deepEqual(checkHardening(compose), []);
+      assert.deepEqual(checkHardening(f.compose), []);
     });
     it('reports a service that keeps capabilities, a writable root and a root user', () => {
       const text = COMPOSE_TEXT.replace(
@@ -286,12 +309,12 @@ describe('docker-compose.yml', () => {
     });
 
     it('every image compose builds runs as a non-root user (its Dockerfile USER)', () => {
-      const contexts = Object.values(compose.services).flatMap(({ build }) =>
+      const contexts = Object.values(f.compose.services).flatMap(({ build }) =>
         build ? [(build as { context: string }).context] : [],
       );
       assert.deepEqual(contexts.sort(), ['./app', './examples/python-agent', './grafana/image']);
       for (const context of contexts) {
-        const dockerfile = join(REPO, context, 'Dockerfile');
+        const dockerfile = join(REPO_ROOT, context, 'Dockerfile');
         const users = [...readFileSync(dockerfile, 'utf8').matchAll(/^USER\s+(\S+)/gm)].map(
           (m) => m[1],
         );
@@ -306,10 +329,11 @@ describe('docker-compose.yml', () => {
 });
 
 describe('docker-compose.yml', () => {
+  const f = repoComposeFixture();
   describe('first start on any Docker host (rootless, Desktop, SELinux, umask 077)', () => {
     it('make up waits with a timeout that outlasts every health window; Grafana has a long start_period', () => {
       assert.match(makefile, /up --detach --build --wait --wait-timeout \$\(WAIT_TIMEOUT\)/);
-      assert.deepEqual(checkFirstStart(compose, waitTimeoutS, GRAFANA_FIRST_START_S), []);
+      assert.deepEqual(checkFirstStart(f.compose, waitTimeoutS, GRAFANA_FIRST_START_S), []);
     });
     it('reports a short Grafana start_period and a health window longer than the wait', () => {
       assertReports(
@@ -317,13 +341,13 @@ describe('docker-compose.yml', () => {
         /grafana: start_period 30 s is shorter than a first start/,
       );
       assertReports(
-        checkFirstStart(compose, 100, 120),
+        checkFirstStart(f.compose, 100, 120),
         /grafana: health window 230 s is not shorter than WAIT_TIMEOUT 100 s/,
       );
     });
 
     it('bind mounts are read-only, labelled z, and never carry secrets to a long-running service', () => {
-      assert.deepEqual(checkBindMounts(compose, SECRET_FOLDERS), []);
+      assert.deepEqual(checkBindMounts(f.compose, SECRET_FOLDERS), []);
     });
     it('reports a mount without z, a writable one, and secrets bind-mounted into Alertmanager', () => {
       assertReports(
@@ -354,7 +378,7 @@ describe('docker-compose.yml', () => {
     });
 
     it('Alertmanager keeps silences and notification log on a volume it can write; its config comes from the one-shot copy', () => {
-      assert.deepEqual(checkAlertmanagerFiles(compose), []);
+      assert.deepEqual(checkAlertmanagerFiles(f.compose), []);
       for (const [name, { why }] of Object.entries(ROOT_ONE_SHOTS))
         console.log(`      ${name}: root for one run, ${why}`);
     });
@@ -362,6 +386,7 @@ describe('docker-compose.yml', () => {
 });
 
 describe('docker-compose.yml', () => {
+  repoComposeFixture();
   describe('first start on any Docker host (rootless, Desktop, SELinux, umask 077)', () => {
     it('reports silences on tmpfs, a changed user, and no one-shot copy before it', () => {
       assertReports(
@@ -409,10 +434,11 @@ describe('docker-compose.yml', () => {
 });
 
 describe('docker-compose.yml', () => {
+  const f = repoComposeFixture();
   describe('nothing phones home at run time', () => {
-    const dockerfile = readFileSync(join(REPO, 'grafana/image/Dockerfile'), 'utf8');
+    const dockerfile = readFileSync(join(REPO_ROOT, 'grafana/image/Dockerfile'), 'utf8');
     it('Grafana: plugins pinned in its image, no preinstall, no key download, no analytics', () => {
-      assert.deepEqual(checkGrafanaOffline(compose, dockerfile), []);
+      assert.deepEqual(checkGrafanaOffline(f.compose, dockerfile), []);
     });
     it('reports preinstall on, a plugin without a version, and a base image other than the tag', () => {
       assertReports(
@@ -426,12 +452,12 @@ describe('docker-compose.yml', () => {
         /GF_PLUGINS_PREINSTALL_DISABLED is "false"/,
       );
       assertReports(
-        checkGrafanaOffline(compose, dockerfile.replace(/jaeger@[\d.]+/, 'jaeger')),
+        checkGrafanaOffline(f.compose, dockerfile.replace(/jaeger@[\d.]+/, 'jaeger')),
         /plugin "jaeger" is not id@x.y.z/,
       );
       assertReports(
         checkGrafanaOffline(
-          compose,
+          f.compose,
           dockerfile.replace('grafana/grafana:13.3.0', 'grafana/grafana:13.2.0'),
         ),
         /Dockerfile base grafana\/grafana:13.2.0 differs from tag "13.3.0"/,
@@ -439,7 +465,7 @@ describe('docker-compose.yml', () => {
     });
     it("the provisioned datasources are Grafana's own or installed in the image", () => {
       const text = readFileSync(
-        join(REPO, 'grafana/provisioning/datasources/datasources.yml'),
+        join(REPO_ROOT, 'grafana/provisioning/datasources/datasources.yml'),
         'utf8',
       );
       const types = [...text.matchAll(/^\s+type: (\S+)$/gm)].map((m) => m[1]);
@@ -456,51 +482,54 @@ describe('docker-compose.yml', () => {
 });
 
 describe('docker-compose.yml', () => {
+  const f = repoComposeFixture();
   describe('settings and files', () => {
     it('every ${VAR} the file uses is documented in .env.example', () => {
-      const missing = [...referencedVariables(COMPOSE_TEXT)].filter((v) => !EXAMPLE_ENV.has(v));
+      const missing = Object.keys(f.compose.variables).filter((v) => !EXAMPLE_ENV.has(v));
       assert.deepEqual(missing, []);
     });
+    // The loader the tests use is Compose's: values from the env file as given ($ included).
     it('interpolates like Compose ($$, defaults, required variables)', () => {
       const env = new Map([
         ['A', 'a'],
         ['EMPTY', ''],
+        ['COST', 'cost $5 # not a comment'],
       ]);
-      assert.equal(
-        interpolate('$${A}-${A}-${B:-b}-${EMPTY:-e}-${EMPTY-e}-$A', env),
-        '${A}-a-b-e--a',
-      );
-      assert.throws(() => interpolate('${B:?set B}', env), /required variable B is missing: set B/);
-      assert.throws(() => interpolate('cost $5', env), /a lone "\$" must be written "\$\$"/);
+      const value = (text: string) =>
+        environment(
+          load(`services:\n  t:\n    image: x:1.0.0\n    environment:\n      V: "${text}"\n`, env)
+            .services.t,
+        ).V;
+      assert.equal(value('$${A}-${A}-${B:-b}-${EMPTY:-e}-${EMPTY-e}-$A'), '${A}-a-b-e--a');
+      assert.equal(value('${COST}'), 'cost $5 # not a comment');
+      assert.throws(() => value('${B:?set B}'), /required variable B is missing a value: set B/);
+      // A `$` before no name stays as written; an unclosed `${` is refused.
+      assert.equal(value('cost $5'), 'cost $5');
+      assert.throws(() => value('cost ${A'), /invalid interpolation format/);
     });
 
     it('every bind-mounted file or folder exists (alertmanager/generated/ comes from make configure)', () => {
       const missing: string[] = [];
-      for (const [name, svc] of Object.entries(compose.services)) {
-        for (const m of (Array.isArray(svc.volumes) ? svc.volumes : []).map(String)) {
-          const source = m.split(':')[0];
-          if (!source.startsWith('./') || /^\.\/alertmanager\/generated(\/|$)/.test(source))
-            continue;
-          if (!existsSync(join(REPO, source))) missing.push(`${name}: ${source}`);
-        }
+      for (const { service, source } of bindMountsOf(f.compose)) {
+        if (!source.startsWith('./') || /^\.\/alertmanager\/generated(\/|$)/.test(source)) continue;
+        if (!existsSync(join(REPO_ROOT, source))) missing.push(`${service}: ${source}`);
       }
       assert.deepEqual(missing, []);
     });
 
     it("Grafana's home dashboard is a generated dashboard, seen through its mount", () => {
-      const grafana = compose.services.grafana;
+      const grafana = f.compose.services.grafana;
       const home = String(
         (grafana.environment as Record<string, unknown>).GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH,
       );
-      const mount = (grafana.volumes as string[])
-        .map((m) => m.split(':'))
-        .filter(([, target]) => home.startsWith(`${target}/`))
+      const mount = (grafana.volumes as { source: string; target: string }[])
+        .filter(({ target }) => home.startsWith(`${target}/`))
         // The innermost mount wins (grafana-data is mounted at /var/lib/grafana too).
-        .sort(([, a], [, b]) => b.length - a.length)[0];
+        .sort((a, b) => b.target.length - a.target.length)[0];
       assert.ok(mount, `${home} is under no mounted folder`);
-      const [source, target] = mount;
+      const { source, target } = mount;
       assert.ok(
-        existsSync(join(REPO, source, home.slice(target.length))),
+        existsSync(join(REPO_ROOT, source, home.slice(target.length))),
         `${home} does not exist`,
       );
     });

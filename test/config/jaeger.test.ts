@@ -14,15 +14,15 @@ import {
 } from '../lib/collector.ts';
 import { isObj, type Obj } from '../lib/compose.ts';
 import { freePort, program, start, waitForOk } from '../lib/programs.ts';
-import { REPO } from '../lib/repo.ts';
 import { assertReports, copy } from '../lib/reports.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
 const JAEGER = parseYamlMapping(
-  readFileSync(join(REPO, 'jaeger/config.yaml'), 'utf8'),
+  readFileSync(join(REPO_ROOT, 'jaeger/config.yaml'), 'utf8'),
   'jaeger/config.yaml',
 );
 const COLLECTOR = parseYamlMapping(
-  readFileSync(join(REPO, 'otel-collector/config.yaml'), 'utf8'),
+  readFileSync(join(REPO_ROOT, 'otel-collector/config.yaml'), 'utf8'),
   'otel-collector/config.yaml',
 );
 
@@ -175,7 +175,7 @@ describe('jaeger config', () => {
     const hc = (JAEGER as Any).extensions.healthcheckv2;
     assert.equal(hc.use_v2, true);
     assert.equal(hc.http.endpoint, '0.0.0.0:13133');
-    const compose = readFileSync(join(REPO, 'docker-compose.yml'), 'utf8');
+    const compose = readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8');
     assert.match(compose, /wget, -q, -O, \/dev\/null, http:\/\/127\.0\.0\.1:13133\/status\]/);
   });
 });

@@ -11,9 +11,9 @@ import { spawnSync } from 'node:child_process';
 import { parseEnv } from '../../scripts/lib/env-file.ts';
 import { freePorts } from '../../scripts/lib/ports.ts';
 import { nodelessClone, type MakeResult, type NodelessClone } from '../lib/nodeless-clone.ts';
-import { REPO } from '../lib/repo.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
-const NODE_24 = path.join(REPO, 'node_modules/.bin/node');
+const NODE_24 = path.join(REPO_ROOT, 'node_modules/.bin/node');
 const PORT_KEYS = [
   'APP_PORT',
   'GRAFANA_PORT',
@@ -75,7 +75,7 @@ function nodelessMakeFixture() {
 
 function hostPreconditions(f: ReturnType<typeof nodelessMakeFixture>): void {
   it('the host scripts parse in bash and pass shellcheck (where it is installed)', function () {
-    const dir = path.join(REPO, 'scripts/host');
+    const dir = path.join(REPO_ROOT, 'scripts/host');
     const scripts = readdirSync(dir).filter((f) => f.endsWith('.sh'));
     for (const f of scripts) {
       const r = spawnSync('bash', ['-n', path.join(dir, f)], { encoding: 'utf8' });

@@ -15,13 +15,12 @@ import {
   parseYamlMapping,
   spanMetricsBucketsSeconds,
 } from '../lib/collector.ts';
-import { commandArgs, loadCompose } from '../lib/compose.ts';
+import { commandArgs, repoComposeFixture } from '../lib/compose.ts';
 import { program, run } from '../lib/programs.ts';
-import { REPO } from '../lib/repo.ts';
-import { parseEnv } from '../../scripts/lib/env-file.ts';
 import { assertReports, copy } from '../lib/reports.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
-const DIR = join(REPO, 'otel-collector');
+const DIR = join(REPO_ROOT, 'otel-collector');
 const read = (name: string) => readFileSync(join(DIR, name), 'utf8');
 const parse = (name: string) => parseYamlMapping(read(name), `otel-collector/${name}`);
 
@@ -33,13 +32,9 @@ const ON = mergeConfigs(BASE, parse('tail-sampling-on.yaml'), parse('config-extr
 type Any = any;
 
 describe('otel-collector config', () => {
+  const f = repoComposeFixture();
   it('docker-compose.yml passes the files in the order these tests merge them', () => {
-    const env = new Map([
-      ...parseEnv(readFileSync(join(REPO, '.env.example'), 'utf8')),
-      ['GRAFANA_ADMIN_PASSWORD', 'x'],
-    ]);
-    const compose = loadCompose(readFileSync(join(REPO, 'docker-compose.yml'), 'utf8'), env);
-    assert.deepEqual(commandArgs(compose.services['otel-collector']), [
+    assert.deepEqual(commandArgs(f.compose.services['otel-collector']), [
       '--config=/etc/otelcol/config.yaml',
       '--config=/etc/otelcol/tail-sampling-off.yaml',
       '--config=/etc/otelcol/config-extras.yaml',
@@ -174,7 +169,9 @@ describe('otel-collector config', () => {
 
 describe('otel-collector config', () => {
   it('tail sampling keeps slow traces per route, at the latency limits of the alerts', () => {
-    const doc = YAML.parse(readFileSync(join(REPO, 'prometheus/rules/thresholds.yml'), 'utf8')) as {
+    const doc = YAML.parse(
+      readFileSync(join(REPO_ROOT, 'prometheus/rules/thresholds.yml'), 'utf8'),
+    ) as {
       groups: { rules: { record: string; expr: string }[] }[];
     };
     const limit = (name: string) =>
@@ -206,7 +203,7 @@ describe('otel-collector config', () => {
 
   it('span-metric buckets include every latency threshold of the alert rules', () => {
     const buckets = spanMetricsBucketsSeconds(OFF);
-    const thresholds = readFileSync(join(REPO, 'prometheus/rules/thresholds.yml'), 'utf8');
+    const thresholds = readFileSync(join(REPO_ROOT, 'prometheus/rules/thresholds.yml'), 'utf8');
     const doc = YAML.parse(thresholds) as {
       groups: { rules: { record: string; expr: string }[] }[];
     };

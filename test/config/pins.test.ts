@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { findBinary, pinnedPath } from '../../scripts/lib/binaries.ts';
 import { parsePins, readPins, type Pin } from '../../scripts/lib/pins.ts';
 import { consumers, type Files } from '../lib/pin-consumers.ts';
-import { REPO } from '../lib/repo.ts';
+import { requirePinned } from '../lib/programs.ts';
 import { assertReports } from '../lib/reports.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
 const PINS = readPins();
 const pin = (program: string): Pin => {
@@ -25,7 +26,7 @@ const CONSUMERS = consumers(PINS);
 const FILES: Files = Object.fromEntries(
   CONSUMERS.flatMap((c) => [c.file, ...(c.uses ?? [])]).map((f) => [
     f,
-    readFileSync(join(REPO, f), 'utf8'),
+    readFileSync(join(REPO_ROOT, f), 'utf8'),
   ]),
 );
 
@@ -119,10 +120,12 @@ for (const p of PINS.filter((r) => r.recipe === 'repo-go'))
 
 describe('scripts/tools/pins.txt: every consumer agrees with the table', () => {
   for (const consumer of CONSUMERS) {
-    it(`${consumer.file} agrees`, () => {
+    it(`${consumer.file} agrees`, function () {
+      if (consumer.needs) requirePinned(this, consumer.needs);
       assert.deepEqual(consumer.check(FILES, PINS), []);
     });
-    it(`${consumer.file}: a planted mismatch is reported`, () => {
+    it(`${consumer.file}: a planted mismatch is reported`, function () {
+      if (consumer.needs) requirePinned(this, consumer.needs);
       const plants = PLANTS[consumer.file];
       assert.ok(plants?.length, `no mismatch planted in ${consumer.file}`);
       for (const { from, to, reported } of plants) {
@@ -139,15 +142,19 @@ function changedTable(): { dir: string; pins: Pin[] } {
   const dir = mkdtempSync(join(tmpdir(), 'pins-'));
   mkdirSync(join(dir, 'scripts/tools'), { recursive: true });
   for (const f of ['build-binaries.sh', 'bin-path.sh'])
-    copyFileSync(join(REPO, 'scripts/tools', f), join(dir, 'scripts/tools', f));
+    copyFileSync(join(REPO_ROOT, 'scripts/tools', f), join(dir, 'scripts/tools', f));
   const row = new RegExp(`^(jaeger\\s+\\S+\\s+)${jaeger.version.replaceAll('.', '\\.')}`, 'm');
-  const text = readFileSync(join(REPO, 'scripts/tools/pins.txt'), 'utf8').replace(row, '$19.9.9');
+  const text = readFileSync(join(REPO_ROOT, 'scripts/tools/pins.txt'), 'utf8').replace(
+    row,
+    '$19.9.9',
+  );
   writeFileSync(join(dir, 'scripts/tools/pins.txt'), text);
   return { dir, pins: parsePins(text) };
 }
 
 describe('scripts/tools/pins.txt: one version changed in the table', () => {
-  it('reaches the build script, bin-path.sh and the TypeScript lookup, and fails the checked files', () => {
+  it('reaches the build script, bin-path.sh and the TypeScript lookup, and fails the checked files', function () {
+    for (const { needs } of CONSUMERS) if (needs) requirePinned(this, needs);
     const { dir, pins } = changedTable();
     const env = { ...process.env, AGENT_OBS_CACHE_DIR: join(dir, 'cache'), AGENT_OBS_PINS: '' };
     const sh = (args: string[]) =>
@@ -168,7 +175,7 @@ describe('scripts/tools/pins.txt: one version changed in the table', () => {
   });
 
   it('every group is built by .ci/run, and by make tools but the engine', () => {
-    const make = spawnSync('make', ['-n', 'tools'], { cwd: REPO, encoding: 'utf8' });
+    const make = spawnSync('make', ['-n', 'tools'], { cwd: REPO_ROOT, encoding: 'utf8' });
     assert.equal(make.status, 0, make.stderr);
     assert.match(make.stdout, /build-binaries\.sh validate stack kube\n/);
   });

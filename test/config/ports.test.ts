@@ -8,10 +8,16 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { parseEnv } from '../../scripts/lib/env-file.ts';
 import { findAddresses } from '../lib/addresses.ts';
 import { mergeConfigs, parseYamlMapping } from '../lib/collector.ts';
-import { loadCompose, type ComposeFile, type Json, type Obj } from '../lib/compose.ts';
+import {
+  configuredEnv,
+  loadCompose,
+  repoComposeFixture,
+  type ComposeFile,
+  type Json,
+  type Obj,
+} from '../lib/compose.ts';
 import {
   checkAppPort,
   checkListeners,
@@ -20,18 +26,13 @@ import {
   listenAddresses,
   servicePorts,
 } from '../lib/ports.ts';
-import { REPO } from '../lib/repo.ts';
 import { assertReports } from '../lib/reports.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
-const COMPOSE_TEXT = readFileSync(join(REPO, 'docker-compose.yml'), 'utf8');
-const ENV = new Map([
-  ...parseEnv(readFileSync(join(REPO, '.env.example'), 'utf8')),
-  ['GRAFANA_ADMIN_PASSWORD', 'x'],
-]);
-const COMPOSE = loadCompose(COMPOSE_TEXT, ENV);
-const PORTS = servicePorts(COMPOSE);
+const COMPOSE_TEXT = readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8');
+const ENV = configuredEnv();
 
-const yaml = (rel: string) => parseYamlMapping(readFileSync(join(REPO, rel), 'utf8'), rel);
+const yaml = (rel: string) => parseYamlMapping(readFileSync(join(REPO_ROOT, rel), 'utf8'), rel);
 const COLLECTOR = mergeConfigs(
   yaml('otel-collector/config.yaml'),
   yaml('otel-collector/tail-sampling-on.yaml'),
@@ -60,8 +61,9 @@ function checkAll(compose: ComposeFile, collector: Obj, jaeger: Obj): string[] {
 }
 
 describe('ports across the configs and docker-compose.yml', () => {
+  const repo = repoComposeFixture();
   it('Collector and Jaeger listen exactly on the ports compose declares; their outbound addresses exist', () => {
-    assert.deepEqual(checkAll(COMPOSE, COLLECTOR, JAEGER), []);
+    assert.deepEqual(checkAll(repo.compose, COLLECTOR, JAEGER), []);
   });
 
   it('reports a listener compose does not know, a declared port nobody listens on, and a wrong outbound port', () => {
@@ -69,7 +71,7 @@ describe('ports across the configs and docker-compose.yml', () => {
       extensions: { health_check: { endpoint: string } };
     };
     collector.extensions.health_check.endpoint = '0.0.0.0:13134';
-    const problems = checkAll(COMPOSE, collector, JAEGER);
+    const problems = checkAll(repo.compose, collector, JAEGER);
     assertReports(problems, /otel-collector has no port 13134/);
     assertReports(
       problems,
@@ -80,7 +82,7 @@ describe('ports across the configs and docker-compose.yml', () => {
       exporters: Record<string, { endpoint: string }>;
     };
     toJaeger.exporters['otlp_grpc/jaeger'].endpoint = 'jaeger:4318';
-    assertReports(checkAll(COMPOSE, toJaeger, JAEGER), /jaeger has no port 4318/);
+    assertReports(checkAll(repo.compose, toJaeger, JAEGER), /jaeger has no port 4318/);
 
     const noExpose = loadCompose(
       COMPOSE_TEXT.replace(
@@ -107,8 +109,9 @@ describe('ports across the configs and docker-compose.yml', () => {
 });
 
 describe('ports across the configs and docker-compose.yml', () => {
+  const repo = repoComposeFixture();
   it('Grafana datasources point at compose services on declared ports', function () {
-    const dir = join(REPO, 'grafana/provisioning/datasources');
+    const dir = join(REPO_ROOT, 'grafana/provisioning/datasources');
     if (!existsSync(dir)) {
       console.log('      grafana/provisioning/datasources does not exist yet: skipped');
       this.skip();
@@ -122,7 +125,12 @@ describe('ports across the configs and docker-compose.yml', () => {
         if (!ds.url) continue;
         const refs = findAddresses(ds.url, `${ds.name}.url`);
         problems.push(
-          ...checkReferences(refs, PORTS, 'grafana', `grafana/provisioning/datasources/${f}`),
+          ...checkReferences(
+            refs,
+            servicePorts(repo.compose),
+            'grafana',
+            `grafana/provisioning/datasources/${f}`,
+          ),
         );
       }
     }
@@ -130,7 +138,7 @@ describe('ports across the configs and docker-compose.yml', () => {
   });
 
   it('Alertmanager webhooks to services in the stack use declared ports', function () {
-    const file = join(REPO, 'alertmanager/alertmanager.yml');
+    const file = join(REPO_ROOT, 'alertmanager/alertmanager.yml');
     if (!existsSync(file)) {
       console.log('      alertmanager/alertmanager.yml does not exist yet: skipped');
       this.skip();
@@ -149,7 +157,12 @@ describe('ports across the configs and docker-compose.yml', () => {
       'no webhook to the local alert-receiver',
     );
     assert.deepEqual(
-      checkReferences(refs, PORTS, 'alertmanager', 'alertmanager/alertmanager.yml'),
+      checkReferences(
+        refs,
+        servicePorts(repo.compose),
+        'alertmanager',
+        'alertmanager/alertmanager.yml',
+      ),
       [],
     );
   });

@@ -7,25 +7,19 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { describeBinary, findBinary, type FoundBinary } from '../../scripts/lib/binaries.ts';
-import { parseEnv } from '../../scripts/lib/env-file.ts';
-import { loadCompose, type Json, type Obj } from '../lib/compose.ts';
+import { repoComposeFixture, type ComposeFile, type Json, type Obj } from '../lib/compose.ts';
 import { checkReferences, prometheusTargets, servicePorts } from '../lib/ports.ts';
 import { run } from '../lib/programs.ts';
-import { REPO } from '../lib/repo.ts';
+import { assertReports } from '../lib/reports.ts';
 import { withTempFile } from '../lib/temp-dir.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
-const PROM_DIR = join(REPO, 'prometheus');
+const PROM_DIR = join(REPO_ROOT, 'prometheus');
 const CONFIG_TEXT = readFileSync(join(PROM_DIR, 'prometheus.yml'), 'utf8');
 const CONFIG = YAML.parse(CONFIG_TEXT) as Obj;
 const RULE_FILES = readdirSync(join(PROM_DIR, 'rules'))
   .filter((f) => f.endsWith('.yml'))
   .map((f) => join('rules', f));
-const ENV = new Map([
-  ...parseEnv(readFileSync(join(REPO, '.env.example'), 'utf8')),
-  ['GRAFANA_ADMIN_PASSWORD', 'x'],
-]);
-const COMPOSE = loadCompose(readFileSync(join(REPO, 'docker-compose.yml'), 'utf8'), ENV);
-const PORTS = servicePorts(COMPOSE);
 
 /** Every promtool on this machine: the pinned build and Debian's, each announced. */
 function promtools(): FoundBinary[] {
@@ -49,7 +43,7 @@ function fileSdTargets(dir: string): Record<string, Json> {
   return out;
 }
 
-function checkTargets(cfg: Obj, fileSd: Record<string, Json>): string[] {
+function checkTargets(cfg: Obj, fileSd: Record<string, Json>, compose: ComposeFile): string[] {
   const targets = prometheusTargets(cfg, fileSd);
   const malformed = targets
     .filter((t) => Number.isNaN(t.port))
@@ -58,7 +52,7 @@ function checkTargets(cfg: Obj, fileSd: Record<string, Json>): string[] {
     ...malformed,
     ...checkReferences(
       targets.filter((t) => !Number.isNaN(t.port)),
-      PORTS,
+      servicePorts(compose),
       'prometheus',
       'prometheus.yml',
     ),
@@ -122,6 +116,7 @@ describe('prometheus config', () => {
 });
 
 describe('prometheus config', () => {
+  const repo = repoComposeFixture();
   describe('targets', () => {
     it('scrapes the app, the Collector (own and span metrics), Jaeger, VictoriaLogs, Alertmanager, Grafana and itself, one job each', () => {
       const jobs = (CONFIG.scrape_configs as Obj[])
@@ -149,7 +144,8 @@ describe('prometheus config', () => {
     });
 
     it('every target (prometheus.yml and prometheus/targets/*.yml) is a compose service on a declared port', () => {
-      assert.deepEqual(checkTargets(CONFIG, fileSdTargets(join(PROM_DIR, 'targets'))), []);
+      const fileSd = fileSdTargets(join(PROM_DIR, 'targets'));
+      assert.deepEqual(checkTargets(CONFIG, fileSd, repo.compose), []);
     });
 
     it('reports a target on an unknown service, on an undeclared port, and in a targets/ file', () => {
@@ -161,19 +157,17 @@ describe('prometheus config', () => {
       (jobs.find((j) => j.job_name === 'grafana')!.static_configs as Obj[])[0].targets = [
         'grafna:3000',
       ];
-      const problems = checkTargets(bad, {
-        'targets/mine.yml': [{ targets: ['my-service:8080'], labels: { job: 'mine' } }],
-      });
+      const problems = checkTargets(
+        bad,
+        { 'targets/mine.yml': [{ targets: ['my-service:8080'], labels: { job: 'mine' } }] },
+        repo.compose,
+      );
       const expected = [
         /jaeger has no port 9999/,
         /"grafna:3000" is not a compose service/,
         /targets\/mine.yml.*"my-service:8080" is not a compose service/,
       ];
-      for (const e of expected)
-        assert.ok(
-          problems.some((p) => e.test(p)),
-          `${e} not in ${JSON.stringify(problems)}`,
-        );
+      for (const e of expected) assertReports(problems, e);
     });
 
     it('the extension point reads prometheus/targets/*.yml (a folder that exists, with its README)', () => {
@@ -187,17 +181,18 @@ describe('prometheus config', () => {
 });
 
 describe('prometheus config', () => {
+  const repo = repoComposeFixture();
   // docs/decisions/0014-otlp-metrics-into-prometheus.md: pushed series are named like the
   // scraped ones, carry the one service label, and a retried batch is still stored.
   it('takes OTLP metrics: receiver on, names with suffixes, service_name, an out-of-order window', () => {
-    const prometheus = (COMPOSE.services as Obj).prometheus as Obj;
+    const prometheus = (repo.compose.services as Obj).prometheus as Obj;
     assert.ok((prometheus.command as Json[]).includes('--web.enable-otlp-receiver'));
     const otlp = CONFIG.otlp as Obj;
     assert.equal(otlp.translation_strategy, 'UnderscoreEscapingWithSuffixes');
     assert.deepEqual(otlp.promote_resource_attributes, ['service.name']);
     const window = ((CONFIG.storage as Obj).tsdb as Obj).out_of_order_time_window as string;
     const collector = YAML.parse(
-      readFileSync(join(REPO, 'otel-collector/config.yaml'), 'utf8'),
+      readFileSync(join(REPO_ROOT, 'otel-collector/config.yaml'), 'utf8'),
     ) as Obj;
     const exporter = (collector.exporters as Obj)['otlp_http/prometheus'] as Obj;
     assert.equal(exporter.metrics_endpoint, 'http://prometheus:9090/api/v1/otlp/v1/metrics');
@@ -208,7 +203,7 @@ describe('prometheus config', () => {
   it('names the service on scraped series too: the app job sets service_name', () => {
     const app = (CONFIG.scrape_configs as Obj[]).find((j) => j.job_name === 'app') as Obj;
     const labels = ((app.static_configs as Obj[])[0].labels ?? {}) as Obj;
-    const appService = ((COMPOSE.services as Obj).app as Obj).environment as Obj;
+    const appService = ((repo.compose.services as Obj).app as Obj).environment as Obj;
     assert.equal(labels.service_name, appService.OTEL_SERVICE_NAME);
   });
 
@@ -216,7 +211,7 @@ describe('prometheus config', () => {
   // the 30-day SLO window needs at the stack's own series count (about 10,000, with headroom:
   // 10,000 × 4 samples a minute × 31 days × 2 bytes ≈ 3.6 GB).
   it('docker-compose.yml caps the TSDB at retention.size, at least twice 31 days of the stack', () => {
-    const prometheus = (COMPOSE.services as Obj).prometheus as Obj;
+    const prometheus = (repo.compose.services as Obj).prometheus as Obj;
     const flags = (prometheus.command as Json[]).map(String);
     const size = flags.find((f) => f.startsWith('--storage.tsdb.retention.size='))?.split('=')[1];
     assert.ok(size, '--storage.tsdb.retention.size is not set');

@@ -8,18 +8,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { describeBinary } from '../../scripts/lib/binaries.ts';
+import { FULL_CONFIG, renderComposeTimeScale } from '../../scripts/lib/stack/compose-time-scale.ts';
 import {
-  FULL_CONFIG,
-  renderComposeTimeScale,
+  parseTimeScale,
+  REAL_TIME,
+  speedup,
   TIME_SCALE_DIR,
   TIME_SCALE_OVERRIDE,
-} from '../../scripts/lib/stack/compose-time-scale.ts';
-import { renderedTimeScale } from '../../scripts/lib/endpoints.ts';
+  TIME_SCALE_STATE,
+} from '../../scripts/lib/time-scale.ts';
+import { renderedTimeScale, resolveEndpoints } from '../../scripts/lib/endpoints.ts';
 import { rewriteRuleFile } from '../../scripts/lib/stack/rewrite.ts';
 import { FLOORS } from '../../scripts/lib/stack/stack.ts';
 import { program, run } from '../lib/programs.ts';
-import { REPO } from '../lib/repo.ts';
 import { renderTimeScaleCopy } from '../lib/time-scale-copy.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
 type Rules = {
   groups: { name: string; rules: { alert?: string; for?: string; expr: string }[] }[];
@@ -44,7 +47,7 @@ function scaledPrometheus(f: ReturnType<typeof timeScaleCopyFixture>): void {
     const override = YAML.parse(readFileSync(join(f.repo, TIME_SCALE_OVERRIDE), 'utf8')) as {
       services: Record<string, { command?: string[]; volumes?: string[]; environment?: object }>;
     };
-    const base = YAML.parse(readFileSync(join(REPO, 'docker-compose.yml'), 'utf8')) as {
+    const base = YAML.parse(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8')) as {
       services: { prometheus: { command: string[] } };
     };
     const { command, volumes } = override.services.prometheus;
@@ -59,13 +62,13 @@ function scaledPrometheus(f: ReturnType<typeof timeScaleCopyFixture>): void {
       './prometheus/targets:/etc/prometheus/targets:ro,z',
     ]);
     assert.deepEqual(override.services.app.environment, { HEALTH_CHECK_INTERVAL_MS: '1000' });
-    assert.equal(renderedTimeScale(f.repo), '60');
+    assert.deepEqual(renderedTimeScale(f.repo), speedup(60));
   });
 
   it('the rules are exactly what the native rewrite makes of them at the same scale', () => {
     const source = 'prometheus/rules/alerts.yml';
-    const native = rewriteRuleFile(readFileSync(join(REPO, source), 'utf8'), {
-      scaling: { factor: 1 / 60, ...FLOORS },
+    const native = rewriteRuleFile(readFileSync(join(REPO_ROOT, source), 'utf8'), {
+      scaling: { ...speedup(60), ...FLOORS },
       scrapeIntervalMs: 1000,
       evaluationIntervalMs: 1000,
       compat: 'v3',
@@ -118,9 +121,10 @@ function scaledAlertmanagerAndReset(f: ReturnType<typeof timeScaleCopyFixture>):
     const copy = mkdtempSync(join(tmpdir(), 'time-scale-1-'));
     try {
       cpSync(f.repo, copy, { recursive: true });
-      assert.equal(renderComposeTimeScale(copy, '1', join(copy, 'none.yml')), undefined);
+      assert.equal(renderComposeTimeScale(copy, REAL_TIME, join(copy, 'none.yml')), undefined);
       assert.equal(existsSync(join(copy, TIME_SCALE_OVERRIDE)), false);
       assert.equal(existsSync(join(copy, TIME_SCALE_DIR)), false);
+      assert.equal(existsSync(join(copy, TIME_SCALE_STATE)), false);
       assert.equal(renderedTimeScale(copy), undefined);
     } finally {
       rmSync(copy, { recursive: true, force: true });
@@ -132,4 +136,17 @@ describe('make up TIME_SCALE=60: the compose override', () => {
   const f = timeScaleCopyFixture();
   scaledPrometheus(f);
   scaledAlertmanagerAndReset(f);
+});
+
+describe('make up TIME_SCALE=2.5: the scale the scripts read back', () => {
+  it('is the scale rendered, 2.5, not a rounded 3', () => {
+    const { repo } = renderTimeScaleCopy('2.5');
+    try {
+      const env = { NATIVE_STATE_DIR: join(repo, '.native') };
+      assert.deepEqual(resolveEndpoints({}, env, repo).timeScale, parseTimeScale('2.5'));
+      assert.deepEqual(resolveEndpoints({}, env, repo).timeScale, { speedup: 2.5, factor: 0.4 });
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+    }
+  });
 });

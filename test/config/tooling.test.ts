@@ -27,7 +27,7 @@ import { parsePins, readPins } from '../../scripts/lib/pins.ts';
 import { formatEnvValue, parseEnv, setEnvValues } from '../../scripts/lib/env-file.ts';
 import { formatUrls, stackUrls } from '../../scripts/urls.ts';
 import { resolveEndpoints } from '../../scripts/lib/endpoints.ts';
-import { REPO } from '../lib/repo.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
 let tmp: string;
 beforeEach(() => {
@@ -303,7 +303,7 @@ describe('make configure', () => {
   });
 
   it('the real .env.example leaves every secret empty (make configure fills them)', () => {
-    const env = parseEnv(readFileSync(join(REPO, '.env.example'), 'utf8'));
+    const env = parseEnv(readFileSync(join(REPO_ROOT, '.env.example'), 'utf8'));
     for (const key of [
       'GRAFANA_ADMIN_PASSWORD',
       'ADMIN_TOKEN',
@@ -403,13 +403,13 @@ describe('shell scripts parse', () => {
   const scripts = ['scripts/tools/build-binaries.sh', 'scripts/tools/bin-path.sh', '.ci/run'];
   for (const script of scripts) {
     it(`bash -n ${script}`, () => {
-      const r = spawnSync('bash', ['-n', join(REPO, script)], { encoding: 'utf8' });
+      const r = spawnSync('bash', ['-n', join(REPO_ROOT, script)], { encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
     });
   }
   it('bash -n fails on a script cut short (the check can fail)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bash-n-'));
-    const cut = readFileSync(join(REPO, scripts[0]), 'utf8').replace(/\n}\n[^]*$/, '\n');
+    const cut = readFileSync(join(REPO_ROOT, scripts[0]), 'utf8').replace(/\n}\n[^]*$/, '\n');
     writeFileSync(join(dir, 'cut.sh'), cut);
     const r = spawnSync('bash', ['-n', join(dir, 'cut.sh')], { encoding: 'utf8' });
     rmSync(dir, { recursive: true, force: true });

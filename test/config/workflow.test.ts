@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { requirePinned, run } from '../lib/programs.ts';
-import { REPO } from '../lib/repo.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
-const WORKFLOW = join(REPO, '.github/workflows/ci.yml');
+const WORKFLOW = join(REPO_ROOT, '.github/workflows/ci.yml');
 const text = readFileSync(WORKFLOW, 'utf8');
 
 interface Step {
@@ -40,7 +40,11 @@ function findShellcheck(): string {
 /** actionlint on one workflow file, with ShellCheck on its scripts (pyflakes: no Python here). */
 function actionlint(ctx: Mocha.Context, file: string) {
   const bin = requirePinned(ctx, 'actionlint');
-  return run(bin.path, ['-no-color', `-shellcheck=${findShellcheck()}`, '-pyflakes=', file], REPO);
+  return run(
+    bin.path,
+    ['-no-color', `-shellcheck=${findShellcheck()}`, '-pyflakes=', file],
+    REPO_ROOT,
+  );
 }
 
 describe('.github/workflows/ci.yml', () => {
@@ -119,7 +123,7 @@ describe('.github/workflows/ci.yml', () => {
     });
 
     it("runs the README's quick start make commands in the README's order", () => {
-      const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+      const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
       const quickStart = /## Quick start[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)?.[1];
       assert.ok(quickStart, 'the README has a quick start code block');
       const readmeTargets = makeTargets(quickStart.split('\n'));
@@ -156,7 +160,7 @@ describe('.github/workflows/ci.yml', () => {
   describe('the test job: what .ci/run does', () => {
     const steps = jobs.test?.steps ?? [];
     const runs = steps.map((s) => s.run ?? '').join('\n');
-    const ciRun = readFileSync(join(REPO, '.ci/run'), 'utf8');
+    const ciRun = readFileSync(join(REPO_ROOT, '.ci/run'), 'utf8');
 
     it('installs the same Debian packages as .ci/run, with sudo', () => {
       const packages = /apt-get install[^\n]*--no-install-recommends ([^>\n]*)/.exec(ciRun)?.[1];

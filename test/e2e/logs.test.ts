@@ -17,7 +17,6 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { panelsOf, readDashboards } from '../../scripts/lib/dashboards/panel-queries.ts';
 import { PrometheusClient } from '../../scripts/lib/clients.ts';
-import { REPO_DIR } from '../../scripts/lib/endpoints.ts';
 import { waitUntil } from '../../scripts/lib/wait.ts';
 import { count, logOf, probeLogExportFailures } from '../lib/collector-probe.ts';
 import { JaegerClient, SPAN_KIND, type JaegerSpan } from '../lib/jaeger-client.ts';
@@ -26,9 +25,11 @@ import { stackFixture, type StackFixture, type StackFixtureOptions } from '../li
 import { logsqlString, VictoriaLogsClient, type LogRow } from '../lib/victorialogs.ts';
 import { SERVICE } from '../lib/agent-runs.ts';
 import { appCatalog } from '../lib/app-module.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
+import { speedup } from '../../scripts/lib/time-scale.ts';
 
 // As the trace tests: 15 s scrapes become 1 s. Nothing here waits for an alert.
-const TIME_SCALE = 1 / 15;
+const TIME_SCALE = speedup(15);
 // The app exports spans every 5 s and log records every 1 s (OTel defaults), the Collector
 // batches for up to 1 s more: 20 s leaves room for a loaded machine.
 const ARRIVAL_MS = 20_000;
@@ -72,7 +73,7 @@ interface Datasource {
 
 /** The provisioned datasources, with Grafana's unescaping of `$$` (provisioning tests check it). */
 function provisionedDatasource(uid: string): Datasource {
-  const file = path.join(REPO_DIR, 'grafana/provisioning/datasources/datasources.yml');
+  const file = path.join(REPO_ROOT, 'grafana/provisioning/datasources/datasources.yml');
   const text = readFileSync(file, 'utf8').replaceAll('$$', '$');
   const found = (YAML.parse(text) as { datasources: Datasource[] }).datasources.find(
     (d) => d.uid === uid,
@@ -104,7 +105,7 @@ function logsPanelQueries(route: string | 'All'): { panel: string; expr: string 
 
 /** The base names of the logs pipeline's Collector metrics the alert rules read. */
 function ruleLogRecordNames(): string[] {
-  const rules = readFileSync(path.join(REPO_DIR, 'prometheus/rules/alerts.yml'), 'utf8');
+  const rules = readFileSync(path.join(REPO_ROOT, 'prometheus/rules/alerts.yml'), 'utf8');
   return [...new Set(rules.match(/otelcol_[a-z_]+_log_records/g) ?? [])].sort();
 }
 

@@ -12,9 +12,10 @@ import { readEnvFile } from '../../scripts/lib/env-file.ts';
 import { nativeControl } from '../../scripts/lib/scenarios/app-control.ts';
 import { PrometheusClient } from '../../scripts/lib/clients.ts';
 import { waitUntil } from '../../scripts/lib/wait.ts';
-import { isAlive, REPO_DIR } from '../../scripts/lib/endpoints.ts';
+import { isAlive } from '../../scripts/lib/endpoints.ts';
 import type { Managed } from '../../scripts/lib/supervisor.ts';
 import { runScript } from '../lib/whole-stack.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
 interface NativeState {
   pid: number;
@@ -67,7 +68,7 @@ class NativeRun {
         '--time-scale',
         '1/60',
       ],
-      { cwd: REPO_DIR, stdio: ['ignore', 'pipe', 'pipe'] },
+      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child.stdout?.on('data', (c: Buffer) => (this.output += c.toString()));
     child.stderr?.on('data', (c: Buffer) => (this.output += c.toString()));
@@ -105,7 +106,7 @@ class NativeRun {
 function nativeRunFixture(): NativeRun {
   const run = new NativeRun();
   before(function () {
-    if (!existsSync(path.join(REPO_DIR, 'app/dist/server.js'))) {
+    if (!existsSync(path.join(REPO_ROOT, 'app/dist/server.js'))) {
       console.log('    SKIPPED: app/dist is missing (make e2e builds it first)');
       this.skip();
     }

@@ -17,9 +17,10 @@ import { appCatalog } from '../lib/app-module.ts';
 import { JaegerClient, SPAN_KIND } from '../lib/jaeger-client.ts';
 import { stackFixture, type StackFixture, type StackFixtureOptions } from '../lib/stack-fixture.ts';
 import { logsqlString, VictoriaLogsClient } from '../lib/victorialogs.ts';
+import { speedup } from '../../scripts/lib/time-scale.ts';
 
 // As the trace and log tests: 15 s scrapes (and the Python service's metric exports) become 1 s.
-const TIME_SCALE = 1 / 15;
+const TIME_SCALE = speedup(15);
 // Spans leave both services within 5 s (batch span processors), log records within 1 s, metrics
 // every second; the Collector batches for 1 s more. 20 s leaves room for a loaded machine.
 const ARRIVAL_MS = 20_000;

@@ -16,7 +16,6 @@ import YAML from 'yaml';
 import type { Catalog } from '../../scripts/lib/load/catalog.ts';
 import { PrometheusClient } from '../../scripts/lib/clients.ts';
 import { waitUntil } from '../../scripts/lib/wait.ts';
-import { REPO_DIR } from '../../scripts/lib/endpoints.ts';
 import type { Stack } from '../../scripts/lib/stack/stack.ts';
 import {
   checkRunTrace,
@@ -38,10 +37,12 @@ import { stackFixture, type StackFixture, type StackFixtureOptions } from '../li
 import { collectorNameRefs, type NameRef } from '../lib/collector-rule-refs.ts';
 import { JaegerClient, SPAN_KIND, type JaegerSpan } from '../lib/jaeger-client.ts';
 import { exemplars, scrape, total, type Exemplar } from '../lib/prometheus-text.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
+import { speedup } from '../../scripts/lib/time-scale.ts';
 
 // Mild: the 15 s scrape and evaluation intervals become 1 s, so a scrape follows every step
 // within a second. Nothing here waits for an alert.
-const TIME_SCALE = 1 / 15;
+const TIME_SCALE = speedup(15);
 // The app's batch span processor exports every 5 s (the OTel default, OTEL_BSP_SCHEDULE_DELAY)
 // and the Collector's batch processor waits up to 1 s more: 6 s after a request ended its
 // spans are in the Collector's export queue; 10 s leaves room for a loaded machine.
@@ -464,7 +465,7 @@ const served = (ref: NameRef, names: Set<string>) => [...names].some(ref.matches
  * receiver takes bodies up to 20 MiB.) Returns the names the Collector serves then.
  */
 async function provokeSendFailure(t: TracesStack, sendFailed: NameRef[]): Promise<Set<string>> {
-  const jaegerConfig = YAML.parse(readFileSync(path.join(REPO_DIR, 'jaeger/config.yaml'), 'utf8'));
+  const jaegerConfig = YAML.parse(readFileSync(path.join(REPO_ROOT, 'jaeger/config.yaml'), 'utf8'));
   const limitMiB = Number(
     jaegerConfig.receivers?.otlp?.protocols?.grpc?.max_recv_msg_size_mib ?? 4,
   );

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 import { dashboards, fileName, render } from '../../grafana/src/dashboards.ts';
 import { JAEGER_UI, RUNBOOKS_URL, TAG, UIDS } from '../../grafana/src/links.ts';
 import {
@@ -26,10 +27,7 @@ import {
   seriesNames,
 } from '../lib/known-metrics.ts';
 
-const DATASOURCES = new URL(
-  '../../grafana/provisioning/datasources/datasources.yml',
-  import.meta.url,
-);
+const DATASOURCES = join(REPO_ROOT, 'grafana/provisioning/datasources/datasources.yml');
 const provisionedUids = (): string[] =>
   (parse(readFileSync(DATASOURCES, 'utf8')) as { datasources: { uid: string }[] }).datasources.map(
     (datasource) => datasource.uid,

@@ -2,12 +2,13 @@
 // it would read are checked against the rest of the repo instead.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse } from 'yaml';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 import { metricNames, paddingIn, syntaxErrors } from '../lib/panel-queries.ts';
 import { knownMetrics } from '../lib/known-metrics.ts';
 
-const read = (path: string): string =>
-  readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
+const read = (path: string): string => readFileSync(join(REPO_ROOT, path), 'utf8');
 
 const DATASOURCES_FILE = 'grafana/provisioning/datasources/datasources.yml';
 const PROVIDERS_FILE = 'grafana/provisioning/dashboards/dashboards.yml';

@@ -15,14 +15,8 @@ import {
 import { matcherValues } from '../../scripts/lib/helm/promql.ts';
 import { alertNames, type RuleFile } from '../../scripts/lib/helm/rules.ts';
 import { program, run } from '../lib/programs.ts';
-import {
-  COMBINATIONS,
-  REPO,
-  byKind,
-  lintChart,
-  renderChart,
-  type KubeObject,
-} from '../lib/helm.ts';
+import { COMBINATIONS, byKind, lintChart, renderChart, type KubeObject } from '../lib/helm.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
 interface Container {
   name: string;
@@ -68,7 +62,7 @@ function serviceConfig(env: NodeJS.ProcessEnv): {
   managementPort?: number;
   graceMs: number;
 } {
-  const module = pathToFileURL(join(REPO, 'app/src/config.ts')).href;
+  const module = pathToFileURL(join(REPO_ROOT, 'app/src/config.ts')).href;
   const script = `import { loadConfig } from ${JSON.stringify(module)};
     const c = loadConfig(JSON.parse(process.env.RENDERED_ENV));
     console.log(JSON.stringify({ port: c.port, managementPort: c.managementPort, graceMs: c.shutdown.graceMs }));`;
@@ -123,7 +117,7 @@ function renderedChartFixture() {
 function renderedRules(f: ReturnType<typeof renderedChartFixture>): void {
   it('PrometheusRules with every alert of alerts.yml except those left to kube-prometheus-stack', function () {
     const source = YAML.parse(
-      readFileSync(join(REPO, 'prometheus/rules/alerts.yml'), 'utf8'),
+      readFileSync(join(REPO_ROOT, 'prometheus/rules/alerts.yml'), 'utf8'),
     ) as RuleFile;
     const rendered = new Set(
       byKind(f.objects, 'PrometheusRule').flatMap((o) => alertNames(ruleGroups(o))),
@@ -182,12 +176,14 @@ function renderedObjects(f: ReturnType<typeof renderedChartFixture>): void {
   });
 
   it('one ConfigMap per dashboard, labelled for the Grafana sidecar, datasource uid prometheus', function () {
-    const dashboards = readFileSync(join(REPO, 'grafana/dashboards/agent-llm.json'), 'utf8');
+    const dashboards = readFileSync(join(REPO_ROOT, 'grafana/dashboards/agent-llm.json'), 'utf8');
     const maps = byKind(f.objects, 'ConfigMap').filter(
       (c) => c.metadata.labels?.grafana_dashboard === '1',
     );
     // As many as grafana/dashboards/ holds, not a number copied from there.
-    const files = readdirSync(join(REPO, 'grafana/dashboards')).filter((f) => f.endsWith('.json'));
+    const files = readdirSync(join(REPO_ROOT, 'grafana/dashboards')).filter((f) =>
+      f.endsWith('.json'),
+    );
     assert.equal(maps.length, files.length);
     const llm = maps.find((m) => m.data?.['agent-llm.json']);
     assert.equal(llm?.data?.['agent-llm.json'], dashboards);

@@ -18,15 +18,16 @@ import {
 } from '../../scripts/lib/helm/promql.ts';
 import { alertNames, chartRules, type RuleFile } from '../../scripts/lib/helm/rules.ts';
 import { CHART_DIR, GENERATED_DIR, drift, generatedFiles } from '../../scripts/lib/helm/sync.ts';
-import { CHART, REPO } from '../lib/helm.ts';
+import { CHART } from '../lib/helm.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
 const readRules = (name: string): RuleFile =>
-  YAML.parse(readFileSync(join(REPO, 'prometheus/rules', name), 'utf8')) as RuleFile;
+  YAML.parse(readFileSync(join(REPO_ROOT, 'prometheus/rules', name), 'utf8')) as RuleFile;
 
 function runSync(args: string[]): { code: number | null; output: string } {
   const r = spawnSync(
     process.execPath,
-    ['--disable-warning=ExperimentalWarning', join(REPO, 'scripts/helm-sync.ts'), ...args],
+    ['--disable-warning=ExperimentalWarning', join(REPO_ROOT, 'scripts/helm-sync.ts'), ...args],
     { encoding: 'utf8', timeout: 60_000 },
   );
   return { code: r.status, output: `${r.stdout}${r.stderr}` };
@@ -124,7 +125,7 @@ describe('helm-sync: rules for the chart', function () {
   });
 
   it('maps each alert it leaves out to a kube-prometheus-stack alert in docs/kubernetes.md', function () {
-    const doc = readFileSync(join(REPO, 'docs/kubernetes.md'), 'utf8');
+    const doc = readFileSync(join(REPO_ROOT, 'docs/kubernetes.md'), 'utf8');
     for (const [ours, theirs] of Object.entries(LEFT_TO_KUBE_PROMETHEUS_STACK)) {
       const name = theirs.split(' ')[0];
       assert.match(
@@ -143,7 +144,7 @@ describe('helm-sync: drift check', function () {
   this.timeout(60_000);
 
   it('the committed chart is in step with prometheus/rules, grafana/dashboards and the configs', function () {
-    assert.deepEqual(drift(generatedFiles(REPO), join(REPO, CHART_DIR)), []);
+    assert.deepEqual(drift(generatedFiles(REPO_ROOT), join(REPO_ROOT, CHART_DIR)), []);
   });
 
   it('fails on a hand-edited copy, an extra file and a missing one, naming each', function () {

@@ -21,8 +21,9 @@ import {
   NOT_RENDERED_ON_KUBERNETES,
 } from '../../scripts/lib/helm/kube-prometheus-stack.ts';
 import type { RuleFile } from '../../scripts/lib/helm/rules.ts';
-import { REPO, byKind, renderChart } from '../lib/helm.ts';
+import { byKind, renderChart } from '../lib/helm.ts';
 import { moveRuleTests, parseRuleTests } from '../lib/rule-tests.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
 const exec = promisify(execFile);
 const promtool = findBinary('promtool');
@@ -62,7 +63,7 @@ describe(`chart rules under promtool: ${promtool ? describeBinary(promtool) : 'n
   this.timeout(300_000);
   const work = mkdtempSync(join(tmpdir(), 'chart-rules-'));
   const outcomes = new Map<string, Promise<{ ok: boolean; output: string }>>();
-  const testFiles = readdirSync(join(REPO, 'test/rules'))
+  const testFiles = readdirSync(join(REPO_ROOT, 'test/rules'))
     .filter((f) => f.endsWith('.test.yml'))
     .sort();
 
@@ -81,7 +82,7 @@ describe(`chart rules under promtool: ${promtool ? describeBinary(promtool) : 'n
       groups,
     };
     for (const f of testFiles) {
-      const parsed = parseRuleTests(readFileSync(join(REPO, 'test/rules', f), 'utf8'));
+      const parsed = parseRuleTests(readFileSync(join(REPO_ROOT, 'test/rules', f), 'utf8'));
       writeFileSync(join(work, f), YAML.stringify(moveRuleTests(parsed, move)));
       outcomes.set(f, runPromtool(['test', 'rules', join(work, f)]));
     }
@@ -171,7 +172,7 @@ describe('two installs in one cluster keep their own thresholds', function () {
     const files = ['a', 'b'].flatMap((copy) =>
       ['thresholds.yml', 'recording.yml', 'alerts.yml'].map((f) => {
         const dst = join(work, `${copy}-${f}`);
-        copyFileSync(join(REPO, 'prometheus/rules', f), dst);
+        copyFileSync(join(REPO_ROOT, 'prometheus/rules', f), dst);
         return dst;
       }),
     );

@@ -7,11 +7,11 @@
 import { readFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { catalogOf, type Catalog } from '../../scripts/lib/load/catalog.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
-const APP_SRC = fileURLToPath(new URL('../../app/src/', import.meta.url));
+const APP_SRC = path.join(REPO_ROOT, 'app/src/');
 
 interface CompilingModule {
   _compile(code: string, filename: string): void;

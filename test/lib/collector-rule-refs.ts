@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parser } from '@prometheus-io/lezer-promql';
 import YAML from 'yaml';
-import { REPO_DIR } from '../../scripts/lib/endpoints.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
 export interface NameRef {
   rule: string;
@@ -17,7 +17,7 @@ const unquote = (literal: string) => JSON.parse(literal.replace(/^'|'$/g, '"')) 
 
 /** Every selector of the rules in prometheus/rules/ whose metric name is a Collector's (`otelcol_…`). */
 export function collectorNameRefs(): NameRef[] {
-  const dir = path.join(REPO_DIR, 'prometheus/rules');
+  const dir = path.join(REPO_ROOT, 'prometheus/rules');
   const refs: NameRef[] = [];
   for (const file of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f))) {
     const doc = YAML.parse(readFileSync(path.join(dir, file), 'utf8')) as {

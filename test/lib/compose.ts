@@ -1,117 +1,105 @@
-// docker-compose.yml as the config tests see it: parsed with YAML merge keys, interpolated the
-// way Compose does (${VAR}, ${VAR:-default}, ${VAR:?error}, $$), and checked against the rules
-// of the stack (SPEC 5, issue 4). Each check returns problems as sentences; an empty list means
-// the file passes. The tests feed broken copies to the same functions to prove they can fail.
+// docker-compose.yml as Compose itself resolves it, and the stack's rules checked on that model.
+// The model comes from compose-check (scripts/tools/compose-check: compose-go, the loader of
+// `docker compose`, with the options of `docker compose config`): interpolated from an env file,
+// with merge keys and extends applied, every short syntax in its long form (ports, volumes,
+// depends_on, environment as a mapping, command as a list), validated against the Compose
+// schema. So the checks here are about the stack's rules, not Compose's syntax, and a file
+// Compose refuses throws. Each check returns problems as sentences; an empty list means the
+// file passes. The tests feed broken copies to the same functions to prove they can fail.
 
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import YAML from 'yaml';
+import { findBinary } from '../../scripts/lib/binaries.ts';
+import { parseEnv } from '../../scripts/lib/env-file.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 import { parseDuration } from '../../scripts/lib/stack/duration.ts';
 
 import { isObj, type Json, type Obj } from '../../scripts/lib/yaml.ts';
+import { requirePinned } from './programs.ts';
 
 export { isObj, type Json, type Obj };
-
-/** Compose variable interpolation of one string. Unset variables without default become "". */
-export function interpolate(value: string, env: Map<string, string>, where = 'value'): string {
-  let out = '';
-  for (let i = 0; i < value.length; i++) {
-    const c = value[i];
-    if (c !== '$') {
-      out += c;
-      continue;
-    }
-    const next = value[i + 1];
-    if (next === '$') {
-      out += '$';
-      i++;
-      continue;
-    }
-    if (next === '{') {
-      const end = value.indexOf('}', i + 2);
-      if (end === -1) throw new Error(`${where}: unclosed \${ in "${value}"`);
-      const body = value.slice(i + 2, end);
-      if (body.includes('${'))
-        throw new Error(`${where}: nested \${} is not supported: "${value}"`);
-      out += resolveVariable(body, env, where);
-      i = end;
-      continue;
-    }
-    const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(value.slice(i + 1));
-    if (!m) throw new Error(`${where}: a lone "$" must be written "$$": "${value}"`);
-    out += env.get(m[0]) ?? '';
-    i += m[0].length;
-  }
-  return out;
-}
-
-function resolveVariable(body: string, env: Map<string, string>, where: string): string {
-  const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?+])(.*))?$/s.exec(body);
-  if (!m) throw new Error(`${where}: bad variable reference \${${body}}`);
-  const [, name, colon, op, arg = ''] = m;
-  const value = env.get(name);
-  const unset = value === undefined || (colon === ':' && value === '');
-  switch (op) {
-    case undefined:
-      return value ?? '';
-    case '-':
-      return unset ? arg : (value as string);
-    case '+':
-      return unset ? '' : arg;
-    case '?':
-      if (unset) throw new Error(`${where}: required variable ${name} is missing: ${arg}`);
-      return value as string;
-    default:
-      throw new Error(`${where}: bad variable reference \${${body}}`);
-  }
-}
-
-/** Every variable name the values of a compose text reference (comments are not values). */
-export function referencedVariables(text: string): Set<string> {
-  const out = new Set<string>();
-  const walk = (node: unknown): void => {
-    if (typeof node === 'string') {
-      for (const m of node.replace(/\$\$/g, '').matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)/g)) {
-        out.add(m[1]);
-      }
-    } else if (Array.isArray(node)) node.forEach(walk);
-    else if (isObj(node)) Object.values(node).forEach(walk);
-  };
-  walk(YAML.parse(text, { merge: true }));
-  return out;
-}
-
-function interpolateTree(node: Json, env: Map<string, string>, path: string): Json {
-  if (typeof node === 'string') return interpolate(node, env, path);
-  if (Array.isArray(node)) return node.map((v, i) => interpolateTree(v, env, `${path}[${i}]`));
-  if (isObj(node)) {
-    const out: Obj = {};
-    for (const [k, v] of Object.entries(node)) out[k] = interpolateTree(v, env, `${path}.${k}`);
-    return out;
-  }
-  return node;
-}
 
 export interface ComposeFile {
   services: Record<string, Obj>;
   volumes: Obj;
-  raw: Obj;
+  /** Every variable the file references (before interpolation), with its default. */
+  variables: Record<string, { default: string; required: boolean }>;
 }
 
-/** Parses (with `<<` merge keys) and interpolates a compose file; x-* blocks are dropped. */
+/**
+ * An env file compose-go reads back exactly: single-quoted values are taken literally (no
+ * interpolation, no escapes), so a value may hold `$`, `#` or spaces but not a quote or newline.
+ */
+function envFileText(env: Map<string, string>): string {
+  return [...env]
+    .map(([key, value]) => {
+      if (/['\n]/.test(value)) throw new Error(`${key}: cannot write ${JSON.stringify(value)}`);
+      return `${key}='${value}'\n`;
+    })
+    .join('');
+}
+
+/**
+ * Loads a compose text (and the repo's paths: relative paths resolve from the repo root, as
+ * written) with every profile enabled. Throws Compose's own error for a file it refuses.
+ */
 export function loadCompose(text: string, env: Map<string, string>): ComposeFile {
-  const doc: unknown = YAML.parse(text, { merge: true });
-  if (!isObj(doc)) throw new Error('docker-compose.yml: expected a mapping');
-  const raw = interpolateTree(
-    Object.fromEntries(Object.entries(doc).filter(([k]) => !k.startsWith('x-'))),
-    env,
-    'compose',
-  ) as Obj;
-  if (!isObj(raw.services)) throw new Error('docker-compose.yml: no services');
-  const services: Record<string, Obj> = {};
-  for (const [name, svc] of Object.entries(raw.services)) {
-    if (!isObj(svc)) throw new Error(`service ${name} is not a mapping`);
-    services[name] = svc;
+  const bin = findBinary('compose-check');
+  if (bin?.source !== 'pinned') {
+    throw new Error('compose-check is not built: run make tools (build-binaries.sh compose-check)');
   }
-  return { services, volumes: isObj(raw.volumes) ? raw.volumes : {}, raw };
+  const dir = mkdtempSync(join(tmpdir(), 'compose-model-'));
+  try {
+    writeFileSync(join(dir, 'docker-compose.yml'), text);
+    writeFileSync(join(dir, '.env'), envFileText(env));
+    const args = ['--env-file', join(dir, '.env'), '--project-dir', REPO_ROOT];
+    const flags = ['--profile', '*', '--no-path-resolution', '--json'];
+    const r = spawnSync(bin.path, [...args, ...flags, join(dir, 'docker-compose.yml')], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    if (r.error) throw r.error;
+    if (r.status === 2) throw new Error(`${bin.path} is older than its source: run make tools`);
+    if (r.status !== 0) throw new Error(r.stderr.replaceAll(dir, '<copy>').trim());
+    const { project, variables } = JSON.parse(r.stdout) as {
+      project: { services?: Record<string, Obj>; volumes?: Obj };
+      variables: ComposeFile['variables'];
+    };
+    return { services: project.services ?? {}, volumes: project.volumes ?? {}, variables };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The .env `make configure` writes, as the compose file sees it: the example, its secret set. */
+export function configuredEnv(): Map<string, string> {
+  const example = parseEnv(readFileSync(join(REPO_ROOT, '.env.example'), 'utf8'));
+  return new Map([...example, ['GRAFANA_ADMIN_PASSWORD', 'test-password']]);
+}
+
+let repoCompose: ComposeFile | undefined;
+
+/**
+ * The repo's docker-compose.yml with configuredEnv(), loaded once for every suite that asks,
+ * in a `before` hook: without compose-check the suite is skipped (in CI it fails).
+ */
+export function repoComposeFixture(): { readonly compose: ComposeFile } {
+  before(function () {
+    requirePinned(this, 'compose-check');
+    repoCompose ??= loadCompose(
+      readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8'),
+      configuredEnv(),
+    );
+  });
+  return {
+    get compose() {
+      if (!repoCompose) throw new Error('repoComposeFixture: used before its before hook');
+      return repoCompose;
+    },
+  };
 }
 
 // ------------------------------------------------------------------------------ ports
@@ -122,36 +110,18 @@ export interface PortMapping {
   target: number;
 }
 
-/** Short ("127.0.0.1:8000:8000") and long ({host_ip, published, target}) port syntax. */
-export function portMappings(svc: Obj, name: string): PortMapping[] {
-  const out: PortMapping[] = [];
-  for (const p of Array.isArray(svc.ports) ? svc.ports : []) {
-    if (isObj(p)) {
-      out.push({
-        hostIp: String(p.host_ip ?? ''),
-        published: String(p.published ?? ''),
-        target: Number(p.target),
-      });
-      continue;
-    }
-    const spec = String(p).replace(/\/(tcp|udp)$/, '');
-    const parts = spec.split(':');
-    if (parts.length === 3) {
-      out.push({ hostIp: parts[0], published: parts[1], target: Number(parts[2]) });
-    } else if (parts.length === 2) {
-      out.push({ hostIp: '', published: parts[0], target: Number(parts[1]) });
-    } else if (parts.length === 1) {
-      out.push({ hostIp: '', published: '', target: Number(parts[0]) });
-    } else {
-      throw new Error(`service ${name}: cannot read port "${String(p)}"`);
-    }
-  }
-  return out;
+/** A service's published ports (Compose's long form: host_ip, published, target). */
+export function portMappings(svc: Obj): PortMapping[] {
+  return (Array.isArray(svc.ports) ? svc.ports : []).filter(isObj).map((p) => ({
+    hostIp: String(p.host_ip ?? ''),
+    published: String(p.published ?? ''),
+    target: Number(p.target),
+  }));
 }
 
 /** Ports a service listens on inside the network: published targets plus `expose`. */
-export function containerPorts(svc: Obj, name: string): Set<number> {
-  const out = new Set(portMappings(svc, name).map((p) => p.target));
+export function containerPorts(svc: Obj): Set<number> {
+  const out = new Set(portMappings(svc).map((p) => p.target));
   for (const e of Array.isArray(svc.expose) ? svc.expose : []) out.add(Number(String(e)));
   return out;
 }
@@ -216,15 +186,12 @@ export function imageName(image: string): { repo: string; tag: string } {
 
 const EXACT_TAG = /^v?\d+\.\d+\.\d+(-[A-Za-z0-9.]+)?$/;
 
+/** Images pinned to an exact version (Compose's loader refuses a service without image or build). */
 export function checkImages(c: ComposeFile): string[] {
   const problems: string[] = [];
   for (const [name, svc] of Object.entries(c.services)) {
     if (svc.build !== undefined) continue;
-    if (typeof svc.image !== 'string') {
-      problems.push(`${name}: neither an image nor a build`);
-      continue;
-    }
-    const { tag } = imageName(svc.image);
+    const { tag } = imageName(String(svc.image));
     if (!EXACT_TAG.test(tag)) {
       problems.push(`${name}: image "${svc.image}" is not pinned to an exact version`);
     }
@@ -254,54 +221,39 @@ export function checkHealthchecks(c: ComposeFile): string[] {
   return problems;
 }
 
-const CONDITIONS = new Set([
-  'service_started',
-  'service_healthy',
-  'service_completed_successfully',
-]);
-
+/**
+ * A service that waits for another to be healthy waits forever when that one has no
+ * healthcheck. (Compose's loader itself refuses a dependency on a missing service, a condition
+ * it does not know and a cycle.)
+ */
 export function checkDependsOn(c: ComposeFile): string[] {
   const problems: string[] = [];
   for (const [name, svc] of Object.entries(c.services)) {
+    for (const [dep, spec] of Object.entries(isObj(svc.depends_on) ? svc.depends_on : {})) {
+      if (isObj(spec) && spec.condition === 'service_healthy' && !hasHealthcheck(c.services[dep]))
+        problems.push(`${name}: waits for "${dep}" to be healthy, but ${dep} has no healthcheck`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Every dependency names its condition in the file (Compose would default a bare one to
+ * service_started, which waits for nothing a reader can see). On the text as written.
+ */
+export function checkConditionsWritten(text: string): string[] {
+  const doc = YAML.parse(text, { merge: true }) as { services?: Record<string, Obj> };
+  const problems: string[] = [];
+  for (const [name, svc] of Object.entries(doc.services ?? {})) {
     if (svc.depends_on === undefined) continue;
-    if (Array.isArray(svc.depends_on)) {
+    if (!isObj(svc.depends_on)) {
       problems.push(`${name}: depends_on is a list; give each dependency a condition`);
       continue;
     }
-    if (!isObj(svc.depends_on)) {
-      problems.push(`${name}: depends_on must be a mapping`);
-      continue;
-    }
-    for (const [dep, spec] of Object.entries(svc.depends_on)) {
-      if (!(dep in c.services)) {
-        problems.push(`${name}: depends on "${dep}", which is not a service`);
-        continue;
-      }
-      const condition = isObj(spec) ? spec.condition : undefined;
-      if (typeof condition !== 'string' || !CONDITIONS.has(condition)) {
-        problems.push(`${name}: dependency "${dep}" has no valid condition`);
-      } else if (condition === 'service_healthy' && !hasHealthcheck(c.services[dep])) {
-        problems.push(`${name}: waits for "${dep}" to be healthy, but ${dep} has no healthcheck`);
-      }
-    }
+    for (const [dep, spec] of Object.entries(svc.depends_on))
+      if (!isObj(spec) || spec.condition === undefined)
+        problems.push(`${name}: dependency "${dep}" names no condition`);
   }
-  // A cycle would make `docker compose up` refuse to start.
-  const visiting = new Set<string>();
-  const done = new Set<string>();
-  const visit = (n: string, chain: string[]) => {
-    if (done.has(n)) return;
-    if (visiting.has(n)) {
-      problems.push(`depends_on cycle: ${[...chain, n].join(' -> ')}`);
-      return;
-    }
-    visiting.add(n);
-    const deps = c.services[n]?.depends_on;
-    if (isObj(deps))
-      for (const d of Object.keys(deps)) if (d in c.services) visit(d, [...chain, n]);
-    visiting.delete(n);
-    done.add(n);
-  };
-  for (const n of Object.keys(c.services)) visit(n, []);
   return problems;
 }
 
@@ -309,7 +261,7 @@ export function checkPorts(c: ComposeFile): string[] {
   const problems: string[] = [];
   const used = new Map<string, string>();
   for (const [name, svc] of Object.entries(c.services)) {
-    for (const p of portMappings(svc, name)) {
+    for (const p of portMappings(svc)) {
       if (p.hostIp !== '127.0.0.1') {
         problems.push(
           `${name}: port ${p.published || '?'}->${p.target} is not bound to 127.0.0.1 (host_ip "${p.hostIp}")`,
@@ -330,26 +282,27 @@ export function checkPorts(c: ComposeFile): string[] {
 export function checkGrafanaPort(c: ComposeFile): string[] {
   const grafana = c.services.grafana;
   if (!grafana) return ['no grafana service'];
-  const ok = portMappings(grafana, 'grafana').some(
+  const ok = portMappings(grafana).some(
     (p) => p.published === '3001' && p.target === 3000 && p.hostIp === '127.0.0.1',
   );
   return ok ? [] : ['grafana: not published on 127.0.0.1:3001 (container port 3000)'];
 }
 
-/** Bytes from Compose's memory notation: 512M, 1G, 256m, 134217728. */
-export function parseBytes(value: Json): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([bkmg]?)i?b?$/i.exec(String(value).trim());
-  if (!m) throw new Error(`cannot read memory size "${String(value)}"`);
-  const unit = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase()] ?? 1;
-  return Number(m[1]) * unit;
+/** Bytes in a GOMEMLIMIT value (the Go runtime's notation: 204MiB, 1GiB, 134217728). */
+export function goMemLimitBytes(value: string): number {
+  const m = /^(\d+)(B|KiB|MiB|GiB|TiB)?$/.exec(value.trim());
+  if (!m) throw new Error(`cannot read GOMEMLIMIT "${value}"`);
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  return Number(m[1]) * 1024 ** Math.max(0, units.indexOf(m[2] ?? 'B'));
 }
 
+/** The container's memory limit in bytes (Compose gives deploy's limit and mem_limit in bytes). */
 export function memoryLimit(svc: Obj): number | undefined {
   const deploy = isObj(svc.deploy) ? svc.deploy : {};
   const resources = isObj(deploy.resources) ? deploy.resources : {};
   const limits = isObj(resources.limits) ? resources.limits : {};
   const raw = limits.memory ?? svc.mem_limit;
-  return raw === undefined || raw === null ? undefined : parseBytes(raw);
+  return raw === undefined || raw === null ? undefined : Number(raw);
 }
 
 export function checkResources(c: ComposeFile): string[] {
@@ -357,7 +310,8 @@ export function checkResources(c: ComposeFile): string[] {
   for (const [name, svc] of Object.entries(c.services)) {
     if (memoryLimit(svc) === undefined) problems.push(`${name}: no memory limit`);
   }
-  // Go programs: GOMEMLIMIT about 80 % of the container limit (SPEC 9).
+  // Go programs: GOMEMLIMIT about 80 % of the container limit, so the Go runtime collects
+  // harder before the kernel's OOM killer stops the container.
   for (const name of ['otel-collector', 'jaeger']) {
     const svc = c.services[name];
     if (!svc) continue;
@@ -368,7 +322,7 @@ export function checkResources(c: ComposeFile): string[] {
       problems.push(`${name}: GOMEMLIMIT and a memory limit are both needed`);
       continue;
     }
-    const ratio = parseBytes(gomem) / limit;
+    const ratio = goMemLimitBytes(gomem) / limit;
     if (ratio < 0.7 || ratio > 0.9) {
       problems.push(`${name}: GOMEMLIMIT is ${Math.round(ratio * 100)} % of the limit, not ~80 %`);
     }
@@ -376,26 +330,15 @@ export function checkResources(c: ComposeFile): string[] {
   return problems;
 }
 
+/** A service's environment (Compose gives a mapping; a variable without a value is null). */
 export function environment(svc: Obj): Record<string, string> {
-  const env = svc.environment;
-  if (Array.isArray(env)) {
-    return Object.fromEntries(
-      env.map((e) => {
-        const s = String(e);
-        const i = s.indexOf('=');
-        return i === -1 ? [s, ''] : [s.slice(0, i), s.slice(i + 1)];
-      }),
-    );
-  }
-  if (isObj(env))
-    return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v ?? '')]));
-  return {};
+  const env = isObj(svc.environment) ? svc.environment : {};
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v ?? '')]));
 }
 
+/** A service's command (Compose gives a list, a string command split as a shell would). */
 export function commandArgs(svc: Obj): string[] {
-  if (Array.isArray(svc.command)) return svc.command.map(String);
-  if (typeof svc.command === 'string') return svc.command.split(/\s+/).filter(Boolean);
-  return [];
+  return Array.isArray(svc.command) ? svc.command.map(String) : [];
 }
 
 export function flagValue(args: string[], flag: string): string | undefined {
@@ -448,19 +391,18 @@ function checkRootOneShot(c: ComposeFile, name: string, svc: Obj): string[] {
   return problems;
 }
 
-/** Data that must survive `make down` lives on named volumes declared at the top level. */
+/**
+ * Data that must survive `make down` lives on named volumes (Compose's loader refuses one
+ * not declared at the top level).
+ */
 export function checkVolumes(c: ComposeFile, required: Record<string, string>): string[] {
   const problems: string[] = [];
   for (const [service, target] of Object.entries(required)) {
     const svc = c.services[service];
-    const mounts = Array.isArray(svc?.volumes) ? svc.volumes : [];
-    const mount = mounts.map(String).find((m) => m.split(':')[1] === target);
-    const source = mount?.split(':')[0];
-    if (!source || source.startsWith('.') || source.startsWith('/')) {
+    const mounts = (Array.isArray(svc?.volumes) ? svc.volumes : []).filter(isObj);
+    const mount = mounts.find((m) => m.target === target);
+    if (mount?.type !== 'volume' || !mount.source)
       problems.push(`${service}: ${target} is not on a named volume`);
-    } else if (!(source in c.volumes)) {
-      problems.push(`${service}: volume "${source}" is not declared under volumes:`);
-    }
   }
   return problems;
 }
@@ -502,35 +444,27 @@ export interface BindMount {
   selinux?: string;
 }
 
-/** Bind mounts, short ("./src:/dst:ro,z") and long (`type: bind`) syntax. */
+/** Bind mounts (`type: bind`; the source as the file writes it, e.g. ./jaeger). */
 export function bindMountsOf(c: ComposeFile): BindMount[] {
   const out: BindMount[] = [];
   for (const [service, svc] of Object.entries(c.services)) {
-    for (const v of Array.isArray(svc.volumes) ? svc.volumes : []) {
-      if (isObj(v)) {
-        if (v.type !== 'bind') continue;
-        const bind = isObj(v.bind) ? v.bind : {};
-        // Compose sends a long-syntax bind through the Mount API, which has no SELinux label,
-        // when it has create_host_path: false, propagation or recursive (bindRequiresMountAPI
-        // in docker/compose's pkg/compose/create.go): `selinux` is dropped there.
-        const mountApi =
-          bind.create_host_path === false ||
-          bind.propagation !== undefined ||
-          bind.recursive !== undefined;
-        out.push({
-          service,
-          source: String(v.source),
-          target: String(v.target),
-          readOnly: v.read_only === true,
-          selinux: typeof bind.selinux === 'string' && !mountApi ? bind.selinux : undefined,
-        });
-        continue;
-      }
-      const [source, target, mode = ''] = String(v).split(':');
-      if (!source.startsWith('.') && !source.startsWith('/')) continue;
-      const opts = mode.split(',');
-      const selinux = opts.find((o) => o === 'z' || o === 'Z');
-      out.push({ service, source, target, readOnly: opts.includes('ro'), selinux });
+    for (const v of (Array.isArray(svc.volumes) ? svc.volumes : []).filter(isObj)) {
+      if (v.type !== 'bind') continue;
+      const bind = isObj(v.bind) ? v.bind : {};
+      // Compose sends a bind through the Mount API, which has no SELinux label, when it has
+      // create_host_path: false, propagation or recursive (bindRequiresMountAPI in
+      // docker/compose's pkg/compose/create.go): `selinux` is dropped there.
+      const mountApi =
+        bind.create_host_path === false ||
+        bind.propagation !== undefined ||
+        bind.recursive !== undefined;
+      out.push({
+        service,
+        source: String(v.source),
+        target: String(v.target),
+        readOnly: v.read_only === true,
+        selinux: typeof bind.selinux === 'string' && !mountApi ? bind.selinux : undefined,
+      });
     }
   }
   return out;

@@ -4,14 +4,13 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import YAML from 'yaml';
 import { findBinary, isBuiltFromCurrentInputs, pinnedPath } from '../../scripts/lib/binaries.ts';
 import { pinOf } from '../../scripts/lib/pins.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
-export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const CHART = join(REPO, 'deploy/helm/agent-observability');
+export const CHART = join(REPO_ROOT, 'deploy/helm/agent-observability');
 
 export type KubeTool = 'helm' | 'etcd' | 'kube-apiserver' | 'kubectl';
 

@@ -3,10 +3,10 @@
 // and (for the programs of the stack) the checked list in external-metrics.yml.
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { parse } from 'yaml';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 import { appModule } from './app-module.ts';
-
-const ROOT = new URL('../../', import.meta.url);
 
 export type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary';
 
@@ -44,7 +44,7 @@ interface PromClient {
  * leaves out (telemetry/metrics.ts, PRIVATE_API_COLLECTORS).
  */
 export const defaultFamilies = async (): Promise<MetricFamily[]> => {
-  const client = createRequire(new URL('app/package.json', ROOT))('prom-client') as PromClient;
+  const client = createRequire(join(REPO_ROOT, 'app/package.json'))('prom-client') as PromClient;
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
   const { PRIVATE_API_COLLECTORS: leftOut } = appModule<{ PRIVATE_API_COLLECTORS: string[] }>(
@@ -80,11 +80,11 @@ interface RuleFile {
 
 /** Every rule of every file in prometheus/rules/. */
 export const rules = (): NonNullable<NonNullable<RuleFile['groups']>[number]['rules']> => {
-  const dir = new URL('prometheus/rules/', ROOT);
+  const dir = join(REPO_ROOT, 'prometheus/rules');
   return readdirSync(dir)
     .filter((name) => name.endsWith('.yml') || name.endsWith('.yaml'))
     .flatMap((name) => {
-      const file = parse(readFileSync(new URL(name, dir), 'utf8')) as RuleFile;
+      const file = parse(readFileSync(join(dir, name), 'utf8')) as RuleFile;
       return (file.groups ?? []).flatMap((group) => group.rules ?? []);
     });
 };
@@ -95,9 +95,10 @@ export const recordedNames = (): string[] =>
 
 /** The checked names of the stack's programs, by program (external-metrics.yml). */
 export const externalNames = (): Record<string, string[]> =>
-  parse(
-    readFileSync(new URL('../grafana/external-metrics.yml', import.meta.url), 'utf8'),
-  ) as Record<string, string[]>;
+  parse(readFileSync(join(REPO_ROOT, 'test/grafana/external-metrics.yml'), 'utf8')) as Record<
+    string,
+    string[]
+  >;
 
 /** Every name a dashboard may use, with where it comes from. */
 export const knownMetrics = async (): Promise<Map<string, string>> => {

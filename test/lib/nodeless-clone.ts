@@ -21,8 +21,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
-const REPO = path.resolve(import.meta.dirname, '../..');
 const HIDDEN = new Set(['node', 'npm', 'npx', 'docker']);
 
 export interface NodelessClone {
@@ -47,14 +47,14 @@ export function copyRepoFiles(to: string): void {
     'git',
     ['ls-files', '-z', '--cached', '--others', '--exclude-standard'],
     {
-      cwd: REPO,
+      cwd: REPO_ROOT,
       encoding: 'utf8',
     },
   )
     .split('\0')
     .filter(Boolean);
   for (const rel of files) {
-    const from = path.join(REPO, rel);
+    const from = path.join(REPO_ROOT, rel);
     let st;
     try {
       st = statSync(from);
@@ -70,7 +70,7 @@ export function copyRepoFiles(to: string): void {
 
 /** The runtime packages of package-lock.json, linked from the repo's node_modules. */
 function linkRuntimePackages(to: string): string[] {
-  const lock = JSON.parse(readFileSync(path.join(REPO, 'package-lock.json'), 'utf8')) as {
+  const lock = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package-lock.json'), 'utf8')) as {
     packages: Record<string, { dev?: boolean }>;
   };
   const names = Object.entries(lock.packages)
@@ -79,7 +79,7 @@ function linkRuntimePackages(to: string): string[] {
     .filter((name) => !name.includes('/node_modules/'));
   for (const name of names) {
     mkdirSync(path.dirname(path.join(to, name)), { recursive: true });
-    symlinkSync(path.join(REPO, 'node_modules', name), path.join(to, name));
+    symlinkSync(path.join(REPO_ROOT, 'node_modules', name), path.join(to, name));
   }
   return names;
 }

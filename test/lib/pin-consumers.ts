@@ -4,6 +4,7 @@
 // files that cannot read it (docker-compose.yml, the chart's values, the Collector manifest, the
 // go.mod of the repo's own Go programs) must say the table's versions.
 import YAML from 'yaml';
+import type { ProgramName } from '../../scripts/lib/binaries.ts';
 import { parseEnv } from '../../scripts/lib/env-file.ts';
 import type { Pin } from '../../scripts/lib/pins.ts';
 import { imageName, loadCompose } from './compose.ts';
@@ -16,6 +17,8 @@ export interface Consumer {
   file: string;
   /** Other files it needs (read, never planted in). */
   uses?: string[];
+  /** A pinned program the check runs (the test skips without it, outside CI). */
+  needs?: ProgramName;
   check(files: Files, pins: Pin[]): string[];
 }
 
@@ -196,7 +199,12 @@ export function consumers(pins: Pin[]): Consumer[] {
         ? []
         : [`.github/workflows/ci.yml: the tools cache key does not hash ${TABLE}`],
     ),
-    { file: 'docker-compose.yml', uses: ['.env.example', 'package.json'], check: composeImages },
+    {
+      file: 'docker-compose.yml',
+      uses: ['.env.example', 'package.json'],
+      needs: 'compose-check',
+      check: composeImages,
+    },
     { file: 'deploy/helm/agent-observability/values.yaml', check: chartImages },
     { file: 'otel-collector/builder-config.yaml', check: collectorManifest },
     ...pins.filter((p) => p.recipe === 'repo-go').map(goMod),

@@ -14,7 +14,7 @@ import {
 /** Ports per compose service (published targets + expose). */
 export function servicePorts(c: ComposeFile): Map<string, Set<number>> {
   return new Map(
-    Object.entries(c.services).map(([name, svc]) => [name, containerPorts(svc, name)]),
+    Object.entries(c.services).map(([name, svc]) => [name, containerPorts(svc)]),
   );
 }
 
@@ -104,7 +104,7 @@ export function checkAppPort(c: ComposeFile): string[] {
   const app = c.services.app;
   if (!app) return ['no app service'];
   const port = Number(environment(app).PORT);
-  return containerPorts(app, 'app').has(port)
+  return containerPorts(app).has(port)
     ? []
     : [`app: PORT=${port} is not a port compose publishes`];
 }

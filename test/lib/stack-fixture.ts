@@ -12,6 +12,7 @@ import {
   type ProgramName,
 } from '../../scripts/lib/binaries.ts';
 import { startStack, type Component, type Stack } from '../../scripts/lib/stack/stack.ts';
+import type { TimeScale } from '../../scripts/lib/time-scale.ts';
 
 export interface StackFixture {
   stack: Stack;
@@ -28,7 +29,7 @@ export interface StackFixtureOptions {
   programs: ProgramName[];
   /** The components whose absence fails the start. */
   require: Component[];
-  timeScale: number;
+  timeScale: TimeScale;
   /** The temporary state dir's name starts with it. */
   stateDirPrefix: string;
 }

@@ -5,16 +5,17 @@ import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderComposeTimeScale } from '../../scripts/lib/stack/compose-time-scale.ts';
-import { REPO } from './repo.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
+import { parseTimeScale } from '../../scripts/lib/time-scale.ts';
 
 /** The copy's folder and its rendered Alertmanager config; the caller removes the folder. */
 export function renderTimeScaleCopy(scale: string): { repo: string; amFile: string } {
   const repo = mkdtempSync(join(tmpdir(), 'time-scale-'));
   for (const rel of ['docker-compose.yml', 'prometheus', 'alertmanager']) {
-    cpSync(join(REPO, rel), join(repo, rel), { recursive: true });
+    cpSync(join(REPO_ROOT, rel), join(repo, rel), { recursive: true });
   }
   const amFile = join(repo, 'alertmanager/generated/alertmanager.yml');
-  cpSync(join(REPO, 'alertmanager/alertmanager.yml'), amFile);
-  renderComposeTimeScale(repo, scale, amFile);
+  cpSync(join(REPO_ROOT, 'alertmanager/alertmanager.yml'), amFile);
+  renderComposeTimeScale(repo, parseTimeScale(scale), amFile);
   return { repo, amFile };
 }

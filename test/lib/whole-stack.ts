@@ -7,7 +7,7 @@ import path from 'node:path';
 import { parser } from '@prometheus-io/lezer-promql';
 import YAML from 'yaml';
 import type { ReceivedAlert } from '../../scripts/lib/alert-receiver.ts';
-import { REPO_DIR } from '../../scripts/lib/endpoints.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
 export interface ScriptResult {
   code: number | null;
@@ -30,7 +30,7 @@ export function runScript(
       process.execPath,
       ['--disable-warning=ExperimentalWarning', script, ...args],
       {
-        cwd: REPO_DIR,
+        cwd: REPO_ROOT,
         env: { ...process.env, ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
@@ -62,7 +62,7 @@ export interface AlertRule {
 }
 
 /** Every alerting rule in prometheus/rules/*.yml, as written (unscaled). */
-export function alertRules(repoDir = REPO_DIR): AlertRule[] {
+export function alertRules(repoDir = REPO_ROOT): AlertRule[] {
   const dir = path.join(repoDir, 'prometheus/rules');
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
@@ -86,7 +86,7 @@ export function alertRules(repoDir = REPO_DIR): AlertRule[] {
 export function deliveredAlertProblems(
   alert: ReceivedAlert,
   rules: AlertRule[],
-  repoDir = REPO_DIR,
+  repoDir = REPO_ROOT,
 ): string[] {
   const problems: string[] = [];
   const candidates = rules.filter((r) => r.alert === alert.alertname);

@@ -13,8 +13,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import YAML from 'yaml';
 import { renderAlertmanagerConfig } from '../../scripts/lib/alertmanager-config.ts';
@@ -22,10 +21,10 @@ import { startAlertReceiver, type AlertReceiver } from '../../scripts/lib/alert-
 import { describeBinary, findBinary } from '../../scripts/lib/binaries.ts';
 import { freePort } from '../../scripts/lib/ports.ts';
 import { waitUntil as until } from '../../scripts/lib/wait.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
 const run = promisify(execFile);
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const BASE = join(REPO, 'alertmanager/alertmanager.yml');
+const BASE = join(REPO_ROOT, 'alertmanager/alertmanager.yml');
 
 /** What each severity promises (alertmanager.yml's header). */
 const RECEIVER_OF: Record<string, string> = { critical: 'page', warning: 'ticket', info: 'info' };
@@ -35,7 +34,7 @@ interface Rule {
   labels?: Record<string, string>;
 }
 const alertRules = (
-  YAML.parse(readFileSync(join(REPO, 'prometheus/rules/alerts.yml'), 'utf8')) as {
+  YAML.parse(readFileSync(join(REPO_ROOT, 'prometheus/rules/alerts.yml'), 'utf8')) as {
     groups: { rules: Rule[] }[];
   }
 ).groups.flatMap((g) => g.rules);
@@ -115,7 +114,7 @@ function routesBySeverity(f: ReturnType<typeof routingTreeFixture>): void {
       DEADMANSSWITCH_URL: amtoolAtLeast026 ? 'https://hc-ping.example.com/x' : '',
     };
     const file = join(f.work, 'alertmanager.yml');
-    writeFileSync(file, renderAlertmanagerConfig(env, REPO).yaml);
+    writeFileSync(file, renderAlertmanagerConfig(env, REPO_ROOT).yaml);
     for (const [, labels, receiver] of SEVERITY_ROUTES)
       assert.equal(await routesTo(file, labels), receiver);
   });
@@ -302,7 +301,7 @@ async function startLiveAlertmanager(path: string, webhookUrl: string): Promise<
     route.group_wait = '1s';
     route.group_interval = '1s';
   }
-  symlinkSync(join(REPO, 'alertmanager/templates'), join(work, 'templates'));
+  symlinkSync(join(REPO_ROOT, 'alertmanager/templates'), join(work, 'templates'));
   writeFileSync(join(work, 'alertmanager.yml'), YAML.stringify(config));
 
   const port = await freePort();
@@ -478,7 +477,7 @@ function serviceDownInhibits(f: LiveFixture): void {
 
 function silencesAsTheRunbooksSay(f: LiveFixture): void {
   it('silences with the API v2 command of the runbooks', async function () {
-    const runbook = readFileSync(join(REPO, 'docs/runbooks/TargetDown.md'), 'utf8');
+    const runbook = readFileSync(join(REPO_ROOT, 'docs/runbooks/TargetDown.md'), 'utf8');
     const snippet = /```sh\n(start=[\s\S]*?)```/.exec(runbook)?.[1];
     assert.ok(snippet, 'TargetDown.md has the curl snippet');
     await run(
@@ -497,7 +496,10 @@ function silencesAsTheRunbooksSay(f: LiveFixture): void {
   });
 
   it('silences with the amtool command of the runbooks', async function () {
-    const runbook = readFileSync(join(REPO, 'docs/runbooks/PrometheusRuleFailures.md'), 'utf8');
+    const runbook = readFileSync(
+      join(REPO_ROOT, 'docs/runbooks/PrometheusRuleFailures.md'),
+      'utf8',
+    );
     const command = /```sh\n(amtool [^\n]*\\\n[^\n]*)\n/.exec(runbook)?.[1];
     assert.ok(command, 'PrometheusRuleFailures.md has the amtool command');
     const script = command

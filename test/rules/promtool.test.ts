@@ -7,15 +7,14 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { describeBinary, findBinary } from '../../scripts/lib/binaries.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
 const run = promisify(execFile);
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const TEST_DIR = join(REPO, 'test/rules');
-const RULES_DIR = join(REPO, 'prometheus/rules');
+const TEST_DIR = join(REPO_ROOT, 'test/rules');
+const RULES_DIR = join(REPO_ROOT, 'prometheus/rules');
 
 interface Outcome {
   ok: boolean;
@@ -26,7 +25,7 @@ interface Outcome {
 async function promtool(bin: string, args: string[]): Promise<Outcome> {
   try {
     const { stdout, stderr } = await run(bin, args, {
-      cwd: REPO,
+      cwd: REPO_ROOT,
       maxBuffer: 16 * 1024 * 1024,
       timeout: 300_000,
     });
@@ -62,13 +61,13 @@ describe(`promtool: ${binary ? describeBinary(binary) : 'not found'}`, function 
     }
   });
 
-  it(`check rules: ${ruleFiles.map((f) => relative(REPO, f)).join(', ')}`, async function () {
+  it(`check rules: ${ruleFiles.map((f) => relative(REPO_ROOT, f)).join(', ')}`, async function () {
     const { ok, output } = await outcomes.get('check')!;
     assert.ok(ok, output);
   });
 
   it('finds the unit test files', function () {
-    assert.ok(testFiles.length > 0, `no *.test.yml in ${relative(REPO, TEST_DIR)}`);
+    assert.ok(testFiles.length > 0, `no *.test.yml in ${relative(REPO_ROOT, TEST_DIR)}`);
   });
 
   for (const file of testFiles) {

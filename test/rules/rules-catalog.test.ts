@@ -6,16 +6,15 @@
 
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parser } from '@prometheus-io/lezer-promql';
 import YAML from 'yaml';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const RULES_DIR = join(REPO, 'prometheus/rules');
-const TEST_DIR = join(REPO, 'test/rules');
-const RUNBOOK_DIR = join(REPO, 'docs/runbooks');
-const DASHBOARD_DIR = join(REPO, 'grafana/dashboards');
+const RULES_DIR = join(REPO_ROOT, 'prometheus/rules');
+const TEST_DIR = join(REPO_ROOT, 'test/rules');
+const RUNBOOK_DIR = join(REPO_ROOT, 'docs/runbooks');
+const DASHBOARD_DIR = join(REPO_ROOT, 'grafana/dashboards');
 
 const ALERT_GROUPS = ['critical', 'warning', 'info', 'security', 'stack'];
 const SEVERITIES = ['critical', 'warning', 'info'];

@@ -15,8 +15,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import YAML from 'yaml';
 import {
@@ -27,9 +26,9 @@ import {
   renderAlertmanagerConfig,
 } from '../../scripts/lib/alertmanager-config.ts';
 import { describeBinary, findBinary } from '../../scripts/lib/binaries.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
 const run = promisify(execFile);
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Values that look like the real thing, each unique so a leak is easy to spot. */
 const FULL_ENV: Record<string, string> = {
@@ -51,7 +50,7 @@ const SECRET_VARS = [
 ];
 
 const entries = loadOptionalReceivers(
-  readFileSync(join(REPO, OPTIONAL_RECEIVERS), 'utf8'),
+  readFileSync(join(REPO_ROOT, OPTIONAL_RECEIVERS), 'utf8'),
   OPTIONAL_RECEIVERS,
 );
 const entryNames = entries.map(([name]) => name);
@@ -111,7 +110,7 @@ function renderWorkFixture() {
       'no amtool: `make tools` builds the pinned one, or apt-get install prometheus-alertmanager',
     );
     const dir = mkdtempSync(join(work, 'cfg-'));
-    symlinkSync(join(REPO, 'alertmanager/templates'), join(dir, 'templates'));
+    symlinkSync(join(REPO_ROOT, 'alertmanager/templates'), join(dir, 'templates'));
     writeFileSync(join(dir, 'alertmanager.yml'), yaml);
     try {
       await run(amtool.path, ['check-config', join(dir, 'alertmanager.yml')], { timeout: 30_000 });
@@ -130,7 +129,7 @@ function renderWorkFixture() {
 
 function withNoSettings(f: ReturnType<typeof renderWorkFixture>): void {
   it('with no settings: only the local receiver, every optional one skipped with what it lacks', async function () {
-    const r = renderAlertmanagerConfig({}, REPO);
+    const r = renderAlertmanagerConfig({}, REPO_ROOT);
     assert.deepEqual(r.active, ['alert-receiver']);
     assert.deepEqual(
       r.skipped,
@@ -145,8 +144,8 @@ function withNoSettings(f: ReturnType<typeof renderWorkFixture>): void {
   });
 
   it('keeps the routes and inhibitions of the base file whatever is switched on', function () {
-    const base = YAML.parse(readFileSync(join(REPO, BASE_CONFIG), 'utf8')) as AmConfig;
-    const rendered = YAML.parse(renderAlertmanagerConfig(FULL_ENV, REPO).yaml) as AmConfig;
+    const base = YAML.parse(readFileSync(join(REPO_ROOT, BASE_CONFIG), 'utf8')) as AmConfig;
+    const rendered = YAML.parse(renderAlertmanagerConfig(FULL_ENV, REPO_ROOT).yaml) as AmConfig;
     assert.deepEqual(rendered.route, base.route);
     assert.deepEqual(rendered.inhibit_rules, base.inhibit_rules);
   });
@@ -155,7 +154,7 @@ function withNoSettings(f: ReturnType<typeof renderWorkFixture>): void {
 function perReceiver(f: ReturnType<typeof renderWorkFixture>): void {
   for (const [name, entry] of entries) {
     it(`${name}: switched on by ${entry.requires.join(', ')}; its secrets only in files`, async function () {
-      const r = renderAlertmanagerConfig(envFor(name), REPO);
+      const r = renderAlertmanagerConfig(envFor(name), REPO_ROOT);
       assert.deepEqual(r.active, ['alert-receiver', name]);
       assert.deepEqual(Object.keys(r.secretFiles).sort(), Object.keys(entry.secrets).sort());
       for (const [file, variable] of Object.entries(entry.secrets)) {
@@ -176,7 +175,7 @@ function perReceiver(f: ReturnType<typeof renderWorkFixture>): void {
       for (const missing of entry.requires) {
         for (const blank of [undefined, '', '   ']) {
           const env: Record<string, string | undefined> = { ...FULL_ENV, [missing]: blank };
-          const r = renderAlertmanagerConfig(env, REPO);
+          const r = renderAlertmanagerConfig(env, REPO_ROOT);
           assert.ok(!r.active.includes(name), `${name} active without ${missing}`);
           assert.deepEqual(
             r.skipped.find((s) => s.receiver === name),
@@ -192,7 +191,7 @@ function perReceiver(f: ReturnType<typeof renderWorkFixture>): void {
   }
 
   it('with everything set: all active, no secret value anywhere in the YAML', async function () {
-    const r = renderAlertmanagerConfig(FULL_ENV, REPO);
+    const r = renderAlertmanagerConfig(FULL_ENV, REPO_ROOT);
     assert.deepEqual(r.active, ['alert-receiver', ...entryNames]);
     assert.deepEqual(r.skipped, []);
     for (const variable of SECRET_VARS) {
@@ -217,7 +216,7 @@ function perReceiver(f: ReturnType<typeof renderWorkFixture>): void {
 function checksAndRefusals(f: ReturnType<typeof renderWorkFixture>): void {
   it('everything but the dead man’s switch passes amtool check-config on any version', async function () {
     const env = { ...FULL_ENV, DEADMANSSWITCH_URL: '' };
-    const r = renderAlertmanagerConfig(env, REPO);
+    const r = renderAlertmanagerConfig(env, REPO_ROOT);
     assert.deepEqual(r.active, [
       'alert-receiver',
       ...entryNames.filter((n) => n !== 'deadmansswitch'),
@@ -232,11 +231,11 @@ function checksAndRefusals(f: ReturnType<typeof renderWorkFixture>): void {
   it('writes secret files under ALERTMANAGER_SECRETS_DIR when set, and wants it absolute', function () {
     const r = renderAlertmanagerConfig(
       { ...envFor('slack'), ALERTMANAGER_SECRETS_DIR: '/run/secrets/am' },
-      REPO,
+      REPO_ROOT,
     );
     assert.ok(r.yaml.includes('api_url_file: /run/secrets/am/slack_api_url'));
     assert.throws(
-      () => renderAlertmanagerConfig({ ALERTMANAGER_SECRETS_DIR: 'secrets' }, REPO),
+      () => renderAlertmanagerConfig({ ALERTMANAGER_SECRETS_DIR: 'secrets' }, REPO_ROOT),
       /absolute/,
     );
   });
@@ -249,7 +248,7 @@ function checksAndRefusals(f: ReturnType<typeof renderWorkFixture>): void {
       [{ ...envFor('email'), SMTP_PASSWORD: 'two\nlines' }, /single line/],
     ];
     for (const [env, message] of bad) {
-      assert.throws(() => renderAlertmanagerConfig(env, REPO), message);
+      assert.throws(() => renderAlertmanagerConfig(env, REPO_ROOT), message);
     }
   });
 }
@@ -260,7 +259,7 @@ function optionalFormat(f: ReturnType<typeof renderWorkFixture>): void {
     function repoWith(text: string): string {
       const root = mkdtempSync(join(f.work, 'repo-'));
       mkdirSync(join(root, 'alertmanager'));
-      cpSync(join(REPO, BASE_CONFIG), join(root, BASE_CONFIG));
+      cpSync(join(REPO_ROOT, BASE_CONFIG), join(root, BASE_CONFIG));
       writeFileSync(join(root, OPTIONAL_RECEIVERS), text);
       return root;
     }

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
-import { REPO_DIR } from '../../scripts/lib/endpoints.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
-const SRC = path.join(REPO_DIR, 'app/src');
+const SRC = path.join(REPO_ROOT, 'app/src');
 const LAYERS = ['server', 'app', 'http', 'health', 'agent', 'telemetry', 'config'];
 
 /** The layer of a file under app/src: its folder, or its own name; the small leaf modules

@@ -14,8 +14,9 @@ import {
   renderConfigs,
   type Rendered,
 } from '../../scripts/lib/stack/configs.ts';
-import { REPO_DIR } from '../../scripts/lib/endpoints.ts';
-import { FLOORS, TEST_TIME_SCALE } from '../../scripts/lib/stack/stack.ts';
+import { scalingFor } from '../../scripts/lib/stack/scaling.ts';
+import { TEST_TIME_SCALE } from '../../scripts/lib/stack/stack.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
 const ADDRESSES = {
   'app:8000': ['127.0.0.1:41000'],
@@ -53,11 +54,11 @@ function nativeConfigsFixture() {
   let dir: string;
   const render = (scaled: boolean, compat: 'v2' | 'v3'): Rendered =>
     renderConfigs({
-      repoDir: REPO_DIR,
+      repoDir: REPO_ROOT,
       outDir: path.join(dir, `${scaled ? 'scaled' : 'real'}-${compat}`),
       addresses: ADDRESSES,
       running: RUNNING,
-      scaling: scaled ? { factor: TEST_TIME_SCALE, ...FLOORS } : undefined,
+      scaling: scaled ? scalingFor(TEST_TIME_SCALE) : undefined,
       prometheusCompat: compat,
       collector: true,
       jaeger: true,
@@ -77,10 +78,10 @@ function nativeConfigsFixture() {
 
 function mountsAndRules(f: ReturnType<typeof nativeConfigsFixture>): void {
   it('maps compose bind mounts to repo folders', () => {
-    const mounts = bindMounts(REPO_DIR);
+    const mounts = bindMounts(REPO_ROOT);
     assert.equal(
       localPath('/etc/prometheus/rules/alerts.yml', '/x', mounts),
-      path.join(REPO_DIR, 'prometheus/rules/alerts.yml'),
+      path.join(REPO_ROOT, 'prometheus/rules/alerts.yml'),
     );
     assert.equal(localPath('rules/a.yml', '/base', mounts), '/base/rules/a.yml');
     assert.equal(localPath('/elsewhere/a.yml', '/base', mounts), '/elsewhere/a.yml');

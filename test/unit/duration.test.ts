@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import { formatDuration, parseDuration, scaleMs } from '../../scripts/lib/stack/duration.ts';
 import {
-  formatDuration,
-  parseDuration,
-  parseFactor,
-  scaleMs,
-} from '../../scripts/lib/stack/duration.ts';
+  parseTimeScale,
+  REAL_TIME,
+  timeScaleFromState,
+  timeScaleState,
+} from '../../scripts/lib/time-scale.ts';
 
 describe('durations', () => {
   it('parses single, compound and bare-number durations', () => {
@@ -27,13 +28,20 @@ describe('durations', () => {
   });
 
   it('parses time scales as factors or as speed-ups', () => {
-    assert.equal(parseFactor('1/60'), 1 / 60);
-    assert.equal(parseFactor('60'), 1 / 60);
-    assert.equal(parseFactor('0.5'), 0.5);
-    assert.equal(parseFactor('2'), 0.5);
-    assert.equal(parseFactor('1'), 1);
-    assert.throws(() => parseFactor('0'), /factor like 1\/60/);
-    assert.throws(() => parseFactor('fast'), /factor like 1\/60/);
+    assert.deepEqual(parseTimeScale('1/60'), { speedup: 60, factor: 1 / 60 });
+    assert.deepEqual(parseTimeScale('60'), { speedup: 60, factor: 1 / 60 });
+    assert.deepEqual(parseTimeScale('0.5'), { speedup: 2, factor: 0.5 });
+    assert.deepEqual(parseTimeScale('2'), { speedup: 2, factor: 0.5 });
+    assert.deepEqual(parseTimeScale('2.5'), { speedup: 2.5, factor: 0.4 });
+    assert.deepEqual(parseTimeScale('1'), REAL_TIME);
+    assert.throws(() => parseTimeScale('0'), /factor like 1\/60/);
+    assert.throws(() => parseTimeScale('fast'), /factor like 1\/60/);
+    // Read back from the state file `make configure` writes: the same scale, 2.5 included.
+    for (const text of ['60', '2.5', '1/15'])
+      assert.deepEqual(
+        timeScaleFromState(timeScaleState(parseTimeScale(text))),
+        parseTimeScale(text),
+      );
   });
 
   it('scales, rounds to ms, clamps at the floor and keeps zero', () => {

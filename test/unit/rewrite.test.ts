@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import YAML from 'yaml';
+import { speedup } from '../../scripts/lib/time-scale.ts';
 import {
   listenPorts,
   mapAddress,
@@ -11,7 +12,7 @@ import {
   type TimeScaling,
 } from '../../scripts/lib/stack/rewrite.ts';
 
-const SCALE: TimeScaling = { factor: 1 / 60, minIntervalMs: 1000, minRangeScrapes: 4 };
+const SCALE: TimeScaling = { ...speedup(60), minIntervalMs: 1000, minRangeScrapes: 4 };
 const PROMQL = { ...SCALE, scrapeIntervalMs: 1000 };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -5,16 +5,16 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROFILES } from '../../scripts/lib/load/mix.ts';
 import { describeFault, findScenario, SCENARIOS } from '../../scripts/lib/scenarios/table.ts';
-import { REPO_DIR } from '../../scripts/lib/endpoints.ts';
 import { alertRules } from '../lib/whole-stack.ts';
 import { appModule } from '../lib/app-module.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
 // The fault names the service accepts, from the module that defines them.
 const { FAULT_NAMES: FAULTS } = appModule<{ FAULT_NAMES: readonly string[] }>('agent/chaos.ts');
 
 describe('alert scenarios table', () => {
   it('has every scenario the Makefile lists for make alert-<scenario>', () => {
-    const makefile = readFileSync(path.join(REPO_DIR, 'Makefile'), 'utf8');
+    const makefile = readFileSync(path.join(REPO_ROOT, 'Makefile'), 'utf8');
     const listed =
       /alert-%:.*## Run an alert scenario: (.*)$/m.exec(makefile)?.[1].split(/,\s*/) ?? [];
     assert.deepEqual(

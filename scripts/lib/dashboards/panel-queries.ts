@@ -5,11 +5,9 @@
 // `make smoke` runs it without the repo's npm packages.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from '../repo.ts';
 
-export const DASHBOARDS_DIR = fileURLToPath(
-  new URL('../../../grafana/dashboards/', import.meta.url),
-);
+export const DASHBOARDS_DIR = join(REPO_ROOT, 'grafana/dashboards');
 
 export interface PanelQuery {
   /** Dashboard uid. */

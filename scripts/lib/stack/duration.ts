@@ -1,5 +1,5 @@
 // Prometheus-style durations ("90s", "1h30m", "500ms") and the one time-scaling rule the
-// native harness applies to every time parameter of the stack's configs (SPEC 8).
+// native harness applies to every time parameter of the stack's configs (scaleMs).
 
 const UNIT_MS: Record<string, number> = {
   ms: 1,
@@ -38,20 +38,6 @@ export function formatDuration(ms: number): string {
     if (ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`;
   }
   throw new Error('unreachable: every integer is a whole number of ms');
-}
-
-/**
- * The time scale as a factor in (0, 1]. Written either as the factor ("1/60", "0.5") or as a
- * speed-up above 1 ("60": sixty times faster, the same as "1/60"), so `make native TIME_SCALE=60`
- * reads naturally. "1" (or nothing) is real time.
- */
-export function parseFactor(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:\/\s*(\d+(?:\.\d+)?))?\s*$/.exec(text);
-  const value = m ? Number(m[1]) / (m[2] === undefined ? 1 : Number(m[2])) : NaN;
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new Error(`time scale must be a factor like 1/60 or a speed-up like 60, got "${text}"`);
-  }
-  return value > 1 ? 1 / value : value;
 }
 
 export interface Scaled {

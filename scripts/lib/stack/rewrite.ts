@@ -1,5 +1,5 @@
 // The one rewrite that turns the repo's compose configs into configs for local processes
-// (SPEC 8): compose host names and ports become 127.0.0.1:<port>, container paths become
+// (`make native` runs the same configs as compose): compose host names and ports become 127.0.0.1:<port>, container paths become
 // repo paths, and — for the whole-stack test — every time parameter is scaled by one factor
 // so that alerts written for hours fire and resolve in seconds. Pure functions from text to
 // text; scripts/lib/stack/configs.ts does the file reading and writing around them.
@@ -24,6 +24,7 @@ import YAML from 'yaml';
 import { formatDuration, parseDuration } from './duration.ts';
 import { Scaler, type TimeScaling } from './scaling.ts';
 import { ADDRESS_RE, SELF_HOSTS } from '../addresses.ts';
+import { formatTimeScale } from '../time-scale.ts';
 import { applyEdits, nodesNamed, refuseParseErrors, type SyntaxNode } from '../promql-syntax.ts';
 import { isObj, parseYamlMapping, type Json, type Obj } from '../yaml.ts';
 
@@ -420,7 +421,7 @@ export function scalePrometheusConfig(text: string, scaling: TimeScaling, source
     const ms = scaleJob(job, String(job.job_name), sc, scaling.minIntervalMs, global);
     scrapeIntervalMs = Math.max(scrapeIntervalMs, ms);
   }
-  const purpose = `for the time-scaled compose stack (×${(1 / scaling.factor).toFixed(0)})`;
+  const purpose = `for the time-scaled compose stack (×${formatTimeScale(scaling)})`;
   return { text: dump(doc, source, purpose), notes, scrapeIntervalMs, evaluationIntervalMs };
 }
 
@@ -468,7 +469,7 @@ export function rewriteRuleFile(text: string, o: RulesOptions): Rewritten {
       if (typeof rule.expr !== 'string' && typeof rule.expr !== 'number') {
         throw new Error(`${source}: ${rname} has no expr`);
       }
-      if (o.scaling && o.scaling.factor !== 1) {
+      if (o.scaling && o.scaling.speedup > 1) {
         rule.expr = scalePromQL(
           String(rule.expr),
           { ...o.scaling, scrapeIntervalMs: o.scrapeIntervalMs },
@@ -566,7 +567,7 @@ export function scaleAlertmanagerConfig(text: string, scaling: TimeScaling, sour
   const doc = parseYamlMapping(text, source);
   const notes: string[] = [];
   scaleAlertmanagerTimers(doc, new Scaler(scaling, notes), scaling.minIntervalMs);
-  const purpose = `for the time-scaled compose stack (×${(1 / scaling.factor).toFixed(0)})`;
+  const purpose = `for the time-scaled compose stack (×${formatTimeScale(scaling)})`;
   return { text: dump(doc, source, purpose), notes };
 }
 

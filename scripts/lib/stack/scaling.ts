@@ -1,12 +1,14 @@
-// The time scaling of the stack (SPEC 8, 9): one factor for every time parameter, each with a
-// floor. rewrite.ts scales the configs with it; the few values that live outside a config (the
-// app's health-check interval, Prometheus' alert resend delay) go through the same Scaler here.
+// The time scaling of the stack: one time scale (scripts/lib/time-scale.ts) for every time
+// parameter, so that an alert scenario that takes an hour in real time takes a minute, each
+// parameter with a floor. rewrite.ts scales the configs with it; the few values that live outside
+// a config (the app's health-check interval, Prometheus' alert resend delay) go through the same
+// Scaler here.
+import { speedup, type TimeScale } from '../time-scale.ts';
 import type { Obj } from '../yaml.ts';
 import { formatDuration, parseDuration, scaleMs } from './duration.ts';
 
-export interface TimeScaling {
-  /** Multiply every time parameter by this (e.g. 1/60: an hour becomes a minute). */
-  factor: number;
+/** A time scale faster than real time, with the floors its scaled values keep to. */
+export interface TimeScaling extends TimeScale {
   /** Floor for intervals and Alertmanager timers. */
   minIntervalMs: number;
   /** Range windows cover at least this many scrape intervals. */
@@ -14,7 +16,7 @@ export interface TimeScaling {
 }
 
 /**
- * Floors of the time scaling (SPEC 8, 9): intervals and Alertmanager timers no faster than
+ * Floors of the time scaling: intervals and Alertmanager timers no faster than
  * 1 s; range windows at least 4 scrapes, so rate() has enough samples; `for:` at least two
  * evaluations (rewrite.ts), so one late scrape at start-up or under load cannot fire an alert
  * on its own.
@@ -26,11 +28,13 @@ export const FLOORS = { minIntervalMs: 1000, minRangeScrapes: 4 } as const;
  * (14.4× over 1 h and 5 m, for: 2m) then watches 60 s and 5 s windows for 2 s, and fires
  * about 10–15 s after a 50 % error fault; 5 m windows stay 5 scrapes of 1 s.
  */
-export const TEST_TIME_SCALE = 1 / 60;
+export const TEST_TIME_SCALE: TimeScale = speedup(60);
 
-/** The scaling of a factor, with the floors; none at factor 1 (the real values). */
-export function scalingFor(factor: number): TimeScaling | undefined {
-  return factor < 1 ? { factor, ...FLOORS } : undefined;
+/** The scaling of a time scale, with the floors; none in real time. */
+export function scalingFor(scale: TimeScale): TimeScaling | undefined {
+  return scale.speedup > 1
+    ? { speedup: scale.speedup, factor: scale.factor, ...FLOORS }
+    : undefined;
 }
 
 export class Scaler {

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startAlertReceiver, type AlertReceiver } from '../alert-receiver.ts';
 import type { FoundBinary } from '../binaries.ts';
-import { REPO_DIR, type ApiKeysByTier } from '../endpoints.ts';
+import { type ApiKeysByTier } from '../endpoints.ts';
 import { freePorts, isPortFree } from '../ports.ts';
 import { PrometheusClient } from '../clients.ts';
 import { loadRulesAfterFirstScrape, ruleGroupCount } from '../rules-after-scrape.ts';
@@ -27,6 +27,8 @@ import { renderConfigs, type Rendered } from './configs.ts';
 import type { AddressMap } from './rewrite.ts';
 import { scalingFor, type TimeScaling } from './scaling.ts';
 import { logTail, Supervisor, type Managed, type ProcessSpec } from '../supervisor.ts';
+import { REPO_ROOT } from '../repo.ts';
+import { REAL_TIME, type TimeScale } from '../time-scale.ts';
 
 export { FLOORS, TEST_TIME_SCALE } from './scaling.ts';
 export { INSTALL_HINT, type Component } from './components.ts';
@@ -52,8 +54,8 @@ export interface StackOptions {
   stateDir: string;
   /** `compose`: the compose port numbers (make native); `free`: any free ports (tests). */
   ports: 'compose' | 'free';
-  /** Scale every time parameter by this factor (1 = the real values). */
-  timeScale?: number;
+  /** How much faster every time parameter runs (real time by default). */
+  timeScale?: TimeScale;
   /** Start the Collector, Jaeger and VictoriaLogs where all three binaries exist (default true). */
   traces?: boolean;
   /** Components whose absence is an error rather than a warning. */
@@ -88,7 +90,7 @@ export interface Stack {
   adminToken: string;
   /** A key of each tier, in the app's API_KEYS. */
   apiKeys: ApiKeysByTier;
-  timeScale: number;
+  timeScale: TimeScale;
   scaling?: TimeScaling;
   rendered: Rendered;
   /** The binary each started component runs. */
@@ -137,7 +139,7 @@ async function planPorts(
 }
 
 export async function startStack(o: StackOptions): Promise<Stack> {
-  const repoDir = o.repoDir ?? REPO_DIR;
+  const repoDir = o.repoDir ?? REPO_ROOT;
   const log = o.log ?? (() => {});
   const dirs = stateDirs(o.stateDir);
   requireBuiltApp(repoDir);
@@ -146,7 +148,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const traces = Boolean(found.binaries['otel-collector']);
   const ports = await planPorts(portKeys(repoDir, traces), o.ports);
   const addresses = addressesOf(ports);
-  const scaling = scalingFor(o.timeScale ?? 1);
+  const scaling = scalingFor(o.timeScale ?? REAL_TIME);
   const rendered = render(repoDir, dirs.config, addresses, found.binaries, scaling, log);
   const plan: StackPlan = {
     ...{
@@ -182,7 +184,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     await stop();
     throw err;
   }
-  return stackHandle(plan, found, addresses, o.timeScale ?? 1, receiver, supervisor, specs, stop);
+  const timeScale = o.timeScale ?? REAL_TIME;
+  return stackHandle(plan, found, addresses, timeScale, receiver, supervisor, specs, stop);
 }
 
 // 32 base64url characters, like `make configure`'s: the app refuses keys under 16.
@@ -305,7 +308,7 @@ function stackHandle(
   p: StackPlan,
   found: Found,
   addresses: AddressMap,
-  timeScale: number,
+  timeScale: TimeScale,
   receiver: AlertReceiver,
   supervisor: Supervisor,
   specs: Map<string, ProcessSpec>,

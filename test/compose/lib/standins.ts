@@ -15,7 +15,6 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { composeServices } from '../../../scripts/lib/stack/compose-file.ts';
-import { REPO } from '../../lib/repo.ts';
 import {
   BUSYBOX,
   CA_BUNDLE,
@@ -29,8 +28,9 @@ import { argDefault } from './dockerfile.ts';
 import { docker, inspectImage } from './engine.ts';
 import { nodeBinary, nodeTags, npmPackage } from './node-release.ts';
 import { DEBIAN_PYTHON, pythonTag } from './python-base.ts';
+import { REPO_ROOT } from '../../../scripts/lib/repo.ts';
 
-const STANDINS_DIR = path.join(REPO, 'test/compose/standins');
+const STANDINS_DIR = path.join(REPO_ROOT, 'test/compose/standins');
 export const INPUTS_LABEL = 'org.agent-observability.standin.inputs';
 
 export interface StandIn {
@@ -51,14 +51,18 @@ export interface StandIn {
 
 /** The pinned build of a program (bin-path.sh --pinned NAME). */
 export function pinned(name: string): string {
-  return execFileSync('bash', [path.join(REPO, 'scripts/tools/bin-path.sh'), '--pinned', name], {
-    encoding: 'utf8',
-  }).trim();
+  return execFileSync(
+    'bash',
+    [path.join(REPO_ROOT, 'scripts/tools/bin-path.sh'), '--pinned', name],
+    {
+      encoding: 'utf8',
+    },
+  ).trim();
 }
 
 /** The tag grafana/image/Dockerfile builds on (ARG GRAFANA_IMAGE). */
 function grafanaTag(): string {
-  return argDefault(path.join(REPO, 'grafana/image/Dockerfile'), 'GRAFANA_IMAGE');
+  return argDefault(path.join(REPO_ROOT, 'grafana/image/Dockerfile'), 'GRAFANA_IMAGE');
 }
 
 /** Every stand-in, bases first. */
@@ -89,7 +93,7 @@ export function standIns(): StandIn[] {
 
 /** The image (repository:tag) docker-compose.yml runs from `repository`, if any service does. */
 function composeImage(repository: string): string | undefined {
-  return Object.values(composeServices(REPO))
+  return Object.values(composeServices(REPO_ROOT))
     .map((svc) => (svc as { image?: unknown }).image)
     .find(
       (image): image is string => typeof image === 'string' && image.startsWith(`${repository}:`),
