@@ -133,13 +133,11 @@ export const spendAgainstBudget = () =>
     timeseriesPanel()
       .title('Spend against the 30-day budget, with the forecast')
       .description(
-        'The forecast: 30 days at the last 6 hours’ pace (job:llm_cost_usd:forecast_30d_rate6h); the spend of the last 30 days so far; the rolling 30-day budget (dashed) that the forecast alert compares with.',
+        'The forecast: 30 days at the last 6 hours’ pace (job:llm_cost_usd:forecast_30d_rate6h); the spend of the last 30 days so far (job:llm_cost_usd:increase30d, recorded once a minute from the 5-minute spends); the rolling 30-day budget (dashed) that the forecast alert compares with.',
       )
       .unit('currencyUSD')
       .withTarget(promQuery('sum(job:llm_cost_usd:forecast_30d_rate6h)', 'forecast, 30 days'))
-      .withTarget(
-        promQuery(`sum(increase(llm_cost_usd_total{${APP}}[30d]))`, 'spent, last 30 days', 'B'),
-      )
+      .withTarget(promQuery('sum(job:llm_cost_usd:increase30d)', 'spent, last 30 days', 'B'))
       .links([runbook('LLMBudgetForecastExceeded'), runbook('LLMCostSpike')]),
     { refId: 'C', expr: 'threshold:llm_cost_budget_usd_per_30d', legend: 'budget' },
   );
