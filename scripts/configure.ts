@@ -38,8 +38,11 @@ import {
 } from './lib/stack/compose-time-scale.ts';
 import { bindMounts } from './lib/stack/configs.ts';
 
-/** Filled with a random value whenever empty: the stack must not start with no password. */
-export const ALWAYS_GENERATED = ['GRAFANA_ADMIN_PASSWORD'] as const;
+/**
+ * Filled with a random value whenever empty: the stack must not start with no password, and
+ * the synthetic probe (blackbox/blackbox.yml) needs its own key, as long as the other API keys.
+ */
+export const ALWAYS_GENERATED = ['GRAFANA_ADMIN_PASSWORD', 'PROBE_API_KEY'] as const;
 /**
  * Filled when .env (or the key) is new; left empty if you empty it later, which switches the
  * feature off (an empty ADMIN_TOKEN disables the chaos API).

@@ -18,6 +18,7 @@ export type ProgramName =
   | 'alertmanager'
   | 'amtool'
   | 'victoria-logs'
+  | 'blackbox_exporter'
   // `make validate`'s checkers: pinned builds only.
   | 'actionlint'
   | 'compose-check';
@@ -52,6 +53,7 @@ const VERSION_KEY: Record<ProgramName, string> = {
   alertmanager: 'ALERTMANAGER_VERSION',
   amtool: 'ALERTMANAGER_VERSION',
   'victoria-logs': 'VICTORIALOGS_VERSION',
+  blackbox_exporter: 'BLACKBOX_EXPORTER_VERSION',
   actionlint: 'ACTIONLINT_VERSION',
   'compose-check': 'COMPOSE_GO_VERSION',
 };

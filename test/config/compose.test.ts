@@ -33,11 +33,12 @@ import {
 } from '../lib/compose.ts';
 import { REPO } from '../lib/repo.ts';
 import { assertReports } from '../lib/reports.ts';
+import { configuredEnv } from '../lib/configured-env.ts';
 
 const COMPOSE_TEXT = readFileSync(join(REPO, 'docker-compose.yml'), 'utf8');
 const EXAMPLE_ENV = parseEnv(readFileSync(join(REPO, '.env.example'), 'utf8'));
 // What `make configure` produces: the example with its secrets filled in.
-const ENV = new Map([...EXAMPLE_ENV, ['GRAFANA_ADMIN_PASSWORD', 'test-password']]);
+const ENV = configuredEnv();
 const VERSIONS = readVersions();
 const NODE_VERSION = (
   JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
@@ -74,6 +75,7 @@ describe('docker-compose.yml', () => {
       'alertmanager',
       'alertmanager-config',
       'app',
+      'blackbox-exporter',
       'grafana',
       'jaeger',
       'otel-collector',
@@ -301,9 +303,11 @@ describe('docker-compose.yml', () => {
       );
     });
 
-    it('has no default Grafana password: without .env the file does not even load', () => {
+    it('has no default Grafana password (nor API keys): without .env the file does not even load', () => {
+      assert.throws(() => load(COMPOSE_TEXT, EXAMPLE_ENV), /is empty; run make configure/);
+      const withKeys = new Map([...EXAMPLE_ENV, ['API_KEYS', 'k:free'], ['PROBE_API_KEY', 'p']]);
       assert.throws(
-        () => load(COMPOSE_TEXT, EXAMPLE_ENV),
+        () => load(COMPOSE_TEXT, withKeys),
         /GRAFANA_ADMIN_PASSWORD is empty; run make configure/,
       );
     });

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { parseEnv } from '../../scripts/lib/env-file.ts';
 import { findAddresses } from '../lib/addresses.ts';
 import { mergeConfigs, parseYamlMapping } from '../lib/collector.ts';
 import { loadCompose, type ComposeFile, type Json, type Obj } from '../lib/compose.ts';
@@ -22,12 +21,10 @@ import {
 } from '../lib/ports.ts';
 import { REPO } from '../lib/repo.ts';
 import { assertReports } from '../lib/reports.ts';
+import { configuredEnv } from '../lib/configured-env.ts';
 
 const COMPOSE_TEXT = readFileSync(join(REPO, 'docker-compose.yml'), 'utf8');
-const ENV = new Map([
-  ...parseEnv(readFileSync(join(REPO, '.env.example'), 'utf8')),
-  ['GRAFANA_ADMIN_PASSWORD', 'x'],
-]);
+const ENV = configuredEnv();
 const COMPOSE = loadCompose(COMPOSE_TEXT, ENV);
 const PORTS = servicePorts(COMPOSE);
 

@@ -7,12 +7,12 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { describeBinary, findBinary, type FoundBinary } from '../../scripts/lib/binaries.ts';
-import { parseEnv } from '../../scripts/lib/env-file.ts';
 import { isObj, loadCompose, type Json, type Obj } from '../lib/compose.ts';
 import { checkReferences, prometheusTargets, servicePorts } from '../lib/ports.ts';
 import { run } from '../lib/programs.ts';
 import { REPO } from '../lib/repo.ts';
 import { withTempFile } from '../lib/temp-dir.ts';
+import { configuredEnv } from '../lib/configured-env.ts';
 
 const PROM_DIR = join(REPO, 'prometheus');
 const CONFIG_TEXT = readFileSync(join(PROM_DIR, 'prometheus.yml'), 'utf8');
@@ -20,10 +20,7 @@ const CONFIG = YAML.parse(CONFIG_TEXT) as Obj;
 const RULE_FILES = readdirSync(join(PROM_DIR, 'rules'))
   .filter((f) => f.endsWith('.yml'))
   .map((f) => join('rules', f));
-const ENV = new Map([
-  ...parseEnv(readFileSync(join(REPO, '.env.example'), 'utf8')),
-  ['GRAFANA_ADMIN_PASSWORD', 'x'],
-]);
+const ENV = configuredEnv();
 const COMPOSE = loadCompose(readFileSync(join(REPO, 'docker-compose.yml'), 'utf8'), ENV);
 const PORTS = servicePorts(COMPOSE);
 
@@ -121,7 +118,7 @@ describe('prometheus config', () => {
 
 describe('prometheus config', () => {
   describe('targets', () => {
-    it('scrapes the app, the Collector (own and span metrics), Jaeger, VictoriaLogs, Alertmanager, Grafana and itself, one job each', () => {
+    it('scrapes the app, the Collector (own and span metrics), Jaeger, VictoriaLogs, Alertmanager, Grafana and itself, one job each, and probes the API through the blackbox exporter', () => {
       const jobs = (CONFIG.scrape_configs as Obj[])
         .filter((j) => Array.isArray(j.static_configs))
         .map((j) => [
@@ -130,6 +127,8 @@ describe('prometheus config', () => {
         ]);
       assert.deepEqual(Object.fromEntries(jobs), {
         app: ['app:8000'],
+        // The probed URL: relabelling sends the scrape to blackbox-exporter:9115.
+        blackbox: ['http://app:8000/v1/agents'],
         'otel-collector': ['otel-collector:8888'],
         spanmetrics: ['otel-collector:8889'],
         jaeger: ['jaeger:8888'],

@@ -188,6 +188,7 @@ const example = [
   'GRAFANA_ADMIN_PASSWORD=',
   'ADMIN_TOKEN=',
   'API_KEYS=',
+  'PROBE_API_KEY=',
   '',
 ].join('\n');
 let n = 0;
@@ -198,7 +199,12 @@ describe('make configure', () => {
     writeFileSync(join(tmp, '.env.example'), example);
     const r = ensureEnvFile(tmp, { secret });
     assert.equal(r.created, true);
-    assert.deepEqual(r.generated, ['GRAFANA_ADMIN_PASSWORD', 'ADMIN_TOKEN', 'API_KEYS']);
+    assert.deepEqual(r.generated, [
+      'GRAFANA_ADMIN_PASSWORD',
+      'PROBE_API_KEY',
+      'ADMIN_TOKEN',
+      'API_KEYS',
+    ]);
     const env = parseEnv(readFileSync(join(tmp, '.env'), 'utf8'));
     assert.match(env.get('GRAFANA_ADMIN_PASSWORD') ?? '', /^secret\d+$/);
     assert.notEqual(env.get('GRAFANA_ADMIN_PASSWORD'), env.get('ADMIN_TOKEN'));
@@ -217,13 +223,17 @@ describe('make configure', () => {
     for (const [key] of pairs) assert.match(key, /^[A-Za-z0-9_-]{32}$/);
     assert.notEqual(pairs[0][0], pairs[1][0]);
     assert.ok(![pairs[0][0], pairs[1][0]].includes(env.get('ADMIN_TOKEN') ?? ''));
+    // The synthetic probe's key (blackbox/blackbox.yml): made the same way, a key of its own.
+    const probe = env.get('PROBE_API_KEY') ?? '';
+    assert.match(probe, /^[A-Za-z0-9_-]{32}$/);
+    assert.ok(!pairs.some(([key]) => key === probe));
   });
 
   it('never overwrites a value; adds keys a newer .env.example brings; an emptied ADMIN_TOKEN stays off', () => {
     writeFileSync(join(tmp, '.env.example'), `${example}NEW_KEY=default\n`);
     writeFileSync(
       join(tmp, '.env'),
-      '# mine\nGRAFANA_ADMIN_PASSWORD=kept\nADMIN_TOKEN=\nAPI_KEYS=k:pro\n',
+      '# mine\nGRAFANA_ADMIN_PASSWORD=kept\nADMIN_TOKEN=\nAPI_KEYS=k:pro\nPROBE_API_KEY=p\n',
     );
     const r = ensureEnvFile(tmp, { secret });
     assert.equal(r.created, false);
@@ -257,11 +267,11 @@ describe('make configure', () => {
     );
   });
 
-  it('fills an emptied Grafana password again (the stack must not start without one)', () => {
+  it('fills an emptied Grafana password and probe key again (the stack must not start without them)', () => {
     writeFileSync(join(tmp, '.env.example'), example);
     writeFileSync(join(tmp, '.env'), example.replace('API_KEYS=', 'API_KEYS=mine:pro'));
     const r = ensureEnvFile(tmp, { secret });
-    assert.deepEqual(r.generated, ['GRAFANA_ADMIN_PASSWORD']);
+    assert.deepEqual(r.generated, ['GRAFANA_ADMIN_PASSWORD', 'PROBE_API_KEY']);
   });
 
   it('the real .env.example leaves every secret empty (make configure fills them)', () => {
@@ -270,6 +280,7 @@ describe('make configure', () => {
       'GRAFANA_ADMIN_PASSWORD',
       'ADMIN_TOKEN',
       'API_KEYS',
+      'PROBE_API_KEY',
       'SENTRY_DSN',
       'SLACK_WEBHOOK_URL',
       'PAGERDUTY_ROUTING_KEY',

@@ -7,14 +7,20 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { findBinary, type FoundBinary, type ProgramName } from '../binaries.ts';
 import type { ApiKeysByTier } from '../endpoints.ts';
-import { collectorSources, SOURCES, type Rendered } from './configs.ts';
+import { collectorSources, nativeMemoryEnv, SOURCES, type Rendered } from './configs.ts';
 import { listenPorts } from './rewrite.ts';
 import { scaledHealthCheckMs, scaledResendDelay, type TimeScaling } from './scaling.ts';
 import type { ProcessSpec } from '../supervisor.ts';
 import { victoriaLogsArgs } from './victorialogs.ts';
 
 export type Component =
-  'app' | 'prometheus' | 'alertmanager' | 'otel-collector' | 'jaeger' | 'victorialogs';
+  | 'app'
+  | 'prometheus'
+  | 'alertmanager'
+  | 'otel-collector'
+  | 'jaeger'
+  | 'victorialogs'
+  | 'blackbox-exporter';
 
 /** The telemetry pipeline: the Collector exports to Jaeger and to VictoriaLogs, so all or none. */
 const TELEMETRY = ['otel-collector', 'jaeger', 'victorialogs'] as const;
@@ -32,6 +38,8 @@ export interface StackPlan {
   scaling?: TimeScaling;
   adminToken: string;
   apiKeys: ApiKeysByTier;
+  /** The synthetic probe's own key (blackbox/blackbox.yml), in the app's API_KEYS too. */
+  probeKey: string;
 }
 
 export const localUrl = (p: StackPlan, key: string) => `http://127.0.0.1:${p.ports[key]}`;
@@ -61,6 +69,7 @@ function jaegerSpec(p: StackPlan): ProcessSpec {
     name: 'jaeger',
     command: binaryOf(p, 'jaeger').path,
     args: [`--config=${p.rendered.jaeger.file}`],
+    env: { ...process.env, ...nativeMemoryEnv(p.repoDir, 'jaeger') },
     logFile: logFile(p, 'jaeger'),
     ports: portsOf(p, 'jaeger'),
     ready: ready(`${localUrl(p, 'jaeger:13133')}/status`),
@@ -85,6 +94,7 @@ function collectorSpec(p: StackPlan): ProcessSpec {
     name: 'otel-collector',
     command: binaryOf(p, 'otel-collector').path,
     args: p.rendered.collector.files.map((f) => `--config=${f}`),
+    env: { ...process.env, ...nativeMemoryEnv(p.repoDir, 'otel-collector') },
     logFile: logFile(p, 'otel-collector'),
     ports: portsOf(p, 'otel-collector'),
     ready: ready(`${localUrl(p, 'otel-collector:13133')}/`),
@@ -104,7 +114,8 @@ function appSpec(p: StackPlan): ProcessSpec {
       HOST: '127.0.0.1',
       DATA_DIR: dataDir(p, 'app'),
       ADMIN_TOKEN: p.adminToken,
-      API_KEYS: `${p.apiKeys.free}:free,${p.apiKeys.pro}:pro`,
+      // The probe's key at the free tier, as compose gives it (docker-compose.yml).
+      API_KEYS: `${p.apiKeys.free}:free,${p.apiKeys.pro}:pro,${p.probeKey}:free`,
       ...(traces
         ? { OTEL_EXPORTER_OTLP_ENDPOINT: localUrl(p, 'otel-collector:4318') }
         : // No Collector: sample no trace, so nothing is exported into the void (which would
@@ -116,6 +127,19 @@ function appSpec(p: StackPlan): ProcessSpec {
     logFile: logFile(p, 'app'),
     ports: [p.ports['app:8000']],
     ready: ready(`${localUrl(p, 'app:8000')}/health/ready`),
+  };
+}
+
+function blackboxSpec(p: StackPlan): ProcessSpec {
+  if (!p.rendered.blackbox) throw new Error('no blackbox exporter config rendered');
+  const listen = `127.0.0.1:${p.ports['blackbox-exporter:9115']}`;
+  return {
+    name: 'blackbox-exporter',
+    command: binaryOf(p, 'blackbox-exporter').path,
+    args: [`--config.file=${p.rendered.blackbox.file}`, `--web.listen-address=${listen}`],
+    logFile: logFile(p, 'blackbox-exporter'),
+    ports: [p.ports['blackbox-exporter:9115']],
+    ready: ready(`${localUrl(p, 'blackbox-exporter:9115')}/-/healthy`),
   };
 }
 
@@ -163,8 +187,8 @@ function prometheusSpec(p: StackPlan): ProcessSpec {
 /**
  * The components in start order, each with its program (none: the app runs on this Node),
  * what to tell someone whose binary is missing, and its spec. Jaeger and VictoriaLogs before
- * the Collector that exports to them, the app before what scrapes it, Prometheus last so that its first scrape
- * finds every target up.
+ * the Collector that exports to them, the app before what scrapes or probes it, Prometheus
+ * last so that its first scrape finds every target up.
  */
 export const COMPONENTS: {
   component: Component;
@@ -191,6 +215,12 @@ export const COMPONENTS: {
     spec: collectorSpec,
   },
   { component: 'app', spec: appSpec },
+  {
+    component: 'blackbox-exporter',
+    program: 'blackbox_exporter',
+    installHint: 'make tools (builds the blackbox exporter from its Go module)',
+    spec: blackboxSpec,
+  },
   {
     component: 'alertmanager',
     program: 'alertmanager',
@@ -255,7 +285,13 @@ function configPorts(repoDir: string, component: 'otel-collector' | 'jaeger'): s
 
 /** Every compose `host:port` the stack listens on: the fixed ones, and the trace pipeline's. */
 export function portKeys(repoDir: string, traces: boolean): string[] {
-  const keys = ['app:8000', 'prometheus:9090', 'alertmanager:9093', 'alert-receiver:9095'];
+  const keys = [
+    'app:8000',
+    'prometheus:9090',
+    'alertmanager:9093',
+    'alert-receiver:9095',
+    'blackbox-exporter:9115',
+  ];
   if (traces)
     keys.push(
       ...configPorts(repoDir, 'otel-collector'),

@@ -140,11 +140,13 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const ports = await planPorts(portKeys(repoDir, traces), o.ports);
   const addresses = addressesOf(ports);
   const scaling = scalingFor(o.timeScale ?? 1);
-  const rendered = render(repoDir, dirs.config, addresses, found.binaries, scaling, log);
+  const probeKey = newKey();
+  const rendered = render(repoDir, dirs.config, addresses, found.binaries, scaling, log, probeKey);
   const plan: StackPlan = {
     ...{ repoDir, dirs, ports, binaries: found.binaries, rendered, scaling },
     adminToken: o.adminToken,
     apiKeys: o.apiKeys ?? { free: newKey(), pro: newKey() },
+    probeKey,
   };
   const supervisor = new Supervisor((m) =>
     log(
@@ -220,6 +222,7 @@ function render(
   binaries: Partial<Record<Component, FoundBinary>>,
   scaling: TimeScaling | undefined,
   log: (l: string) => void,
+  probeKey: string,
 ): Rendered {
   const traces = Boolean(binaries['otel-collector']);
   const rendered = renderConfigs({
@@ -231,6 +234,7 @@ function render(
     prometheusCompat: Number(binaries.prometheus?.version.split('.')[0]) >= 3 ? 'v3' : 'v2',
     collector: traces,
     jaeger: traces,
+    probeKey: binaries['blackbox-exporter'] ? probeKey : undefined,
   });
   // What the rewrite changed, for the programs that run (the rest is not read by anything).
   if (binaries.prometheus)
