@@ -118,7 +118,7 @@ describe('prometheus config', () => {
 
 describe('prometheus config', () => {
   describe('targets', () => {
-    it('scrapes the app, the Collector (own and span metrics), Jaeger, VictoriaLogs, Alertmanager, Grafana and itself, one job each, and probes the API through the blackbox exporter', () => {
+    it('scrapes the app, the Collector (own and span metrics), Jaeger, VictoriaLogs, Alertmanager, Grafana and itself, one job each, and probes the API (through blackbox-exporter:9115)', () => {
       const jobs = (CONFIG.scrape_configs as Obj[])
         .filter((j) => Array.isArray(j.static_configs))
         .map((j) => [
@@ -127,7 +127,6 @@ describe('prometheus config', () => {
         ]);
       assert.deepEqual(Object.fromEntries(jobs), {
         app: ['app:8000'],
-        // The probed URL: relabelling sends the scrape to blackbox-exporter:9115.
         blackbox: ['http://app:8000/v1/agents'],
         'otel-collector': ['otel-collector:8888'],
         spanmetrics: ['otel-collector:8889'],
@@ -172,7 +171,11 @@ describe('prometheus config', () => {
           `${e} not in ${JSON.stringify(problems)}`,
         );
     });
+  });
+});
 
+describe('prometheus config', () => {
+  describe('targets', () => {
     it('the extension point reads prometheus/targets/*.yml (a folder that exists, with its README)', () => {
       const job = (CONFIG.scrape_configs as Obj[]).find((j) => j.job_name === 'targets');
       assert.ok(job && Array.isArray(job.file_sd_configs));
