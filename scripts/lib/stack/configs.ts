@@ -119,6 +119,8 @@ export interface RenderOptions {
   jaeger: boolean;
   /** The synthetic probe's key, when the blackbox exporter runs. */
   probeKey?: string;
+  /** Where the programs keep their data (Jaeger's Badger store goes under it). */
+  dataDir?: string;
 }
 
 export interface Rendered {
@@ -158,15 +160,11 @@ export function renderConfigs(o: RenderOptions): Rendered {
   if (o.collector) rendered.collector = { files: renderCollector(io) };
   if (o.probeKey !== undefined) rendered.blackbox = { file: renderBlackbox(io, o.probeKey) };
   if (o.jaeger) {
-    const text = rewriteServiceConfig(
-      io.read(SOURCES.jaeger),
-      'jaeger',
-      o.addresses,
-      SOURCES.jaeger,
-    );
-    rendered.jaeger = {
-      file: io.write(SOURCES.jaeger, memoryLimitOf(o.repoDir, 'jaeger', text, SOURCES.jaeger)),
-    };
+    const source = SOURCES.jaeger;
+    let text = rewriteServiceConfig(io.read(source), 'jaeger', o.addresses, source);
+    text = memoryLimitOf(o.repoDir, 'jaeger', text, source);
+    if (o.dataDir) text = localBadgerDirectories(text, path.join(o.dataDir, 'jaeger'));
+    rendered.jaeger = { file: io.write(source, text) };
   }
   return rendered;
 }
@@ -335,4 +333,26 @@ function renderBlackbox({ o, read, write }: ConfigIO, probeKey: string): string 
     SOURCES.blackbox,
     localBlackboxConfig(read(SOURCES.blackbox), keyFile, SOURCES.blackbox),
   );
+}
+
+/**
+ * Jaeger's config with every Badger store's directories moved under `dir` (compose keeps them
+ * on the jaeger-data volume at /tmp/jaeger/...): the data of one `make native` in its state
+ * folder, like the other programs'.
+ */
+export function localBadgerDirectories(text: string, dir: string): string {
+  const [header] = text.split('\n', 1);
+  const doc = YAML.parse(text) as {
+    extensions?: { jaeger_storage?: { backends?: Record<string, Record<string, unknown>> } };
+  };
+  let moved = false;
+  for (const [name, backend] of Object.entries(doc.extensions?.jaeger_storage?.backends ?? {})) {
+    const badger = backend.badger as { directories?: Record<string, string> } | undefined;
+    if (!badger?.directories) continue;
+    for (const kind of Object.keys(badger.directories))
+      badger.directories[kind] = path.join(dir, name, kind);
+    moved = true;
+  }
+  if (!moved) return text;
+  return `${header}\n${YAML.stringify(doc, { lineWidth: 0 })}`;
 }

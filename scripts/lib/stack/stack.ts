@@ -141,7 +141,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const addresses = addressesOf(ports);
   const scaling = scalingFor(o.timeScale ?? 1);
   const probeKey = newKey();
-  const rendered = render(repoDir, dirs.config, addresses, found.binaries, scaling, log, probeKey);
+  const rendered = render(repoDir, dirs, addresses, found.binaries, scaling, log, probeKey);
   const plan: StackPlan = {
     ...{ repoDir, dirs, ports, binaries: found.binaries, rendered, scaling },
     adminToken: o.adminToken,
@@ -217,7 +217,7 @@ function addressesOf(ports: Record<string, number>): Record<string, string[]> {
 /** The configs of the components that run, and what the rewrite changed in them. */
 function render(
   repoDir: string,
-  outDir: string,
+  dirs: StackPlan['dirs'],
   addresses: AddressMap,
   binaries: Partial<Record<Component, FoundBinary>>,
   scaling: TimeScaling | undefined,
@@ -227,7 +227,8 @@ function render(
   const traces = Boolean(binaries['otel-collector']);
   const rendered = renderConfigs({
     repoDir,
-    outDir,
+    outDir: dirs.config,
+    dataDir: dirs.data,
     addresses,
     running: new Set<string>(['app', 'alert-receiver', ...Object.keys(binaries)]),
     scaling,
