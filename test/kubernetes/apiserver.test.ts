@@ -13,7 +13,7 @@ import { COMBINATIONS, kubeValidateTool, pinnedTool, renderChart } from '../lib/
 import { startApiServer, type ApiServer } from '../lib/kube-apiserver.ts';
 
 const NAMESPACE = 'agents';
-const CRDS = ['servicemonitors', 'prometheusrules', 'alertmanagerconfigs'];
+const CRDS = ['servicemonitors', 'probes', 'prometheusrules', 'alertmanagerconfigs'];
 
 function crdDir(): string {
   const v = readVersions().PROMETHEUS_OPERATOR_VERSION;
