@@ -247,10 +247,10 @@ export interface Found {
 }
 
 /** Which components can run here; the telemetry pipeline only whole (the Collector exports to both stores). */
-export function findComponents(traces: boolean): Found {
+export function findComponents(traces: boolean, skip: readonly Component[] = []): Found {
   const found: Found = { binaries: {}, missing: [] };
   for (const { component: c, program } of COMPONENTS) {
-    if (!program || (!traces && isTelemetry(c))) continue;
+    if (!program || (!traces && isTelemetry(c)) || skip.includes(c)) continue;
     const b = findBinary(program);
     if (b) found.binaries[c] = b;
     else

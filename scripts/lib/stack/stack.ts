@@ -55,6 +55,8 @@ export interface StackOptions {
   traces?: boolean;
   /** Components whose absence is an error rather than a warning. */
   require?: Component[];
+  /** Components not to start even where their programs exist (a test that needs quiet). */
+  skip?: Component[];
   adminToken: string;
   /** The app's keys; generated when not given (the app accepts no default keys). */
   apiKeys?: ApiKeysByTier;
@@ -134,7 +136,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const log = o.log ?? (() => {});
   const dirs = stateDirs(o.stateDir);
   requireBuiltApp(repoDir);
-  const found = findComponents(o.traces !== false);
+  const found = findComponents(o.traces !== false, o.skip);
   reportComponents(found, o.require ?? [], log);
   const traces = Boolean(found.binaries['otel-collector']);
   const ports = await planPorts(portKeys(repoDir, traces), o.ports);
