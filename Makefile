@@ -55,23 +55,26 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  \033[36m%-22s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # ---------------------------------------------------------------------------- setup
-.PHONY: install configure tools
-install: ## Install the Node dependencies (repo tooling and the service)
+.PHONY: install install-python configure tools
+install: ## Install the Node dependencies (repo tooling and the service) and the Python example's venv
 	@command -v npm >/dev/null || { echo "make install needs npm (Node.js from your package manager or https://nodejs.org); make up needs only Docker" >&2; exit 1; }
 	npm ci
 	cd app && npm ci
+	@# Without Python 3.11 (status 3) the rest still works; make native then runs no Python example.
+	bash scripts/host/python-venv.sh || test $$? -eq 3
+
+install-python: ## The Python example's venv (examples/python-agent/.venv) from its hashed lock file (PYTHON=python3.11)
+	bash scripts/host/python-venv.sh
 
 configure: ## Create .env from .env.example (random secrets, API keys) and render the Alertmanager config
 	$(NEED_TOOLS)
 	$(TOOLS_RUN_OFFLINE) scripts/configure.ts
 
-tools: ## Build the pinned programs (Prometheus, Alertmanager, Collector, Jaeger, VictoriaLogs; the checkers; Kubernetes validation), cached
-	bash scripts/tools/build-binaries.sh
-	bash scripts/tools/build-binaries.sh $(KUBE_TOOLS)
-
-# Kubernetes validation of deploy/helm (docs/kubernetes.md); the API server last, as the longest
-# build, so that the fallback validator exists even when it fails.
-KUBE_TOOLS := helm operator-crds kube-validate etcd kubernetes
+# The groups of scripts/tools/pins.txt: make validate's checkers, the stack's programs, the
+# Kubernetes validation of deploy/helm (docs/kubernetes.md). Not the engine group (Compose for a
+# Docker Engine run): a Docker host has its own.
+tools: ## Build the pinned programs of scripts/tools/pins.txt (checkers, stack, Kubernetes validation), cached
+	bash scripts/tools/build-binaries.sh validate stack kube
 
 # ---------------------------------------------------------------------------- the stack
 .PHONY: up down ps logs restart open alerts grafana-reset-password
@@ -179,12 +182,16 @@ validate: ## Check every config with the real programs and the static tests
 	$(MOCHA) 'test/kubernetes/**/*.test.ts'
 
 # ---------------------------------------------------------------------------- tests
-.PHONY: test test-app test-unit test-rules e2e
+.PHONY: test test-app test-unit test-rules e2e test-attack
 test: lint check-dashboards test-app test-unit validate test-rules e2e ## Every test (no Docker needed)
 
-test-app: ## The service's tests (mocha + supertest, real OTLP and Sentry receivers)
+test-app: ## The service's tests (mocha + supertest, real OTLP and Sentry receivers; the attack suite at a tenth of its timeouts)
 	$(NEED_NODE)
 	cd app && npm test
+
+test-attack: ## The attack suite at the service's default timeouts: one hostile client at a time, loopback only (~3 min)
+	$(NEED_NODE)
+	cd app && ATTACK_SETTINGS=default npm run test:attack
 
 test-unit: ## Unit tests of the tooling (config rewrite, load generator, dashboards)
 	$(NEED_NODE)
@@ -196,6 +203,19 @@ test-rules: ## promtool unit tests of every rule, amtool routing tests, runbook 
 
 e2e: build ## The whole-stack test: app, Collector, Jaeger, Prometheus, Alertmanager, alert scenarios
 	$(MOCHA) --timeout 600000 'test/e2e/**/*.test.ts'
+
+# On a Docker Engine of the tests' own (scripts/tools/engine.sh; as root, which runs dockerd):
+# the stand-in images, then `make up`, smoke, load, alerts, restart, down/up and clean from a
+# fresh copy of the clone as a non-root user without Node (docs/docker.md). An engine it
+# started is stopped again; its data root (the images) stays as a cache.
+.PHONY: test-compose
+test-compose: ## The compose stack on a Docker Engine of its own, with stand-in images (root)
+	$(NEED_NODE)
+	@was_running=$$(bash scripts/tools/engine.sh status >/dev/null 2>&1 && echo yes || true); \
+	bash scripts/tools/engine.sh start; \
+	status=0; $(MOCHA) --timeout 900000 'test/compose/**/*.test.ts' || status=$$?; \
+	if [ -z "$$was_running" ]; then bash scripts/tools/engine.sh stop; fi; \
+	exit $$status
 
 # ---------------------------------------------------------------------------- benchmark
 .PHONY: bench bench-publish

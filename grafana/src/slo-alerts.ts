@@ -137,7 +137,7 @@ export const slowBurn = () =>
     .links([runbook('ErrorBudgetBurn')]);
 
 // The synthetic probe (blackbox/blackbox.yml) calls the public API as a client does; its
-// SLO (recording rules service:probe_*) sees what the server-side one cannot, by service.
+// SLO (recording rules service_name:probe_*) sees what the server-side one cannot, by service.
 export const probeSuccess = () =>
   withLimits(
     timeseriesPanel()
@@ -147,7 +147,7 @@ export const probeSuccess = () =>
       )
       .unit('percentunit')
       .max(1)
-      .withTarget(promQuery('1 - service:probe_failures:ratio_avg5m', '{{service}}'))
+      .withTarget(promQuery('1 - service_name:probe_failures:ratio_avg5m', '{{service_name}}'))
       .links([runbook('ProbeErrorBudgetBurn'), runbook('ServiceDown')]),
     { refId: 'B', expr: 'slo:probe_objective:ratio', legend: 'objective' },
   );
@@ -156,12 +156,12 @@ export const probeBudgetRemaining = () =>
   statPanel()
     .title('Probe error budget remaining')
     .description(
-      'Share of the probe SLO’s 30-day error budget not yet spent, by service (service:probe_error_budget_remaining:ratio).',
+      'Share of the probe SLO’s 30-day error budget not yet spent, by service (service_name:probe_error_budget_remaining:ratio).',
     )
     .unit('percentunit')
     .decimals(1)
     .thresholds(thresholds([null, RED], [0, ORANGE], [0.25, YELLOW], [0.5, GREEN]))
-    .withTarget(promQuery('service:probe_error_budget_remaining:ratio', '{{service}}'))
+    .withTarget(promQuery('service_name:probe_error_budget_remaining:ratio', '{{service_name}}'))
     .links([runbook('ProbeErrorBudgetBurn')]);
 
 export const scrapeFailures = () =>

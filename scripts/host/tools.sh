@@ -27,11 +27,13 @@ shift
 bash "$repo/scripts/host/need-docker.sh"
 
 dockerfile=scripts/host/tools.Dockerfile
-sum=$(cd "$repo" && cat package-lock.json "$dockerfile" | cksum | cut -d' ' -f1)
+# NODE_IMAGE, when set, replaces the Dockerfile's base, as for the app image (docs/docker.md).
+sum=$( (cd "$repo" && cat package-lock.json "$dockerfile" && echo "${NODE_IMAGE:-}") | cksum | cut -d' ' -f1)
 image=${TOOLS_IMAGE:-agent-observability/tools:$sum}
 if ! docker image inspect "$image" >/dev/null 2>&1; then
   echo "Building the tools image $image (Node 24 and the scripts' packages; once)…" >&2
-  docker build --quiet --tag "$image" --file "$repo/$dockerfile" "$repo" >/dev/null
+  docker build --quiet ${NODE_IMAGE:+--build-arg "NODE_IMAGE=$NODE_IMAGE"} --tag "$image" \
+    --file "$repo/$dockerfile" "$repo" >/dev/null
 fi
 
 if [ "$network" != none ] && ! docker network inspect "$network" >/dev/null 2>&1; then
@@ -45,7 +47,7 @@ else
   user="$(id -u):$(id -g)"
 fi
 
-TOOLS_ENV_VARS="DURATION RATE TIME_SCALE APP_URL PROMETHEUS_URL ALERTMANAGER_URL RECEIVER_URL
+TOOLS_ENV_VARS="DURATION RATE TIME_SCALE APP_URL APP_MANAGEMENT_URL PROMETHEUS_URL ALERTMANAGER_URL RECEIVER_URL
   JAEGER_URL GRAFANA_URL ADMIN_TOKEN LOAD_FREE_KEY LOAD_PRO_KEY APP_CONTROL_DIR NO_COLOR"
 env_args=(--env HOME=/tmp --env STACK_HOSTS=compose)
 for name in $TOOLS_ENV_VARS ${TOOLS_ENV:-}; do

@@ -1,32 +1,26 @@
 // Which native program to run: the one named by <NAME>_BIN (e.g. PROMETHEUS_BIN) when set,
-// else the pinned build from scripts/tools/build-binaries.sh when it exists (the versions
-// docker-compose.yml runs), else Debian's package (prometheus, promtool, alertmanager, amtool),
-// else nothing. The same lookup as scripts/tools/bin-path.sh, for
-// TypeScript callers: the config tests, `make native`, the whole-stack test.
+// else the pinned build from scripts/tools/build-binaries.sh when it exists (the versions of
+// scripts/tools/pins.txt, which docker-compose.yml runs), else, for the outputs a row lists in
+// debian=, Debian's package (promtool, alertmanager, amtool; not the Prometheus server, whose
+// 2.42 cannot load prometheus.yml: docs/decisions/0014-otlp-metrics-into-prometheus.md), else
+// nothing. The same lookup
+// as scripts/tools/bin-path.sh, for TypeScript callers: the config tests, `make native`, the
+// whole-stack test.
 
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pinOf, readPins, type Pin } from './pins.ts';
 
-export type ProgramName =
-  | 'otelcol'
-  | 'jaeger'
-  | 'prometheus'
-  | 'promtool'
-  | 'alertmanager'
-  | 'amtool'
-  | 'victoria-logs'
-  | 'blackbox_exporter'
-  // `make validate`'s checkers: pinned builds only.
-  | 'actionlint'
-  | 'compose-check';
+/** A program or output of scripts/tools/pins.txt: otelcol, promtool, helm, kubectl ... */
+export type ProgramName = string;
 
 export interface FoundBinary {
   name: ProgramName;
   path: string;
-  /** Release version, e.g. "3.16.0" (pinned: from versions.env; Debian: from --version). */
+  /** Release version, e.g. "2.42.0" (pinned: from pins.txt; Debian: from --version). */
   version: string;
   source: 'env' | 'pinned' | 'debian';
 }
@@ -36,49 +30,18 @@ export interface FindOptions {
   binDir?: string;
   /** Search path for Debian's programs; default $PATH. */
   path?: string;
-  /** Pinned versions (KEY=VALUE of versions.env); default read from the repo. */
-  versions?: Record<string, string>;
+  /** The pin table's rows; default read from the repo. */
+  pins?: Pin[];
   /** Where <NAME>_BIN overrides are read; default process.env. */
   env?: NodeJS.ProcessEnv;
 }
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const VERSIONS_FILE = join(REPO_ROOT, 'scripts/tools/versions.env');
+const BUILD_SCRIPT = join(REPO_ROOT, 'scripts/tools/build-binaries.sh');
 
-const VERSION_KEY: Record<ProgramName, string> = {
-  otelcol: 'OTELCOL_VERSION',
-  jaeger: 'JAEGER_VERSION',
-  prometheus: 'PROMETHEUS_VERSION',
-  promtool: 'PROMETHEUS_VERSION',
-  alertmanager: 'ALERTMANAGER_VERSION',
-  amtool: 'ALERTMANAGER_VERSION',
-  'victoria-logs': 'VICTORIALOGS_VERSION',
-  blackbox_exporter: 'BLACKBOX_EXPORTER_VERSION',
-  actionlint: 'ACTIONLINT_VERSION',
-  'compose-check': 'COMPOSE_GO_VERSION',
-};
-
-// Debian's names; otelcol and jaeger have no Debian package.
-const DEBIAN_NAMES: Partial<Record<ProgramName, string[]>> = {
-  prometheus: ['prometheus'],
-  promtool: ['promtool'],
-  alertmanager: ['prometheus-alertmanager', 'alertmanager'],
-  amtool: ['amtool'],
-};
-
-/** versions.env as a map: plain KEY=VALUE lines, `#` comments (the file promises no more). */
-export function parseVersions(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const m = /^([A-Z0-9_]+)=(\S*)\s*$/.exec(line.trim());
-    if (m) out[m[1]] = m[2];
-  }
-  return out;
-}
-
-export function readVersions(file = VERSIONS_FILE): Record<string, string> {
-  return parseVersions(readFileSync(file, 'utf8'));
-}
+/** Debian's names of an output its row lists in debian= (alertmanager is
+ * prometheus-alertmanager there), as bin-path.sh tries them. */
+const debianNames = (name: string): string[] => [`prometheus-${name}`, name];
 
 export function defaultBinDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.AGENT_OBS_BIN_DIR) return env.AGENT_OBS_BIN_DIR;
@@ -109,25 +72,49 @@ function reportedVersion(file: string): string {
   return parseVersionOutput(`${r.stdout ?? ''}${r.stderr ?? ''}`) ?? 'unknown';
 }
 
+/** The variable that overrides a program's binary: PROMETHEUS_BIN, VICTORIA_LOGS_BIN ... */
+export const overrideVariable = (name: ProgramName): string =>
+  `${name.toUpperCase().replaceAll('-', '_')}_BIN`;
+
+function pinFor(name: ProgramName, pins?: Pin[]): Pin {
+  const pin = pinOf(name, pins ?? readPins());
+  if (!pin) throw new Error(`unknown program "${name}": not in scripts/tools/pins.txt`);
+  return pin;
+}
+
+/** Where the pinned build of `name` is (whether or not it is built). */
+export function pinnedPath(name: ProgramName, options: FindOptions = {}): string {
+  const pin = pinFor(name, options.pins);
+  const binDir = options.binDir ?? defaultBinDir();
+  if (pin.folders.includes(name)) return join(binDir, '..', 'share', `${name}-${pin.version}`);
+  return join(binDir, `${name}-${pin.version}`);
+}
+
+/** Whether build-binaries.sh's stamp says `program` is built from its current inputs (its row,
+ * its recipe, the repo files its row names): asked of the script, which computes the hash. */
+export function isBuiltFromCurrentInputs(program: string): boolean {
+  const r = spawnSync('bash', [BUILD_SCRIPT, '--check', program], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  return r.status === 0;
+}
+
 export function findBinary(name: ProgramName, options: FindOptions = {}): FoundBinary | undefined {
-  const key = VERSION_KEY[name];
-  if (!key) throw new Error(`unknown program "${name}"`);
-  const overrideVariable = `${name.toUpperCase()}_BIN`;
-  const override = (options.env ?? process.env)[overrideVariable];
+  const pin = pinFor(name, options.pins);
+  const variable = overrideVariable(name);
+  const override = (options.env ?? process.env)[variable];
   if (override) {
     if (!isExecutable(override))
-      throw new Error(`${overrideVariable}=${override} is not an executable file`);
+      throw new Error(`${variable}=${override} is not an executable file`);
     return { name, path: override, version: reportedVersion(override), source: 'env' };
   }
-  const versions = options.versions ?? readVersions();
-  const pinnedVersion = versions[key];
-  if (!pinnedVersion) throw new Error(`${key} is missing from scripts/tools/versions.env`);
-
-  const pinned = join(options.binDir ?? defaultBinDir(), `${name}-${pinnedVersion}`);
-  if (isExecutable(pinned)) return { name, path: pinned, version: pinnedVersion, source: 'pinned' };
+  const pinned = pinnedPath(name, options);
+  if (isExecutable(pinned)) return { name, path: pinned, version: pin.version, source: 'pinned' };
+  if (!(pin.options.debian ?? '').split(',').includes(name)) return undefined;
 
   const searchPath = options.path ?? process.env.PATH ?? '';
-  for (const candidate of DEBIAN_NAMES[name] ?? []) {
+  for (const candidate of debianNames(name)) {
     for (const dir of searchPath.split(delimiter).filter(Boolean)) {
       const file = join(dir, candidate);
       if (!isExecutable(file)) continue;
@@ -137,10 +124,16 @@ export function findBinary(name: ProgramName, options: FindOptions = {}): FoundB
   return undefined;
 }
 
-/** "promtool 3.16.0 (pinned build, /path)": for test output, so a log says what was checked. */
+/** The pinned build of a folder output (e.g. prometheus-operator-crds), or undefined. */
+export function pinnedFolder(name: string, options: FindOptions = {}): string | undefined {
+  const path = pinnedPath(name, options);
+  return existsSync(path) ? path : undefined;
+}
+
+/** "promtool 2.42.0 (Debian's package, /path)": for test output, so a log says what was checked. */
 export function describeBinary(b: FoundBinary): string {
   const origin = {
-    env: `from ${b.name.toUpperCase()}_BIN`,
+    env: `from ${overrideVariable(b.name)}`,
     pinned: 'pinned build',
     debian: "Debian's package",
   };

@@ -1,66 +1,145 @@
 #!/usr/bin/env bash
-# build-binaries.sh: build the stack's real programs, at the versions pinned in
-# scripts/tools/versions.env (the same versions as the images in
-# docker-compose.yml), from Go modules, for machines without Docker.
+# build-binaries.sh: build the pinned programs of scripts/tools/pins.txt (the versions the
+# images of docker-compose.yml and the Helm chart run) from Go modules, so that the stack runs
+# and is tested without Docker or an image registry.
 #
-#   scripts/tools/build-binaries.sh [--force] [PROGRAM ...]
+#   scripts/tools/build-binaries.sh [--force] [PROGRAM | GROUP ...]
+#   scripts/tools/build-binaries.sh --dry-run [PROGRAM | GROUP ...]   what would be built or reused
+#   scripts/tools/build-binaries.sh --check PROGRAM ...   exit 0 when each is built from its current inputs
 #
-# PROGRAM is any of: otelcol jaeger prometheus alertmanager victoria-logs
-# actionlint compose-check (default: all). prometheus also gives promtool, alertmanager
-# also gives amtool; actionlint and compose-check are `make validate`'s checkers.
+# PROGRAM is a row of pins.txt (or one of its outputs: promtool, amtool, kubectl ...); GROUP is
+# one of its groups (validate, stack, kube, engine). Default: validate stack. Rows are built in
+# the table's order.
 #
-# Output: ${XDG_CACHE_HOME:-$HOME/.cache}/agent-observability/bin/NAME-VERSION
-# (override the root with AGENT_OBS_CACHE_DIR), outside the clone so that a
-# fresh clone (CI) reuses it. A NAME symlink next to each points at the pinned
-# build, so the directory can go on PATH; scripts should ask bin-path.sh.
-# A binary already in the cache is reused (a second run takes seconds);
-# --force rebuilds. Build logs: <cache>/logs/NAME-VERSION.log.
+# Output: ${XDG_CACHE_HOME:-$HOME/.cache}/agent-observability/bin/NAME-VERSION (override the root
+# with AGENT_OBS_CACHE_DIR), outside the clone so that a fresh clone (CI) reuses it, and a NAME
+# symlink beside it, so the directory can go on PATH; scripts should ask bin-path.sh. Every
+# program goes through one helper, build_program: a build is reused when its outputs exist and
+# its stamp (<cache>/stamps/PROGRAM-VERSION) holds the hash of its inputs (its row of the
+# table, its recipe's source, the repo files its row names with inputs=); otherwise it is built
+# again. --force rebuilds. Build logs: <cache>/logs/PROGRAM-VERSION.log.
 #
-# Needs Go (>= the version each module's go.mod asks for; GOTOOLCHAIN=local, so
-# no toolchain is downloaded) and the Go module proxy. Builds are static
-# (CGO_ENABLED=0), -trimpath, stripped (-s -w). First build on 2 cores: see
-# scripts/tools/README.md for the times measured.
+# Needs Go (>= the version each module's go.mod asks for; GOTOOLCHAIN=local, so no toolchain is
+# downloaded) and the Go module proxy. Builds are static (CGO_ENABLED=0), -trimpath, stripped
+# (-s -w). Times measured on 2 cores: scripts/tools/README.md.
 set -Eeuo pipefail
 
 TOOLS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$TOOLS_DIR/../.." && pwd)
 # shellcheck source=bin-path.sh
-. "$TOOLS_DIR/bin-path.sh" # versions.env, AGENT_OBS_CACHE_DIR, AGENT_OBS_BIN_DIR
+. "$TOOLS_DIR/bin-path.sh" # AGENT_OBS_PINS, AGENT_OBS_CACHE_DIR, AGENT_OBS_BIN_DIR, agent_obs_row
 
-MANIFEST="$REPO_DIR/otel-collector/builder-config.yaml"
-BUILD_ROOT="$AGENT_OBS_CACHE_DIR/build" # scratch: module copies, ocb output
+BUILD_ROOT="$AGENT_OBS_CACHE_DIR/build" # scratch: module copies, build output
 LOG_DIR="$AGENT_OBS_CACHE_DIR/logs"
+STAMP_DIR="$AGENT_OBS_CACHE_DIR/stamps"
+SHARE_DIR="$AGENT_OBS_CACHE_DIR/share"
 
 export CGO_ENABLED=0
-export GOTOOLCHAIN=local # fail clearly instead of fetching another Go
+export GOTOOLCHAIN=local         # fail clearly instead of fetching another Go
 export GOFLAGS="-buildvcs=false" # module copies are not git checkouts
-export GOWORK=off # Prometheus' module zip ships a go.work naming dirs it lacks
+export GOWORK=off                # Prometheus' module zip ships a go.work naming dirs it lacks
 # Version stamps for `--version` (the module proxy carries no commit hashes).
 BUILD_USER="build-binaries.sh@$(hostname 2>/dev/null || echo localhost)"
 BUILD_DATE=$(date -u +%Y%m%d-%H:%M:%S)
 
+# ---- the table ---------------------------------------------------------------
+
+# load_pin NAME: the row of NAME as PIN_* variables.
+load_pin() {
+  local row
+  row=$(agent_obs_row "$1") || { echo "build-binaries: '$1' is not in $AGENT_OBS_PINS (try --help)" >&2; return 2; }
+  read -r PIN_PROGRAM _ PIN_VERSION PIN_MODULE PIN_MODVER PIN_RECIPE PIN_OUTPUTS _ PIN_OPTIONS <<<"$row"
+  PIN_ROW=$row
+}
+
+# pin_option KEY: the value of KEY=VALUE in the row's options (empty when absent).
+pin_option() {
+  local word
+  for word in $PIN_OPTIONS; do
+    [ "${word%%=*}" = "$1" ] && { echo "${word#*=}"; return 0; }
+  done
+  return 0
+}
+
+# programs_of WORD: the programs a command-line word names (a group, a program or an output).
+programs_of() {
+  local found
+  found=$(agent_obs_rows | awk -v g="$1" '$2 == g { print $1 }')
+  if [ -n "$found" ]; then echo "$found"; return; fi
+  load_pin "$1" && echo "$PIN_PROGRAM"
+}
+
+# ---- arguments ---------------------------------------------------------------
+
 FORCE=0
-PROGRAMS=()
+MODE=build
+WORDS=()
 for arg in "$@"; do
   case "$arg" in
     --force) FORCE=1 ;;
-    -h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    otelcol | jaeger | prometheus | alertmanager) PROGRAMS+=("$arg") ;;
-    promtool) PROGRAMS+=(prometheus) ;;
-    amtool) PROGRAMS+=(alertmanager) ;;
-    actionlint | compose-check) PROGRAMS+=("$arg") ;;
-    helm | etcd | kubernetes | operator-crds | kube-validate) PROGRAMS+=("$arg") ;; # Kubernetes validation (make tools)
-    kube-apiserver | kubectl) PROGRAMS+=(kubernetes) ;;
-    victoria-logs) PROGRAMS+=("$arg") ;; # the log store (issue 18)
-    *) echo "build-binaries: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+    --dry-run) MODE=dry-run ;;
+    --check) MODE=check ;;
+    -h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "build-binaries: unknown option '$arg' (try --help)" >&2; exit 2 ;;
+    *) WORDS+=("$arg") ;;
   esac
 done
-[ ${#PROGRAMS[@]} -gt 0 ] || PROGRAMS=(actionlint compose-check otelcol jaeger prometheus alertmanager victoria-logs)
+[ ${#WORDS[@]} -gt 0 ] || WORDS=(validate stack)
+PROGRAMS=()
+for word in "${WORDS[@]}"; do
+  for p in $(programs_of "$word"); do
+    [[ " ${PROGRAMS[*]} " == *" $p "* ]] || PROGRAMS+=("$p")
+  done
+done
 
-command -v go >/dev/null || { echo "build-binaries: Go is not installed (needed to build from Go modules)" >&2; exit 1; }
-mkdir -p "$AGENT_OBS_BIN_DIR" "$BUILD_ROOT" "$LOG_DIR"
+# ---- the one cache-and-install helper ------------------------------------------
 
-# ---- helpers ---------------------------------------------------------------
+# inputs_hash: the hash of what the current row's build depends on: its row (but the group and
+# the image, which do not change the build), the source text of its recipe function, and every
+# repo file under its inputs= paths.
+inputs_hash() {
+  local path
+  {
+    awk '{ $2 = ""; $8 = ""; print }' <<<"$PIN_ROW"
+    awk -v f="recipe_${PIN_RECIPE//-/_}() {" '$0 == f { on = 1 } on { print } on && /^}$/ { exit }' "${BASH_SOURCE[0]}"
+    for path in $(pin_option inputs | tr ',' ' '); do
+      (cd "$REPO_DIR" && find "$path" -type f ! -name '*~' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
+    done
+  } | sha256sum | cut -d' ' -f1
+}
+
+# output_path OUTPUT: where an output of the current row is installed.
+output_path() {
+  case "$1" in
+    */) echo "$SHARE_DIR/${1%/}-$PIN_VERSION" ;;
+    *) echo "$AGENT_OBS_BIN_DIR/$1-$PIN_VERSION" ;;
+  esac
+}
+
+# is_current: true when every output exists and the stamp holds today's inputs hash.
+is_current() {
+  local out
+  for out in ${PIN_OUTPUTS//,/ }; do [ -e "$(output_path "$out")" ] || return 1; done
+  [ "$(cat "$STAMP_DIR/$PIN_PROGRAM-$PIN_VERSION" 2>/dev/null)" = "$(inputs_hash)" ]
+}
+
+# install_outputs DIR: move each output from DIR into the cache, atomically, and point the NAME
+# symlink of each executable at it.
+install_outputs() {
+  local out dest
+  for out in ${PIN_OUTPUTS//,/ }; do
+    dest=$(output_path "$out")
+    rm -rf "$dest.tmp"
+    mv -f "$1/${out%/}" "$dest.tmp"
+    rm -rf "$dest"
+    mv -f "$dest.tmp" "$dest"
+    case "$out" in */) ;; *) ln -sfn "$(basename "$dest")" "$AGENT_OBS_BIN_DIR/$out" ;; esac
+  done
+}
+
+report() { # report STATE: one line per program
+  printf 'build-binaries: %-17s %-8s %-8s %s\n' "$PIN_PROGRAM" "$PIN_VERSION" "$1" "$(output_path "${PIN_OUTPUTS%%,*}")"
+}
 
 CURRENT="" # "what, from module@version", for the failure message
 LOG=""
@@ -76,129 +155,152 @@ on_error() {
   fi
   exit "$rc"
 }
-trap on_error ERR
 
 elapsed() { # seconds since $1 as "1m23s"
   local s=$(($(date +%s) - $1))
   printf '%dm%02ds' $((s / 60)) $((s % 60))
 }
 
-# have NAME...: true when every NAME-VERSION is already built (and no --force)
-have() {
-  [ "$FORCE" = 0 ] || return 1
-  local n
-  for n in "$@"; do
-    [ -x "$AGENT_OBS_BIN_DIR/$n-$(agent_obs_version "$n")" ] || return 1
-  done
+# build_program NAME: reuse NAME's build when current, else run its recipe in a scratch folder
+# (WORK; outputs into OUT) and install what it made, with the stamp.
+build_program() {
+  local out t0 sum
+  load_pin "$1"
+  if [ "$FORCE" = 0 ] && is_current; then
+    for out in ${PIN_OUTPUTS//,/ }; do
+      case "$out" in */) ;; *) ln -sfn "$out-$PIN_VERSION" "$AGENT_OBS_BIN_DIR/$out" ;; esac
+    done
+    report cached
+    return
+  fi
+  t0=$(date +%s)
+  sum=$(inputs_hash)
+  CURRENT="$PIN_PROGRAM $PIN_VERSION (Go module $PIN_MODULE@$PIN_MODVER, recipe $PIN_RECIPE)"
+  LOG="$LOG_DIR/$PIN_PROGRAM-$PIN_VERSION.log"
+  : >"$LOG"
+  printf 'build-binaries: building %s ... ' "$CURRENT"
+  # A scratch folder of this run alone: builds in other clones may share the cache.
+  WORK=$(mktemp -d "$BUILD_ROOT/$PIN_PROGRAM-$PIN_VERSION.XXXXXX")
+  OUT="$WORK/out"
+  mkdir -p "$OUT"
+  "recipe_${PIN_RECIPE//-/_}" >>"$LOG" 2>&1
+  install_outputs "$OUT"
+  echo "$sum" >"$STAMP_DIR/$PIN_PROGRAM-$PIN_VERSION"
+  rm -rf "$WORK"
+  echo "done in $(elapsed "$t0")"
 }
 
-# install_bin NAME FILE: move a fresh build into the cache, atomically, and
-# point the NAME symlink at it.
-install_bin() {
-  local name=$1 file=$2 version
-  version=$(agent_obs_version "$name")
-  mv -f "$file" "$AGENT_OBS_BIN_DIR/.$name-$version.tmp"
-  mv -f "$AGENT_OBS_BIN_DIR/.$name-$version.tmp" "$AGENT_OBS_BIN_DIR/$name-$version"
-  ln -sfn "$name-$version" "$AGENT_OBS_BIN_DIR/$name"
-}
+# ---- what the recipes share -----------------------------------------------------
 
-# module_dir MODULE VERSION: download MODULE@VERSION from the module proxy
-# into the module cache and print its (read-only) directory.
+# module_dir: download the row's module from the module proxy into the module cache and print
+# its (read-only) directory.
 module_dir() {
   local json
-  if ! json=$(cd "$BUILD_ROOT" && go mod download -json "$1@$2" 2>>"$LOG"); then
-    echo "build-binaries: cannot download Go module $1@$2 from the module proxy" >>"$LOG"
-    echo "$json" >>"$LOG"
+  if ! json=$(cd "$BUILD_ROOT" && go mod download -json "$PIN_MODULE@$PIN_MODVER"); then
+    echo "build-binaries: cannot download Go module $PIN_MODULE@$PIN_MODVER from the module proxy" >&2
+    echo "$json" >&2
     return 1
   fi
   sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' <<<"$json"
 }
 
-# build_in_module NAME MODULE VERSION LDFLAGS TAGS PKG...: copy the module to a
-# writable directory and `go build` PKGs there. (`go install module@version`
-# refuses modules whose go.mod has replace/exclude directives, e.g. Jaeger.)
-# If $PREPARE names a function, it runs first inside the copy.
-build_in_module() {
-  local name=$1 module=$2 modver=$3 ldflags=$4 tags=$5
-  shift 5
-  local src work="$BUILD_ROOT/$name"
-  src=$(module_dir "$module" "$modver")
+# module_time FORMAT: the module version's commit time (Go time layout), for version stamps.
+module_time() {
+  (cd "$BUILD_ROOT" && go list -m -f "{{.Time.UTC.Format \"$1\"}}" "$PIN_MODULE@$PIN_MODVER")
+}
+
+# copy_module: a writable copy of the row's module in WORK/src. (`go install module@version`
+# refuses modules whose go.mod has replace/exclude directives, e.g. Jaeger's.)
+copy_module() {
+  local src
+  src=$(module_dir)
   [ -n "$src" ] && [ -f "$src/go.mod" ]
-  rm -rf "$work"
-  mkdir -p "$work/out"
-  cp -R "$src" "$work/src"
-  chmod -R u+w "$work/src"
-  if [ -n "${PREPARE:-}" ]; then (cd "$work/src" && "$PREPARE") >>"$LOG" 2>&1; fi
-  (cd "$work/src" && go build -trimpath -tags "$tags" -ldflags "-s -w $ldflags" -o "$work/out/" "$@") >>"$LOG" 2>&1
+  cp -R "$src" "$WORK/src"
+  chmod -R u+w "$WORK/src"
 }
 
-begin() { # begin NAME "description": set the failure context and the log
-  CURRENT=$2
-  LOG="$LOG_DIR/$1.log"
-  : >"$LOG"
-  printf 'build-binaries: building %s ... ' "$CURRENT"
+# go_build LDFLAGS PACKAGE...: build in WORK/src into OUT, with the row's tags= option.
+go_build() {
+  local ldflags=$1
+  shift
+  (cd "$WORK/src" && go build -trimpath -tags "$(pin_option tags)" -ldflags "-s -w $ldflags" -o "$OUT/" "$@")
 }
 
-# finish_module_build DIR T0 NAME...: install each NAME from build_in_module's DIR/out, remove
-# DIR, report the time.
-finish_module_build() {
-  local dir=$1 t0=$2 n
-  shift 2
-  for n in "$@"; do install_bin "$n" "$BUILD_ROOT/$dir/out/$n"; done
-  rm -rf "$BUILD_ROOT/$dir"
-  echo "done in $(elapsed "$t0")"
+# ---- the recipes (the table's recipe column) ---------------------------------------
+
+# `go install module/pkg@version`: for modules without replace directives; it stamps the version
+# that `actionlint -version` prints.
+recipe_go_install() {
+  GOBIN="$OUT" go install -trimpath -ldflags "-s -w" "$PIN_MODULE/$(pin_option pkg | sed 's#^\./##')@$PIN_MODVER"
 }
 
-# Built from a source hash (otelcol's manifest, compose-check's source): the hash is kept beside
-# the binary, so a changed source rebuilds even when the version did not change.
-# cached_source NAME SUM STAMP: true (and reported) when NAME is built and STAMP holds SUM.
-cached_source() {
-  have "$1" && [ "$(cat "$3" 2>/dev/null)" = "$2" ] || return 1
-  report_cached "$1"
+# The repo's own Go programs (inputs=DIR): built from their source, whose go.mod must require the
+# row's module at the row's version.
+recipe_repo_go() {
+  local src
+  src="$REPO_DIR/$(pin_option inputs)"
+  grep -Eq "^(require)?[[:space:]]*$PIN_MODULE $PIN_MODVER([[:space:]]|\$)" "$src/go.mod" || {
+    echo "build-binaries: $src/go.mod does not require $PIN_MODULE $PIN_MODVER (scripts/tools/pins.txt)" >&2
+    return 1
+  }
+  cp -R "$src" "$WORK/src"
+  (cd "$WORK/src" && go build -mod=readonly -trimpath -ldflags "-s -w" -o "$OUT/$PIN_PROGRAM" .)
 }
 
-# finish_source_build NAME BINARY SUM STAMP WORK T0: install, keep the hash, clean up, report.
-finish_source_build() {
-  install_bin "$1" "$2"
-  echo "$3" >"$4"
-  rm -rf "$5"
-  echo "done in $(elapsed "$6")"
+# The Collector Builder (ocb) at the row's version, with the repo's manifest; the manifest pins
+# every component itself, so refuse one whose versions differ from the row's.
+recipe_ocb() {
+  local manifest bad out
+  manifest="$REPO_DIR/$(pin_option inputs)"
+  grep -Eq "^[[:space:]]+version:[[:space:]]*\"?$PIN_VERSION\"?[[:space:]]*$" "$manifest" || {
+    echo "build-binaries: $manifest: dist.version is not $PIN_VERSION (scripts/tools/pins.txt)" >&2
+    return 1
+  }
+  bad=$(grep -E '^[[:space:]]*-[[:space:]]*gomod:' "$manifest" | grep -v " ${PIN_MODVER}[[:space:]]*\$" || true)
+  if [ -n "$bad" ]; then
+    printf 'build-binaries: %s: components not at %s (scripts/tools/pins.txt):\n%s\n' "$manifest" "$PIN_MODVER" "$bad" >&2
+    return 1
+  fi
+  GOBIN="$WORK" go install -trimpath -ldflags "-s -w" "$PIN_MODULE@$PIN_MODVER"
+  # ocb writes the generated sources and the binary to dist.output_path, relative to the working
+  # directory; it builds with CGO_ENABLED=0, -trimpath and -ldflags "-s -w" by default.
+  (cd "$WORK" && ./builder --config "$manifest")
+  out=$(sed -n 's/^[[:space:]]*output_path:[[:space:]]*//p' "$manifest" | head -n1)
+  mv "$WORK/$out/otelcol" "$OUT/otelcol"
 }
 
-report_cached() {
-  local n
-  for n in "$@"; do
-    ln -sfn "$n-$(agent_obs_version "$n")" "$AGENT_OBS_BIN_DIR/$n"
-    printf 'build-binaries: %-12s %-8s cached  %s\n' "$n" "$(agent_obs_version "$n")" "$AGENT_OBS_BIN_DIR/$n-$(agent_obs_version "$n")"
+# Stamps `jaeger version` like Jaeger's own Makefile (BuildInfo.mk), with the release commit.
+# The UI assets are not in the module zip: the binary serves a placeholder page at / and the
+# full query API (/api/..., /api/v3/...).
+recipe_jaeger() {
+  local v=github.com/jaegertracing/jaeger/internal/version
+  copy_module
+  go_build "-X $v.latestVersion=v$PIN_VERSION -X $v.commitSHA=$(pin_option commit) -X $v.date=$(module_time 2006-01-02T15:04:05Z)" ./cmd/jaeger
+}
+
+# Prometheus' projects (promu): what promu stamps into --version. Each output is ./cmd/NAME,
+# or the module's root package when there is no cmd/ (blackbox_exporter). Prometheus is built
+# without the `builtinassets` tag: the web UI assets are not in the module zip; the API is
+# complete and the UI pages are placeholders.
+recipe_promu() {
+  local v=github.com/prometheus/common/version out pkgs=()
+  [ -d "$WORK/src" ] || copy_module
+  for out in ${PIN_OUTPUTS//,/ }; do
+    if [ -d "$WORK/src/cmd/$out" ]; then pkgs+=("./cmd/$out"); else pkgs+=(.); fi
   done
+  go_build "-X $v.Version=$PIN_VERSION -X $v.Revision=go-module-$PIN_MODVER -X $v.Branch=HEAD -X $v.BuildUser=$BUILD_USER -X $v.BuildDate=$BUILD_DATE" "${pkgs[@]}"
 }
 
-# ---- the programs ----------------------------------------------------------
-
-prom_ldflags() { # prom_ldflags VERSION MODVER: what promu stamps into --version
-  local v=github.com/prometheus/common/version
-  echo "-X $v.Version=$1 -X $v.Revision=go-module-$2 -X $v.Branch=HEAD -X $v.BuildUser=$BUILD_USER -X $v.BuildDate=$BUILD_DATE"
+# Alertmanager embeds its web UI from ui/app/dist (`//go:embed app/dist`), an Elm/Vite build
+# output that the module zip does not contain (building it needs the Elm compiler, which no
+# package registry serves). A one-page placeholder there lets the Go code compile; the API
+# (/api/v2/...), routing, grouping, inhibition and notifications are the release's own code.
+recipe_alertmanager() {
+  copy_module
+  (cd "$WORK/src" && am_ui_placeholder)
+  recipe_promu
 }
 
-build_prometheus() {
-  have prometheus promtool && { report_cached prometheus promtool; return; }
-  local t0; t0=$(date +%s)
-  begin "prometheus-$PROMETHEUS_VERSION" "prometheus+promtool $PROMETHEUS_VERSION (Go module github.com/prometheus/prometheus@$PROMETHEUS_GO_MODULE_VERSION)"
-  # Tags as in the release's .promu.yml minus `builtinassets` (the web UI
-  # assets are not in the module zip; without it the API is complete and the
-  # UI pages are placeholders).
-  build_in_module prometheus github.com/prometheus/prometheus "$PROMETHEUS_GO_MODULE_VERSION" \
-    "$(prom_ldflags "$PROMETHEUS_VERSION" "$PROMETHEUS_GO_MODULE_VERSION")" netgo \
-    ./cmd/prometheus ./cmd/promtool
-  finish_module_build prometheus "$t0" prometheus promtool
-}
-
-# Alertmanager embeds its web UI from ui/app/dist (`//go:embed app/dist`), an
-# Elm/Vite build output that the module zip does not contain (building it needs
-# the Elm compiler from outside the registries). Put a one-page placeholder
-# there so the Go code compiles; the API (/api/v2/...), routing, grouping,
-# inhibition and notifications are the release's own code. Only the HTML UI at
-# / is missing (use amtool, or Grafana's Alertmanager datasource).
 am_ui_placeholder() {
   [ -e ui/app/dist ] && return 0
   mkdir -p ui/app/dist
@@ -227,246 +329,96 @@ HTML
   } >ui/app/dist/index.html.br
 }
 
-build_alertmanager() {
-  have alertmanager amtool && { report_cached alertmanager amtool; return; }
-  local t0; t0=$(date +%s)
-  begin "alertmanager-$ALERTMANAGER_VERSION" "alertmanager+amtool $ALERTMANAGER_VERSION (Go module github.com/prometheus/alertmanager@$ALERTMANAGER_GO_MODULE_VERSION)"
-  PREPARE=am_ui_placeholder build_in_module alertmanager github.com/prometheus/alertmanager "$ALERTMANAGER_GO_MODULE_VERSION" \
-    "$(prom_ldflags "$ALERTMANAGER_VERSION" "$ALERTMANAGER_GO_MODULE_VERSION")" netgo \
-    ./cmd/alertmanager ./cmd/amtool
-  finish_module_build alertmanager "$t0" alertmanager amtool
+# VictoriaLogs' go.mod has no replace directives and the module ships the web UI (vmui), so
+# `go install` builds the release's own program. CGO_ENABLED=0 is the release's "pure" build
+# (pure-Go zstd); the stamp has the form of its Makefile's GO_BUILDINFO (APP-DATE-TAG), dated by
+# the module, not the build.
+recipe_victoria_logs() {
+  GOBIN="$OUT" go install -trimpath \
+    -ldflags "-s -w -X github.com/VictoriaMetrics/VictoriaMetrics/lib/buildinfo.Version=victoria-logs-$(module_time 20060102-150405)-tags-$PIN_MODVER-0-go-module" \
+    "$PIN_MODULE/app/victoria-logs@$PIN_MODVER"
 }
 
-build_jaeger() {
-  have jaeger && { report_cached jaeger; return; }
-  local t0; t0=$(date +%s)
-  begin "jaeger-$JAEGER_VERSION" "jaeger $JAEGER_VERSION (Go module github.com/jaegertracing/jaeger@$JAEGER_GO_MODULE_VERSION, ./cmd/jaeger)"
-  # Stamps `jaeger version` like Jaeger's own Makefile (BuildInfo.mk). The UI
-  # assets are not in the module zip: the binary serves a placeholder page at
-  # / and the full query API (/api/..., /api/v3/...).
-  local v=github.com/jaegertracing/jaeger/internal/version
-  local modtime
-  modtime=$(cd "$BUILD_ROOT" && go list -m -f '{{.Time.UTC.Format "2006-01-02T15:04:05Z"}}' "github.com/jaegertracing/jaeger@$JAEGER_GO_MODULE_VERSION" 2>>"$LOG")
-  build_in_module jaeger github.com/jaegertracing/jaeger "$JAEGER_GO_MODULE_VERSION" \
-    "-X $v.latestVersion=v$JAEGER_VERSION -X $v.commitSHA=$JAEGER_GIT_COMMIT -X $v.date=$modtime" "" \
-    ./cmd/jaeger
-  finish_module_build jaeger "$t0" jaeger
-}
-
-# VictoriaLogs, the log store (issue 18; docs/decisions/0011-log-store.md). Its
-# go.mod has no replace directives and the module ships the web UI (vmui), so
-# `go install` builds the release's own program. CGO_ENABLED=0 is the release's
-# "pure" build (pure-Go zstd); the stamp has the form of the Makefile's
-# GO_BUILDINFO (APP-DATE-TAG), dated by the module, not the build.
-build_victoria_logs() {
-  have victoria-logs && { report_cached victoria-logs; return; }
-  local t0; t0=$(date +%s)
-  local module=github.com/VictoriaMetrics/VictoriaLogs
-  begin "victoria-logs-$VICTORIALOGS_VERSION" "victoria-logs $VICTORIALOGS_VERSION (Go module $module@$VICTORIALOGS_GO_MODULE_VERSION, ./app/victoria-logs)"
-  local modtime
-  modtime=$(cd "$BUILD_ROOT" && go list -m -f '{{.Time.UTC.Format "20060102-150405"}}' "$module@$VICTORIALOGS_GO_MODULE_VERSION" 2>>"$LOG")
-  GOBIN="$BUILD_ROOT/victoria-logs" go install -trimpath \
-    -ldflags "-s -w -X github.com/VictoriaMetrics/VictoriaMetrics/lib/buildinfo.Version=victoria-logs-$modtime-tags-$VICTORIALOGS_GO_MODULE_VERSION-0-go-module" \
-    "$module/app/victoria-logs@$VICTORIALOGS_GO_MODULE_VERSION" >>"$LOG" 2>&1
-  install_bin victoria-logs "$BUILD_ROOT/victoria-logs/victoria-logs"
-  rm -rf "$BUILD_ROOT/victoria-logs"
-  echo "done in $(elapsed "$t0")"
-}
-
-# The manifest pins every component itself; refuse to build when it disagrees
-# with versions.env, so the binary named otelcol-VERSION really is VERSION.
-check_manifest() {
-  local bad
-  grep -Eq "^[[:space:]]+version:[[:space:]]*\"?$OTELCOL_VERSION\"?[[:space:]]*$" "$MANIFEST" || {
-    echo "build-binaries: $MANIFEST: dist.version is not $OTELCOL_VERSION (OTELCOL_VERSION in versions.env)" >&2
-    return 1
-  }
-  bad=$(grep -E '^[[:space:]]*-[[:space:]]*gomod:' "$MANIFEST" | grep -v " $OTELCOL_GO_MODULE_VERSION[[:space:]]*\$" || true)
-  if [ -n "$bad" ]; then
-    echo "build-binaries: $MANIFEST: components not at $OTELCOL_GO_MODULE_VERSION (OTELCOL_GO_MODULE_VERSION in versions.env):" >&2
-    echo "$bad" >&2
-    return 1
-  fi
-}
-
-build_otelcol() {
-  CURRENT="otelcol $OTELCOL_VERSION (manifest otel-collector/builder-config.yaml)"
-  LOG=""
-  check_manifest
-  # The manifest's hash is stored beside the binary: adding a component to the
-  # manifest rebuilds even though the version did not change.
-  local sum stamp="$AGENT_OBS_BIN_DIR/otelcol-$OTELCOL_VERSION.manifest.sha256"
-  sum=$(sha256sum "$MANIFEST" | cut -d' ' -f1)
-  cached_source otelcol "$sum" "$stamp" && return
-  local t0; t0=$(date +%s)
-  local builder="$AGENT_OBS_BIN_DIR/ocb-$OTELCOL_VERSION" work="$BUILD_ROOT/otelcol"
-  begin "otelcol-$OTELCOL_VERSION" "otelcol $OTELCOL_VERSION (Collector Builder go.opentelemetry.io/collector/cmd/builder@$OTELCOL_GO_MODULE_VERSION, manifest otel-collector/builder-config.yaml)"
-  rm -rf "$work"
-  mkdir -p "$work"
-  if [ ! -x "$builder" ] || [ "$FORCE" = 1 ]; then
-    GOBIN="$work" go install -trimpath -ldflags "-s -w" \
-      "go.opentelemetry.io/collector/cmd/builder@$OTELCOL_GO_MODULE_VERSION" >>"$LOG" 2>&1
-    mv -f "$work/builder" "$builder"
-  fi
-  # ocb writes the generated sources and the binary to dist.output_path,
-  # relative to the working directory; it builds with CGO_ENABLED=0,
-  # -trimpath and -ldflags "-s -w" by default.
-  (cd "$work" && "$builder" --config "$MANIFEST") >>"$LOG" 2>&1
-  local out
-  out=$(sed -n 's/^[[:space:]]*output_path:[[:space:]]*//p' "$MANIFEST" | head -n1)
-  finish_source_build otelcol "$work/$out/otelcol" "$sum" "$stamp" "$work" "$t0"
-}
-
-# `make validate`'s checkers (issue 13): actionlint for .github/workflows/, and
-# compose-check (scripts/tools/compose-check/), Docker Compose's own loader
-# (compose-go) as a program. compose-check is built from the repo's source, so,
-# like otelcol, a hash of that source is kept beside the binary and a changed
-# source rebuilds it; its go.mod must require compose-go v$COMPOSE_GO_VERSION.
-build_actionlint() {
-  have actionlint && { report_cached actionlint; return; }
-  local t0; t0=$(date +%s)
-  begin "actionlint-$ACTIONLINT_VERSION" "actionlint $ACTIONLINT_VERSION (Go module github.com/rhysd/actionlint@v$ACTIONLINT_VERSION)"
-  # `go install module@version` stamps the version that `actionlint -version` prints.
-  GOBIN="$BUILD_ROOT/actionlint" go install -trimpath -ldflags "-s -w" \
-    "github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION" >>"$LOG" 2>&1
-  install_bin actionlint "$BUILD_ROOT/actionlint/actionlint"
-  rm -rf "$BUILD_ROOT/actionlint"
-  echo "done in $(elapsed "$t0")"
-}
-
-compose_check_sum() { # the hash of compose-check's source, stored beside the binary
-  (cd "$TOOLS_DIR/compose-check" && cat go.mod go.sum main.go | sha256sum | cut -d' ' -f1)
-}
-
-build_compose_check() {
-  CURRENT="compose-check (compose-go v$COMPOSE_GO_VERSION, scripts/tools/compose-check)"
-  LOG=""
-  grep -Eq "^require github.com/compose-spec/compose-go/v2 v$COMPOSE_GO_VERSION\$" "$TOOLS_DIR/compose-check/go.mod" || {
-    echo "build-binaries: scripts/tools/compose-check/go.mod does not require compose-go v$COMPOSE_GO_VERSION (COMPOSE_GO_VERSION in versions.env)" >&2
-    return 1
-  }
-  local sum stamp="$AGENT_OBS_BIN_DIR/compose-check-$COMPOSE_GO_VERSION.source.sha256"
-  sum=$(compose_check_sum)
-  cached_source compose-check "$sum" "$stamp" && return
-  local t0 work="$BUILD_ROOT/compose-check"; t0=$(date +%s)
-  begin "compose-check-$COMPOSE_GO_VERSION" "$CURRENT"
-  rm -rf "$work"
-  mkdir -p "$work"
-  cp "$TOOLS_DIR/compose-check/go.mod" "$TOOLS_DIR/compose-check/go.sum" "$TOOLS_DIR/compose-check/main.go" "$work/"
-  (cd "$work" && go build -mod=readonly -trimpath -ldflags "-s -w" -o "$work/compose-check" .) >>"$LOG" 2>&1
-  finish_source_build compose-check "$work/compose-check" "$sum" "$stamp" "$work" "$t0"
-}
-
-# ---- Kubernetes validation: helm, etcd, kube-apiserver, kubectl -----------
-# (deploy/helm; test/kubernetes). Not in the default list: `make tools` names
-# them, so the stack's own build stays as it was.
-
-build_helm() {
-  have helm && { report_cached helm; return; }
-  local t0; t0=$(date +%s)
-  begin "helm-$HELM_VERSION" "helm $HELM_VERSION (Go module helm.sh/helm/v3@$HELM_GO_MODULE_VERSION, ./cmd/helm)"
-  # The stamps of Helm's Makefile: `helm version`, and the Kubernetes version that
-  # `helm template` and `helm lint` assume (1.MINOR of the client-go it is built with).
-  local src minor v=helm.sh/helm/v3
-  src=$(module_dir helm.sh/helm/v3 "$HELM_GO_MODULE_VERSION")
-  minor=$(sed -n 's#^[[:space:]]*k8s.io/client-go v0\.\([0-9]*\)\..*#\1#p' "$src/go.mod")
+# The stamps of Helm's Makefile: `helm version`, and the Kubernetes version that `helm template`
+# and `helm lint` assume (1.MINOR of the client-go it is built with).
+recipe_helm() {
+  local minor v=helm.sh/helm/v3
+  copy_module
+  minor=$(sed -n 's#^[[:space:]]*k8s.io/client-go v0\.\([0-9]*\)\..*#\1#p' "$WORK/src/go.mod")
   [ -n "$minor" ]
-  build_in_module helm helm.sh/helm/v3 "$HELM_GO_MODULE_VERSION" \
-    "-X $v/internal/version.version=$HELM_GO_MODULE_VERSION -X $v/pkg/lint/rules.k8sVersionMajor=1 -X $v/pkg/lint/rules.k8sVersionMinor=$minor -X $v/pkg/chartutil.k8sVersionMajor=1 -X $v/pkg/chartutil.k8sVersionMinor=$minor" \
-    "" ./cmd/helm
-  finish_module_build helm "$t0" helm
+  go_build "-X $v/internal/version.version=$PIN_MODVER -X $v/pkg/lint/rules.k8sVersionMajor=1 -X $v/pkg/lint/rules.k8sVersionMinor=$minor -X $v/pkg/chartutil.k8sVersionMajor=1 -X $v/pkg/chartutil.k8sVersionMinor=$minor" ./cmd/helm
 }
 
-# The etcd server module has no main package and the top-level module cannot
-# be built from the module proxy (its go.mod replaces every module with a
-# directory), so build a two-line main that calls the server's own entry point.
-build_etcd() {
-  have etcd && { report_cached etcd; return; }
-  local t0 work="$BUILD_ROOT/etcd"
-  t0=$(date +%s)
-  begin "etcd-$ETCD_VERSION" "etcd $ETCD_VERSION (Go module go.etcd.io/etcd/server/v3@$ETCD_GO_MODULE_VERSION, etcdmain.Main)"
-  rm -rf "$work"
-  mkdir -p "$work"
-  printf 'package main\n\nimport (\n\t"os"\n\n\t"go.etcd.io/etcd/server/v3/etcdmain"\n)\n\nfunc main() { etcdmain.Main(os.Args) }\n' >"$work/main.go"
-  (cd "$work" && go mod init etcd-main && go get "go.etcd.io/etcd/server/v3@$ETCD_GO_MODULE_VERSION" &&
-    go mod tidy && go build -trimpath -ldflags "-s -w" -o etcd .) >>"$LOG" 2>&1
-  install_bin etcd "$work/etcd"
-  rm -rf "$work"
-  echo "done in $(elapsed "$t0")"
-}
-
-# k8s.io/kubernetes replaces every k8s.io/* staging module with ./staging/...,
-# which the module zip lacks: point those replaces at the published modules
-# of the same release, drop go.work, and let -mod=mod fill go.sum.
-kube_staging_replaces() {
-  # vendor/ lists the staging modules as local directories: without it, go resolves
-  # every module from go.mod (and the module proxy) whatever -mod says.
-  rm -rf go.work go.work.sum vendor
-  sed -i -E "s#^(\\s*(replace\\s+)?k8s\\.io/[a-z0-9-]+) => \\./staging/src/(k8s\\.io/[a-z0-9-]+)\$#\\1 => \\3 $KUBE_STAGING_VERSION#" go.mod
-}
-
-kube_ldflags() { # what hack/lib/version.sh stamps (`kubectl version` needs it)
-  local minor; minor=$(cut -d. -f2 <<<"$KUBERNETES_VERSION")
-  local pkg out=""
-  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    out+=" -X $pkg.gitVersion=v$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-    out+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  done
-  echo "$out"
-}
-
-build_kubernetes() {
-  have kube-apiserver kubectl && { report_cached kube-apiserver kubectl; return; }
-  local t0; t0=$(date +%s)
-  begin "kubernetes-$KUBERNETES_VERSION" "kube-apiserver+kubectl $KUBERNETES_VERSION (Go module k8s.io/kubernetes@$KUBERNETES_GO_MODULE_VERSION, staging at $KUBE_STAGING_VERSION)"
-  GOFLAGS="$GOFLAGS -mod=mod" PREPARE=kube_staging_replaces build_in_module kubernetes k8s.io/kubernetes \
-    "$KUBERNETES_GO_MODULE_VERSION" "$(kube_ldflags)" "" ./cmd/kube-apiserver ./cmd/kubectl
-  finish_module_build kubernetes "$t0" kube-apiserver kubectl
-}
-
-# The Operator's CRD YAMLs from its Go module: <cache>/crds/prometheus-operator-VERSION/.
-build_operator_crds() {
-  local dir="$AGENT_OBS_CACHE_DIR/crds/prometheus-operator-$PROMETHEUS_OPERATOR_VERSION"
-  if [ "$FORCE" = 0 ] && [ -s "$dir/monitoring.coreos.com_prometheusrules.yaml" ]; then
-    printf 'build-binaries: %-12s %-8s cached  %s\n' operator-crds "$PROMETHEUS_OPERATOR_VERSION" "$dir"
-    return
-  fi
-  begin "operator-crds-$PROMETHEUS_OPERATOR_VERSION" "Prometheus Operator CRDs $PROMETHEUS_OPERATOR_VERSION (Go module github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_GO_MODULE_VERSION, example/prometheus-operator-crd-full)"
+# The Operator's CRD YAMLs (example/prometheus-operator-crd-full) from its Go module.
+recipe_operator_crds() {
   local src
-  src=$(module_dir github.com/prometheus-operator/prometheus-operator "$PROMETHEUS_OPERATOR_GO_MODULE_VERSION")
-  rm -rf "$dir.tmp"
-  mkdir -p "$dir.tmp"
-  cp "$src"/example/prometheus-operator-crd-full/*.yaml "$dir.tmp/"
-  chmod u+w "$dir.tmp"/*.yaml
-  rm -rf "$dir"
-  mv "$dir.tmp" "$dir"
-  echo "done"
+  src=$(module_dir)
+  mkdir -p "$OUT/prometheus-operator-crds"
+  cp "$src"/example/prometheus-operator-crd-full/*.yaml "$OUT/prometheus-operator-crds/"
+  chmod u+w "$OUT/prometheus-operator-crds"/*.yaml
 }
 
-# The validation's fallback without an API server (deploy/validate, the repo's own Go
-# module): named by the hash of its sources, so an edit rebuilds it.
-build_kube_validate() {
-  local src="$REPO_DIR/deploy/validate" sum
-  sum=$(cat "$src/go.mod" "$src/go.sum" "$src"/*.go | sha256sum | cut -c1-12)
-  local bin="$AGENT_OBS_BIN_DIR/kube-validate-$sum"
-  if [ "$FORCE" = 0 ] && [ -x "$bin" ]; then
-    ln -sfn "kube-validate-$sum" "$AGENT_OBS_BIN_DIR/kube-validate"
-    printf 'build-binaries: %-12s %-8s cached  %s\n' kube-validate "$sum" "$bin"
-    return
-  fi
-  local t0; t0=$(date +%s)
-  begin "kube-validate" "kube-validate $sum (deploy/validate)"
-  (cd "$src" && go build -trimpath -ldflags "-s -w" -o "$bin.tmp" .) >>"$LOG" 2>&1
-  mv -f "$bin.tmp" "$bin"
-  ln -sfn "kube-validate-$sum" "$AGENT_OBS_BIN_DIR/kube-validate"
-  echo "done in $(elapsed "$t0")"
+# The etcd server module has no main package and the top-level module cannot be built from the
+# module proxy (its go.mod replaces every module with a directory): build a two-line main that
+# calls the server's own entry point.
+recipe_etcd() {
+  mkdir -p "$WORK/src"
+  printf 'package main\n\nimport (\n\t"os"\n\n\t"go.etcd.io/etcd/server/v3/etcdmain"\n)\n\nfunc main() { etcdmain.Main(os.Args) }\n' >"$WORK/src/main.go"
+  (cd "$WORK/src" && go mod init etcd-main && go get "$PIN_MODULE@$PIN_MODVER" && go mod tidy)
+  (cd "$WORK/src" && go build -trimpath -ldflags "-s -w" -o "$OUT/etcd" .)
 }
 
-# ---- main ------------------------------------------------------------------
+# k8s.io/kubernetes replaces every k8s.io/* staging module with ./staging/..., which the module
+# zip lacks: point those replaces at the published modules of the same release (staging=), drop
+# go.work and vendor/ (which list the staging modules as local directories), and let -mod=mod
+# fill go.sum. The ldflags are what hack/lib/version.sh stamps (`kubectl version` needs them).
+recipe_kubernetes() {
+  local staging minor pkg ldflags=""
+  staging=$(pin_option staging)
+  minor=$(cut -d. -f2 <<<"$PIN_VERSION")
+  copy_module
+  (cd "$WORK/src" && rm -rf go.work go.work.sum vendor &&
+    sed -i -E "s#^(\\s*(replace\\s+)?k8s\\.io/[a-z0-9-]+) => \\./staging/src/(k8s\\.io/[a-z0-9-]+)\$#\\1 => \\3 $staging#" go.mod)
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $pkg.gitVersion=v$PIN_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  done
+  GOFLAGS="$GOFLAGS -mod=mod" go_build "$ldflags" ./cmd/kube-apiserver ./cmd/kubectl
+}
 
+# Docker Compose as the `docker compose` plugin, stamped as its Makefile does (`docker compose
+# version`); built in a copy of the module, like the others.
+recipe_docker_compose() {
+  copy_module
+  go_build "-X github.com/docker/compose/v5/internal.Version=v$PIN_VERSION" ./cmd
+  mv "$OUT/cmd" "$OUT/docker-compose"
+}
+
+# ---- main ----------------------------------------------------------------------
+
+case "$MODE" in
+  dry-run)
+    for p in "${PROGRAMS[@]}"; do
+      load_pin "$p"
+      if is_current; then report cached; else report build; fi
+    done
+    exit 0
+    ;;
+  check)
+    for p in "${PROGRAMS[@]}"; do
+      load_pin "$p"
+      is_current || { echo "build-binaries: $p $PIN_VERSION is not built from its current inputs: run scripts/tools/build-binaries.sh $p" >&2; exit 1; }
+    done
+    exit 0
+    ;;
+esac
+
+command -v go >/dev/null || { echo "build-binaries: Go is not installed (needed to build from Go modules)" >&2; exit 1; }
+mkdir -p "$AGENT_OBS_BIN_DIR" "$BUILD_ROOT" "$LOG_DIR" "$STAMP_DIR" "$SHARE_DIR"
+trap on_error ERR
 T_ALL=$(date +%s)
 for p in "${PROGRAMS[@]}"; do
-  "build_${p//-/_}"
+  build_program "$p"
 done
 trap - ERR
 echo "build-binaries: all done in $(elapsed "$T_ALL"); binaries in $AGENT_OBS_BIN_DIR"

@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readVersions } from '../../scripts/lib/binaries.ts';
 import { parseEnv } from '../../scripts/lib/env-file.ts';
 import {
   checkAlertmanagerFiles,
@@ -20,7 +19,6 @@ import {
   checkHealthchecks,
   checkImages,
   checkLifecycleAndRetention,
-  checkPinnedVersions,
   checkPorts,
   checkResources,
   checkVolumes,
@@ -30,22 +28,15 @@ import {
   referencedVariables,
   ROOT_ONE_SHOTS,
   type ComposeFile,
+  type Obj,
 } from '../lib/compose.ts';
 import { REPO } from '../lib/repo.ts';
 import { assertReports } from '../lib/reports.ts';
-import { configuredEnv } from '../lib/configured-env.ts';
 
 const COMPOSE_TEXT = readFileSync(join(REPO, 'docker-compose.yml'), 'utf8');
 const EXAMPLE_ENV = parseEnv(readFileSync(join(REPO, '.env.example'), 'utf8'));
 // What `make configure` produces: the example with its secrets filled in.
-const ENV = configuredEnv();
-const VERSIONS = readVersions();
-const NODE_VERSION = (
-  JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
-    devDependencies: Record<string, string>;
-  }
-).devDependencies.node;
-
+const ENV = new Map([...EXAMPLE_ENV, ['GRAFANA_ADMIN_PASSWORD', 'test-password']]);
 const load = (text = COMPOSE_TEXT, env = ENV): ComposeFile => loadCompose(text, env);
 
 /** A copy of the compose text with one edit; fails loudly if the edit no longer applies. */
@@ -69,7 +60,7 @@ const GRAFANA_FIRST_START_S = 120;
 const SECRET_FOLDERS = ['./alertmanager/generated'];
 
 describe('docker-compose.yml', () => {
-  it('has the services of SPEC 5 and the local alert receiver', () => {
+  it('has the stack services, the local alert receiver and the Python example', () => {
     assert.deepEqual(Object.keys(compose.services).sort(), [
       'alert-receiver',
       'alertmanager',
@@ -80,6 +71,7 @@ describe('docker-compose.yml', () => {
       'jaeger',
       'otel-collector',
       'prometheus',
+      'python-agent',
       'victorialogs',
     ]);
   });
@@ -107,21 +99,6 @@ describe('docker-compose.yml', () => {
       assertReports(
         checkImages(broken(/^ {4}image: jaegertracing.*$/m, '')),
         /jaeger: neither an image nor a build/,
-      );
-    });
-
-    it('runs the versions that make test runs natively (scripts/tools/versions.env, Node)', () => {
-      assert.deepEqual(checkPinnedVersions(compose, VERSIONS, NODE_VERSION), []);
-    });
-    it('reports an image tag that differs from versions.env', () => {
-      const other = { ...VERSIONS, JAEGER_VERSION: '9.9.9' };
-      assertReports(
-        checkPinnedVersions(compose, other, NODE_VERSION),
-        /jaeger: .* differs from scripts\/tools\/versions.env \(9\.9\.9\)/,
-      );
-      assertReports(
-        checkPinnedVersions(compose, VERSIONS, '22.0.0'),
-        /alert-receiver: node:.* differs/,
       );
     });
 
@@ -303,26 +280,45 @@ describe('docker-compose.yml', () => {
       );
     });
 
-    it('has no default Grafana password (nor API keys): without .env the file does not even load', () => {
-      assert.throws(() => load(COMPOSE_TEXT, EXAMPLE_ENV), /is empty; run make configure/);
-      const withKeys = new Map([...EXAMPLE_ENV, ['API_KEYS', 'k:free'], ['PROBE_API_KEY', 'p']]);
+    it('has no default Grafana password: without .env the file does not even load', () => {
       assert.throws(
-        () => load(COMPOSE_TEXT, withKeys),
+        () => load(COMPOSE_TEXT, EXAMPLE_ENV),
         /GRAFANA_ADMIN_PASSWORD is empty; run make configure/,
       );
     });
 
-    it('the app image runs as a non-root user (app/Dockerfile USER)', function () {
-      const dockerfile = join(REPO, 'app/Dockerfile');
-      if (!existsSync(dockerfile)) {
-        console.log('      app/Dockerfile does not exist yet: skipped');
-        this.skip();
-      }
-      const users = [...readFileSync(dockerfile, 'utf8').matchAll(/^USER\s+(\S+)/gm)].map(
-        (m) => m[1],
+    it("gives the app the synthetic probe's key at the free tier, beside the configured keys", () => {
+      const apiKeys = (env: [string, string][]) =>
+        (load(COMPOSE_TEXT, new Map([...ENV, ...env])).services.app.environment as Obj).API_KEYS;
+      const probe = 'probe-Zq7vK2pX9mR4tW8n';
+      assert.equal(apiKeys([['PROBE_API_KEY', probe]]), `${probe}:free`);
+      assert.equal(
+        apiKeys([
+          ['PROBE_API_KEY', probe],
+          ['API_KEYS', 'k1:free,k2:pro'],
+        ]),
+        `${probe}:free,k1:free,k2:pro`,
       );
-      assert.ok(users.length > 0, 'app/Dockerfile sets no USER');
-      assert.ok(!/^(0|root)(:|$)/.test(users.at(-1) as string), `app runs as ${users.at(-1)}`);
+      // DEMO_MODE without `make configure`: no key at all, the demo keys (the probe's too).
+      assert.equal(apiKeys([]), '');
+    });
+
+    it('every image compose builds runs as a non-root user (its Dockerfile USER)', () => {
+      const contexts = Object.values(compose.services).flatMap(({ build }) =>
+        build ? [(build as { context: string }).context] : [],
+      );
+      assert.deepEqual(contexts.sort(), ['./app', './examples/python-agent', './grafana/image']);
+      for (const context of contexts) {
+        const dockerfile = join(REPO, context, 'Dockerfile');
+        const users = [...readFileSync(dockerfile, 'utf8').matchAll(/^USER\s+(\S+)/gm)].map(
+          (m) => m[1],
+        );
+        assert.ok(users.length > 0, `${dockerfile} sets no USER`);
+        assert.ok(
+          !/^(0|root)(:|$)/.test(users.at(-1) as string),
+          `${context} runs as ${users.at(-1)}`,
+        );
+      }
     });
   });
 });
@@ -501,7 +497,8 @@ describe('docker-compose.yml', () => {
       for (const [name, svc] of Object.entries(compose.services)) {
         for (const m of (Array.isArray(svc.volumes) ? svc.volumes : []).map(String)) {
           const source = m.split(':')[0];
-          if (!source.startsWith('./') || source.startsWith('./alertmanager/generated/')) continue;
+          if (!source.startsWith('./') || /^\.\/alertmanager\/generated(\/|$)/.test(source))
+            continue;
           if (!existsSync(join(REPO, source))) missing.push(`${name}: ${source}`);
         }
       }

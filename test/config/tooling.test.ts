@@ -22,12 +22,8 @@ import {
   writeAlertmanagerConfig,
   type RenderAlertmanager,
 } from '../../scripts/configure.ts';
-import {
-  findBinary,
-  parseVersionOutput,
-  parseVersions,
-  readVersions,
-} from '../../scripts/lib/binaries.ts';
+import { findBinary, parseVersionOutput } from '../../scripts/lib/binaries.ts';
+import { parsePins, readPins } from '../../scripts/lib/pins.ts';
 import { formatEnvValue, parseEnv, setEnvValues } from '../../scripts/lib/env-file.ts';
 import { formatUrls, stackUrls } from '../../scripts/urls.ts';
 import { resolveEndpoints } from '../../scripts/lib/endpoints.ts';
@@ -46,13 +42,17 @@ function script(path: string, body: string): void {
 
 const mode = (p: string) => statSync(p).mode & 0o777;
 
-/** The pinned versions the binary lookups are asked for. */
-const versions = {
-  PROMETHEUS_VERSION: '3.16.0',
-  ALERTMANAGER_VERSION: '0.34.2',
-  OTELCOL_VERSION: '0.161.0',
-  JAEGER_VERSION: '2.13.0',
-};
+/** The pin table the binary lookups are asked with (the columns of scripts/tools/pins.txt). */
+const pins = parsePins(
+  [
+    '# program group version module module_version recipe outputs image options',
+    'otelcol stack 0.161.0 m v0.161.0 ocb otelcol otel/opentelemetry-collector-contrib:{version} -',
+    'jaeger stack 2.13.0 m v1.76.0 jaeger jaeger jaegertracing/jaeger:2.13.0 commit=abc',
+    'prometheus stack 3.16.0 m v0.316.0 promu prometheus,promtool - debian=promtool',
+    'alertmanager stack 0.34.2 m v0.34.2 alertmanager alertmanager,amtool - debian=alertmanager,amtool tags=netgo',
+    '',
+  ].join('\n'),
+);
 
 describe('scripts/lib/binaries.ts', () => {
   it('prefers the pinned build <bin>/<name>-<version>', () => {
@@ -63,7 +63,7 @@ describe('scripts/lib/binaries.ts', () => {
     const found = findBinary('promtool', {
       binDir: join(tmp, 'bin'),
       path: join(tmp, 'usr'),
-      versions,
+      pins,
     });
     assert.deepEqual(found, {
       name: 'promtool',
@@ -82,7 +82,7 @@ describe('scripts/lib/binaries.ts', () => {
     const found = findBinary('alertmanager', {
       binDir: join(tmp, 'none'),
       path: join(tmp, 'usr'),
-      versions,
+      pins,
     });
     assert.equal(found?.source, 'debian');
     assert.equal(found?.version, '0.25.0');
@@ -99,7 +99,7 @@ describe('scripts/lib/binaries.ts', () => {
       join(tmp, 'usr/prometheus'),
       'echo "prometheus, version 2.42.0+ds (branch: debian/sid)"',
     );
-    const options = { binDir: join(tmp, 'bin'), path: '', versions };
+    const options = { binDir: join(tmp, 'bin'), path: '', pins };
     const found = findBinary('prometheus', {
       ...options,
       env: { PROMETHEUS_BIN: join(tmp, 'usr/prometheus') },
@@ -118,38 +118,57 @@ describe('scripts/lib/binaries.ts', () => {
     );
   });
 
+  it("has no Debian fallback for the Prometheus server (2.42 cannot load prometheus.yml's otlp block)", () => {
+    mkdirSync(join(tmp, 'usr'));
+    script(
+      join(tmp, 'usr/prometheus'),
+      'echo "prometheus, version 2.42.0+ds (branch: debian/sid)"',
+    );
+    script(join(tmp, 'usr/promtool'), 'echo "promtool, version 2.42.0+ds (branch: debian/sid)"');
+    const options = { binDir: join(tmp, 'none'), path: join(tmp, 'usr'), pins };
+    assert.equal(findBinary('prometheus', options), undefined);
+    assert.equal(findBinary('promtool', options)?.source, 'debian');
+  });
+
   it('ignores a pinned build of another version and non-executable files; otelcol has no fallback', () => {
     mkdirSync(join(tmp, 'bin'));
     script(join(tmp, 'bin/otelcol-0.160.0'), 'true');
     writeFileSync(join(tmp, 'bin/jaeger-2.13.0'), 'not executable');
     assert.equal(
-      findBinary('otelcol', { binDir: join(tmp, 'bin'), path: join(tmp, 'bin'), versions }),
+      findBinary('otelcol', { binDir: join(tmp, 'bin'), path: join(tmp, 'bin'), pins }),
       undefined,
     );
-    assert.equal(findBinary('jaeger', { binDir: join(tmp, 'bin'), path: '', versions }), undefined);
+    assert.equal(findBinary('jaeger', { binDir: join(tmp, 'bin'), path: '', pins }), undefined);
   });
 
-  it('refuses an unknown program and a versions.env without its key', () => {
-    assert.throws(() => findBinary('grafana' as never, { versions }), /unknown program/);
-    assert.throws(() => findBinary('jaeger', { versions: {} }), /JAEGER_VERSION is missing/);
+  it('refuses a program the pin table does not list', () => {
+    assert.throws(() => findBinary('grafana', { pins }), /unknown program "grafana"/);
+    assert.throws(() => findBinary('jaeger', { pins: [] }), /not in scripts\/tools\/pins.txt/);
   });
 });
 
 describe('scripts/lib/binaries.ts', () => {
-  it('reads versions.env and version strings', () => {
-    assert.deepEqual(parseVersions('# c\nA_VERSION=1.2.3\n\nB=v0.1\n'), {
-      A_VERSION: '1.2.3',
-      B: 'v0.1',
+  it('reads the pin table and version strings', () => {
+    assert.deepEqual(pins[2], {
+      program: 'prometheus',
+      group: 'stack',
+      version: '3.16.0',
+      module: 'm',
+      moduleVersion: 'v0.316.0',
+      recipe: 'promu',
+      outputs: ['prometheus', 'promtool'],
+      folders: [],
+      image: undefined,
+      options: { debian: 'promtool' },
     });
-    const real = readVersions();
-    for (const key of [
-      'OTELCOL_VERSION',
-      'PROMETHEUS_VERSION',
-      'ALERTMANAGER_VERSION',
-      'JAEGER_VERSION',
-    ]) {
-      assert.match(real[key] ?? '', /^\d+\.\d+\.\d+$/, key);
-    }
+    assert.deepEqual(pins[0].image, {
+      repository: 'otel/opentelemetry-collector-contrib',
+      tag: '0.161.0',
+    });
+    assert.deepEqual(pins[1].image, { repository: 'jaegertracing/jaeger', tag: '2.13.0' });
+    assert.throws(() => parsePins('a b c\n'), /line 1: 9 columns expected/);
+    assert.throws(() => parsePins('a b c d e f g h nokey\n'), /not KEY=VALUE/);
+    for (const pin of readPins()) assert.match(pin.version, /^\d+\.\d+\.\d+$/, pin.program);
     assert.equal(parseVersionOutput('otelcol version 0.161.0'), '0.161.0');
     assert.equal(parseVersionOutput('prometheus, version v3.16.0 (branch: HEAD)'), '3.16.0');
     assert.equal(parseVersionOutput('nothing'), undefined);
@@ -274,6 +293,25 @@ describe('make configure', () => {
     assert.deepEqual(r.generated, ['GRAFANA_ADMIN_PASSWORD', 'PROBE_API_KEY']);
   });
 
+  it('fills the provider key whenever it is empty, and only when .env.example has it', () => {
+    writeFileSync(join(tmp, '.env.example'), `${example}PROVIDER_API_KEY=\n`);
+    writeFileSync(
+      join(tmp, '.env'),
+      'GRAFANA_ADMIN_USER=a\nGRAFANA_ADMIN_PASSWORD=kept\nADMIN_TOKEN=\nAPI_KEYS=mine:pro\nPROBE_API_KEY=p\n',
+    );
+    assert.deepEqual(ensureEnvFile(tmp, { secret }).generated, ['PROVIDER_API_KEY']);
+    assert.match(
+      parseEnv(readFileSync(join(tmp, '.env'), 'utf8')).get('PROVIDER_API_KEY') ?? '',
+      /^secret\d+$/,
+    );
+    writeFileSync(join(tmp, '.env.example'), example);
+    writeFileSync(
+      join(tmp, '.env'),
+      'GRAFANA_ADMIN_USER=a\nGRAFANA_ADMIN_PASSWORD=kept\nADMIN_TOKEN=\nAPI_KEYS=mine:pro\nPROBE_API_KEY=p\n',
+    );
+    assert.deepEqual(ensureEnvFile(tmp, { secret }).generated, []);
+  });
+
   it('the real .env.example leaves every secret empty (make configure fills them)', () => {
     const env = parseEnv(readFileSync(join(REPO, '.env.example'), 'utf8'));
     for (const key of [
@@ -281,6 +319,7 @@ describe('make configure', () => {
       'ADMIN_TOKEN',
       'API_KEYS',
       'PROBE_API_KEY',
+      'PROVIDER_API_KEY',
       'SENTRY_DSN',
       'SLACK_WEBHOOK_URL',
       'PAGERDUTY_ROUTING_KEY',

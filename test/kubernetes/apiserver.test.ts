@@ -8,17 +8,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { defaultBinDir, readVersions } from '../../scripts/lib/binaries.ts';
-import { COMBINATIONS, kubeValidateTool, pinnedTool, renderChart } from '../lib/helm.ts';
+import { COMBINATIONS, crdDir, kubeValidateTool, pinnedTool, renderChart } from '../lib/helm.ts';
 import { startApiServer, type ApiServer } from '../lib/kube-apiserver.ts';
 
 const NAMESPACE = 'agents';
 const CRDS = ['servicemonitors', 'probes', 'prometheusrules', 'alertmanagerconfigs'];
-
-function crdDir(): string {
-  const v = readVersions().PROMETHEUS_OPERATOR_VERSION;
-  return join(defaultBinDir(), '..', 'crds', `prometheus-operator-${v}`);
-}
 
 function manifestFile(yaml: string): string {
   const file = join(mkdtempSync(join(tmpdir(), 'manifests-')), 'manifests.yaml');

@@ -260,7 +260,7 @@ function serviceEnvAndPolicy(f: ReturnType<typeof renderedChartFixture>): void {
   it("the rendered environment passes the service's own config check", function () {
     const env = appEnv(f.objects, {
       API_KEYS: 'k8s-test-key-0123456789abcdef:pro',
-      ADMIN_TOKEN: 'k8s-admin-token-0123456789',
+      ADMIN_TOKEN: 'k8s-Zq7vK2pX9mR4tW8nB3yH6jL1fD5sG0cA',
       PROBE_API_KEY: 'k8s-probe-key-0123456789abcdef',
     });
     // The synthetic probe's key joins the service's own, at the free tier.
@@ -358,7 +358,7 @@ describe('helm chart: the synthetic probe', function () {
     assert.deepEqual(spec.targets.staticConfig.static, [
       `http://${app.metadata.name}.agents.svc:${api.port}/v1/agents`,
     ]);
-    assert.deepEqual(spec.targets.staticConfig.labels, { service: 'agent-service' });
+    assert.deepEqual(spec.targets.staticConfig.labels, { service_name: 'agent-service' });
     const exporter = byKind(f.objects, 'Service').find((o) =>
       o.metadata.name.endsWith('-blackbox'),
     )!;

@@ -4,17 +4,7 @@
 // could be built, and must refuse broken manifests, so it is known to work when it is needed.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
-import { defaultBinDir, readVersions } from '../../scripts/lib/binaries.ts';
-import { COMBINATIONS, kubeValidateTool, renderChart } from '../lib/helm.ts';
-
-const crdDir = () =>
-  join(
-    defaultBinDir(),
-    '..',
-    'crds',
-    `prometheus-operator-${readVersions().PROMETHEUS_OPERATOR_VERSION}`,
-  );
+import { COMBINATIONS, crdDir, kubeValidateTool, renderChart } from '../lib/helm.ts';
 
 function validate(yaml: string): { ok: boolean; output: string } {
   const bin = kubeValidateTool();

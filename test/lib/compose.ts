@@ -232,46 +232,6 @@ export function checkImages(c: ComposeFile): string[] {
   return problems;
 }
 
-/** image repository → the tag versions.env says compose must run. */
-export function expectedTags(versions: Record<string, string>): Record<string, string> {
-  return {
-    'otel/opentelemetry-collector-contrib': versions.OTELCOL_VERSION,
-    'prom/prometheus': `v${versions.PROMETHEUS_VERSION}`,
-    'prom/alertmanager': `v${versions.ALERTMANAGER_VERSION}`,
-    'jaegertracing/jaeger': versions.JAEGER_VERSION,
-    'victoriametrics/victoria-logs': `v${versions.VICTORIALOGS_VERSION}`,
-  };
-}
-
-export function checkPinnedVersions(
-  c: ComposeFile,
-  versions: Record<string, string>,
-  nodeVersion: string,
-): string[] {
-  const problems: string[] = [];
-  const expected = expectedTags(versions);
-  const seen = new Set<string>();
-  for (const [name, svc] of Object.entries(c.services)) {
-    if (typeof svc.image !== 'string' || svc.build !== undefined) continue;
-    const { repo, tag } = imageName(svc.image);
-    if (repo in expected) {
-      seen.add(repo);
-      if (tag !== expected[repo]) {
-        problems.push(
-          `${name}: ${repo}:${tag} differs from scripts/tools/versions.env (${expected[repo]})`,
-        );
-      }
-    }
-    if (repo === 'node' && !tag.startsWith(`${nodeVersion}-`) && tag !== nodeVersion) {
-      problems.push(`${name}: node:${tag} differs from the repo's Node ${nodeVersion}`);
-    }
-  }
-  for (const repo of Object.keys(expected)) {
-    if (!seen.has(repo)) problems.push(`no service runs ${repo}`);
-  }
-  return problems;
-}
-
 function hasHealthcheck(svc: Obj): boolean {
   if (!isObj(svc.healthcheck) || svc.healthcheck.disable === true) return false;
   const test = svc.healthcheck.test;
@@ -550,12 +510,19 @@ export function bindMountsOf(c: ComposeFile): BindMount[] {
       if (isObj(v)) {
         if (v.type !== 'bind') continue;
         const bind = isObj(v.bind) ? v.bind : {};
+        // Compose sends a long-syntax bind through the Mount API, which has no SELinux label,
+        // when it has create_host_path: false, propagation or recursive (bindRequiresMountAPI
+        // in docker/compose's pkg/compose/create.go): `selinux` is dropped there.
+        const mountApi =
+          bind.create_host_path === false ||
+          bind.propagation !== undefined ||
+          bind.recursive !== undefined;
         out.push({
           service,
           source: String(v.source),
           target: String(v.target),
           readOnly: v.read_only === true,
-          selinux: typeof bind.selinux === 'string' ? bind.selinux : undefined,
+          selinux: typeof bind.selinux === 'string' && !mountApi ? bind.selinux : undefined,
         });
         continue;
       }

@@ -2,42 +2,23 @@
 // kube-apiserver and kubectl builds (scripts/tools/build-binaries.sh, `make tools`), and
 // `helm template` output parsed into objects.
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import {
-  accessSync,
-  constants,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
-import { defaultBinDir, readVersions } from '../../scripts/lib/binaries.ts';
+import { findBinary, isBuiltFromCurrentInputs, pinnedPath } from '../../scripts/lib/binaries.ts';
+import { pinOf } from '../../scripts/lib/pins.ts';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const CHART = join(REPO, 'deploy/helm/agent-observability');
 
-const VERSION_KEY = {
-  helm: 'HELM_VERSION',
-  etcd: 'ETCD_VERSION',
-  'kube-apiserver': 'KUBERNETES_VERSION',
-  kubectl: 'KUBERNETES_VERSION',
-} as const;
-export type KubeTool = keyof typeof VERSION_KEY;
+export type KubeTool = 'helm' | 'etcd' | 'kube-apiserver' | 'kubectl';
 
 /** The pinned build of `name` (<cache>/bin/NAME-VERSION), or undefined when not built. */
 export function pinnedTool(name: KubeTool): string | undefined {
-  const version = readVersions()[VERSION_KEY[name]];
-  const path = join(defaultBinDir(), `${name}-${version}`);
-  try {
-    accessSync(path, constants.X_OK);
-    return path;
-  } catch {
-    return undefined;
-  }
+  const found = findBinary(name);
+  return found?.source === 'pinned' ? found.path : undefined;
 }
 
 /** Like pinnedTool, but a missing build is an error that says how to get it. */
@@ -45,30 +26,27 @@ export function requireTool(name: KubeTool): string {
   const path = pinnedTool(name);
   if (!path)
     throw new Error(
-      `${name} is not built: run \`make tools\` (scripts/tools/build-binaries.sh ${name === 'kubectl' || name === 'kube-apiserver' ? 'kubernetes' : name})`,
+      `${name} is not built: run \`make tools\` (scripts/tools/build-binaries.sh ${name})`,
     );
   return path;
 }
 
 /**
- * The fallback validator (deploy/validate) built by `make tools` for its current sources
- * (build-binaries.sh names it by the same hash), or undefined.
+ * The fallback validator (deploy/validate) built by `make tools` from its current sources, or
+ * undefined (build-binaries.sh's stamp says which sources it was built from).
  */
 export function kubeValidateTool(): string | undefined {
-  const src = join(REPO, 'deploy/validate');
-  const goFiles = readdirSync(src)
-    .filter((f) => f.endsWith('.go'))
-    .sort();
-  const hash = createHash('sha256');
-  for (const f of ['go.mod', 'go.sum', ...goFiles]) hash.update(readFileSync(join(src, f)));
-  const path = join(defaultBinDir(), `kube-validate-${hash.digest('hex').slice(0, 12)}`);
-  try {
-    accessSync(path, constants.X_OK);
-    return path;
-  } catch {
-    return undefined;
+  if (kubeValidate === null) {
+    const found = findBinary('kube-validate');
+    const current = found?.source === 'pinned' && isBuiltFromCurrentInputs('kube-validate');
+    kubeValidate = current ? found.path : undefined;
   }
+  return kubeValidate;
 }
+let kubeValidate: string | undefined | null = null; // asked once per test run
+
+/** The Prometheus Operator's CRD files fetched by `make tools`. */
+export const crdDir = (): string => pinnedPath('prometheus-operator-crds');
 
 export interface KubeObject {
   apiVersion: string;
@@ -121,7 +99,7 @@ function valuesArgs(values: Record<string, unknown> | undefined): string[] {
 }
 
 /** Render and lint for the Kubernetes version the validation's API server runs. */
-const kubeVersion = (): string[] => ['--kube-version', readVersions().KUBERNETES_VERSION];
+const kubeVersion = (): string[] => ['--kube-version', pinOf('kube-apiserver')?.version ?? ''];
 
 function render(opts: RenderOptions, chart: string): Rendered {
   const args = [

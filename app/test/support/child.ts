@@ -11,6 +11,10 @@ const BUILD_SRC = resolve(__dirname, '../../src');
 
 export interface RunningService {
   url: string;
+  /** The management listener (/metrics, /health*, /admin/*). */
+  managementUrl: string;
+  /** The service's process id, to read its memory and sockets from /proc. */
+  pid: number;
   process: ChildProcess;
   logs: LogLine[];
   stderr(): string;
@@ -25,19 +29,25 @@ export interface ExitResult {
   stderr: string;
 }
 
-function spawnService(env: Record<string, string>) {
+/** Where to start the service: the tests' build (default), or a folder holding dist/ that is
+ * started with the image's own command line. */
+export interface StartOptions {
+  cwd?: string;
+}
+
+function spawnService(env: Record<string, string>, options: StartOptions = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'agent-service-proc-'));
-  const child = spawn(
-    process.execPath,
-    ['--require', join(BUILD_SRC, 'telemetry/instrument.js'), join(BUILD_SRC, 'server.js')],
-    {
-      env: {
-        PATH: process.env.PATH,
-        ...testEnv({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', ...env }),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const args = options.cwd
+    ? ['--require', './dist/telemetry/instrument.js', 'dist/server.js']
+    : ['--require', join(BUILD_SRC, 'telemetry/instrument.js'), join(BUILD_SRC, 'server.js')];
+  const child = spawn(process.execPath, args, {
+    cwd: options.cwd,
+    env: {
+      PATH: process.env.PATH,
+      ...testEnv({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', MANAGEMENT_PORT: '0', ...env }),
     },
-  );
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const logs: LogLine[] = [];
   let stderr = '';
   let pending = '';
@@ -64,19 +74,24 @@ export async function runToExit(env: Record<string, string>): Promise<ExitResult
   return { code, logs, stderr: stderr() };
 }
 
-export async function startService(env: Record<string, string> = {}): Promise<RunningService> {
-  const { child, logs, stderr, exited } = spawnService(env);
+export async function startService(
+  env: Record<string, string> = {},
+  options: StartOptions = {},
+): Promise<RunningService> {
+  const { child, logs, stderr, exited } = spawnService(env, options);
   const deadline = Date.now() + 20_000;
-  let url: string | undefined;
-  while (url === undefined) {
-    const listening = logs.find((line) => line.message === 'agent service listening');
-    if (listening) url = listening.api as string;
-    else if (child.exitCode !== null) throw new Error(`service exited at start:\n${stderr()}`);
+  let listening: LogLine | undefined;
+  while (listening === undefined) {
+    listening = logs.find((line) => line.message === 'agent service listening');
+    if (listening) break;
+    if (child.exitCode !== null) throw new Error(`service exited at start:\n${stderr()}`);
     else if (Date.now() > deadline) throw new Error(`service did not start:\n${stderr()}`);
     else await new Promise((resolve) => setTimeout(resolve, 25));
   }
   return {
-    url,
+    url: listening.api as string,
+    managementUrl: listening.management as string,
+    pid: child.pid!,
     process: child,
     logs,
     stderr,

@@ -4,8 +4,9 @@
 //   .compose/time-scale/prometheus/   prometheus.yml without rule_files (start-up), FULL_CONFIG
 //                                     (the same with them), rules/*.yml: scaled
 //   .compose/time-scale.yml           the compose override that mounts it, with Prometheus'
-//                                     scaled alert resend delay and config auto-reload, and the
-//                                     app's scaled health checks
+//                                     scaled alert resend delay and config auto-reload, the
+//                                     app's scaled health checks, and python-agent's metric
+//                                     exports at the scaled scrape interval
 // and scales Alertmanager's timers in the config `make configure` renders. Factor 1 removes the
 // folder and override. Prometheus starts without its rules for the reason in
 // scripts/compose-rules.ts, which gives them to it once every target has been scraped.
@@ -44,7 +45,12 @@ function prometheusCommand(repoDir: string, resendDelay: string): string[] {
   ];
 }
 
-function overrideText(repoDir: string, scaling: TimeScaling, resendDelay: string): string {
+function overrideText(
+  repoDir: string,
+  scaling: TimeScaling,
+  resendDelay: string,
+  scrapeIntervalMs: number,
+): string {
   const { factor } = scaling;
   const override = {
     services: {
@@ -56,6 +62,8 @@ function overrideText(repoDir: string, scaling: TimeScaling, resendDelay: string
         ],
       },
       app: { environment: { HEALTH_CHECK_INTERVAL_MS: String(scaledHealthCheckMs(scaling)) } },
+      // Pushed metrics as often as the others are scraped, so scaled rule windows hold samples.
+      'python-agent': { environment: { OTEL_METRIC_EXPORT_INTERVAL: String(scrapeIntervalMs) } },
     },
   };
   return (
@@ -99,6 +107,9 @@ export function renderComposeTimeScale(
     ruleGroups += (YAML.parse(r.text) as { groups?: unknown[] } | null)?.groups?.length ?? 0;
     writeFileSync(path.join(outDir, source), r.text);
   }
+  // The mount point of ./prometheus/targets (the override mounts it inside this read-only
+  // folder, where the engine cannot create it).
+  mkdirSync(path.join(outDir, 'prometheus/targets'));
   writeFileSync(path.join(outDir, PROMETHEUS), withoutRules(prom.text));
   writeFileSync(path.join(outDir, 'prometheus', FULL_CONFIG), prom.text);
 
@@ -115,7 +126,7 @@ export function renderComposeTimeScale(
   const resendDelay = scaledResendDelay(scaling, prom.evaluationIntervalMs);
   writeFileSync(
     path.join(repoDir, TIME_SCALE_OVERRIDE),
-    overrideText(repoDir, scaling, resendDelay),
+    overrideText(repoDir, scaling, resendDelay, prom.scrapeIntervalMs),
   );
   return { factor, override: TIME_SCALE_OVERRIDE, ruleGroups, notes };
 }

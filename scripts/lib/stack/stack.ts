@@ -13,6 +13,7 @@ import { freePorts, isPortFree } from '../ports.ts';
 import { PrometheusClient } from '../clients.ts';
 import { loadRulesAfterFirstScrape, ruleGroupCount } from '../rules-after-scrape.ts';
 import {
+  canStart,
   COMPONENTS,
   findComponents,
   localUrl,
@@ -34,6 +35,8 @@ export { INSTALL_HINT, type Component } from './components.ts';
 // their compose numbers or the start fails, so the scripts' defaults stay right.
 const USER_FACING = new Set([
   'app:8000',
+  'python-agent:8010',
+  'app:9464',
   'prometheus:9090',
   'alertmanager:9093',
   'alert-receiver:9095',
@@ -65,6 +68,10 @@ export interface StackOptions {
 
 export interface StackUrls {
   app: string;
+  /** The Python example service, when its venv exists (examples/python-agent). */
+  pythonAgent?: string;
+  /** The app's management port: /metrics, /health*, /admin/*. */
+  management: string;
   receiver: string;
   prometheus?: string;
   alertmanager?: string;
@@ -136,7 +143,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const log = o.log ?? (() => {});
   const dirs = stateDirs(o.stateDir);
   requireBuiltApp(repoDir);
-  const found = findComponents(o.traces !== false, o.skip);
+  const found = findComponents(o.traces !== false, repoDir, o.skip);
   reportComponents(found, o.require ?? [], log);
   const traces = Boolean(found.binaries['otel-collector']);
   const ports = await planPorts(portKeys(repoDir, traces), o.ports);
@@ -145,10 +152,19 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const probeKey = newKey();
   const rendered = render(repoDir, dirs, addresses, found.binaries, scaling, log, probeKey);
   const plan: StackPlan = {
-    ...{ repoDir, dirs, ports, binaries: found.binaries, rendered, scaling },
+    ...{
+      repoDir,
+      dirs,
+      ports,
+      binaries: found.binaries,
+      missing: found.missing,
+      rendered,
+      scaling,
+    },
     adminToken: o.adminToken,
     apiKeys: o.apiKeys ?? { free: newKey(), pro: newKey() },
     probeKey,
+    providerKey: newKey(),
   };
   const supervisor = new Supervisor((m) =>
     log(
@@ -158,7 +174,9 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const specs = new Map<string, ProcessSpec>();
   let receiver: AlertReceiver | undefined;
   const stop = once(async () => {
-    await supervisor.stopAll(['app', 'otel-collector', 'jaeger', 'victorialogs']);
+    // The services first (python-agent calls the app), then the pipeline they flush into.
+    const order = ['python-agent', 'app', 'otel-collector', 'jaeger', 'victorialogs'];
+    await supervisor.stopAll(order);
     await receiver?.close();
   });
   try {
@@ -262,7 +280,7 @@ async function startComponents(
   const prometheus = p.rendered.prometheus;
   if (p.scaling && p.binaries.prometheus) writeFileSync(prometheus.file, prometheus.bootText);
   for (const { component, spec } of COMPONENTS) {
-    if (component !== 'app' && !p.binaries[component]) continue;
+    if (!canStart(p, component)) continue;
     const s = spec(p);
     specs.set(component, s);
     await supervisor.start(s);
@@ -311,6 +329,8 @@ function stackHandle(
   return {
     urls: {
       app: url('app:8000'),
+      pythonAgent: canStart(p, 'python-agent') ? url('python-agent:8010') : undefined,
+      management: url('app:9464'),
       receiver: receiver.url,
       prometheus: binaries.prometheus ? url('prometheus:9090') : undefined,
       alertmanager: binaries.alertmanager ? url('alertmanager:9093') : undefined,

@@ -1,6 +1,6 @@
 // A tiny program for `make validate`: see main.go. Built by scripts/tools/build-binaries.sh
-// (compose-check), cached by COMPOSE_GO_VERSION in scripts/tools/versions.env, which must
-// equal the compose-go version required here.
+// (compose-check), whose row in scripts/tools/pins.txt names the compose-go version required
+// here (test/config/pins.test.ts).
 module agent-observability/compose-check
 
 go 1.24
