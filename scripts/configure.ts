@@ -43,9 +43,14 @@ import { bindMounts } from './lib/stack/configs.ts';
 
 /**
  * Filled with a random value whenever empty: the stack must not start with no password, and
- * the app refuses its provider listener without a key.
+ * the app refuses its provider listener without a key, and the synthetic probe
+ * (blackbox/blackbox.yml) needs its own key, generated like the other API keys.
  */
-export const ALWAYS_GENERATED = ['GRAFANA_ADMIN_PASSWORD', 'PROVIDER_API_KEY'] as const;
+export const ALWAYS_GENERATED = [
+  'GRAFANA_ADMIN_PASSWORD',
+  'PROVIDER_API_KEY',
+  'PROBE_API_KEY',
+] as const;
 /**
  * Filled when .env (or the key) is new; left empty if you empty it later, which switches the
  * feature off (an empty ADMIN_TOKEN disables the chaos API).

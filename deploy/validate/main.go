@@ -54,6 +54,8 @@ func newTyped(apiVersion, kind string) (any, bool) {
 		return &monv1.ServiceMonitor{}, true
 	case "monitoring.coreos.com/v1/PrometheusRule":
 		return &monv1.PrometheusRule{}, true
+	case "monitoring.coreos.com/v1/Probe":
+		return &monv1.Probe{}, true
 	case "monitoring.coreos.com/v1alpha1/AlertmanagerConfig":
 		return &monv1alpha1.AlertmanagerConfig{}, true
 	}

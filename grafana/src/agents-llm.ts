@@ -19,7 +19,7 @@ import {
   valueMappings,
   withLimits,
 } from './common.ts';
-import { UIDS, jaegerSearch, runbook } from './links.ts';
+import { UIDS, jaegerSearch, runbook, withTraceWindow } from './links.ts';
 
 const AGENTS = `${APP}, agent=~"$agent"`;
 const MODELS = `${APP}, model=~"$model"`;
@@ -144,7 +144,9 @@ export const runDuration = () =>
   timeseriesPanel()
     .title('Run duration p95 by agent, with exemplars')
     .description(
-      '95th percentile duration of an agent run (plan, LLM calls, tools). The dots are exemplars: click one to open that run’s trace. With tail sampling on (COLLECTOR_TAIL_SAMPLING=on), Jaeger keeps failed and slow runs and a tenth of the rest, so the trace of an ordinary run may be missing.',
+      withTraceWindow(
+        '95th percentile duration of an agent run (plan, LLM calls, tools). The dots are exemplars: click one to open that run’s trace. With tail sampling on (COLLECTOR_TAIL_SAMPLING=on), Jaeger keeps failed and slow runs and a tenth of the rest, so the trace of an ordinary run may be missing.',
+      ),
     )
     .unit('s')
     .withTarget(

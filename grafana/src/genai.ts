@@ -27,7 +27,7 @@ import {
   withLimits,
 } from './common.ts';
 import { toolCalls } from './agents-llm.ts';
-import { UIDS, jaegerSearch, runbook } from './links.ts';
+import { UIDS, jaegerSearch, runbook, withTraceWindow } from './links.ts';
 
 const GEN_AI = `${APP}, gen_ai_request_model=~"$model"`;
 const COST = `${APP}, agent=~"$agent", model=~"$model"`;
@@ -133,13 +133,11 @@ export const spendAgainstBudget = () =>
     timeseriesPanel()
       .title('Spend against the 30-day budget, with the forecast')
       .description(
-        'The forecast: 30 days at the last 6 hours’ pace (job:llm_cost_usd:forecast_30d_rate6h); the spend of the last 30 days so far; the rolling 30-day budget (dashed) that the forecast alert compares with.',
+        'The forecast: 30 days at the last 6 hours’ pace (job:llm_cost_usd:forecast_30d_rate6h); the spend of the last 30 days so far (job:llm_cost_usd:increase30d, recorded once a minute from the 5-minute spends); the rolling 30-day budget (dashed) that the forecast alert compares with.',
       )
       .unit('currencyUSD')
       .withTarget(promQuery('sum(job:llm_cost_usd:forecast_30d_rate6h)', 'forecast, 30 days'))
-      .withTarget(
-        promQuery(`sum(increase(llm_cost_usd_total{${APP}}[30d]))`, 'spent, last 30 days', 'B'),
-      )
+      .withTarget(promQuery('sum(job:llm_cost_usd:increase30d)', 'spent, last 30 days', 'B'))
       .links([runbook('LLMBudgetForecastExceeded'), runbook('LLMCostSpike')]),
     { refId: 'C', expr: 'threshold:llm_cost_budget_usd_per_30d', legend: 'budget' },
   );
@@ -208,7 +206,9 @@ export const latencyPercentiles = () =>
   timeseriesPanel()
     .title('Latency p50, p95, p99 by model, with exemplars')
     .description(
-      'Percentiles of gen_ai_client_operation_duration_seconds by model, on the conventions’ buckets (0.01 … 81.92 s, doubling): coarser near the alert limit than llm_request_duration_seconds. The dots are exemplars: click one for the call’s trace.',
+      withTraceWindow(
+        'Percentiles of gen_ai_client_operation_duration_seconds by model, on the conventions’ buckets (0.01 … 81.92 s, doubling): coarser near the alert limit than llm_request_duration_seconds. The dots are exemplars: click one for the call’s trace.',
+      ),
     )
     .unit('s')
     .withTarget(durationQuantile(0.5, 'A'))
@@ -238,7 +238,9 @@ export const latencyAsAlerted = () =>
     timeseriesPanel()
       .title('LLM latency p95 by model (5m, as alerted)')
       .description(
-        'p95 of one LLM call by model over 5 minutes (model:llm_request_duration_seconds:p95_rate5m, on buckets that hold the limit), with exemplars of slow calls, and the limit LLMLatencyHigh compares with (dashed).',
+        withTraceWindow(
+          'p95 of one LLM call by model over 5 minutes (model:llm_request_duration_seconds:p95_rate5m, on buckets that hold the limit), with exemplars of slow calls, and the limit LLMLatencyHigh compares with (dashed).',
+        ),
       )
       .unit('s')
       .withTarget(
@@ -284,7 +286,9 @@ export const runawayRuns = () =>
     timeseriesPanel()
       .title('Runaway runs: LLM calls per run p99 by agent, with exemplars')
       .description(
-        'p99 of the LLM calls one run makes, by agent, over 5 minutes (agent:agent_run_llm_calls:p99_rate5m), and the limit AgentRunawayRuns compares with (dashed); a healthy plan makes 2–4. The dots are exemplars: click one to open a runaway run’s trace in Jaeger.',
+        withTraceWindow(
+          'p99 of the LLM calls one run makes, by agent, over 5 minutes (agent:agent_run_llm_calls:p99_rate5m), and the limit AgentRunawayRuns compares with (dashed); a healthy plan makes 2–4. The dots are exemplars: click one to open a runaway run’s trace in Jaeger.',
+        ),
       )
       .unit('short')
       .withTarget(promQuery('agent:agent_run_llm_calls:p99_rate5m{agent=~"$agent"}', '{{agent}}'))

@@ -1,6 +1,8 @@
 // Where the dashboards link to: each other, Jaeger, Alertmanager and the runbooks.
+import { readFileSync } from 'node:fs';
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import YAML from 'yaml';
 
 // Dashboard uids: fixed, because the runbooks link to /d/<uid>.
 export const UIDS = {
@@ -61,6 +63,31 @@ export const toDashboard = (uid: string, title: string): cog.Builder<dashboard.D
     // A data-link macro Grafana fills with from=…&to=… when the link is clicked.
     url: `/d/${uid}?\${__url_time_range}`,
   });
+
+/**
+ * How far back a trace link (an exemplar, a log line's trace id) reaches: Jaeger deletes each
+ * span this long after it was written, the ttl of its Badger store in jaeger/config.yaml, read
+ * when the dashboards are generated.
+ */
+function traceRetention(): string {
+  const config = YAML.parse(
+    readFileSync(new URL('../../jaeger/config.yaml', import.meta.url), 'utf8'),
+  ) as {
+    extensions: {
+      jaeger_storage: { backends: Record<string, { badger?: { ttl?: { spans?: string } } }> };
+    };
+  };
+  const ttls = Object.values(config.extensions.jaeger_storage.backends).flatMap(
+    (b) => b.badger?.ttl?.spans ?? [],
+  );
+  if (ttls.length !== 1)
+    throw new Error('jaeger/config.yaml: expected one Badger store with a ttl');
+  return ttls[0].replace(/^(\d+)h$/, '$1 hours');
+}
+
+/** A panel description, with how far back its trace links reach. */
+export const withTraceWindow = (description: string): string =>
+  `${description} Trace links reach back ${traceRetention()}: Jaeger keeps spans that long (jaeger/config.yaml).`;
 
 // The app's OTEL_SERVICE_NAME default (app/src/config.ts): the service Jaeger lists its spans under.
 const SERVICE = 'agent-service';

@@ -5,6 +5,7 @@ import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as logs from '@grafana/grafana-foundation-sdk/logs';
+import { withTraceWindow } from './links.ts';
 
 export const VICTORIALOGS: dashboard.DataSourceRef = {
   type: 'victoriametrics-logs-datasource',
@@ -45,7 +46,9 @@ export const serviceLogs = (): logs.PanelBuilder =>
   new logs.PanelBuilder()
     .title('Service logs')
     .description(
-      'The log lines of the agent service (OTLP log records, through the Collector into VictoriaLogs), for the selected routes. Each line carries its request_id, trace_id and span_id: “View trace” on a line opens its trace in Jaeger; Jaeger links a span back to these lines.',
+      withTraceWindow(
+        'The log lines of the agent service (OTLP log records, through the Collector into VictoriaLogs), for the selected routes. Each line carries its request_id, trace_id and span_id: “View trace” on a line opens its trace in Jaeger; Jaeger links a span back to these lines.',
+      ),
     )
     .datasource(VICTORIALOGS)
     .withTarget(logsQuery(SERVICE_LOGS_EXPR))

@@ -22,7 +22,7 @@ import {
   valueMappings,
   withLimits,
 } from './common.ts';
-import { UIDS, jaegerSearch, runbook, toDashboard } from './links.ts';
+import { UIDS, jaegerSearch, runbook, toDashboard, withTraceWindow } from './links.ts';
 import { serviceLogs } from './logs.ts';
 
 // The SLI's routes: only the API under /v1/ counts (SPEC 6), not health, metrics or admin.
@@ -155,7 +155,9 @@ export const latencyByRoute = () =>
   timeseriesPanel()
     .title('Latency p95 by route, with exemplars')
     .description(
-      '95th percentile request duration per route. The dots are exemplars: sampled requests with their trace id; click one to open its trace. With tail sampling on (COLLECTOR_TAIL_SAMPLING=on), Jaeger keeps failed and slow requests and a tenth of the rest, so the trace of an ordinary request may be missing.',
+      withTraceWindow(
+        '95th percentile request duration per route. The dots are exemplars: sampled requests with their trace id; click one to open its trace. With tail sampling on (COLLECTOR_TAIL_SAMPLING=on), Jaeger keeps failed and slow requests and a tenth of the rest, so the trace of an ordinary request may be missing.',
+      ),
     )
     .unit('s')
     .withTarget(

@@ -17,6 +17,7 @@ import {
   thresholds,
   timeseriesPanel,
   timeseriesWithLimits,
+  withLimits,
 } from './common.ts';
 import { UIDS, runbook } from './links.ts';
 
@@ -35,7 +36,7 @@ export const sloAlerts = (): dashboard.Dashboard =>
     agentDashboard(
       UIDS.sloAlerts,
       'Agent service / SLO and alerts',
-      'Availability SLO of the API (share of /v1/ requests answered without a 5xx): budget, burn rates per alert window, and the alerts firing now.',
+      'Availability SLO of the API (share of /v1/ requests answered without a 5xx), the synthetic probe of the public API beside it: budgets, burn rates per alert window, and the alerts firing now.',
     )
       .withRow(new dashboard.RowBuilder('Error budget'))
       .withPanel(objective().span(6).height(6))
@@ -45,6 +46,10 @@ export const sloAlerts = (): dashboard.Dashboard =>
       .withPanel(burnRateByWindow().span(8).height(8))
       .withPanel(fastBurn().span(8).height(8))
       .withPanel(slowBurn().span(8).height(8))
+      .withRow(new dashboard.RowBuilder('Synthetic probe and scrapes'))
+      .withPanel(probeSuccess().span(12).height(8))
+      .withPanel(probeBudgetRemaining().span(4).height(8))
+      .withPanel(scrapeFailures().span(8).height(8))
       .withRow(new dashboard.RowBuilder('Alerts'))
       .withPanel(firingAlerts().span(24).height(8))
       .withPanel(alertsByState().span(12).height(8))
@@ -130,6 +135,46 @@ export const slowBurn = () =>
     .withTarget(promQuery(burnRate('6h'), '6h', 'C'))
     .withTarget(promQuery(burnRate('3d'), '3d', 'D'))
     .links([runbook('ErrorBudgetBurn')]);
+
+// The synthetic probe (blackbox/blackbox.yml) calls the public API as a client does; its
+// SLO (recording rules service_name:probe_*) sees what the server-side one cannot, by service.
+export const probeSuccess = () =>
+  withLimits(
+    timeseriesPanel()
+      .title('Synthetic probe success')
+      .description(
+        'Share of the synthetic probes of each service (GET /v1/agents on the public port, with the probe key, one per scrape) that succeeded over 5 minutes, and the probe SLO’s objective (dashed). It falls when clients cannot reach the service even though Prometheus still scrapes it: readiness failing, the API listener dead, no pod in the Service.',
+      )
+      .unit('percentunit')
+      .max(1)
+      .withTarget(promQuery('1 - service_name:probe_failures:ratio_avg5m', '{{service_name}}'))
+      .links([runbook('ProbeErrorBudgetBurn'), runbook('ServiceDown')]),
+    { refId: 'B', expr: 'slo:probe_objective:ratio', legend: 'objective' },
+  );
+
+export const probeBudgetRemaining = () =>
+  statPanel()
+    .title('Probe error budget remaining')
+    .description(
+      'Share of the probe SLO’s 30-day error budget not yet spent, by service (service_name:probe_error_budget_remaining:ratio).',
+    )
+    .unit('percentunit')
+    .decimals(1)
+    .thresholds(thresholds([null, RED], [0, ORANGE], [0.25, YELLOW], [0.5, GREEN]))
+    .withTarget(promQuery('service_name:probe_error_budget_remaining:ratio', '{{service_name}}'))
+    .links([runbook('ProbeErrorBudgetBurn')]);
+
+export const scrapeFailures = () =>
+  timeseriesPanel()
+    .title('App scrape failures and downtime')
+    .description(
+      'Share of the scrapes of each app instance that failed over 5 minutes, and the part the SLI counts as downtime (lost requests): all of it once a quarter of the window failed, none below. Failures that are not downtime open ServiceScrapesFailing.',
+    )
+    .unit('percentunit')
+    .max(1)
+    .withTarget(promQuery('instance:scrape_failures:ratio_avg5m', 'failed {{instance}}', 'A'))
+    .withTarget(promQuery('instance:downtime:ratio_avg5m', 'downtime {{instance}}', 'B'))
+    .links([runbook('ServiceScrapesFailing'), runbook('ServiceDown')]);
 
 // ALERTS is the series Prometheus writes for every pending or firing alert. It is never
 // empty: the Watchdog alert fires all the time to prove the pipeline works, so this table

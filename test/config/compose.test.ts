@@ -32,6 +32,7 @@ import {
   repoComposeFixture,
   ROOT_ONE_SHOTS,
   type ComposeFile,
+  type Obj,
 } from '../lib/compose.ts';
 import { assertReports } from '../lib/reports.ts';
 
@@ -67,6 +68,7 @@ describe('docker-compose.yml', () => {
       'alertmanager',
       'alertmanager-config',
       'app',
+      'blackbox-exporter',
       'grafana',
       'jaeger',
       'otel-collector',
@@ -306,6 +308,22 @@ describe('docker-compose.yml', () => {
         () => load(COMPOSE_TEXT, EXAMPLE_ENV),
         /GRAFANA_ADMIN_PASSWORD is empty; run make configure/,
       );
+    });
+
+    it("gives the app the synthetic probe's key at the free tier, beside the configured keys", () => {
+      const apiKeys = (env: [string, string][]) =>
+        (load(COMPOSE_TEXT, new Map([...ENV, ...env])).services.app.environment as Obj).API_KEYS;
+      const probe = 'probe-Zq7vK2pX9mR4tW8n';
+      assert.equal(apiKeys([['PROBE_API_KEY', probe]]), `${probe}:free`);
+      assert.equal(
+        apiKeys([
+          ['PROBE_API_KEY', probe],
+          ['API_KEYS', 'k1:free,k2:pro'],
+        ]),
+        `${probe}:free,k1:free,k2:pro`,
+      );
+      // DEMO_MODE without `make configure`: no key at all, the demo keys (the probe's too).
+      assert.equal(apiKeys([]), '');
     });
 
     it('every image compose builds runs as a non-root user (its Dockerfile USER)', () => {

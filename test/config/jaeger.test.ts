@@ -1,4 +1,4 @@
-// jaeger/config.yaml: bounded in-memory storage, SPM reading exactly the span-metric names the
+// jaeger/config.yaml: persistent Badger storage, SPM reading exactly the span-metric names the
 // Collector produces, health and own metrics where compose and Prometheus look for them; and
 // the pinned Jaeger build starts on it (addresses rewritten to free loopback ports).
 
@@ -12,8 +12,9 @@ import {
   checkPipelinesWellFormed,
   parseYamlMapping,
 } from '../lib/collector.ts';
-import { isObj, type Obj } from '../lib/compose.ts';
+import { type Obj } from '../lib/compose.ts';
 import { freePort, program, start, waitForOk } from '../lib/programs.ts';
+import { parseDuration } from '../../scripts/lib/stack/duration.ts';
 import { assertReports, copy } from '../lib/reports.ts';
 import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
@@ -73,19 +74,26 @@ function checkSpm(jaeger: Obj, collector: Obj): string[] {
   return problems;
 }
 
-function checkStorageBounded(jaeger: Obj, maxTraces = 100_000): string[] {
+const DAY_MS = 24 * 3600 * 1000;
+
+/**
+ * Traces outlive a restart and reach back at least a day (the dashboards' exemplar and
+ * trace-to-log links say so): a Badger store on disk, with a ttl of a day or more.
+ */
+function checkStoragePersistent(jaeger: Obj): string[] {
   const backends = (jaeger as Any).extensions?.jaeger_storage?.backends ?? {};
+  const traces = (jaeger as Any).extensions?.jaeger_query?.storage?.traces;
+  const badger = backends[traces]?.badger;
+  if (!badger) return [`the trace store "${traces}" is no Badger store`];
   const problems: string[] = [];
-  const memory = Object.entries(backends).filter(([, b]) => isObj(b) && 'memory' in b);
-  for (const [name, b] of memory) {
-    const n = (b as Any).memory?.max_traces;
-    if (typeof n !== 'number' || n <= 0 || n > maxTraces) {
-      problems.push(
-        `${name}: in-memory store needs max_traces between 1 and ${maxTraces}, has ${n}`,
-      );
-    }
+  if (badger.ephemeral !== false) problems.push(`${traces}: ephemeral (lost at every restart)`);
+  const ttl = badger.ttl?.spans;
+  if (typeof ttl !== 'string' || parseDuration(ttl) < DAY_MS)
+    problems.push(`${traces}: ttl.spans ${ttl} keeps less than a day`);
+  for (const kind of ['keys', 'values']) {
+    if (!String(badger.directories?.[kind] ?? '').startsWith('/tmp/'))
+      problems.push(`${traces}: ${kind} outside /tmp, the only folder the image's user writes`);
   }
-  if (memory.length === 0) problems.push('no in-memory trace store');
   return problems;
 }
 
@@ -105,6 +113,8 @@ async function localCopy(dir: string, edit?: (c: Any) => void) {
     x.extensions.healthcheckv2.http.endpoint = `127.0.0.1:${ports.health}`;
     x.service.telemetry.metrics.readers[0].pull.exporter.prometheus.host = '127.0.0.1';
     x.service.telemetry.metrics.readers[0].pull.exporter.prometheus.port = ports.metrics;
+    const store = x.extensions.jaeger_storage.backends.traces.badger;
+    store.directories = { keys: join(dir, 'keys'), values: join(dir, 'values') };
     // Nothing listens there: the Monitor tab's queries fail, start-up must not.
     x.extensions.jaeger_storage.metric_backends.span_metrics.prometheus.endpoint = `http://127.0.0.1:${ports.otlp}`;
     edit?.(x);
@@ -122,18 +132,18 @@ describe('jaeger config', () => {
     );
   });
 
-  it('the in-memory store is bounded (max_traces)', () => {
-    assert.deepEqual(checkStorageBounded(JAEGER), []);
+  it('the trace store is Badger on disk, keeping spans a day', () => {
+    assert.deepEqual(checkStoragePersistent(JAEGER), []);
   });
-  it('reports an unbounded store', () => {
+  it('reports an ephemeral store and a ttl under a day', () => {
+    const store = (c: Any) => c.extensions.jaeger_storage.backends.traces.badger;
     assertReports(
-      checkStorageBounded(
-        copy(
-          JAEGER,
-          (c) => delete c.extensions.jaeger_storage.backends.traces_in_memory.memory.max_traces,
-        ),
-      ),
-      /needs max_traces/,
+      checkStoragePersistent(copy(JAEGER, (c) => (store(c).ephemeral = true))),
+      /ephemeral/,
+    );
+    assertReports(
+      checkStoragePersistent(copy(JAEGER, (c) => (store(c).ttl.spans = '12h'))),
+      /keeps less than a day/,
     );
   });
 

@@ -118,7 +118,7 @@ describe('prometheus config', () => {
 describe('prometheus config', () => {
   const repo = repoComposeFixture();
   describe('targets', () => {
-    it('scrapes the app, the Collector (own and span metrics), Jaeger, VictoriaLogs, Alertmanager, Grafana and itself, one job each', () => {
+    it('scrapes the app, the Collector (own and span metrics), Jaeger, VictoriaLogs, Alertmanager, Grafana and itself, one job each, and probes the API (through blackbox-exporter:9115)', () => {
       const jobs = (CONFIG.scrape_configs as Obj[])
         .filter((j) => Array.isArray(j.static_configs))
         .map((j) => [
@@ -127,6 +127,7 @@ describe('prometheus config', () => {
         ]);
       assert.deepEqual(Object.fromEntries(jobs), {
         app: ['app:9464'],
+        blackbox: ['http://app:8000/v1/agents'],
         'otel-collector': ['otel-collector:8888'],
         spanmetrics: ['otel-collector:8889'],
         jaeger: ['jaeger:8888'],
@@ -169,7 +170,11 @@ describe('prometheus config', () => {
       ];
       for (const e of expected) assertReports(problems, e);
     });
+  });
+});
 
+describe('prometheus config', () => {
+  describe('targets', () => {
     it('the extension point reads prometheus/targets/*.yml (a folder that exists, with its README)', () => {
       const job = (CONFIG.scrape_configs as Obj[]).find((j) => j.job_name === 'targets');
       assert.ok(job && Array.isArray(job.file_sd_configs));

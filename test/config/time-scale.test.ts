@@ -77,7 +77,7 @@ function scaledPrometheus(f: ReturnType<typeof timeScaleCopyFixture>): void {
     assert.equal(f.rendered('prometheus/rules/alerts.yml'), native.text);
     const rules = (YAML.parse(native.text) as Rules).groups.flatMap((g) => g.rules);
     assert.equal(
-      rules.find((r) => r.alert === 'ServiceDown')?.for,
+      rules.find((r) => r.alert === 'ServiceDown' && r.for)?.for,
       '2s',
       'for: 1m at the 2-evaluation floor',
     );

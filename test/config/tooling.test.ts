@@ -207,6 +207,7 @@ const example = [
   'GRAFANA_ADMIN_PASSWORD=',
   'ADMIN_TOKEN=',
   'API_KEYS=',
+  'PROBE_API_KEY=',
   '',
 ].join('\n');
 let n = 0;
@@ -217,7 +218,12 @@ describe('make configure', () => {
     writeFileSync(join(tmp, '.env.example'), example);
     const r = ensureEnvFile(tmp, { secret });
     assert.equal(r.created, true);
-    assert.deepEqual(r.generated, ['GRAFANA_ADMIN_PASSWORD', 'ADMIN_TOKEN', 'API_KEYS']);
+    assert.deepEqual(r.generated, [
+      'GRAFANA_ADMIN_PASSWORD',
+      'PROBE_API_KEY',
+      'ADMIN_TOKEN',
+      'API_KEYS',
+    ]);
     const env = parseEnv(readFileSync(join(tmp, '.env'), 'utf8'));
     assert.match(env.get('GRAFANA_ADMIN_PASSWORD') ?? '', /^secret\d+$/);
     assert.notEqual(env.get('GRAFANA_ADMIN_PASSWORD'), env.get('ADMIN_TOKEN'));
@@ -236,13 +242,17 @@ describe('make configure', () => {
     for (const [key] of pairs) assert.match(key, /^[A-Za-z0-9_-]{32}$/);
     assert.notEqual(pairs[0][0], pairs[1][0]);
     assert.ok(![pairs[0][0], pairs[1][0]].includes(env.get('ADMIN_TOKEN') ?? ''));
+    // The synthetic probe's key (blackbox/blackbox.yml): made the same way, a key of its own.
+    const probe = env.get('PROBE_API_KEY') ?? '';
+    assert.match(probe, /^[A-Za-z0-9_-]{32}$/);
+    assert.ok(!pairs.some(([key]) => key === probe));
   });
 
   it('never overwrites a value; adds keys a newer .env.example brings; an emptied ADMIN_TOKEN stays off', () => {
     writeFileSync(join(tmp, '.env.example'), `${example}NEW_KEY=default\n`);
     writeFileSync(
       join(tmp, '.env'),
-      '# mine\nGRAFANA_ADMIN_PASSWORD=kept\nADMIN_TOKEN=\nAPI_KEYS=k:pro\n',
+      '# mine\nGRAFANA_ADMIN_PASSWORD=kept\nADMIN_TOKEN=\nAPI_KEYS=k:pro\nPROBE_API_KEY=p\n',
     );
     const r = ensureEnvFile(tmp, { secret });
     assert.equal(r.created, false);
@@ -276,18 +286,18 @@ describe('make configure', () => {
     );
   });
 
-  it('fills an emptied Grafana password again (the stack must not start without one)', () => {
+  it('fills an emptied Grafana password and probe key again (the stack must not start without them)', () => {
     writeFileSync(join(tmp, '.env.example'), example);
     writeFileSync(join(tmp, '.env'), example.replace('API_KEYS=', 'API_KEYS=mine:pro'));
     const r = ensureEnvFile(tmp, { secret });
-    assert.deepEqual(r.generated, ['GRAFANA_ADMIN_PASSWORD']);
+    assert.deepEqual(r.generated, ['GRAFANA_ADMIN_PASSWORD', 'PROBE_API_KEY']);
   });
 
   it('fills the provider key whenever it is empty, and only when .env.example has it', () => {
     writeFileSync(join(tmp, '.env.example'), `${example}PROVIDER_API_KEY=\n`);
     writeFileSync(
       join(tmp, '.env'),
-      'GRAFANA_ADMIN_USER=a\nGRAFANA_ADMIN_PASSWORD=kept\nADMIN_TOKEN=\nAPI_KEYS=mine:pro\n',
+      'GRAFANA_ADMIN_USER=a\nGRAFANA_ADMIN_PASSWORD=kept\nADMIN_TOKEN=\nAPI_KEYS=mine:pro\nPROBE_API_KEY=p\n',
     );
     assert.deepEqual(ensureEnvFile(tmp, { secret }).generated, ['PROVIDER_API_KEY']);
     assert.match(
@@ -297,7 +307,7 @@ describe('make configure', () => {
     writeFileSync(join(tmp, '.env.example'), example);
     writeFileSync(
       join(tmp, '.env'),
-      'GRAFANA_ADMIN_USER=a\nGRAFANA_ADMIN_PASSWORD=kept\nADMIN_TOKEN=\nAPI_KEYS=mine:pro\n',
+      'GRAFANA_ADMIN_USER=a\nGRAFANA_ADMIN_PASSWORD=kept\nADMIN_TOKEN=\nAPI_KEYS=mine:pro\nPROBE_API_KEY=p\n',
     );
     assert.deepEqual(ensureEnvFile(tmp, { secret }).generated, []);
   });
@@ -308,6 +318,7 @@ describe('make configure', () => {
       'GRAFANA_ADMIN_PASSWORD',
       'ADMIN_TOKEN',
       'API_KEYS',
+      'PROBE_API_KEY',
       'PROVIDER_API_KEY',
       'SENTRY_DSN',
       'SLACK_WEBHOOK_URL',

@@ -2,6 +2,7 @@
 // Collector and Jaeger where built) as local processes with the repo's own configs, every time
 // parameter scaled by TEST_TIME_SCALE, and the repo's real scripts driving them:
 // - every scrape target is up;
+// - the synthetic probe succeeds alone, starting no run and costing nothing;
 // - steady load (scripts/load.ts) fires no warning or critical alert;
 // - every dashboard panel query returns data;
 // - the alert scenarios (scripts/scenario.ts) each get their alert delivered to the receiver
@@ -20,7 +21,9 @@ import { AlertmanagerClient, PrometheusClient } from '../../scripts/lib/clients.
 import type { ScenarioReport } from '../../scripts/lib/scenarios/runner.ts';
 import { findScenario, SCALED_TIMEOUT_S } from '../../scripts/lib/scenarios/table.ts';
 import { startStack, TEST_TIME_SCALE, type Stack } from '../../scripts/lib/stack/stack.ts';
+import { waitUntil } from '../../scripts/lib/wait.ts';
 import { panelQueries } from '../lib/panel-queries.ts';
+import { scrape, total } from '../lib/prometheus-text.ts';
 import {
   failedSendsCountedAsErrorsOnly,
   missingPrometheusCounters,
@@ -155,6 +158,36 @@ async function expectEveryTargetUp({ stack }: AlertingStack): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 1000));
   }
+}
+
+/**
+ * The synthetic probe (blackbox/blackbox.yml), before any other traffic: it calls the API's
+ * public port with its own key and succeeds, its series carry the probed service, and its
+ * requests start no run, call no LLM (so cost nothing) and are never refused.
+ */
+async function expectProbeAlone({ stack: s }: AlertingStack): Promise<void> {
+  const prom = new PrometheusClient(s.urls.prometheus as string);
+  const probes = await waitUntil('three successful probes', 30_000, async () => {
+    const [got] = await prom.query('sum_over_time(probe_success{job="blackbox"}[1m])');
+    return Number(got?.value[1] ?? 0) >= 3 ? got : undefined;
+  });
+  assert.equal(probes.metric.service_name, 'agent-service');
+  const [status] = await prom.query('probe_http_status_code{job="blackbox"}');
+  assert.equal(status?.value[1], '200');
+  // The app caches its exposition for up to METRICS_CACHE_MS: read it until it has the three.
+  const app = await waitUntil('the app counts three probe requests', 10_000, async () => {
+    const text = await scrape(`${s.urls.management}/metrics`);
+    const served = total(text, 'http_requests_total', { route: '/v1/agents', status_code: '200' });
+    return (served ?? 0) >= 3 ? text : undefined;
+  });
+  for (const counter of [
+    'agent_runs_total',
+    'llm_requests_total',
+    'llm_cost_usd_total',
+    'rate_limit_rejections_total',
+    'auth_failures_total',
+  ])
+    assert.equal(total(app, counter) ?? 0, 0, `${counter} moved under the probe alone`);
 }
 
 async function expectSteadyLoadQuiet({ stack: s, scriptEnv }: AlertingStack): Promise<void> {
@@ -324,6 +357,9 @@ describe('whole stack, native: alerts fire, are delivered and resolve', function
   const f = alertingStackFixture();
 
   it('scrapes every component it started, all up', () => expectEveryTargetUp(f));
+
+  it('the synthetic probe succeeds with its own key, starting no run and costing nothing', () =>
+    expectProbeAlone(f));
 
   it(`steady load (scripts/load.ts, ${STEADY_SECONDS} s) fires no warning or critical alert`, () =>
     expectSteadyLoadQuiet(f));

@@ -12,7 +12,7 @@ import { COMBINATIONS, crdDir, kubeValidateTool, pinnedTool, renderChart } from 
 import { startApiServer, type ApiServer } from '../lib/kube-apiserver.ts';
 
 const NAMESPACE = 'agents';
-const CRDS = ['servicemonitors', 'prometheusrules', 'alertmanagerconfigs'];
+const CRDS = ['servicemonitors', 'probes', 'prometheusrules', 'alertmanagerconfigs'];
 
 function manifestFile(yaml: string): string {
   const file = join(mkdtempSync(join(tmpdir(), 'manifests-')), 'manifests.yaml');

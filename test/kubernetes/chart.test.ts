@@ -21,7 +21,11 @@ import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 interface Container {
   name: string;
   args?: string[];
-  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { key: string } } }[];
+  env?: {
+    name: string;
+    value?: string;
+    valueFrom?: { secretKeyRef?: { key: string; name?: string } };
+  }[];
   securityContext?: Record<string, unknown>;
   startupProbe?: { httpGet?: { path: string } };
   livenessProbe?: { httpGet?: { path: string } };
@@ -43,12 +47,20 @@ function appDeployment(objects: KubeObject[]): KubeObject {
   return app;
 }
 
-/** The service container's environment, with Secret references filled from `secret`. */
+/**
+ * The service container's environment, with Secret references filled from `secret` and
+ * `$(NAME)` references to earlier variables expanded, as the kubelet does.
+ */
 function appEnv(objects: KubeObject[], secret: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const e of podSpec(appDeployment(objects)).containers[0].env ?? []) {
     const key = e.valueFrom?.secretKeyRef?.key;
-    env[e.name] = key ? secret[key] : e.value;
+    env[e.name] = key
+      ? secret[key]
+      : e.value?.replace(
+          /\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g,
+          (ref, name: string) => env[name] ?? ref,
+        );
   }
   return env;
 }
@@ -147,7 +159,7 @@ function renderedRules(f: ReturnType<typeof renderedChartFixture>): void {
     }
   });
 
-  it('every job a rendered rule reads is the job a rendered ServiceMonitor sets', function () {
+  it('every job a rendered rule reads is the job a rendered ServiceMonitor or Probe sets', function () {
     const set = new Set<string>();
     for (const sm of byKind(f.objects, 'ServiceMonitor')) {
       for (const ep of (
@@ -156,7 +168,15 @@ function renderedRules(f: ReturnType<typeof renderedChartFixture>): void {
         for (const r of ep.relabelings ?? []) if (r.targetLabel === 'job') set.add(r.replacement);
       }
     }
-    assert.deepEqual([...set].sort(), ['app', 'jaeger', 'otel-collector', 'spanmetrics']);
+    for (const probe of byKind(f.objects, 'Probe'))
+      set.add((probe.spec as { jobName: string }).jobName);
+    assert.deepEqual([...set].sort(), [
+      'app',
+      'blackbox',
+      'jaeger',
+      'otel-collector',
+      'spanmetrics',
+    ]);
     for (const o of byKind(f.objects, 'PrometheusRule')) {
       for (const rule of ruleGroups(o).groups.flatMap((g) => g.rules)) {
         for (const job of matcherValues(rule.expr, 'job'))
@@ -237,7 +257,13 @@ function serviceEnvAndPolicy(f: ReturnType<typeof renderedChartFixture>): void {
     const env = appEnv(f.objects, {
       API_KEYS: 'k8s-test-key-0123456789abcdef:pro',
       ADMIN_TOKEN: 'k8s-Zq7vK2pX9mR4tW8nB3yH6jL1fD5sG0cA',
+      PROBE_API_KEY: 'k8s-probe-key-0123456789abcdef',
     });
+    // The synthetic probe's key joins the service's own, at the free tier.
+    assert.equal(
+      env.API_KEYS,
+      'k8s-test-key-0123456789abcdef:pro,k8s-probe-key-0123456789abcdef:free',
+    );
     const config = serviceConfig(env);
     assert.ok(config.managementPort !== undefined && config.managementPort !== config.port);
     assert.equal(config.graceMs, 10_000);
@@ -263,6 +289,81 @@ describe('helm chart: what the default install holds', function () {
   renderedRules(f);
   renderedObjects(f);
   serviceEnvAndPolicy(f);
+});
+
+interface ProbeSpec {
+  jobName: string;
+  module: string;
+  prober: { url: string };
+  targets: { staticConfig: { static: string[]; labels: Record<string, string> } };
+}
+
+/** The blackbox exporter runs the repo's config and reads the key the service adds to its keys. */
+function expectExporterReadsTheKey(objects: KubeObject[]): void {
+  const config = byKind(objects, 'ConfigMap').find((c) => c.metadata.name.endsWith('-blackbox'));
+  assert.equal(
+    config?.data?.['blackbox.yml'],
+    readFileSync(join(REPO_ROOT, 'blackbox/blackbox.yml'), 'utf8'),
+  );
+  const deployment = byKind(objects, 'Deployment').find((d) =>
+    d.metadata.name.endsWith('-blackbox'),
+  )!;
+  const pod = podSpec(deployment) as PodSpec & {
+    volumes: {
+      name: string;
+      secret?: { secretName: string; items: { key: string; path: string }[] };
+    }[];
+  };
+  const mounts = (
+    pod.containers[0] as unknown as { volumeMounts: { name: string; mountPath: string }[] }
+  ).volumeMounts;
+  const keyVolume = pod.volumes.find((v) => v.secret)!;
+  assert.equal(mounts.find((m) => m.name === keyVolume.name)?.mountPath, '/run/secrets');
+  assert.deepEqual(keyVolume.secret!.items, [{ key: 'PROBE_API_KEY', path: 'probe_api_key' }]);
+  const secret = byKind(objects, 'Secret').find(
+    (o) => o.metadata.name === keyVolume.secret!.secretName,
+  );
+  assert.match(
+    Buffer.from(String(secret?.data?.PROBE_API_KEY), 'base64').toString(),
+    /^[A-Za-z0-9]{32}$/,
+  );
+  const appKeyRef = podSpec(appDeployment(objects)).containers[0].env?.find(
+    (e) => e.name === 'PROBE_API_KEY',
+  );
+  assert.equal(
+    (appKeyRef?.valueFrom?.secretKeyRef as { name?: string } | undefined)?.name,
+    keyVolume.secret!.secretName,
+  );
+  assert.equal(pod.securityContext?.runAsNonRoot, true);
+}
+
+describe('helm chart: the synthetic probe', function () {
+  this.timeout(120_000);
+  const f = renderedChartFixture();
+
+  it("probes the API port through the service's Service, as job blackbox with its service label", function () {
+    const [probe] = byKind(f.objects, 'Probe');
+    assert.ok(probe, 'no Probe');
+    const spec = probe.spec as ProbeSpec;
+    assert.equal(spec.jobName, 'blackbox');
+    assert.equal(spec.module, 'agent_api');
+    const app = byKind(f.objects, 'Service').find((o) => o.metadata.name.endsWith('-app'))!;
+    const api = (app.spec as { ports: { name: string; port: number }[] }).ports.find(
+      (p) => p.name === 'http',
+    )!;
+    assert.deepEqual(spec.targets.staticConfig.static, [
+      `http://${app.metadata.name}.agents.svc:${api.port}/v1/agents`,
+    ]);
+    assert.deepEqual(spec.targets.staticConfig.labels, { service_name: 'agent-service' });
+    const exporter = byKind(f.objects, 'Service').find((o) =>
+      o.metadata.name.endsWith('-blackbox'),
+    )!;
+    assert.equal(spec.prober.url, `${exporter.metadata.name}.agents.svc:9115`);
+  });
+
+  it('the exporter runs blackbox/blackbox.yml and reads the key the service adds to its keys', function () {
+    expectExporterReadsTheKey(f.objects);
+  });
 });
 
 describe('helm chart: the Collector it runs', function () {

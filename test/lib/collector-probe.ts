@@ -103,6 +103,8 @@ interface ProbePorts {
 /** What a probe Collector provokes: its exporters to a closed port, and how it makes them fail. */
 interface ProbeSpec {
   pipeline: 'traces' | 'logs';
+  /** Processors of the pipeline, in order (none by default). */
+  processors?: Obj;
   exporters: (closedPort: number) => Obj;
   /** Requests to the receiver until the metrics page has the failure; the names it serves. */
   provoke: (receiverUrl: string, metricsUrl: string) => Promise<Set<string>>;
@@ -206,6 +208,44 @@ export function probeLogExportFailures(s: Stack, stateDir: string): Promise<Set<
   });
 }
 
+/**
+ * The tail sampler's counters, which exist only where it runs (COLLECTOR_TAIL_SAMPLING=on): its
+ * processor as the repo configures it (otel-collector/config.yaml), fed spans until its counter
+ * of traces dropped before their decision is on the metrics page (it adds to it at every
+ * decision tick). Returns the metric names it then serves.
+ */
+export function probeTailSampling(s: Stack, stateDir: string): Promise<Set<string>> {
+  const processors = collectorConfig(s).processors;
+  const tailSampling = isObj(processors) ? processors.tail_sampling : undefined;
+  assert.ok(isObj(tailSampling), 'otel-collector/config.yaml configures tail_sampling');
+  return runProbe(s, stateDir, {
+    pipeline: 'traces',
+    processors: { tail_sampling: tailSampling },
+    exporters: (closedPort) => ({
+      'otlp_grpc/closed': {
+        endpoint: `127.0.0.1:${closedPort}`,
+        tls: { insecure: true },
+        retry_on_failure: { enabled: false },
+      },
+    }),
+    provoke: (receiverUrl, metricsUrl) =>
+      waitUntil(
+        "the tail sampler's counters",
+        20_000,
+        async () => {
+          await (await postOtlp(receiverUrl, otlpSpan('e2e-probe', 'tail-sampled'))).arrayBuffer();
+          const names = await metricNamesAt(metricsUrl);
+          return [...names].some((n) =>
+            n.includes('tail_sampling_sampling_trace_dropped_too_early'),
+          )
+            ? names
+            : undefined;
+        },
+        500,
+      ),
+  });
+}
+
 /** Spans posted one by one until the one-request queue refuses one (at most five). */
 async function fillTheQueue(receiverUrl: string): Promise<void> {
   const statuses: number[] = [];
@@ -223,11 +263,19 @@ async function fillTheQueue(receiverUrl: string): Promise<void> {
 /** The probe's config: an OTLP receiver, the spec's exporters in its pipeline, the stack's telemetry. */
 function probeConfig(s: Stack, spec: ProbeSpec, ports: ProbePorts): Obj {
   const exporters = spec.exporters(ports.closedPort);
+  const processors = spec.processors ?? {};
   return {
     receivers: { otlp: { protocols: { http: { endpoint: `127.0.0.1:${ports.receiverPort}` } } } },
+    ...(spec.processors ? { processors } : {}),
     exporters,
     service: {
-      pipelines: { [spec.pipeline]: { receivers: ['otlp'], exporters: Object.keys(exporters) } },
+      pipelines: {
+        [spec.pipeline]: {
+          receivers: ['otlp'],
+          ...(spec.processors ? { processors: Object.keys(processors) } : {}),
+          exporters: Object.keys(exporters),
+        },
+      },
       telemetry: telemetryOnPort(s, ports.metricsPort),
     },
   };

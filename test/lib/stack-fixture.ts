@@ -29,6 +29,8 @@ export interface StackFixtureOptions {
   programs: ProgramName[];
   /** The components whose absence fails the start. */
   require: Component[];
+  /** Components not to start (see StackOptions.skip). */
+  skip?: Component[];
   timeScale: TimeScale;
   /** The temporary state dir's name starts with it. */
   stateDirPrefix: string;
@@ -56,6 +58,7 @@ async function start(f: StackFixture, o: StackFixtureOptions): Promise<void> {
       ports: 'free',
       timeScale: o.timeScale,
       require: o.require,
+      skip: o.skip,
       adminToken: `e2e-${randomUUID()}`,
       log: (l) => console.log(`    ${l}`),
     });

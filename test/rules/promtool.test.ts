@@ -45,20 +45,24 @@ const ruleFiles = readdirSync(RULES_DIR)
   .sort()
   .map((f) => join(RULES_DIR, f));
 
+// The SLO tests evaluate days of samples: every file starts as soon as mocha loads this one
+// (beside one-incident.test.ts's replays), and each test awaits its own.
+const outcomes = new Map<string, Promise<Outcome>>();
+if (binary) {
+  outcomes.set('check', promtool(binary.path, ['check', 'rules', ...ruleFiles]));
+  for (const file of testFiles) {
+    outcomes.set(file, promtool(binary.path, ['test', 'rules', join(TEST_DIR, file)]));
+  }
+}
+
 describe(`promtool: ${binary ? describeBinary(binary) : 'not found'}`, function () {
-  // The SLO tests evaluate days of samples; all files run at once, each test awaits its own.
   this.timeout(300_000);
-  const outcomes = new Map<string, Promise<Outcome>>();
 
   before(function () {
     assert.ok(
       binary,
       'no promtool: `make tools` builds the pinned one, `apt-get install prometheus` gives Debian’s',
     );
-    outcomes.set('check', promtool(binary.path, ['check', 'rules', ...ruleFiles]));
-    for (const file of testFiles) {
-      outcomes.set(file, promtool(binary.path, ['test', 'rules', join(TEST_DIR, file)]));
-    }
   });
 
   it(`check rules: ${ruleFiles.map((f) => relative(REPO_ROOT, f)).join(', ')}`, async function () {

@@ -33,6 +33,7 @@ interface Rule {
   record?: string;
   expr: string;
   for?: string;
+  keep_firing_for?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
 }
@@ -334,6 +335,16 @@ describe('alert catalog (prometheus/rules/alerts.yml)', function () {
     const index = readFileSync(join(RUNBOOK_DIR, 'README.md'), 'utf8');
     for (const name of alertNames)
       assert.ok(index.includes(`(${name}.md)`), `${name} in the index`);
+  });
+});
+
+// One incident, one page (ADR 0003): a page that resolves while the next alert of the same
+// incident is still pending would open a second incident; every page of the critical group
+// keeps firing the same time after its condition clears.
+describe('pages (group critical)', function () {
+  it('every page keeps firing 10 minutes after its condition clears', function () {
+    const critical = alertGroups.find((g) => g.name === 'critical')!.rules;
+    for (const rule of critical) assert.equal(rule.keep_firing_for, '10m', ruleId(rule));
   });
 });
 

@@ -3,7 +3,7 @@
 // scaled and unscaled, so a config change that the rewrite cannot follow fails here.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -11,6 +11,8 @@ import { describeBinary, findBinary } from '../../scripts/lib/binaries.ts';
 import {
   bindMounts,
   localPath,
+  nativeMemoryEnv,
+  PROBE_KEY_PATH,
   renderConfigs,
   type Rendered,
 } from '../../scripts/lib/stack/configs.ts';
@@ -35,6 +37,7 @@ const ADDRESSES = {
   'jaeger:16685': ['127.0.0.1:43685'],
   'jaeger:16686': ['127.0.0.1:43686'],
   'victorialogs:9428': ['127.0.0.1:44428'],
+  'blackbox-exporter:9115': ['127.0.0.1:45115'],
 };
 const RUNNING = new Set([
   'app',
@@ -44,6 +47,7 @@ const RUNNING = new Set([
   'otel-collector',
   'jaeger',
   'victorialogs',
+  'blackbox-exporter',
 ]);
 
 const promtool = findBinary('promtool');
@@ -52,16 +56,17 @@ const amtool = findBinary('amtool');
 /** A folder for the native configs, rendered from the repo's own. */
 function nativeConfigsFixture() {
   let dir: string;
-  const render = (scaled: boolean, compat: 'v2' | 'v3'): Rendered =>
+  const render = (scaled: boolean, compat: 'v2' | 'v3', running = RUNNING): Rendered =>
     renderConfigs({
       repoDir: REPO_ROOT,
-      outDir: path.join(dir, `${scaled ? 'scaled' : 'real'}-${compat}`),
+      outDir: path.join(dir, `${scaled ? 'scaled' : 'real'}-${compat}-${running.size}`),
       addresses: ADDRESSES,
-      running: RUNNING,
+      running,
       scaling: scaled ? scalingFor(TEST_TIME_SCALE) : undefined,
       prometheusCompat: compat,
       collector: true,
       jaeger: true,
+      probeKey: running.has('blackbox-exporter') ? 'probe-key-of-this-test' : undefined,
     });
 
   before(() => {
@@ -177,9 +182,64 @@ function scrapeJobsAndLinks(f: ReturnType<typeof nativeConfigsFixture>): void {
   });
 }
 
+/** The Collector's (or Jaeger's) rendered memory_limiter. */
+function memoryLimiter(file: string): Record<string, unknown> {
+  const doc = YAML.parse(readFileSync(file, 'utf8')) as {
+    processors: { memory_limiter: Record<string, unknown> };
+  };
+  return doc.processors.memory_limiter;
+}
+
+function memoryAndProbe(f: ReturnType<typeof nativeConfigsFixture>): void {
+  // In a container memory_limiter's percentages are of the cgroup limit (docker-compose.yml);
+  // a native process has none, and 80 % would be of the host's RAM.
+  it("bounds the Collector's and Jaeger's memory by their compose limits, not the host's RAM", () => {
+    const r = f.render(false, 'v3');
+    const collector = r.collector!.files.find((x) => x.endsWith('otel-collector/config.yaml'))!;
+    assert.deepEqual(memoryLimiter(collector), {
+      check_interval: '1s',
+      limit_mib: 204, // 80 % of 256 MiB
+      spike_limit_mib: 64, // 25 %
+    });
+    assert.deepEqual(nativeMemoryEnv(REPO_ROOT, 'otel-collector'), { GOMEMLIMIT: '204MiB' });
+    const jaeger = memoryLimiter(r.jaeger!.file);
+    assert.equal(jaeger.limit_mib, 409); // 80 % of 512 MiB
+    assert.equal(jaeger.limit_percentage, undefined);
+    assert.deepEqual(nativeMemoryEnv(REPO_ROOT, 'jaeger'), { GOMEMLIMIT: '410MiB' });
+  });
+
+  it("points the probe at the app's API port, through the local blackbox exporter, with its key in a private file", () => {
+    const r = f.render(false, 'v3');
+    const prom = YAML.parse(r.prometheus.fullText) as {
+      scrape_configs: {
+        job_name: string;
+        static_configs: { targets: string[] }[];
+        relabel_configs: { replacement?: string }[];
+      }[];
+    };
+    const job = prom.scrape_configs.find((j) => j.job_name === 'blackbox')!;
+    assert.deepEqual(job.static_configs[0].targets, ['http://127.0.0.1:41000/v1/agents']);
+    assert.ok(job.relabel_configs.some((rc) => rc.replacement === '127.0.0.1:45115'));
+    const config = readFileSync(r.blackbox!.file, 'utf8');
+    assert.ok(!config.includes(PROBE_KEY_PATH), config);
+    const keyFile = /files:\s*\n?\s*- (\S+)/.exec(config)?.[1] ?? '';
+    assert.equal(readFileSync(keyFile, 'utf8'), 'probe-key-of-this-test');
+    assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+  });
+
+  it('drops the probe job when the blackbox exporter does not run, and says so', () => {
+    const running = new Set([...RUNNING].filter((c) => c !== 'blackbox-exporter'));
+    const r = f.render(false, 'v3', running);
+    assert.ok(!r.prometheus.jobs.some((j) => j.job === 'blackbox'));
+    assert.ok(r.prometheus.notes.some((n) => /"blackbox".*blackbox-exporter:9115/.test(n)));
+    assert.equal(r.blackbox, undefined);
+  });
+}
+
 describe('native configs rendered from the repo', function () {
   this.timeout(60_000);
   const f = nativeConfigsFixture();
   mountsAndRules(f);
   scrapeJobsAndLinks(f);
+  memoryAndProbe(f);
 });

@@ -85,9 +85,66 @@ export interface ChartRouting {
   receivers: string[];
   /** Optional integration (slack, pagerduty, ...) → the receivers that get it. */
   integrations: Record<string, string[]>;
+  /**
+   * Optional integration → its message fields (title, text, ...) with the templates of
+   * alertmanager/templates/ written out: an AlertmanagerConfig cannot load template files.
+   */
+  messages: Record<string, Record<string, string>>;
 }
 
-export function chartRouting(config: AmConfig, optional: OptionalReceivers): ChartRouting {
+/** The bodies of the `{{ define "name" }}` blocks of a template file. */
+export function templateDefinitions(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const re =
+    /\{\{-?\s*define\s+"([^"]+)"\s*-?\}\}([\s\S]*?)\{\{-?\s*end\s*-?\}\}(?=\s*(?:\{\{\/\*|\{\{-?\s*define|$))/g;
+  for (const m of text.matchAll(re)) {
+    // The define's own trim markers: `{{ define "x" -}}` trims the body's start, `{{- end }}` its end.
+    const open = m[0].slice(0, m[0].indexOf('}}'));
+    let body = m[2];
+    if (open.trimEnd().endsWith('-')) body = body.replace(/^\s+/, '');
+    if (/\{\{-\s*end\s*-?\}\}$/.test(m[0])) body = body.replace(/\s+$/, '');
+    out.set(m[1], body);
+  }
+  return out;
+}
+
+/** `{{ template "name" . }}` replaced by the body of that define, everywhere in `value`. */
+export function inlineTemplates(value: string, defs: Map<string, string>): string {
+  return value.replace(/\{\{-?\s*template\s+"([^"]+)"\s+\.\s*-?\}\}/g, (call, name: string) => {
+    const body = defs.get(name);
+    if (body === undefined) throw new Error(`no template "${name}" in alertmanager/templates/`);
+    return inlineTemplates(body, defs);
+  });
+}
+
+/** Each integration's message fields: the string fields of its first config that use a template. */
+function messagesOf(optional: OptionalReceivers, defs: Map<string, string>) {
+  const out: Record<string, Record<string, string>> = {};
+  for (const [name, entry] of Object.entries(optional)) {
+    if (name.startsWith('x-')) continue;
+    const configs = Object.values(entry.receivers ?? {}).flatMap((r) =>
+      Object.values(r as Record<string, Record<string, unknown>[]>).flat(),
+    );
+    const fields: Record<string, string> = {};
+    const collect = (obj: Record<string, unknown>, prefix = '') => {
+      for (const [k, v] of Object.entries(obj)) {
+        if (typeof v === 'string' && v.includes('{{'))
+          fields[prefix + k] = inlineTemplates(v, defs);
+        else if (v && typeof v === 'object' && !Array.isArray(v))
+          collect(v as Record<string, unknown>, `${prefix}${k}.`);
+      }
+    };
+    if (configs[0]) collect(configs[0]);
+    if (Object.keys(fields).length) out[name] = fields;
+  }
+  return out;
+}
+
+export function chartRouting(
+  config: AmConfig,
+  optional: OptionalReceivers,
+  templates: string,
+): ChartRouting {
   const route = convertRoute(config.route);
   const used = new Set(receiversIn(route));
   const receivers = config.receivers.map((r) => r.name).filter((name) => used.has(name));
@@ -101,5 +158,6 @@ export function chartRouting(config: AmConfig, optional: OptionalReceivers): Cha
     targetMatch: (rule.target_matchers ?? []).map(parseMatcher),
     ...(rule.equal ? { equal: rule.equal } : {}),
   }));
-  return { route, inhibitRules, receivers, integrations };
+  const messages = messagesOf(optional, templateDefinitions(templates));
+  return { route, inhibitRules, receivers, integrations, messages };
 }

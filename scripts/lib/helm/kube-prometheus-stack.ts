@@ -38,9 +38,10 @@ export const NOT_RENDERED_ON_KUBERNETES: Readonly<Record<string, string>> = {
 
 /**
  * The `job` label of every scrape endpoint the chart renders (its ServiceMonitors set it by
- * relabelling), which is the job name prometheus/prometheus.yml gives the same target.
+ * relabelling, its Probe by jobName), which is the job name prometheus/prometheus.yml gives the
+ * same target.
  */
-export const CHART_JOBS = ['app', 'otel-collector', 'spanmetrics', 'jaeger'] as const;
+export const CHART_JOBS = ['app', 'otel-collector', 'spanmetrics', 'jaeger', 'blackbox'] as const;
 
 /** Stands for the release namespace in generated files; the chart's templates replace it. */
 export const NAMESPACE_PLACEHOLDER = '__RELEASE_NAMESPACE__';

@@ -43,6 +43,7 @@ function copies(repo: string): Map<string, string> {
     out.set(`otel-collector/${f}`, readFileSync(join(repo, 'otel-collector', f), 'utf8'));
   }
   out.set('jaeger/config.yaml', readFileSync(join(repo, 'jaeger/config.yaml'), 'utf8'));
+  out.set('blackbox/blackbox.yml', readFileSync(join(repo, 'blackbox/blackbox.yml'), 'utf8'));
   return out;
 }
 
@@ -51,8 +52,12 @@ function routing(repo: string): Map<string, string> {
   const optional = YAML.parse(
     readFileSync(join(repo, 'alertmanager/receivers.optional.yml'), 'utf8'),
   ) as OptionalReceivers;
-  const text = YAML.stringify(chartRouting(base as AmConfig, optional), { lineWidth: 0 });
-  const source = 'alertmanager/alertmanager.yml and receivers.optional.yml';
+  const templates = listFiles(repo, 'alertmanager/templates', '.tmpl')
+    .map((f) => readFileSync(join(repo, 'alertmanager/templates', f), 'utf8'))
+    .join('\n');
+  const routes = chartRouting(base as AmConfig, optional, templates);
+  const text = YAML.stringify(routes, { lineWidth: 0 });
+  const source = 'alertmanager/alertmanager.yml, receivers.optional.yml and templates/';
   return new Map([['alertmanager/routing.yaml', header(source) + text]]);
 }
 

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { findBinary, type FoundBinary, type ProgramName } from '../binaries.ts';
 import type { ApiKeysByTier } from '../endpoints.ts';
-import { collectorSources, SOURCES, type Rendered } from './configs.ts';
+import { collectorSources, nativeMemoryEnv, SOURCES, type Rendered } from './configs.ts';
 import { listenPorts } from './rewrite.ts';
 import { scaledHealthCheckMs, scaledResendDelay, type TimeScaling } from './scaling.ts';
 import type { ProcessSpec } from '../supervisor.ts';
@@ -21,7 +21,8 @@ export type Component =
   | 'alertmanager'
   | 'otel-collector'
   | 'jaeger'
-  | 'victorialogs';
+  | 'victorialogs'
+  | 'blackbox-exporter';
 
 /** The telemetry pipeline: the Collector exports to Jaeger and to VictoriaLogs, so all or none. */
 const TELEMETRY = ['otel-collector', 'jaeger', 'victorialogs'] as const;
@@ -45,6 +46,8 @@ export interface StackPlan {
   scaling?: TimeScaling;
   adminToken: string;
   apiKeys: ApiKeysByTier;
+  /** The synthetic probe's own key (blackbox/blackbox.yml), in the app's API_KEYS too. */
+  probeKey: string;
   /** The bearer key of the app's provider listener, which python-agent calls. */
   providerKey: string;
 }
@@ -76,6 +79,7 @@ function jaegerSpec(p: StackPlan): ProcessSpec {
     name: 'jaeger',
     command: binaryOf(p, 'jaeger').path,
     args: [`--config=${p.rendered.jaeger.file}`],
+    env: { ...process.env, ...nativeMemoryEnv(p.repoDir, 'jaeger') },
     logFile: logFile(p, 'jaeger'),
     ports: portsOf(p, 'jaeger'),
     ready: ready(`${localUrl(p, 'jaeger:13133')}/status`),
@@ -100,6 +104,7 @@ function collectorSpec(p: StackPlan): ProcessSpec {
     name: 'otel-collector',
     command: binaryOf(p, 'otel-collector').path,
     args: p.rendered.collector.files.map((f) => `--config=${f}`),
+    env: { ...process.env, ...nativeMemoryEnv(p.repoDir, 'otel-collector') },
     logFile: logFile(p, 'otel-collector'),
     ports: portsOf(p, 'otel-collector'),
     ready: ready(`${localUrl(p, 'otel-collector:13133')}/`),
@@ -127,7 +132,8 @@ function appSpec(p: StackPlan): ProcessSpec {
       MANAGEMENT_HOST: '127.0.0.1',
       DATA_DIR: dataDir(p, 'app'),
       ADMIN_TOKEN: p.adminToken,
-      API_KEYS: `${p.apiKeys.free}:free,${p.apiKeys.pro}:pro`,
+      // The probe's key at the free tier, as compose gives it (docker-compose.yml).
+      API_KEYS: `${p.apiKeys.free}:free,${p.apiKeys.pro}:pro,${p.probeKey}:free`,
       PROVIDER_PORT: String(p.ports['app:8001']),
       PROVIDER_API_KEY: p.providerKey,
       ...(traces
@@ -172,6 +178,19 @@ function pythonAgentSpec(p: StackPlan): ProcessSpec {
     logFile: logFile(p, 'python-agent'),
     ports: [port],
     ready: ready(`${localUrl(p, 'python-agent:8010')}/health/ready`),
+  };
+}
+
+function blackboxSpec(p: StackPlan): ProcessSpec {
+  if (!p.rendered.blackbox) throw new Error('no blackbox exporter config rendered');
+  const listen = `127.0.0.1:${p.ports['blackbox-exporter:9115']}`;
+  return {
+    name: 'blackbox-exporter',
+    command: binaryOf(p, 'blackbox-exporter').path,
+    args: [`--config.file=${p.rendered.blackbox.file}`, `--web.listen-address=${listen}`],
+    logFile: logFile(p, 'blackbox-exporter'),
+    ports: [p.ports['blackbox-exporter:9115']],
+    ready: ready(`${localUrl(p, 'blackbox-exporter:9115')}/-/healthy`),
   };
 }
 
@@ -221,8 +240,8 @@ function prometheusSpec(p: StackPlan): ProcessSpec {
 /**
  * The components in start order, each with its program (none: the app runs on this Node),
  * what to tell someone whose binary is missing, and its spec. Jaeger and VictoriaLogs before
- * the Collector that exports to them, the app before what scrapes it, Prometheus last so that its first scrape
- * finds every target up.
+ * the Collector that exports to them, the app before what scrapes or probes it, Prometheus
+ * last so that its first scrape finds every target up.
  */
 export const COMPONENTS: {
   component: Component;
@@ -251,6 +270,12 @@ export const COMPONENTS: {
     spec: collectorSpec,
   },
   { component: 'app', spec: appSpec },
+  {
+    component: 'blackbox-exporter',
+    program: 'blackbox_exporter',
+    installHint: 'make tools (builds the blackbox exporter from its Go module)',
+    spec: blackboxSpec,
+  },
   {
     component: 'python-agent',
     cannotRun: (repoDir) =>
@@ -286,11 +311,16 @@ export interface Found {
 }
 
 /** Which components can run here; the telemetry pipeline only whole (the Collector exports to both stores). */
-export function findComponents(traces: boolean, repoDir: string): Found {
+export function findComponents(
+  traces: boolean,
+  repoDir: string,
+  skip: readonly Component[] = [],
+): Found {
   const found: Found = { binaries: {}, missing: [] };
   for (const { component: c, program, cannotRun } of COMPONENTS) {
-    const reason = cannotRun?.(repoDir);
+    const reason = skip.includes(c) ? 'skipped by this run' : cannotRun?.(repoDir);
     if (reason) found.missing.push({ component: c, reason });
+    if (skip.includes(c)) continue;
     if (!program || (!traces && isTelemetry(c))) continue;
     const b = findBinary(program);
     if (b) found.binaries[c] = b;
@@ -329,6 +359,7 @@ export function portKeys(repoDir: string, traces: boolean): string[] {
   const keys = [
     ...['app:8000', 'app:9464', 'app:8001', 'python-agent:8010'],
     ...['prometheus:9090', 'alertmanager:9093', 'alert-receiver:9095'],
+    'blackbox-exporter:9115',
   ];
   if (traces)
     keys.push(

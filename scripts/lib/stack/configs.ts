@@ -1,10 +1,17 @@
 // Reads the repo's own configs, runs them through the rewrite (rewrite.ts) and writes the
 // results where the native processes read them. Paths inside the configs are container paths
 // under compose; the bind mounts in docker-compose.yml say which repo folder each one is.
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { composeServices } from './compose-file.ts';
+import { composeEnvironment, composeMemoryLimitMiB, composeServices } from './compose-file.ts';
 import {
   rewriteAlertmanagerConfig,
   rewritePrometheusConfig,
@@ -23,7 +30,14 @@ export const SOURCES = {
   // anyway (rewriteAlertmanagerConfig), so `make configure` need not have run.
   alertmanager: 'alertmanager/alertmanager.yml',
   jaeger: 'jaeger/config.yaml',
+  blackbox: 'blackbox/blackbox.yml',
 } as const;
+
+/**
+ * Where the blackbox exporter reads the probe's key (blackbox/blackbox.yml): a tmpfs file in
+ * compose, the Secret's mount in the Helm chart, a file of the state folder natively.
+ */
+export const PROBE_KEY_PATH = '/run/secrets/probe_api_key';
 
 /** The Collector's config files, in the order docker-compose.yml passes them. */
 export function collectorSources(
@@ -103,6 +117,10 @@ export interface RenderOptions {
   prometheusCompat: PrometheusCompat;
   collector: boolean;
   jaeger: boolean;
+  /** The synthetic probe's key, when the blackbox exporter runs. */
+  probeKey?: string;
+  /** Where the programs keep their data (Jaeger's Badger store goes under it). */
+  dataDir?: string;
 }
 
 export interface Rendered {
@@ -118,6 +136,7 @@ export interface Rendered {
   alertmanager: { file: string; notes: string[] };
   collector?: { files: string[] };
   jaeger?: { file: string };
+  blackbox?: { file: string };
 }
 
 /** Reads the repo's configs and writes the rendered ones: the same for every component. */
@@ -139,14 +158,13 @@ export function renderConfigs(o: RenderOptions): Rendered {
     alertmanager: renderAlertmanager(io),
   };
   if (o.collector) rendered.collector = { files: renderCollector(io) };
+  if (o.probeKey !== undefined) rendered.blackbox = { file: renderBlackbox(io, o.probeKey) };
   if (o.jaeger) {
-    const text = io.read(SOURCES.jaeger);
-    rendered.jaeger = {
-      file: io.write(
-        SOURCES.jaeger,
-        rewriteServiceConfig(text, 'jaeger', o.addresses, SOURCES.jaeger),
-      ),
-    };
+    const source = SOURCES.jaeger;
+    let text = rewriteServiceConfig(io.read(source), 'jaeger', o.addresses, source);
+    text = memoryLimitOf(o.repoDir, 'jaeger', text, source);
+    if (o.dataDir) text = localBadgerDirectories(text, path.join(o.dataDir, 'jaeger'));
+    rendered.jaeger = { file: io.write(source, text) };
   }
   return rendered;
 }
@@ -238,7 +256,103 @@ function renderAlertmanager({ o, mounts, read, write, runningAddresses }: Config
 function renderCollector({ o, read, write }: ConfigIO): string[] {
   return collectorSources()
     .filter((rel) => existsSync(path.join(o.repoDir, rel)))
-    .map((rel) =>
-      write(rel, rewriteServiceConfig(read(rel), 'otel-collector', o.addresses, rel, o.scaling)),
-    );
+    .map((rel) => {
+      const text = rewriteServiceConfig(read(rel), 'otel-collector', o.addresses, rel, o.scaling);
+      return write(rel, memoryLimitOf(o.repoDir, 'otel-collector', text, rel));
+    });
+}
+
+/**
+ * A Collector-shaped config (the Collector, Jaeger) with memory_limiter's percentages turned
+ * into MiB of the compose service's memory limit. In a container they are shares of its cgroup
+ * limit; a native process has none, so a percentage would be of the host's RAM (80 % of a
+ * 32 GiB laptop). GOMEMLIMIT comes from the same compose service (nativeMemoryEnv).
+ */
+export function absoluteMemoryLimiter(text: string, limitMiB: number, source: string): string {
+  const [header] = text.split('\n', 1);
+  const doc = YAML.parse(text) as { processors?: Record<string, Record<string, unknown> | null> };
+  let changed = false;
+  for (const [name, cfg] of Object.entries(doc.processors ?? {})) {
+    if (!name.split('/')[0].endsWith('memory_limiter') || !cfg) continue;
+    for (const [pct, mib] of [
+      ['limit_percentage', 'limit_mib'],
+      ['spike_limit_percentage', 'spike_limit_mib'],
+    ]) {
+      if (typeof cfg[pct] !== 'number') continue;
+      cfg[mib] = Math.floor((limitMiB * cfg[pct]) / 100);
+      delete cfg[pct];
+      changed = true;
+    }
+  }
+  if (!changed) return text;
+  const body = YAML.stringify(doc, { lineWidth: 0 });
+  return header.startsWith('#') ? `${header}\n${body}` : `# ${source}\n${body}`;
+}
+
+function memoryLimitOf(repoDir: string, service: string, text: string, source: string): string {
+  const limit = composeMemoryLimitMiB(repoDir, service);
+  if (limit === undefined) return text;
+  return absoluteMemoryLimiter(text, limit, source);
+}
+
+/** GOMEMLIMIT of a compose service, for its native process (Go's GC works harder before it). */
+export function nativeMemoryEnv(repoDir: string, service: string): Record<string, string> {
+  const limit = composeEnvironment(repoDir, service, 'GOMEMLIMIT');
+  return limit ? { GOMEMLIMIT: limit } : {};
+}
+
+/**
+ * The blackbox exporter's config with the probe key's file (PROBE_KEY_PATH in every module's
+ * headers) pointed at `keyFile`.
+ */
+export function localBlackboxConfig(text: string, keyFile: string, source: string): string {
+  const doc = YAML.parse(text) as {
+    modules?: Record<string, { http?: { http_headers?: Record<string, { files?: string[] }> } }>;
+  };
+  let found = 0;
+  for (const module of Object.values(doc.modules ?? {})) {
+    for (const header of Object.values(module.http?.http_headers ?? {})) {
+      header.files = header.files?.map((f) => (f === PROBE_KEY_PATH ? (found++, keyFile) : f));
+    }
+  }
+  if (found === 0)
+    throw new Error(`${source}: no module reads the probe key from ${PROBE_KEY_PATH}`);
+  return (
+    `# Generated by scripts/lib/stack/configs.ts from ${source} for local processes; do not edit.\n` +
+    YAML.stringify(doc, { lineWidth: 0 })
+  );
+}
+
+/** The probe's key in a file only this user can read, and the config that reads it. */
+function renderBlackbox({ o, read, write }: ConfigIO, probeKey: string): string {
+  const keyFile = path.join(o.outDir, 'blackbox/probe_api_key');
+  mkdirSync(path.dirname(keyFile), { recursive: true });
+  writeFileSync(keyFile, probeKey, { mode: 0o600 });
+  chmodSync(keyFile, 0o600);
+  return write(
+    SOURCES.blackbox,
+    localBlackboxConfig(read(SOURCES.blackbox), keyFile, SOURCES.blackbox),
+  );
+}
+
+/**
+ * Jaeger's config with every Badger store's directories moved under `dir` (compose keeps them
+ * on the jaeger-data volume at /tmp/jaeger/...): the data of one `make native` in its state
+ * folder, like the other programs'.
+ */
+export function localBadgerDirectories(text: string, dir: string): string {
+  const [header] = text.split('\n', 1);
+  const doc = YAML.parse(text) as {
+    extensions?: { jaeger_storage?: { backends?: Record<string, Record<string, unknown>> } };
+  };
+  let moved = false;
+  for (const [name, backend] of Object.entries(doc.extensions?.jaeger_storage?.backends ?? {})) {
+    const badger = backend.badger as { directories?: Record<string, string> } | undefined;
+    if (!badger?.directories) continue;
+    for (const kind of Object.keys(badger.directories))
+      badger.directories[kind] = path.join(dir, name, kind);
+    moved = true;
+  }
+  if (!moved) return text;
+  return `${header}\n${YAML.stringify(doc, { lineWidth: 0 })}`;
 }

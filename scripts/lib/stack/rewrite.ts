@@ -172,6 +172,7 @@ export const KNOWN_SERVICES = new Set([
   'alertmanager',
   'alert-receiver',
   'grafana',
+  'blackbox-exporter',
 ]);
 
 // ------------------------------------------------------------------------------ Prometheus
@@ -330,8 +331,30 @@ function mapJob(job: Obj, o: PrometheusOptions, notes: string[]): string[] | und
     notes.push(`dropped scrape job "${name}": none of its targets runs locally`);
     return undefined;
   }
+  if (!mapScrapedThrough(job, name, o, notes)) return undefined;
   job.static_configs = groups;
   return targets;
+}
+
+/**
+ * A job that scrapes its targets through another service (job blackbox: the targets are the
+ * probed URLs, and relabelling sends the scrape to the blackbox exporter) gets that service's
+ * local address too, or is dropped when the service does not run locally.
+ */
+function mapScrapedThrough(job: Obj, name: string, o: PrometheusOptions, notes: string[]) {
+  for (const rc of Array.isArray(job.relabel_configs) ? job.relabel_configs : []) {
+    if (!isObj(rc) || rc.target_label !== '__address__' || typeof rc.replacement !== 'string')
+      continue;
+    const host = ADDRESS_RE.exec(rc.replacement)?.groups?.host;
+    if (!host || !KNOWN_SERVICES.has(host)) continue;
+    const mapped = mapAddress(rc.replacement, o.addresses, 'prometheus');
+    if (!mapped) {
+      notes.push(`dropped scrape job "${name}": ${rc.replacement} is not running locally`);
+      return false;
+    }
+    rc.replacement = mapped[0];
+  }
+  return true;
 }
 
 /**

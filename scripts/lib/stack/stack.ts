@@ -60,6 +60,8 @@ export interface StackOptions {
   traces?: boolean;
   /** Components whose absence is an error rather than a warning. */
   require?: Component[];
+  /** Components not to start even where their programs exist (a test that needs quiet). */
+  skip?: Component[];
   adminToken: string;
   /** The app's keys; generated when not given (the app accepts no default keys). */
   apiKeys?: ApiKeysByTier;
@@ -143,13 +145,14 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const log = o.log ?? (() => {});
   const dirs = stateDirs(o.stateDir);
   requireBuiltApp(repoDir);
-  const found = findComponents(o.traces !== false, repoDir);
+  const found = findComponents(o.traces !== false, repoDir, o.skip);
   reportComponents(found, o.require ?? [], log);
   const traces = Boolean(found.binaries['otel-collector']);
   const ports = await planPorts(portKeys(repoDir, traces), o.ports);
   const addresses = addressesOf(ports);
   const scaling = scalingFor(o.timeScale ?? REAL_TIME);
-  const rendered = render(repoDir, dirs.config, addresses, found.binaries, scaling, log);
+  const probeKey = newKey();
+  const rendered = render(repoDir, dirs, addresses, found.binaries, scaling, log, probeKey);
   const plan: StackPlan = {
     ...{
       repoDir,
@@ -162,6 +165,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     },
     adminToken: o.adminToken,
     apiKeys: o.apiKeys ?? { free: newKey(), pro: newKey() },
+    probeKey,
     providerKey: newKey(),
   };
   const supervisor = new Supervisor((m) =>
@@ -236,22 +240,25 @@ function addressesOf(ports: Record<string, number>): Record<string, string[]> {
 /** The configs of the components that run, and what the rewrite changed in them. */
 function render(
   repoDir: string,
-  outDir: string,
+  dirs: StackPlan['dirs'],
   addresses: AddressMap,
   binaries: Partial<Record<Component, FoundBinary>>,
   scaling: TimeScaling | undefined,
   log: (l: string) => void,
+  probeKey: string,
 ): Rendered {
   const traces = Boolean(binaries['otel-collector']);
   const rendered = renderConfigs({
     repoDir,
-    outDir,
+    outDir: dirs.config,
+    dataDir: dirs.data,
     addresses,
     running: new Set<string>(['app', 'alert-receiver', ...Object.keys(binaries)]),
     scaling,
     prometheusCompat: Number(binaries.prometheus?.version.split('.')[0]) >= 3 ? 'v3' : 'v2',
     collector: traces,
     jaeger: traces,
+    probeKey: binaries['blackbox-exporter'] ? probeKey : undefined,
   });
   // What the rewrite changed, for the programs that run (the rest is not read by anything).
   if (binaries.prometheus)

@@ -71,3 +71,8 @@ seccompProfile:
 {{- $ctx := index . 0 -}}
 {{- $ctx.Files.Get (index . 1) | replace "__RELEASE_NAMESPACE__" $ctx.Release.Namespace }}
 {{- end }}
+
+{{/* The Secret holding the synthetic probe's key (PROBE_API_KEY). */}}
+{{- define "ao.probeSecret" -}}
+{{- default (printf "%s-probe" (include "ao.fullname" .)) .Values.probe.existingSecret }}
+{{- end }}
