@@ -12,9 +12,16 @@ import { listenPorts } from './rewrite.ts';
 import { scaledHealthCheckMs, scaledResendDelay, type TimeScaling } from './scaling.ts';
 import type { ProcessSpec } from '../supervisor.ts';
 import { victoriaLogsArgs } from './victorialogs.ts';
+import { nodeExporterArgs } from './node-exporter.ts';
 
 export type Component =
-  'app' | 'prometheus' | 'alertmanager' | 'otel-collector' | 'jaeger' | 'victorialogs';
+  | 'app'
+  | 'prometheus'
+  | 'alertmanager'
+  | 'otel-collector'
+  | 'jaeger'
+  | 'victorialogs'
+  | 'node-exporter';
 
 /** The telemetry pipeline: the Collector exports to Jaeger and to VictoriaLogs, so all or none. */
 const TELEMETRY = ['otel-collector', 'jaeger', 'victorialogs'] as const;
@@ -119,6 +126,20 @@ function appSpec(p: StackPlan): ProcessSpec {
   };
 }
 
+/** The host's own metrics (CPU, memory, disks): this machine, as compose's host-metrics profile
+ * measures the Docker host. */
+function nodeExporterSpec(p: StackPlan): ProcessSpec {
+  const listen = `127.0.0.1:${p.ports['node-exporter:9100']}`;
+  return {
+    name: 'node-exporter',
+    command: binaryOf(p, 'node-exporter').path,
+    args: nodeExporterArgs(p.repoDir, listen),
+    logFile: logFile(p, 'node-exporter'),
+    ports: [p.ports['node-exporter:9100']],
+    ready: ready(`${localUrl(p, 'node-exporter:9100')}/metrics`),
+  };
+}
+
 function alertmanagerSpec(p: StackPlan): ProcessSpec {
   return {
     name: 'alertmanager',
@@ -192,6 +213,12 @@ export const COMPONENTS: {
   },
   { component: 'app', spec: appSpec },
   {
+    component: 'node-exporter',
+    program: 'node_exporter',
+    installHint: 'make tools (builds the node exporter from its Go module)',
+    spec: nodeExporterSpec,
+  },
+  {
     component: 'alertmanager',
     program: 'alertmanager',
     installHint: 'make tools (pinned build), or apt-get install prometheus-alertmanager',
@@ -255,7 +282,13 @@ function configPorts(repoDir: string, component: 'otel-collector' | 'jaeger'): s
 
 /** Every compose `host:port` the stack listens on: the fixed ones, and the trace pipeline's. */
 export function portKeys(repoDir: string, traces: boolean): string[] {
-  const keys = ['app:8000', 'prometheus:9090', 'alertmanager:9093', 'alert-receiver:9095'];
+  const keys = [
+    'app:8000',
+    'prometheus:9090',
+    'alertmanager:9093',
+    'alert-receiver:9095',
+    'node-exporter:9100',
+  ];
   if (traces)
     keys.push(
       ...configPorts(repoDir, 'otel-collector'),
