@@ -46,6 +46,7 @@ function copies(repo: string): Map<string, string> {
   }
   for (const f of listFiles(repo, 'otel-collector', '.yaml')) {
     if (f === 'builder-config.yaml') continue; // the native build's manifest, not config
+    if (f === 'containers.yaml') continue; // compose's container exporter (host-metrics)
     out.set(`otel-collector/${f}`, readFileSync(join(repo, 'otel-collector', f), 'utf8'));
   }
   out.set('jaeger/config.yaml', readFileSync(join(repo, 'jaeger/config.yaml'), 'utf8'));
