@@ -4,8 +4,9 @@
 //   .compose/time-scale/prometheus/   prometheus.yml without rule_files (start-up), FULL_CONFIG
 //                                     (the same with them), rules/*.yml: scaled
 //   .compose/time-scale.yml           the compose override that mounts it, with Prometheus'
-//                                     scaled alert resend delay and config auto-reload, and the
-//                                     app's scaled health checks
+//                                     scaled alert resend delay and config auto-reload, the
+//                                     app's scaled health checks and the container exporter's
+//                                     scaled stats interval
 // and scales Alertmanager's timers in the config `make configure` renders. Factor 1 removes the
 // folder and override. Prometheus starts without its rules for the reason in
 // scripts/compose-rules.ts, which gives them to it once every target has been scraped.
@@ -17,13 +18,20 @@ import { composeCommand } from './compose-file.ts';
 import { withoutRules } from './configs.ts';
 import { parseFactor } from './duration.ts';
 import { rewriteRuleFile, scaleAlertmanagerConfig, scalePrometheusConfig } from './rewrite.ts';
-import { scaledHealthCheckMs, scaledResendDelay, scalingFor, type TimeScaling } from './scaling.ts';
+import {
+  Scaler,
+  scaledHealthCheckMs,
+  scaledResendDelay,
+  scalingFor,
+  type TimeScaling,
+} from './scaling.ts';
 
 export const TIME_SCALE_DIR = '.compose/time-scale';
 export { TIME_SCALE_OVERRIDE };
 /** In TIME_SCALE_DIR/prometheus: the config with rule_files, swapped in after start-up. */
 export const FULL_CONFIG = 'prometheus-with-rules.yml';
 const PROMETHEUS = 'prometheus/prometheus.yml';
+const CONTAINER_EXPORTER = 'otel-collector/containers.yaml';
 const RULES_DIR = 'prometheus/rules';
 
 export interface ComposeTimeScale {
@@ -44,6 +52,15 @@ function prometheusCommand(repoDir: string, resendDelay: string): string[] {
   ];
 }
 
+/** The container exporter's stats interval (otel-collector/containers.yaml), scaled. */
+function containerStatsInterval(repoDir: string, scaling: TimeScaling): string {
+  const config = readFileSync(path.join(repoDir, CONTAINER_EXPORTER), 'utf8');
+  const interval = /\$\{env:STATS_INTERVAL:-(\w+)\}/.exec(config)?.[1];
+  if (!interval)
+    throw new Error(`${CONTAINER_EXPORTER}: no collection_interval from STATS_INTERVAL`);
+  return new Scaler(scaling, []).duration(interval, scaling.minIntervalMs, 'stats interval');
+}
+
 function overrideText(repoDir: string, scaling: TimeScaling, resendDelay: string): string {
   const { factor } = scaling;
   const override = {
@@ -56,6 +73,9 @@ function overrideText(repoDir: string, scaling: TimeScaling, resendDelay: string
         ],
       },
       app: { environment: { HEALTH_CHECK_INTERVAL_MS: String(scaledHealthCheckMs(scaling)) } },
+      'container-exporter': {
+        environment: { STATS_INTERVAL: containerStatsInterval(repoDir, scaling) },
+      },
     },
   };
   return (
