@@ -1,9 +1,9 @@
 // Alertmanager's routing and inhibition (alertmanager/alertmanager.yml), checked with the real
 // programs: `amtool config routes test` sends every alert of prometheus/rules/alerts.yml and
-// host.yml to the receiver its severity promises; then a real Alertmanager on a free loopback port gets alerts
-// through its API v2 and must inhibit, deliver (to the local alert receiver, started here) and
-// silence them (with the commands the runbooks give) as the config says. The pinned builds are
-// used when `make tools` made them, else Debian's.
+// host.yml to the receiver its severity promises; then a real Alertmanager on a free loopback
+// port gets alerts through its API v2 and must inhibit, deliver (to the local alert receiver,
+// started here) and silence them (with the commands the runbooks give) as the config says. The
+// pinned builds are used when `make tools` made them, else Debian's.
 //
 // The only change to the config for the live part: webhook URLs point at this test's receiver,
 // and group_wait/group_interval drop to 1 s so notifications arrive in seconds. Inhibition and
