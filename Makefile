@@ -55,11 +55,16 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  \033[36m%-22s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # ---------------------------------------------------------------------------- setup
-.PHONY: install configure tools
-install: ## Install the Node dependencies (repo tooling and the service)
+.PHONY: install install-python configure tools
+install: ## Install the Node dependencies (repo tooling and the service) and the Python example's venv
 	@command -v npm >/dev/null || { echo "make install needs npm (Node.js from your package manager or https://nodejs.org); make up needs only Docker" >&2; exit 1; }
 	npm ci
 	cd app && npm ci
+	@# Without Python 3.11 (status 3) the rest still works; make native then runs no Python example.
+	bash scripts/host/python-venv.sh || test $$? -eq 3
+
+install-python: ## The Python example's venv (examples/python-agent/.venv) from its hashed lock file (PYTHON=python3.11)
+	bash scripts/host/python-venv.sh
 
 configure: ## Create .env from .env.example (random secrets, API keys) and render the Alertmanager config
 	$(NEED_TOOLS)

@@ -4,7 +4,13 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/**', '**/dist/**', '**/build/**', 'grafana/dashboards/**'],
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      '**/build/**',
+      '**/.venv/**',
+      'grafana/dashboards/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

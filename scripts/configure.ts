@@ -38,8 +38,11 @@ import {
 } from './lib/stack/compose-time-scale.ts';
 import { bindMounts } from './lib/stack/configs.ts';
 
-/** Filled with a random value whenever empty: the stack must not start with no password. */
-export const ALWAYS_GENERATED = ['GRAFANA_ADMIN_PASSWORD'] as const;
+/**
+ * Filled with a random value whenever empty: the stack must not start with no password, and
+ * the app refuses its provider listener without a key.
+ */
+export const ALWAYS_GENERATED = ['GRAFANA_ADMIN_PASSWORD', 'PROVIDER_API_KEY'] as const;
 /**
  * Filled when .env (or the key) is new; left empty if you empty it later, which switches the
  * feature off (an empty ADMIN_TOKEN disables the chaos API).
@@ -97,7 +100,8 @@ export function ensureEnvFile(repoRoot: string, opts: { secret?: () => string } 
 
   const updates: Record<string, string> = {};
   const isEmpty = (key: string) => (current.get(key) ?? addedValues[key] ?? '') === '';
-  for (const key of ALWAYS_GENERATED) if (isEmpty(key)) updates[key] = secret();
+  // Only keys .env.example has: a fork that drops one (e.g. the provider listener) drops its secret.
+  for (const key of ALWAYS_GENERATED) if (example.has(key) && isEmpty(key)) updates[key] = secret();
   for (const key of GENERATED_WHEN_NEW) {
     if ((created || added.includes(key)) && isEmpty(key)) updates[key] = secret();
   }
@@ -117,7 +121,15 @@ export function ensureEnvFile(repoRoot: string, opts: { secret?: () => string } 
 const PRIVATE_MOUNTS = ['alertmanager/generated'];
 
 /** Folders of a build context that never reach an image (each has a .dockerignore entry). */
-const NOT_BUILT = new Set(['node_modules', 'dist', 'build', 'data', 'coverage']);
+const NOT_BUILT = new Set([
+  'node_modules',
+  'dist',
+  'build',
+  'data',
+  'coverage',
+  '.venv',
+  '__pycache__',
+]);
 
 /** Image build contexts in docker-compose.yml (`build: {context}` or `build: path`). */
 function buildContexts(repoRoot: string): string[] {

@@ -131,6 +131,7 @@ function printBanner(stack: Stack, envFile: string, o: Options): void {
     console.log(`  ${name.padEnd(14)} ${value ?? '-'}${note ? `  ${note}` : ''}`);
   console.log('\nThe native stack is up:');
   row('app', urls.app, `(API; admin token below)`);
+  row('python-agent', urls.pythonAgent, urls.pythonAgent ? '(examples/python-agent)' : '');
   row('Prometheus', urls.prometheus, urls.prometheus ? '(alerts: /alerts, targets: /targets)' : '');
   row('Alertmanager', urls.alertmanager);
   row('receiver', `${urls.receiver}/alerts`, '(delivered alerts; `make alerts` prints them)');

@@ -1,6 +1,7 @@
 // Builds the Express applications from their dependencies; listening is server.ts's job, so tests
 // drive these directly. With MANAGEMENT_PORT set, /metrics, /health* and /admin/* move to a
-// second application served on that port.
+// second application served on that port; with PROVIDER_PORT set, the simulated provider is
+// also served as an OpenAI-compatible API (http/provider-api.ts).
 import express, { Router, type Express } from 'express';
 import { ResponseCache } from './agent/cache';
 import { AGENT_NAMES, AGENTS, MODEL_NAMES, PROVIDER } from './agent/catalog';
@@ -16,6 +17,7 @@ import { HealthMonitor, Lifecycle } from './health';
 import { ApiKeys, FailureThrottle, requireAdminToken, requireApiKey } from './http/auth';
 import { errorHandler, notFound } from './http/errors';
 import { observeRequests } from './http/observe';
+import { createProviderApp } from './http/provider-api';
 import { RateLimiter, rateLimit } from './http/rate-limit';
 import {
   ADMIN_ROUTES,
@@ -134,6 +136,8 @@ export interface Apps {
   api: Express;
   /** Set when MANAGEMENT_PORT is: the operations endpoints live here instead of on `api`. */
   management: Express | undefined;
+  /** Set when PROVIDER_PORT is: the simulated provider's OpenAI-compatible API. */
+  provider: Express | undefined;
 }
 
 function baseApp(config: Config): Express {
@@ -182,13 +186,22 @@ export function createApps(services: Services): Apps {
   }
   zeroHttpSeries([...routes, { route: 'unmatched', methods: ['GET'], statusCodes: [404] }]);
 
+  const { apiKey } = config.provider;
+  const provider =
+    config.provider.port !== undefined && apiKey !== undefined
+      ? createProviderApp({
+          provider: services.provider,
+          apiKey,
+          bodyLimitBytes: config.bodyLimitBytes,
+        })
+      : undefined;
   const api = baseApp(config);
   api.use(apiRouter);
   if (config.managementPort === undefined) {
     api.use(opsRouter);
-    return { api: finish(api, config), management: undefined };
+    return { api: finish(api, config), management: undefined, provider };
   }
   const management = baseApp(config);
   management.use(opsRouter);
-  return { api: finish(api, config), management: finish(management, config) };
+  return { api: finish(api, config), management: finish(management, config), provider };
 }

@@ -17,6 +17,8 @@ export interface Config {
   port: number;
   host: string;
   managementPort: number | undefined;
+  /** The simulated provider's OpenAI-compatible listener (off unless PROVIDER_PORT is set). */
+  provider: { port: number | undefined; apiKey: string | undefined };
   dataDir: string;
   logLevel: LogLevel;
   apiKeys: ApiKeyEntry[];
@@ -173,6 +175,10 @@ const envSchema = z.object({
   PORT: port.default(8000),
   HOST: z.string().trim().min(1).default('0.0.0.0'),
   MANAGEMENT_PORT: port.optional(),
+  // The simulated provider as an OpenAI-compatible API on its own port (http/provider-api.ts),
+  // for agent services in other processes; its requests never count in this service's metrics.
+  PROVIDER_PORT: port.optional(),
+  PROVIDER_API_KEY: z.string().trim().min(MIN_API_KEY_LENGTH).optional(),
   DATA_DIR: z.string().trim().min(1).default('./data'),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   API_KEYS: apiKeyList.optional(),
@@ -274,6 +280,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.MANAGEMENT_PORT !== undefined && e.MANAGEMENT_PORT !== 0 && e.MANAGEMENT_PORT === e.PORT) {
     problems.push('MANAGEMENT_PORT: must differ from PORT (or be unset to serve both on PORT)');
   }
+  if (e.PROVIDER_PORT !== undefined && e.PROVIDER_API_KEY === undefined) {
+    problems.push('PROVIDER_API_KEY: must be set when PROVIDER_PORT is (its callers send it)');
+  }
+  if (e.PROVIDER_PORT && [e.PORT, e.MANAGEMENT_PORT].includes(e.PROVIDER_PORT)) {
+    problems.push('PROVIDER_PORT: must differ from PORT and MANAGEMENT_PORT');
+  }
   if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) {
     problems.push('HTTP_HEADERS_TIMEOUT_MS: must not be longer than HTTP_REQUEST_TIMEOUT_MS');
   }
@@ -309,6 +321,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT,
     host: e.HOST,
     managementPort: e.MANAGEMENT_PORT,
+    provider: { port: e.PROVIDER_PORT, apiKey: e.PROVIDER_API_KEY },
     dataDir: e.DATA_DIR,
     logLevel: e.LOG_LEVEL,
     apiKeys,

@@ -5,7 +5,15 @@
 // real OTLP receiver and its error into a Sentry receiver, through the SDKs' own transports.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -80,6 +88,26 @@ describe('the production build with production dependencies only', function () {
     for (const dev of ['typescript', 'mocha', 'supertest', 'fast-check'])
       assert.equal(existsSync(join(dir, 'node_modules', dev)), false, `${dev} was copied`);
     assert.ok(existsSync(join(dir, 'node_modules/@opentelemetry/sdk-node')));
+  });
+
+  // What the service never runs (package.json "overrides" swap them for an empty package):
+  // the Sentry bundler plugins' build-time tools (the FSL-licensed `sentry` CLI and the native
+  // oxc-parser) and the exporters @opentelemetry/sdk-node requires but this service never
+  // starts (it builds its own OTLP/HTTP exporters: telemetry/tracing.ts, log-export.ts).
+  it('holds no build-time Sentry tool and no exporter the service never starts', () => {
+    // By the name in each package's own package.json: an overridden package keeps its folder.
+    const shipped = productionPackages().map(
+      (p) => (JSON.parse(readFileSync(join(p, 'package.json'), 'utf8')) as { name: string }).name,
+    );
+    const unused = [
+      /(^|\/)@sentry\/cli/,
+      /(^|\/)@sentry\/bundler-plugin/,
+      /(^|\/)@?oxc-parser/,
+      /(^|\/)@grpc\//,
+      /exporter-zipkin|exporter-prometheus|-otlp-grpc|otlp-grpc-exporter-base/,
+    ];
+    const found = shipped.filter((p) => unused.some((re) => re.test(p)));
+    assert.deepEqual(found, [], 'production dependencies the service never runs');
   });
 
   it('exports a failed request as spans, log records and a Sentry event', async () => {

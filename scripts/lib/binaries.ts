@@ -1,7 +1,9 @@
 // Which native program to run: the one named by <NAME>_BIN (e.g. PROMETHEUS_BIN) when set,
 // else the pinned build from scripts/tools/build-binaries.sh when it exists (the versions of
-// scripts/tools/pins.txt, which docker-compose.yml runs), else, for rows marked fallback=debian,
-// Debian's package (prometheus, promtool, alertmanager, amtool), else nothing. The same lookup
+// scripts/tools/pins.txt, which docker-compose.yml runs), else, for the outputs a row lists in
+// debian=, Debian's package (promtool, alertmanager, amtool; not the Prometheus server, whose
+// 2.42 cannot load prometheus.yml: docs/decisions/0014-otlp-metrics-into-prometheus.md), else
+// nothing. The same lookup
 // as scripts/tools/bin-path.sh, for TypeScript callers: the config tests, `make native`, the
 // whole-stack test.
 
@@ -37,7 +39,7 @@ export interface FindOptions {
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BUILD_SCRIPT = join(REPO_ROOT, 'scripts/tools/build-binaries.sh');
 
-/** Debian's names of a program whose row says fallback=debian (alertmanager is
+/** Debian's names of an output its row lists in debian= (alertmanager is
  * prometheus-alertmanager there), as bin-path.sh tries them. */
 const debianNames = (name: string): string[] => [`prometheus-${name}`, name];
 
@@ -109,7 +111,7 @@ export function findBinary(name: ProgramName, options: FindOptions = {}): FoundB
   }
   const pinned = pinnedPath(name, options);
   if (isExecutable(pinned)) return { name, path: pinned, version: pin.version, source: 'pinned' };
-  if (pin.options.fallback !== 'debian') return undefined;
+  if (!(pin.options.debian ?? '').split(',').includes(name)) return undefined;
 
   const searchPath = options.path ?? process.env.PATH ?? '';
   for (const candidate of debianNames(name)) {

@@ -11,7 +11,7 @@
 #   bin-path.sh NAME         print the binary to use for NAME (a program or one of its outputs
 #                            in pins.txt: otelcol, jaeger, promtool, helm, docker-compose ...):
 #                            the pinned build <dir>/NAME-<version> if it exists, else, for rows
-#                            marked fallback=debian, Debian's program on PATH (alertmanager is
+#                            listing NAME in debian=, Debian's program on PATH (alertmanager is
 #                            `prometheus-alertmanager` there); exit 1 if neither
 #   bin-path.sh --pinned NAME  the pinned build only (exit 1 if not built)
 #   bin-path.sh --version NAME the pinned version of NAME
@@ -68,7 +68,12 @@ agent_obs_bin() {
     echo "$AGENT_OBS_BIN_DIR/$name-$version"
     return 0
   fi
-  [ "$pinned_only" = 0 ] && grep -Eq '[[:space:]]fallback=debian([[:space:]]|$)' <<<"$row" || return 1
+  [ "$pinned_only" = 0 ] && awk -v name="$name" '{
+    for (i = 9; i <= NF; i++) if ($i ~ /^debian=/) {
+      n = split(substr($i, 8), outs, ",")
+      for (j = 1; j <= n; j++) if (outs[j] == name) found = 1
+    }
+  } END { exit !found }' <<<"$row" || return 1
   for candidate in "prometheus-$name" "$name"; do
     command -v "$candidate" 2>/dev/null && return 0
   done

@@ -61,7 +61,7 @@ const GRAFANA_FIRST_START_S = 120;
 const SECRET_FOLDERS = ['./alertmanager/generated'];
 
 describe('docker-compose.yml', () => {
-  it('has the services of SPEC 5 and the local alert receiver', () => {
+  it('has the stack services, the local alert receiver and the Python example', () => {
     assert.deepEqual(Object.keys(compose.services).sort(), [
       'alert-receiver',
       'alertmanager',
@@ -74,6 +74,7 @@ describe('docker-compose.yml', () => {
       'node-exporter',
       'otel-collector',
       'prometheus',
+      'python-agent',
       'victorialogs',
     ]);
   });
@@ -289,17 +290,22 @@ describe('docker-compose.yml', () => {
       );
     });
 
-    it('the app image runs as a non-root user (app/Dockerfile USER)', function () {
-      const dockerfile = join(REPO, 'app/Dockerfile');
-      if (!existsSync(dockerfile)) {
-        console.log('      app/Dockerfile does not exist yet: skipped');
-        this.skip();
-      }
-      const users = [...readFileSync(dockerfile, 'utf8').matchAll(/^USER\s+(\S+)/gm)].map(
-        (m) => m[1],
+    it('every image compose builds runs as a non-root user (its Dockerfile USER)', () => {
+      const contexts = Object.values(compose.services).flatMap(({ build }) =>
+        build ? [(build as { context: string }).context] : [],
       );
-      assert.ok(users.length > 0, 'app/Dockerfile sets no USER');
-      assert.ok(!/^(0|root)(:|$)/.test(users.at(-1) as string), `app runs as ${users.at(-1)}`);
+      assert.deepEqual(contexts.sort(), ['./app', './examples/python-agent', './grafana/image']);
+      for (const context of contexts) {
+        const dockerfile = join(REPO, context, 'Dockerfile');
+        const users = [...readFileSync(dockerfile, 'utf8').matchAll(/^USER\s+(\S+)/gm)].map(
+          (m) => m[1],
+        );
+        assert.ok(users.length > 0, `${dockerfile} sets no USER`);
+        assert.ok(
+          !/^(0|root)(:|$)/.test(users.at(-1) as string),
+          `${context} runs as ${users.at(-1)}`,
+        );
+      }
     });
   });
 });

@@ -1,6 +1,6 @@
-// prometheus/: promtool accepts prometheus.yml (with every Prometheus here: the pinned 3.x and
-// Debian's 2.42, since `make native` may fall back to it) and the rule files; every scrape and
-// Alertmanager target is a compose service on a port it declares. Broken copies must fail.
+// prometheus/: promtool accepts prometheus.yml (every promtool 3 here: the file needs 3.x for
+// its OTLP block) and the rule files (any promtool here, Debian's 2.42 included); every scrape
+// and Alertmanager target is a compose service on a port it declares. Broken copies must fail.
 
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 import { describeBinary, findBinary, type FoundBinary } from '../../scripts/lib/binaries.ts';
 import { parseEnv } from '../../scripts/lib/env-file.ts';
-import { isObj, loadCompose, type Json, type Obj } from '../lib/compose.ts';
+import { loadCompose, type Json, type Obj } from '../lib/compose.ts';
 import { checkReferences, prometheusTargets, servicePorts } from '../lib/ports.ts';
 import { run } from '../lib/programs.ts';
 import { REPO } from '../lib/repo.ts';
@@ -37,6 +37,8 @@ function promtools(): FoundBinary[] {
   return out;
 }
 const PROMTOOLS = promtools();
+/** The promtools of the Prometheus this file is for (3.x): the others cannot load its `otlp:`. */
+const CONFIG_PROMTOOLS = PROMTOOLS.filter((p) => Number(p.version.split('.')[0]) >= 3);
 
 function fileSdTargets(dir: string): Record<string, Json> {
   const out: Record<string, Json> = {};
@@ -71,19 +73,19 @@ describe('prometheus config', () => {
   });
 
   describe('promtool check config', () => {
-    it('every promtool here accepts prometheus.yml (and the rule files it loads)', function () {
-      if (PROMTOOLS.length === 0) this.skip();
-      for (const p of PROMTOOLS) {
+    it('every promtool 3 here accepts prometheus.yml (and the rule files it loads)', function () {
+      if (CONFIG_PROMTOOLS.length === 0) this.skip();
+      for (const p of CONFIG_PROMTOOLS) {
         const r = run(p.path, ['check', 'config', 'prometheus.yml'], PROM_DIR);
         assert.equal(r.code, 0, `${describeBinary(p)}:\n${r.output}`);
       }
     });
 
     it('rejects a broken copy', function () {
-      if (PROMTOOLS.length === 0) this.skip();
+      if (CONFIG_PROMTOOLS.length === 0) this.skip();
       const broken = CONFIG_TEXT.replace('scrape_interval: 15s', 'scrape_interval: 15x');
       withTempFile('prometheus.yml', broken, (dir) => {
-        for (const p of PROMTOOLS) {
+        for (const p of CONFIG_PROMTOOLS) {
           const r = run(p.path, ['check', 'config', 'prometheus.yml'], dir);
           assert.notEqual(r.code, 0, `${describeBinary(p)} accepted a broken config`);
           assert.match(r.output, /15x/);
@@ -185,20 +187,29 @@ describe('prometheus config', () => {
 });
 
 describe('prometheus config', () => {
-  it('fields: only those Prometheus 2.42 accepts too (checked by Debian promtool above when present)', () => {
-    // Belt and braces for machines without Debian's promtool: the fields 2.42 rejects.
-    const v3Only = ['scrape_config_files', 'otlp', 'runtime'];
-    for (const k of v3Only)
-      assert.ok(!(k in CONFIG), `prometheus.yml uses ${k}, which 2.42 rejects`);
-    const global = isObj(CONFIG.global) ? CONFIG.global : {};
-    for (const k of ['rule_query_offset', 'scrape_protocols', 'metric_name_validation_scheme']) {
-      assert.ok(!(k in global), `global.${k} is rejected by 2.42`);
-    }
-    for (const job of CONFIG.scrape_configs as Obj[]) {
-      for (const k of ['fallback_scrape_protocol', 'scrape_protocols', 'enable_compression']) {
-        assert.ok(!(k in job), `job ${String(job.job_name)} uses ${k}, which 2.42 rejects`);
-      }
-    }
+  // docs/decisions/0014-otlp-metrics-into-prometheus.md: pushed series are named like the
+  // scraped ones, carry the one service label, and a retried batch is still stored.
+  it('takes OTLP metrics: receiver on, names with suffixes, service_name, an out-of-order window', () => {
+    const prometheus = (COMPOSE.services as Obj).prometheus as Obj;
+    assert.ok((prometheus.command as Json[]).includes('--web.enable-otlp-receiver'));
+    const otlp = CONFIG.otlp as Obj;
+    assert.equal(otlp.translation_strategy, 'UnderscoreEscapingWithSuffixes');
+    assert.deepEqual(otlp.promote_resource_attributes, ['service.name']);
+    const window = ((CONFIG.storage as Obj).tsdb as Obj).out_of_order_time_window as string;
+    const collector = YAML.parse(
+      readFileSync(join(REPO, 'otel-collector/config.yaml'), 'utf8'),
+    ) as Obj;
+    const exporter = (collector.exporters as Obj)['otlp_http/prometheus'] as Obj;
+    assert.equal(exporter.metrics_endpoint, 'http://prometheus:9090/api/v1/otlp/v1/metrics');
+    const retrySeconds = parseInt(String((exporter.retry_on_failure as Obj).max_elapsed_time));
+    assert.ok(parseInt(window) * 60 > retrySeconds, `${window} vs retries for ${retrySeconds} s`);
+  });
+
+  it('names the service on scraped series too: the app job sets service_name', () => {
+    const app = (CONFIG.scrape_configs as Obj[]).find((j) => j.job_name === 'app') as Obj;
+    const labels = ((app.static_configs as Obj[])[0].labels ?? {}) as Obj;
+    const appService = ((COMPOSE.services as Obj).app as Obj).environment as Obj;
+    assert.equal(labels.service_name, appService.OTEL_SERVICE_NAME);
   });
 
   // docs/alerting.md: the TSDB may not fill the disk, and its cap may not cut into the 31 days

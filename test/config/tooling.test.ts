@@ -48,8 +48,8 @@ const pins = parsePins(
     '# program group version module module_version recipe outputs image options',
     'otelcol stack 0.161.0 m v0.161.0 ocb otelcol otel/opentelemetry-collector-contrib:{version} -',
     'jaeger stack 2.13.0 m v1.76.0 jaeger jaeger jaegertracing/jaeger:2.13.0 commit=abc',
-    'prometheus stack 3.16.0 m v0.316.0 promu prometheus,promtool - fallback=debian',
-    'alertmanager stack 0.34.2 m v0.34.2 alertmanager alertmanager,amtool - fallback=debian tags=netgo',
+    'prometheus stack 3.16.0 m v0.316.0 promu prometheus,promtool - debian=promtool',
+    'alertmanager stack 0.34.2 m v0.34.2 alertmanager alertmanager,amtool - debian=alertmanager,amtool tags=netgo',
     '',
   ].join('\n'),
 );
@@ -118,6 +118,18 @@ describe('scripts/lib/binaries.ts', () => {
     );
   });
 
+  it("has no Debian fallback for the Prometheus server (2.42 cannot load prometheus.yml's otlp block)", () => {
+    mkdirSync(join(tmp, 'usr'));
+    script(
+      join(tmp, 'usr/prometheus'),
+      'echo "prometheus, version 2.42.0+ds (branch: debian/sid)"',
+    );
+    script(join(tmp, 'usr/promtool'), 'echo "promtool, version 2.42.0+ds (branch: debian/sid)"');
+    const options = { binDir: join(tmp, 'none'), path: join(tmp, 'usr'), pins };
+    assert.equal(findBinary('prometheus', options), undefined);
+    assert.equal(findBinary('promtool', options)?.source, 'debian');
+  });
+
   it('ignores a pinned build of another version and non-executable files; otelcol has no fallback', () => {
     mkdirSync(join(tmp, 'bin'));
     script(join(tmp, 'bin/otelcol-0.160.0'), 'true');
@@ -147,7 +159,7 @@ describe('scripts/lib/binaries.ts', () => {
       outputs: ['prometheus', 'promtool'],
       folders: [],
       image: undefined,
-      options: { fallback: 'debian' },
+      options: { debian: 'promtool' },
     });
     assert.deepEqual(pins[0].image, {
       repository: 'otel/opentelemetry-collector-contrib',
@@ -271,12 +283,32 @@ describe('make configure', () => {
     assert.deepEqual(r.generated, ['GRAFANA_ADMIN_PASSWORD']);
   });
 
+  it('fills the provider key whenever it is empty, and only when .env.example has it', () => {
+    writeFileSync(join(tmp, '.env.example'), `${example}PROVIDER_API_KEY=\n`);
+    writeFileSync(
+      join(tmp, '.env'),
+      'GRAFANA_ADMIN_USER=a\nGRAFANA_ADMIN_PASSWORD=kept\nADMIN_TOKEN=\nAPI_KEYS=mine:pro\n',
+    );
+    assert.deepEqual(ensureEnvFile(tmp, { secret }).generated, ['PROVIDER_API_KEY']);
+    assert.match(
+      parseEnv(readFileSync(join(tmp, '.env'), 'utf8')).get('PROVIDER_API_KEY') ?? '',
+      /^secret\d+$/,
+    );
+    writeFileSync(join(tmp, '.env.example'), example);
+    writeFileSync(
+      join(tmp, '.env'),
+      'GRAFANA_ADMIN_USER=a\nGRAFANA_ADMIN_PASSWORD=kept\nADMIN_TOKEN=\nAPI_KEYS=mine:pro\n',
+    );
+    assert.deepEqual(ensureEnvFile(tmp, { secret }).generated, []);
+  });
+
   it('the real .env.example leaves every secret empty (make configure fills them)', () => {
     const env = parseEnv(readFileSync(join(REPO, '.env.example'), 'utf8'));
     for (const key of [
       'GRAFANA_ADMIN_PASSWORD',
       'ADMIN_TOKEN',
       'API_KEYS',
+      'PROVIDER_API_KEY',
       'SENTRY_DSN',
       'SLACK_WEBHOOK_URL',
       'PAGERDUTY_ROUTING_KEY',

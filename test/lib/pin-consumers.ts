@@ -33,10 +33,11 @@ function pinnedLiterals(pins: Pin[]): string[] {
   return [...new Set(literals)];
 }
 
-/** A file that reads the table must not write any version the table pins. */
+/** A file that reads the table must not write any version the table pins (`name@version`,
+ * a workflow's action pin such as actions/setup-python@v5.6.0, is another thing's version). */
 function noOwnVersions(file: string, pins: Pin[], text: string): string[] {
   return pinnedLiterals(pins)
-    .filter((v) => new RegExp(`(?<![\\w.])${escape(v)}(?![\\w.])`).test(text))
+    .filter((v) => new RegExp(`(?<![\\w.@])${escape(v)}(?![\\w.])`).test(text))
     .map((v) => `${file} writes ${v}, which ${TABLE} pins: read the table instead`);
 }
 

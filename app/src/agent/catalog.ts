@@ -85,6 +85,10 @@ export const AGENTS: Record<AgentName, AgentSpec> = {
   },
 };
 
+export function isModelName(value: string): value is ModelName {
+  return Object.hasOwn(MODELS, value);
+}
+
 export function isAgentName(value: string): value is AgentName {
   return Object.hasOwn(AGENTS, value);
 }

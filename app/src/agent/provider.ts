@@ -1,7 +1,7 @@
 // A simulated LLM provider: log-normal latency per model (scaled by LLM_LATENCY_SCALE, 0 means
 // answer at once), token counts from the prompt length, cost from the price table, and
 // occasional errors; chaos can take it down (llm_outage), make it expensive (cost_multiplier) or
-// slow (llm_latency).
+// slow (llm_latency), for every caller or for one named caller (agent/chaos.ts).
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Chaos } from './chaos';
@@ -23,6 +23,10 @@ export interface CompletionRequest {
   model: ModelName;
   prompt: string;
   signal: AbortSignal;
+  /** Who calls, for faults aimed at one caller; the service's own runs name none. */
+  caller?: string;
+  /** At most this many output tokens; a longer answer is cut (finish reason `length`). */
+  maxOutputTokens?: number;
 }
 
 export interface Completion {
@@ -32,7 +36,7 @@ export interface Completion {
   inputTokens: number;
   outputTokens: number;
   costUsd: number;
-  finishReason: 'stop';
+  finishReason: 'stop' | 'length';
 }
 
 export interface ProviderOptions {
@@ -63,8 +67,8 @@ export class SimulatedProvider {
     const spec = MODELS[request.model];
     const latencyMs =
       this.latencyMs(spec.medianLatencyMs, spec.latencySigma) +
-      (this.options.chaos.value('llm_latency') ?? 0);
-    if (this.options.chaos.isActive('llm_outage')) {
+      (this.options.chaos.value('llm_latency', request.caller) ?? 0);
+    if (this.options.chaos.isActive('llm_outage', request.caller)) {
       await this.wait(latencyMs * OUTAGE_LATENCY_FACTOR, request.signal);
       throw new ProviderError('unavailable', `provider unavailable: ${request.model} (503)`);
     }
@@ -74,7 +78,8 @@ export class SimulatedProvider {
     }
     const inputTokens = estimateTokens(request.prompt);
     const { min, max } = spec.outputTokens;
-    const outputTokens = min + Math.floor(this.random() * (max - min + 1));
+    const drawn = min + Math.floor(this.random() * (max - min + 1));
+    const outputTokens = Math.min(drawn, request.maxOutputTokens ?? drawn);
     const multiplier = this.options.chaos.value('cost_multiplier') ?? 1;
     const costUsd =
       ((inputTokens * spec.inputUsdPerMillion + outputTokens * spec.outputUsdPerMillion) /
@@ -87,7 +92,7 @@ export class SimulatedProvider {
       inputTokens,
       outputTokens,
       costUsd,
-      finishReason: 'stop',
+      finishReason: outputTokens < drawn ? 'length' : 'stop',
     };
   }
 

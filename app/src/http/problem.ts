@@ -22,6 +22,9 @@ export const PROBLEM_TYPES = {
   internal_error: { status: 500, title: 'Internal server error' },
   injected_fault: { status: 500, title: 'Injected fault' },
   llm_provider_error: { status: 502, title: 'LLM provider error' },
+  // The simulated provider's own answers on its listener (http/provider-api.ts).
+  model_error: { status: 500, title: 'Model server error' },
+  model_unavailable: { status: 503, title: 'Model unavailable' },
   circuit_open: { status: 503, title: 'LLM provider circuit open' },
   overloaded: { status: 503, title: 'Too many runs in progress' },
   shutting_down: { status: 503, title: 'Shutting down' },

@@ -4,12 +4,16 @@ import type { NextFunction, Request, RequestHandler, Response, Router } from 'ex
 import { z } from 'zod';
 import { AGENTS, AGENT_NAMES, isAgentName, MODEL_NAMES, MODELS, PROVIDER } from '../agent/catalog';
 import {
+  CALLER_PATTERN,
   FAULT_NAMES,
   FAULT_VALUES,
   isFaultName,
+  MAX_TARGETED_FAULTS,
   MAX_TTL_SECONDS,
+  TARGETABLE_FAULTS,
   type ActiveFault,
   type Chaos,
+  type FaultName,
 } from '../agent/chaos';
 import { CircuitOpenError } from '../agent/circuit-breaker';
 import { ProviderError } from '../agent/provider';
@@ -368,15 +372,58 @@ export function mountOpsRoutes(router: Router, health: HealthMonitor): void {
 const chaosBody = z.strictObject({
   value: z.number().optional(),
   ttl_seconds: z.number().positive().max(MAX_TTL_SECONDS),
+  // Only this caller of the provider listener (its OpenAI-Project header) gets the fault.
+  caller: z.string().regex(CALLER_PATTERN, 'must be 1-64 letters, digits or . _ : -').optional(),
 });
 
 function describeFault(fault: ActiveFault, now: number) {
   return {
     fault: fault.fault,
     value: fault.value ?? null,
+    caller: fault.caller ?? null,
     expires_at: new Date(fault.expiresAt).toISOString(),
     expires_in_seconds: Math.max(0, Math.round((fault.expiresAt - now) / 100) / 10),
   };
+}
+
+/** A fault's `value`: none for faults that take none, else within the fault's bounds. */
+function checkValue(fault: FaultName, value: number | undefined): void {
+  const bounds = FAULT_VALUES[fault];
+  if (bounds === undefined && value !== undefined) {
+    throw new ProblemError('validation_error', `The ${fault} fault takes no value.`, {
+      errors: [{ pointer: '/value', detail: `${fault} takes no value` }],
+    });
+  }
+  if (bounds !== undefined && (value === undefined || value < bounds.min || value > bounds.max)) {
+    throw new ProblemError(
+      'validation_error',
+      `The ${fault} fault needs a value from ${bounds.min} to ${bounds.max} (${bounds.unit}).`,
+      {
+        errors: [
+          { pointer: '/value', detail: `must be a number from ${bounds.min} to ${bounds.max}` },
+        ],
+      },
+    );
+  }
+}
+
+/** A fault's `caller`: only for the provider's faults, and within the table's bound. */
+function checkCaller(chaos: Chaos, fault: FaultName, caller: string | undefined): void {
+  if (caller === undefined) return;
+  if (!TARGETABLE_FAULTS.includes(fault)) {
+    throw new ProblemError(
+      'validation_error',
+      `The ${fault} fault cannot target a caller; only ${TARGETABLE_FAULTS.join(' and ')} can.`,
+      { errors: [{ pointer: '/caller', detail: `${fault} takes no caller` }] },
+    );
+  }
+  if (!chaos.hasRoomFor(fault, caller)) {
+    throw new ProblemError(
+      'validation_error',
+      `${MAX_TARGETED_FAULTS} targeted faults are set, the most there can be; clear some first.`,
+      { errors: [{ pointer: '/caller', detail: 'too many targeted faults' }] },
+    );
+  }
 }
 
 export function mountAdminRoutes(
@@ -421,34 +468,14 @@ export function mountAdminRoutes(
         (req, res) => {
           const fault = pathParam(req, 'fault') as (typeof FAULT_NAMES)[number];
           const body = parseBody(chaosBody, req.body);
-          const bounds = FAULT_VALUES[fault];
-          if (bounds === undefined && body.value !== undefined) {
-            throw new ProblemError('validation_error', `The ${fault} fault takes no value.`, {
-              errors: [{ pointer: '/value', detail: `${fault} takes no value` }],
-            });
-          }
-          if (
-            bounds !== undefined &&
-            (body.value === undefined || body.value < bounds.min || body.value > bounds.max)
-          ) {
-            throw new ProblemError(
-              'validation_error',
-              `The ${fault} fault needs a value from ${bounds.min} to ${bounds.max} (${bounds.unit}).`,
-              {
-                errors: [
-                  {
-                    pointer: '/value',
-                    detail: `must be a number from ${bounds.min} to ${bounds.max}`,
-                  },
-                ],
-              },
-            );
-          }
-          const active = chaos.set(fault, body.value, body.ttl_seconds);
+          checkValue(fault, body.value);
+          checkCaller(chaos, fault, body.caller);
+          const active = chaos.set(fault, body.value, body.ttl_seconds, body.caller);
           logger.warn('chaos: fault set', {
             fault,
             value: body.value,
             ttl_seconds: body.ttl_seconds,
+            caller: body.caller,
           });
           res.json(describeFault(active, Date.now()));
         },

@@ -15,6 +15,8 @@ export const PRO_KEY = 'test-pro-key-0123456789';
 export interface TestApp {
   app: Express;
   management: Express | undefined;
+  /** The provider listener's app, when the test set PROVIDER_PORT. */
+  provider: Express | undefined;
   services: Services;
   config: Config;
   close(): void;
@@ -39,10 +41,11 @@ export function buildApp(overrides: Record<string, string> = {}): TestApp {
   const config = loadConfig(testEnv({ DATA_DIR: dataDir, ...overrides }));
   const services = createServices(config);
   services.store.open();
-  const { api, management } = createApps(services);
+  const { api, management, provider } = createApps(services);
   return {
     app: api,
     management,
+    provider,
     services,
     config,
     close: () => {

@@ -1,8 +1,9 @@
 // The native stack's components: which can run here (their binaries), the ports each listens
 // on, and one process spec per component. stack.ts starts them in COMPONENTS' order.
 //
-// A new component is one entry of COMPONENTS (its program, install hint and spec), its
-// compose `host:port` keys in portKeys when it listens, and its config in configs.ts.
+// A new component is one entry of COMPONENTS (its program, install hint and spec, or what it
+// needs to run), its compose `host:port` keys in portKeys when it listens, and its config in
+// configs.ts.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { findBinary, type FoundBinary, type ProgramName } from '../binaries.ts';
@@ -16,6 +17,7 @@ import { nodeExporterArgs } from './node-exporter.ts';
 
 export type Component =
   | 'app'
+  | 'python-agent'
   | 'prometheus'
   | 'alertmanager'
   | 'otel-collector'
@@ -26,7 +28,11 @@ export type Component =
 /** The telemetry pipeline: the Collector exports to Jaeger and to VictoriaLogs, so all or none. */
 const TELEMETRY = ['otel-collector', 'jaeger', 'victorialogs'] as const;
 const isTelemetry = (c: Component) => TELEMETRY.some((t) => t === c);
-export type Program = Exclude<Component, 'app'>;
+export type Program = Exclude<Component, 'app' | 'python-agent'>;
+
+/** The Python example service (examples/python-agent/README.md), run from its venv. */
+const PYTHON_AGENT_DIR = 'examples/python-agent';
+const pythonAgentVenv = (repoDir: string) => path.join(repoDir, PYTHON_AGENT_DIR, '.venv');
 
 /** Everything a component's spec is built from, once the ports are planned and configs rendered. */
 export interface StackPlan {
@@ -35,10 +41,14 @@ export interface StackPlan {
   /** Compose `host:port` → the local port it got. */
   ports: Record<string, number>;
   binaries: Partial<Record<Component, FoundBinary>>;
+  /** Components that cannot run here, with the reason. */
+  missing: Found['missing'];
   rendered: Rendered;
   scaling?: TimeScaling;
   adminToken: string;
   apiKeys: ApiKeysByTier;
+  /** The bearer key of the app's provider listener, which python-agent calls. */
+  providerKey: string;
 }
 
 export const localUrl = (p: StackPlan, key: string) => `http://127.0.0.1:${p.ports[key]}`;
@@ -98,6 +108,12 @@ function collectorSpec(p: StackPlan): ProcessSpec {
   };
 }
 
+/** Whether a component runs: a program needs its binary; the others need what they need. */
+export function canStart(p: StackPlan, c: Component): boolean {
+  const program = COMPONENTS.find((x) => x.component === c)?.program;
+  return program ? Boolean(p.binaries[c]) : !p.missing.some((m) => m.component === c);
+}
+
 function appSpec(p: StackPlan): ProcessSpec {
   const traces = Boolean(p.binaries['otel-collector']);
   return {
@@ -112,6 +128,8 @@ function appSpec(p: StackPlan): ProcessSpec {
       DATA_DIR: dataDir(p, 'app'),
       ADMIN_TOKEN: p.adminToken,
       API_KEYS: `${p.apiKeys.free}:free,${p.apiKeys.pro}:pro`,
+      PROVIDER_PORT: String(p.ports['app:8001']),
+      PROVIDER_API_KEY: p.providerKey,
       ...(traces
         ? { OTEL_EXPORTER_OTLP_ENDPOINT: localUrl(p, 'otel-collector:4318') }
         : // No Collector: sample no trace, so nothing is exported into the void (which would
@@ -137,6 +155,37 @@ function nodeExporterSpec(p: StackPlan): ProcessSpec {
     logFile: logFile(p, 'node-exporter'),
     ports: [p.ports['node-exporter:9100']],
     ready: ready(`${localUrl(p, 'node-exporter:9100')}/metrics`),
+  };
+}
+
+/** As its compose service runs it (docker-compose.yml), against the local ports. */
+function pythonAgentSpec(p: StackPlan): ProcessSpec {
+  const port = p.ports['python-agent:8010'];
+  const exportTo = p.binaries['otel-collector']
+    ? { OTEL_EXPORTER_OTLP_ENDPOINT: localUrl(p, 'otel-collector:4318') }
+    : // No Collector: nothing to export to (as the app's always_off above).
+      { OTEL_SDK_DISABLED: 'true' };
+  return {
+    name: 'python-agent',
+    command: path.join(pythonAgentVenv(p.repoDir), 'bin/python'),
+    args: ['-m', 'python_agent'],
+    cwd: path.join(p.repoDir, PYTHON_AGENT_DIR),
+    env: {
+      ...process.env,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      OTEL_SERVICE_NAME: 'python-agent',
+      OTEL_SEMCONV_STABILITY_OPT_IN: 'http,gen_ai_latest_experimental',
+      // The scrape interval of everything else (scaled with it in tests).
+      OTEL_METRIC_EXPORT_INTERVAL: String(p.rendered.prometheus.scrapeIntervalMs),
+      OPENAI_BASE_URL: `${localUrl(p, 'app:8001')}/v1`,
+      OPENAI_API_KEY: p.providerKey,
+      OPENAI_PROJECT_ID: 'python-agent',
+      ...exportTo,
+    },
+    logFile: logFile(p, 'python-agent'),
+    ports: [port],
+    ready: ready(`${localUrl(p, 'python-agent:8010')}/health/ready`),
   };
 }
 
@@ -173,6 +222,8 @@ function prometheusSpec(p: StackPlan): ProcessSpec {
       `--web.listen-address=127.0.0.1:${p.ports['prometheus:9090']}`,
       `--web.external-url=${localUrl(p, 'prometheus:9090')}`,
       '--enable-feature=exemplar-storage',
+      // OTLP metrics the Collector pushes (prometheus.yml's `otlp:` block).
+      '--web.enable-otlp-receiver',
       ...resend,
     ],
     logFile: logFile(p, 'prometheus'),
@@ -191,6 +242,8 @@ export const COMPONENTS: {
   component: Component;
   program?: ProgramName;
   installHint?: string;
+  /** Without a program: why it cannot run in this clone, if it cannot. */
+  cannotRun?: (repoDir: string) => string | undefined;
   spec: (p: StackPlan) => ProcessSpec;
 }[] = [
   {
@@ -219,6 +272,14 @@ export const COMPONENTS: {
     spec: nodeExporterSpec,
   },
   {
+    component: 'python-agent',
+    cannotRun: (repoDir) =>
+      existsSync(path.join(pythonAgentVenv(repoDir), 'bin/python'))
+        ? undefined
+        : `no ${PYTHON_AGENT_DIR}/.venv (install: make install-python)`,
+    spec: pythonAgentSpec,
+  },
+  {
     component: 'alertmanager',
     program: 'alertmanager',
     installHint: 'make tools (pinned build), or apt-get install prometheus-alertmanager',
@@ -227,7 +288,8 @@ export const COMPONENTS: {
   {
     component: 'prometheus',
     program: 'prometheus',
-    installHint: 'make tools (pinned build), or apt-get install prometheus',
+    // Debian's 2.42 cannot load prometheus.yml (its OTLP receiver settings need 3.x).
+    installHint: 'make tools (builds Prometheus 3 from Go modules)',
     spec: prometheusSpec,
   },
 ];
@@ -244,9 +306,11 @@ export interface Found {
 }
 
 /** Which components can run here; the telemetry pipeline only whole (the Collector exports to both stores). */
-export function findComponents(traces: boolean): Found {
+export function findComponents(traces: boolean, repoDir: string): Found {
   const found: Found = { binaries: {}, missing: [] };
-  for (const { component: c, program } of COMPONENTS) {
+  for (const { component: c, program, cannotRun } of COMPONENTS) {
+    const reason = cannotRun?.(repoDir);
+    if (reason) found.missing.push({ component: c, reason });
     if (!program || (!traces && isTelemetry(c))) continue;
     const b = findBinary(program);
     if (b) found.binaries[c] = b;
@@ -283,10 +347,8 @@ function configPorts(repoDir: string, component: 'otel-collector' | 'jaeger'): s
 /** Every compose `host:port` the stack listens on: the fixed ones, and the trace pipeline's. */
 export function portKeys(repoDir: string, traces: boolean): string[] {
   const keys = [
-    'app:8000',
-    'prometheus:9090',
-    'alertmanager:9093',
-    'alert-receiver:9095',
+    ...['app:8000', 'app:8001', 'python-agent:8010'],
+    ...['prometheus:9090', 'alertmanager:9093', 'alert-receiver:9095'],
     'node-exporter:9100',
   ];
   if (traces)

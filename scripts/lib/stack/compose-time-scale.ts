@@ -5,8 +5,9 @@
 //                                     (the same with them), rules/*.yml: scaled
 //   .compose/time-scale.yml           the compose override that mounts it, with Prometheus'
 //                                     scaled alert resend delay and config auto-reload, the
-//                                     app's scaled health checks and the container exporter's
-//                                     scaled stats interval
+//                                     app's scaled health checks, python-agent's metric
+//                                     exports at the scaled scrape interval, and the container
+//                                     exporter's scaled stats interval
 // and scales Alertmanager's timers in the config `make configure` renders. Factor 1 removes the
 // folder and override. Prometheus starts without its rules for the reason in
 // scripts/compose-rules.ts, which gives them to it once every target has been scraped.
@@ -61,7 +62,12 @@ function containerStatsInterval(repoDir: string, scaling: TimeScaling): string {
   return new Scaler(scaling, []).duration(interval, scaling.minIntervalMs, 'stats interval');
 }
 
-function overrideText(repoDir: string, scaling: TimeScaling, resendDelay: string): string {
+function overrideText(
+  repoDir: string,
+  scaling: TimeScaling,
+  resendDelay: string,
+  scrapeIntervalMs: number,
+): string {
   const { factor } = scaling;
   const override = {
     services: {
@@ -76,6 +82,8 @@ function overrideText(repoDir: string, scaling: TimeScaling, resendDelay: string
       'container-exporter': {
         environment: { STATS_INTERVAL: containerStatsInterval(repoDir, scaling) },
       },
+      // Pushed metrics as often as the others are scraped, so scaled rule windows hold samples.
+      'python-agent': { environment: { OTEL_METRIC_EXPORT_INTERVAL: String(scrapeIntervalMs) } },
     },
   };
   return (
@@ -135,7 +143,7 @@ export function renderComposeTimeScale(
   const resendDelay = scaledResendDelay(scaling, prom.evaluationIntervalMs);
   writeFileSync(
     path.join(repoDir, TIME_SCALE_OVERRIDE),
-    overrideText(repoDir, scaling, resendDelay),
+    overrideText(repoDir, scaling, resendDelay, prom.scrapeIntervalMs),
   );
   return { factor, override: TIME_SCALE_OVERRIDE, ruleGroups, notes };
 }

@@ -13,6 +13,7 @@ import { freePorts, isPortFree } from '../ports.ts';
 import { PrometheusClient } from '../clients.ts';
 import { loadRulesAfterFirstScrape, ruleGroupCount } from '../rules-after-scrape.ts';
 import {
+  canStart,
   COMPONENTS,
   findComponents,
   localUrl,
@@ -34,6 +35,7 @@ export { INSTALL_HINT, type Component } from './components.ts';
 // their compose numbers or the start fails, so the scripts' defaults stay right.
 const USER_FACING = new Set([
   'app:8000',
+  'python-agent:8010',
   'prometheus:9090',
   'alertmanager:9093',
   'alert-receiver:9095',
@@ -63,6 +65,8 @@ export interface StackOptions {
 
 export interface StackUrls {
   app: string;
+  /** The Python example service, when its venv exists (examples/python-agent). */
+  pythonAgent?: string;
   receiver: string;
   prometheus?: string;
   alertmanager?: string;
@@ -134,7 +138,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const log = o.log ?? (() => {});
   const dirs = stateDirs(o.stateDir);
   requireBuiltApp(repoDir);
-  const found = findComponents(o.traces !== false);
+  const found = findComponents(o.traces !== false, repoDir);
   reportComponents(found, o.require ?? [], log);
   const traces = Boolean(found.binaries['otel-collector']);
   const ports = await planPorts(portKeys(repoDir, traces), o.ports);
@@ -142,9 +146,18 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const scaling = scalingFor(o.timeScale ?? 1);
   const rendered = render(repoDir, dirs.config, addresses, found.binaries, scaling, log);
   const plan: StackPlan = {
-    ...{ repoDir, dirs, ports, binaries: found.binaries, rendered, scaling },
+    ...{
+      repoDir,
+      dirs,
+      ports,
+      binaries: found.binaries,
+      missing: found.missing,
+      rendered,
+      scaling,
+    },
     adminToken: o.adminToken,
     apiKeys: o.apiKeys ?? { free: newKey(), pro: newKey() },
+    providerKey: newKey(),
   };
   const supervisor = new Supervisor((m) =>
     log(
@@ -154,7 +167,9 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const specs = new Map<string, ProcessSpec>();
   let receiver: AlertReceiver | undefined;
   const stop = once(async () => {
-    await supervisor.stopAll(['app', 'otel-collector', 'jaeger', 'victorialogs']);
+    // The services first (python-agent calls the app), then the pipeline they flush into.
+    const order = ['python-agent', 'app', 'otel-collector', 'jaeger', 'victorialogs'];
+    await supervisor.stopAll(order);
     await receiver?.close();
   });
   try {
@@ -255,7 +270,7 @@ async function startComponents(
   const prometheus = p.rendered.prometheus;
   if (p.scaling && p.binaries.prometheus) writeFileSync(prometheus.file, prometheus.bootText);
   for (const { component, spec } of COMPONENTS) {
-    if (component !== 'app' && !p.binaries[component]) continue;
+    if (!canStart(p, component)) continue;
     const s = spec(p);
     specs.set(component, s);
     await supervisor.start(s);
@@ -304,6 +319,7 @@ function stackHandle(
   return {
     urls: {
       app: url('app:8000'),
+      pythonAgent: canStart(p, 'python-agent') ? url('python-agent:8010') : undefined,
       receiver: receiver.url,
       prometheus: binaries.prometheus ? url('prometheus:9090') : undefined,
       alertmanager: binaries.alertmanager ? url('alertmanager:9093') : undefined,
