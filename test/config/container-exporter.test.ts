@@ -43,6 +43,8 @@ describe(`${FILE} (the container exporter)`, function () {
     const metrics = config.receivers.docker_stats.metrics;
     const on = Object.keys(NAMES).filter((m) => metrics[m]?.enabled ?? m in ON_BY_DEFAULT);
     assert.deepEqual(on.map((m) => NAMES[m]).sort(), [...namesRead()].sort());
+    const others = Object.entries(metrics).filter(([m, v]) => v.enabled && !(m in NAMES));
+    assert.deepEqual(others, [], 'metrics turned on that nothing reads');
   });
 
   it('is accepted by the pinned Collector build (otelcol validate)', function () {
