@@ -119,7 +119,12 @@ function eachEvent(res: IncomingMessage, onEvent: (e: EngineEvent) => void): voi
     while ((newline = buffer.indexOf('\n')) >= 0) {
       const line = buffer.slice(0, newline).trim();
       buffer = buffer.slice(newline + 1);
-      if (line) onEvent(JSON.parse(line) as EngineEvent);
+      if (!line) continue;
+      try {
+        onEvent(JSON.parse(line) as EngineEvent);
+      } catch {
+        // Not an event (the Engine writes none such): skipped rather than ending the process.
+      }
     }
   });
 }
