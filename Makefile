@@ -200,6 +200,19 @@ test-rules: ## promtool unit tests of every rule, amtool routing tests, runbook 
 e2e: build ## The whole-stack test: app, Collector, Jaeger, Prometheus, Alertmanager, alert scenarios
 	$(MOCHA) --timeout 600000 'test/e2e/**/*.test.ts'
 
+# On a Docker Engine of the tests' own (scripts/tools/engine.sh; as root, which runs dockerd):
+# the stand-in images, then `make up`, smoke, load, alerts, restart, down/up and clean from a
+# fresh copy of the clone as a non-root user without Node (docs/docker.md). An engine it
+# started is stopped again; its data root (the images) stays as a cache.
+.PHONY: test-compose
+test-compose: ## The compose stack on a Docker Engine of its own, with stand-in images (root)
+	$(NEED_NODE)
+	@was_running=$$(bash scripts/tools/engine.sh status >/dev/null 2>&1 && echo yes || true); \
+	bash scripts/tools/engine.sh start; \
+	status=0; $(MOCHA) --timeout 900000 'test/compose/**/*.test.ts' || status=$$?; \
+	if [ -z "$$was_running" ]; then bash scripts/tools/engine.sh stop; fi; \
+	exit $$status
+
 # ---------------------------------------------------------------------------- benchmark
 .PHONY: bench bench-publish
 bench: build ## Telemetry cost vs bare and conventional OTel, added latency, the stack footprint (~13 min)

@@ -29,4 +29,21 @@ fi
 
 $compose version >/dev/null 2>&1 ||
   fail "Docker Compose v2 is needed: '$compose version' failed. Install the Compose plugin (package docker-compose-plugin): https://docs.docker.com/compose/install/"
+
+# The oldest versions `make up` works with: Compose 2.17 brought `up --wait-timeout` (5.x is
+# newer still); Engine 20.10 is the oldest the stack was run on (docs/docker.md). A version
+# that cannot be read is let through: the commands themselves then say what is wrong.
+older_than() { # older_than VERSION MAJOR MINOR: true when VERSION (v?X.Y…) is below MAJOR.MINOR
+  [[ $1 =~ ^v?([0-9]+)\.([0-9]+) ]] || return 1
+  local major=${BASH_REMATCH[1]} minor=${BASH_REMATCH[2]}
+  ((major < $2 || (major == $2 && minor < $3)))
+}
+compose_version=$($compose version --short 2>/dev/null || true)
+if older_than "$compose_version" 2 17; then
+  fail "Docker Compose 2.17 or newer is needed (make up waits with --wait-timeout); this is $compose_version: update the Compose plugin: https://docs.docker.com/compose/install/"
+fi
+engine_version=$(docker version --format '{{.Server.Version}}' 2>/dev/null || true)
+if older_than "$engine_version" 20 10; then
+  fail "Docker Engine 20.10 or newer is needed; this is $engine_version: update Docker: https://docs.docker.com/engine/install/"
+fi
 exit 0

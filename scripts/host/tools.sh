@@ -27,11 +27,13 @@ shift
 bash "$repo/scripts/host/need-docker.sh"
 
 dockerfile=scripts/host/tools.Dockerfile
-sum=$(cd "$repo" && cat package-lock.json "$dockerfile" | cksum | cut -d' ' -f1)
+# NODE_IMAGE, when set, replaces the Dockerfile's base, as for the app image (docs/docker.md).
+sum=$( (cd "$repo" && cat package-lock.json "$dockerfile" && echo "${NODE_IMAGE:-}") | cksum | cut -d' ' -f1)
 image=${TOOLS_IMAGE:-agent-observability/tools:$sum}
 if ! docker image inspect "$image" >/dev/null 2>&1; then
   echo "Building the tools image $image (Node 24 and the scripts' packages; once)…" >&2
-  docker build --quiet --tag "$image" --file "$repo/$dockerfile" "$repo" >/dev/null
+  docker build --quiet ${NODE_IMAGE:+--build-arg "NODE_IMAGE=$NODE_IMAGE"} --tag "$image" \
+    --file "$repo/$dockerfile" "$repo" >/dev/null
 fi
 
 if [ "$network" != none ] && ! docker network inspect "$network" >/dev/null 2>&1; then

@@ -137,6 +137,31 @@ function hostPreconditions(f: ReturnType<typeof nodelessMakeFixture>): void {
   });
 }
 
+/** The oldest Compose and Engine `make up` works with, named when older (a stub docker). */
+function versionChecks(f: ReturnType<typeof nodelessMakeFixture>): void {
+  it('with Compose older than 2.17: one line naming the Compose version needed', () => {
+    const bin = f.clone.stub(
+      'docker',
+      'case "$*" in "compose version --short") echo 2.16.0;; version*) echo 28.2.2;; esac; exit 0',
+    );
+    assertOneLine(
+      f.clone.make(['up'], f.clone.path(bin)),
+      /Docker Compose 2\.17 or newer is needed .*this is 2\.16\.0/,
+    );
+  });
+
+  it('with Compose 5.x and an Engine older than 20.10: one line naming the Engine needed', () => {
+    const bin = f.clone.stub(
+      'docker',
+      'case "$*" in "compose version --short") echo v5.6.0;; version*) echo 19.03.15;; esac; exit 0',
+    );
+    assertOneLine(
+      f.clone.make(['up'], f.clone.path(bin)),
+      /Docker Engine 20\.10 or newer is needed; this is 19\.03\.15/,
+    );
+  });
+}
+
 function upWithoutHostNode(f: ReturnType<typeof nodelessMakeFixture>): void {
   it('goes all the way to docker compose up --wait --wait-timeout N, without a host Node', async () => {
     const ports = await freePorts(PORT_KEYS.length);
@@ -279,6 +304,7 @@ describe('make up with Docker alone (no Node on the host)', function () {
   this.timeout(60_000);
   const f = nodelessMakeFixture();
   hostPreconditions(f);
+  versionChecks(f);
   upWithoutHostNode(f);
   upRefusalsAndDiagnosis(f);
   toolsContainerSteps(f);

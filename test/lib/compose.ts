@@ -515,12 +515,19 @@ export function bindMountsOf(c: ComposeFile): BindMount[] {
       if (isObj(v)) {
         if (v.type !== 'bind') continue;
         const bind = isObj(v.bind) ? v.bind : {};
+        // Compose sends a long-syntax bind through the Mount API, which has no SELinux label,
+        // when it has create_host_path: false, propagation or recursive (bindRequiresMountAPI
+        // in docker/compose's pkg/compose/create.go): `selinux` is dropped there.
+        const mountApi =
+          bind.create_host_path === false ||
+          bind.propagation !== undefined ||
+          bind.recursive !== undefined;
         out.push({
           service,
           source: String(v.source),
           target: String(v.target),
           readOnly: v.read_only === true,
-          selinux: typeof bind.selinux === 'string' ? bind.selinux : undefined,
+          selinux: typeof bind.selinux === 'string' && !mountApi ? bind.selinux : undefined,
         });
         continue;
       }

@@ -42,7 +42,7 @@ export interface MakeResult {
   stderr: string;
 }
 
-function copyRepoFiles(to: string): void {
+export function copyRepoFiles(to: string): void {
   const files = execFileSync(
     'git',
     ['ls-files', '-z', '--cached', '--others', '--exclude-standard'],

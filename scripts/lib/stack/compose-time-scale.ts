@@ -127,6 +127,9 @@ export function renderComposeTimeScale(
     ruleGroups += (YAML.parse(r.text) as { groups?: unknown[] } | null)?.groups?.length ?? 0;
     writeFileSync(path.join(outDir, source), r.text);
   }
+  // The mount point of ./prometheus/targets (the override mounts it inside this read-only
+  // folder, where the engine cannot create it).
+  mkdirSync(path.join(outDir, 'prometheus/targets'));
   writeFileSync(path.join(outDir, PROMETHEUS), withoutRules(prom.text));
   writeFileSync(path.join(outDir, 'prometheus', FULL_CONFIG), prom.text);
 

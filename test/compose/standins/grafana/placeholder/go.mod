@@ -1,0 +1,3 @@
+module agent-observability/grafana-placeholder
+
+go 1.26

@@ -1,0 +1,3 @@
+#!/bin/sh
+# PLACEHOLDER of Grafana's /run.sh: starts the placeholder server.
+exec grafana server "$@"
