@@ -116,6 +116,12 @@ function programStandIns(): StandIn[] {
       programs: ['blackbox_exporter'],
     },
     {
+      dir: 'node-exporter',
+      repository: 'prom/node-exporter',
+      from: 'busybox',
+      programs: ['node_exporter'],
+    },
+    {
       dir: 'jaeger',
       repository: 'jaegertracing/jaeger',
       from: 'busybox',
