@@ -182,12 +182,16 @@ validate: ## Check every config with the real programs and the static tests
 	$(MOCHA) 'test/kubernetes/**/*.test.ts'
 
 # ---------------------------------------------------------------------------- tests
-.PHONY: test test-app test-unit test-rules e2e
+.PHONY: test test-app test-unit test-rules e2e test-attack
 test: lint check-dashboards test-app test-unit validate test-rules e2e ## Every test (no Docker needed)
 
-test-app: ## The service's tests (mocha + supertest, real OTLP and Sentry receivers)
+test-app: ## The service's tests (mocha + supertest, real OTLP and Sentry receivers; the attack suite at a tenth of its timeouts)
 	$(NEED_NODE)
 	cd app && npm test
+
+test-attack: ## The attack suite at the service's default timeouts: one hostile client at a time, loopback only (~3 min)
+	$(NEED_NODE)
+	cd app && ATTACK_SETTINGS=default npm run test:attack
 
 test-unit: ## Unit tests of the tooling (config rewrite, load generator, dashboards)
 	$(NEED_NODE)

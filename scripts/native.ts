@@ -17,7 +17,7 @@ import { startStack, type Stack } from './lib/stack/stack.ts';
 
 const HELP = `Usage: node scripts/native.ts [options]   (make native)
 
-  --ports compose|free   compose (default): the compose ports (app 8000, Prometheus 9090,
+  --ports compose|free   compose (default): the compose ports (app 8000 and 9464, Prometheus 9090,
                          Alertmanager 9093, receiver 9095, Jaeger 16686, OTLP 4317/4318), so the
                          scripts' defaults work; free: any free ports (tests, a second copy)
   --state-dir DIR        configs, data, logs and the env file (env NATIVE_STATE_DIR, default .native)
@@ -130,7 +130,12 @@ function printBanner(stack: Stack, envFile: string, o: Options): void {
   const row = (name: string, value: string | undefined, note = '') =>
     console.log(`  ${name.padEnd(14)} ${value ?? '-'}${note ? `  ${note}` : ''}`);
   console.log('\nThe native stack is up:');
-  row('app', urls.app, `(API; admin token below)`);
+  row('app', urls.app, '(API)');
+  row(
+    'app metrics',
+    `${urls.management}/metrics`,
+    '(management port: /health, /admin/chaos with the token below)',
+  );
   row('python-agent', urls.pythonAgent, urls.pythonAgent ? '(examples/python-agent)' : '');
   row('Prometheus', urls.prometheus, urls.prometheus ? '(alerts: /alerts, targets: /targets)' : '');
   row('Alertmanager', urls.alertmanager);

@@ -47,6 +47,11 @@ export function stackUrls(ep: Endpoints, envFile: string): StackUrl[] {
         : 'header X-API-Key: a key of API_KEYS in .env (make configure generates them)',
     },
     {
+      name: 'Agent metrics',
+      url: `${url.management}/metrics`,
+      note: "the app's management port: /metrics, /health, /admin/chaos (ADMIN_TOKEN)",
+    },
+    {
       name: 'OTLP',
       url: url.otlpHttp,
       note: `OTLP/HTTP for your own services; gRPC on ${url.otlpGrpc.replace(/^http:\/\//, '')}`,

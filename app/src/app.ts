@@ -1,7 +1,8 @@
 // Builds the Express applications from their dependencies; listening is server.ts's job, so tests
-// drive these directly. With MANAGEMENT_PORT set, /metrics, /health* and /admin/* move to a
-// second application served on that port; with PROVIDER_PORT set, the simulated provider is
-// also served as an OpenAI-compatible API (http/provider-api.ts).
+// drive these directly. The API (/v1/*) is one application; /metrics, /health* and /admin/* are
+// another, served on MANAGEMENT_PORT and never on the API port
+// (docs/decisions/0016-ops-endpoints-on-their-own-port.md). With PROVIDER_PORT set, the
+// simulated provider is also served as an OpenAI-compatible API (http/provider-api.ts).
 import express, { Router, type Express } from 'express';
 import { ResponseCache } from './agent/cache';
 import { AGENT_NAMES, AGENTS, MODEL_NAMES, PROVIDER } from './agent/catalog';
@@ -16,6 +17,7 @@ import type { Config } from './config';
 import { HealthMonitor, Lifecycle } from './health';
 import { ApiKeys, FailureThrottle, requireAdminToken, requireApiKey } from './http/auth';
 import { errorHandler, notFound } from './http/errors';
+import { closeAfterUnreadBody } from './http/listener';
 import { observeRequests } from './http/observe';
 import { createProviderApp } from './http/provider-api';
 import { RateLimiter, rateLimit } from './http/rate-limit';
@@ -86,7 +88,7 @@ export function createServices(config: Config): Services {
     config.cache.maxEntries,
     config.cache.maxBytes,
   );
-  const admission = new Admission(config.maxConcurrentRuns);
+  const admission = new Admission(config.maxConcurrentRuns, config.runConcurrencyPerKey);
   metrics.agentRunsConcurrencyLimit.set(config.maxConcurrentRuns);
   const runner = new AgentRunner({
     provider,
@@ -133,19 +135,26 @@ export function createServices(config: Config): Services {
 }
 
 export interface Apps {
+  /** /v1/*: the public port. */
   api: Express;
-  /** Set when MANAGEMENT_PORT is: the operations endpoints live here instead of on `api`. */
-  management: Express | undefined;
+  /** /metrics, /health* and /admin/*: the management port. */
+  management: Express;
   /** Set when PROVIDER_PORT is: the simulated provider's OpenAI-compatible API. */
   provider: Express | undefined;
 }
 
-function baseApp(config: Config): Express {
+function baseApp(config: Config, quietPaths?: ReadonlySet<string>): Express {
   const app = express();
   app.disable('x-powered-by');
   // API responses are computed per request: no ETag work, no 304s.
   app.set('etag', false);
-  app.use(observeRequests({ telemetry: config.telemetry.enabled }));
+  // req.ip: the client a trusted proxy names in X-Forwarded-For, else the peer (auth.ts).
+  app.set(
+    'trust proxy',
+    config.http.trustedProxies.length > 0 ? config.http.trustedProxies : false,
+  );
+  app.use(closeAfterUnreadBody);
+  app.use(observeRequests({ telemetry: config.telemetry.enabled, quietPaths }));
   return app;
 }
 
@@ -162,6 +171,11 @@ export function createApps(services: Services): Apps {
   // One budget per address for keys and the admin token together: it is the same guesser.
   const failures = new FailureThrottle(config.authFailures);
 
+  const body = {
+    limitBytes: config.bodyLimitBytes,
+    timeoutMs: config.http.bodyTimeoutMs,
+    admission,
+  };
   const apiRouter = Router();
   mountApiRoutes(apiRouter, {
     runner,
@@ -170,17 +184,17 @@ export function createApps(services: Services): Apps {
     admission,
     requireApiKey: requireApiKey(keys, failures),
     rateLimit: (onRejected) => rateLimit(limiter, onRejected),
-    bodyLimitBytes: config.bodyLimitBytes,
+    body,
   });
   const opsRouter = Router();
-  mountOpsRoutes(opsRouter, health);
+  mountOpsRoutes(opsRouter, health, { metricsCacheMs: config.metricsCacheMs });
   const routes: RouteSpec[] = [...Object.values(API_ROUTES), ...Object.values(OPS_ROUTES)];
   // No ADMIN_TOKEN: the admin routes do not exist, so /admin/* is an ordinary 404.
   if (config.adminToken !== undefined) {
     mountAdminRoutes(opsRouter, {
       chaos,
       requireAdminToken: requireAdminToken(config.adminToken, failures),
-      bodyLimitBytes: config.bodyLimitBytes,
+      body,
     });
     routes.push(...Object.values(ADMIN_ROUTES));
   }
@@ -192,16 +206,13 @@ export function createApps(services: Services): Apps {
       ? createProviderApp({
           provider: services.provider,
           apiKey,
-          bodyLimitBytes: config.bodyLimitBytes,
+          body,
         })
       : undefined;
   const api = baseApp(config);
   api.use(apiRouter);
-  if (config.managementPort === undefined) {
-    api.use(opsRouter);
-    return { api: finish(api, config), management: undefined, provider };
-  }
-  const management = baseApp(config);
+  // Probes and scrapes, every few seconds: their lines and traces come out of a budget.
+  const management = baseApp(config, new Set(Object.values(OPS_ROUTES).map((r) => r.route)));
   management.use(opsRouter);
   return { api: finish(api, config), management: finish(management, config), provider };
 }

@@ -1,5 +1,6 @@
 // Every environment variable the service reads, parsed and checked in one place. A bad value
 // stops the start with one message that lists every problem, not just the first.
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 export const TIERS = ['free', 'pro'] as const;
@@ -16,7 +17,9 @@ export interface ApiKeyEntry {
 export interface Config {
   port: number;
   host: string;
-  managementPort: number | undefined;
+  /** /metrics, /health* and /admin/* listen here, never on the API port. */
+  managementPort: number;
+  managementHost: string;
   /** The simulated provider's OpenAI-compatible listener (off unless PROVIDER_PORT is set). */
   provider: { port: number | undefined; apiKey: string | undefined };
   dataDir: string;
@@ -31,11 +34,21 @@ export interface Config {
   bodyLimitBytes: number;
   runTimeoutMs: number;
   maxConcurrentRuns: number;
+  /** Runs in progress one API key may hold, by its tier. */
+  runConcurrencyPerKey: Record<Tier, number>;
+  /** How long a rendered /metrics is served again; 0 renders every scrape. */
+  metricsCacheMs: number;
   http: {
     headersTimeoutMs: number;
     requestTimeoutMs: number;
+    /** A request body must have arrived this long after its headers. */
+    bodyTimeoutMs: number;
     keepAliveTimeoutMs: number;
     maxConnections: number;
+    /** Connections one client address may hold open on a listener. */
+    maxConnectionsPerAddress: number;
+    /** Proxies (addresses, CIDRs) whose X-Forwarded-For names the client; exempt from the cap. */
+    trustedProxies: string[];
   };
   retention: { maxAgeHours: number; maxBytes: number; intervalMs: number };
   llm: {
@@ -92,8 +105,71 @@ export interface Config {
 }
 
 export const DEMO_API_KEYS = 'demo-free:free,demo-pro:pro';
-/** Shorter keys can be guessed; `make configure` generates 32 characters. */
+
+// What makes a secret guessable, checked at start-up: API keys and the admin token must not be
+// of little entropy, and the admin token (which switches faults on for everyone) must be long
+// and not a placeholder copied from an example. (Here, not in a module of its own: the Helm
+// chart's test loads this file alone.)
+/** API keys shorter than this can be guessed; `make configure` generates 32 characters. */
 export const MIN_API_KEY_LENGTH = 16;
+/** The admin token: 32 characters, what `make configure` and `make native` generate. */
+export const MIN_ADMIN_TOKEN_LENGTH = 32;
+/**
+ * Entropy a secret must carry at least, estimated from its own characters (length × the
+ * Shannon entropy of their frequencies): 16 random base64url characters give about 60 bits;
+ * `aaaaaaaaaaaaaaaa` gives 0, `abababababababab` 16, `abcdabcdabcdabcd` 32.
+ */
+export const MIN_SECRET_BITS = 48;
+
+// Words of the placeholders people copy from examples ("change-me-please", "my-admin-token",
+// "secret123…"): a random token holds one of them by chance with odds under one in a million.
+const PLACEHOLDER_WORDS = [
+  'changeme',
+  'password',
+  'passwd',
+  'secret',
+  'admin',
+  'token',
+  'example',
+  'default',
+  'letmein',
+  'qwerty',
+  'placeholder',
+  '123456',
+];
+
+export function estimatedBits(secret: string): number {
+  const counts = new Map<string, number>();
+  for (const char of secret) counts.set(char, (counts.get(char) ?? 0) + 1);
+  const length = [...secret].length;
+  let bitsPerChar = 0;
+  for (const count of counts.values()) {
+    const p = count / length;
+    bitsPerChar -= p * Math.log2(p);
+  }
+  return length * bitsPerChar;
+}
+
+/** Why `secret` is too easy to guess, or undefined. */
+export function secretWeakness(secret: string): string | undefined {
+  if (estimatedBits(secret) < MIN_SECRET_BITS) {
+    return `has too little entropy (under ${MIN_SECRET_BITS} bits: repeated characters or a short pattern)`;
+  }
+  return undefined;
+}
+
+/** Why `token` will not do as ADMIN_TOKEN, or undefined. */
+export function adminTokenWeakness(token: string): string | undefined {
+  if (token.length < MIN_ADMIN_TOKEN_LENGTH) {
+    return `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters (make configure generates one; or unset it to disable /admin)`;
+  }
+  const letters = token.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const word = PLACEHOLDER_WORDS.find((placeholder) => letters.includes(placeholder));
+  if (word !== undefined) {
+    return `looks like a placeholder (it contains "${word}"): generate one, e.g. openssl rand -hex 24`;
+  }
+  return secretWeakness(token);
+}
 
 export const SAMPLER_NAMES = [
   'always_on',
@@ -157,6 +233,35 @@ const apiKeyList = z
     return entries;
   });
 
+/** Addresses and CIDR ranges, comma-separated: `10.0.0.0/8, 192.168.1.4, fd00::/8`. */
+const addressList = z
+  .string()
+  .trim()
+  .transform((value, ctx) => {
+    const entries = value === '' ? [] : value.split(',').map((entry) => entry.trim());
+    for (const entry of entries) {
+      const [address = '', prefix] = entry.split('/');
+      const family = isIP(address);
+      const bits = family === 6 ? 128 : 32;
+      const validPrefix =
+        prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
+      if (family === 0 || !validPrefix) {
+        ctx.addIssue({ code: 'custom', message: `"${entry}" is not an IP address or CIDR range` });
+      }
+    }
+    return entries;
+  });
+
+/** Addresses only this machine reaches: where the public demo keys may listen. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return (
+    bare === 'localhost' ||
+    bare === '::1' ||
+    /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare)
+  );
+}
+
 const spotlight = z
   .string()
   .trim()
@@ -173,8 +278,11 @@ const spotlight = z
 // Names are the environment variables themselves, so error messages can quote them directly.
 const envSchema = z.object({
   PORT: port.default(8000),
-  HOST: z.string().trim().min(1).default('0.0.0.0'),
-  MANAGEMENT_PORT: port.optional(),
+  // Loopback unless told otherwise; the image sets HOST=0.0.0.0 (a container's port is
+  // published by the runtime), compose and the chart also MANAGEMENT_HOST.
+  HOST: z.string().trim().min(1).default('127.0.0.1'),
+  MANAGEMENT_PORT: port.default(9464),
+  MANAGEMENT_HOST: z.string().trim().min(1).default('127.0.0.1'),
   // The simulated provider as an OpenAI-compatible API on its own port (http/provider-api.ts),
   // for agent services in other processes; its requests never count in this service's metrics.
   PROVIDER_PORT: port.optional(),
@@ -183,11 +291,15 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   API_KEYS: apiKeyList.optional(),
   DEMO_MODE: booleanFlag.default(false),
+  DEMO_MODE_ALLOW_PUBLIC: booleanFlag.default(false),
   AUTH_FAILURE_RPS: z.coerce.number().positive().default(0.5),
   AUTH_FAILURE_BURST: positiveInt.default(20),
   ADMIN_TOKEN: z
     .string()
-    .min(8, 'must be at least 8 characters (or unset to disable /admin)')
+    .superRefine((token, ctx) => {
+      const weakness = adminTokenWeakness(token);
+      if (weakness) ctx.addIssue({ code: 'custom', message: weakness });
+    })
     .optional(),
   RATE_LIMIT_FREE_RPS: z.coerce.number().positive().default(5),
   RATE_LIMIT_FREE_BURST: positiveInt.default(10),
@@ -196,10 +308,19 @@ const envSchema = z.object({
   BODY_LIMIT_BYTES: positiveInt.max(16 * 1024 * 1024).default(64 * 1024),
   RUN_TIMEOUT_MS: positiveInt.default(30_000),
   MAX_CONCURRENT_RUNS: positiveInt.default(64),
+  // One key holds at most half (pro) or a quarter (free) of MAX_CONCURRENT_RUNS.
+  RUN_CONCURRENCY_FREE: positiveInt.default(16),
+  RUN_CONCURRENCY_PRO: positiveInt.default(32),
+  METRICS_CACHE_MS: nonNegativeInt.max(60_000).default(1_000),
   HTTP_HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
   HTTP_REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
+  HTTP_BODY_TIMEOUT_MS: positiveInt.default(10_000),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: positiveInt.default(5_000),
   MAX_CONNECTIONS: positiveInt.default(1024),
+  // A quarter of MAX_CONNECTIONS: one address (one host, or everyone behind one NAT) cannot
+  // fill the listener.
+  MAX_CONNECTIONS_PER_ADDRESS: positiveInt.default(256),
+  TRUSTED_PROXIES: addressList.default([]),
   RETENTION_MAX_AGE_HOURS: z.coerce.number().positive().default(168),
   RETENTION_MAX_BYTES: positiveInt.min(1024 * 1024).default(512 * 1024 * 1024),
   RETENTION_INTERVAL_MS: positiveInt.default(60_000),
@@ -264,6 +385,57 @@ function redact(secret: string): string {
   return secret.length <= 4 ? '****' : `${secret.slice(0, 2)}…${secret.slice(-1)}`;
 }
 
+type Env = z.output<typeof envSchema>;
+
+/** Ports, timeouts and connection limits that only make sense together; the demo keys' host. */
+function listenerProblems(e: Env): string[] {
+  const problems: string[] = [];
+  if (e.MANAGEMENT_PORT !== 0 && e.MANAGEMENT_PORT === e.PORT) {
+    problems.push('MANAGEMENT_PORT: must differ from PORT');
+  }
+  if (e.PROVIDER_PORT !== undefined && e.PROVIDER_API_KEY === undefined) {
+    problems.push('PROVIDER_API_KEY: must be set when PROVIDER_PORT is (its callers send it)');
+  }
+  if (e.PROVIDER_PORT && [e.PORT, e.MANAGEMENT_PORT].includes(e.PROVIDER_PORT)) {
+    problems.push('PROVIDER_PORT: must differ from PORT and MANAGEMENT_PORT');
+  }
+  for (const name of ['HTTP_HEADERS_TIMEOUT_MS', 'HTTP_BODY_TIMEOUT_MS'] as const) {
+    if (e[name] > e.HTTP_REQUEST_TIMEOUT_MS) {
+      problems.push(`${name}: must not be longer than HTTP_REQUEST_TIMEOUT_MS`);
+    }
+  }
+  if (e.MAX_CONNECTIONS_PER_ADDRESS > e.MAX_CONNECTIONS) {
+    problems.push('MAX_CONNECTIONS_PER_ADDRESS: must not be more than MAX_CONNECTIONS');
+  }
+  if (e.DEMO_MODE && !isLoopbackHost(e.HOST) && !e.DEMO_MODE_ALLOW_PUBLIC) {
+    problems.push(
+      `DEMO_MODE: the public demo keys would be accepted on ${e.HOST}, reachable from other machines; listen on 127.0.0.1, or set DEMO_MODE_ALLOW_PUBLIC=true where only this host reaches the port (compose publishes it on 127.0.0.1)`,
+    );
+  }
+  return problems;
+}
+
+/** Keys that can be guessed, an admin token that is also a key. */
+function credentialProblems(e: Env, apiKeys: readonly ApiKeyEntry[]): string[] {
+  const problems: string[] = [];
+  if (e.API_KEYS === undefined && !e.DEMO_MODE) {
+    problems.push(
+      'API_KEYS: not set; `make configure` generates keys into .env (or set DEMO_MODE=true for the demo keys)',
+    );
+  }
+  for (const { key } of e.API_KEYS ?? []) {
+    const weakness =
+      key.length < MIN_API_KEY_LENGTH
+        ? `is shorter than ${MIN_API_KEY_LENGTH} characters`
+        : secretWeakness(key);
+    if (weakness) problems.push(`API_KEYS: key "${redact(key)}" ${weakness}`);
+  }
+  if (e.ADMIN_TOKEN !== undefined && apiKeys.some(({ key }) => key === e.ADMIN_TOKEN)) {
+    problems.push('ADMIN_TOKEN: must not be one of the API_KEYS');
+  }
+  return problems;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // An empty variable means "not set": `FOO=` in a .env file must not turn into a bad value.
   const present = Object.fromEntries(
@@ -276,19 +448,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const e = parsed.data;
-  const problems: string[] = [];
-  if (e.MANAGEMENT_PORT !== undefined && e.MANAGEMENT_PORT !== 0 && e.MANAGEMENT_PORT === e.PORT) {
-    problems.push('MANAGEMENT_PORT: must differ from PORT (or be unset to serve both on PORT)');
-  }
-  if (e.PROVIDER_PORT !== undefined && e.PROVIDER_API_KEY === undefined) {
-    problems.push('PROVIDER_API_KEY: must be set when PROVIDER_PORT is (its callers send it)');
-  }
-  if (e.PROVIDER_PORT && [e.PORT, e.MANAGEMENT_PORT].includes(e.PROVIDER_PORT)) {
-    problems.push('PROVIDER_PORT: must differ from PORT and MANAGEMENT_PORT');
-  }
-  if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) {
-    problems.push('HTTP_HEADERS_TIMEOUT_MS: must not be longer than HTTP_REQUEST_TIMEOUT_MS');
-  }
+  const demoKeys = e.DEMO_MODE ? apiKeyList.parse(DEMO_API_KEYS) : [];
+  const apiKeys = [...(e.API_KEYS ?? []), ...demoKeys];
+  const problems = [...listenerProblems(e), ...credentialProblems(e, apiKeys)];
   if (e.TELEMETRY_SHUTDOWN_TIMEOUT_MS >= e.SHUTDOWN_GRACE_MS) {
     problems.push('TELEMETRY_SHUTDOWN_TIMEOUT_MS: must be shorter than SHUTDOWN_GRACE_MS');
   }
@@ -298,23 +460,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'SHUTDOWN_DELAY_MS: with TELEMETRY_SHUTDOWN_TIMEOUT_MS it must leave a drain window of at least 2 s (plus 250 ms) within SHUTDOWN_GRACE_MS',
     );
   }
-  if (e.API_KEYS === undefined && !e.DEMO_MODE) {
-    problems.push(
-      'API_KEYS: not set; `make configure` generates keys into .env (or set DEMO_MODE=true for the demo keys)',
-    );
-  }
-  for (const { key } of e.API_KEYS ?? []) {
-    if (key.length < MIN_API_KEY_LENGTH) {
-      problems.push(
-        `API_KEYS: key "${redact(key)}" is shorter than ${MIN_API_KEY_LENGTH} characters`,
-      );
-    }
-  }
-  const demoKeys = e.DEMO_MODE ? apiKeyList.parse(DEMO_API_KEYS) : [];
-  const apiKeys = [...(e.API_KEYS ?? []), ...demoKeys];
-  if (e.ADMIN_TOKEN !== undefined && apiKeys.some(({ key }) => key === e.ADMIN_TOKEN)) {
-    problems.push('ADMIN_TOKEN: must not be one of the API_KEYS');
-  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -322,6 +467,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     managementPort: e.MANAGEMENT_PORT,
     provider: { port: e.PROVIDER_PORT, apiKey: e.PROVIDER_API_KEY },
+    managementHost: e.MANAGEMENT_HOST,
     dataDir: e.DATA_DIR,
     logLevel: e.LOG_LEVEL,
     apiKeys,
@@ -335,11 +481,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     runTimeoutMs: e.RUN_TIMEOUT_MS,
     maxConcurrentRuns: e.MAX_CONCURRENT_RUNS,
+    runConcurrencyPerKey: { free: e.RUN_CONCURRENCY_FREE, pro: e.RUN_CONCURRENCY_PRO },
+    metricsCacheMs: e.METRICS_CACHE_MS,
     http: {
       headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
       requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      bodyTimeoutMs: e.HTTP_BODY_TIMEOUT_MS,
       keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
       maxConnections: e.MAX_CONNECTIONS,
+      maxConnectionsPerAddress: e.MAX_CONNECTIONS_PER_ADDRESS,
+      trustedProxies: e.TRUSTED_PROXIES,
     },
     retention: {
       maxAgeHours: e.RETENTION_MAX_AGE_HOURS,

@@ -1,7 +1,7 @@
 // Health checks behind /health, /health/ready and the health_check_status gauges. A timer runs
 // them every HEALTH_CHECK_INTERVAL_MS so the gauges stay current without anyone calling /health.
 import { statfs } from 'node:fs/promises';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, type ELDHistogram } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import type { CircuitBreaker } from './agent/circuit-breaker';
 import type { RunStore } from './agent/storage';
@@ -30,7 +30,9 @@ const errorMessage = (error: unknown) => (error instanceof Error ? error.message
 
 export class HealthMonitor {
   private timer: NodeJS.Timeout | undefined;
-  private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  // Made by start() and kept until stop(): a monitor that is never started would only wait
+  // for the garbage collector, its handle still open.
+  private loopDelay: ELDHistogram | undefined;
   private lastLoopLagMs = 0;
   private readonly gauges: Record<HealthCheckName, { set(value: number): void }> = {
     database: metrics.healthCheckStatus.labels('database'),
@@ -51,6 +53,7 @@ export class HealthMonitor {
   ) {}
 
   start(): void {
+    this.loopDelay ??= monitorEventLoopDelay({ resolution: 10 });
     this.loopDelay.enable();
     const tick = () => {
       this.sampleEventLoop();
@@ -65,7 +68,7 @@ export class HealthMonitor {
 
   stop(): void {
     clearInterval(this.timer);
-    this.loopDelay.disable();
+    this.loopDelay?.disable();
   }
 
   /** Readiness: the database answers and the service is not shutting down. */
@@ -152,6 +155,7 @@ export class HealthMonitor {
 
   private sampleEventLoop(): void {
     // p99 of the event-loop delay since the last sample: one slow tick in an interval shows.
+    if (this.loopDelay === undefined) return;
     if (this.loopDelay.count > 0) this.lastLoopLagMs = this.loopDelay.percentile(99) / 1e6;
     this.loopDelay.reset();
   }

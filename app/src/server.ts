@@ -1,8 +1,8 @@
-// The entry point: listens on PORT (and MANAGEMENT_PORT, PROVIDER_PORT when set) and shuts down
-// on SIGTERM or SIGINT within SHUTDOWN_GRACE_MS: readiness fails at once, new runs are refused,
-// in-flight requests finish or, when the drain window is nearly over, are cancelled with a 503
-// (runs are stored as `cancelled`), telemetry is flushed under its own time limit, then the
-// process exits 0.
+// The entry point: listens on PORT (the API) and MANAGEMENT_PORT (/metrics, /health*, /admin/*),
+// each on its own host (and on PROVIDER_PORT when set), and shuts down on SIGTERM or SIGINT within SHUTDOWN_GRACE_MS: readiness
+// fails at once, new runs are refused and bodies still arriving answered 503, in-flight requests
+// finish or, when the drain window is nearly over, are cancelled with a 503 (runs are stored as
+// `cancelled`), telemetry is flushed under its own time limit, then the process exits 0.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -110,12 +110,14 @@ async function main(): Promise<void> {
   services.retention.start();
   void services.retention.sweep();
   const apps = createApps(services);
-  const servers = [await listen(apps.api, config.port, config.host, config.http)];
-  const listening: Record<string, string> = { api: address(servers[0]!) };
-  if (apps.management && config.managementPort !== undefined) {
-    servers.push(await listen(apps.management, config.managementPort, config.host, config.http));
-    listening.management = address(servers.at(-1)!);
-  }
+  const servers = [
+    await listen(apps.api, config.port, config.host, config.http),
+    await listen(apps.management, config.managementPort, config.managementHost, config.http),
+  ];
+  const listening: Record<string, string> = {
+    api: address(servers[0]!),
+    management: address(servers[1]!),
+  };
   if (apps.provider && config.provider.port !== undefined) {
     servers.push(await listen(apps.provider, config.provider.port, config.host, config.http));
     listening.provider = address(servers.at(-1)!);

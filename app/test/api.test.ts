@@ -4,7 +4,7 @@ import { AGENT_NAMES, MODELS } from '../src/agent/catalog';
 import { planLength } from '../src/agent/runner';
 import type { RunRecord } from '../src/agent/run';
 import { appPerTest, buildApp, FREE_KEY, PRO_KEY } from './support/app';
-import { getWithKey, postRun, scrape } from './support/http';
+import { getWithKey, postRun, scrape, scrapeText } from './support/http';
 import { delta } from './support/metrics';
 
 describe('agent API', () => {
@@ -121,7 +121,7 @@ describe('agent API', () => {
     it('answers 504 when the run outlasts RUN_TIMEOUT_MS, and stores it as timed out', async () => {
       const slow = buildApp({ LLM_LATENCY_SCALE: '1', RUN_TIMEOUT_MS: '50' });
       try {
-        const before = await scrape(slow.app);
+        const before = await scrape(slow.ops);
         const res = await postRun(slow.app, 'research', PRO_KEY)
           .send({ input: 'a long question' })
           .expect(504);
@@ -132,7 +132,7 @@ describe('agent API', () => {
         );
         assert.equal(stored.body.status, 'timeout');
         assert.match(stored.body.error, /within 50 ms/);
-        const after = await scrape(slow.app);
+        const after = await scrape(slow.ops);
         const labels = { agent: 'research', tier: 'pro', status: 'timeout' };
         assert.equal(delta(after, before, 'agent_runs_total', labels), 1);
       } finally {
@@ -167,12 +167,12 @@ describe('agent API', () => {
 
   describe('health endpoints', () => {
     it('GET /health/live answers 200', async () => {
-      const res = await request(t.app).get('/health/live').expect(200);
+      const res = await request(t.ops).get('/health/live').expect(200);
       assert.deepEqual(res.body, { status: 'ok' });
     });
 
     it('GET /health/ready answers 200 with its checks', async () => {
-      const res = await request(t.app).get('/health/ready').expect(200);
+      const res = await request(t.ops).get('/health/ready').expect(200);
       assert.equal(res.body.status, 'ready');
       assert.equal(res.body.checks.database.status, 'ok');
       assert.equal(res.body.checks.shutdown.status, 'ok');
@@ -180,13 +180,13 @@ describe('agent API', () => {
 
     it('GET /health/ready answers 503 naming the check once shutting down', async () => {
       t.services.lifecycle.shuttingDown = true;
-      const res = await request(t.app).get('/health/ready').expect(503);
+      const res = await request(t.ops).get('/health/ready').expect(503);
       assert.equal(res.body.status, 'not_ready');
       assert.deepEqual(res.body.checks.shutdown, { status: 'fail', detail: 'shutting down' });
     });
 
     it('GET /health reports every check and healthy', async () => {
-      const res = await request(t.app).get('/health').expect(200);
+      const res = await request(t.ops).get('/health').expect(200);
       assert.equal(res.body.status, 'healthy');
       assert.deepEqual(Object.keys(res.body.checks).sort(), [
         'database',
@@ -204,7 +204,7 @@ describe('agent API', () => {
     it('GET /health is degraded when a non-essential check fails', async () => {
       const strict = buildApp({ HEALTH_DISK_MIN_FREE_RATIO: '1' });
       try {
-        const res = await request(strict.app).get('/health').expect(200);
+        const res = await request(strict.ops).get('/health').expect(200);
         assert.equal(res.body.status, 'degraded');
         assert.equal(res.body.checks.disk.status, 'fail');
       } finally {
@@ -213,19 +213,38 @@ describe('agent API', () => {
     });
   });
 
-  describe('MANAGEMENT_PORT', () => {
-    it('moves /metrics, /health* and /admin/* off the API application', async () => {
-      const split = buildApp({ MANAGEMENT_PORT: '9464' });
+  describe('the management listener', () => {
+    it('serves /metrics, /health* and /admin/* by default, and the API port does not', async () => {
+      const t = buildApp();
       try {
-        assert.ok(split.management);
-        await request(split.app).get('/metrics').expect(404);
-        await request(split.app).get('/health/ready').expect(404);
-        await request(split.app).get('/admin/chaos').expect(404);
-        await getWithKey(split.app, '/v1/agents', PRO_KEY).expect(200);
-        await request(split.management).get('/health/ready').expect(200);
-        await getWithKey(split.management, '/v1/agents', PRO_KEY).expect(404);
+        assert.ok(t.management, 'no management application by default');
+        for (const path of [
+          '/metrics',
+          '/health',
+          '/health/ready',
+          '/health/live',
+          '/admin/chaos',
+        ]) {
+          await request(t.app).get(path).expect(404);
+        }
+        await getWithKey(t.app, '/v1/agents', PRO_KEY).expect(200);
+        await request(t.management).get('/health/ready').expect(200);
+        await getWithKey(t.management, '/v1/agents', PRO_KEY).expect(404);
       } finally {
-        split.close();
+        t.close();
+      }
+    });
+
+    it('renders /metrics at most about once a second (METRICS_CACHE_MS)', async () => {
+      const t = buildApp({ METRICS_CACHE_MS: '1000' });
+      try {
+        const first = (await scrapeText(t.ops)).text;
+        await getWithKey(t.app, '/v1/agents', PRO_KEY).expect(200);
+        assert.equal((await scrapeText(t.ops)).text, first);
+        await new Promise((resolve) => setTimeout(resolve, 1100));
+        assert.notEqual((await scrapeText(t.ops)).text, first);
+      } finally {
+        t.close();
       }
     });
   });

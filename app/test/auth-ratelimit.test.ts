@@ -9,26 +9,26 @@ describe('API keys', () => {
   const t = appPerSuite();
 
   it('no key → 401 counted as missing_key', async () => {
-    const before = await scrape(t.app);
+    const before = await scrape(t.ops);
     const res = await request(t.app).get('/v1/agents').expect(401);
     assert.match(res.headers['content-type']!, /^application\/problem\+json/);
     assert.equal(res.headers['www-authenticate'], 'ApiKey header="X-API-Key"');
     assert.match(res.body.detail, /X-API-Key/);
-    const after = await scrape(t.app);
+    const after = await scrape(t.ops);
     const grown = (reason: string) => delta(after, before, 'auth_failures_total', { reason });
     assert.equal(grown('missing_key'), 1);
     assert.equal(grown('invalid_key'), 0);
   });
 
   it('a wrong key → 401 counted as invalid_key, on every API route', async () => {
-    const before = await scrape(t.app);
+    const before = await scrape(t.ops);
     await request(t.app).get('/v1/agents').set('X-API-Key', 'sk-guess').expect(401);
     await postRun(t.app, 'research', `${PRO_KEY}x`).send({ input: 'hi' }).expect(401);
     await request(t.app)
       .get('/v1/runs/00000000-0000-4000-8000-000000000000')
       .set('X-API-Key', 'x'.repeat(5000))
       .expect(401);
-    const after = await scrape(t.app);
+    const after = await scrape(t.ops);
     assert.equal(delta(after, before, 'auth_failures_total', { reason: 'invalid_key' }), 3);
   });
 
@@ -43,15 +43,15 @@ describe('API keys', () => {
       await request(t.app)[method]('/v1/runs/abc').expect(401);
     }
     for (const method of ['post', 'options', 'patch'] as const) {
-      const res = await request(t.app)[method]('/admin/chaos').expect(401);
+      const res = await request(t.ops)[method]('/admin/chaos').expect(401);
       assert.equal(res.headers.allow, undefined);
-      await request(t.app)[method]('/admin/chaos/latency').expect(401);
+      await request(t.ops)[method]('/admin/chaos/latency').expect(401);
     }
-    await request(t.app).put('/admin/chaos/nope').send({ ttl_seconds: 1 }).expect(401);
+    await request(t.ops).put('/admin/chaos/nope').send({ ttl_seconds: 1 }).expect(401);
     // With the token, the same requests reach the lookups.
     const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
-    await request(t.app).options('/admin/chaos').set(admin).expect(204);
-    await request(t.app).put('/admin/chaos/nope').set(admin).send({ ttl_seconds: 1 }).expect(404);
+    await request(t.ops).options('/admin/chaos').set(admin).expect(204);
+    await request(t.ops).put('/admin/chaos/nope').set(admin).send({ ttl_seconds: 1 }).expect(404);
     const known = await postRun(t.app, 'nope', PRO_KEY).send({ input: 'hi' }).expect(404);
     assert.match(known.text, /research/);
   });
@@ -68,7 +68,7 @@ describe('failed authentication attempts', () => {
   const t = appPerSuite({ AUTH_FAILURE_BURST: '5', AUTH_FAILURE_RPS: '0.1' });
 
   it('are throttled per address (429, Retry-After), still counted, never blocking a valid key', async () => {
-    const before = await scrape(t.app);
+    const before = await scrape(t.ops);
     const statuses: number[] = [];
     for (let i = 0; i < 12; i++) {
       const res = await request(t.app).get('/v1/agents').set('X-API-Key', `guess-${i}`);
@@ -80,13 +80,13 @@ describe('failed authentication attempts', () => {
     }
     assert.deepEqual(statuses, [...Array(5).fill(401), ...Array(7).fill(429)]);
     await request(t.app).get('/v1/agents').expect(429);
-    await request(t.app)
+    await request(t.ops)
       .get('/admin/chaos')
       .set('Authorization', 'Bearer not-the-token')
       .expect(429);
     // The same address, with a valid key: served.
     await getWithKey(t.app, '/v1/agents', PRO_KEY).expect(200);
-    const after = await scrape(t.app);
+    const after = await scrape(t.ops);
     const grown = (reason: string) => delta(after, before, 'auth_failures_total', { reason });
     assert.equal(grown('invalid_key'), 5);
     assert.equal(grown('throttled'), 9);
@@ -115,7 +115,7 @@ describe('rate limits', () => {
   const t = appPerSuite({ RATE_LIMIT_FREE_RPS: '0.01', RATE_LIMIT_FREE_BURST: '3' });
 
   it('over the tier rate → 429 with Retry-After; counted per tier and as rejected runs', async () => {
-    const before = await scrape(t.app);
+    const before = await scrape(t.ops);
     for (let i = 0; i < 3; i++) {
       await getWithKey(t.app, '/v1/agents', FREE_KEY).expect(200);
     }
@@ -131,7 +131,7 @@ describe('rate limits', () => {
     // The pro key has its own bucket.
     await getWithKey(t.app, '/v1/agents', PRO_KEY).expect(200);
 
-    const after = await scrape(t.app);
+    const after = await scrape(t.ops);
     assertGrowth(after, before, {
       'rate_limit_rejections_total{tier="free"}': 1,
       'rate_limit_rejections_total{tier="pro"}': 0,
@@ -149,7 +149,7 @@ describe('concurrent runs', () => {
     postRun(t.app, 'support', PRO_KEY).send({ input, model: 'sim-small' });
 
   it('past MAX_CONCURRENT_RUNS → 503 with Retry-After, counted; the cap is a gauge', async () => {
-    const before = await scrape(t.app);
+    const before = await scrape(t.ops);
     const slow = [run('first slow run'), run('second slow run')].map((r) => r.then((res) => res));
     await new Promise((resolve) => setTimeout(resolve, 100));
     const refused = await run('one too many');
@@ -162,7 +162,7 @@ describe('concurrent runs', () => {
       [201, 201],
     );
     await run('after the others').expect(201);
-    const after = await scrape(t.app);
+    const after = await scrape(t.ops);
     assert.equal(valueOf(after, 'agent_runs_concurrency_limit', {}), 2);
     assert.equal(delta(after, before, 'agent_runs_rejected_total', { reason: 'overloaded' }), 1);
   });

@@ -24,7 +24,7 @@ describe('bad input', () => {
   let atStart: Awaited<ReturnType<typeof scrape>>;
   before(async () => {
     t = buildApp({ BODY_LIMIT_BYTES: '1024' });
-    atStart = await scrape(t.app);
+    atStart = await scrape(t.ops);
   });
   after(() => t.close());
 
@@ -132,14 +132,15 @@ describe('bad input', () => {
   });
 
   it('unknown routes → 404 under the one route label "unmatched"', async () => {
-    const before = await scrape(t.app);
+    const before = await scrape(t.ops);
     const paths = ['/nope', '/v1/agent', '/v1/agents/research/runs/extra', '/users/alice'];
     for (const path of paths) {
-      const res = await request(t.app).get(path);
+      // Under /v1 the key comes first: without one, any path there is a 401.
+      const res = await request(t.app).get(path).set('X-API-Key', PRO_KEY);
       assertProblem(res, 404, 'not-found');
       assert.equal(res.body.instance, path);
     }
-    const after = await scrape(t.app);
+    const after = await scrape(t.ops);
     const unmatched = { method: 'GET', route: 'unmatched', status_code: '404' };
     assert.equal(delta(after, before, 'http_requests_total', unmatched), paths.length);
     const routes = new Set(
@@ -149,22 +150,22 @@ describe('bad input', () => {
   });
 
   it('unknown methods are bounded too: label _OTHER', async () => {
-    const before = await scrape(t.app);
+    const before = await scrape(t.ops);
     await request(t.app)['propfind']('/somewhere').expect(404);
-    const after = await scrape(t.app);
+    const after = await scrape(t.ops);
     const labels = { method: '_OTHER', route: 'unmatched', status_code: '404' };
     assert.equal(delta(after, before, 'http_requests_total', labels), 1);
   });
 
   it('wrong method → 405 with Allow, counted under the route template', async () => {
-    const before = await scrape(t.app);
+    const before = await scrape(t.ops);
     const res = await request(t.app).delete('/v1/agents/research/runs').set('X-API-Key', PRO_KEY);
     assertProblem(res, 405, 'method-not-allowed');
     assert.equal(res.headers.allow, 'POST, OPTIONS');
     const get = await request(t.app).post('/v1/agents').set('X-API-Key', PRO_KEY);
     assertProblem(get, 405, 'method-not-allowed');
     assert.equal(get.headers.allow, 'GET, HEAD, OPTIONS');
-    const after = await scrape(t.app);
+    const after = await scrape(t.ops);
     const labels = { method: 'DELETE', route: '/v1/agents/:agent/runs', status_code: '405' };
     assert.equal(delta(after, before, 'http_requests_total', labels), 1);
   });
@@ -180,7 +181,7 @@ describe('bad input', () => {
   });
 
   it('answered none of these client mistakes with a 5xx', async () => {
-    const after = await scrape(t.app);
+    const after = await scrape(t.ops);
     const serverErrors = after.filter(
       (s) => s.name === 'http_requests_total' && s.labels.status_code!.startsWith('5'),
     );

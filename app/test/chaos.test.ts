@@ -11,10 +11,10 @@ function admin(t: TestApp) {
   const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
   return {
     put: (fault: string, body: object) =>
-      request(t.app).put(`/admin/chaos/${fault}`).set(auth).send(body),
-    get: () => request(t.app).get('/admin/chaos').set(auth),
+      request(t.ops).put(`/admin/chaos/${fault}`).set(auth).send(body),
+    get: () => request(t.ops).get('/admin/chaos').set(auth),
     clear: (fault?: string) =>
-      request(t.app)
+      request(t.ops)
         .delete(fault ? `/admin/chaos/${fault}` : '/admin/chaos')
         .set(auth),
   };
@@ -28,13 +28,13 @@ describe('/admin/chaos', () => {
     it('does not exist: 404 under the unmatched label', async () => {
       const t = buildApp({ ADMIN_TOKEN: '' });
       try {
-        const before = await scrape(t.app);
-        await request(t.app)
+        const before = await scrape(t.ops);
+        await request(t.ops)
           .get('/admin/chaos')
           .set('Authorization', 'Bearer anything')
           .expect(404);
-        await request(t.app).put('/admin/chaos/llm_outage').send({ ttl_seconds: 5 }).expect(404);
-        const after = await scrape(t.app);
+        await request(t.ops).put('/admin/chaos/llm_outage').send({ ttl_seconds: 5 }).expect(404);
+        const after = await scrape(t.ops);
         assertGrowth(after, before, {
           'http_requests_total{method="GET",route="unmatched",status_code="404"}': 1,
         });
@@ -49,16 +49,16 @@ describe('/admin/chaos', () => {
     const t = appPerTest({ CIRCUIT_FAILURE_THRESHOLD: '2', CIRCUIT_RESET_TIMEOUT_MS: '60000' });
 
     it('refuses a wrong or missing token with 401 and counts it', async () => {
-      const before = await scrape(t.app);
-      const wrong = await request(t.app)
+      const before = await scrape(t.ops);
+      const wrong = await request(t.ops)
         .put('/admin/chaos/llm_outage')
         .set('Authorization', `Bearer ${ADMIN_TOKEN}x`)
         .send({ ttl_seconds: 60 })
         .expect(401);
       assert.equal(wrong.headers['www-authenticate'], 'Bearer realm="admin"');
-      await request(t.app).get('/admin/chaos').expect(401);
-      await request(t.app).delete('/admin/chaos').set('Authorization', ADMIN_TOKEN).expect(401);
-      const after = await scrape(t.app);
+      await request(t.ops).get('/admin/chaos').expect(401);
+      await request(t.ops).delete('/admin/chaos').set('Authorization', ADMIN_TOKEN).expect(401);
+      const after = await scrape(t.ops);
       assertGrowth(after, before, {
         'auth_failures_total{reason="invalid_admin_token"}': 3,
       });
@@ -120,7 +120,7 @@ describe('/admin/chaos', () => {
       const res = await getWithKey(t.app, '/v1/agents', PRO_KEY).expect(500);
       assert.equal(res.body.type, 'tag:agent-service.local,2026:problem:injected-fault');
       await run(t).expect(500);
-      await request(t.app).get('/health/ready').expect(200);
+      await request(t.ops).get('/health/ready').expect(200);
       await admin(t).put('error_ratio', { value: 0, ttl_seconds: 60 }).expect(200);
       await getWithKey(t.app, '/v1/agents', PRO_KEY).expect(200);
     });
@@ -147,7 +147,7 @@ describe('/admin/chaos', () => {
     });
 
     it('llm_outage fails runs with 502, then the open circuit fails them fast with 503', async () => {
-      const before = await scrape(t.app);
+      const before = await scrape(t.ops);
       await admin(t).put('llm_outage', { ttl_seconds: 60 }).expect(200);
       const first = await run(t).expect(502);
       assert.equal(first.body.type, 'tag:agent-service.local,2026:problem:llm-provider-error');
@@ -164,11 +164,11 @@ describe('/admin/chaos', () => {
       const retryAfter = Number(refused.headers['retry-after']);
       assert.ok(retryAfter >= 1 && retryAfter <= 60, `${retryAfter}`);
 
-      const health = await request(t.app).get('/health').expect(200);
+      const health = await request(t.ops).get('/health').expect(200);
       assert.equal(health.body.status, 'degraded');
       assert.deepEqual(health.body.checks.llm_provider, { status: 'fail', circuit: 'open' });
 
-      const after = await scrape(t.app);
+      const after = await scrape(t.ops);
       const llm = { provider: 'simulated', model: 'sim-large' };
       assert.equal(delta(after, before, 'llm_requests_total', { ...llm, status: 'error' }), 2);
       assert.equal(
@@ -185,40 +185,40 @@ describe('/admin/chaos', () => {
 
     it('db_outage: readiness 503 naming the database, runs fail cleanly with 503', async () => {
       const created = await run(t).expect(201);
-      const before = await scrape(t.app);
+      const before = await scrape(t.ops);
       await admin(t).put('db_outage', { ttl_seconds: 60 }).expect(200);
 
-      const ready = await request(t.app).get('/health/ready').expect(503);
+      const ready = await request(t.ops).get('/health/ready').expect(503);
       assert.equal(ready.body.checks.database.status, 'fail');
       assert.match(ready.body.checks.database.detail, /not open|finalized/);
-      const health = await request(t.app).get('/health').expect(503);
+      const health = await request(t.ops).get('/health').expect(503);
       assert.equal(health.body.status, 'unhealthy');
-      await request(t.app).get('/health/live').expect(200);
+      await request(t.ops).get('/health/live').expect(200);
 
       const failed = await run(t).expect(503);
       assert.equal(failed.body.type, 'tag:agent-service.local,2026:problem:database-unavailable');
       assert.doesNotMatch(JSON.stringify(failed.body), /sqlite|finalized|stack/i);
       await getWithKey(t.app, `/v1/runs/${created.body.id}`, PRO_KEY).expect(503);
 
-      const after = await scrape(t.app);
+      const after = await scrape(t.ops);
       assert.equal(delta(after, before, 'db_errors_total', { operation: 'insert_run' }), 1);
       assert.equal(delta(after, before, 'db_errors_total', { operation: 'get_run' }), 1);
       assert.ok(delta(after, before, 'db_errors_total', { operation: 'ping' }) >= 2);
       assert.equal(valueOf(after, 'health_check_status', { check: 'database' }), 0);
 
       await admin(t).clear('db_outage').expect(204);
-      await request(t.app).get('/health/ready').expect(200);
+      await request(t.ops).get('/health/ready').expect(200);
       await getWithKey(t.app, `/v1/runs/${created.body.id}`, PRO_KEY).expect(200);
     });
 
     it('a fault ends by itself when its ttl runs out', async () => {
       await admin(t).put('db_outage', { ttl_seconds: 0.3 }).expect(200);
-      await request(t.app).get('/health/ready').expect(503);
+      await request(t.ops).get('/health/ready').expect(503);
       const deadline = Date.now() + 5000;
       let status = 503;
       while (status !== 200 && Date.now() < deadline) {
         await sleep(100);
-        status = (await request(t.app).get('/health/ready')).status;
+        status = (await request(t.ops).get('/health/ready')).status;
       }
       assert.equal(status, 200);
       assert.deepEqual((await admin(t).get()).body.faults, []);

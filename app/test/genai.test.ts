@@ -35,7 +35,7 @@ async function run(t: TestApp, agent: string, body: object, key = PRO_KEY, trace
 }
 
 async function setFault(t: TestApp, fault: string, value?: number) {
-  await request(t.app)
+  await request(t.ops)
     .put(`/admin/chaos/${fault}`)
     .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
     .send({ value, ttl_seconds: 60 })
@@ -59,10 +59,10 @@ describe('GenAI conventions, cost and LLM faults', () => {
   });
 
   it('serves the two gen_ai_client_* histograms with the advised buckets, from the start', async () => {
-    const { text } = await scrapeText(t.app);
+    const { text } = await scrapeText(t.ops);
     assert.match(text, /^# TYPE gen_ai_client_token_usage histogram$/m);
     assert.match(text, /^# TYPE gen_ai_client_operation_duration_seconds histogram$/m);
-    const samples = await scrape(t.app);
+    const samples = await scrape(t.ops);
     // Written out as gen-ai-metrics.md states them, not derived like the module's.
     assert.deepEqual(
       bucketBounds(samples, 'gen_ai_client_token_usage'),
@@ -82,10 +82,10 @@ describe('GenAI conventions, cost and LLM faults', () => {
   });
 
   it('counts a run in tokens, duration, cost by agent and tokens per run', async () => {
-    const before = await scrape(t.app);
+    const before = await scrape(t.ops);
     const res = await run(t, 'support', { input: 'How do invoices work?' }, FREE_KEY);
     assert.equal(res.status, 201);
-    const after = await scrape(t.app);
+    const after = await scrape(t.ops);
     const record = res.body as RunRecord;
     const calls = record.steps.filter((s): s is LlmStep => s.type === 'llm').length;
     const input = chat('sim-small', { gen_ai_token_type: 'input' });
@@ -118,10 +118,10 @@ describe('GenAI conventions, cost and LLM faults', () => {
 
   it('labels failed calls with error_type and marks their spans with error.type', async () => {
     await setFault(t, 'llm_outage');
-    const before = await scrape(t.app);
+    const before = await scrape(t.ops);
     const { header, traceId } = newTraceparent();
     assert.equal((await run(t, 'research', { input: 'down?' }, PRO_KEY, header)).status, 502);
-    const after = await scrape(t.app);
+    const after = await scrape(t.ops);
     const failed = chat('sim-large', { error_type: 'unavailable' });
     assert.equal(delta(after, before, 'gen_ai_client_operation_duration_seconds_count', failed), 1);
     const spans = await waitForSpans(traceId, (f) => f.some((s) => s.kind === SPAN_KIND.server));
@@ -135,7 +135,7 @@ describe('GenAI conventions, cost and LLM faults', () => {
       (await run(t, 'analyst', { input: 'exemplar please' }, PRO_KEY, header)).status,
       201,
     );
-    const samples = await scrape(t.app);
+    const samples = await scrape(t.ops);
     for (const name of ['llm_request_duration_seconds_bucket', 'agent_run_tokens_bucket']) {
       assert.ok(
         samples.some((s) => s.name === name && s.exemplar?.labels.trace_id === traceId),
@@ -147,9 +147,9 @@ describe('GenAI conventions, cost and LLM faults', () => {
   it('counts what a cache hit saved, in tokens and dollars', async () => {
     const body = { input: 'Summarise the refund policy.' };
     const first = (await run(t, 'support', body)).body as RunRecord;
-    const before = await scrape(t.app);
+    const before = await scrape(t.ops);
     const second = (await run(t, 'support', body)).body as RunRecord;
-    const after = await scrape(t.app);
+    const after = await scrape(t.ops);
     assert.equal(second.cached, true);
     const llm = { provider: 'simulated', model: 'sim-small' };
     const saved = (type: string) =>
@@ -191,21 +191,21 @@ describe('GenAI conventions, cost and LLM faults', () => {
   });
 
   it('refuses a malformed conversation_id with 422 and runs nothing', async () => {
-    const before = await scrape(t.app);
+    const before = await scrape(t.ops);
     const res = await run(t, 'support', { input: 'hi', conversation_id: 'a b\n' });
     assert.equal(res.status, 422);
     assert.match(JSON.stringify(res.body), /conversation_id/);
-    const after = await scrape(t.app);
+    const after = await scrape(t.ops);
     const runs = { agent: 'support', tier: 'pro', status: 'success' };
     assert.equal(delta(after, before, 'agent_runs_total', runs), 0);
   });
 
   it(`runaway: a looping run makes ${RUNAWAY_LLM_STEPS} LLM calls, past the limit of 8`, async () => {
     await setFault(t, 'runaway', 1);
-    const before = await scrape(t.app);
+    const before = await scrape(t.ops);
     const res = await run(t, 'support', { input: 'loop on this' });
     assert.equal(res.status, 201);
-    const after = await scrape(t.app);
+    const after = await scrape(t.ops);
     const record = res.body as RunRecord;
     assert.equal(record.steps.filter((s) => s.type === 'llm').length, RUNAWAY_LLM_STEPS);
     assert.ok(RUNAWAY_LLM_STEPS > 8 && BUCKETS.runLlmCalls.includes(8), 'past a bucket boundary');

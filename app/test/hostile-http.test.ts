@@ -2,9 +2,11 @@
 // fuzz of malformed requests over raw sockets (issue 14, item 4 and the fuzz test): every answer
 // is a 4xx (or a 503) problem+json, counted, and the service is still ready afterwards.
 import assert from 'node:assert/strict';
-import type { Server } from 'node:http';
+import { Agent, request as httpRequest, type Server } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
+import supertest from 'supertest';
 import { createHttpServer } from '../src/http/listener';
 import { buildApp, PRO_KEY, type TestApp } from './support/app';
 import { scrape } from './support/http';
@@ -72,7 +74,11 @@ describe('hostile HTTP', function () {
   let server: Server;
   let port: number;
   before(async () => {
-    t = buildApp({ HTTP_HEADERS_TIMEOUT_MS: '1000', HTTP_REQUEST_TIMEOUT_MS: '2000' });
+    t = buildApp({
+      HTTP_HEADERS_TIMEOUT_MS: '1000',
+      HTTP_BODY_TIMEOUT_MS: '1000',
+      HTTP_REQUEST_TIMEOUT_MS: '2000',
+    });
     ({ server, port } = await serve(t));
   });
   after(async () => {
@@ -82,11 +88,11 @@ describe('hostile HTTP', function () {
   });
 
   it('answers what Node refuses before routing with problem+json, and counts it', async () => {
-    const before = await scrape(t.app);
+    const before = await scrape(t.ops);
     for (const { name, request, status } of PROTOCOL_CASES) {
       assertProblem(await rawRequest(port, request), status, name);
     }
-    const after = await scrape(t.app);
+    const after = await scrape(t.ops);
     const grown = (reason: string) =>
       delta(after, before, 'http_protocol_errors_total', { reason });
     assert.equal(grown('malformed'), 6);
@@ -101,6 +107,33 @@ describe('hostile HTTP', function () {
     assertProblem(res, 408, 'slow headers');
     // headersTimeout 1 s, checked every second.
     assert.ok(seconds < 4, `answered after ${seconds} s`);
+  });
+
+  it('keeps a keep-alive connection open after answers to requests without a body', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (path: string, headers: Record<string, string> = {}) =>
+      new Promise<{ status: number; reused: boolean }>((resolve, reject) => {
+        const req = httpRequest(`http://127.0.0.1:${port}${path}`, { agent, headers }, (res) => {
+          res.resume();
+          res.once('end', () => resolve({ status: res.statusCode!, reused: req.reusedSocket }));
+        });
+        req.once('error', reject);
+        req.end();
+      });
+    try {
+      for (const [path, headers, status] of [
+        ['/v1/agents', { 'x-api-key': PRO_KEY }, 200],
+        ['/nothing', {}, 404],
+        ['/v1/agents', {}, 401],
+      ] as const) {
+        assert.equal((await get(path, headers)).status, status);
+        // Past the reset an unread body would get (listener.ts, CLOSE_LINGER_MS).
+        await sleep(700);
+        assert.deepEqual(await get(path, headers), { status, reused: true }, path);
+      }
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('answers thousands of generated malformed requests with 4xx or 503 problem+json', async () => {
@@ -146,7 +179,7 @@ describe('hostile HTTP', function () {
         fc.constant(Buffer.alloc(0)),
       ),
     });
-    const before = await scrape(t.app);
+    const before = await scrape(t.ops);
     await fc.assert(
       fc.asyncProperty(fc.array(request, { minLength: 4, maxLength: 4 }), async (batch) => {
         // Four connections at a time: 2,000 requests in a few seconds.
@@ -176,13 +209,15 @@ describe('hostile HTTP', function () {
       }),
       { numRuns: 500 },
     );
-    const ready = await rawRequest(
+    // Still serving: the API on the fuzzed listener, readiness on the management application.
+    const agents = await rawRequest(
       port,
-      'GET /health/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+      `GET /v1/agents HTTP/1.1\r\nHost: x\r\nX-API-Key: ${PRO_KEY}\r\nConnection: close\r\n\r\n`,
     );
-    assert.equal(ready?.status, 200);
+    assert.equal(agents?.status, 200);
+    await supertest(t.ops).get('/health/ready').expect(200);
     // The registry is the process's: compare with before the fuzz, other tests make 500s.
-    const after = await scrape(t.app);
+    const after = await scrape(t.ops);
     const bugs = after.filter(
       (sample) =>
         sample.name === 'http_requests_total' &&

@@ -14,6 +14,9 @@ import {
   valueOf,
 } from './support/metrics';
 import { flushSpans, otlp } from './support/telemetry';
+import { Counter, Gauge, Histogram, Registry, type OpenMetricsContentType } from 'prom-client';
+import { renderOpenMetrics } from '../src/telemetry/exposition';
+import { metrics, metricsText, observeWithExemplar } from '../src/telemetry/metrics';
 
 // SPEC 4: every family, its type and its labels (histograms also carry `le` on _bucket).
 const CATALOG: { family: string; type: string; labels: string[] }[] = [
@@ -24,6 +27,9 @@ const CATALOG: { family: string; type: string; labels: string[] }[] = [
     labels: ['method', 'route', 'status_code'],
   },
   { family: 'http_requests_in_flight', type: 'gauge', labels: [] },
+  { family: 'http_protocol_errors', type: 'counter', labels: ['reason'] },
+  { family: 'http_connections_refused', type: 'counter', labels: ['reason'] },
+  { family: 'log_lines_suppressed', type: 'counter', labels: ['source'] },
   { family: 'app_data_disk_free_bytes', type: 'gauge', labels: [] },
   { family: 'app_data_disk_size_bytes', type: 'gauge', labels: [] },
   { family: 'telemetry_export_failures', type: 'counter', labels: ['signal'] },
@@ -75,8 +81,42 @@ const sampleName = (family: string, type: string) =>
 describe('metrics', () => {
   const t = appPerSuite({ GIT_COMMIT: 'abc1234' });
 
+  it("writes exactly prom-client's own OpenMetrics text, in less time (exposition.ts)", async () => {
+    const registry = new Registry<OpenMetricsContentType>();
+    registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+    const registers = [registry];
+    const counter = new Counter({
+      name: 'c_total',
+      help: 'a "help"\\ with\nbreaks',
+      labelNames: ['a', 'b'],
+      registers,
+    });
+    counter.labels('x"y', 'back\\slash\nnew').inc(2);
+    counter.inc({ a: '', b: 'z' }, 0.5);
+    new Gauge({ name: 'g', help: 'g', registers }).set(Number.NaN);
+    const histogram = new Histogram({
+      name: 'h_seconds',
+      help: 'h',
+      labelNames: ['r'],
+      buckets: [0.1, 1],
+      enableExemplars: true,
+      registers,
+    });
+    observeWithExemplar(histogram, { r: 'a' }, 0.5, { trace_id: 't', span_id: 's' });
+    histogram.labels('b').observe(3);
+    new Histogram({ name: 'empty', help: 'never observed', registers });
+    assert.equal(await renderOpenMetrics(registry), await registry.metrics());
+    // The service's own registry, without the runtime families whose values move between calls.
+    const steady = (text: string) =>
+      text
+        .split('\n')
+        .filter((line) => !/^(# (HELP|TYPE) )?(process|nodejs)_/.test(line))
+        .join('\n');
+    assert.equal(steady(await metricsText()), steady(await metrics.registry.metrics()));
+  });
+
   it('serves OpenMetrics text ending in # EOF', async () => {
-    const { text, contentType } = await scrapeText(t.app);
+    const { text, contentType } = await scrapeText(t.ops);
     assert.equal(contentType, 'application/openmetrics-text; version=1.0.0; charset=utf-8');
     assert.ok(text.endsWith('# EOF\n'));
   });
@@ -85,8 +125,8 @@ describe('metrics', () => {
     await postRun(t.app, 'research', PRO_KEY)
       .send({ input: 'what is the billing cycle?' })
       .expect(201);
-    await request(t.app).get('/health').expect(200);
-    const { text } = await scrapeText(t.app);
+    await request(t.ops).get('/health').expect(200);
+    const { text } = await scrapeText(t.ops);
     const types = families(text);
     const samples = parseMetrics(text);
     for (const { family, type, labels } of CATALOG) {
@@ -121,7 +161,7 @@ describe('metrics', () => {
   });
 
   it('starts the counters of every known label set at 0', async () => {
-    const samples = await scrape(t.app);
+    const samples = await scrape(t.ops);
     const exists = (name: string, labels: Record<string, string>) =>
       assert.ok(findSample(samples, name, labels), `${name} ${JSON.stringify(labels)}`);
     for (const agent of AGENT_NAMES) {
@@ -176,11 +216,11 @@ describe('metrics', () => {
 
   it('moves every counter of a run by the right amount', async () => {
     const input = 'Compute 6 * 7 and check the refund policy';
-    const before = await scrape(t.app);
+    const before = await scrape(t.ops);
     const res = await postRun(t.app, 'analyst', FREE_KEY)
       .send({ input, model: 'sim-small' })
       .expect(201);
-    const after = await scrape(t.app);
+    const after = await scrape(t.ops);
     const run = res.body as RunRecord;
     const llmSteps = run.steps.filter((s): s is LlmStep => s.type === 'llm');
     const llm = { provider: 'simulated', model: 'sim-small' };
@@ -218,7 +258,7 @@ describe('metrics', () => {
 
     // The same prompt again: a cache hit, no LLM call, no tokens.
     await postRun(t.app, 'analyst', FREE_KEY).send({ input, model: 'sim-small' }).expect(201);
-    const cached = await scrape(t.app);
+    const cached = await scrape(t.ops);
     assertGrowth(cached, after, {
       'cache_requests_total{cache="response",result="hit"}': 1,
     });
@@ -229,20 +269,20 @@ describe('metrics', () => {
   });
 
   it('counts a failed tool call as a tool error without failing the run', async () => {
-    const before = await scrape(t.app);
+    const before = await scrape(t.ops);
     const res = await postRun(t.app, 'analyst', PRO_KEY)
       .send({ input: 'divide 1 / 0 please' })
       .expect(201);
     const tool = res.body.steps.find((s: { type: string }) => s.type === 'tool');
     assert.deepEqual([tool.status, tool.error], ['error', 'calculator: division by zero']);
-    const after = await scrape(t.app);
+    const after = await scrape(t.ops);
     assertGrowth(after, before, {
       'agent_tool_calls_total{agent="analyst",tool="calculator",status="error"}': 1,
     });
   });
 
   it('puts every alert threshold on a bucket boundary', async () => {
-    const samples = await scrape(t.app);
+    const samples = await scrape(t.ops);
     const bounds = (name: string) =>
       new Set(samples.filter((s) => s.name === name).map((s) => Number(s.labels.le)));
     const expectBounds = (name: string, thresholds: number[]) => {
@@ -261,7 +301,7 @@ describe('metrics', () => {
       .set('traceparent', header)
       .send({ input: `exemplar ${traceId}` })
       .expect(201);
-    const samples = await scrape(t.app);
+    const samples = await scrape(t.ops);
     // The buckets of `name` whose exemplar names this trace, among those with `label`=`value`.
     const exemplarBuckets = (name: string, label: string, value: string) =>
       samples.filter(
@@ -285,7 +325,7 @@ describe('metrics', () => {
     await getWithKey(t.app, '/v1/agents', PRO_KEY)
       .set('traceparent', `00-${traceId}-00f067aa0ba902b7-00`)
       .expect(200);
-    const samples = await scrape(t.app);
+    const samples = await scrape(t.ops);
     assert.ok(!samples.some((s) => s.exemplar?.labels.trace_id === traceId));
   });
 
@@ -294,13 +334,13 @@ describe('metrics', () => {
     try {
       const { traceId, header } = newTraceparent();
       const labels = { method: 'GET', route: '/v1/runs/:id', status_code: '404' };
-      const before = valueOf(await scrape(bare.app), 'http_requests_total', labels);
+      const before = valueOf(await scrape(bare.ops), 'http_requests_total', labels);
       const res = await getWithKey(bare.app, '/v1/runs/nope', PRO_KEY)
         .set('traceparent', header)
         .expect(404);
       assert.equal(res.body.trace_id, undefined);
       assert.match(res.headers['x-request-id']!, /^[0-9a-f-]{36}$/);
-      assert.equal(valueOf(await scrape(bare.app), 'http_requests_total', labels), before);
+      assert.equal(valueOf(await scrape(bare.ops), 'http_requests_total', labels), before);
       await flushSpans();
       assert.deepEqual(otlp().spansOf(traceId), []);
     } finally {
@@ -309,18 +349,18 @@ describe('metrics', () => {
   });
 
   it('shows requests in flight while they are served', async () => {
-    await request(t.app)
+    await request(t.ops)
       .put('/admin/chaos/latency')
       .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
       .send({ value: 400, ttl_seconds: 30 })
       .expect(200);
-    const idle = valueOf(await scrape(t.app), 'http_requests_in_flight');
+    const idle = valueOf(await scrape(t.ops), 'http_requests_in_flight');
     const slow = getWithKey(t.app, '/v1/agents', PRO_KEY).then((res) => res);
     await sleep(150);
-    const busy = valueOf(await scrape(t.app), 'http_requests_in_flight');
+    const busy = valueOf(await scrape(t.ops), 'http_requests_in_flight');
     assert.equal(busy, idle + 1);
     assert.equal((await slow).status, 200);
     t.services.chaos.clearAll();
-    assert.equal(valueOf(await scrape(t.app), 'http_requests_in_flight'), idle);
+    assert.equal(valueOf(await scrape(t.ops), 'http_requests_in_flight'), idle);
   });
 });

@@ -21,7 +21,7 @@ const adminHeaders = {
 };
 
 async function setFault(service: RunningService, fault: string, body: object): Promise<void> {
-  const res = await fetch(`${service.url}/admin/chaos/${fault}`, {
+  const res = await fetch(`${service.managementUrl}/admin/chaos/${fault}`, {
     method: 'PUT',
     headers: adminHeaders,
     body: JSON.stringify(body),
@@ -99,7 +99,7 @@ describe('the service process', function () {
       service.process.kill('SIGTERM');
       // The signal and this probe race: poll until the handler has run.
       const unready = await until('readiness to fail', async () => {
-        const ready = await fetch(`${service.url}/health/ready`);
+        const ready = await fetch(`${service.managementUrl}/health/ready`);
         return ready.status === 503 ? ((await ready.json()) as { status: string }) : undefined;
       });
       assert.equal(unready.status, 'not_ready');
@@ -216,7 +216,7 @@ describe('the service process', function () {
         String(statuses),
       );
       assert.ok(answers.includes(503) && answers.includes(201), String(statuses));
-      assert.equal((await fetch(`${service.url}/health/ready`)).status, 200);
+      assert.equal((await fetch(`${service.managementUrl}/health/ready`)).status, 200);
       assert.equal(service.process.exitCode, null);
     } finally {
       await service.stop();
@@ -239,7 +239,7 @@ describe('the service process', function () {
         assert.equal(res.status, 201);
       }
       const failures = await until('a counted export failure', async () => {
-        const text = await (await fetch(`${service.url}/metrics`)).text();
+        const text = await (await fetch(`${service.managementUrl}/metrics`)).text();
         const value = valueOf(parseMetrics(text), 'telemetry_export_failures_total', {
           signal: 'traces',
         });
@@ -247,7 +247,7 @@ describe('the service process', function () {
       });
       assert.ok(failures >= 1);
       assert.ok(service.logs.some((line) => line.message === 'span export failed'));
-      assert.equal((await fetch(`${service.url}/health/ready`)).status, 200);
+      assert.equal((await fetch(`${service.managementUrl}/health/ready`)).status, 200);
     } finally {
       assert.equal(await service.stop(), 0);
     }

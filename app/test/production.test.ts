@@ -117,7 +117,7 @@ describe('the production build with production dependencies only', function () {
     );
     const { header, traceId } = newTraceparent();
     try {
-      const fault = await fetch(`${service.url}/admin/chaos/error_ratio`, {
+      const fault = await fetch(`${service.managementUrl}/admin/chaos/error_ratio`, {
         method: 'PUT',
         headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
         body: JSON.stringify({ value: 1, ttl_seconds: 60 }),

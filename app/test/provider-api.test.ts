@@ -29,7 +29,7 @@ const ask = (content: string, extra: object = {}) => ({
 });
 
 const setFault = (t: TestApp, fault: string, body: object) =>
-  request(t.app)
+  request(t.ops)
     .put(`/admin/chaos/${fault}`)
     .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
     .send(body);
@@ -85,7 +85,7 @@ describe('provider listener: POST /v1/chat/completions', () => {
     // Every sample of the request, LLM and GenAI families (but the scrapes), summed per family.
     const totals = async () => {
       const sums = new Map<string, number>();
-      for (const s of await scrape(t.app)) {
+      for (const s of await scrape(t.ops)) {
         if (!/^(http_|llm_|gen_ai_|auth_)/.test(s.name) || s.labels.route === '/metrics') continue;
         sums.set(s.name, (sums.get(s.name) ?? 0) + s.value);
       }
@@ -138,9 +138,9 @@ describe('provider listener: faults aimed at one caller', () => {
     await chat(t, ask('spared'), as('other-agent')).expect(200);
     await chat(t, ask('spared, no project')).expect(200);
     // The service's own runs name no caller: the fault is not theirs.
-    const before = await scrape(t.app);
+    const before = await scrape(t.ops);
     await postRun(t.app, 'support', PRO_KEY).send({ input: 'still fine?' }).expect(201);
-    const after = await scrape(t.app);
+    const after = await scrape(t.ops);
     const errors = { provider: 'simulated', model: 'sim-small', status: 'error' };
     assert.equal(delta(after, before, 'llm_requests_total', errors), 0);
   });
@@ -161,13 +161,13 @@ describe('provider listener: faults aimed at one caller', () => {
     await setFault(t, 'llm_outage', { ttl_seconds: 60, caller: 'b-agent' }).expect(200);
     await setFault(t, 'llm_outage', { ttl_seconds: 60, caller: 'a-agent' }).expect(200);
     const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
-    const listed = await request(t.app).get('/admin/chaos').set(auth).expect(200);
+    const listed = await request(t.ops).get('/admin/chaos').set(auth).expect(200);
     assert.deepEqual(
       listed.body.faults.map((f: { caller: string | null }) => f.caller),
       [null, 'a-agent', 'b-agent'],
     );
-    await request(t.app).delete('/admin/chaos/llm_outage').set(auth).expect(204);
-    assert.deepEqual((await request(t.app).get('/admin/chaos').set(auth)).body.faults, []);
+    await request(t.ops).delete('/admin/chaos/llm_outage').set(auth).expect(204);
+    assert.deepEqual((await request(t.ops).get('/admin/chaos').set(auth)).body.faults, []);
     await chat(t, ask('back'), as('a-agent')).expect(200);
   });
 
@@ -279,8 +279,12 @@ describe('provider listener: configuration and process', () => {
       });
       assert.equal(res.status, 200);
       assert.equal(((await res.json()) as { object: string }).object, 'chat.completion');
-      // The API port does not serve it.
-      assert.equal((await fetch(`${service.url}${PATH}`, { method: 'POST' })).status, 404);
+      // The API port does not serve it (to a caller it knows: others get 401 first).
+      const onApi = await fetch(`${service.url}${PATH}`, {
+        method: 'POST',
+        headers: { 'x-api-key': PRO_KEY },
+      });
+      assert.equal(onApi.status, 404);
     } finally {
       await service.stop();
     }

@@ -96,7 +96,7 @@ describe('database retention', function () {
   it('exposes the size of the database files as app_db_size_bytes', async () => {
     const t = buildApp();
     try {
-      const samples = await scrape(t.app);
+      const samples = await scrape(t.ops);
       const reported = valueOf(samples, 'app_db_size_bytes', {});
       assert.ok(reported > 0);
       assert.equal(reported, t.services.store.sizeBytes());

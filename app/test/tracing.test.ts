@@ -3,8 +3,14 @@ import request from 'supertest';
 import type { LlmStep, RunRecord } from '../src/agent/run';
 import { ADMIN_TOKEN, appPerSuite, PRO_KEY } from './support/app';
 import { getWithKey, newTraceparent, postRun } from './support/http';
-import { SPAN_KIND, type ReceivedSpan } from './support/otlp-receiver';
-import { flushSpans, logLines, otlp, tracedRun, waitForSpans } from './support/telemetry';
+import { startService, type RunningService } from './support/child';
+import {
+  SPAN_KIND,
+  startOtlpReceiver,
+  type OtlpReceiver,
+  type ReceivedSpan,
+} from './support/otlp-receiver';
+import { logLines, tracedRun, waitForSpans } from './support/telemetry';
 
 const STATUS_ERROR = 2;
 
@@ -114,7 +120,7 @@ describe('traces and logs', () => {
   });
 
   it('marks the failing LLM call, the run and the server span as errors', async () => {
-    await request(t.app)
+    await request(t.ops)
       .put('/admin/chaos/llm_outage')
       .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
       .send({ ttl_seconds: 30 })
@@ -138,18 +144,6 @@ describe('traces and logs', () => {
     assert.equal(server.statusCode, STATUS_ERROR);
     // The failed run was still stored: its INSERT is in the trace too.
     single(spans, (s) => s.name === 'INSERT runs', 'database span');
-  });
-
-  it('exports nothing for a request whose parent was not sampled, and still serves it', async () => {
-    const { traceId } = newTraceparent();
-    const res = await postRun(t.app, 'research', PRO_KEY)
-      .set('traceparent', `00-${traceId}-00f067aa0ba902b7-00`)
-      .send({ input: 'unsampled run' })
-      .expect(201);
-    // The trace id is still propagated, for logs and callers.
-    assert.equal(res.body.trace_id, traceId);
-    await flushSpans();
-    assert.deepEqual(otlp().spansOf(traceId), []);
   });
 
   it('writes JSON logs that carry the trace and span of the request', async () => {
@@ -177,5 +171,44 @@ describe('traces and logs', () => {
     assert.equal(runLog.trace_id, traceId);
     assert.equal(runLog.span_id, agent.spanId);
     assert.ok(!logLines().some((line) => JSON.stringify(line).includes('alice@example.com')));
+  });
+});
+
+describe('a caller that says not sampled', function () {
+  this.timeout(30_000);
+  let receiver: OtlpReceiver;
+  let service: RunningService;
+  before(async () => {
+    receiver = await startOtlpReceiver();
+    service = await startService({
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_BSP_SCHEDULE_DELAY: '100',
+    });
+  });
+  after(async () => {
+    await service.stop();
+    await receiver.close();
+  });
+
+  it("is traced all the same, by the service's own ratio (1 by default)", async () => {
+    const { traceId } = newTraceparent();
+    const res = await fetch(`${service.url}/v1/agents/research/runs`, {
+      method: 'POST',
+      headers: {
+        'x-api-key': PRO_KEY,
+        'content-type': 'application/json',
+        traceparent: `00-${traceId}-00f067aa0ba902b7-00`,
+      },
+      body: JSON.stringify({ input: 'a run the caller would rather not have traced' }),
+    });
+    assert.equal(res.status, 201);
+    // The caller's trace id is kept; its "not sampled" flag does not switch tracing off.
+    assert.equal(((await res.json()) as RunRecord).trace_id, traceId);
+    const deadline = Date.now() + 10_000;
+    while (!receiver.spansOf(traceId).some((s) => s.name === 'invoke_agent research')) {
+      assert.ok(Date.now() < deadline, 'the run was not traced');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    single(receiver.spansOf(traceId), (s) => s.kind === SPAN_KIND.server, 'server span');
   });
 });

@@ -214,13 +214,13 @@ describe('configuration', () => {
     assert.throws(() => loadConfig({}), /API_KEYS: not set/);
     assert.throws(() => loadConfig({ API_KEYS: 'a:pro' }), /shorter than 16 characters/);
     assert.throws(
-      () => loadConfig({ API_KEYS: `${'k'.repeat(15)}:pro`, DEMO_MODE: 'true' }),
+      () => loadConfig({ API_KEYS: 'x7Kq2mZp9vR4tW8:pro', DEMO_MODE: 'true' }),
       /shorter than 16 characters/,
     );
-    const withDemo = loadConfig({ API_KEYS: `${'k'.repeat(16)}:pro`, DEMO_MODE: 'true' });
+    const withDemo = loadConfig({ API_KEYS: 'x7Kq2mZp9vR4tW8n:pro', DEMO_MODE: 'true' });
     assert.deepEqual(
       withDemo.apiKeys.map(({ key }) => key),
-      ['k'.repeat(16), 'demo-free', 'demo-pro'],
+      ['x7Kq2mZp9vR4tW8n', 'demo-free', 'demo-pro'],
     );
   });
 
@@ -401,5 +401,36 @@ describe('sampling at the edge', () => {
       decide(createSampler(defaults.telemetry.sampler, () => 0.99)),
       SamplingDecision.RECORD_AND_SAMPLED,
     );
+  });
+});
+
+describe('sampling a caller that says not sampled', () => {
+  it("lets the service's own ratio decide for a caller that says not sampled, too", () => {
+    const unsampled = trace.setSpanContext(ROOT_CONTEXT, {
+      traceId: '00000000000000000000000000000002',
+      spanId: '0000000000000002',
+      traceFlags: TraceFlags.NONE,
+      isRemote: true,
+    });
+    const decideUnsampled = (env: Record<string, string>, draw: number) =>
+      createSampler(loadConfig(testEnv(env)).telemetry.sampler, () => draw).shouldSample(
+        unsampled,
+        '00000000000000000000000000000002',
+        'GET',
+        SpanKind.SERVER,
+        {},
+        [],
+      ).decision;
+    // At the default ratio (1) every such request is traced: a caller cannot hide its requests.
+    assert.equal(decideUnsampled({}, 0.99), SamplingDecision.RECORD_AND_SAMPLED);
+    const tenth = {
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.1',
+    };
+    assert.equal(decideUnsampled(tenth, 0.05), SamplingDecision.RECORD_AND_SAMPLED);
+    assert.equal(decideUnsampled(tenth, 0.5), SamplingDecision.NOT_RECORD);
+    // Behind a gateway that samples, `follow` obeys the caller both ways.
+    const follow = { TRACES_REMOTE_PARENT_SAMPLED: 'follow' };
+    assert.equal(decideUnsampled(follow, 0.01), SamplingDecision.NOT_RECORD);
   });
 });

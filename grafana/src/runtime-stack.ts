@@ -40,8 +40,9 @@ export const runtimeStack = (): dashboard.Dashboard =>
       .withPanel(appCpu().span(8).height(8))
       .withPanel(activeHandles().span(8).height(8))
       .withPanel(diskFree().span(8).height(8))
-      .withPanel(databaseSize().span(12).height(8))
-      .withPanel(protocolErrors().span(12).height(8))
+      .withPanel(databaseSize().span(8).height(8))
+      .withPanel(protocolErrors().span(8).height(8))
+      .withPanel(suppressedLogLines().span(8).height(8))
       .withRow(new dashboard.RowBuilder('Telemetry pipeline'))
       .withPanel(telemetryExportFailures().span(8).height(8))
       .withPanel(spansReceived().span(8).height(8))
@@ -135,14 +136,14 @@ export const appCpu = () =>
 
 export const activeHandles = () =>
   timeseriesPanel()
-    .title('Active handles')
+    .title('Active resources')
     .description(
-      'Open sockets, timers and files held by the process: steady growth under steady load is a leak.',
+      'Open sockets, timers, files and requests keeping the process busy (process.getActiveResourcesInfo): steady growth under steady load is a leak.',
     )
     .unit('short')
     .decimals(0)
     .withTarget(
-      promQuery(`sum by (instance) (nodejs_active_handles_total{${APP}})`, '{{instance}}'),
+      promQuery(`sum by (instance) (nodejs_active_resources_total{${APP}})`, '{{instance}}'),
     );
 
 export const diskFree = () =>
@@ -176,15 +177,36 @@ export const databaseSize = () =>
 
 export const protocolErrors = () =>
   timeseriesPanel()
-    .title('Requests refused before routing')
+    .title('Requests and connections refused')
     .description(
-      'Requests the HTTP server refused before Express saw them (malformed framing or header names, headers too large, too slow, bogus Expect), and connections reset mid-request.',
+      'Requests refused for how they were sent (malformed framing or header names, headers too large, too slow, a body not in time, bogus Expect), connections reset mid-request, and connections closed at once: one address past MAX_CONNECTIONS_PER_ADDRESS, the listener past MAX_CONNECTIONS (docs/operations.md).',
     )
-    .unit('reqps')
+    .unit('ops')
     .withTarget(
       promQuery(
         `sum by (reason) (rate(http_protocol_errors_total{${APP}}[$__rate_interval]))`,
-        '{{reason}}',
+        'request: {{reason}}',
+      ),
+    )
+    .withTarget(
+      promQuery(
+        `sum by (reason) (rate(http_connections_refused_total{${APP}}[$__rate_interval]))`,
+        'connection: {{reason}}',
+        'B',
+      ),
+    );
+
+export const suppressedLogLines = () =>
+  timeseriesPanel()
+    .title('Log lines left out')
+    .description(
+      'Lines a budget left out, with their spans: requests nobody vouches for (unknown paths, probes, failed authentication; 20 a second per listener) and protocol errors (10 per 10 s). Each next line says how many were left out before it.',
+    )
+    .unit('suffix: lines/s')
+    .withTarget(
+      promQuery(
+        `sum by (source) (rate(log_lines_suppressed_total{${APP}}[$__rate_interval]))`,
+        '{{source}}',
       ),
     );
 

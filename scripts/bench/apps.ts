@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freePort } from '../lib/ports.ts';
+import { freePorts } from '../lib/ports.ts';
 import { Supervisor } from '../lib/supervisor.ts';
 
 const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux (getconf CLK_TCK)
@@ -59,6 +59,8 @@ export const ENDPOINTS: readonly Endpoint[] = [
 
 export interface RunningApp {
   url: string;
+  /** Its management port: /metrics, /health*. */
+  managementUrl: string;
   pid: number;
   stop: () => Promise<void>;
 }
@@ -71,18 +73,29 @@ export interface AppOptions {
   env?: Record<string, string>;
 }
 
-function appEnv(config: ConfigName, port: number, dataDir: string, o: AppOptions) {
+function appEnv(
+  config: ConfigName,
+  ports: { api: number; management: number },
+  dataDir: string,
+  o: AppOptions,
+) {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     NODE_ENV: 'production',
-    PORT: String(port),
+    PORT: String(ports.api),
     HOST: '127.0.0.1',
+    MANAGEMENT_PORT: String(ports.management),
     DATA_DIR: dataDir,
     API_KEYS: `${BENCH_KEY}:pro`,
-    // The benchmark measures the service, not its rate limiter or its overload guard.
+    // The benchmark measures the service, not its rate limiter or its overload guards.
     RATE_LIMIT_PRO_RPS: '1000000',
     RATE_LIMIT_PRO_BURST: '1000000',
     MAX_CONCURRENT_RUNS: String(o.maxConcurrentRuns),
+    RUN_CONCURRENCY_PRO: String(o.maxConcurrentRuns),
+    // The latency phase keeps up to 512 requests in flight, each client on this one address.
+    MAX_CONNECTIONS_PER_ADDRESS: '1024',
+    // Every scrape renders: the scrape figure is what a render costs, not the cache.
+    METRICS_CACHE_MS: '0',
     LLM_LATENCY_SCALE: '0',
     LOG_LEVEL: 'info',
     OTEL_EXPORTER_OTLP_ENDPOINT: o.otlpEndpoint,
@@ -106,9 +119,11 @@ const ENTRY_ARGS: Record<ConfigName, string[]> = {
 
 /** One configuration of the app on a free port, started and stopped by the Supervisor. */
 export async function startApp(config: ConfigName, o: AppOptions): Promise<RunningApp> {
-  const port = await freePort();
+  const [api, management] = await freePorts(2);
+  const ports = { api: api!, management: management! };
   const dataDir = mkdtempSync(join(tmpdir(), `bench-${config}-`));
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://127.0.0.1:${ports.api}`;
+  const managementUrl = `http://127.0.0.1:${ports.management}`;
   const supervisor = new Supervisor();
   const stop = async () => {
     await supervisor.stopAll();
@@ -120,15 +135,15 @@ export async function startApp(config: ConfigName, o: AppOptions): Promise<Runni
       command: process.execPath,
       args: ENTRY_ARGS[config],
       cwd: APP_DIR,
-      env: appEnv(config, port, dataDir, o),
+      env: appEnv(config, ports, dataDir, o),
       // stderr only (start-up failures); stdout, the logs, to /dev/null.
       logFile: join(dataDir, 'stderr.log'),
       discardStdout: true,
-      ports: [port],
-      ready: async () => (await fetch(`${url}/health/live`)).ok,
+      ports: [ports.api, ports.management],
+      ready: async () => (await fetch(`${managementUrl}/health/live`)).ok,
       readyTimeoutMs: 30_000,
     });
-    return { url, pid, stop };
+    return { url, managementUrl, pid, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -48,7 +48,7 @@ export async function measureScrape(
     let body = '';
     for (let i = 0; i < 20; i++) {
       const started = performance.now();
-      body = await (await fetch(`${app.url}/metrics`)).text();
+      body = await (await fetch(`${app.managementUrl}/metrics`)).text();
       times.push(performance.now() - started);
     }
     const series = body.split('\n').filter((line) => line !== '' && !line.startsWith('#')).length;
@@ -66,7 +66,6 @@ interface LabelledMetric {
 }
 
 interface ServiceMetrics {
-  registry: { metrics: () => Promise<string> };
   agentRuns: LabelledMetric;
   agentRunDuration: LabelledMetric;
   agentToolCalls: LabelledMetric;
@@ -112,8 +111,10 @@ function fillGenAiAtScale(metrics: ServiceMetrics, model: string): void {
  */
 export async function measureRegistryAtScale(): Promise<ScrapeResult> {
   const require = createRequire(import.meta.url);
-  const { metrics } = require(join(APP_DIR, 'dist/telemetry/metrics.js')) as {
+  // metricsText: what /metrics serves (the service's own exposition, telemetry/exposition.ts).
+  const { metrics, metricsText } = require(join(APP_DIR, 'dist/telemetry/metrics.js')) as {
     metrics: ServiceMetrics;
+    metricsText: () => Promise<string>;
   };
   const agents = Array.from({ length: 72 }, (_, i) => `agent-${i}`);
   const models = Array.from({ length: 16 }, (_, i) => `model-${i}`);
@@ -148,7 +149,7 @@ export async function measureRegistryAtScale(): Promise<ScrapeResult> {
   let body = '';
   for (let i = 0; i < 20; i++) {
     const started = performance.now();
-    body = await metrics.registry.metrics();
+    body = await metricsText();
     times.push(performance.now() - started);
   }
   return {
@@ -189,7 +190,7 @@ export async function soakWithOtlpDown(
     );
     const okPerSecond = await runs(app.url, RUN.path, seconds, connections);
     clearInterval(sampler);
-    const metrics = await (await fetch(`${app.url}/metrics`)).text();
+    const metrics = await (await fetch(`${app.managementUrl}/metrics`)).text();
     const failures = /^telemetry_export_failures_total\{signal="traces"\} (\S+)/m.exec(metrics);
     // RSS climbs while V8 grows its heap to a working size, then levels off; the last third
     // of the run says whether it keeps growing (a leak) or holds (bounded).

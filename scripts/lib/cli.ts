@@ -20,7 +20,7 @@ export function parseStackArgs<const T extends ParseArgsOptionsConfig>(help: str
 /** Resolves once the app answers; otherwise exits 1 saying how to start the stack. */
 export async function requireApp(endpoints: Endpoints): Promise<void> {
   try {
-    await waitForApp(endpoints.app, 5_000);
+    await waitForApp(endpoints.management, 5_000);
   } catch (err) {
     console.error(
       `${(err as Error).message}\nIs the stack running? Start it with: make up (Docker) or make native`,

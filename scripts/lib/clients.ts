@@ -4,10 +4,13 @@ import type { ReceivedAlert } from './alert-receiver.ts';
 import { call, json } from './http.ts';
 import { waitUntil } from './wait.ts';
 
-/** Resolve once GET /health/live answers 200, or reject after `timeoutMs`. */
-export async function waitForApp(appUrl: string, timeoutMs: number): Promise<void> {
-  await waitUntil(`the agent service at ${appUrl}`, timeoutMs, async () => {
-    await call(`${appUrl}/health/live`);
+/**
+ * Resolve once GET /health/live answers 200 on the app's management URL (its MANAGEMENT_PORT),
+ * or reject after `timeoutMs`.
+ */
+export async function waitForApp(managementUrl: string, timeoutMs: number): Promise<void> {
+  await waitUntil(`the agent service at ${managementUrl}`, timeoutMs, async () => {
+    await call(`${managementUrl}/health/live`);
     return true;
   });
 }

@@ -1,6 +1,6 @@
 // Each container's OOM kills and restarts, from the Docker Engine, as Prometheus metrics: what
 // the Engine's stats (and so the Collector's docker_stats receiver) do not say
-// (docs/decisions/0016-container-metrics.md).
+// (docs/decisions/0017-container-metrics.md).
 //
 //   container_oom_events_total  the Engine's `oom` events of the container (the kernel killed a
 //                               process of it at its memory limit), counted since this started

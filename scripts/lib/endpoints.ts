@@ -28,6 +28,13 @@ export const REPO_DIR = path.resolve(import.meta.dirname, '../..');
  */
 export const SERVICES = {
   app: { port: 8000, portVar: 'APP_PORT', urlVar: 'APP_URL', network: 'http://app:8000' },
+  /** The app's /metrics, /health* and /admin/* (its MANAGEMENT_PORT), never on the API port. */
+  management: {
+    port: 9464,
+    portVar: 'APP_MANAGEMENT_PORT',
+    urlVar: 'APP_MANAGEMENT_URL',
+    network: 'http://app:9464',
+  },
   prometheus: {
     port: 9090,
     portVar: 'PROMETHEUS_PORT',
@@ -267,6 +274,7 @@ function origin({ flags, env, native, inNetwork }: Sources): string {
 /** The flags every script accepts for the endpoints, in node:util parseArgs form. */
 export const ENDPOINT_OPTIONS = {
   'app-url': { type: 'string' },
+  'management-url': { type: 'string' },
   'prometheus-url': { type: 'string' },
   'alertmanager-url': { type: 'string' },
   'receiver-url': { type: 'string' },
@@ -276,6 +284,7 @@ export const ENDPOINT_OPTIONS = {
 
 export const ENDPOINT_HELP = `Endpoints (flag, else environment variable, else a running make native, else compose's):
   --app-url URL           APP_URL            default ${DEFAULT_URLS.app}
+  --management-url URL    APP_MANAGEMENT_URL default ${DEFAULT_URLS.management} (the app's /metrics, /health*, /admin/*)
   --prometheus-url URL    PROMETHEUS_URL     default ${DEFAULT_URLS.prometheus}
   --alertmanager-url URL  ALERTMANAGER_URL   default ${DEFAULT_URLS.alertmanager}
   --receiver-url URL      RECEIVER_URL       default ${DEFAULT_URLS.receiver}

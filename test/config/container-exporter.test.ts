@@ -1,7 +1,7 @@
 // otel-collector/containers.yaml, the container exporter of the host-metrics profile: the pinned
 // Collector build (with the docker_stats receiver, scripts/tools/pins.txt's behind=) accepts it,
 // and it keeps only the metrics that the "Containers and host" dashboard and the container
-// alerts read (docs/decisions/0016-container-metrics.md).
+// alerts read (docs/decisions/0017-container-metrics.md).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -131,7 +131,7 @@ describe('prometheus config', () => {
           (j.static_configs as Obj[]).flatMap((s) => s.targets as string[]),
         ]);
       assert.deepEqual(Object.fromEntries(jobs), {
-        app: ['app:8000'],
+        app: ['app:9464'],
         'otel-collector': ['otel-collector:8888'],
         spanmetrics: ['otel-collector:8889'],
         jaeger: ['jaeger:8888'],

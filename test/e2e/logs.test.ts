@@ -280,7 +280,7 @@ async function expectNoneLost(f: LogsStack): Promise<void> {
     const name = `otelcol_exporter_${lost}_log_records`;
     assert.equal(total(collector, name, TO_VICTORIALOGS) ?? 0, 0, name);
   }
-  const app = await scrape(`${f.stack.urls.app}/metrics`);
+  const app = await scrape(`${f.stack.urls.management}/metrics`);
   assert.equal(total(app, 'telemetry_export_failures_total', { signal: 'logs' }) ?? 0, 0);
 }
 

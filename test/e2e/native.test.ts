@@ -35,6 +35,7 @@ const portOpen = (port: number) =>
 // The scripts find everything through the env file alone: no URL, token or time scale given.
 const ENV_FILE_ONLY = {
   APP_URL: '',
+  APP_MANAGEMENT_URL: '',
   PROMETHEUS_URL: '',
   ALERTMANAGER_URL: '',
   RECEIVER_URL: '',
@@ -133,12 +134,18 @@ async function expectUpAndAnswering(run: NativeRun): Promise<void> {
     run.output.includes('Ctrl-C stops everything'),
   );
   assert.match(run.output, /The native stack is up/);
-  for (const key of ['APP_URL', 'PROMETHEUS_URL', 'ALERTMANAGER_URL', 'RECEIVER_URL']) {
+  for (const key of [
+    'APP_URL',
+    'APP_MANAGEMENT_URL',
+    'PROMETHEUS_URL',
+    'ALERTMANAGER_URL',
+    'RECEIVER_URL',
+  ]) {
     assert.ok(env[key], `${key} in the env file`);
     assert.ok(run.output.includes(env[key]), `make native printed ${key}`);
   }
   assert.ok(env.ADMIN_TOKEN && env.ADMIN_TOKEN.length >= 16, 'a generated admin token');
-  assert.equal((await fetch(`${env.APP_URL}/health/ready`)).status, 200);
+  assert.equal((await fetch(`${env.APP_MANAGEMENT_URL}/health/ready`)).status, 200);
   assert.equal((await fetch(`${env.ALERTMANAGER_URL}/-/ready`)).status, 200);
   await appTargetIs(run, 'up');
   run.state = run.readState();

@@ -64,7 +64,7 @@ async function pythonRun(f: PythonStack, input: string, model = 'sim-small') {
 
 /** Sets (or with `ttl` 0, clears) an llm_outage on the app's chaos API. */
 async function llmOutage(f: PythonStack, ttl: number, caller?: string): Promise<void> {
-  const url = `${f.stack.urls.app}/admin/chaos/llm_outage`;
+  const url = `${f.stack.urls.management}/admin/chaos/llm_outage`;
   const auth = { authorization: `Bearer ${f.stack.adminToken}` };
   const res =
     ttl === 0

@@ -10,6 +10,7 @@
 // - then the stack watching itself (test/lib/self-watch.ts): Prometheus' own counters, a
 //   silence across an Alertmanager restart, failed sends while it is stopped, and the span
 //   metrics of a restarted app.
+import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -74,7 +75,7 @@ async function startAlertingStack(f: AlertingStack): Promise<void> {
     ports: 'free',
     timeScale: TEST_TIME_SCALE,
     require: ['prometheus', 'alertmanager'],
-    adminToken: `e2e-${Math.random().toString(36).slice(2)}`,
+    adminToken: randomBytes(24).toString('base64url'),
     log: (l) => console.log(`    ${l}`),
   });
   f.stack = stack;
@@ -86,6 +87,7 @@ async function startAlertingStack(f: AlertingStack): Promise<void> {
   const { urls } = stack;
   f.scriptEnv = {
     APP_URL: urls.app,
+    APP_MANAGEMENT_URL: urls.management,
     PROMETHEUS_URL: urls.prometheus,
     ALERTMANAGER_URL: urls.alertmanager,
     RECEIVER_URL: urls.receiver,

@@ -413,7 +413,7 @@ async function expectOutageSurvived(t: TracesStack): Promise<void> {
   const [earlier] = t.runs;
   assert.ok(earlier, 'the runs of the trace test');
   const appFailures = async () =>
-    total(await scrape(`${t.stack.urls.app}/metrics`), 'telemetry_export_failures_total', {
+    total(await scrape(`${t.stack.urls.management}/metrics`), 'telemetry_export_failures_total', {
       signal: 'traces',
     });
   assert.ok(await t.jaeger.trace(earlier.trace_id), 'a trace from before the outage is in Jaeger');

@@ -244,7 +244,7 @@ function serviceEnvAndPolicy(f: ReturnType<typeof renderedChartFixture>): void {
   it("the rendered environment passes the service's own config check", function () {
     const env = appEnv(f.objects, {
       API_KEYS: 'k8s-test-key-0123456789abcdef:pro',
-      ADMIN_TOKEN: 'k8s-admin-token-0123456789',
+      ADMIN_TOKEN: 'k8s-Zq7vK2pX9mR4tW8nB3yH6jL1fD5sG0cA',
     });
     const config = serviceConfig(env);
     assert.ok(config.managementPort !== undefined && config.managementPort !== config.port);

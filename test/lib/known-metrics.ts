@@ -40,16 +40,19 @@ interface PromClient {
 
 /**
  * prom-client's default process and Node.js metrics, as the app's own prom-client version
- * defines them (it is a dependency of app/, resolved from there).
+ * defines them (it is a dependency of app/, resolved from there), less the collectors the app
+ * leaves out (telemetry/metrics.ts, PRIVATE_API_COLLECTORS).
  */
 export const defaultFamilies = async (): Promise<MetricFamily[]> => {
   const client = createRequire(new URL('app/package.json', ROOT))('prom-client') as PromClient;
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
-  return (await registry.getMetricsAsJSON()).map(({ name, type }) => ({
-    name,
-    type: type as MetricType,
-  }));
+  const { PRIVATE_API_COLLECTORS: leftOut } = appModule<{ PRIVATE_API_COLLECTORS: string[] }>(
+    'telemetry/metrics.ts',
+  );
+  return (await registry.getMetricsAsJSON())
+    .filter(({ name }) => !leftOut.includes(name))
+    .map(({ name, type }) => ({ name, type: type as MetricType }));
 };
 
 /**

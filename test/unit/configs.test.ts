@@ -19,6 +19,7 @@ import { FLOORS, TEST_TIME_SCALE } from '../../scripts/lib/stack/stack.ts';
 
 const ADDRESSES = {
   'app:8000': ['127.0.0.1:41000'],
+  'app:9464': ['127.0.0.1:41464'],
   'prometheus:9090': ['127.0.0.1:41090'],
   'alertmanager:9093': ['127.0.0.1:41093'],
   'alert-receiver:9095': ['127.0.0.1:41095'],

@@ -49,7 +49,11 @@ export class CircuitBreaker {
     return this.current;
   }
 
-  async execute<T>(call: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `call` through the breaker. A call given up by its caller (`cancel` aborted: a
+   * shutdown, a client gone) says nothing about the dependency and is counted neither way.
+   */
+  async execute<T>(call: () => Promise<T>, cancel?: AbortSignal): Promise<T> {
     const state = this.state;
     if (state === 'open' || (state === 'half_open' && this.trialInFlight)) {
       const remaining = this.options.resetTimeoutMs - (this.now() - this.openedAt);
@@ -62,7 +66,7 @@ export class CircuitBreaker {
       this.recordSuccess();
       return result;
     } catch (error) {
-      this.recordFailure(isTrial);
+      if (!cancel?.aborted) this.recordFailure(isTrial);
       throw error;
     } finally {
       if (isTrial) this.trialInFlight = false;

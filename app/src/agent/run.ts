@@ -28,7 +28,7 @@ export interface ToolStep {
 
 export type RunStep = LlmStep | ToolStep;
 
-/** `cancelled`: stopped by a shutdown before it finished (the client got a 503). */
+/** `cancelled`: stopped before it finished, by a shutdown (the client got a 503) or because its client went away. */
 export type StoredRunStatus = 'success' | 'error' | 'timeout' | 'cancelled';
 
 export interface RunRecord {
@@ -58,11 +58,24 @@ export class RunTimeoutError extends Error {
   }
 }
 
+/** Why a run was cancelled: a shutdown, or its client closed the connection before the answer. */
+export type CancelReason = 'shutting_down' | 'client_closed';
+
+const CANCEL_MESSAGES: Record<CancelReason, string> = {
+  shutting_down: 'run cancelled: the service is shutting down',
+  client_closed: 'run cancelled: the client closed the connection',
+};
+
 export class RunCancelledError extends Error {
   override name = 'RunCancelledError';
-  constructor() {
-    super('run cancelled: the service is shutting down');
+  constructor(readonly reason: CancelReason = 'shutting_down') {
+    super(CANCEL_MESSAGES[reason]);
   }
+}
+
+/** The reason a cancelled run's signal was aborted with (Admission tickets abort with one). */
+export function cancelReasonOf(signal: AbortSignal | undefined): CancelReason {
+  return signal?.reason === 'client_closed' ? 'client_closed' : 'shutting_down';
 }
 
 /** A run that ended in error or timeout; `cause` says why, `run` is what was recorded. */

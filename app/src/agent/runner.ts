@@ -23,6 +23,7 @@ import { PROVIDER, type AgentSpec, type ModelName, type ToolName } from './catal
 import { CircuitOpenError, type CircuitBreaker } from './circuit-breaker';
 import { ProviderError, type Completion, type SimulatedProvider } from './provider';
 import {
+  cancelReasonOf,
   RunCancelledError,
   RunFailedError,
   RunTimeoutError,
@@ -43,7 +44,7 @@ export interface RunRequest {
   input: string;
   tier: Tier;
   owner: string;
-  /** Aborted when a shutdown cancels the run (Admission). */
+  /** Aborted when a shutdown or the client's going away cancels the run (Admission). */
   cancel?: AbortSignal;
   /** The conversation (session, thread) the run belongs to, when the client names one. */
   conversationId?: string;
@@ -264,11 +265,11 @@ export class AgentRunner {
       const cancel = () => stop.abort();
       request.cancel?.addEventListener('abort', cancel, { once: true });
       try {
-        if (request.cancel?.aborted) throw new RunCancelledError();
+        if (request.cancel?.aborted) throw new RunCancelledError(cancelReasonOf(request.cancel));
         await this.plan(request, record, stop.signal);
       } catch (error) {
         const failure = request.cancel?.aborted
-          ? new RunCancelledError()
+          ? new RunCancelledError(cancelReasonOf(request.cancel))
           : timedOut
             ? new RunTimeoutError(runTimeoutMs)
             : error;
@@ -378,8 +379,9 @@ export class AgentRunner {
     let status: LlmStatus = 'error';
     let errorType: string | undefined;
     try {
-      const completion = await this.deps.breaker.execute(() =>
-        this.deps.provider.complete({ model, prompt, signal }),
+      const completion = await this.deps.breaker.execute(
+        () => this.deps.provider.complete({ model, prompt, signal }),
+        request.cancel,
       );
       status = 'success';
       this.recordCompletion(record, step, request, completion);
@@ -405,9 +407,12 @@ export class AgentRunner {
     } finally {
       const elapsed = performance.now() - started;
       step.duration_ms = Math.round(elapsed);
-      this.llmRequests(PROVIDER, model, status).inc();
+      // A call the run gave up (cancelled: a shutdown, a client gone) is not the provider's
+      // doing: it counts neither as a call nor as an error (the run counts as cancelled).
+      const cancelled = status !== 'success' && request.cancel?.aborted === true;
+      if (!cancelled) this.llmRequests(PROVIDER, model, status).inc();
       // A refused call never reached the provider: it has no provider latency.
-      if (status !== 'circuit_open') {
+      if (status !== 'circuit_open' && !cancelled) {
         const seconds = elapsed / 1000;
         const exemplar = sampledTraceContext(span);
         // The bound child when there is no exemplar: an unsampled call hashes no labels here.

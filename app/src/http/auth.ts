@@ -1,8 +1,13 @@
 // API keys and the admin token. Keys are looked up by their SHA-256 digest, so the time a lookup
 // takes says nothing about how much of a guess was right; the admin token is compared digest to
-// digest with timingSafeEqual. Failed attempts are throttled per client address; a valid key is
-// checked first and never throttled, so an attacker behind the same address (a NAT, compose's
-// gateway) cannot lock out the clients that hold a key.
+// digest with timingSafeEqual. Failed attempts are throttled per client address (req.ip: the
+// peer, or the client a trusted proxy names in X-Forwarded-For). A valid key is checked first
+// and never throttled, so an attacker behind the same address (a NAT, compose's gateway) cannot
+// lock out the clients that hold a key; keys are 32 random characters, beyond guessing at any
+// rate. The admin token is different: one token, which switches faults on for everyone, so an
+// address over its budget is refused before the token is even compared (a guesser gets 429
+// for the right token too), at the price of locking out an admin behind the same address
+// while the guessing lasts.
 import { hash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { ApiKeyEntry, Tier } from '../config';
@@ -50,6 +55,18 @@ export class FailureThrottle {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
+  /** Without recording anything: 0 when a failure is within the budget, else the seconds to wait. */
+  waitFor(address: string): number {
+    const bucket = this.buckets.get(address);
+    if (bucket === undefined) return 0;
+    const { ratePerSecond, burst } = this.limit;
+    const tokens = Math.min(
+      burst,
+      bucket.tokens + ((this.now() - bucket.updatedAt) / 1000) * ratePerSecond,
+    );
+    return tokens >= 1 ? 0 : (1 - tokens) / ratePerSecond;
+  }
+
   /** Records a failure: 0 when it is within the budget, else the seconds until one is. */
   fail(address: string): number {
     const now = this.now();
@@ -66,6 +83,22 @@ export class FailureThrottle {
 
 const throttledFailures = metrics.authFailures.labels('throttled');
 
+/** The client's address as the failure budget counts it (Express's req.ip, trust proxy). */
+const clientAddress = (req: Request) => req.ip ?? req.socket.remoteAddress ?? 'unknown';
+
+/** A 429 for an address over its failed-attempt budget, counted as an authentication failure. */
+function throttled(res: Response, waitSeconds: number): ProblemError {
+  requestContext(res).authFailed = true;
+  // Still an authentication failure: AuthFailureSpike keeps seeing an attack that is throttled.
+  throttledFailures.inc();
+  const retryAfter = Math.max(1, Math.ceil(waitSeconds));
+  return new ProblemError(
+    'rate_limited',
+    `Too many failed authentication attempts from your address; retry in ${retryAfter} s.`,
+    { headers: { 'Retry-After': String(retryAfter) } },
+  );
+}
+
 /** Refuses a request that failed authentication: 401, or 429 once its address is over budget. */
 function refuse(
   req: Request,
@@ -75,19 +108,12 @@ function refuse(
   unauthorized: ProblemError,
 ): never {
   requestContext(res).authFailed = true;
-  const waitSeconds = throttle.fail(req.socket.remoteAddress ?? 'unknown');
+  const waitSeconds = throttle.fail(clientAddress(req));
   if (waitSeconds === 0) {
     counter.inc();
     throw unauthorized;
   }
-  // Still an authentication failure: AuthFailureSpike keeps seeing an attack that is throttled.
-  throttledFailures.inc();
-  const retryAfter = Math.max(1, Math.ceil(waitSeconds));
-  throw new ProblemError(
-    'rate_limited',
-    `Too many failed authentication attempts from your address; retry in ${retryAfter} s.`,
-    { headers: { 'Retry-After': String(retryAfter) } },
-  );
+  throw throttled(res, waitSeconds);
 }
 
 export function requireApiKey(keys: ApiKeys, throttle: FailureThrottle): RequestHandler {
@@ -128,6 +154,8 @@ export function requireAdminToken(token: string, throttle: FailureThrottle): Req
   const expected = sha256(token);
   const failures = metrics.authFailures.labels('invalid_admin_token');
   return (req: Request, res: Response, next: NextFunction) => {
+    const waitSeconds = throttle.waitFor(clientAddress(req));
+    if (waitSeconds > 0) throw throttled(res, waitSeconds);
     const header = req.headers.authorization ?? '';
     const presented = /^Bearer\s+(\S+)$/i.exec(header)?.[1] ?? '';
     if (!timingSafeEqual(sha256(presented), expected)) {

@@ -5,6 +5,8 @@ import type { Tier } from '../config';
 
 export interface RequestContext {
   requestId: string;
+  /** performance.now() when the request reached the service. */
+  startedAt: number;
   /** The route template (the `route` label); unset until a route matches. */
   route: string | undefined;
   /** The server span of this request, when tracing is on. */
@@ -15,8 +17,6 @@ export interface RequestContext {
   agent: string | undefined;
   /** Refused by authentication: its access log line comes out of a bounded budget. */
   authFailed?: boolean;
-  /** For an admitted run: aborted when a shutdown cancels it. */
-  cancel?: AbortSignal;
 }
 
 declare module 'express-serve-static-core' {

@@ -6,6 +6,7 @@ import { logger } from '../telemetry/logger';
 import { captureError } from '../telemetry/sentry';
 import { recordSpanError } from '../telemetry/spans';
 import { requestContext } from './context';
+import { bodyUnread } from './listener';
 import { ProblemError, sendProblem, type ProblemKind } from './problem';
 
 /** Errors body-parser raises for bad bodies, by their `type`. */
@@ -92,6 +93,9 @@ export function errorHandler(options: { bodyLimitBytes: number }) {
         'The service failed to handle this request; the request_id identifies it in the logs.',
       );
     }
+    // Answered before its body arrived whole: the connection ends with this answer
+    // (http/listener.ts, closeAfterUnreadBody) rather than wait for the rest of the body.
+    if (bodyUnread(req)) res.setHeader('Connection', 'close');
     sendProblem(res, problem, { instance: req.path, requestId: ctx.requestId, traceId });
   };
 }

@@ -2,7 +2,10 @@
 // answer for the requests Node refuses before Express sees them: malformed framing (a bad
 // Content-Length, Content-Length with Transfer-Encoding), bad header names, unknown methods, too
 // large headers, a bogus Expect. They get a problem+json answer where the socket still allows
-// one, are counted in http_protocol_errors_total and logged at a bounded rate.
+// one, are counted in http_protocol_errors_total and logged at a bounded rate; the connection is
+// then closed for good (a client that never closes its side would otherwise keep it, half
+// closed, for ever). One client address holds at most MAX_CONNECTIONS_PER_ADDRESS connections
+// (docs/operations.md says what "address" is under compose and Kubernetes).
 import { randomUUID } from 'node:crypto';
 import {
   createServer,
@@ -11,18 +14,22 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import type { Socket } from 'node:net';
-import type { Express } from 'express';
+import { BlockList, isIPv6, type Socket } from 'node:net';
+import type { Express, RequestHandler } from 'express';
 import type { Config } from '../config';
 import { LogBudget } from '../telemetry/log-budget';
 import { logger } from '../telemetry/logger';
 import { metrics, type ProtocolErrorReason } from '../telemetry/metrics';
 import { PROBLEM_CONTENT_TYPE, ProblemError, problemBody, type ProblemKind } from './problem';
+import { hasBody } from './validation';
 
 // A client can cause these at will: 10 log lines per 10 s, the rest counted in the next one.
 const PROTOCOL_ERROR_LOG_LINES = 10;
 const PROTOCOL_ERROR_LOG_INTERVAL_MS = 10_000;
 const CHECK_INTERVAL_MS = 1000;
+// After an answer that ends a connection, how long its bytes get to leave before the socket is
+// reset: a client that reads closes its side first; one that never does is not waited for.
+export const CLOSE_LINGER_MS = 500;
 
 const ANSWERS: Record<
   Exclude<ProtocolErrorReason, 'connection_reset'>,
@@ -37,6 +44,7 @@ const ANSWERS: Record<
     detail: 'The request headers are larger than the server accepts.',
   },
   timeout: { kind: 'request_timeout', detail: 'The request was not received in time.' },
+  body_timeout: { kind: 'request_timeout', detail: 'The request body was not received in time.' },
   expectation_failed: {
     kind: 'expectation_failed',
     detail: 'The only supported Expect is 100-continue.',
@@ -61,6 +69,95 @@ function problemFor(reason: Exclude<ProtocolErrorReason, 'connection_reset'>) {
   };
 }
 
+/**
+ * Ends `socket` after the answer written to it: at once when the client closes its side,
+ * otherwise with a reset CLOSE_LINGER_MS later, so that no half-closed connection is left on
+ * either side (a plain close would leave the server's side in FIN-WAIT-2).
+ */
+export function closeSoon(socket: Socket): void {
+  if (socket.destroyed) return;
+  const timer = setTimeout(() => {
+    if (!socket.destroyed) socket.resetAndDestroy();
+  }, CLOSE_LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  socket.once('end', () => socket.destroy());
+}
+
+/**
+ * A response sent before its request's body arrived whole (a refusal, a timeout) ends the
+ * connection: Node would otherwise keep reading a body nobody wants, for as long as its client
+ * drips it, and hold the connection (and a shutdown's drain) with it.
+ */
+export const closeAfterUnreadBody: RequestHandler = (req, res, next) => {
+  res.once('finish', () => {
+    if (bodyUnread(req)) closeSoon(req.socket);
+  });
+  next();
+};
+
+/** A request with a body that has not arrived whole (a request without one never has). */
+export function bodyUnread(req: IncomingMessage): boolean {
+  return hasBody(req) && !req.complete;
+}
+
+/** The address a connection counts under: an IPv6 client's /64, which one host usually holds. */
+export function addressKey(address: string): string {
+  const bare = address.startsWith('::ffff:') ? address.slice(7) : address;
+  if (!isIPv6(bare)) return bare;
+  const [head = '', tail = ''] = bare.split('::');
+  const groups = head === '' ? [] : head.split(':');
+  const missing = 8 - groups.length - (tail === '' ? 0 : tail.split(':').length);
+  const full = [...groups, ...Array<string>(Math.max(0, missing)).fill('0'), ...tail.split(':')];
+  return `${full.slice(0, 4).join(':')}::/64`;
+}
+
+export function trustedProxyList(entries: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const entry of entries) {
+    const [address = '', prefix] = entry.split('/');
+    const type = isIPv6(address) ? 'ipv6' : 'ipv4';
+    if (prefix === undefined) list.addAddress(address, type);
+    else list.addSubnet(address, Number(prefix), type);
+  }
+  return list;
+}
+
+function isTrusted(list: BlockList, address: string): boolean {
+  const bare = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return list.check(bare, isIPv6(bare) ? 'ipv6' : 'ipv4');
+}
+
+/**
+ * At most `limits.maxConnectionsPerAddress` open connections per client address; the next one
+ * is reset as soon as it is accepted and counted. Trusted proxies are not capped: their
+ * connections carry many clients (X-Forwarded-For names them, for the per-request limits).
+ */
+function capConnectionsPerAddress(server: Server, limits: Config['http']): void {
+  const trusted = trustedProxyList(limits.trustedProxies);
+  const open = new Map<string, number>();
+  const refused = metrics.httpConnectionsRefused.labels('per_address');
+  // Before Node's own listener, so that a refused connection never reaches the HTTP parser.
+  server.prependListener('connection', (socket: Socket) => {
+    const address = socket.remoteAddress;
+    if (address === undefined || isTrusted(trusted, address)) return;
+    const key = addressKey(address);
+    const count = (open.get(key) ?? 0) + 1;
+    if (count > limits.maxConnectionsPerAddress) {
+      refused.inc();
+      socket.resetAndDestroy();
+      return;
+    }
+    open.set(key, count);
+    socket.once('close', () => {
+      const left = (open.get(key) ?? 1) - 1;
+      if (left > 0) open.set(key, left);
+      else open.delete(key);
+    });
+  });
+  server.on('drop', () => metrics.httpConnectionsRefused.labels('max_connections').inc());
+}
+
 export function createHttpServer(app: Express, limits: Config['http']): Server {
   // Timeouts are checked on this interval (Node's default, 30 s, would let a 10 s limit run to 40).
   const server = createServer({ connectionsCheckingInterval: CHECK_INTERVAL_MS }, app);
@@ -71,18 +168,33 @@ export function createHttpServer(app: Express, limits: Config['http']): Server {
   server.requestTimeout = limits.requestTimeoutMs;
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.maxConnections = limits.maxConnections;
+  capConnectionsPerAddress(server, limits);
+  answerRefusedRequests(server);
+  return server;
+}
+
+/** Counts a refusal and logs it within the budget. */
+function recorder() {
   const budget = new LogBudget(PROTOCOL_ERROR_LOG_LINES, PROTOCOL_ERROR_LOG_INTERVAL_MS);
-  const record = (reason: ProtocolErrorReason, fields: Record<string, unknown>) => {
+  const suppressedLines = metrics.logLinesSuppressed.labels('protocol_error');
+  return (reason: ProtocolErrorReason, fields: Record<string, unknown>) => {
     metrics.httpProtocolErrors.labels(reason).inc();
     const grant = budget.take();
-    if (grant === undefined) return;
+    if (grant === undefined) {
+      suppressedLines.inc();
+      return;
+    }
     logger.warn('request refused by the HTTP server', {
       reason,
       ...fields,
       suppressed: grant.suppressed > 0 ? grant.suppressed : undefined,
     });
   };
+}
 
+/** The requests Node refuses before Express: answered where the socket allows, then closed. */
+function answerRefusedRequests(server: Server): void {
+  const record = recorder();
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
     const reason = reasonOf(error.code);
     // A response already under way on this connection cannot be followed by another.
@@ -100,6 +212,7 @@ export function createHttpServer(app: Express, limits: Config['http']): Server {
         `Content-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
         `X-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
     );
+    closeSoon(socket);
   });
 
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
@@ -117,5 +230,4 @@ export function createHttpServer(app: Express, limits: Config['http']): Server {
     });
     res.end(body);
   });
-  return server;
 }

@@ -18,7 +18,10 @@ export const PROBLEM_TYPES = {
   expectation_failed: { status: 417, title: 'Expectation failed' },
   validation_error: { status: 422, title: 'Validation failed' },
   rate_limited: { status: 429, title: 'Too many requests' },
+  too_many_runs: { status: 429, title: 'Too many runs in progress for this key' },
   headers_too_large: { status: 431, title: 'Request header fields too large' },
+  // nginx's code for a client that went away before its answer: never seen by that client.
+  client_closed_request: { status: 499, title: 'Client closed request' },
   internal_error: { status: 500, title: 'Internal server error' },
   injected_fault: { status: 500, title: 'Injected fault' },
   llm_provider_error: { status: 502, title: 'LLM provider error' },
@@ -33,6 +36,10 @@ export const PROBLEM_TYPES = {
 } as const;
 
 export type ProblemKind = keyof typeof PROBLEM_TYPES;
+
+// When to try again after a 503 of the admission (runs take about 1–6 s) or of a shutdown (a
+// replacement instance is usually up within seconds).
+export const RETRY_AFTER_SECONDS = { overloaded: 2, shutting_down: 5 } as const;
 
 export interface FieldError {
   /** JSON Pointer (RFC 6901) to the offending member of the request body. */
@@ -57,6 +64,13 @@ export class ProblemError extends Error {
     super(detail, { cause: extras.cause });
     this.status = PROBLEM_TYPES[kind].status;
   }
+}
+
+export function shuttingDown(detail: string, members?: Record<string, unknown>): ProblemError {
+  return new ProblemError('shutting_down', detail, {
+    members,
+    headers: { 'Retry-After': String(RETRY_AFTER_SECONDS.shutting_down) },
+  });
 }
 
 /** The JSON text of a problem response. */

@@ -18,7 +18,7 @@ import { ProviderError, type SimulatedProvider } from '../agent/provider';
 import { requestContext } from './context';
 import { errorHandler, methodNotAllowed, notFound } from './errors';
 import { ProblemError, sendProblem } from './problem';
-import { jsonBody, parseBody } from './validation';
+import { jsonBody, parseBody, type BodyLimits } from './validation';
 
 export const CHAT_COMPLETIONS_PATH = '/v1/chat/completions';
 // A request with more is refused: far over what an agent's turn sends, and it bounds the work.
@@ -48,7 +48,8 @@ const chatBody = z.object({
 export interface ProviderApiDeps {
   provider: SimulatedProvider;
   apiKey: string;
-  bodyLimitBytes: number;
+  /** The API's body limits: its size cap and read timeout, and 503 once shutdown starts. */
+  body: BodyLimits;
 }
 
 /** The text the model reads: every message's content, in order. */
@@ -173,6 +174,7 @@ export function createProviderApp(deps: ProviderApiDeps): Express {
       typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     res.locals.ctx = {
       requestId,
+      startedAt: Date.now(),
       route: undefined,
       span: undefined,
       tier: undefined,
@@ -184,12 +186,12 @@ export function createProviderApp(deps: ProviderApiDeps): Express {
   });
   app
     .route(CHAT_COMPLETIONS_PATH)
-    .post(requireKey(deps.apiKey), ...jsonBody(deps.bodyLimitBytes), completeChat(deps.provider))
+    .post(requireKey(deps.apiKey), ...jsonBody(deps.body), completeChat(deps.provider))
     .all(methodNotAllowed(['POST']));
   app.use(notFound);
   app.use(((error, _req, _res, next) => {
     next(error instanceof ProblemError ? withOpenAiError(error) : error);
   }) satisfies express.ErrorRequestHandler);
-  app.use(errorHandler({ bodyLimitBytes: deps.bodyLimitBytes }));
+  app.use(errorHandler({ bodyLimitBytes: deps.body.limitBytes }));
   return app;
 }

@@ -17,18 +17,18 @@ import {
 } from '../agent/chaos';
 import { CircuitOpenError } from '../agent/circuit-breaker';
 import { ProviderError } from '../agent/provider';
-import type { Admission } from '../agent/admission';
+import type { Admission, Ticket } from '../agent/admission';
 import { RunCancelledError, RunFailedError, RunTimeoutError, type RunRecord } from '../agent/run';
 import type { AgentRunner } from '../agent/runner';
 import { DatabaseError, type RunStore } from '../agent/storage';
 import type { HealthMonitor } from '../health';
-import { metrics } from '../telemetry/metrics';
+import { metrics, metricsText } from '../telemetry/metrics';
 import { SERVICE_VERSION } from '../version';
 import { logger } from '../telemetry/logger';
-import { requestContext } from './context';
+import { requestContext, type RequestContext } from './context';
 import { methodNotAllowed } from './errors';
-import { ProblemError } from './problem';
-import { jsonBody, parseBody } from './validation';
+import { ProblemError, RETRY_AFTER_SECONDS, shuttingDown } from './problem';
+import { jsonBody, parseBody, type BodyLimits } from './validation';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -61,25 +61,60 @@ export const ADMIN_ROUTES = {
 } as const satisfies Record<string, RouteSpec>;
 
 /**
- * Registers the route of `spec` (or `path`, a sub-path counted under the same label):
- * `authenticate` for every method (so that nothing about the route, not even its methods,
- * answers before the credentials are checked), then its handlers per method, then 405 for any
- * other method. Only the spec's methods can have handlers, so its zeroed series are the ones served.
+ * The route label of a path, found without decoding it: requests refused before routing (by
+ * authentication) are counted under the route they asked for, as the routed ones are.
+ */
+export class RouteLabels {
+  private readonly patterns: { pattern: RegExp; route: string }[] = [];
+
+  add(path: string, route: string): void {
+    const source = path
+      .split('/')
+      .map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      .join('/');
+    // As Express matches: case-insensitive, with or without a trailing slash.
+    this.patterns.push({ pattern: new RegExp(`^${source}/?$`, 'i'), route });
+  }
+
+  of(path: string): string | undefined {
+    return this.patterns.find(({ pattern }) => pattern.test(path))?.route;
+  }
+}
+
+/**
+ * Credentials first, for everything under `prefix`: before any path is decoded or matched, so
+ * that nothing about a route (that it exists, its methods, its parameters' encoding) answers a
+ * stranger before the credentials are checked.
+ */
+function authenticateFirst(
+  router: Router,
+  prefix: string,
+  labels: RouteLabels,
+  authenticate: RequestHandler,
+): void {
+  router.use(prefix, (req, res, next) => {
+    requestContext(res).route = labels.of(`${req.baseUrl}${req.path}`);
+    authenticate(req, res, next);
+  });
+}
+
+/**
+ * Registers the route of `spec` (or `path`, a sub-path counted under the same label): its
+ * handlers per method, then 405 for any other method. Only the spec's methods can have
+ * handlers, so its zeroed series are the ones served.
  */
 function defineRoute<Spec extends RouteSpec>(
   router: Router,
   spec: Spec,
   handlers: Partial<Record<Spec['methods'][number], RequestHandler[]>>,
-  { path = spec.route, authenticate = [] }: { path?: string; authenticate?: RequestHandler[] } = {},
+  { path = spec.route, labels }: { path?: string; labels?: RouteLabels } = {},
 ): void {
+  labels?.add(path, spec.route);
   const route = router.route(path);
-  route.all(
-    (_req, res, next) => {
-      requestContext(res).route = spec.route;
-      next();
-    },
-    ...authenticate,
-  );
+  route.all((_req, res, next) => {
+    requestContext(res).route = spec.route;
+    next();
+  });
   for (const [method, chain] of Object.entries(handlers) as [Method, RequestHandler[]][]) {
     route[method.toLowerCase() as Lowercase<Method>](...chain);
   }
@@ -121,17 +156,6 @@ const runBody = z.strictObject({
     .optional(),
 });
 
-// When to try again after a 503 of the admission (runs take about 1–6 s) or of a shutdown (a
-// replacement instance is usually up within seconds).
-const RETRY_AFTER_SECONDS = { overloaded: 2, shutting_down: 5 } as const;
-
-function shuttingDown(detail: string, members?: Record<string, unknown>): ProblemError {
-  return new ProblemError('shutting_down', detail, {
-    members,
-    headers: { 'Retry-After': String(RETRY_AFTER_SECONDS.shutting_down) },
-  });
-}
-
 const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function runProblem(error: RunFailedError): ProblemError {
@@ -139,6 +163,9 @@ function runProblem(error: RunFailedError): ProblemError {
   const members = { run_id: run.id, run_status: run.status };
   if (cause instanceof RunTimeoutError) {
     return new ProblemError('run_timeout', cause.message, { members, cause });
+  }
+  if (cause instanceof RunCancelledError && cause.reason === 'client_closed') {
+    return new ProblemError('client_closed_request', cause.message, { members, cause });
   }
   if (cause instanceof RunCancelledError) {
     metrics.agentRunsRejected.labels('shutting_down').inc();
@@ -174,14 +201,36 @@ export interface ApiDeps {
   admission: Admission;
   requireApiKey: RequestHandler;
   rateLimit: (onRejected?: (req: Request, res: Response) => void) => RequestHandler;
-  bodyLimitBytes: number;
+  body: BodyLimits;
 }
 
-export function mountApiRoutes(router: Router, deps: ApiDeps): void {
-  const { runner, store, chaos, admission } = deps;
+/** A run slot for the request's key, or the problem that refuses it. */
+function admitRun(admission: Admission, ctx: RequestContext): Ticket {
+  const tier = ctx.tier!;
+  const ticket = admission.admitRun(ctx.owner!, tier);
+  if (typeof ticket !== 'string') return ticket;
+  metrics.agentRunsRejected.labels(ticket).inc();
+  const retry = { headers: { 'Retry-After': String(RETRY_AFTER_SECONDS.overloaded) } };
+  if (ticket === 'shutting_down') throw shuttingDown('The service is shutting down.');
+  if (ticket === 'key_limit') {
+    throw new ProblemError(
+      'too_many_runs',
+      `This key has ${admission.perKey[tier]} runs in progress, the most the ${tier} tier may run at once.`,
+      retry,
+    );
+  }
+  throw new ProblemError(
+    'overloaded',
+    `${admission.maxConcurrentRuns} runs are in progress, the most this instance takes.`,
+    retry,
+  );
+}
 
-  // error_ratio and latency faults apply to API requests only: probes and scrapes keep working.
-  // Synchronous unless a latency fault is active: this runs on every API request.
+/**
+ * error_ratio and latency faults apply to API requests only: probes and scrapes keep working.
+ * Synchronous unless a latency fault is active: this runs on every API request.
+ */
+function faultInjector(chaos: Chaos, admission: Admission): RequestHandler {
   const failOnPurpose = (next: NextFunction) => {
     const errorRatio = chaos.value('error_ratio');
     if (errorRatio !== undefined && Math.random() < errorRatio) {
@@ -192,7 +241,7 @@ export function mountApiRoutes(router: Router, deps: ApiDeps): void {
       next();
     }
   };
-  const injectFaults: RequestHandler = (_req, res, next) => {
+  return (_req, res, next) => {
     const latencyMs = chaos.value('latency');
     if (latencyMs === undefined || latencyMs <= 0) {
       failOnPurpose(next);
@@ -213,129 +262,131 @@ export function mountApiRoutes(router: Router, deps: ApiDeps): void {
     ticket.signal.addEventListener('abort', onCancel, { once: true });
     res.once('close', ticket.release);
   };
+}
 
-  // Before the body is read: a refused run costs no buffering. The ticket lives until the
-  // response is closed, whatever happens to the run.
-  const admitRun: RequestHandler = (_req, res, next) => {
-    const ticket = admission.admitRun();
-    if (typeof ticket === 'string') {
-      metrics.agentRunsRejected.labels(ticket).inc();
-      if (ticket === 'shutting_down') throw shuttingDown('The service is shutting down.');
-      throw new ProblemError(
-        'overloaded',
-        `${admission.maxConcurrentRuns} runs are in progress, the most this instance takes.`,
-        { headers: { 'Retry-After': String(RETRY_AFTER_SECONDS.overloaded) } },
-      );
+/**
+ * POST /v1/agents/:agent/runs once its body is read and valid: a slot is taken only then, held
+ * until the run has settled, and the run is cancelled if its client goes away first.
+ */
+function runHandler({ runner, admission }: ApiDeps): RequestHandler {
+  return async (req, res) => {
+    const ctx = requestContext(res);
+    const agent = AGENTS[ctx.agent as keyof typeof AGENTS];
+    const body = parseBody(runBody, req.body);
+    if (req.socket.destroyed) {
+      throw new ProblemError('client_closed_request', 'The client closed the connection.');
     }
-    res.once('close', ticket.release);
-    requestContext(res).cancel = ticket.signal;
-    next();
+    const ticket = admitRun(admission, ctx);
+    res.once('close', () => {
+      if (!res.writableFinished) ticket.cancel('client_closed');
+    });
+    let run: RunRecord;
+    try {
+      run = await runner.run({
+        agent,
+        model: body.model ?? agent.defaultModel,
+        input: body.input,
+        tier: ctx.tier!,
+        owner: ctx.owner!,
+        cancel: ticket.signal,
+        conversationId: body.conversation_id,
+      });
+    } catch (error) {
+      if (error instanceof RunFailedError) throw runProblem(error);
+      throw error;
+    } finally {
+      ticket.release();
+    }
+    res.status(201).location(`/v1/runs/${run.id}`).json(run);
   };
-  // After authentication (defineRoute's), so a fault or a rate limit says nothing to a stranger.
+}
+
+const agentsBody = JSON.stringify({
+  agents: AGENT_NAMES.map((name) => ({
+    name,
+    description: AGENTS[name].description,
+    default_model: AGENTS[name].defaultModel,
+    tools: AGENTS[name].tools,
+  })),
+  models: MODEL_NAMES.map((name) => ({
+    name,
+    provider: PROVIDER,
+    input_usd_per_million_tokens: MODELS[name].inputUsdPerMillion,
+    output_usd_per_million_tokens: MODELS[name].outputUsdPerMillion,
+  })),
+});
+
+function storedRun(store: RunStore): RequestHandler {
+  return (req, res) => {
+    const id = pathParam(req, 'id');
+    const missing = new ProblemError('not_found', `There is no run "${id.slice(0, 64)}".`);
+    if (!RUN_ID.test(id)) throw missing;
+    let run: RunRecord | undefined;
+    try {
+      run = store.getRun(id, requestContext(res).owner!);
+    } catch (error) {
+      throw new ProblemError('database_unavailable', 'The run could not be read.', {
+        cause: error,
+      });
+    }
+    if (run === undefined) throw missing;
+    res.json(run);
+  };
+}
+
+export function mountApiRoutes(router: Router, deps: ApiDeps): void {
+  const labels = new RouteLabels();
+  authenticateFirst(router, '/v1', labels, deps.requireApiKey);
+  // After authentication, so a fault or a rate limit says nothing to a stranger.
   const guard = (onRejected?: (req: Request, res: Response) => void) => [
-    injectFaults,
+    faultInjector(deps.chaos, deps.admission),
     deps.rateLimit(onRejected),
   ];
-  const authenticate = [deps.requireApiKey];
-
-  const agentsBody = JSON.stringify({
-    agents: AGENT_NAMES.map((name) => ({
-      name,
-      description: AGENTS[name].description,
-      default_model: AGENTS[name].defaultModel,
-      tools: AGENTS[name].tools,
-    })),
-    models: MODEL_NAMES.map((name) => ({
-      name,
-      provider: PROVIDER,
-      input_usd_per_million_tokens: MODELS[name].inputUsdPerMillion,
-      output_usd_per_million_tokens: MODELS[name].outputUsdPerMillion,
-    })),
-  });
-  defineRoute(
-    router,
-    API_ROUTES.agents,
-    {
-      GET: [
-        ...guard(),
-        (_req, res) => {
-          res.type('application/json').send(agentsBody);
-        },
-      ],
-    },
-    { authenticate },
-  );
+  const listAgents: RequestHandler = (_req, res) => {
+    res.type('application/json').send(agentsBody);
+  };
+  defineRoute(router, API_ROUTES.agents, { GET: [...guard(), listAgents] }, { labels });
 
   const knownAgent: RequestHandler = (req, res, next) => {
     requestContext(res).agent = knownPathParam(req, 'agent', isAgentName, AGENT_NAMES);
     next();
   };
+  const countRejected = (_req: Request, res: Response) => {
+    const ctx = requestContext(res);
+    deps.runner.recordRejected(AGENTS[ctx.agent as keyof typeof AGENTS], ctx.tier!);
+  };
   defineRoute(
     router,
     API_ROUTES.runs,
-    {
-      POST: [
-        knownAgent,
-        ...guard((req, res) => {
-          const ctx = requestContext(res);
-          runner.recordRejected(AGENTS[ctx.agent as keyof typeof AGENTS], ctx.tier!);
-        }),
-        admitRun,
-        ...jsonBody(deps.bodyLimitBytes),
-        async (req, res) => {
-          const ctx = requestContext(res);
-          const agent = AGENTS[ctx.agent as keyof typeof AGENTS];
-          const body = parseBody(runBody, req.body);
-          let run: RunRecord;
-          try {
-            run = await runner.run({
-              agent,
-              model: body.model ?? agent.defaultModel,
-              input: body.input,
-              tier: ctx.tier!,
-              owner: ctx.owner!,
-              cancel: ctx.cancel,
-              conversationId: body.conversation_id,
-            });
-          } catch (error) {
-            if (error instanceof RunFailedError) throw runProblem(error);
-            throw error;
-          }
-          res.status(201).location(`/v1/runs/${run.id}`).json(run);
-        },
-      ],
-    },
-    { authenticate },
+    { POST: [knownAgent, ...guard(countRejected), ...jsonBody(deps.body), runHandler(deps)] },
+    { labels },
   );
-
-  defineRoute(
-    router,
-    API_ROUTES.run,
-    {
-      GET: [
-        ...guard(),
-        (req, res) => {
-          const id = pathParam(req, 'id');
-          const missing = new ProblemError('not_found', `There is no run "${id.slice(0, 64)}".`);
-          if (!RUN_ID.test(id)) throw missing;
-          let run: RunRecord | undefined;
-          try {
-            run = store.getRun(id, requestContext(res).owner!);
-          } catch (error) {
-            throw new ProblemError('database_unavailable', 'The run could not be read.', {
-              cause: error,
-            });
-          }
-          if (run === undefined) throw missing;
-          res.json(run);
-        },
-      ],
-    },
-    { authenticate },
-  );
+  defineRoute(router, API_ROUTES.run, { GET: [...guard(), storedRun(deps.store)] }, { labels });
 }
 
-export function mountOpsRoutes(router: Router, health: HealthMonitor): void {
+/**
+ * /metrics rendered at most once per `ttlMs`: Prometheus scrapes every 15 s, and anyone else
+ * asking more often gets the same text instead of a render each (a render of a fork's registry
+ * takes milliseconds of the one event loop; docs/bench).
+ */
+function cachedMetrics(ttlMs: number): () => Promise<Buffer> {
+  let rendered: { at: number; body: Promise<Buffer> } | undefined;
+  return () => {
+    const now = performance.now();
+    if (rendered === undefined || now - rendered.at >= ttlMs) {
+      // Encoded once: a Buffer is sent as it is, a string would be encoded for every scrape.
+      rendered = { at: now, body: metricsText().then((text) => Buffer.from(text)) };
+    }
+    return rendered.body;
+  };
+}
+
+export function mountOpsRoutes(
+  router: Router,
+  health: HealthMonitor,
+  { metricsCacheMs }: { metricsCacheMs: number },
+): void {
+  const metricsPage = cachedMetrics(metricsCacheMs);
   defineRoute(router, OPS_ROUTES.live, {
     GET: [(_req, res) => void res.json({ status: 'ok' })],
   });
@@ -362,8 +413,7 @@ export function mountOpsRoutes(router: Router, health: HealthMonitor): void {
   defineRoute(router, OPS_ROUTES.metrics, {
     GET: [
       async (_req, res) => {
-        const body = await metrics.registry.metrics();
-        res.type(metrics.registry.contentType).send(body);
+        res.type(metrics.registry.contentType).send(await metricsPage());
       },
     ],
   });
@@ -426,69 +476,58 @@ function checkCaller(chaos: Chaos, fault: FaultName, caller: string | undefined)
   }
 }
 
+/** PUT /admin/chaos/:fault: sets a fault for `ttl_seconds`, with a value within its bounds and,
+ * for the provider's faults, optionally aimed at one caller. */
+function setFault(chaos: Chaos): RequestHandler {
+  return (req, res) => {
+    const fault = pathParam(req, 'fault') as (typeof FAULT_NAMES)[number];
+    const body = parseBody(chaosBody, req.body);
+    checkValue(fault, body.value);
+    checkCaller(chaos, fault, body.caller);
+    const active = chaos.set(fault, body.value, body.ttl_seconds, body.caller);
+    logger.warn('chaos: fault set', {
+      fault,
+      value: body.value,
+      ttl_seconds: body.ttl_seconds,
+      caller: body.caller,
+    });
+    res.json(describeFault(active, Date.now()));
+  };
+}
+
 export function mountAdminRoutes(
   router: Router,
-  deps: { chaos: Chaos; requireAdminToken: RequestHandler; bodyLimitBytes: number },
+  deps: { chaos: Chaos; requireAdminToken: RequestHandler; body: BodyLimits },
 ): void {
   const { chaos } = deps;
+  const labels = new RouteLabels();
+  authenticateFirst(router, '/admin', labels, deps.requireAdminToken);
   const faultParam: RequestHandler = (req, _res, next) => {
     knownPathParam(req, 'fault', isFaultName, FAULT_NAMES);
     next();
   };
-
-  const authenticate = [deps.requireAdminToken];
+  const listFaults: RequestHandler = (_req, res) => {
+    const now = Date.now();
+    res.json({ faults: chaos.list().map((fault) => describeFault(fault, now)) });
+  };
+  const clearAll: RequestHandler = (_req, res) => {
+    chaos.clearAll();
+    logger.warn('chaos: every fault cleared');
+    res.status(204).end();
+  };
+  const clearOne: RequestHandler = (req, res) => {
+    const fault = pathParam(req, 'fault') as (typeof FAULT_NAMES)[number];
+    if (chaos.clear(fault)) logger.warn('chaos: fault cleared', { fault });
+    res.status(204).end();
+  };
+  defineRoute(router, ADMIN_ROUTES.chaos, { GET: [listFaults], DELETE: [clearAll] }, { labels });
   defineRoute(
     router,
     ADMIN_ROUTES.chaos,
     {
-      GET: [
-        (_req, res) => {
-          const now = Date.now();
-          res.json({ faults: chaos.list().map((fault) => describeFault(fault, now)) });
-        },
-      ],
-      DELETE: [
-        (_req, res) => {
-          chaos.clearAll();
-          logger.warn('chaos: every fault cleared');
-          res.status(204).end();
-        },
-      ],
+      PUT: [faultParam, ...jsonBody(deps.body), setFault(chaos)],
+      DELETE: [faultParam, clearOne],
     },
-    { authenticate },
-  );
-
-  defineRoute(
-    router,
-    ADMIN_ROUTES.chaos,
-    {
-      PUT: [
-        faultParam,
-        ...jsonBody(deps.bodyLimitBytes),
-        (req, res) => {
-          const fault = pathParam(req, 'fault') as (typeof FAULT_NAMES)[number];
-          const body = parseBody(chaosBody, req.body);
-          checkValue(fault, body.value);
-          checkCaller(chaos, fault, body.caller);
-          const active = chaos.set(fault, body.value, body.ttl_seconds, body.caller);
-          logger.warn('chaos: fault set', {
-            fault,
-            value: body.value,
-            ttl_seconds: body.ttl_seconds,
-            caller: body.caller,
-          });
-          res.json(describeFault(active, Date.now()));
-        },
-      ],
-      DELETE: [
-        faultParam,
-        (req, res) => {
-          const fault = pathParam(req, 'fault') as (typeof FAULT_NAMES)[number];
-          if (chaos.clear(fault)) logger.warn('chaos: fault cleared', { fault });
-          res.status(204).end();
-        },
-      ],
-    },
-    { path: '/admin/chaos/:fault', authenticate },
+    { path: '/admin/chaos/:fault', labels },
   );
 }

@@ -1,5 +1,6 @@
 // Counts every failed export of an OTLP exporter (spans or log records); the exporter itself
 // only reports it to a callback nobody reads.
+import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { logger } from './logger';
 
@@ -30,10 +31,14 @@ export class CountingExporter<T> implements Exporter<T> {
         // (For log records the warning is itself a record: at most one per interval.)
         if (now - this.lastFailureLog >= FAILURE_LOG_INTERVAL_MS) {
           this.lastFailureLog = now;
-          logger.warn(`${this.what} export failed`, {
-            [`${this.what.replace(' ', '_')}s`]: items.length,
-            error: result.error?.message ?? 'unknown error',
-          });
+          // Outside any request: the callback runs in the context of whatever request ended the
+          // batch, whose ids have nothing to do with the failure.
+          context.with(ROOT_CONTEXT, () =>
+            logger.warn(`${this.what} export failed`, {
+              [`${this.what.replace(' ', '_')}s`]: items.length,
+              error: result.error?.message ?? 'unknown error',
+            }),
+          );
         }
       }
       resultCallback(result);

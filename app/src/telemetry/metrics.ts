@@ -12,6 +12,7 @@ import {
 } from 'prom-client';
 import { TIERS } from '../config';
 import { SERVICE_VERSION } from '../version';
+import { renderOpenMetrics } from './exposition';
 import { GEN_AI_METRICS, GEN_AI_OPERATION, GEN_AI_TOKEN_TYPES } from './genai';
 
 export const RUN_STATUSES = ['success', 'error', 'timeout', 'cancelled', 'rejected'] as const;
@@ -28,16 +29,26 @@ export const AUTH_FAILURE_REASONS = [
   'throttled',
 ] as const;
 export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];
-/** Why the HTTP server refused a request before routing it (http/server.ts). */
+/**
+ * Why a request was refused for how it was sent rather than what it asked: by the HTTP server
+ * before routing (http/listener.ts), or because its body did not arrive in time (body_timeout).
+ */
 export const PROTOCOL_ERROR_REASONS = [
   'malformed',
   'headers_too_large',
   'timeout',
   'expectation_failed',
   'connection_reset',
+  'body_timeout',
 ] as const;
 export type ProtocolErrorReason = (typeof PROTOCOL_ERROR_REASONS)[number];
-export const RUN_REJECTION_REASONS = ['overloaded', 'shutting_down'] as const;
+/** Connections closed as soon as they were accepted: past MAX_CONNECTIONS(_PER_ADDRESS). */
+export const CONNECTION_REFUSAL_REASONS = ['per_address', 'max_connections'] as const;
+export type ConnectionRefusalReason = (typeof CONNECTION_REFUSAL_REASONS)[number];
+/** Log lines a budget left out: request lines nobody vouches for, protocol errors. */
+export const LOG_BUDGET_SOURCES = ['request', 'protocol_error'] as const;
+export type LogBudgetSource = (typeof LOG_BUDGET_SOURCES)[number];
+export const RUN_REJECTION_REASONS = ['overloaded', 'shutting_down', 'key_limit'] as const;
 export type RunRejectionReason = (typeof RUN_REJECTION_REASONS)[number];
 export const HEALTH_CHECKS = ['database', 'llm_provider', 'disk', 'memory', 'event_loop'] as const;
 export type HealthCheckName = (typeof HEALTH_CHECKS)[number];
@@ -69,10 +80,30 @@ export const requestsInFlight = { count: 0 };
 /** What the database files take on disk, read when the registry is (the store sets `bytes`). */
 export const databaseFiles = { bytes: (): number => 0 };
 
-function createMetrics() {
+/**
+ * prom-client's collectors that call process._getActiveHandles() and _getActiveRequests():
+ * private APIs that abort the process (a failed C++ CHECK) when they meet a handle whose
+ * JavaScript owner has just been garbage-collected. nodejs_active_resources{type} and
+ * nodejs_active_resources_total, from the public process.getActiveResourcesInfo(), count the
+ * same handles, requests and timers by name.
+ */
+export const PRIVATE_API_COLLECTORS = [
+  'nodejs_active_handles',
+  'nodejs_active_handles_total',
+  'nodejs_active_requests',
+  'nodejs_active_requests_total',
+];
+
+function runtimeRegistry(): Registry<OpenMetricsContentType> {
   const registry = new Registry<OpenMetricsContentType>();
   registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
   collectDefaultMetrics({ register: registry });
+  for (const name of PRIVATE_API_COLLECTORS) registry.removeSingleMetric(name);
+  return registry;
+}
+
+function createMetrics() {
+  const registry = runtimeRegistry();
   const registers = [registry];
 
   const metrics = {
@@ -101,8 +132,20 @@ function createMetrics() {
     }),
     httpProtocolErrors: new Counter({
       name: 'http_protocol_errors_total',
-      help: 'Requests refused by the HTTP server before routing (bad framing or header names, headers too large, too slow, bogus Expect), or connections reset mid-request.',
+      help: 'Requests refused for how they were sent: by the HTTP server before routing (bad framing or header names, headers too large, too slow, bogus Expect), connections reset mid-request, bodies not received within HTTP_BODY_TIMEOUT_MS (body_timeout).',
       labelNames: ['reason'] as const,
+      registers,
+    }),
+    httpConnectionsRefused: new Counter({
+      name: 'http_connections_refused_total',
+      help: 'Connections closed as soon as they were accepted: one address past MAX_CONNECTIONS_PER_ADDRESS (per_address), the listener past MAX_CONNECTIONS (max_connections).',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    logLinesSuppressed: new Counter({
+      name: 'log_lines_suppressed_total',
+      help: 'Log lines a budget left out (their spans too): request lines of unknown paths, probes and failed authentication (request), protocol errors (protocol_error).',
+      labelNames: ['source'] as const,
       registers,
     }),
     dbSize: new Gauge({
@@ -156,7 +199,7 @@ function createMetrics() {
     }),
     agentRunsRejected: new Counter({
       name: 'agent_runs_rejected_total',
-      help: 'Runs refused or cancelled with 503: overloaded (past MAX_CONCURRENT_RUNS), shutting_down (refused or cancelled by a shutdown).',
+      help: 'Runs refused or cancelled: overloaded (503, past MAX_CONCURRENT_RUNS), key_limit (429, the key past its tier share, RUN_CONCURRENCY_*), shutting_down (503, refused or cancelled by a shutdown).',
       labelNames: ['reason'] as const,
       registers,
     }),
@@ -295,6 +338,10 @@ function createMetrics() {
   for (const tier of TIERS) metrics.rateLimitRejections.labels(tier).inc(0);
   for (const reason of AUTH_FAILURE_REASONS) metrics.authFailures.labels(reason).inc(0);
   for (const reason of PROTOCOL_ERROR_REASONS) metrics.httpProtocolErrors.labels(reason).inc(0);
+  for (const reason of CONNECTION_REFUSAL_REASONS) {
+    metrics.httpConnectionsRefused.labels(reason).inc(0);
+  }
+  for (const source of LOG_BUDGET_SOURCES) metrics.logLinesSuppressed.labels(source).inc(0);
   for (const reason of RUN_REJECTION_REASONS) metrics.agentRunsRejected.labels(reason).inc(0);
   return metrics;
 }
@@ -319,6 +366,11 @@ export type Metrics = ReturnType<typeof createMetrics>;
 
 // One registry per process: instrument.ts (loaded first) and the app share this module instance.
 export const metrics: Metrics = createMetrics();
+
+/** The registry as the OpenMetrics text /metrics serves (exposition.ts). */
+export function metricsText(): Promise<string> {
+  return renderOpenMetrics(metrics.registry);
+}
 
 export function recordBuildInfo(commit: string): void {
   metrics.buildInfo.reset();

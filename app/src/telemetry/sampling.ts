@@ -1,12 +1,13 @@
 // Head sampling for an edge service (docs/decisions/0007-hostile-input-and-limits.md). The
 // standard OTEL_TRACES_SAMPLER names and ratio, with one change by default: a remote parent's
-// "sampled" flag does not force a trace. Any client can send `traceparent: …-01`; obeying it
-// would let it trace every request at any ratio (and their cost). With
-// TRACES_REMOTE_PARENT_SAMPLED=ratio (the default), the remote-parent-sampled delegate of the
-// ParentBased sampler is the service's own ratio, drawn at random: the caller's trace id is
-// kept, its sampled flag is not obeyed. TraceIdRatioBased would not do there, as it decides by
-// the trace id, which the caller chooses. `follow` restores the standard behaviour, for a
-// service whose callers are trusted (behind a gateway that samples).
+// sampled flag is not obeyed, either way. Any client can send `traceparent: …-01`; obeying it
+// would let it trace every request at any ratio (and their cost); `…-00` would let it hide its
+// requests from the trace store, exemplars and (with LOGS_EXPORT_UNSAMPLED=warn) the log store.
+// With TRACES_REMOTE_PARENT_SAMPLED=ratio (the default), both remote-parent delegates of the
+// ParentBased sampler are the service's own ratio, drawn at random: the caller's trace id is
+// kept, its flag is not. TraceIdRatioBased would not do there, as it decides by the trace id,
+// which the caller chooses. `follow` restores the standard behaviour, for a service whose
+// callers are trusted (behind a gateway that samples).
 import type { Attributes, Context, Link, SpanKind } from '@opentelemetry/api';
 import {
   AlwaysOffSampler,
@@ -62,11 +63,14 @@ export function createSampler(
   // What "the service's own ratio" is for each root: everything, nothing, or `ratio`.
   const ownShare =
     name === 'parentbased_always_on' ? 1 : name === 'parentbased_always_off' ? 0 : ratio;
+  if (remoteParentSampled === 'follow') {
+    return new ParentBasedSampler({ root, remoteParentSampled: new AlwaysOnSampler() });
+  }
+  // Both ways: "sampled" does not force a trace, "not sampled" does not hide one.
+  const ownRatio = new RandomRatioSampler(ownShare, random);
   return new ParentBasedSampler({
     root,
-    remoteParentSampled:
-      remoteParentSampled === 'follow'
-        ? new AlwaysOnSampler()
-        : new RandomRatioSampler(ownShare, random),
+    remoteParentSampled: ownRatio,
+    remoteParentNotSampled: ownRatio,
   });
 }

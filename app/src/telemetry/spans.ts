@@ -23,6 +23,17 @@ export function recordSpanError(span: Span, error: unknown, errorType?: string):
   }
 }
 
+const unexported = new WeakSet<object>();
+
+/** The span is ended as usual but never exported (a log budget left its request's line out). */
+export function leaveUnexported(span: Span): void {
+  unexported.add(span);
+}
+
+export function isUnexported(span: object): boolean {
+  return unexported.has(span);
+}
+
 /** The trace and span ids of a span, when it is sampled (exemplars point at these). */
 export function sampledTraceContext(span: Span) {
   if (!span.isRecording()) return undefined;

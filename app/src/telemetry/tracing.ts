@@ -6,7 +6,13 @@ import { logs } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { BatchSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace';
+import {
+  BatchSpanProcessor,
+  type ReadableSpan,
+  type Span,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace';
+import type { Context } from '@opentelemetry/api';
 import { ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { Config } from '../config';
 import { SERVICE_VERSION } from '../version';
@@ -15,6 +21,28 @@ import { createLogProcessor, createLogTransport } from './log-export';
 import { addTransport, removeTransport } from './logger';
 import { metrics } from './metrics';
 import { createSampler } from './sampling';
+import { isUnexported } from './spans';
+
+/** Hands every ended span to `inner`, except those left unexported (spans.ts: a log budget). */
+class ExportedSpans implements SpanProcessor {
+  constructor(private readonly inner: SpanProcessor) {}
+
+  onStart(span: Span, parentContext: Context): void {
+    this.inner.onStart(span, parentContext);
+  }
+
+  onEnd(span: ReadableSpan): void {
+    if (!isUnexported(span)) this.inner.onEnd(span);
+  }
+
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush();
+  }
+
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+}
 
 export interface Tracing {
   /** Export every finished span now; used by tests and before exit. */
@@ -43,7 +71,7 @@ export function startTracing(config: Config): Tracing {
     ),
     // OTEL_TRACES_SAMPLER / _ARG, read by config.ts, plus TRACES_REMOTE_PARENT_SAMPLED.
     sampler: createSampler(config.telemetry.sampler),
-    spanProcessors: [processor],
+    spanProcessors: [new ExportedSpans(processor)],
     metricReaders: [],
     logRecordProcessors: logProcessor ? [logProcessor] : [],
     instrumentations: [],

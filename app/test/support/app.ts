@@ -7,16 +7,17 @@ import type { Express } from 'express';
 import { createApps, createServices, type Services } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 
-export const ADMIN_TOKEN = 'test-admin-token-0123456789';
-// At least MIN_API_KEY_LENGTH (16) characters, like every key the service accepts.
-export const FREE_KEY = 'test-free-key-0123456789';
-export const PRO_KEY = 'test-pro-key-0123456789';
+import { ADMIN_TOKEN, FREE_KEY, PRO_KEY } from './keys';
+
+export { ADMIN_TOKEN, FREE_KEY, PRO_KEY };
 
 export interface TestApp {
   app: Express;
   management: Express | undefined;
   /** The provider listener's app, when the test set PROVIDER_PORT. */
   provider: Express | undefined;
+  /** The application that serves /metrics, /health* and /admin/*. */
+  ops: Express;
   services: Services;
   config: Config;
   close(): void;
@@ -32,6 +33,8 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     RATE_LIMIT_PRO_BURST: '1000',
     RATE_LIMIT_FREE_RPS: '1000',
     RATE_LIMIT_FREE_BURST: '1000',
+    // Every scrape renders: tests compare scrapes taken milliseconds apart.
+    METRICS_CACHE_MS: '0',
     ...overrides,
   };
 }
@@ -46,6 +49,7 @@ export function buildApp(overrides: Record<string, string> = {}): TestApp {
     app: api,
     management,
     provider,
+    ops: management ?? api,
     services,
     config,
     close: () => {

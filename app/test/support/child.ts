@@ -11,6 +11,10 @@ const BUILD_SRC = resolve(__dirname, '../../src');
 
 export interface RunningService {
   url: string;
+  /** The management listener (/metrics, /health*, /admin/*). */
+  managementUrl: string;
+  /** The service's process id, to read its memory and sockets from /proc. */
+  pid: number;
   process: ChildProcess;
   logs: LogLine[];
   stderr(): string;
@@ -40,7 +44,7 @@ function spawnService(env: Record<string, string>, options: StartOptions = {}) {
     cwd: options.cwd,
     env: {
       PATH: process.env.PATH,
-      ...testEnv({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', ...env }),
+      ...testEnv({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', MANAGEMENT_PORT: '0', ...env }),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -76,16 +80,18 @@ export async function startService(
 ): Promise<RunningService> {
   const { child, logs, stderr, exited } = spawnService(env, options);
   const deadline = Date.now() + 20_000;
-  let url: string | undefined;
-  while (url === undefined) {
-    const listening = logs.find((line) => line.message === 'agent service listening');
-    if (listening) url = listening.api as string;
-    else if (child.exitCode !== null) throw new Error(`service exited at start:\n${stderr()}`);
+  let listening: LogLine | undefined;
+  while (listening === undefined) {
+    listening = logs.find((line) => line.message === 'agent service listening');
+    if (listening) break;
+    if (child.exitCode !== null) throw new Error(`service exited at start:\n${stderr()}`);
     else if (Date.now() > deadline) throw new Error(`service did not start:\n${stderr()}`);
     else await new Promise((resolve) => setTimeout(resolve, 25));
   }
   return {
-    url,
+    url: listening.api as string,
+    managementUrl: listening.management as string,
+    pid: child.pid!,
     process: child,
     logs,
     stderr,

@@ -36,6 +36,10 @@ export async function startTestTelemetry(): Promise<void> {
         OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
         OTEL_BSP_SCHEDULE_DELAY: '100',
         OTEL_BLRP_SCHEDULE_DELAY: '100',
+        // A test makes an unsampled request with `traceparent: …-00`. The default (the
+        // service's own ratio decides, both ways) is tested on a service process
+        // (tracing.test.ts) and on the sampler itself (units.test.ts).
+        TRACES_REMOTE_PARENT_SAMPLED: 'follow',
       }),
     ),
   );

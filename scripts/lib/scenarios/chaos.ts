@@ -1,4 +1,5 @@
-// The service's chaos API (PUT/DELETE /admin/chaos/<fault>), which the alert scenarios drive.
+// The service's chaos API (PUT/DELETE /admin/chaos/<fault>, on its management port), which the
+// alert scenarios drive.
 import { call, type HttpError } from '../http.ts';
 
 /**
@@ -11,8 +12,8 @@ export type FaultName = string;
 export class ChaosClient {
   private readonly base: string;
   private readonly headers: Record<string, string>;
-  constructor(appUrl: string, adminToken: string) {
-    this.base = `${appUrl}/admin/chaos`;
+  constructor(managementUrl: string, adminToken: string) {
+    this.base = `${managementUrl}/admin/chaos`;
     this.headers = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
   }
 

@@ -146,7 +146,7 @@ class ScenarioRun {
     this.prom = new PrometheusClient(ep.prometheus);
     this.am = new AlertmanagerClient(ep.alertmanager);
     this.receiver = new ReceiverClient(ep.receiver);
-    this.chaos = ep.adminToken ? new ChaosClient(ep.app, ep.adminToken) : undefined;
+    this.chaos = ep.adminToken ? new ChaosClient(ep.management, ep.adminToken) : undefined;
     this.gen = new LoadGenerator({ baseUrl: ep.app, keys, catalog });
     this.gen.start(PROFILES.steady, o.steadyRate);
     this.report = {

@@ -9,6 +9,8 @@ import { fail, pass, type CheckResult } from './report.ts';
 
 export interface StackUrls {
   app: string;
+  /** The app's management port: /health*, /metrics, /admin/*. */
+  management: string;
   prometheus: string;
   alertmanager: string;
   receiver: string;
@@ -18,7 +20,7 @@ export interface StackUrls {
 // Each service's own health or readiness endpoint (Jaeger's health port is not published;
 // its query API answering is the check).
 const HEALTH_ENDPOINTS: [string, keyof StackUrls, string][] = [
-  ['app', 'app', '/health/ready'],
+  ['app', 'management', '/health/ready'],
   ['prometheus', 'prometheus', '/-/ready'],
   ['alertmanager', 'alertmanager', '/-/ready'],
   ['alert-receiver', 'receiver', '/-/healthy'],

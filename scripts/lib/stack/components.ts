@@ -125,6 +125,8 @@ function appSpec(p: StackPlan): ProcessSpec {
       ...process.env,
       PORT: String(p.ports['app:8000']),
       HOST: '127.0.0.1',
+      MANAGEMENT_PORT: String(p.ports['app:9464']),
+      MANAGEMENT_HOST: '127.0.0.1',
       DATA_DIR: dataDir(p, 'app'),
       ADMIN_TOKEN: p.adminToken,
       API_KEYS: `${p.apiKeys.free}:free,${p.apiKeys.pro}:pro`,
@@ -139,8 +141,8 @@ function appSpec(p: StackPlan): ProcessSpec {
       ...(p.scaling ? { HEALTH_CHECK_INTERVAL_MS: String(scaledHealthCheckMs(p.scaling)) } : {}),
     },
     logFile: logFile(p, 'app'),
-    ports: [p.ports['app:8000']],
-    ready: ready(`${localUrl(p, 'app:8000')}/health/ready`),
+    ports: [p.ports['app:8000'], p.ports['app:9464']],
+    ready: ready(`${localUrl(p, 'app:9464')}/health/ready`),
   };
 }
 
@@ -347,7 +349,7 @@ function configPorts(repoDir: string, component: 'otel-collector' | 'jaeger'): s
 /** Every compose `host:port` the stack listens on: the fixed ones, and the trace pipeline's. */
 export function portKeys(repoDir: string, traces: boolean): string[] {
   const keys = [
-    ...['app:8000', 'app:8001', 'python-agent:8010'],
+    ...['app:8000', 'app:9464', 'app:8001', 'python-agent:8010'],
     ...['prometheus:9090', 'alertmanager:9093', 'alert-receiver:9095'],
     'node-exporter:9100',
   ];

@@ -36,6 +36,7 @@ export { INSTALL_HINT, type Component } from './components.ts';
 const USER_FACING = new Set([
   'app:8000',
   'python-agent:8010',
+  'app:9464',
   'prometheus:9090',
   'alertmanager:9093',
   'alert-receiver:9095',
@@ -67,6 +68,8 @@ export interface StackUrls {
   app: string;
   /** The Python example service, when its venv exists (examples/python-agent). */
   pythonAgent?: string;
+  /** The app's management port: /metrics, /health*, /admin/*. */
+  management: string;
   receiver: string;
   prometheus?: string;
   alertmanager?: string;
@@ -320,6 +323,7 @@ function stackHandle(
     urls: {
       app: url('app:8000'),
       pythonAgent: canStart(p, 'python-agent') ? url('python-agent:8010') : undefined,
+      management: url('app:9464'),
       receiver: receiver.url,
       prometheus: binaries.prometheus ? url('prometheus:9090') : undefined,
       alertmanager: binaries.alertmanager ? url('alertmanager:9093') : undefined,
