@@ -1,8 +1,9 @@
 // Each stand-in image against its upstream Dockerfile (test/compose/lib/upstream.ts): the
 // fields `docker image inspect` shows (USER, WORKDIR, ENTRYPOINT, CMD, ENV, EXPOSE, VOLUME,
-// HEALTHCHECK) are the upstream's, but for the differences docs/docker.md lists; and a shell
-// and wget are there exactly where the upstream image has them, so a healthcheck calling a tool
-// the real image lacks fails here too. Grafana's stand-in is a PLACEHOLDER and is not compared.
+// HEALTHCHECK) are the upstream's, but for the differences docs/docker.md lists; a shell and
+// wget are there exactly where the upstream image has them, so a healthcheck calling a tool the
+// real image lacks fails here too; and the programs a Dockerfile building on it calls are at the
+// upstream's paths. Grafana's stand-in is a PLACEHOLDER and is not compared.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
@@ -22,15 +23,12 @@ const keys = (o: Record<string, object> | null | undefined) => Object.keys(o ?? 
 function fieldDifferences(
   up: ImageFields,
   image: ImageInspect,
-  allowed: Upstream['differences'] = {},
+  allowed: Pick<Upstream, 'differences' | 'envDifferences'> = {},
 ): string[] {
   const c = image.Config;
-  const env = Object.fromEntries(
-    (c.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]),
-  );
   const problems: string[] = [];
   const check = (field: keyof ImageFields, ok: boolean, got: unknown, want: unknown) => {
-    if (!ok && !allowed[field])
+    if (!ok && !(field !== 'env' && allowed.differences?.[field]))
       problems.push(`${field}: ${JSON.stringify(got)}, upstream ${JSON.stringify(want)}`);
   };
   check('user', (c.User ?? '') === up.user, c.User, up.user);
@@ -42,13 +40,8 @@ function fieldDifferences(
     up.entrypoint,
   );
   check('cmd', JSON.stringify(c.Cmd ?? null) === JSON.stringify(up.cmd), c.Cmd, up.cmd);
-  const envDiff = Object.entries(up.env).filter(([k, v]) => env[k] !== v);
-  check(
-    'env',
-    envDiff.length === 0,
-    envDiff.map(([k]) => `${k}=${env[k]}`),
-    Object.fromEntries(envDiff),
-  );
+  const envDiff = envDifferences(up.env, c.Env ?? [], allowed.envDifferences);
+  check('env', envDiff.length === 0, envDiff, up.env);
   check(
     'expose',
     keys(c.ExposedPorts).join() === [...up.expose].sort().join(),
@@ -68,6 +61,24 @@ function fieldDifferences(
     up.healthcheck,
   );
   return problems;
+}
+
+/**
+ * The ENV variables of the image that are not the upstream's: different, absent, or added (but
+ * PATH, which every image has from Docker when its Dockerfile does not set it), unless allowed.
+ */
+function envDifferences(
+  up: Record<string, string>,
+  imageEnv: string[],
+  allowed: Record<string, string> = {},
+): string[] {
+  const env = new Map(
+    imageEnv.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]),
+  );
+  const names = new Set([...Object.keys(up), ...[...env.keys()].filter((k) => k !== 'PATH')]);
+  return [...names]
+    .filter((k) => env.get(k) !== up[k] && !allowed[k])
+    .map((k) => `${k}=${env.get(k) ?? '(absent)'}`);
 }
 
 /** Whether `tool` runs in the image (as its entrypoint, with a harmless argument). */
@@ -96,7 +107,7 @@ describe('stand-in images against their upstream Dockerfiles', function () {
     it(`${s.tag}: the fields of ${up.source.split(' ')[0]}`, () => {
       const image = inspectImage(s.tag);
       assert.ok(image, `${s.tag} is not built`);
-      assert.deepEqual(fieldDifferences(up.fields(), image, up.differences), []);
+      assert.deepEqual(fieldDifferences(up.fields(), image, up), []);
     });
     it(`${s.tag}: ${up.shell ? 'a shell' : 'no shell'}, ${up.wget ? 'wget' : 'no wget'}, as upstream`, () => {
       assert.equal(runs(s.tag, '/bin/sh', '-c', 'true'), up.shell, '/bin/sh');
@@ -104,6 +115,15 @@ describe('stand-in images against their upstream Dockerfiles', function () {
       // exists; `--help` exits 0 in busybox's and GNU's wget.
       assert.equal(runs(s.tag, 'wget', '--help'), up.wget, 'wget');
     });
+    if (up.programs) {
+      it(`${s.tag}: ${up.programs.join(', ')} run, at the upstream image's paths`, () => {
+        assert.deepEqual(
+          up.programs?.filter((p) => !runs(s.tag, p, '--version')),
+          [],
+          'not found or failing',
+        );
+      });
+    }
   }
 });
 
@@ -161,6 +181,19 @@ describe('the comparison itself', () => {
       found.map((p) => p.split(':')[0]),
       ['user', 'env'],
     );
-    assert.deepEqual(fieldDifferences(up, image, { user: 'why', env: 'why' }), []);
+    assert.deepEqual(
+      fieldDifferences(up, image, { differences: { user: 'why' }, envDifferences: { B: 'why' } }),
+      [],
+    );
+  });
+});
+
+describe('the ENV comparison', () => {
+  it('reports ENV variables changed, absent or added, but for PATH and those allowed', () => {
+    const up = { A: '1', B: 'two', PATH: '/usr/local/bin:/bin' };
+    const image = ['PATH=/bin', 'A=1', 'C=3'];
+    assert.deepEqual(envDifferences(up, image), ['B=(absent)', 'PATH=/bin', 'C=3']);
+    assert.deepEqual(envDifferences({ A: '1' }, ['PATH=/bin', 'A=1']), []);
+    assert.deepEqual(envDifferences(up, image, { B: 'why', C: 'why', PATH: 'why' }), []);
   });
 });

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { chownSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { PrometheusClient } from '../../scripts/lib/clients.ts';
 import { appTraceIds } from '../../scripts/lib/smoke/stack-checks.ts';
 import { waitUntil } from '../../scripts/lib/wait.ts';
 import { loadCompose, oneShotServices } from '../lib/compose.ts';
@@ -27,6 +28,7 @@ const ONE_SHOTS = [
   ),
 ];
 const MINUTES = 60_000;
+const PYTHON_AGENT = 'python-agent';
 
 interface Fixture {
   clone: UserClone;
@@ -118,6 +120,9 @@ describe('the compose stack on a Docker Engine (make test-compose)', function ()
   it('make load: one trace id in Prometheus (exemplar), Jaeger (trace) and VictoriaLogs (logs)', () =>
     loadFindsOneTraceEverywhere(f));
 
+  it('the Python service, through its published port: its run in Jaeger, VictoriaLogs and Prometheus (OTLP)', () =>
+    pythonRunFoundEverywhere(f));
+
   it('make restart SERVICE=alertmanager: the config copied again, Alertmanager healthy', async () => {
     await make(f, ['restart', 'SERVICE=alertmanager']);
     await waitHealthy('alertmanager');
@@ -202,6 +207,64 @@ async function loadFindsOneTraceEverywhere(f: Fixture): Promise<void> {
   );
   f.figures.push(
     `make load: trace ${id} found in Prometheus, Jaeger and VictoriaLogs (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+  );
+}
+
+/**
+ * One run of the Python example service (OTLP only): its trace in Jaeger, its log records in
+ * VictoriaLogs by that trace id, and its GenAI token histogram in Prometheus, pushed through the
+ * Collector's OTLP metrics pipeline into Prometheus' OTLP receiver (job = its service name).
+ */
+async function pythonRunFoundEverywhere(f: Fixture): Promise<void> {
+  const t0 = Date.now();
+  const res = await fetch(`${url(f, 'PYTHON_AGENT_PORT')}/v1/agents/assistant/runs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ input: 'What is (12 + 30) * 2?', model: 'sim-small' }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const run = (await res.json()) as { trace_id?: string };
+  assert.equal(res.status, 201, JSON.stringify(run));
+  const traceId = String(run.trace_id);
+  assert.match(traceId, /^[0-9a-f]{32}$/, 'the run names its trace id');
+  const jaeger = new JaegerClient(url(f, 'JAEGER_PORT'));
+  const spans = await waitUntil(
+    `trace ${traceId} with its chat spans in Jaeger`,
+    60_000,
+    async () => {
+      const found = await jaeger.trace(traceId);
+      return found?.some((s) => s.name.startsWith('chat ')) ? found : undefined;
+    },
+    2000,
+  );
+  assert.deepEqual([...new Set(spans.map((s) => s.service))], [PYTHON_AGENT]);
+  const logs = new VictoriaLogsClient(url(f, 'VICTORIALOGS_PORT'));
+  await waitUntil(
+    `log records of trace ${traceId} in VictoriaLogs`,
+    60_000,
+    async () => {
+      const rows = await logs.query(`trace_id:${logsqlString(traceId)}`, 10);
+      return rows.some((r) => r['service.name'] === PYTHON_AGENT) || undefined;
+    },
+    2000,
+  );
+  const prom = new PrometheusClient(url(f, 'PROMETHEUS_PORT'));
+  const tokens = `gen_ai_client_token_usage_count{service_name="${PYTHON_AGENT}"}`;
+  // Metrics leave the service every 15 s (OTEL_METRIC_EXPORT_INTERVAL in compose).
+  const jobs = await waitUntil(
+    `${tokens} in Prometheus`,
+    90_000,
+    async () => {
+      const series = await prom.query(`sum by (job) (${tokens})`);
+      return series.some((s) => Number(s.value[1]) > 0)
+        ? series.map((s) => s.metric.job)
+        : undefined;
+    },
+    2000,
+  );
+  assert.deepEqual(jobs, [PYTHON_AGENT], 'pushed over OTLP (job = service.name), not scraped');
+  f.figures.push(
+    `python-agent: run ${traceId} found in Jaeger, VictoriaLogs and Prometheus (${tokens}) in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
   );
 }
 

@@ -2,6 +2,7 @@
 // them: USER, WORKDIR, ENTRYPOINT, CMD, ENV, EXPOSE, VOLUME, HEALTHCHECK, and its FROM. ARG
 // defaults (and --build-arg values given) are substituted; JSON and shell forms are read as
 // Docker reads them (the shell form becomes ["/bin/sh", "-c", "..."]).
+import { readFileSync } from 'node:fs';
 
 export interface ImageFields {
   from: string;
@@ -13,6 +14,13 @@ export interface ImageFields {
   expose: string[];
   volumes: string[];
   healthcheck: string[] | null;
+}
+
+/** The default of a global `ARG NAME=value` of a Dockerfile (a base image's tag, say). */
+export function argDefault(file: string, name: string): string {
+  const value = new RegExp(`^ARG ${name}=(\\S+)$`, 'm').exec(readFileSync(file, 'utf8'))?.[1];
+  if (!value) throw new Error(`${file}: no ARG ${name}=`);
+  return value;
 }
 
 /** Instructions with continuation lines joined and comments dropped. */

@@ -25,8 +25,10 @@ import {
   writeBusyboxRootfs,
   writeDistrolessRootfs,
 } from './bases.ts';
+import { argDefault } from './dockerfile.ts';
 import { docker, inspectImage } from './engine.ts';
 import { nodeBinary, nodeTags, npmPackage } from './node-release.ts';
+import { DEBIAN_PYTHON, pythonTag } from './python-base.ts';
 
 const STANDINS_DIR = path.join(REPO, 'test/compose/standins');
 export const INPUTS_LABEL = 'org.agent-observability.standin.inputs';
@@ -56,10 +58,7 @@ export function pinned(name: string): string {
 
 /** The tag grafana/image/Dockerfile builds on (ARG GRAFANA_IMAGE). */
 function grafanaTag(): string {
-  const text = readFileSync(path.join(REPO, 'grafana/image/Dockerfile'), 'utf8');
-  const tag = /^ARG GRAFANA_IMAGE=(\S+)$/m.exec(text)?.[1];
-  if (!tag) throw new Error('grafana/image/Dockerfile: no ARG GRAFANA_IMAGE=');
-  return tag;
+  return argDefault(path.join(REPO, 'grafana/image/Dockerfile'), 'GRAFANA_IMAGE');
 }
 
 /** Every stand-in, bases first. */
@@ -77,6 +76,13 @@ export function standIns(): StandIn[] {
     },
     ...programStandIns(),
     ...nodeStandIns(),
+    {
+      dir: 'python-slim-bookworm',
+      tag: pythonTag(),
+      from: 'debian',
+      files: () => ({ 'ca-certificates.crt': CA_BUNDLE }),
+      args: { PYTHON_VERSION: DEBIAN_PYTHON },
+    },
     { dir: 'grafana', tag: grafanaTag(), from: 'busybox', generate: grafanaPlaceholder },
   ];
 }

@@ -2,7 +2,7 @@
 // docker group, made under umask 077 (files 0600, folders 0700), no node_modules, and a PATH
 // without node, npm or npx (nor /usr/local/bin: the docker client is Debian's /usr/bin/docker).
 // `make` runs there through setpriv as that uid, with only HOME, PATH and the engine's
-// DOCKER_HOST / DOCKER_CONFIG and NODE_IMAGE in its environment.
+// DOCKER_HOST / DOCKER_CONFIG, NODE_IMAGE and PYTHON_IMAGE in its environment.
 import { execFileSync, spawn } from 'node:child_process';
 import {
   chownSync,
@@ -16,6 +16,7 @@ import path from 'node:path';
 import { copyRepoFiles } from '../../lib/nodeless-clone.ts';
 import { engineEnv } from './engine.ts';
 import { nodeTags } from './node-release.ts';
+import { pythonTag } from './python-base.ts';
 
 /** A uid no account has: the test needs no entry in /etc/passwd (override: COMPOSE_TEST_UID). */
 const UID = Number(process.env.COMPOSE_TEST_UID ?? 64123);
@@ -64,8 +65,9 @@ export function userClone(): UserClone {
     HOME: path.join(dir, 'home'),
     PATH: `${bin}:/usr/sbin:/sbin`,
     // The app and tools images build on the node stand-in, whatever base (a digest) the
-    // Dockerfiles pin.
+    // Dockerfiles pin; the Python example service on the python stand-in.
     NODE_IMAGE: nodeTags().bookwormSlim,
+    PYTHON_IMAGE: pythonTag(),
     ...engineEnv(),
   };
   const gid = dockerGid();
