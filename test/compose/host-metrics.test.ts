@@ -40,6 +40,8 @@ interface Fixture {
   figures: string[];
   failed: boolean;
   stats: StatsSampler;
+  /** Set once make up brought every service up: the other steps need it. */
+  up: boolean;
 }
 
 const url = (f: Fixture, key: string) => `http://127.0.0.1:${f.ports[key]}`;
@@ -120,6 +122,10 @@ function hostMetricsFixture(): Fixture {
     writeFileSync(path.join(f.clone.repo, '.env'), text, { mode: 0o600 });
     chownSync(path.join(f.clone.repo, '.env'), f.clone.uid, f.clone.uid);
   });
+  beforeEach(function () {
+    if (this.currentTest?.title.startsWith('make up')) return;
+    assert.ok(f.up, 'the stack is not up (the first step failed)');
+  });
   afterEach(function () {
     if (this.currentTest?.state === 'failed') f.failed = true;
   });
@@ -153,6 +159,7 @@ async function upWithProfile(f: Fixture): Promise<void> {
       `${e} not started`,
     );
   f.figures.push(`make up TIME_SCALE=60 with host-metrics: every service up in ${run.seconds} s`);
+  f.up = true;
   f.stats = new StatsSampler();
   // Prometheus finds them by DNS (at start, then every 30 s).
   const t0 = Date.now();
