@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process';
 import { chownSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { PrometheusClient, ReceiverClient } from '../../scripts/lib/clients.ts';
 import { waitUntil } from '../../scripts/lib/wait.ts';
 import { loadCompose, oneShotServices } from '../lib/compose.ts';
 import { panelQueries } from '../lib/panel-queries.ts';
@@ -47,27 +48,11 @@ interface Fixture {
 const url = (f: Fixture, key: string) => `http://127.0.0.1:${f.ports[key]}`;
 const seconds = (since: number) => ((Date.now() - since) / 1000).toFixed(0);
 
-type Sample = { metric: Record<string, string>; value: [number, string] };
-async function query(f: Fixture, expr: string): Promise<Sample[]> {
-  const q = encodeURIComponent(expr);
-  const res = await fetch(`${url(f, 'PROMETHEUS_PORT')}/api/v1/query?query=${q}`);
-  const body = (await res.json()) as {
-    status: string;
-    data?: { result: Sample[] };
-    error?: string;
-  };
-  assert.equal(body.status, 'success', `${expr}: ${body.error}`);
-  return body.data!.result;
-}
+const prometheus = (f: Fixture) => new PrometheusClient(url(f, 'PROMETHEUS_PORT'));
 
 /** A firing alert of `container` the local receiver got, as `make alerts` lists them. */
 async function deliveredFor(f: Fixture, alertname: string, container: string) {
-  const res = await fetch(`${url(f, 'ALERT_RECEIVER_PORT')}/alerts?alertname=${alertname}`);
-  const alerts = (await res.json()) as {
-    status: string;
-    receiver: string;
-    labels: Record<string, string>;
-  }[];
+  const alerts = await new ReceiverClient(url(f, 'ALERT_RECEIVER_PORT')).alerts(alertname);
   return alerts.find((a) => a.status === 'firing' && a.labels.container_name === container);
 }
 
@@ -167,7 +152,7 @@ async function upWithProfile(f: Fixture): Promise<void> {
     'the exporters scraped and up',
     90_000,
     async () => {
-      const up = await query(f, `up{job=~"${JOBS.join('|')}"} == 1`);
+      const up = await prometheus(f).query(`up{job=~"${JOBS.join('|')}"} == 1`);
       return new Set(up.map((r) => r.metric.job)).size === JOBS.length ? true : undefined;
     },
     2000,
@@ -183,7 +168,7 @@ async function dashboardHasData(f: Fixture): Promise<void> {
   const empty = async () => {
     const out: string[] = [];
     for (const q of queries)
-      if ((await query(f, q.expanded)).length === 0) out.push(`${q.panel} [${q.refId}]`);
+      if ((await prometheus(f).query(q.expanded)).length === 0) out.push(`${q.panel} [${q.refId}]`);
     return out;
   };
   await waitUntil('every panel query with data', 60_000, async () =>
@@ -240,7 +225,7 @@ async function exporterCost(f: Fixture): Promise<void> {
       `${service}: memory ${f.stats.memory.get(service)}, CPU ${perMinute.toFixed(2)} s/min (docker stats, ${cpu.length} samples; time-scaled: scraped every second)`,
     );
   }
-  const series = await query(f, `count by (job) ({job=~"${JOBS.join('|')}"})`);
+  const series = await prometheus(f).query(`count by (job) ({job=~"${JOBS.join('|')}"})`);
   const list = series.map((r) => `${r.metric.job} ${r.value[1]}`).join(', ');
   f.figures.push(`series of the exporters: ${list} (${containers().length} containers)`);
 }
