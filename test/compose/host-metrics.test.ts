@@ -216,6 +216,10 @@ async function crashLoopDelivered(f: Fixture): Promise<void> {
 
 /** What the exporters cost: `docker stats` over the scenarios, and the series they add. */
 async function exporterCost(f: Fixture): Promise<void> {
+  // At least six samples (half a minute) of each, however fast the scenarios were.
+  await waitUntil('six docker stats samples', 90_000, async () =>
+    EXPORTERS.every((e) => (f.stats.cpu.get(e)?.length ?? 0) >= 6) ? true : undefined,
+  );
   await f.stats.stop();
   for (const service of EXPORTERS) {
     const cpu = f.stats.cpu.get(service) ?? [];
