@@ -2,6 +2,7 @@
 // generator (index.ts) and the test that the committed JSON is what the code generates.
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { agentsLlm } from './agents-llm.ts';
+import { containersHost } from './containers-host.ts';
 import { genAi } from './genai.ts';
 import { runtimeStack } from './runtime-stack.ts';
 import { serviceOverview } from './service-overview.ts';
@@ -13,6 +14,7 @@ export const dashboards = (): dashboard.Dashboard[] => [
   sloAlerts(),
   runtimeStack(),
   genAi(),
+  containersHost(),
 ];
 
 /** File name under grafana/dashboards/: the uid, so a runbook's /d/<uid> link names the file. */

@@ -11,6 +11,7 @@ export const UIDS = {
   sloAlerts: 'agent-slo-alerts',
   runtimeStack: 'agent-runtime-stack',
   genAi: 'agent-genai',
+  containersHost: 'agent-containers-host',
 } as const;
 
 // Every dashboard carries this tag; the "Agent service" link menu lists the tagged ones.

@@ -287,7 +287,8 @@ export const healthChecks = () =>
     )
     .thresholds(thresholds([null, RED], [1, GREEN]))
     .withTarget(promQuery(`min by (check) (health_check_status{${APP}})`, '{{check}}'))
-    .links([runbook('DatabaseDown')]);
+    // Disk, memory and a restarting or OOM-killed container: the machine under the service.
+    .links([runbook('DatabaseDown'), toDashboard(UIDS.containersHost, 'Containers and host')]);
 
 export const buildInfo = () =>
   tablePanel()

@@ -1,8 +1,9 @@
 // The whole stack's footprint, measured the way test/e2e starts it (scripts/lib/stack/stack.ts:
 // free ports, its own state directory, never the default ports), under `make load`'s steady
 // traffic: resident memory per process, CPU seconds per minute, disk written per hour, and the
-// time from start until Prometheus's first scrape and until every target is up. Grafana does
-// not run natively, so its figure is missing here (the compose stack's `docker stats` has it).
+// time from start until Prometheus's first scrape and until every target is up, and the series
+// each scrape job adds to Prometheus (the node exporter's among them). Grafana does not run
+// natively, so its figure is missing here (the compose stack's `docker stats` has it).
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,6 +36,8 @@ export interface Footprint {
   missing: { component: string; reason: string }[];
   startup: { readyMs: number; firstScrapeMs?: number; allTargetsUpMs?: number };
   requests: { sent: number; statuses: Record<string, number> };
+  /** Series in Prometheus by scrape job, at the end (what each exporter costs it). */
+  seriesByJob?: Record<string, number>;
 }
 
 interface Counters {
@@ -57,6 +60,18 @@ async function targets(promUrl: string): Promise<Target[]> {
     signal: AbortSignal.timeout(2000),
   });
   return ((await res.json()) as { data: { activeTargets: Target[] } }).data.activeTargets;
+}
+
+/** The series of each scrape job, as Prometheus holds them now. */
+async function seriesByJob(promUrl: string): Promise<Record<string, number>> {
+  const query = encodeURIComponent('count by (job) ({job!=""})');
+  const res = await fetch(`${promUrl}/api/v1/query?query=${query}`, {
+    signal: AbortSignal.timeout(5000),
+  });
+  const body = (await res.json()) as {
+    data: { result: { metric: { job: string }; value: [number, string] }[] };
+  };
+  return Object.fromEntries(body.data.result.map((r) => [r.metric.job, Number(r.value[1])]));
 }
 
 /** Polls Prometheus's targets: when the first was scraped, and when all were up. */
@@ -126,6 +141,7 @@ export async function measureFootprint(seconds: number): Promise<Footprint> {
     progress(`footprint: stack up in ${readyMs} ms; ${seconds} s under load at ${LOAD_RATE} req/s`);
     const processes = await sample(stack, seconds);
     await load.stop(2_000);
+    const series = stack.urls.prometheus ? await seriesByJob(stack.urls.prometheus) : undefined;
     return {
       seconds,
       loadRate: LOAD_RATE,
@@ -135,6 +151,7 @@ export async function measureFootprint(seconds: number): Promise<Footprint> {
         { component: 'grafana', reason: 'not run natively (no Docker engine)' },
       ],
       startup,
+      seriesByJob: series,
       requests: {
         sent: load.stats.sent,
         statuses: Object.fromEntries(

@@ -210,6 +210,13 @@ export function printFootprint(f: Footprint): void {
     );
   }
   for (const m of f.missing) console.log(`not measured: ${m.component} (${m.reason})`);
+  if (f.seriesByJob)
+    console.log(
+      `series by job: ${Object.entries(f.seriesByJob)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([job, n]) => `${job} ${n}`)
+        .join(', ')}`,
+    );
   // Issue 20's goal: the whole stack, Grafana included, under 1 GiB resident.
   const rss = sum(f.processes, 'rssBytes');
   const complete = !f.missing.some((m) => m.component !== 'app');

@@ -20,6 +20,8 @@ import {
   checkHealthchecks,
   bindMountsOf,
   checkConditionsWritten,
+  checkHostAccess,
+  HOST_ACCESS,
   checkImages,
   checkLifecycleAndRetention,
   checkPorts,
@@ -69,8 +71,11 @@ describe('docker-compose.yml', () => {
       'alertmanager-config',
       'app',
       'blackbox-exporter',
+      'container-events',
+      'container-exporter',
       'grafana',
       'jaeger',
+      'node-exporter',
       'otel-collector',
       'prometheus',
       'python-agent',
@@ -446,6 +451,42 @@ describe('docker-compose.yml', () => {
           broken('cap_add: [CHOWN, DAC_OVERRIDE]', 'cap_add: [CHOWN, DAC_OVERRIDE, SYS_ADMIN]'),
         ),
         /alertmanager-config: adds capabilities SYS_ADMIN/,
+      );
+    });
+  });
+});
+
+describe('docker-compose.yml', () => {
+  const f = repoComposeFixture();
+  describe('the host-metrics profile', () => {
+    it('only the host-metrics profile reaches into the host, each privilege with its reason', () => {
+      assert.deepEqual(checkHostAccess(f.compose), []);
+      for (const [name, access] of Object.entries(HOST_ACCESS)) {
+        const reasons = [...Object.entries(access.mounts).map(([p, why]) => `${p}: ${why}`)];
+        if (access.pidHost) reasons.push(`pid: host: ${access.pidHost}`);
+        if (access.root) reasons.push(`root: ${access.root}`);
+        reasons.push(`label=disable: ${access.noSelinuxLabel}`);
+        console.log(`      ${name}: ${reasons.join('; ')}`);
+      }
+    });
+    it('reports a writable or relabelled host mount, an unlisted one, and a profile left out', () => {
+      assertReports(
+        checkHostAccess(broken('- /:/host:ro', '- /:/host:rw')),
+        /node-exporter: host path \/ is mounted writable/,
+      );
+      assertReports(
+        checkHostAccess(broken('- /:/host:ro', '- /:/host:ro,z')),
+        /node-exporter: host path \/ carries "z"/,
+      );
+      assertReports(
+        checkHostAccess(broken('- ./jaeger:/etc/jaeger:ro,z', '- /etc:/etc/jaeger:ro')),
+        /jaeger: host path \/etc is mounted without a listed reason/,
+      );
+      assertReports(
+        checkHostAccess(
+          broken(/(node-exporter:\n(?: {4}.*\n)*?) {4}profiles: \[host-metrics\]\n/, '$1'),
+        ),
+        /node-exporter: not in profile host-metrics/,
       );
     });
   });

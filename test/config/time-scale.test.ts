@@ -62,6 +62,10 @@ function scaledPrometheus(f: ReturnType<typeof timeScaleCopyFixture>): void {
       './prometheus/targets:/etc/prometheus/targets:ro,z',
     ]);
     assert.deepEqual(override.services.app.environment, { HEALTH_CHECK_INTERVAL_MS: '1000' });
+    // The container exporter's 15 s stats at the 1 s floor, as the scrape interval.
+    assert.deepEqual(override.services['container-exporter'].environment, {
+      STATS_INTERVAL: '1s',
+    });
     assert.deepEqual(renderedTimeScale(f.repo), speedup(60));
   });
 

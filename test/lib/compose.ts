@@ -158,6 +158,8 @@ export const ROOT_ONE_SHOTS: Record<string, { caps: string[]; why: string }> = {
 export const NO_HEALTHCHECK: Record<string, string> = {
   'otel-collector':
     'the Collector image is built FROM scratch (no shell, no wget); dependents use service_started',
+  'container-exporter':
+    'the Collector image (FROM scratch) again; up{job="containers"} and TargetDown report it',
   victorialogs:
     'the VictoriaLogs image is distroless/static (no shell, no wget); dependents use service_started',
 };
@@ -170,6 +172,7 @@ export const WRITABLE_ROOT: Record<string, string> = {
 /** Images whose own default user is not root (checked upstream); others must set `user:`. */
 export const NON_ROOT_IMAGES: Record<string, string> = {
   'prom/alertmanager': 'USER nobody (65534) in the image',
+  'prom/node-exporter': 'USER nobody in the image',
   'otel/opentelemetry-collector-contrib': 'USER 10001 in the image',
   'jaegertracing/jaeger': 'USER 10001 in the image',
   'prom/prometheus': 'USER nobody in the image',
@@ -384,6 +387,8 @@ function checkRootOneShot(c: ComposeFile, name: string, svc: Obj): string[] {
   if (extra.length > 0) problems.push(`${name}: adds capabilities ${extra.join(', ')}`);
   const user = svc.user === undefined ? undefined : String(svc.user);
   if (user === undefined || !/^(0|root)(:|$)/.test(user)) return problems;
+  // Root without capabilities, to open the Docker socket (HOST_ACCESS says why).
+  if (HOST_ACCESS[name]?.root) return problems;
   if (!allowed) return [...problems, `${name}: runs as root`];
   if (!oneShotServices(c).has(name)) problems.push(`${name}: runs as root and is not a one-shot`);
   if (svc.network_mode !== 'none') problems.push(`${name}: runs as root with a network`);
@@ -477,7 +482,8 @@ export function bindMountsOf(c: ComposeFile): BindMount[] {
 export function checkBindMounts(c: ComposeFile, secretFolders: string[]): string[] {
   const problems: string[] = [];
   const oneShots = oneShotServices(c);
-  for (const m of bindMountsOf(c)) {
+  // Host paths (the host-metrics profile) have rules of their own: checkHostAccess.
+  for (const m of bindMountsOf(c).filter((mount) => !mount.source.startsWith('/'))) {
     const where = `${m.service}: ${m.source}`;
     if (!m.readOnly) problems.push(`${where} is mounted writable`);
     if (m.selinux !== 'z') problems.push(`${where} has no "z" (SELinux hosts cannot read it)`);
@@ -495,6 +501,82 @@ export function checkNoHostUser(text: string): string[] {
   return Object.entries(doc.services ?? {})
     .filter(([, svc]) => typeof svc.user === 'string' && svc.user.includes('$'))
     .map(([name, svc]) => `${name}: user "${String(svc.user)}" comes from the host`);
+}
+
+// ------------------------------------------------------------------------------ host access
+
+/** The host's Docker socket inside a container (its host path comes from DOCKER_SOCKET). */
+export const DOCKER_SOCKET = '/var/run/docker.sock';
+/** The opt-in profile of the services that reach into the host. */
+export const HOST_PROFILE = 'host-metrics';
+
+export interface HostAccess {
+  /** Host paths it may mount (read-only, never relabelled), each with its reason. */
+  mounts: Record<string, string>;
+  pidHost?: string;
+  /** Root (still without capabilities) to open the socket, and why. */
+  root?: string;
+  /** security_opt `label=disable`, and why. */
+  noSelinuxLabel: string;
+}
+
+/**
+ * The services that reach into the host (compose's host-metrics profile), with every privilege
+ * each may have and why; docker-compose.yml's comments say the same to a reader.
+ */
+export const HOST_ACCESS: Record<string, HostAccess> = {
+  'node-exporter': {
+    mounts: { '/': "the host's file systems, to measure them (--path.rootfs=/host)" },
+    pidHost: "the host's mount table (/proc/1/mountinfo of the host's init)",
+    noSelinuxLabel: 'reading / on an SELinux host without relabelling every file of it',
+  },
+  'container-exporter': {
+    mounts: { [DOCKER_SOCKET]: "the Engine's container list and stats (docker_stats)" },
+    root: 'the socket belongs to root (group docker, whose id differs per host)',
+    noSelinuxLabel: 'reaching the socket on an SELinux host without relabelling it',
+  },
+  'container-events': {
+    mounts: { [DOCKER_SOCKET]: "the Engine's oom and start events and RestartCount" },
+    root: 'the socket belongs to root (group docker, whose id differs per host)',
+    noSelinuxLabel: 'reaching the socket on an SELinux host without relabelling it',
+  },
+};
+
+/** A host mount's problems: it must be allowed, read-only and never relabelled. */
+function hostMountProblems(name: string, m: BindMount, access?: HostAccess): string[] {
+  const where = `${name}: host path ${m.source}`;
+  const problems: string[] = [];
+  // Listed by host path, or (the socket, whose host path DOCKER_SOCKET can move) by target.
+  if (!access?.mounts[m.source] && !access?.mounts[m.target])
+    problems.push(`${where} is mounted without a listed reason`);
+  if (!m.readOnly) problems.push(`${where} is mounted writable`);
+  if (m.selinux) problems.push(`${where} carries "${m.selinux}": it would relabel the host`);
+  return problems;
+}
+
+/**
+ * Host mounts, `pid: host`, root and `label=disable`: only for the services of HOST_ACCESS,
+ * only what is listed there, only in the opt-in profile.
+ */
+export function checkHostAccess(c: ComposeFile): string[] {
+  const problems: string[] = [];
+  const mounts = bindMountsOf(c).filter((m) => m.source.startsWith('/'));
+  for (const [name, svc] of Object.entries(c.services)) {
+    const access = HOST_ACCESS[name];
+    const mine = mounts.filter((m) => m.service === name);
+    for (const m of mine) problems.push(...hostMountProblems(name, m, access));
+    if (svc.pid === 'host' && !access?.pidHost)
+      problems.push(`${name}: pid: host without a reason`);
+    const opts = Array.isArray(svc.security_opt) ? svc.security_opt.map(String) : [];
+    if (opts.includes('label=disable') && !access)
+      problems.push(`${name}: label=disable without a reason`);
+    if (!access) continue;
+    const profiles = Array.isArray(svc.profiles) ? svc.profiles.map(String) : [];
+    if (!profiles.includes(HOST_PROFILE)) problems.push(`${name}: not in profile ${HOST_PROFILE}`);
+    const user = String(svc.user ?? '');
+    if (/^(0|root)(:|$)/.test(user) && !access.root) problems.push(`${name}: runs as root`);
+  }
+  return problems;
 }
 
 /** Alertmanager's user, the owner of its volumes (USER nobody in prom/alertmanager). */

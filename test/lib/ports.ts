@@ -13,9 +13,7 @@ import {
 
 /** Ports per compose service (published targets + expose). */
 export function servicePorts(c: ComposeFile): Map<string, Set<number>> {
-  return new Map(
-    Object.entries(c.services).map(([name, svc]) => [name, containerPorts(svc)]),
-  );
+  return new Map(Object.entries(c.services).map(([name, svc]) => [name, containerPorts(svc)]));
 }
 
 /**
@@ -104,9 +102,7 @@ export function checkAppPort(c: ComposeFile): string[] {
   const app = c.services.app;
   if (!app) return ['no app service'];
   const port = Number(environment(app).PORT);
-  return containerPorts(app).has(port)
-    ? []
-    : [`app: PORT=${port} is not a port compose publishes`];
+  return containerPorts(app).has(port) ? [] : [`app: PORT=${port} is not a port compose publishes`];
 }
 
 /**

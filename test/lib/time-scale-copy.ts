@@ -1,5 +1,5 @@
-// A copy of the repo's compose file and Prometheus and Alertmanager configs in a temporary
-// folder, with `make configure TIME_SCALE=<scale>`'s override rendered into it: what the
+// A copy of the repo's compose file and Prometheus, Alertmanager and Collector configs in a
+// temporary folder, with `make configure TIME_SCALE=<scale>`'s override rendered into it: what the
 // time-scale tests and Compose's loader read, without touching the clone.
 import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { parseTimeScale } from '../../scripts/lib/time-scale.ts';
 /** The copy's folder and its rendered Alertmanager config; the caller removes the folder. */
 export function renderTimeScaleCopy(scale: string): { repo: string; amFile: string } {
   const repo = mkdtempSync(join(tmpdir(), 'time-scale-'));
-  for (const rel of ['docker-compose.yml', 'prometheus', 'alertmanager']) {
+  for (const rel of ['docker-compose.yml', 'prometheus', 'alertmanager', 'otel-collector']) {
     cpSync(join(REPO_ROOT, rel), join(repo, rel), { recursive: true });
   }
   const amFile = join(repo, 'alertmanager/generated/alertmanager.yml');

@@ -1,9 +1,9 @@
 // Alertmanager's routing and inhibition (alertmanager/alertmanager.yml), checked with the real
-// programs: `amtool config routes test` sends every alert of prometheus/rules/alerts.yml to the
-// receiver its severity promises; then a real Alertmanager on a free loopback port gets alerts
-// through its API v2 and must inhibit, deliver (to the local alert receiver, started here) and
-// silence them (with the commands the runbooks give) as the config says. The pinned builds are
-// used when `make tools` made them, else Debian's.
+// programs: `amtool config routes test` sends every alert of prometheus/rules/alerts.yml and
+// host.yml to the receiver its severity promises; then a real Alertmanager on a free loopback
+// port gets alerts through its API v2 and must inhibit, deliver (to the local alert receiver,
+// started here) and silence them (with the commands the runbooks give) as the config says. The
+// pinned builds are used when `make tools` made them, else Debian's.
 //
 // The only change to the config for the live part: webhook URLs point at this test's receiver,
 // and group_wait/group_interval drop to 1 s so notifications arrive in seconds. Inhibition and
@@ -33,11 +33,13 @@ interface Rule {
   alert?: string;
   labels?: Record<string, string>;
 }
-const alertRules = (
-  YAML.parse(readFileSync(join(REPO_ROOT, 'prometheus/rules/alerts.yml'), 'utf8')) as {
-    groups: { rules: Rule[] }[];
-  }
-).groups.flatMap((g) => g.rules);
+const alertRules = ['alerts.yml', 'host.yml'].flatMap((file) =>
+  (
+    YAML.parse(readFileSync(join(REPO_ROOT, 'prometheus/rules', file), 'utf8')) as {
+      groups: { rules: Rule[] }[];
+    }
+  ).groups.flatMap((g) => g.rules),
+);
 
 function expectedReceiver(labels: Record<string, string>): string {
   return labels.alertname === 'Watchdog' ? 'watchdog' : (RECEIVER_OF[labels.severity] ?? 'ticket');
@@ -497,3 +499,50 @@ describe(`a live Alertmanager (${alertmanager ? describeBinary(alertmanager) : '
 function sameAlert(got: Record<string, string>, wanted: Record<string, string>): boolean {
   return Object.entries(wanted).every(([k, v]) => got[k] === v);
 }
+
+// The app's container OOM-killed and the app down (prometheus/rules/host.yml): the kill's page
+// stands in for ServiceDown, and the kills explain that container's restarts, not another's.
+const OOM_KILLED = {
+  alertname: 'ContainerOOMKilled',
+  service: 'app',
+  compose_service: 'app',
+  container_name: 'agent-observability-app-1',
+};
+const OOM_ROUND = {
+  serviceDown: SERVICE_DOWN,
+  oomPage: { ...OOM_KILLED, severity: 'critical', job: 'app' },
+  oomTicket: { ...OOM_KILLED, severity: 'warning' },
+  restarting: { ...OOM_KILLED, alertname: 'ContainerRestarting', severity: 'warning' },
+  otherRestarting: {
+    alertname: 'ContainerRestarting',
+    severity: 'warning',
+    service: 'jaeger',
+    container_name: 'agent-observability-jaeger-1',
+  },
+};
+
+describe(`a live Alertmanager, an OOM kill that takes the app down (${alertmanager ? describeBinary(alertmanager) : 'not found'})`, function () {
+  this.timeout(120_000);
+  const f = liveAlertmanagerFixture();
+
+  it('pages once, with the cause: ServiceDown and the same container’s restarts are held back', async function () {
+    const r = OOM_ROUND;
+    await postAlerts(f.url, Object.values(r));
+    await expectStates(
+      f.url,
+      [r.serviceDown, r.oomTicket, r.restarting],
+      [r.oomPage, r.otherRestarting],
+    );
+    const firing = () => f.receiver.alerts().filter((a) => a.status === 'firing');
+    await until('the OOM page at the receiver', 20_000, async () =>
+      firing().some((a) => sameAlert(a.labels, r.oomPage)) ? true : undefined,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const pages = firing().filter((a) => a.receiver === 'page');
+    assert.deepEqual(
+      pages.map((a) => a.alertname),
+      ['ContainerOOMKilled'],
+      'one page, naming the OOM kill',
+    );
+  });
+});

@@ -40,7 +40,6 @@ function rootReaders(files: SourceFile[]): string[] {
 const files = toolingSources();
 
 describe('the repo root', () => {
-
   it(`is worked out in ${ROOT_MODULE} alone; every other module imports REPO_ROOT`, () => {
     assert.ok(files.length > 100, `${files.length} files`);
     assert.deepEqual(rootReaders(files), []);

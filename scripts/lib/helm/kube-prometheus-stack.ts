@@ -45,3 +45,34 @@ export const CHART_JOBS = ['app', 'otel-collector', 'spanmetrics', 'jaeger', 'bl
 
 /** Stands for the release namespace in generated files; the chart's templates replace it. */
 export const NAMESPACE_PLACEHOLDER = '__RELEASE_NAMESPACE__';
+
+/**
+ * Rule files the chart does not render at all: the host and its containers
+ * (prometheus/rules/host.yml, with its thresholds), which read the compose stack's own
+ * exporters. On Kubernetes, kube-prometheus-stack watches nodes and containers with its own
+ * node exporter, the kubelet's cAdvisor and kube-state-metrics, and alerts with its own rules:
+ * HOST_ALERTS_ON_KUBERNETES maps ours to those, and docs/kubernetes.md has the same table.
+ */
+export const RULE_FILES_LEFT_TO_KUBE_PROMETHEUS_STACK = ['host.yml', 'host-thresholds.yml'];
+
+/**
+ * Each alert of host.yml → kube-prometheus-stack's alert for the same failure (name, then its
+ * group), or, where it has none, `none:` and what to alert on there instead.
+ */
+export const HOST_ALERTS_ON_KUBERNETES: Readonly<Record<string, string>> = {
+  HostDiskFillingUp:
+    'NodeFilesystemSpaceFillingUp (node-exporter; with NodeFilesystemAlmostOutOfSpace)',
+  HostMemoryPressure: 'NodeMemoryHighUtilization (node-exporter)',
+  ContainerRestarting: 'KubePodCrashLooping (kubernetes-apps)',
+  ContainerCPUThrottled: 'CPUThrottlingHigh (kubernetes-resources)',
+  ContainerOOMKilled:
+    'none: alert on kube-state-metrics’ kube_pod_container_status_last_terminated_reason{reason="OOMKilled"} or cAdvisor’s container_oom_events_total',
+  ContainerMemoryNearLimit:
+    'none: alert on cAdvisor’s container_memory_working_set_bytes over kube-state-metrics’ kube_pod_container_resource_limits{resource="memory"}',
+};
+
+/**
+ * Dashboards the chart does not ship: "Containers and host" reads the compose exporters' jobs;
+ * kube-prometheus-stack ships its own node and compute-resources dashboards.
+ */
+export const DASHBOARDS_LEFT_TO_KUBE_PROMETHEUS_STACK = ['agent-containers-host.json'];

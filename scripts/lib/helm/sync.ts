@@ -5,6 +5,10 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import YAML from 'yaml';
 import { chartRouting, type AmConfig, type OptionalReceivers } from './alertmanager.ts';
+import {
+  DASHBOARDS_LEFT_TO_KUBE_PROMETHEUS_STACK,
+  RULE_FILES_LEFT_TO_KUBE_PROMETHEUS_STACK,
+} from './kube-prometheus-stack.ts';
 import { chartRules, type RuleFile } from './rules.ts';
 
 export const CHART_DIR = 'deploy/helm/agent-observability';
@@ -22,6 +26,7 @@ const listFiles = (repo: string, dir: string, ext: string): string[] =>
 function ruleFiles(repo: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const f of listFiles(repo, 'prometheus/rules', '.yml')) {
+    if (RULE_FILES_LEFT_TO_KUBE_PROMETHEUS_STACK.includes(f)) continue;
     const source = `prometheus/rules/${f}`;
     const parsed = YAML.parse(readFileSync(join(repo, source), 'utf8')) as RuleFile;
     const rules = chartRules(parsed, source);
@@ -36,10 +41,12 @@ function ruleFiles(repo: string): Map<string, string> {
 function copies(repo: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const f of listFiles(repo, 'grafana/dashboards', '.json')) {
+    if (DASHBOARDS_LEFT_TO_KUBE_PROMETHEUS_STACK.includes(f)) continue;
     out.set(`dashboards/${f}`, readFileSync(join(repo, 'grafana/dashboards', f), 'utf8'));
   }
   for (const f of listFiles(repo, 'otel-collector', '.yaml')) {
     if (f === 'builder-config.yaml') continue; // the native build's manifest, not config
+    if (f === 'containers.yaml') continue; // compose's container exporter (host-metrics)
     out.set(`otel-collector/${f}`, readFileSync(join(repo, 'otel-collector', f), 'utf8'));
   }
   out.set('jaeger/config.yaml', readFileSync(join(repo, 'jaeger/config.yaml'), 'utf8'));

@@ -13,6 +13,7 @@ import { listenPorts } from './rewrite.ts';
 import { scaledHealthCheckMs, scaledResendDelay, type TimeScaling } from './scaling.ts';
 import type { ProcessSpec } from '../supervisor.ts';
 import { victoriaLogsArgs } from './victorialogs.ts';
+import { nodeExporterArgs } from './node-exporter.ts';
 
 export type Component =
   | 'app'
@@ -22,7 +23,8 @@ export type Component =
   | 'otel-collector'
   | 'jaeger'
   | 'victorialogs'
-  | 'blackbox-exporter';
+  | 'blackbox-exporter'
+  | 'node-exporter';
 
 /** The telemetry pipeline: the Collector exports to Jaeger and to VictoriaLogs, so all or none. */
 const TELEMETRY = ['otel-collector', 'jaeger', 'victorialogs'] as const;
@@ -147,6 +149,20 @@ function appSpec(p: StackPlan): ProcessSpec {
     logFile: logFile(p, 'app'),
     ports: [p.ports['app:8000'], p.ports['app:9464']],
     ready: ready(`${localUrl(p, 'app:9464')}/health/ready`),
+  };
+}
+
+/** The host's own metrics (CPU, memory, disks): this machine, as compose's host-metrics profile
+ * measures the Docker host. */
+function nodeExporterSpec(p: StackPlan): ProcessSpec {
+  const listen = `127.0.0.1:${p.ports['node-exporter:9100']}`;
+  return {
+    name: 'node-exporter',
+    command: binaryOf(p, 'node-exporter').path,
+    args: nodeExporterArgs(p.repoDir, listen),
+    logFile: logFile(p, 'node-exporter'),
+    ports: [p.ports['node-exporter:9100']],
+    ready: ready(`${localUrl(p, 'node-exporter:9100')}/metrics`),
   };
 }
 
@@ -277,6 +293,12 @@ export const COMPONENTS: {
     spec: blackboxSpec,
   },
   {
+    component: 'node-exporter',
+    program: 'node_exporter',
+    installHint: 'make tools (builds the node exporter from its Go module)',
+    spec: nodeExporterSpec,
+  },
+  {
     component: 'python-agent',
     cannotRun: (repoDir) =>
       existsSync(path.join(pythonAgentVenv(repoDir), 'bin/python'))
@@ -360,6 +382,7 @@ export function portKeys(repoDir: string, traces: boolean): string[] {
     ...['app:8000', 'app:9464', 'app:8001', 'python-agent:8010'],
     ...['prometheus:9090', 'alertmanager:9093', 'alert-receiver:9095'],
     'blackbox-exporter:9115',
+    'node-exporter:9100',
   ];
   if (traces)
     keys.push(

@@ -22,13 +22,14 @@ export function composeServices(repoDir: string): Record<string, ComposeService>
   return doc?.services ?? {};
 }
 
-/** A service's command list; an error naming the service when it has none. */
+/** A service's command list, as the program gets it (Compose's `$$` is one `$`); an error
+ * naming the service when it has none. */
 export function composeCommand(repoDir: string, service: string): string[] {
   const command = composeServices(repoDir)[service]?.command;
   if (!Array.isArray(command)) {
     throw new Error(`docker-compose.yml: the ${service} service has no command list`);
   }
-  return command.map(String);
+  return command.map((word) => String(word).replaceAll('$$', '$'));
 }
 
 /** One variable of a service's `environment:` (map or `KEY=value` list), as written. */

@@ -5,8 +5,9 @@
 //                                     (the same with them), rules/*.yml: scaled
 //   .compose/time-scale.yml           the compose override that mounts it, with Prometheus'
 //                                     scaled alert resend delay and config auto-reload, the
-//                                     app's scaled health checks, and python-agent's metric
-//                                     exports at the scaled scrape interval
+//                                     app's scaled health checks, python-agent's metric
+//                                     exports at the scaled scrape interval, and the container
+//                                     exporter's scaled stats interval
 //   .compose/time-scale.json          the scale itself, as data ({"speedup": 60}), which the
 //                                     other scripts read through scripts/lib/endpoints.ts
 // and scales Alertmanager's timers in the config `make configure` renders. Real time (1)
@@ -26,11 +27,18 @@ import {
 import { composeCommand } from './compose-file.ts';
 import { withoutRules } from './configs.ts';
 import { rewriteRuleFile, scaleAlertmanagerConfig, scalePrometheusConfig } from './rewrite.ts';
-import { scaledHealthCheckMs, scaledResendDelay, scalingFor, type TimeScaling } from './scaling.ts';
+import {
+  Scaler,
+  scaledHealthCheckMs,
+  scaledResendDelay,
+  scalingFor,
+  type TimeScaling,
+} from './scaling.ts';
 
 /** In TIME_SCALE_DIR/prometheus: the config with rule_files, swapped in after start-up. */
 export const FULL_CONFIG = 'prometheus-with-rules.yml';
 const PROMETHEUS = 'prometheus/prometheus.yml';
+const CONTAINER_EXPORTER = 'otel-collector/containers.yaml';
 const RULES_DIR = 'prometheus/rules';
 
 export interface ComposeTimeScale {
@@ -51,6 +59,15 @@ function prometheusCommand(repoDir: string, resendDelay: string): string[] {
   ];
 }
 
+/** The container exporter's stats interval (otel-collector/containers.yaml), scaled. */
+function containerStatsInterval(repoDir: string, scaling: TimeScaling): string {
+  const config = readFileSync(path.join(repoDir, CONTAINER_EXPORTER), 'utf8');
+  const interval = /\$\{env:STATS_INTERVAL:-(\w+)\}/.exec(config)?.[1];
+  if (!interval)
+    throw new Error(`${CONTAINER_EXPORTER}: no collection_interval from STATS_INTERVAL`);
+  return new Scaler(scaling, []).duration(interval, scaling.minIntervalMs, 'stats interval');
+}
+
 function overrideText(
   repoDir: string,
   scaling: TimeScaling,
@@ -67,6 +84,9 @@ function overrideText(
         ],
       },
       app: { environment: { HEALTH_CHECK_INTERVAL_MS: String(scaledHealthCheckMs(scaling)) } },
+      'container-exporter': {
+        environment: { STATS_INTERVAL: containerStatsInterval(repoDir, scaling) },
+      },
       // Pushed metrics as often as the others are scraped, so scaled rule windows hold samples.
       'python-agent': { environment: { OTEL_METRIC_EXPORT_INTERVAL: String(scrapeIntervalMs) } },
     },

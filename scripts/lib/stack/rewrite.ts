@@ -173,6 +173,7 @@ export const KNOWN_SERVICES = new Set([
   'alert-receiver',
   'grafana',
   'blackbox-exporter',
+  'node-exporter',
 ]);
 
 // ------------------------------------------------------------------------------ Prometheus
@@ -308,7 +309,11 @@ function mapJob(job: Obj, o: PrometheusOptions, notes: string[]): string[] | und
   const name = String(job.job_name);
   if (o.compat === 'v2') strip(job, V3_ONLY_JOB, `scrape job "${name}" `, notes);
   const sdKeys = Object.keys(job).filter((k) => k.endsWith('_sd_configs'));
-  if (sdKeys.length > 0) {
+  const dns = dnsStaticConfigs(job);
+  if (dns) {
+    job.static_configs = dns;
+    delete job.dns_sd_configs;
+  } else if (sdKeys.length > 0) {
     notes.push(`dropped scrape job "${name}": ${sdKeys.join(', ')} has no local equivalent`);
     return undefined;
   }
@@ -355,6 +360,23 @@ function mapScrapedThrough(job: Obj, name: string, o: PrometheusOptions, notes: 
     rc.replacement = mapped[0];
   }
   return true;
+}
+
+/**
+ * A job found by DNS alone (A records of compose service names, the targets of an opt-in
+ * profile: found while its service runs, absent otherwise) as the static `name:port` targets
+ * it would find, which the caller maps like any other; undefined for any other discovery.
+ */
+function dnsStaticConfigs(job: Obj): Json[] | undefined {
+  const sdKeys = Object.keys(job).filter((k) => k.endsWith('_sd_configs'));
+  if (sdKeys.length !== 1 || !Array.isArray(job.dns_sd_configs)) return undefined;
+  const groups: Json[] = [];
+  for (const sd of job.dns_sd_configs) {
+    if (!isObj(sd) || (sd.type ?? 'A') !== 'A' || typeof sd.port !== 'number') return undefined;
+    const names = Array.isArray(sd.names) ? sd.names.map(String) : [];
+    groups.push({ targets: names.map((n) => `${n}:${String(sd.port)}`) });
+  }
+  return groups;
 }
 
 /**

@@ -126,6 +126,12 @@ function programStandIns(): StandIn[] {
       programs: ['blackbox_exporter'],
     },
     {
+      dir: 'node-exporter',
+      repository: 'prom/node-exporter',
+      from: 'busybox',
+      programs: ['node_exporter'],
+    },
+    {
       dir: 'jaeger',
       repository: 'jaegertracing/jaeger',
       from: 'busybox',

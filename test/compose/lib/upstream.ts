@@ -79,6 +79,7 @@ function moduleUpstreams(): Record<string, Upstream> {
     'prom/prometheus': { ...fromPin('prometheus', 'Dockerfile'), ...busybox },
     'prom/alertmanager': { ...fromPin('alertmanager', 'Dockerfile'), ...busybox },
     'prom/blackbox-exporter': { ...fromPin('blackbox_exporter', 'Dockerfile'), ...busybox },
+    'prom/node-exporter': { ...fromPin('node_exporter', 'Dockerfile'), ...busybox },
     // The release stage, on Jaeger's Alpine base (scripts/build/docker/base/Dockerfile).
     'jaegertracing/jaeger': {
       ...fromPin('jaeger', 'cmd/jaeger/Dockerfile', 'release', { base_image: 'alpine' }),
