@@ -54,7 +54,7 @@ const PLANTS: Record<string, Plant[]> = {
   ],
   'scripts/lib/binaries.ts': [
     {
-      from: /^const REPO_ROOT/m,
+      from: /^const BUILD_SCRIPT/m,
       to: `const JAEGER = '${jaeger.version}';\n$&`,
       reported: /writes/,
     },
