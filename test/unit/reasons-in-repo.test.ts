@@ -3,25 +3,18 @@
 // upstream project's bug names its repository and says "upstream" in a form the pattern does not
 // match (e.g. "upstream bug open-telemetry/opentelemetry-js#4953"). The changelog may cite them.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../scripts/lib/repo.ts';
+import { trackedLinesMatching } from '../lib/git-grep.ts';
 
 const OUTSIDE_REFERENCE = String.raw`\b(SPEC|[Ii]ssues?) ?#?[0-9]+`;
 
 /** The tracked lines under `root` (a git work tree) that cite a numbered outside item. */
-function outsideReferences(root: string): string[] {
-  const grep = spawnSync('git', ['grep', '-nIE', OUTSIDE_REFERENCE, '--', '.', ':!CHANGELOG*'], {
-    cwd: root,
-    encoding: 'utf8',
-  });
-  // git grep exits 1 when nothing matches, 0 with matches, anything else on an error.
-  if (grep.status !== 0 && grep.status !== 1)
-    throw new Error(`git grep failed in ${root}: ${grep.stderr}`);
-  return grep.stdout.split('\n').filter(Boolean);
-}
+const outsideReferences = (root: string): string[] =>
+  trackedLinesMatching(root, OUTSIDE_REFERENCE, { pathspecs: ['.', ':!CHANGELOG*'] });
 
 describe('reasons that stand on their own', () => {
   it('no tracked file cites a numbered tracker item or spec section', () => {
