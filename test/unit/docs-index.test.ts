@@ -1,10 +1,12 @@
 // The indexes of docs/: docs/README.md links every page and folder of docs/, and
 // docs/decisions/README.md has a row for every decision record and explains every number
-// without one. Each link of both indexes names a file that exists.
+// without one. Each link of both indexes names a file that exists. The stack's diagram is drawn
+// once (README.md), so no second drawing can disagree with it.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { REPO_ROOT } from '../../scripts/lib/repo.ts';
+import { trackedLinesMatching } from '../lib/git-grep.ts';
 
 const DOCS = join(REPO_ROOT, 'docs');
 const DECISIONS = join(DOCS, 'decisions');
@@ -80,5 +82,17 @@ describe('docs/decisions/README.md, the index of decision records', () => {
       '0005',
       '0006',
     ]);
+  });
+});
+
+describe('the diagram of what talks to what', () => {
+  it('is drawn once, in README.md, and docs/architecture.md links it', () => {
+    const drawings = trackedLinesMatching(REPO_ROOT, '^```mermaid', { pathspecs: ['*.md'] });
+    assert.deepEqual(
+      drawings.map((line) => line.split(':')[0]),
+      ['README.md'],
+    );
+    const architecture = readFileSync(join(DOCS, 'architecture.md'), 'utf8');
+    assert.ok(architecture.includes('](../README.md#what-talks-to-what)'));
   });
 });
