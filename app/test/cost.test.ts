@@ -1,5 +1,5 @@
-// No synchronous step of a request may cost more than linear time in its input (issue 14, items
-// 1 and 2): the scrubber runs on every traced path, log line and Sentry event, the calculator's
+// No synchronous step of a request may cost more than linear time in its input (ADR 0007,
+// docs/decisions/0007-hostile-input-and-limits.md): the scrubber runs on every traced path, log line and Sentry event, the calculator's
 // expression finder on every `analyst` run.
 import assert from 'node:assert/strict';
 import { findExpression } from '../src/agent/calculator';

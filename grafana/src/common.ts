@@ -254,7 +254,7 @@ const annotations = (): cog.Builder<dashboard.AnnotationQuery>[] =>
     },
   ].map((annotation) => ({ build: () => annotation }));
 
-/** Settings shared by the four dashboards. */
+/** Settings shared by every dashboard. */
 export const agentDashboard = (
   uid: string,
   title: string,

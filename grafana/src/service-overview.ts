@@ -25,7 +25,7 @@ import {
 import { UIDS, jaegerSearch, runbook, toDashboard, withTraceWindow } from './links.ts';
 import { serviceLogs } from './logs.ts';
 
-// The SLI's routes: only the API under /v1/ counts (SPEC 6), not health, metrics or admin.
+// The SLI's routes: only the API under /v1/ counts (docs/alerting.md), not health, metrics or admin.
 const API_ROUTES = 'route=~"/v1/.*"';
 const ROUTES = `${APP}, route=~"$route"`;
 

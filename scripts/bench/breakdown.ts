@@ -1,6 +1,6 @@
 // What each of `default`'s signals costs the service: paired rounds of bare, default, and
 // default with one signal switched off by its standard setting (no code change). The
-// differences say what moves default's ratios (issue 20, item 5) and what a fork buys by
+// differences say what moves default's ratios (docs/bench/README.md) and what a fork buys by
 // turning a signal off or sampling it.
 import { ENDPOINTS, startApp, type AppOptions, type ConfigName } from './apps.ts';
 import type { EndpointName } from './apps.ts';

@@ -12,7 +12,7 @@ import type { Samples } from './throughput.ts';
 
 type Key = `${ConfigName}:${EndpointName}`;
 
-/** Throughput kept, as a share of bare (issue 20's goals). */
+/** Throughput kept, as a share of bare: the goals of docs/bench/README.md. */
 export const THROUGHPUT_TARGETS: Partial<Record<Key, number>> = {
   'default:run': 0.9,
   'default:cheap': 0.75,
@@ -217,7 +217,7 @@ export function printFootprint(f: Footprint): void {
         .map(([job, n]) => `${job} ${n}`)
         .join(', ')}`,
     );
-  // Issue 20's goal: the whole stack, Grafana included, under 1 GiB resident.
+  // The memory goal of docs/bench/README.md: the whole stack, Grafana included, under 1 GiB resident.
   const rss = sum(f.processes, 'rssBytes');
   const complete = !f.missing.some((m) => m.component !== 'app');
   console.log(

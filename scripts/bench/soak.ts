@@ -131,7 +131,7 @@ export async function measureRegistryAtScale(): Promise<ScrapeResult> {
     }
     metrics.agentRunTokens.labels(agent).observe(900);
     metrics.agentRunLlmCalls.labels(agent).observe(3);
-    // Cost by agent (issue 17): every agent can use every model in both tiers.
+    // Cost by agent (docs/alerting.md): every agent can use every model in both tiers.
     for (const model of models) {
       for (const tier of ['free', 'pro'])
         metrics.llmCost.labels('simulated', model, tier, agent).inc(0.01);

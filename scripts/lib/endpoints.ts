@@ -14,10 +14,10 @@
 // is reached on its own network, by service name and container port, and no `make native` of
 // the host is visible.
 //
-// A new service of the stack is one row of SERVICES (and, for `make native`, its URL in the env
-// file scripts/native.ts writes, under the row's urlVar).
+// The services it knows are the endpoints of the components table (scripts/lib/components.ts).
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { ENDPOINT_NAMES, ENDPOINTS, type Endpoint, type EndpointFlag } from './components.ts';
 import { readEnvFile } from './env-file.ts';
 import { REPO_ROOT } from './repo.ts';
 import {
@@ -29,73 +29,14 @@ import {
 } from './time-scale.ts';
 
 /**
- * Each service a script reaches: its default host port (docs/architecture.md), the `.env`
- * variable compose publishes it on, the variable that overrides its URL (also the key in
- * `make native`'s env file) and its URL on the compose network (service name, container port).
+ * Each service a script reaches (scripts/lib/components.ts, the table of the stack's
+ * components): its default host port, the `.env` variable compose publishes it on, the variable
+ * that overrides its URL (also the key in `make native`'s env file), its URL on the compose
+ * network (service name, container port) and its flag.
  */
-export const SERVICES = {
-  app: { port: 8000, portVar: 'APP_PORT', urlVar: 'APP_URL', network: 'http://app:8000' },
-  /** The app's /metrics, /health* and /admin/* (its MANAGEMENT_PORT), never on the API port. */
-  management: {
-    port: 9464,
-    portVar: 'APP_MANAGEMENT_PORT',
-    urlVar: 'APP_MANAGEMENT_URL',
-    network: 'http://app:9464',
-  },
-  prometheus: {
-    port: 9090,
-    portVar: 'PROMETHEUS_PORT',
-    urlVar: 'PROMETHEUS_URL',
-    network: 'http://prometheus:9090',
-  },
-  alertmanager: {
-    port: 9093,
-    portVar: 'ALERTMANAGER_PORT',
-    urlVar: 'ALERTMANAGER_URL',
-    network: 'http://alertmanager:9093',
-  },
-  receiver: {
-    port: 9095,
-    portVar: 'ALERT_RECEIVER_PORT',
-    urlVar: 'RECEIVER_URL',
-    network: 'http://alert-receiver:9095',
-  },
-  jaeger: {
-    port: 16686,
-    portVar: 'JAEGER_PORT',
-    urlVar: 'JAEGER_URL',
-    network: 'http://jaeger:16686',
-  },
-  /** The log store's query API (LogsQL under /select/logsql/). */
-  victorialogs: {
-    port: 9428,
-    portVar: 'VICTORIALOGS_PORT',
-    urlVar: 'VICTORIALOGS_URL',
-    network: 'http://victorialogs:9428',
-  },
-  /** Compose only: `make native` has no Grafana. */
-  grafana: {
-    port: 3001,
-    portVar: 'GRAFANA_PORT',
-    urlVar: 'GRAFANA_URL',
-    network: 'http://grafana:3000',
-  },
-  otlpHttp: {
-    port: 4318,
-    portVar: 'OTLP_HTTP_PORT',
-    urlVar: 'OTLP_HTTP_URL',
-    network: 'http://otel-collector:4318',
-  },
-  otlpGrpc: {
-    port: 4317,
-    portVar: 'OTLP_GRPC_PORT',
-    urlVar: 'OTLP_GRPC_URL',
-    network: 'http://otel-collector:4317',
-  },
-} as const;
-
-export type Service = keyof typeof SERVICES;
-const SERVICE_NAMES = Object.keys(SERVICES) as Service[];
+export const SERVICES = ENDPOINTS;
+export type Service = Endpoint;
+const SERVICE_NAMES = ENDPOINT_NAMES;
 
 export const DEFAULT_URLS = Object.fromEntries(
   SERVICE_NAMES.map((s) => [s, `http://127.0.0.1:${SERVICES[s].port}`]),
@@ -199,9 +140,7 @@ export function runningNative(
   return pid > 0 && isAlive(pid) ? vars : undefined;
 }
 
-export type EndpointFlags = Partial<
-  Record<`${Service}-url` | 'admin-token' | 'time-scale', string>
->;
+export type EndpointFlags = Partial<Record<EndpointFlag | 'admin-token' | 'time-scale', string>>;
 
 /** What the resolver reads: flags, the environment, a running make native, the repo's `.env`. */
 interface Sources {
@@ -247,11 +186,11 @@ function serviceUrls({ flags, env, native, dotenv, inNetwork }: Sources) {
   const urls = {} as Record<Service, string>;
   const shown = {} as Record<Service, string>;
   for (const s of SERVICE_NAMES) {
-    const { portVar, urlVar, network } = SERVICES[s];
+    const { portVar, urlVar, network, flag } = SERVICES[s];
     const composePort = dotenv[portVar];
     const onHost = composePort ? `http://127.0.0.1:${composePort}` : DEFAULT_URLS[s];
     const compose = inNetwork ? network : onHost;
-    const v = flags[`${s}-url`] || env[urlVar] || native?.[urlVar] || compose;
+    const v = flags[flag] || env[urlVar] || native?.[urlVar] || compose;
     urls[s] = v.replace(/\/+$/, '');
     shown[s] = urls[s] === network ? onHost : urls[s];
   }
@@ -296,21 +235,31 @@ function origin({ flags, env, native, inNetwork }: Sources): string {
 }
 
 /** The flags every script accepts for the endpoints, in node:util parseArgs form. */
-export const ENDPOINT_OPTIONS = {
-  'app-url': { type: 'string' },
-  'management-url': { type: 'string' },
-  'prometheus-url': { type: 'string' },
-  'alertmanager-url': { type: 'string' },
-  'receiver-url': { type: 'string' },
-  'jaeger-url': { type: 'string' },
-  'admin-token': { type: 'string' },
-} as const;
+export const ENDPOINT_OPTIONS = Object.fromEntries(
+  [...SERVICE_NAMES.map((s) => SERVICES[s].flag), 'admin-token'].map((flag) => [
+    flag,
+    { type: 'string' },
+  ]),
+) as Record<EndpointFlag | 'admin-token', { type: 'string' }>;
 
-export const ENDPOINT_HELP = `Endpoints (flag, else environment variable, else a running make native, else compose's):
-  --app-url URL           APP_URL            default ${DEFAULT_URLS.app}
-  --management-url URL    APP_MANAGEMENT_URL default ${DEFAULT_URLS.management} (the app's /metrics, /health*, /admin/*)
-  --prometheus-url URL    PROMETHEUS_URL     default ${DEFAULT_URLS.prometheus}
-  --alertmanager-url URL  ALERTMANAGER_URL   default ${DEFAULT_URLS.alertmanager}
-  --receiver-url URL      RECEIVER_URL       default ${DEFAULT_URLS.receiver}
-  --admin-token TOKEN     ADMIN_TOKEN        default: make native's token, else ADMIN_TOKEN in .env
-API keys: LOAD_FREE_KEY / LOAD_PRO_KEY, else make native's, else API_KEYS in .env (make configure)`;
+/** One line of the help: flag, variable, default and what it is. */
+const helpLine = (flag: string, variable: string, value: string): string =>
+  `  ${flag.padEnd(26)}${variable.padEnd(20)}${value}`;
+
+export const ENDPOINT_HELP = [
+  "Endpoints (flag, else environment variable, else a running make native, else compose's):",
+  ...SERVICE_NAMES.map((s) => {
+    const { flag, urlVar, about } = SERVICES[s];
+    return helpLine(
+      `--${flag} URL`,
+      urlVar,
+      `default ${DEFAULT_URLS[s]}${about ? ` (${about})` : ''}`,
+    );
+  }),
+  helpLine(
+    '--admin-token TOKEN',
+    'ADMIN_TOKEN',
+    "default: make native's token, else ADMIN_TOKEN in .env",
+  ),
+  "API keys: LOAD_FREE_KEY / LOAD_PRO_KEY, else make native's, else API_KEYS in .env (make configure)",
+].join('\n');

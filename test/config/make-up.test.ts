@@ -1,4 +1,4 @@
-// `make up` on a fresh clone of a host that has Docker and make but no Node (issue 13): the
+// `make up` on a fresh clone of a host that has Docker and make but no Node (docs/docker.md): the
 // prerequisite checks, the whole path to `docker compose up --wait --wait-timeout N` with a
 // stub docker that logs its arguments, and the configure step that `make up` runs in the tools
 // container, replayed from the clone's copy with the project's Node 24 standing in for the

@@ -1,6 +1,6 @@
-// .github/workflows/ci.yml (issue 13): checked by actionlint (its pinned build, with ShellCheck
-// on every `run:` script), shown failing on broken copies; and read as YAML for what the issue
-// asks of it: the compose job runs the README's Docker quick start with Node taken away, the
+// .github/workflows/ci.yml (docs/ci.md): checked by actionlint (its pinned build, with ShellCheck
+// on every `run:` script), shown failing on broken copies; and read as YAML for what docs/ci.md
+// promises of it: the compose job runs the README's Docker quick start with Node taken away, the
 // test job does what .ci/run does, and every action is pinned to a version.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

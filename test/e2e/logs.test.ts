@@ -1,4 +1,4 @@
-// The logs pipeline of the native stack (issue 18): the app's OTLP log records go through the
+// The logs pipeline of the native stack (ADR 0011): the app's OTLP log records go through the
 // Collector built from otel-collector/builder-config.yaml (logs pipeline, otlp_http exporter)
 // into VictoriaLogs built from its Go module, all with the repo's configs, time-scaled:
 // - a run's trace id, read back from Jaeger, finds that run's log lines in VictoriaLogs through

@@ -1,4 +1,4 @@
-// The whole-stack test (SPEC 8, issue 7): the app, Prometheus and Alertmanager (and the
+// The whole-stack test (docs/native.md): the app, Prometheus and Alertmanager (and the
 // Collector and Jaeger where built) as local processes with the repo's own configs, every time
 // parameter scaled by TEST_TIME_SCALE, and the repo's real scripts driving them:
 // - every scrape target is up;

@@ -1,4 +1,4 @@
-// The trace pipeline of the native stack (SPEC 8, issue 5): the app, the Collector built from
+// The trace pipeline of the native stack (docs/native.md, ADR 0001): the app, the Collector built from
 // otel-collector/builder-config.yaml with the repo's config, Jaeger v2 with jaeger/config.yaml
 // and Prometheus with prometheus/prometheus.yml, all rewritten for loopback ports by the
 // harness, one instance shared by every test here:

@@ -93,7 +93,7 @@ describe('generated dashboards', () => {
     }
   });
 
-  it('are the four dashboards the runbooks link to, all tagged for the link menu', () => {
+  it('are the dashboards of UIDS, which the runbooks link to, all tagged for the link menu', () => {
     assert.deepEqual(committed.map((d) => d.uid).sort(), Object.values(UIDS).sort());
     for (const dashboard of committed) {
       assert.ok((dashboard as { tags?: string[] }).tags?.includes(TAG), dashboard.uid);

@@ -1,5 +1,5 @@
 // Agent runs for the trace tests: start one that succeeds, and check the span tree Jaeger
-// returns for it against what the run reported (SPEC 3: server root, invoke_agent, chat and
+// returns for it against what the run reported (docs/architecture.md: server root, invoke_agent, chat and
 // execute_tool spans with gen_ai.*, the database insert).
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';

@@ -1,6 +1,6 @@
 // The Collector and Jaeger configs (both OpenTelemetry Collector shaped) as the config tests see
 // them: several files merged the way the Collector merges `--config` files, and the rules the
-// stack relies on (SPEC 9, issue 4), each check returning problems as sentences.
+// stack relies on (docs/architecture.md), each check returning problems as sentences.
 
 import { isObj, type Json, type Obj } from './compose.ts';
 
@@ -157,7 +157,8 @@ export function checkCollectorTraces(cfg: Obj): string[] {
   return problems;
 }
 
-/** Own metrics on 0.0.0.0:8888 with the names of the default reader (SPEC 9). */
+/** Own metrics on 0.0.0.0:8888 with the names of the default reader: since Collector v0.123 the
+ * internal metrics listen on localhost:8888 unless a reader declares host 0.0.0.0. */
 export function checkOwnMetricsReader(cfg: Obj, who: string): string[] {
   const readers = obj(obj(obj(cfg.service).telemetry).metrics).readers;
   const prom = (Array.isArray(readers) ? readers : [])

@@ -62,8 +62,8 @@ export const metricNames = (expr: string): { names: string[]; errors: string[] }
 
 /**
  * Padding: an `or` whose other side selects no series at all (`… or vector(0)`,
- * `… or on() vector(1)`), which turns "no data" into a made-up number. SPEC 7 wants panels
- * to have data because the counters exist, so this is refused wherever it appears.
+ * `… or on() vector(1)`), which turns "no data" into a made-up number. Panels must
+ * have data because the counters exist, so this is refused wherever it appears.
  */
 export const paddingIn = (expr: string): string[] => {
   const found: string[] = [];

@@ -1,5 +1,6 @@
-// The stack watching itself (issue 15), checked on a running native stack by the whole-stack
-// test (test/e2e/stack.test.ts), after its scenarios:
+// The stack watching itself (the self-watch alerts of prometheus/rules/alerts.yml), checked
+// on a running native stack by the whole-stack test (test/e2e/stack.test.ts), after its
+// scenarios:
 // - the pinned Prometheus serves every counter its self-watch alerts read (the TSDB failure
 //   alert adds six of them with `+`, which a missing one would silence);
 // - Alertmanager keeps a silence across a restart (its --storage.path survives it);

@@ -80,7 +80,7 @@ export function alertRules(repoDir = REPO_ROOT): AlertRule[] {
 /**
  * Problems with a delivered alert, checked against its rule in the repo: a rule of that name
  * whose fixed labels (not templated ones) all appear with the same values; the annotations
- * every rule has (SPEC 6) present, expanded and, for the description, carrying a number; and a
+ * every rule has (severity, summary, description, runbook_url) present, expanded and, for the description, carrying a number; and a
  * runbook link that names a runbook file in the repo. Empty when all is well.
  */
 export function deliveredAlertProblems(

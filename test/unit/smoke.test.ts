@@ -227,7 +227,7 @@ function grafanaFailures(f: ReturnType<typeof fakeGrafanaFixture>): void {
 }
 
 describe("make smoke: Grafana checks against a local fake (request shapes only; live: the workflow's compose job)", function () {
-  // Every panel query of the five dashboards goes over HTTP to the fake: bounded, but more
+  // Every panel query of every dashboard goes over HTTP to the fake: bounded, but more
   // than mocha's 2 s default on a loaded 2-core machine.
   this.timeout(15_000);
   const f = fakeGrafanaFixture();

@@ -1,6 +1,6 @@
 // The one middleware that observes every request: request id, the server span, the RED metrics
 // and the access log line. It replaces HTTP/Express auto-instrumentation, which costs about half
-// the throughput even for requests the sampler drops (SPEC 9): here an unsampled request costs
+// the throughput even for requests the sampler drops (measured: docs/bench/README.md): here an unsampled request costs
 // one non-recording span and a few bound-counter increments.
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';

@@ -71,7 +71,7 @@ export const GEN_AI_METRICS = {
     otelName: 'gen_ai.client.operation.duration',
     name: 'gen_ai_client_operation_duration_seconds',
     unit: 's',
-    // 0.01, 0.02 … 81.92: doublings. They do not hold the alert thresholds (SPEC 4), so the
+    // 0.01, 0.02 … 81.92: doublings. They do not hold the alert thresholds (0.5 s, 2 s …), so the
     // alerts keep reading llm_request_duration_seconds.
     buckets: Array.from({ length: 14 }, (_, i) => Math.round(0.01 * 2 ** i * 100) / 100),
     labels: ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'error_type'],

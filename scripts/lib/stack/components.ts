@@ -1,34 +1,33 @@
 // The native stack's components: which can run here (their binaries), the ports each listens
 // on, and one process spec per component. stack.ts starts them in COMPONENTS' order.
 //
-// A new component is one entry of COMPONENTS (its program, install hint and spec, or what it
-// needs to run), its compose `host:port` keys in portKeys when it listens, and its config in
-// configs.ts.
+// A new component is a row of the components table (scripts/lib/components.ts: its name and
+// ports), one entry of COMPONENTS here (its program, install hint and spec, or what it needs to
+// run) and, if it reads one, its config in configs.ts.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { findBinary, type FoundBinary, type ProgramName } from '../binaries.ts';
 import type { ApiKeysByTier } from '../endpoints.ts';
 import { collectorSources, nativeMemoryEnv, SOURCES, type Rendered } from './configs.ts';
 import { listenPorts } from './rewrite.ts';
+import {
+  isTelemetryComponent,
+  LISTENERS,
+  NATIVE_COMPONENTS,
+  portsFromConfig,
+  type StackComponent,
+} from '../components.ts';
 import { scaledHealthCheckMs, scaledResendDelay, type TimeScaling } from './scaling.ts';
 import type { ProcessSpec } from '../supervisor.ts';
 import { victoriaLogsArgs } from './victorialogs.ts';
 import { nodeExporterArgs } from './node-exporter.ts';
 
-export type Component =
-  | 'app'
-  | 'python-agent'
-  | 'prometheus'
-  | 'alertmanager'
-  | 'otel-collector'
-  | 'jaeger'
-  | 'victorialogs'
-  | 'blackbox-exporter'
-  | 'node-exporter';
+/** A process `make native` starts: every component but Grafana (no native build) and the
+ * alert receiver (it runs inside the harness's own process). */
+export type Component = Exclude<StackComponent, 'grafana' | 'alert-receiver'>;
 
 /** The telemetry pipeline: the Collector exports to Jaeger and to VictoriaLogs, so all or none. */
-const TELEMETRY = ['otel-collector', 'jaeger', 'victorialogs'] as const;
-const isTelemetry = (c: Component) => TELEMETRY.some((t) => t === c);
+const TELEMETRY = NATIVE_COMPONENTS.filter(isTelemetryComponent) as Component[];
 export type Program = Exclude<Component, 'app' | 'python-agent'>;
 
 /** The Python example service (examples/python-agent/README.md), run from its venv. */
@@ -343,7 +342,7 @@ export function findComponents(
     const reason = skip.includes(c) ? 'skipped by this run' : cannotRun?.(repoDir);
     if (reason) found.missing.push({ component: c, reason });
     if (skip.includes(c)) continue;
-    if (!program || (!traces && isTelemetry(c))) continue;
+    if (!program || (!traces && isTelemetryComponent(c))) continue;
     const b = findBinary(program);
     if (b) found.binaries[c] = b;
     else
@@ -363,32 +362,26 @@ export function findComponents(
   return found;
 }
 
-/** Ports the Collector and Jaeger configs listen on (compose keys), read from the configs. */
-function configPorts(repoDir: string, component: 'otel-collector' | 'jaeger'): string[] {
+/** Ports a component's config listens on (compose keys): the Collector's and Jaeger's. */
+function configPorts(repoDir: string, component: StackComponent): string[] {
   const files = component === 'jaeger' ? [SOURCES.jaeger] : collectorSources();
-  return [
-    ...new Set(
-      files
-        .map((rel) => path.join(repoDir, rel))
-        .filter((f) => existsSync(f))
-        .flatMap((f) => listenPorts(readFileSync(f, 'utf8'), component)),
-    ),
-  ];
+  return files
+    .map((rel) => path.join(repoDir, rel))
+    .filter((f) => existsSync(f))
+    .flatMap((f) => listenPorts(readFileSync(f, 'utf8'), component));
 }
 
-/** Every compose `host:port` the stack listens on: the fixed ones, and the trace pipeline's. */
+/**
+ * Every compose `host:port` the native stack listens on: each native component's listeners
+ * (components.ts) and, for the Collector and Jaeger, the ports their configs add; the
+ * telemetry pipeline's only with `traces`.
+ */
 export function portKeys(repoDir: string, traces: boolean): string[] {
-  const keys = [
-    ...['app:8000', 'app:9464', 'app:8001', 'python-agent:8010'],
-    ...['prometheus:9090', 'alertmanager:9093', 'alert-receiver:9095'],
-    'blackbox-exporter:9115',
-    'node-exporter:9100',
-  ];
-  if (traces)
-    keys.push(
-      ...configPorts(repoDir, 'otel-collector'),
-      ...configPorts(repoDir, 'jaeger'),
-      'victorialogs:9428',
-    );
-  return keys;
+  const keys = new Set<string>();
+  for (const c of NATIVE_COMPONENTS) {
+    if (isTelemetryComponent(c) && !traces) continue;
+    for (const l of LISTENERS) if (l.component === c) keys.add(l.key);
+    if (portsFromConfig(c)) for (const key of configPorts(repoDir, c)) keys.add(key);
+  }
+  return [...keys];
 }

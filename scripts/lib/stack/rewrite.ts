@@ -27,6 +27,7 @@ import { ADDRESS_RE, SELF_HOSTS } from '../addresses.ts';
 import { formatTimeScale } from '../time-scale.ts';
 import { applyEdits, nodesNamed, refuseParseErrors, type SyntaxNode } from '../promql-syntax.ts';
 import { isObj, parseYamlMapping, type Json, type Obj } from '../yaml.ts';
+import { COMPONENT_NAMES } from '../components.ts';
 
 export type { TimeScaling };
 
@@ -162,19 +163,8 @@ function splitHostPort(addr: string): [string, number] {
   return [addr.slice(0, i), Number(addr.slice(i + 1))];
 }
 
-/** The compose service names (docs/architecture.md); an address on one of them must be mapped. */
-export const KNOWN_SERVICES = new Set([
-  'app',
-  'otel-collector',
-  'jaeger',
-  'victorialogs',
-  'prometheus',
-  'alertmanager',
-  'alert-receiver',
-  'grafana',
-  'blackbox-exporter',
-  'node-exporter',
-]);
+/** The compose service names (scripts/lib/components.ts); an address on one must be mapped. */
+export const KNOWN_SERVICES: ReadonlySet<string> = new Set(COMPONENT_NAMES);
 
 // ------------------------------------------------------------------------------ Prometheus
 

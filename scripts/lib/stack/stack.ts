@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startAlertReceiver, type AlertReceiver } from '../alert-receiver.ts';
 import type { FoundBinary } from '../binaries.ts';
+import { ENDPOINT_NAMES, ENDPOINTS, USER_FACING_KEYS, type Endpoint } from '../components.ts';
 import { type ApiKeysByTier } from '../endpoints.ts';
 import { freePorts, isPortFree } from '../ports.ts';
 import { PrometheusClient } from '../clients.ts';
@@ -33,21 +34,6 @@ import { REAL_TIME, type TimeScale } from '../time-scale.ts';
 export { FLOORS, TEST_TIME_SCALE } from './scaling.ts';
 export { INSTALL_HINT, type Component } from './components.ts';
 
-// Ports a person opens in a browser or points a client at: under `make native` they keep
-// their compose numbers or the start fails, so the scripts' defaults stay right.
-const USER_FACING = new Set([
-  'app:8000',
-  'python-agent:8010',
-  'app:9464',
-  'prometheus:9090',
-  'alertmanager:9093',
-  'alert-receiver:9095',
-  'jaeger:16686',
-  'victorialogs:9428',
-  'otel-collector:4318',
-  'otel-collector:4317',
-]);
-
 export interface StackOptions {
   repoDir?: string;
   /** Configs, data and logs go under it. */
@@ -68,22 +54,14 @@ export interface StackOptions {
   log?: (line: string) => void;
 }
 
-export interface StackUrls {
-  app: string;
-  /** The Python example service, when its venv exists (examples/python-agent). */
-  pythonAgent?: string;
-  /** The app's management port: /metrics, /health*, /admin/*. */
-  management: string;
-  receiver: string;
-  prometheus?: string;
-  alertmanager?: string;
-  jaeger?: string;
-  /** VictoriaLogs: OTLP logs in from the Collector, the LogsQL query API (/select/logsql/...). */
-  victorialogs?: string;
-  /** The Collector's OTLP/HTTP and OTLP/gRPC endpoints (both http://127.0.0.1:<port>). */
-  otlpHttp?: string;
-  otlpGrpc?: string;
-}
+/**
+ * The stack's URLs by endpoint (scripts/lib/components.ts), each http://127.0.0.1:<port>: the
+ * app's API and management port and the receiver always; the others while their component runs
+ * (`pythonAgent` needs its venv, Prometheus and Alertmanager their binaries, Jaeger,
+ * VictoriaLogs and the Collector's OTLP endpoints the whole telemetry pipeline).
+ */
+export type StackUrls = Partial<Record<Endpoint, string>> &
+  Record<'app' | 'management' | 'receiver', string>;
 
 export interface Stack {
   urls: StackUrls;
@@ -127,7 +105,7 @@ async function planPorts(
     let port = spare.pop() as number;
     if (mode === 'compose' && !taken.has(composePort)) {
       if (await isPortFree(composePort)) port = composePort;
-      else if (USER_FACING.has(key)) {
+      else if (USER_FACING_KEYS.has(key)) {
         throw new Error(
           `port ${composePort} (${key.split(':')[0]}) is in use: is \`make up\` or another \`make native\` running? ` +
             'Stop it first (make down), or start with --ports free.',
@@ -311,6 +289,17 @@ async function loadRules(p: StackPlan, reload: () => void): Promise<void> {
   }
 }
 
+/** Each endpoint of a component that runs, on its local port (the receiver runs in-process). */
+function stackUrls(p: StackPlan, receiver: AlertReceiver): StackUrls {
+  const urls: Partial<Record<Endpoint, string>> = { receiver: receiver.url };
+  for (const e of ENDPOINT_NAMES) {
+    const { component, key } = ENDPOINTS[e];
+    if (component === 'grafana' || component === 'alert-receiver') continue;
+    if (canStart(p, component)) urls[e] = localUrl(p, key);
+  }
+  return urls as StackUrls;
+}
+
 function stackHandle(
   p: StackPlan,
   found: Found,
@@ -322,26 +311,13 @@ function stackHandle(
   stop: () => Promise<void>,
 ): Stack {
   const { binaries } = p;
-  const traces = Boolean(binaries['otel-collector']);
-  const url = (key: string) => localUrl(p, key);
   const startAgain = async (c: Component) => {
     const spec = specs.get(c);
     if (!spec) throw new Error(`${c} was not started by this stack`);
     await supervisor.start(spec);
   };
   return {
-    urls: {
-      app: url('app:8000'),
-      pythonAgent: canStart(p, 'python-agent') ? url('python-agent:8010') : undefined,
-      management: url('app:9464'),
-      receiver: receiver.url,
-      prometheus: binaries.prometheus ? url('prometheus:9090') : undefined,
-      alertmanager: binaries.alertmanager ? url('alertmanager:9093') : undefined,
-      jaeger: traces ? url('jaeger:16686') : undefined,
-      victorialogs: traces ? url('victorialogs:9428') : undefined,
-      otlpHttp: traces ? url('otel-collector:4318') : undefined,
-      otlpGrpc: traces ? url('otel-collector:4317') : undefined,
-    },
+    urls: stackUrls(p, receiver),
     ...{ addresses, adminToken: p.adminToken, apiKeys: p.apiKeys, timeScale },
     ...{ scaling: p.scaling, rendered: p.rendered, binaries, missing: found.missing },
     ...{ receiver, dirs: p.dirs, stop },
