@@ -42,6 +42,13 @@ export const SERVICES = {
     urlVar: 'APP_MANAGEMENT_URL',
     network: 'http://app:9464',
   },
+  /** The Python example service (examples/python-agent; `make load` drives it too). */
+  pythonAgent: {
+    port: 8010,
+    portVar: 'PYTHON_AGENT_PORT',
+    urlVar: 'PYTHON_AGENT_URL',
+    network: 'http://python-agent:8010',
+  },
   prometheus: {
     port: 9090,
     portVar: 'PROMETHEUS_PORT',
