@@ -1,8 +1,10 @@
 // Where the dashboards link to: each other, Jaeger, Alertmanager and the runbooks.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import YAML from 'yaml';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
 // Dashboard uids: fixed, because the runbooks link to /d/<uid>.
 export const UIDS = {
@@ -71,9 +73,7 @@ export const toDashboard = (uid: string, title: string): cog.Builder<dashboard.D
  * when the dashboards are generated.
  */
 function traceRetention(): string {
-  const config = YAML.parse(
-    readFileSync(new URL('../../jaeger/config.yaml', import.meta.url), 'utf8'),
-  ) as {
+  const config = YAML.parse(readFileSync(join(REPO_ROOT, 'jaeger/config.yaml'), 'utf8')) as {
     extensions: {
       jaeger_storage: { backends: Record<string, { badger?: { ttl?: { spans?: string } } }> };
     };
