@@ -54,6 +54,21 @@ describe('services.yml: the schema says what is wrong, by entry and field', func
       ],
     );
   });
+  it("matches Prometheus: a scraped entry's job labels its series with its name; pushed ones get service_name", function () {
+    const prom = YAML.parse(readFileSync(join(REPO_ROOT, 'prometheus/prometheus.yml'), 'utf8'));
+    for (const s of loadServices(REPO_ROOT)) {
+      if (s.signals === 'otlp') continue;
+      const job = prom.scrape_configs.find(
+        (j: { job_name: string }) => j.job_name === s.scrape_job,
+      );
+      assert.ok(job, `${s.name}: no scrape job ${s.scrape_job} in prometheus/prometheus.yml`);
+      const names = job.static_configs.map(
+        (c: { labels?: { service_name?: string } }) => c.labels?.service_name,
+      );
+      assert.deepEqual([...new Set(names)], [s.name], `${s.scrape_job}'s service_name labels`);
+    }
+    assert.ok(prom.otlp.promote_resource_attributes.includes('service.name'));
+  });
   it('names the entry and field of a bad value', function () {
     expectInvalid(
       valid.replace('availability: 0.995', 'availability: 99.5'),
