@@ -200,53 +200,32 @@ export const serviceVariable = (services = loadServices(REPO_ROOT)) =>
 // are generated, on the OpenTelemetry HTTP and GenAI conventions. The demo's own SLO is above.
 const SERVICE = 'service_name=~"$service"';
 
-export const serviceErrorRatio = () =>
+/** A service SLI's share over 5 minutes and 1 hour (recorded `<series>:ratio_rate5m`, `…1h`). */
+const serviceRatio = (title: string, description: string, series: string, alert: string) =>
   timeseriesPanel()
-    .title('Service 5xx ratio')
-    .description(
-      'Share of each service’s API requests (http.server.request.duration, its SLI routes) answered with a 5xx over 5 minutes and 1 hour, for the services whose rules services.yml generates.',
-    )
+    .title(title)
+    .description(description)
     .unit('percentunit')
     .max(1)
-    .withTarget(
-      promQuery(
-        `service_name:http_server_request_errors:ratio_rate5m{${SERVICE}}`,
-        '{{service_name}} 5m',
-        'A',
-      ),
-    )
-    .withTarget(
-      promQuery(
-        `service_name:http_server_request_errors:ratio_rate1h{${SERVICE}}`,
-        '{{service_name}} 1h',
-        'B',
-      ),
-    )
-    .links([runbook('ServiceErrorBudgetBurn')]);
+    .withTarget(promQuery(`${series}:ratio_rate5m{${SERVICE}}`, '{{service_name}} 5m', 'A'))
+    .withTarget(promQuery(`${series}:ratio_rate1h{${SERVICE}}`, '{{service_name}} 1h', 'B'))
+    .links([runbook(alert)]);
+
+export const serviceErrorRatio = () =>
+  serviceRatio(
+    'Service 5xx ratio',
+    'Share of each service’s API requests (http.server.request.duration, its SLI routes) answered with a 5xx over 5 minutes and 1 hour, for the services whose rules services.yml generates.',
+    'service_name:http_server_request_errors',
+    'ServiceErrorBudgetBurn',
+  );
 
 export const serviceSlowRatio = () =>
-  timeseriesPanel()
-    .title('Service slow-request ratio')
-    .description(
-      'Share of each service’s API requests slower than its latency threshold (services.yml) over 5 minutes and 1 hour.',
-    )
-    .unit('percentunit')
-    .max(1)
-    .withTarget(
-      promQuery(
-        `service_name:http_server_requests_slow:ratio_rate5m{${SERVICE}}`,
-        '{{service_name}} 5m',
-        'A',
-      ),
-    )
-    .withTarget(
-      promQuery(
-        `service_name:http_server_requests_slow:ratio_rate1h{${SERVICE}}`,
-        '{{service_name}} 1h',
-        'B',
-      ),
-    )
-    .links([runbook('ServiceLatencyBudgetBurn')]);
+  serviceRatio(
+    'Service slow-request ratio',
+    'Share of each service’s API requests slower than its latency threshold (services.yml) over 5 minutes and 1 hour.',
+    'service_name:http_server_requests_slow',
+    'ServiceLatencyBudgetBurn',
+  );
 
 export const serviceGenAiErrorRatio = () =>
   timeseriesPanel()
