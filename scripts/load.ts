@@ -6,7 +6,7 @@ import { PROFILES, requireApiKeys, type ApiKeys, type ProfileName } from './lib/
 import { statusText, summaryText } from './lib/load/stats.ts';
 import { StatusLine } from './lib/load/status-line.ts';
 import { parseStackArgs, requireApp } from './lib/cli.ts';
-import { ENDPOINT_HELP, resolveEndpoints } from './lib/endpoints.ts';
+import { CUSTOM_ORIGIN, ENDPOINT_HELP, resolveEndpoints } from './lib/endpoints.ts';
 import { drivePythonAgent, pythonAgentReady } from './lib/load/python-agent.ts';
 
 const HELP = `Usage: node scripts/load.ts [profile] [options]
@@ -52,9 +52,13 @@ const gen = new LoadGenerator({ baseUrl: endpoints.app, keys, catalog });
 const line = new StatusLine(() => statusText(gen.stats, Date.now(), gen.inFlight)).start();
 gen.start(PROFILES[profileName], rate);
 // The Python example too, when it runs (services.yml's second service): a fifth of the rate.
-const python = (await pythonAgentReady(endpoints.pythonAgent))
-  ? drivePythonAgent(endpoints.pythonAgent, rate / 5)
-  : undefined;
+// Where the other URLs were given, only at a URL given for it too (never a default port, which
+// may be another stack's).
+const pythonKnown = endpoints.origin !== CUSTOM_ORIGIN || endpoints.given.includes('pythonAgent');
+const python =
+  pythonKnown && (await pythonAgentReady(endpoints.pythonAgent))
+    ? drivePythonAgent(endpoints.pythonAgent, rate / 5)
+    : undefined;
 line.log(
   python
     ? `Python example: ${endpoints.shown.pythonAgent}, ${rate / 5} runs/s`

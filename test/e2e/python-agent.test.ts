@@ -23,6 +23,7 @@ import { logsqlString, VictoriaLogsClient } from '../lib/victorialogs.ts';
 import { speedup } from '../../scripts/lib/time-scale.ts';
 import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 import { loadServices } from '../../scripts/lib/services.ts';
+import { panelQueries } from '../../scripts/lib/dashboards/panel-queries.ts';
 
 // As the trace and log tests: 15 s scrapes (and the Python service's metric exports) become 1 s.
 const TIME_SCALE = speedup(15);
@@ -330,6 +331,8 @@ async function expectAimedFaultPagesItsTeam(f: PythonStack): Promise<void> {
   const runs = await driveBoth(f, page);
   f.pagedRuns = runs;
   const alert = await page;
+  // While its runs still fail: every panel of the services row has its series.
+  await expectServicePanelsHaveData(f);
   await llmOutage(f, 0);
   f.timings.push(
     `aimed fault paged in ${((Date.now() - started) / 1000).toFixed(1)} s (${runs} runs)`,
@@ -347,6 +350,19 @@ async function expectAimedFaultPagesItsTeam(f: PythonStack): Promise<void> {
     delivered.map((a) => `${a.alertname} ${a.status}`),
     [],
   );
+}
+
+/** The SLO dashboard's panels on the `service` variable show python-agent (All selected). */
+async function expectServicePanelsHaveData(f: PythonStack): Promise<void> {
+  const queries = panelQueries({
+    scrapeIntervalSeconds: f.stack.rendered.prometheus.scrapeIntervalMs / 1000,
+  }).filter((q) => q.dashboard === 'agent-slo-alerts' && q.expr.includes('$service'));
+  assert.ok(queries.length >= 3, `${queries.length} panel queries on $service`);
+  for (const q of queries) {
+    const result = await f.prom.query(q.expanded);
+    const services = result.map((r) => r.metric.service_name);
+    assert.ok(services.includes(PYTHON), `${q.panel} ${q.refId}: no ${PYTHON} in ${services}`);
+  }
 }
 
 interface ActiveAlert {
