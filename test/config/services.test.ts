@@ -7,7 +7,7 @@
 // service variable, and its OTLP path to Prometheus.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -30,6 +30,20 @@ const THROWAWAY_ENTRY = `
     team: { name: payments, receiver: payments-page }
     runbook_base: https://example.com/runbooks/
 `;
+// A scraped one too: its entry names where Prometheus scrapes it.
+const SCRAPED_ENTRY = `
+  - name: java-agent
+    signals: scrape
+    scrape_job: java-agent
+    scrape_target: java-agent:9464
+    rules: generated
+    slo:
+      availability: 0.99
+      latency: { threshold_seconds: 0.5, target: 0.9 }
+    team: { name: payments, receiver: payments-page }
+    runbook_base: https://example.com/runbooks/
+`;
+const SCRAPED_COMPOSE_SERVICE = { image: 'example/java-agent:1.0.0', expose: ['9464'] };
 const THROWAWAY_COMPOSE_SERVICE = {
   image: 'example/go-agent:1.0.0',
   environment: {
@@ -102,12 +116,11 @@ function repoCopy(): string {
 
 /** The fork's two changes: the entry, and its compose service. */
 function addThrowawayService(dir: string): void {
-  writeFileSync(
-    join(dir, 'services.yml'),
-    readFileSync(join(dir, 'services.yml'), 'utf8') + THROWAWAY_ENTRY,
-  );
+  const entries = readFileSync(join(dir, 'services.yml'), 'utf8');
+  writeFileSync(join(dir, 'services.yml'), entries + THROWAWAY_ENTRY + SCRAPED_ENTRY);
   const compose = YAML.parseDocument(readFileSync(join(dir, 'docker-compose.yml'), 'utf8'));
   compose.setIn(['services', 'go-agent'], THROWAWAY_COMPOSE_SERVICE);
+  compose.setIn(['services', 'java-agent'], SCRAPED_COMPOSE_SERVICE);
   writeFileSync(join(dir, 'docker-compose.yml'), compose.toString());
 }
 
@@ -117,6 +130,33 @@ async function generate(dir: string, ...args: string[]) {
     (r) => ({ ok: true, output: r.stdout + r.stderr }),
     (e: { stdout: string; stderr: string }) => ({ ok: false, output: e.stdout + e.stderr }),
   );
+}
+
+/** The `targets` job's file of the scraped service, at its compose service's port. */
+async function expectScrapeTarget(dir: string): Promise<void> {
+  const file = join(dir, 'prometheus/targets/java-agent.yml');
+  assert.deepEqual(YAML.parse(readFileSync(file, 'utf8')), [
+    {
+      targets: ['java-agent:9464'],
+      labels: { job: 'java-agent', service_name: 'java-agent', __metrics_path__: '/metrics' },
+    },
+  ]);
+  const compose = YAML.parse(readFileSync(join(dir, 'docker-compose.yml'), 'utf8'));
+  assert.deepEqual(compose.services['java-agent'].expose, ['9464']);
+  const prom = YAML.parse(readFileSync(join(dir, 'prometheus/prometheus.yml'), 'utf8'));
+  const targetsJob = prom.scrape_configs.find(
+    (j: { job_name: string }) => j.job_name === 'targets',
+  );
+  assert.deepEqual(targetsJob.file_sd_configs[0].files, ['targets/*.yml']);
+  // Its entry gone, the check names the file and make services removes it.
+  const entries = readFileSync(join(dir, 'services.yml'), 'utf8');
+  writeFileSync(join(dir, 'services.yml'), entries.replace(SCRAPED_ENTRY, ''));
+  const check = await generate(dir, '--check');
+  assert.match(check.output, /prometheus\/targets\/java-agent\.yml is of no entry/);
+  assert.ok((await generate(dir)).ok);
+  assert.equal(existsSync(file), false);
+  writeFileSync(join(dir, 'services.yml'), entries);
+  assert.ok((await generate(dir)).ok);
 }
 
 /** Its rule group: burn-rate pages with its service and team, valid for promtool. */
@@ -183,8 +223,11 @@ describe('a service added to a copy of the repo is covered by its entry and comp
 
   it("is in the dashboards' service variable", function () {
     const variable = serviceVariable(loadServices(dir)).build();
-    assert.equal(variable.query, 'agent-service,python-agent,go-agent');
+    assert.equal(variable.query, 'agent-service,python-agent,go-agent,java-agent');
   });
+
+  it('a scraped one gets its scrape target, labelled with its job and name, removed with its entry', () =>
+    expectScrapeTarget(dir));
 
   it('has an OTLP path to Prometheus: its compose service exports to the Collector, whose metrics pipeline ends in Prometheus', function () {
     const compose = YAML.parse(readFileSync(join(dir, 'docker-compose.yml'), 'utf8'));
