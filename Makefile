@@ -169,6 +169,13 @@ dashboards: ## Regenerate grafana/dashboards/*.json from grafana/src/
 check-dashboards: dashboards ## Fail when the committed dashboards differ from the generator's output
 	git diff --exit-code -- grafana/dashboards
 
+.PHONY: services check-services
+services: ## Regenerate the per-service rules and Alertmanager team routes from services.yml (then make dashboards)
+	$(NODE_RUN) scripts/services.ts
+
+check-services: ## Fail when the files services.yml generates differ from it
+	$(NODE_RUN) scripts/services.ts --check
+
 .PHONY: helm-sync check-helm
 helm-sync: ## Regenerate the Helm chart's rules, dashboards and configs from prometheus/, grafana/, otel-collector/ ...
 	$(NODE_RUN) scripts/helm-sync.ts
@@ -178,6 +185,7 @@ check-helm: ## Fail when the Helm chart's generated files differ from their sour
 
 validate: ## Check every config with the real programs and the static tests
 	$(NEED_NODE)
+	$(NODE_RUN) scripts/services.ts --check
 	$(MOCHA) 'test/config/**/*.test.ts'
 	$(MOCHA) 'test/kubernetes/**/*.test.ts'
 

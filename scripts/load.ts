@@ -6,7 +6,8 @@ import { PROFILES, requireApiKeys, type ApiKeys, type ProfileName } from './lib/
 import { statusText, summaryText } from './lib/load/stats.ts';
 import { StatusLine } from './lib/load/status-line.ts';
 import { parseStackArgs, requireApp } from './lib/cli.ts';
-import { ENDPOINT_HELP, resolveEndpoints } from './lib/endpoints.ts';
+import { CUSTOM_ORIGIN, ENDPOINT_HELP, resolveEndpoints } from './lib/endpoints.ts';
+import { drivePythonAgent, pythonAgentReady } from './lib/load/python-agent.ts';
 
 const HELP = `Usage: node scripts/load.ts [profile] [options]
 
@@ -50,6 +51,19 @@ const catalog = await fetchCatalog(endpoints.app, keys.pro);
 const gen = new LoadGenerator({ baseUrl: endpoints.app, keys, catalog });
 const line = new StatusLine(() => statusText(gen.stats, Date.now(), gen.inFlight)).start();
 gen.start(PROFILES[profileName], rate);
+// The Python example too, when it runs (services.yml's second service): a fifth of the rate.
+// Where the other URLs were given, only at a URL given for it too (never a default port, which
+// may be another stack's).
+const pythonKnown = endpoints.origin !== CUSTOM_ORIGIN || endpoints.given.includes('pythonAgent');
+const python =
+  pythonKnown && (await pythonAgentReady(endpoints.pythonAgent))
+    ? drivePythonAgent(endpoints.pythonAgent, rate / 5)
+    : undefined;
+line.log(
+  python
+    ? `Python example: ${endpoints.shown.pythonAgent}, ${rate / 5} runs/s`
+    : `Python example: not running at ${endpoints.shown.pythonAgent}, not driven`,
+);
 
 await new Promise<void>((resolve) => {
   const timer = setTimeout(resolve, durationS * 1000);
@@ -62,8 +76,13 @@ await new Promise<void>((resolve) => {
   process.once('SIGTERM', early);
 });
 await gen.stop();
+const pythonRuns = await python?.stop();
 line.stop();
 console.log(summaryText(gen.stats, Date.now()));
+if (pythonRuns) {
+  const byStatus = [...pythonRuns].map(([status, count]) => `${count} × ${status || 'no answer'}`);
+  console.log(`Python example runs: ${byStatus.join(', ') || 'none'}`);
+}
 console.log(
   endpoints.native
     ? `See it in Prometheus: ${endpoints.shown.prometheus} (make native has no Grafana)`

@@ -20,6 +20,8 @@ import {
   withLimits,
 } from './common.ts';
 import { UIDS, runbook } from './links.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
+import { loadServices, serviceNames } from '../../scripts/lib/services.ts';
 
 // Burn rate = error ratio over a window ÷ the error ratio the SLO allows (1 − objective).
 // 1 spends the budget exactly over the SLO window; 14.4 spends 2 % of it in an hour.
@@ -50,6 +52,11 @@ export const sloAlerts = (): dashboard.Dashboard =>
       .withPanel(probeSuccess().span(12).height(8))
       .withPanel(probeBudgetRemaining().span(4).height(8))
       .withPanel(scrapeFailures().span(8).height(8))
+      .withVariable(serviceVariable())
+      .withRow(new dashboard.RowBuilder('Services (services.yml)'))
+      .withPanel(serviceErrorRatio().span(8).height(8))
+      .withPanel(serviceSlowRatio().span(8).height(8))
+      .withPanel(serviceGenAiErrorRatio().span(8).height(8))
       .withRow(new dashboard.RowBuilder('Alerts'))
       .withPanel(firingAlerts().span(24).height(8))
       .withPanel(alertsByState().span(12).height(8))
@@ -175,6 +182,66 @@ export const scrapeFailures = () =>
     .withTarget(promQuery('instance:scrape_failures:ratio_avg5m', 'failed {{instance}}', 'A'))
     .withTarget(promQuery('instance:downtime:ratio_avg5m', 'downtime {{instance}}', 'B'))
     .links([runbook('ServiceScrapesFailing'), runbook('ServiceDown')]);
+
+// The services of services.yml, by name (their service_name): written from the file by
+// `make dashboards`, so a new entry is in the list without a hand edit. "All" is `.*`, which
+// also matches a service that pushes series before its entry exists.
+export const serviceVariable = (services = loadServices(REPO_ROOT)) =>
+  new dashboard.CustomVariableBuilder('service')
+    .label('Service')
+    .description('The services declared in services.yml (their OpenTelemetry service.name).')
+    .values(serviceNames(services).join(','))
+    .multi(true)
+    .includeAll(true)
+    .allValue('.*')
+    .current({ text: ['All'], value: ['$__all'] });
+
+// The SLIs services.yml generates (prometheus/rules/services.yml) for the services whose rules
+// are generated, on the OpenTelemetry HTTP and GenAI conventions. The demo's own SLO is above.
+const SERVICE = 'service_name=~"$service"';
+
+/** A service SLI's share over 5 minutes and 1 hour (recorded `<series>:ratio_rate5m`, `…1h`). */
+const serviceRatio = (title: string, description: string, series: string, alert: string) =>
+  timeseriesPanel()
+    .title(title)
+    .description(description)
+    .unit('percentunit')
+    .max(1)
+    .withTarget(promQuery(`${series}:ratio_rate5m{${SERVICE}}`, '{{service_name}} 5m', 'A'))
+    .withTarget(promQuery(`${series}:ratio_rate1h{${SERVICE}}`, '{{service_name}} 1h', 'B'))
+    .links([runbook(alert)]);
+
+export const serviceErrorRatio = () =>
+  serviceRatio(
+    'Service 5xx ratio',
+    'Share of each service’s API requests (http.server.request.duration, its SLI routes) answered with a 5xx over 5 minutes and 1 hour, for the services whose rules services.yml generates.',
+    'service_name:http_server_request_errors',
+    'ServiceErrorBudgetBurn',
+  );
+
+export const serviceSlowRatio = () =>
+  serviceRatio(
+    'Service slow-request ratio',
+    'Share of each service’s API requests slower than its latency threshold (services.yml) over 5 minutes and 1 hour.',
+    'service_name:http_server_requests_slow',
+    'ServiceLatencyBudgetBurn',
+  );
+
+export const serviceGenAiErrorRatio = () =>
+  timeseriesPanel()
+    .title('Service GenAI client error ratio')
+    .description(
+      'Share of each service’s GenAI client calls (gen_ai.client.operation.duration with error.type) that failed over 5 minutes.',
+    )
+    .unit('percentunit')
+    .max(1)
+    .withTarget(
+      promQuery(
+        `service_name:gen_ai_client_operation_errors:ratio_rate5m{${SERVICE}}`,
+        '{{service_name}}',
+      ),
+    )
+    .links([runbook('GenAIClientErrorRatioHigh')]);
 
 // ALERTS is the series Prometheus writes for every pending or firing alert. It is never
 // empty: the Watchdog alert fires all the time to prove the pipeline works, so this table

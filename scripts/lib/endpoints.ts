@@ -65,6 +65,8 @@ export type Endpoints = Record<Service, string> & {
   origin: string;
   /** The same URLs as a person opens them on the host (differs inside the tools container). */
   shown: Record<Service, string>;
+  /** The services whose URL a flag, the environment or a running make native named. */
+  given: Service[];
 };
 /**
  * The environment variables this resolver reads, and no other script: each service's URL
@@ -160,7 +162,7 @@ export function resolveEndpoints(
   const native = inNetwork ? undefined : runningNative(env);
   const dotenv = readEnv(path.join(repoDir, '.env'));
   const src: Sources = { flags, env, native, dotenv, inNetwork };
-  const { urls, shown } = serviceUrls(src);
+  const { urls, shown, given } = serviceUrls(src);
   return {
     ...urls,
     adminToken:
@@ -178,6 +180,7 @@ export function resolveEndpoints(
     appControlDir: env.APP_CONTROL_DIR ? path.resolve(repoDir, env.APP_CONTROL_DIR) : undefined,
     origin: origin(src),
     shown,
+    given,
   };
 }
 
@@ -185,16 +188,19 @@ export function resolveEndpoints(
 function serviceUrls({ flags, env, native, dotenv, inNetwork }: Sources) {
   const urls = {} as Record<Service, string>;
   const shown = {} as Record<Service, string>;
+  const given: Service[] = [];
   for (const s of SERVICE_NAMES) {
     const { portVar, urlVar, network, flag } = SERVICES[s];
     const composePort = dotenv[portVar];
     const onHost = composePort ? `http://127.0.0.1:${composePort}` : DEFAULT_URLS[s];
     const compose = inNetwork ? network : onHost;
-    const v = flags[flag] || env[urlVar] || native?.[urlVar] || compose;
+    const named = flags[flag] || env[urlVar] || native?.[urlVar];
+    if (named) given.push(s);
+    const v = named || compose;
     urls[s] = v.replace(/\/+$/, '');
     shown[s] = urls[s] === network ? onHost : urls[s];
   }
-  return { urls, shown };
+  return { urls, shown, given };
 }
 
 function grafanaLogin({ env, dotenv }: Sources) {
@@ -230,7 +236,7 @@ function origin({ flags, env, native, inNetwork }: Sources): string {
     Object.keys(flags).some((k) => k.endsWith('-url')) ||
     SERVICE_NAMES.some((s) => env[SERVICES[s].urlVar]);
   if (native) return `make native (pid ${native.NATIVE_PID})`;
-  if (custom) return 'the URLs given by flags/environment';
+  if (custom) return CUSTOM_ORIGIN;
   return inNetwork ? 'the compose stack (make up), on its network' : 'the compose stack (make up)';
 }
 
@@ -241,6 +247,9 @@ export const ENDPOINT_OPTIONS = Object.fromEntries(
     { type: 'string' },
   ]),
 ) as Record<EndpointFlag | 'admin-token', { type: 'string' }>;
+
+/** The origin of URLs given by flags or the environment (not a stack the resolver found). */
+export const CUSTOM_ORIGIN = 'the URLs given by flags/environment';
 
 /** One line of the help: flag, variable, default and what it is. */
 const helpLine = (flag: string, variable: string, value: string): string =>

@@ -7,7 +7,10 @@
 //   label keys (per series, errors included) and the same bucket boundaries; its HTTP server
 //   histogram has the app's HTTP boundaries; every series has service_name, scraped or pushed;
 // - its exemplars survive the push: they name traces Jaeger returns;
-// - a run's trace is in Jaeger whole, and its log lines are in VictoriaLogs by that trace id.
+// - a run's trace is in Jaeger whole, and its log lines are in VictoriaLogs by that trace id;
+// - its entry in services.yml alone covers it: a provider fault aimed at it fires its generated
+//   alerts (prometheus/rules/services.yml) with its own service label, delivered through its
+//   team's receiver, while the demo's alerts stay silent.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { PrometheusClient } from '../../scripts/lib/clients.ts';
@@ -18,6 +21,9 @@ import { JaegerClient, SPAN_KIND } from '../lib/jaeger-client.ts';
 import { stackFixture, type StackFixture, type StackFixtureOptions } from '../lib/stack-fixture.ts';
 import { logsqlString, VictoriaLogsClient } from '../lib/victorialogs.ts';
 import { speedup } from '../../scripts/lib/time-scale.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
+import { loadServices } from '../../scripts/lib/services.ts';
+import { panelQueries } from '../../scripts/lib/dashboards/panel-queries.ts';
 
 // As the trace and log tests: 15 s scrapes (and the Python service's metric exports) become 1 s.
 const TIME_SCALE = speedup(15);
@@ -34,17 +40,22 @@ interface PythonStack extends StackFixture {
   logs: VictoriaLogsClient;
   /** Trace ids of the Python runs that succeeded. */
   traces: string[];
+  /** Python runs that failed under the sustained aimed fault (the paging test). */
+  pagedRuns: number;
 }
 
 function pythonStackFixture(): PythonStack {
   const options: StackFixtureOptions = {
     tests: 'the Python service tests',
-    programs: ['otelcol', 'jaeger', 'victoria-logs', 'prometheus'],
-    require: ['prometheus', 'otel-collector', 'jaeger', 'victorialogs', 'python-agent'],
+    programs: ['otelcol', 'jaeger', 'victoria-logs', 'prometheus', 'alertmanager'],
+    require: [
+      ...['prometheus', 'alertmanager', 'otel-collector', 'jaeger', 'victorialogs'],
+      'python-agent',
+    ] as StackFixtureOptions['require'],
     timeScale: TIME_SCALE,
     stateDirPrefix: 'agent-obs-python-',
   };
-  const f = { failed: false, timings: [], traces: [] } as unknown as PythonStack;
+  const f = { failed: false, timings: [], traces: [], pagedRuns: 0 } as unknown as PythonStack;
   return stackFixture(f, options, (s) => {
     s.prom = new PrometheusClient(s.stack.urls.prometheus as string);
     s.jaeger = new JaegerClient(s.stack.urls.jaeger as string);
@@ -152,7 +163,13 @@ async function runBothWithAimedFault(f: PythonStack): Promise<void> {
   assert.equal(failed.status, 502, JSON.stringify(failed.body));
   assert.equal(failed.body.type, 'tag:agent-service.local,2026:problem:llm-provider-error');
   await successfulRun(appRun, 'support', appTraces);
-  // Untargeted, it fails the app's own calls too: both services then have error series.
+  await llmOutage(f, 0);
+  f.timings.push(`runs and faults in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/** Untargeted, the fault fails the app's own calls too: both services then have error series. */
+async function failBothWithUntargetedFault(f: PythonStack): Promise<void> {
+  const { models } = appCatalog();
   await llmOutage(f, 60);
   const appFailed = await fetch(`${f.stack.urls.app}/v1/agents/support/runs`, {
     method: 'POST',
@@ -161,7 +178,6 @@ async function runBothWithAimedFault(f: PythonStack): Promise<void> {
   });
   assert.equal(appFailed.status, 502);
   await llmOutage(f, 0);
-  f.timings.push(`runs and faults in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
 async function expectSameNamesAndLabelKeys(f: PythonStack): Promise<void> {
@@ -206,13 +222,16 @@ async function expectServiceLabelAndCounts(f: PythonStack): Promise<void> {
     `http_server_request_duration_seconds_count{service_name="${PYTHON}",` +
     `http_route="/v1/agents/{agent}/runs",http_response_status_code="${status}"}`;
   assert.equal(await count(`sum(${runs(201)})`), 4);
-  assert.equal(await count(`sum(${runs(502)})`), 1);
+  assert.equal(await count(`sum(${runs(502)})`), 1 + f.pagedRuns);
   const tokens = `gen_ai_client_token_usage_count{service_name="${PYTHON}"}`;
   // 4 runs of 2 chat calls, each with an input and an output token count.
   assert.equal(await count(`sum(${tokens})`), 16);
   // Its pushed series (job = its service.name) and the Collector's span metrics of its spans
   // (scraped, job spanmetrics) name it the same way.
-  const jobs = await f.prom.query(`count by (job) ({service_name="${PYTHON}"})`);
+  // (The series its generated rules write, recorded and ALERTS*, carry no job: left out.)
+  const jobs = await f.prom.query(
+    `count by (job) ({service_name="${PYTHON}", __name__!~"ALERTS.*|.+:.+"})`,
+  );
   assert.deepEqual(jobs.map((s) => s.metric.job).sort(), [PYTHON, 'spanmetrics']);
   // The provider listener's traffic is no request of the app: no route of it in the app's SLI.
   assert.equal(await count(`count(http_requests_total{job="app",route=~".*chat.*"})`), 0);
@@ -266,11 +285,111 @@ async function expectTraceAndLogs(f: PythonStack): Promise<void> {
   }
 }
 
+/** The alerts services.yml generates for a service (prometheus/rules/services.yml). */
+const GENERATED_ALERTS = [
+  'ServiceErrorBudgetBurn',
+  'ServiceLatencyBudgetBurn',
+  'GenAIClientErrorRatioHigh',
+];
+// A page needs its `for:` (2 min, 8 s scaled), its windows filled and Alertmanager's group_wait:
+// well under a minute here; two leave room for a loaded machine.
+const PAGE_MS = 120_000;
+
+/**
+ * Python runs (failing under the fault) and app runs (which must succeed: the fault is not
+ * theirs) one after another until `stop` resolves; how many Python runs.
+ */
+async function driveBoth(f: PythonStack, stop: Promise<unknown>): Promise<number> {
+  let done = false;
+  void stop.finally(() => (done = true)).catch(() => {});
+  const { models } = appCatalog();
+  const appRun = { app: f.stack.urls.app, apiKey: f.stack.apiKeys.pro, model: models[0] };
+  let runs = 0;
+  while (!done) {
+    const run = await pythonRun(f, 'Still down?');
+    assert.equal(run.status, 502, JSON.stringify(run.body));
+    runs++;
+    await successfulRun(appRun, 'support', new Set());
+  }
+  return runs;
+}
+
+async function expectAimedFaultPagesItsTeam(f: PythonStack): Promise<void> {
+  const entry = loadServices(REPO_ROOT).find((s) => s.name === PYTHON)!;
+  const started = Date.now();
+  await llmOutage(f, 300, PYTHON);
+  const page = waitUntil(`a page of ${PYTHON} at the receiver`, PAGE_MS, async () =>
+    f.stack.receiver
+      .alerts()
+      .find(
+        (a) =>
+          a.status === 'firing' &&
+          a.labels.service === PYTHON &&
+          GENERATED_ALERTS.includes(a.alertname),
+      ),
+  );
+  const runs = await driveBoth(f, page);
+  f.pagedRuns = runs;
+  const alert = await page;
+  // While its runs still fail: every panel of the services row has its series.
+  await expectServicePanelsHaveData(f);
+  await llmOutage(f, 0);
+  f.timings.push(
+    `aimed fault paged in ${((Date.now() - started) / 1000).toFixed(1)} s (${runs} runs)`,
+  );
+  assert.equal(alert.severity, 'critical');
+  assert.equal(alert.labels.team, entry.team.name);
+  assert.equal(alert.receiver, entry.team.receiver, JSON.stringify(alert));
+  // The demo, served all along, stays silent: no alert of it pending or firing in Prometheus,
+  // none delivered.
+  assert.deepEqual(await demoAlerts(f), []);
+  const delivered = f.stack.receiver
+    .alerts()
+    .filter((a) => a.labels.service === SERVICE && !a.alertname.startsWith('DiskSpace'));
+  assert.deepEqual(
+    delivered.map((a) => `${a.alertname} ${a.status}`),
+    [],
+  );
+}
+
+/** The SLO dashboard's panels on the `service` variable show python-agent (All selected). */
+async function expectServicePanelsHaveData(f: PythonStack): Promise<void> {
+  const queries = panelQueries({
+    scrapeIntervalSeconds: f.stack.rendered.prometheus.scrapeIntervalMs / 1000,
+  }).filter((q) => q.dashboard === 'agent-slo-alerts' && q.expr.includes('$service'));
+  assert.ok(queries.length >= 3, `${queries.length} panel queries on $service`);
+  for (const q of queries) {
+    const result = await f.prom.query(q.expanded);
+    const services = result.map((r) => r.metric.service_name);
+    assert.ok(services.includes(PYTHON), `${q.panel} ${q.refId}: no ${PYTHON} in ${services}`);
+  }
+}
+
+interface ActiveAlert {
+  labels: Record<string, string>;
+  activeAt: string;
+}
+
+/** The demo's pending and firing alerts (Prometheus' alerts API: when each became active). */
+async function demoAlerts(f: PythonStack): Promise<ActiveAlert[]> {
+  const res = await fetch(`${f.stack.urls.prometheus}/api/v1/alerts`);
+  assert.ok(res.ok, `alerts: ${res.status}`);
+  const { data } = (await res.json()) as { data: { alerts: ActiveAlert[] } };
+  // Not the data volume's alerts: they judge the disk of the machine the test runs on, which
+  // no provider fault changes.
+  return data.alerts.filter(
+    (a) => a.labels.service === SERVICE && !a.labels.alertname.startsWith('DiskSpace'),
+  );
+}
+
 describe('a second service, in Python, sending OTLP only (examples/python-agent)', () => {
   const f = pythonStackFixture();
 
   it('runs both services; a provider fault aimed at the Python one fails its runs only', () =>
     runBothWithAimedFault(f));
+  it("a fault aimed at it pages its team with its generated alert; the demo's stay silent", () =>
+    expectAimedFaultPagesItsTeam(f));
+  it('an untargeted provider fault fails the runs of both', () => failBothWithUntargetedFault(f));
   it('its GenAI series have the app metric names and exactly its label keys (errors included)', () =>
     expectSameNamesAndLabelKeys(f));
   it('answers bad input with a 4xx problem+json that points at the field', () =>

@@ -290,6 +290,15 @@ async function expectPanelsHaveData({ stack: s }: AlertingStack): Promise<void> 
   let skipped = 0;
   for (const q of queries) {
     const name = `${q.dashboard} / ${q.panel} [${q.refId}]`;
+    // The services row reads the generated rules of services.yml's services, which this stack
+    // does not run: python-agent.test.ts shows those panels with the Python example's data.
+    if (q.expr.includes('$service')) {
+      skipped++;
+      console.log(
+        `      skipped ${name}: no service of services.yml with generated rules runs here`,
+      );
+      continue;
+    }
     const missingJobs = unscrapedJobs(q.expanded, jobs);
     if (missingJobs) {
       skipped++;

@@ -67,15 +67,18 @@ const promqlOf = (dashboard: DashboardJson): { where: string; expr: string }[] =
       where: `annotation ${annotation.name}`,
       expr: expandQuery(annotation.expr as string, [], { scrapeIntervalSeconds: 15 }),
     })),
-  ...(dashboard.templating?.list ?? []).map((variable) => {
-    const query = String((variable as { query?: unknown }).query);
-    const selector = /^label_values\((.+),\s*\w+\)$/.exec(query)?.[1];
-    assert.ok(
-      selector,
-      `variable $${variable.name}: expected label_values(<selector>, <label>), got ${query}`,
-    );
-    return { where: `variable $${variable.name}`, expr: selector };
-  }),
+  // (A custom variable lists its values, no PromQL: the service names of services.yml.)
+  ...(dashboard.templating?.list ?? [])
+    .filter((variable) => variable.type !== 'custom')
+    .map((variable) => {
+      const query = String((variable as { query?: unknown }).query);
+      const selector = /^label_values\((.+),\s*\w+\)$/.exec(query)?.[1];
+      assert.ok(
+        selector,
+        `variable $${variable.name}: expected label_values(<selector>, <label>), got ${query}`,
+      );
+      return { where: `variable $${variable.name}`, expr: selector };
+    }),
 ];
 
 const committed = readDashboards();

@@ -54,11 +54,13 @@ function groupsOf(file: string): Group[] {
 
 const alertGroups = groupsOf('alerts.yml');
 // The host and its containers have a file of their own (host.yml, its limits in
-// host-thresholds.yml): the same checks hold for its alerts.
-const alerts = [...alertGroups, ...groupsOf('host.yml')].flatMap((g) =>
-  g.rules.map((rule) => ({ group: g.name, rule })),
+// host-thresholds.yml), and the services of services.yml theirs (services.yml, generated):
+// the same checks hold for their alerts.
+// (services.yml holds each service's recording rules beside its alerts.)
+const alerts = [...alertGroups, ...groupsOf('host.yml'), ...groupsOf('services.yml')].flatMap((g) =>
+  g.rules.filter((rule) => rule.alert).map((rule) => ({ group: g.name, rule })),
 );
-const recordingFiles = ['thresholds.yml', 'recording.yml', 'host-thresholds.yml'];
+const recordingFiles = ['thresholds.yml', 'recording.yml', 'host-thresholds.yml', 'services.yml'];
 const recorded = new Map<string, string>(); // name → file
 for (const file of recordingFiles) {
   for (const g of groupsOf(file))

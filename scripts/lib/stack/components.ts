@@ -21,6 +21,7 @@ import { scaledHealthCheckMs, scaledResendDelay, type TimeScaling } from './scal
 import type { ProcessSpec } from '../supervisor.ts';
 import { victoriaLogsArgs } from './victorialogs.ts';
 import { nodeExporterArgs } from './node-exporter.ts';
+import { loadServices } from '../services.ts';
 
 /** A process `make native` starts: every component but Grafana (no native build) and the
  * alert receiver (it runs inside the harness's own process). */
@@ -172,16 +173,20 @@ function pythonAgentSpec(p: StackPlan): ProcessSpec {
     ? { OTEL_EXPORTER_OTLP_ENDPOINT: localUrl(p, 'otel-collector:4318') }
     : // No Collector: nothing to export to (as the app's always_off above).
       { OTEL_SDK_DISABLED: 'true' };
+  // Its command and folder are its entry's in services.yml (relative to the repo).
+  const entry = loadServices(p.repoDir).find((s) => s.name === 'python-agent' && s.native);
+  if (!entry?.native) throw new Error('services.yml: python-agent has no native command');
+  const [command, ...args] = entry.native.command;
   return {
     name: 'python-agent',
-    command: path.join(pythonAgentVenv(p.repoDir), 'bin/python'),
-    args: ['-m', 'python_agent'],
-    cwd: path.join(p.repoDir, PYTHON_AGENT_DIR),
+    command: path.join(p.repoDir, command),
+    args,
+    cwd: path.join(p.repoDir, entry.native.cwd),
     env: {
       ...process.env,
       HOST: '127.0.0.1',
       PORT: String(port),
-      OTEL_SERVICE_NAME: 'python-agent',
+      OTEL_SERVICE_NAME: entry.name,
       OTEL_SEMCONV_STABILITY_OPT_IN: 'http,gen_ai_latest_experimental',
       // The scrape interval of everything else (scaled with it in tests).
       OTEL_METRIC_EXPORT_INTERVAL: String(p.rendered.prometheus.scrapeIntervalMs),

@@ -1,0 +1,244 @@
+// services.yml (scripts/lib/services.ts): its schema says what is wrong, by entry and field; and
+// a service a fork adds is covered by its entry plus its compose service alone. The second part
+// works on a copy of the repo's files: it adds a throwaway OTLP-only service ("go-agent", team
+// "payments") to services.yml and to docker-compose.yml, runs the real generator
+// (scripts/services.ts --root), and finds the service in what it wrote: its rule group (checked
+// by promtool), its team's route (amtool picks the team receiver for its pages), the dashboards'
+// service variable, and its OTLP path to Prometheus.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import YAML from 'yaml';
+import { findBinary } from '../../scripts/lib/binaries.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
+import { loadServices, parseServices } from '../../scripts/lib/services.ts';
+import { serviceVariable } from '../../grafana/src/slo-alerts.ts';
+
+const run = promisify(execFile);
+const NODE = process.execPath;
+
+const THROWAWAY_ENTRY = `
+  - name: go-agent
+    signals: otlp
+    rules: generated
+    slo:
+      availability: 0.999
+      latency: { threshold_seconds: 1, target: 0.99 }
+    team: { name: payments, receiver: payments-page }
+    runbook_base: https://example.com/runbooks/
+`;
+// A scraped one too: its entry names where Prometheus scrapes it.
+const SCRAPED_ENTRY = `
+  - name: java-agent
+    signals: scrape
+    scrape_job: java-agent
+    scrape_target: java-agent:9464
+    rules: generated
+    slo:
+      availability: 0.99
+      latency: { threshold_seconds: 0.5, target: 0.9 }
+    team: { name: payments, receiver: payments-page }
+    runbook_base: https://example.com/runbooks/
+`;
+const SCRAPED_COMPOSE_SERVICE = { image: 'example/java-agent:1.0.0', expose: ['9464'] };
+const THROWAWAY_COMPOSE_SERVICE = {
+  image: 'example/go-agent:1.0.0',
+  environment: {
+    OTEL_SERVICE_NAME: 'go-agent',
+    OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector:4318',
+  },
+};
+
+function expectInvalid(text: string, message: RegExp): void {
+  assert.throws(() => parseServices(text, 'services.yml'), message);
+}
+
+describe('services.yml: the schema says what is wrong, by entry and field', function () {
+  const valid = readFileSync(join(REPO_ROOT, 'services.yml'), 'utf8');
+
+  it('loads the repo file: the demo and the Python example', function () {
+    assert.deepEqual(
+      loadServices(REPO_ROOT).map((s) => [s.name, s.signals, s.rules]),
+      [
+        ['agent-service', 'scrape', 'hand-written'],
+        ['python-agent', 'otlp', 'generated'],
+      ],
+    );
+  });
+  it("matches Prometheus: a scraped entry's job labels its series with its name; pushed ones get service_name", function () {
+    const prom = YAML.parse(readFileSync(join(REPO_ROOT, 'prometheus/prometheus.yml'), 'utf8'));
+    for (const s of loadServices(REPO_ROOT)) {
+      if (s.signals === 'otlp') continue;
+      const job = prom.scrape_configs.find(
+        (j: { job_name: string }) => j.job_name === s.scrape_job,
+      );
+      assert.ok(job, `${s.name}: no scrape job ${s.scrape_job} in prometheus/prometheus.yml`);
+      const names = job.static_configs.map(
+        (c: { labels?: { service_name?: string } }) => c.labels?.service_name,
+      );
+      assert.deepEqual([...new Set(names)], [s.name], `${s.scrape_job}'s service_name labels`);
+    }
+    assert.ok(prom.otlp.promote_resource_attributes.includes('service.name'));
+  });
+  it('names the entry and field of a bad value', function () {
+    expectInvalid(
+      valid.replace('availability: 0.995', 'availability: 99.5'),
+      /services\[0\] \(agent-service\)\.slo\.availability: .*below 1/,
+    );
+    expectInvalid(
+      valid.replace('signals: otlp', 'signals: pigeon'),
+      /services\[1\] \(python-agent\)\.signals/,
+    );
+  });
+  it('refuses unknown fields, a scraped service without its job, and duplicates', function () {
+    expectInvalid(valid.replace('rules: generated', 'rules: generated\n    colour: red'), /colour/);
+    expectInvalid(valid.replace('    scrape_job: app\n', ''), /scrape_job: a scraped service/);
+    expectInvalid(`${valid}${THROWAWAY_ENTRY}${THROWAWAY_ENTRY}`, /"go-agent" is declared twice/);
+  });
+});
+
+/** A copy of the files services.yml generates into, and of those a fork edits. */
+function repoCopy(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'services-copy-'));
+  for (const path of [
+    'services.yml',
+    'docker-compose.yml',
+    'alertmanager',
+    'prometheus',
+    'otel-collector',
+  ])
+    cpSync(join(REPO_ROOT, path), join(dir, path), { recursive: true });
+  return dir;
+}
+
+/** The fork's two changes: the entry, and its compose service. */
+function addThrowawayService(dir: string): void {
+  const entries = readFileSync(join(dir, 'services.yml'), 'utf8');
+  writeFileSync(join(dir, 'services.yml'), entries + THROWAWAY_ENTRY + SCRAPED_ENTRY);
+  const compose = YAML.parseDocument(readFileSync(join(dir, 'docker-compose.yml'), 'utf8'));
+  compose.setIn(['services', 'go-agent'], THROWAWAY_COMPOSE_SERVICE);
+  compose.setIn(['services', 'java-agent'], SCRAPED_COMPOSE_SERVICE);
+  writeFileSync(join(dir, 'docker-compose.yml'), compose.toString());
+}
+
+async function generate(dir: string, ...args: string[]) {
+  const script = join(REPO_ROOT, 'scripts/services.ts');
+  return run(NODE, [script, '--root', dir, ...args]).then(
+    (r) => ({ ok: true, output: r.stdout + r.stderr }),
+    (e: { stdout: string; stderr: string }) => ({ ok: false, output: e.stdout + e.stderr }),
+  );
+}
+
+/** The `targets` job's file of the scraped service, at its compose service's port. */
+async function expectScrapeTarget(dir: string): Promise<void> {
+  const file = join(dir, 'prometheus/targets/java-agent.yml');
+  assert.deepEqual(YAML.parse(readFileSync(file, 'utf8')), [
+    {
+      targets: ['java-agent:9464'],
+      labels: { job: 'java-agent', service_name: 'java-agent', __metrics_path__: '/metrics' },
+    },
+  ]);
+  const compose = YAML.parse(readFileSync(join(dir, 'docker-compose.yml'), 'utf8'));
+  assert.deepEqual(compose.services['java-agent'].expose, ['9464']);
+  const prom = YAML.parse(readFileSync(join(dir, 'prometheus/prometheus.yml'), 'utf8'));
+  const targetsJob = prom.scrape_configs.find(
+    (j: { job_name: string }) => j.job_name === 'targets',
+  );
+  assert.deepEqual(targetsJob.file_sd_configs[0].files, ['targets/*.yml']);
+  // Its entry gone, the check names the file and make services removes it.
+  const entries = readFileSync(join(dir, 'services.yml'), 'utf8');
+  writeFileSync(join(dir, 'services.yml'), entries.replace(SCRAPED_ENTRY, ''));
+  const check = await generate(dir, '--check');
+  assert.match(check.output, /prometheus\/targets\/java-agent\.yml is of no entry/);
+  assert.ok((await generate(dir)).ok);
+  assert.equal(existsSync(file), false);
+  writeFileSync(join(dir, 'services.yml'), entries);
+  assert.ok((await generate(dir)).ok);
+}
+
+/** Its rule group: burn-rate pages with its service and team, valid for promtool. */
+async function expectRuleGroup(dir: string): Promise<void> {
+  const rules = YAML.parse(readFileSync(join(dir, 'prometheus/rules/services.yml'), 'utf8'));
+  const group = rules.groups.find((g: { name: string }) => g.name === 'service-go-agent');
+  assert.ok(group, 'no rule group service-go-agent');
+  const alerts = group.rules.filter((r: { alert?: string }) => r.alert);
+  assert.deepEqual(
+    [...new Set(alerts.map((a: { alert: string }) => a.alert))],
+    ['ServiceErrorBudgetBurn', 'ServiceLatencyBudgetBurn', 'GenAIClientErrorRatioHigh'],
+  );
+  for (const a of alerts) {
+    assert.equal(a.labels.service, 'go-agent');
+    assert.equal(a.labels.team, 'payments');
+    assert.match(a.annotations.runbook_url, /^https:\/\/example\.com\/runbooks\//);
+  }
+  // Its own objective (99.9 %) and threshold (1 s) in its expressions.
+  assert.match(JSON.stringify(group), /ratio_rate1h > 0\.0144/);
+  assert.match(JSON.stringify(group), /le=~\\"1\(\\\\\\\\\.0\)\?\\"/);
+  const promtool = findBinary('promtool');
+  if (promtool)
+    await run(promtool.path, ['check', 'rules', join(dir, 'prometheus/rules/services.yml')]);
+}
+
+describe('a service added to a copy of the repo is covered by its entry and compose service alone', function () {
+  this.timeout(60_000);
+  let dir = '';
+  before(async function () {
+    dir = repoCopy();
+    assert.ok((await generate(dir, '--check')).ok, 'the copy starts in step');
+    addThrowawayService(dir);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('the drift check names what the new entry changes until make services runs', async function () {
+    const check = await generate(dir, '--check');
+    assert.equal(check.ok, false);
+    assert.match(check.output, /prometheus\/rules\/services\.yml drifted/);
+    assert.match(check.output, /alertmanager\/alertmanager\.yml drifted/);
+    assert.ok((await generate(dir)).ok);
+    assert.ok((await generate(dir, '--check')).ok);
+  });
+
+  it('gets its own rule group: burn-rate pages with its service and team, valid for promtool', () =>
+    expectRuleGroup(dir));
+
+  it("routes its pages to its team's receiver, which delivers to the local alert receiver", async function () {
+    const am = YAML.parse(readFileSync(join(dir, 'alertmanager/alertmanager.yml'), 'utf8'));
+    const receiver = am.receivers.find((r: { name: string }) => r.name === 'payments-page');
+    assert.equal(receiver?.webhook_configs?.[0]?.url, 'http://alert-receiver:9095/alerts');
+    const amtool = findBinary('amtool');
+    if (!amtool) return this.skip();
+    const labels = [
+      'alertname=ServiceErrorBudgetBurn',
+      'severity=critical',
+      'service=go-agent',
+      'team=payments',
+    ];
+    const config = `--config.file=${join(dir, 'alertmanager/alertmanager.yml')}`;
+    const { stdout } = await run(amtool.path, ['config', 'routes', 'test', config, ...labels]);
+    assert.equal(stdout.trim(), 'payments-page');
+  });
+
+  it("is in the dashboards' service variable", function () {
+    const variable = serviceVariable(loadServices(dir)).build();
+    assert.equal(variable.query, 'agent-service,python-agent,go-agent,java-agent');
+  });
+
+  it('a scraped one gets its scrape target, labelled with its job and name, removed with its entry', () =>
+    expectScrapeTarget(dir));
+
+  it('has an OTLP path to Prometheus: its compose service exports to the Collector, whose metrics pipeline ends in Prometheus', function () {
+    const compose = YAML.parse(readFileSync(join(dir, 'docker-compose.yml'), 'utf8'));
+    const endpoint = compose.services['go-agent'].environment.OTEL_EXPORTER_OTLP_ENDPOINT;
+    assert.match(endpoint, /^http:\/\/otel-collector:4318$/);
+    const collector = YAML.parse(readFileSync(join(dir, 'otel-collector/config.yaml'), 'utf8'));
+    const metrics = collector.service.pipelines.metrics;
+    assert.ok(metrics.receivers.includes('otlp'), JSON.stringify(metrics));
+    assert.ok(
+      metrics.exporters.some((e: string) => /prometheus/.test(e)),
+      `no exporter to Prometheus in ${JSON.stringify(metrics)}`,
+    );
+  });
+});
