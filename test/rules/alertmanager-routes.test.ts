@@ -446,19 +446,39 @@ function serviceDownInhibits(f: LiveFixture): void {
   });
 }
 
+const SILENCING = readFileSync(join(REPO_ROOT, 'docs/runbooks/silencing.md'), 'utf8');
+/** The example's matchers in silencing.md's commands. */
+const EXAMPLE_MATCHERS = 'alertname=ServiceDown service=agent-service';
+
+/** The matchers a runbook's Silencing section names ("match `alertname=X job=y`"). */
+function runbookMatchers(alert: string): string[] {
+  const runbook = readFileSync(join(REPO_ROOT, `docs/runbooks/${alert}.md`), 'utf8');
+  const matchers = /## Silencing\n\n[^\n]*match `([^`]+)`/.exec(runbook)?.[1];
+  assert.ok(matchers, `${alert}.md names its matchers in its Silencing section`);
+  return matchers.split(/\s+/);
+}
+
+/** silencing.md's API v2 command, its matchers swapped for those of a runbook. */
+function apiCommandFor(alert: string, url: string): string {
+  const snippet = /```sh\n(start=[\s\S]*?)```/.exec(SILENCING)?.[1];
+  assert.ok(snippet, 'silencing.md has the curl snippet');
+  const example = EXAMPLE_MATCHERS.split(' ').map(toJsonMatcher).join(', ');
+  assert.ok(snippet.includes(example), "the curl snippet's matchers are the example's");
+  const wanted = runbookMatchers(alert).map(toJsonMatcher).join(', ');
+  return snippet.replace(example, wanted).replaceAll('http://localhost:9093', url);
+}
+
+function toJsonMatcher(m: string): string {
+  const [name, value] = m.split('=');
+  return `{"name": "${name}", "value": "${value}", "isRegex": false, "isEqual": true}`;
+}
+
 function silencesAsTheRunbooksSay(f: LiveFixture): void {
   it('silences with the API v2 command of the runbooks', async function () {
-    const runbook = readFileSync(join(REPO_ROOT, 'docs/runbooks/TargetDown.md'), 'utf8');
-    const snippet = /```sh\n(start=[\s\S]*?)```/.exec(runbook)?.[1];
-    assert.ok(snippet, 'TargetDown.md has the curl snippet');
-    await run(
-      'bash',
-      ['-euo', 'pipefail', '-c', snippet.replaceAll('http://localhost:9093', f.url)],
-      {
-        env: { ...process.env, USER: 'rules-test' },
-        timeout: 15_000,
-      },
-    );
+    await run('bash', ['-euo', 'pipefail', '-c', apiCommandFor('TargetDown', f.url)], {
+      env: { ...process.env, USER: 'rules-test' },
+      timeout: 15_000,
+    });
     await until('TargetDown silenced', 15_000, async () => {
       const res = await fetch(`${f.url}/api/v2/alerts?silenced=true&inhibited=true&active=true`);
       const alerts = (await res.json()) as ApiAlert[];
@@ -467,13 +487,10 @@ function silencesAsTheRunbooksSay(f: LiveFixture): void {
   });
 
   it('silences with the amtool command of the runbooks', async function () {
-    const runbook = readFileSync(
-      join(REPO_ROOT, 'docs/runbooks/PrometheusRuleFailures.md'),
-      'utf8',
-    );
-    const command = /```sh\n(amtool [^\n]*\\\n[^\n]*)\n/.exec(runbook)?.[1];
-    assert.ok(command, 'PrometheusRuleFailures.md has the amtool command');
+    const command = /```sh\n(amtool [^\n]*\\\n[^\n]*)\n/.exec(SILENCING)?.[1];
+    assert.ok(command?.includes(EXAMPLE_MATCHERS), 'silencing.md has the amtool command');
     const script = command
+      .replace(EXAMPLE_MATCHERS, runbookMatchers('PrometheusRuleFailures').join(' '))
       .replace(/^amtool /, `"${amtool!.path}" `)
       .replaceAll('http://localhost:9093', f.url);
     await run('bash', ['-euo', 'pipefail', '-c', script], {
