@@ -73,6 +73,13 @@ export const SERVICES = {
     urlVar: 'VICTORIALOGS_URL',
     network: 'http://victorialogs:9428',
   },
+  /** The Python example service (examples/python-agent): natively only with its venv. */
+  pythonAgent: {
+    port: 8010,
+    portVar: 'PYTHON_AGENT_PORT',
+    urlVar: 'PYTHON_AGENT_URL',
+    network: 'http://python-agent:8010',
+  },
   /** Compose only: `make native` has no Grafana. */
   grafana: {
     port: 3001,
@@ -96,6 +103,8 @@ export const SERVICES = {
 
 export type Service = keyof typeof SERVICES;
 const SERVICE_NAMES = Object.keys(SERVICES) as Service[];
+/** Services a `make native` may not run: it names those it runs in its env file. */
+const NOT_ALWAYS_NATIVE: readonly Service[] = ['pythonAgent', 'grafana'];
 
 export const DEFAULT_URLS = Object.fromEntries(
   SERVICE_NAMES.map((s) => [s, `http://127.0.0.1:${SERVICES[s].port}`]),
@@ -114,6 +123,8 @@ export type Endpoints = Record<Service, string> & {
   grafanaAnonymous: boolean;
   /** A key of each tier, where one is known; the app refuses requests without one. */
   apiKeys: Partial<ApiKeysByTier>;
+  /** Services the stack found does not run (a `make native` without Grafana, say). */
+  absent: Service[];
   /** Set when a `make native` is running: its pid and control URL (stop/start the app). */
   native?: { pid: number; controlUrl?: string };
   /** The stack's time scale (speed-up 60, factor 1/60: an hour becomes a minute). */
@@ -232,6 +243,9 @@ export function resolveEndpoints(
       undefined,
     ...grafanaLogin(src),
     apiKeys: apiKeys(src),
+    absent: native
+      ? NOT_ALWAYS_NATIVE.filter((s) => !native[SERVICES[s].urlVar] && !env[SERVICES[s].urlVar])
+      : [],
     native: native
       ? { pid: Number(native.NATIVE_PID), controlUrl: native.NATIVE_CONTROL_URL }
       : undefined,
