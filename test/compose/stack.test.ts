@@ -329,7 +329,7 @@ async function perAddressCapThroughPublishedPort(f: Fixture): Promise<void> {
   const key = apiKeyOf(f.clone.repo);
   const api = url(f, 'APP_PORT');
   const before = await refusedPerAddress(f);
-  const held = await holdIdle(f.ports.APP_PORT!, PER_ADDRESS_CAP + EXTRA);
+  const held = await holdIdle(f.ports.APP_PORT!, PER_ADDRESS_CAP + EXTRA, PER_ADDRESS_CAP);
   try {
     const gateway = bridgeGateway();
     const peers = peersInside('app', 8000);

@@ -58,7 +58,9 @@ describe('the per-address connection cap', function () {
     const before = await refusals(service.managementUrl);
     const held = await openIdle(service.url, CAP + EXTRA, ATTACKER_ADDRESS);
     try {
-      await sleep(500);
+      // The kernel completes each handshake before the service accepts it; the ones past the cap
+      // are reset as the service's event loop accepts them, later on a loaded machine.
+      for (let i = 0; i < 100 && held.open() > CAP; i++) await sleep(100);
       assert.equal(held.open(), CAP, `${held.open()} connections open, the cap is ${CAP}`);
       // /metrics is rendered at most once a second (METRICS_CACHE_MS).
       let counted = 0;

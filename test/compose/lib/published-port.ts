@@ -43,8 +43,16 @@ export function peersInside(service: string, port: number): Map<string, number> 
   return peers;
 }
 
-/** `count` idle connections to 127.0.0.1:port from `localAddress`, opened 64 at a time. */
-export async function holdIdle(port: number, count: number, localAddress = '127.0.0.1') {
+/**
+ * `count` idle connections to 127.0.0.1:port from `localAddress`, opened 64 at a time; resolves
+ * once no more than `settleAt` are open (or after 10 s) and a second has passed.
+ */
+export async function holdIdle(
+  port: number,
+  count: number,
+  settleAt: number,
+  localAddress = '127.0.0.1',
+) {
   const sockets: Socket[] = [];
   const closed = new Set<Socket>();
   for (let i = 0; i < count; i += 64) {
@@ -59,12 +67,12 @@ export async function holdIdle(port: number, count: number, localAddress = '127.
       batch.map((s) => new Promise((ok) => (s.once('connect', ok), s.once('close', ok)))),
     );
   }
-  // The proxy accepts every connection and closes those the app refused once it sees the reset.
+  const open = () => sockets.length - closed.size;
+  // The proxy accepts every connection and closes those the app refused once it sees the reset:
+  // a moment later, or seconds on a loaded machine. Then a second for any it would still close.
+  for (let i = 0; i < 100 && open() > settleAt; i++) await sleep(100);
   await sleep(1_000);
-  return {
-    open: () => sockets.length - closed.size,
-    destroy: () => sockets.forEach((s) => s.destroy()),
-  };
+  return { open, destroy: () => sockets.forEach((s) => s.destroy()) };
 }
 
 /** The first API key of the clone's .env (`key:tier,…`, written by make configure). */
