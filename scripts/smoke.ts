@@ -8,6 +8,7 @@ import {
   checkAlertmanager,
   checkCollector,
   checkJaeger,
+  checkPythonAgent,
   checkRules,
   checkServices,
   checkTargets,
@@ -18,7 +19,7 @@ import { ENDPOINT_HELP, resolveEndpoints } from './lib/endpoints.ts';
 const HELP = `Usage: node scripts/smoke.ts [options]   (make smoke)
 
 Checks every service's health, Prometheus' targets and rules, Alertmanager's config, traces
-in Jaeger, and, where Grafana runs (compose), its datasources, dashboards and panel queries.
+in Jaeger, one run of the Python example service (python-agent) and its trace, and, where Grafana runs (compose), its datasources, dashboards and panel queries.
 
   --trace-wait SECONDS    how long to wait for the app's traces to reach Jaeger (default 20)
   --grafana-url URL       GRAFANA_URL       default: compose's (make native has no Grafana)
@@ -48,6 +49,7 @@ record(await attempt('every Prometheus target up', () => checkTargets(endpoints.
 record(await attempt('no rule evaluation failed', () => checkRules(endpoints.prometheus)));
 record(await attempt('Alertmanager has its config', () => checkAlertmanager(endpoints)));
 record(await attempt("Jaeger holds the app's traces", () => checkJaeger(endpoints, traceWaitMs)));
+record(await attempt('python-agent answers a run', () => checkPythonAgent(endpoints, traceWaitMs)));
 if (endpoints.native) {
   record([skip('Grafana checks', 'make native runs no Grafana (compose only), so none ran')]);
 } else {

@@ -14,7 +14,7 @@ export interface StackUrl {
 
 export function stackUrls(ep: Endpoints, envFile: string): StackUrl[] {
   const url = ep.shown;
-  const grafana: StackUrl[] = ep.native
+  const grafana: StackUrl[] = ep.absent.includes('grafana')
     ? []
     : [
         {
@@ -47,6 +47,15 @@ export function stackUrls(ep: Endpoints, envFile: string): StackUrl[] {
         ? 'header X-API-Key: a key make native printed (API_KEYS in its env file)'
         : 'header X-API-Key: a key of API_KEYS in .env (make configure generates them)',
     },
+    ...(ep.absent.includes('pythonAgent')
+      ? []
+      : [
+          {
+            name: 'Python agent',
+            url: `${url.pythonAgent}/v1/agents/assistant/runs`,
+            note: 'the Python example service (POST a run, no key): OTLP only, through the Collector',
+          },
+        ]),
     {
       name: 'Agent metrics',
       url: `${url.management}/metrics`,

@@ -37,6 +37,9 @@ import {
 export const SERVICES = ENDPOINTS;
 export type Service = Endpoint;
 const SERVICE_NAMES = ENDPOINT_NAMES;
+/** Services a `make native` may not run (Grafana never, python-agent without its venv): it names
+ * those it runs in its env file. */
+const NOT_ALWAYS_NATIVE: readonly Service[] = ['pythonAgent', 'grafana'];
 
 export const DEFAULT_URLS = Object.fromEntries(
   SERVICE_NAMES.map((s) => [s, `http://127.0.0.1:${SERVICES[s].port}`]),
@@ -55,6 +58,8 @@ export type Endpoints = Record<Service, string> & {
   grafanaAnonymous: boolean;
   /** A key of each tier, where one is known; the app refuses requests without one. */
   apiKeys: Partial<ApiKeysByTier>;
+  /** Services the stack found does not run (a `make native` without Grafana, say). */
+  absent: Service[];
   /** Set when a `make native` is running: its pid and control URL (stop/start the app). */
   native?: { pid: number; controlUrl?: string };
   /** The stack's time scale (speed-up 60, factor 1/60: an hour becomes a minute). */
@@ -173,6 +178,9 @@ export function resolveEndpoints(
       undefined,
     ...grafanaLogin(src),
     apiKeys: apiKeys(src),
+    absent: native
+      ? NOT_ALWAYS_NATIVE.filter((s) => !native[SERVICES[s].urlVar] && !env[SERVICES[s].urlVar])
+      : [],
     native: native
       ? { pid: Number(native.NATIVE_PID), controlUrl: native.NATIVE_CONTROL_URL }
       : undefined,

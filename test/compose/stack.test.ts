@@ -12,9 +12,18 @@ import { waitUntil } from '../../scripts/lib/wait.ts';
 import { loadCompose, oneShotServices } from '../lib/compose.ts';
 import { JaegerClient } from '../lib/jaeger-client.ts';
 import { VictoriaLogsClient, logsqlString } from '../lib/victorialogs.ts';
-import { engineRuns } from './lib/engine.ts';
+import { docker, engineRuns } from './lib/engine.ts';
 import { buildStandIns } from './lib/standins.ts';
+import {
+  apiKeyOf,
+  bridgeGateway,
+  getAgentsFrom,
+  getAgentsFromContainer,
+  holdIdle,
+  peersInside,
+} from './lib/published-port.ts';
 import { binds, containers, freePortEnv, notUp, projectVolumes } from './lib/stack-state.ts';
+import { scrape, total } from '../lib/prometheus-text.ts';
 import { userClone, type MakeRun, type UserClone } from './lib/user-clone.ts';
 import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
@@ -124,6 +133,12 @@ describe('the compose stack on a Docker Engine (make test-compose)', function ()
 
   it('the Python service, through its published port: its run in Jaeger, VictoriaLogs and Prometheus (OTLP)', () =>
     pythonRunFoundEverywhere(f));
+
+  it('through the published port every host client is the bridge gateway: one per-address cap for the host, none taken from containers', () =>
+    perAddressCapThroughPublishedPort(f));
+
+  it('the app image runs node alone: no npm, npx, corepack or yarn in it', () =>
+    appImageHasNoPackageManager(f));
 
   it('make restart SERVICE=alertmanager: the config copied again, Alertmanager healthy', async () => {
     await make(f, ['restart', 'SERVICE=alertmanager']);
@@ -293,4 +308,72 @@ async function silenceSurvives(f: Fixture): Promise<void> {
   assert.equal(after.status, 200, `silence ${silenceID} gone after make down + make up`);
   const body = (await after.json()) as { status: { state: string } };
   assert.equal(body.status.state, 'active');
+}
+
+// The app's default MAX_CONNECTIONS_PER_ADDRESS (docker-compose.yml does not set it).
+const PER_ADDRESS_CAP = 256;
+const EXTRA = 64;
+
+async function refusedPerAddress(f: Fixture): Promise<number> {
+  const samples = await scrape(`${url(f, 'APP_MANAGEMENT_PORT')}/metrics`);
+  return total(samples, 'http_connections_refused_total', { reason: 'per_address' }) ?? 0;
+}
+
+/**
+ * Host clients reach the app through Docker's port publishing, which connects from the bridge
+ * gateway: the app sees every one of them at that address, so one host client holding the cap
+ * leaves none for another host address (127.0.0.2 here), while a container on the network has
+ * an address, and a cap, of its own (docs/docker.md, "Client addresses").
+ */
+async function perAddressCapThroughPublishedPort(f: Fixture): Promise<void> {
+  const key = apiKeyOf(f.clone.repo);
+  const api = url(f, 'APP_PORT');
+  const before = await refusedPerAddress(f);
+  const held = await holdIdle(f.ports.APP_PORT!, PER_ADDRESS_CAP + EXTRA, PER_ADDRESS_CAP);
+  try {
+    const gateway = bridgeGateway();
+    const peers = peersInside('app', 8000);
+    // Containers (the synthetic probe) come from addresses of their own; no host address shows.
+    const seen = JSON.stringify([...peers]);
+    assert.ok(![...peers.keys()].some((a) => a.startsWith('127.')), `a loopback peer: ${seen}`);
+    assert.equal(peers.get(gateway), PER_ADDRESS_CAP, `the app's peers: ${seen}`);
+    assert.equal(held.open(), PER_ADDRESS_CAP, 'host connections left open by the proxy');
+    const otherHost = await getAgentsFrom(api, key, '127.0.0.2');
+    assert.notEqual(otherHost, '200', 'another host address was served: not one address?');
+    assert.equal(getAgentsFromContainer(PYTHON_AGENT, key), '200', 'a container was refused');
+    // /metrics is rendered at most once a second (METRICS_CACHE_MS).
+    await waitUntil('the refusals counted', 10_000, async () =>
+      (await refusedPerAddress(f)) - before >= EXTRA + 1 ? true : undefined,
+    );
+    f.figures.push(
+      `published port: the app sees host clients as ${gateway} (the bridge gateway); ${PER_ADDRESS_CAP} held, ${EXTRA} more refused; 127.0.0.2 then got "${otherHost}"; python-agent's container 200`,
+    );
+  } finally {
+    held.destroy();
+  }
+  await waitUntil('a host client served again', 10_000, async () =>
+    (await getAgentsFrom(api, key, '127.0.0.2')) === '200' ? true : undefined,
+  );
+}
+
+const PACKAGE_MANAGERS = ['npm', 'npx', 'corepack', 'yarn', 'yarnpkg'];
+
+/** The image compose built for the app: node on PATH, none of the package managers. */
+async function appImageHasNoPackageManager(f: Fixture): Promise<void> {
+  const image = containers().find((c) => c.service === 'app')?.image;
+  assert.ok(image, 'no app container');
+  const found = docker([
+    'run',
+    '--rm',
+    '--entrypoint',
+    'sh',
+    image,
+    '-c',
+    `for p in node ${PACKAGE_MANAGERS.join(' ')}; do command -v "$p" || true; done; ls /usr/local/lib/node_modules 2>/dev/null || true`,
+  ])
+    .split('\n')
+    .filter(Boolean);
+  assert.deepEqual(found, ['/usr/local/bin/node'], `in the app image: ${found.join(', ')}`);
+  const size = Number(docker(['image', 'inspect', image, '--format', '{{.Size}}']));
+  f.figures.push(`app image ${image}: node alone, ${(size / 1e6).toFixed(0)} MB`);
 }

@@ -489,7 +489,7 @@ function silencesAsTheRunbooksSay(f: LiveFixture): void {
   it('silences with the amtool command of the runbooks', async function () {
     const command = /```sh\n(amtool [^\n]*\\\n[^\n]*)\n/.exec(SILENCING)?.[1];
     assert.ok(command?.includes(EXAMPLE_MATCHERS), 'silencing.md has the amtool command');
-    const script = command
+    const script = command!
       .replace(EXAMPLE_MATCHERS, runbookMatchers('PrometheusRuleFailures').join(' '))
       .replace(/^amtool /, `"${amtool!.path}" `)
       .replaceAll('http://localhost:9093', f.url);

@@ -141,9 +141,28 @@ function apiKeys(f: ReturnType<typeof stackRepoFixture>): void {
   });
 }
 
+function servicesNotAlwaysRun(f: ReturnType<typeof stackRepoFixture>): void {
+  it('finds the Python example service: compose publishes it, make native names it when it runs it', () => {
+    f.dotEnv('PYTHON_AGENT_PORT=18010\n');
+    const compose = f.resolve();
+    assert.equal(compose.pythonAgent, 'http://127.0.0.1:18010');
+    assert.deepEqual(compose.absent, [], 'compose runs every service');
+    assert.equal(f.resolve({ STACK_HOSTS: 'compose' }).pythonAgent, 'http://python-agent:8010');
+    f.nativeEnv(`APP_URL=http://127.0.0.1:1234\nNATIVE_PID=${process.pid}\n`);
+    assert.deepEqual(f.resolve().absent, ['pythonAgent', 'grafana'], 'without its venv');
+    f.nativeEnv(
+      `APP_URL=http://127.0.0.1:1234\nPYTHON_AGENT_URL=http://127.0.0.1:4321\nNATIVE_PID=${process.pid}\n`,
+    );
+    const native = f.resolve();
+    assert.equal(native.pythonAgent, 'http://127.0.0.1:4321');
+    assert.deepEqual(native.absent, ['grafana']);
+  });
+}
+
 describe('endpoints: where make load and make alert-* send traffic', () => {
   const f = stackRepoFixture();
   whereTheStackIs(f);
+  servicesNotAlwaysRun(f);
   overridesAndLogins(f);
   apiKeys(f);
 });

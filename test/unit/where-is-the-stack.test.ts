@@ -95,6 +95,13 @@ function makeAlertsAndOpenTests(f: NativeState): void {
     assert.match(out, new RegExp(`Alert receiver\\s+${f.receiver.url}/alerts`));
     assert.match(out, /Prometheus\s+http:\/\/127\.0\.0\.1:19090/);
     assert.doesNotMatch(out, /Grafana/, 'make native runs no Grafana');
+    assert.doesNotMatch(out, /Python agent/, 'nor python-agent without its venv');
+    f.nativeEnv('PYTHON_AGENT_URL=http://127.0.0.1:18010\n');
+    const withPython = await script('urls.ts', { NATIVE_STATE_DIR: f.state });
+    assert.match(
+      withPython,
+      /Python agent\s+http:\/\/127\.0\.0\.1:18010\/v1\/agents\/assistant\/runs/,
+    );
   });
 }
 

@@ -7,6 +7,7 @@
 // machine shared with other work, a baseline taken seconds earlier measures the load then, not
 // the service's. Background load slows both processes alike; the attack slows only its target.
 import assert from 'node:assert/strict';
+import { availableParallelism, loadavg } from 'node:os';
 import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -97,7 +98,7 @@ export function assertServed(
   const bound = boundMs ?? P95_FACTOR * control.p95Ms;
   assert.ok(
     stats.p95Ms <= bound,
-    `${label}: p95 ${stats.p95Ms.toFixed(1)} ms, over ${bound.toFixed(1)} ms (no-attack baseline: the control's p95 ${control.p95Ms.toFixed(1)} ms)`,
+    `${label}: p95 ${stats.p95Ms.toFixed(1)} ms, over ${bound.toFixed(1)} ms (no-attack baseline: the control's p95 ${control.p95Ms.toFixed(1)} ms; ${machineLoad()})`,
   );
 }
 
@@ -184,7 +185,15 @@ export function figures(probe: PairedResult): Record<keyof ProbeResult, string> 
   return { list: line('list'), run: line('run') };
 }
 
+/**
+ * The machine's load average beside every timed figure: the control absorbs load that slows
+ * both processes alike, but a machine whose runnable threads far outnumber its cores gives the
+ * busier process (the one under attack) less of the CPU it asks for.
+ */
+export const machineLoad = () =>
+  `load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`;
+
 /** One line per attack for the report: what it did, what the probe saw, what was left. */
 export function report(name: string, figures: Record<string, unknown>): void {
-  console.log(`      [attack] ${name}: ${JSON.stringify(figures)}`);
+  console.log(`      [attack] ${name}: ${JSON.stringify({ ...figures, machine: machineLoad() })}`);
 }

@@ -5,7 +5,7 @@
 import { call, json } from '../http.ts';
 import { PrometheusClient } from '../clients.ts';
 import { waitUntil } from '../wait.ts';
-import { fail, pass, type CheckResult } from './report.ts';
+import { fail, pass, skip, type CheckResult } from './report.ts';
 
 export interface StackUrls {
   app: string;
@@ -15,6 +15,10 @@ export interface StackUrls {
   alertmanager: string;
   receiver: string;
   jaeger: string;
+  /** The Python example service (examples/python-agent). */
+  pythonAgent: string;
+  /** Services the stack does not run (a `make native` without the Python venv, say). */
+  absent: string[];
 }
 
 // Each service's own health or readiness endpoint (Jaeger's health port is not published;
@@ -25,11 +29,13 @@ const HEALTH_ENDPOINTS: [string, keyof StackUrls, string][] = [
   ['alertmanager', 'alertmanager', '/-/ready'],
   ['alert-receiver', 'receiver', '/-/healthy'],
   ['jaeger', 'jaeger', '/api/services'],
+  ['python-agent', 'pythonAgent', '/health/ready'],
 ];
 
 export function checkServices(urls: StackUrls): Promise<CheckResult[]> {
   return Promise.all(
     HEALTH_ENDPOINTS.map(async ([name, key, path]) => {
+      if (urls.absent.includes(key)) return skip(`service ${name} healthy`, 'this stack runs none');
       const url = `${urls[key]}${path}`;
       try {
         await call(url);
@@ -129,6 +135,47 @@ export async function checkAlertmanager(urls: StackUrls): Promise<CheckResult[]>
   return [config, linked];
 }
 
+/** A trace id in Jaeger within `waitMs` (spans leave a service in batches, seconds later). */
+async function traceInJaeger(jaegerUrl: string, ids: string[], waitMs: number): Promise<string> {
+  return waitUntil(`a trace of ${ids.length} in Jaeger`, waitMs, async () => {
+    for (const id of ids.slice(0, 20)) {
+      const res = await fetch(`${jaegerUrl}/api/v3/traces/${id}`, {
+        signal: AbortSignal.timeout(5_000),
+      });
+      if (res.ok) return id;
+      if (res.status !== 404) throw new Error(`Jaeger answered ${res.status} for trace ${id}`);
+    }
+    return undefined;
+  });
+}
+
+/**
+ * The Python example service end to end: one run of its assistant (which calls the app's
+ * OpenAI-compatible provider) is answered 201 with its trace id, and Jaeger holds that trace
+ * (OTLP from Python through the Collector).
+ */
+export async function checkPythonAgent(urls: StackUrls, waitMs: number): Promise<CheckResult[]> {
+  const name = 'python-agent answers a run, its trace in Jaeger';
+  if (urls.absent.includes('pythonAgent')) return [skip(name, 'this stack runs no python-agent')];
+  // A run takes the simulated model's latency, twice (a tool call, then the answer).
+  const res = await fetch(`${urls.pythonAgent}/v1/agents/assistant/runs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ input: 'What is (12 + 30) * 2?', model: 'sim-small' }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const run = (await res.json()) as { trace_id?: string };
+  if (res.status !== 201 || !run.trace_id) {
+    return [fail(name, `POST /v1/agents/assistant/runs: ${res.status} ${JSON.stringify(run)}`)];
+  }
+  try {
+    const id = await traceInJaeger(urls.jaeger, [run.trace_id], waitMs);
+    return [pass(name, `run 201, trace ${id} in Jaeger`)];
+  } catch (err) {
+    return [fail(name, `run 201, but ${(err as Error).message}`)];
+  }
+}
+
 interface ExemplarSeries {
   exemplars: { labels: Record<string, string>; timestamp: number }[];
 }
@@ -169,16 +216,7 @@ export async function checkJaeger(urls: StackUrls, waitMs: number): Promise<Chec
       'Prometheus holds no exemplar (trace id) from the app: send traffic first (make load)',
     );
   try {
-    const found = await waitUntil(`a trace of the app in Jaeger`, waitMs, async () => {
-      for (const id of ids.slice(0, 20)) {
-        const res = await fetch(`${urls.jaeger}/api/v3/traces/${id}`, {
-          signal: AbortSignal.timeout(5_000),
-        });
-        if (res.ok) return id;
-        if (res.status !== 404) throw new Error(`Jaeger answered ${res.status} for trace ${id}`);
-      }
-      return undefined;
-    });
+    const found = await traceInJaeger(urls.jaeger, ids, waitMs);
     return pass(name, `trace ${found} (from an exemplar of the app's metrics)`);
   } catch (err) {
     return fail(

@@ -13,6 +13,8 @@ const PROJECT_LABEL = `label=com.docker.compose.project=${PROJECT}`;
 export interface ContainerState {
   service: string;
   name: string;
+  /** The image the container was created from, as compose named it. */
+  image: string;
   state: string;
   health: string;
   exitCode: number;
@@ -26,12 +28,13 @@ export function containers(): ContainerState[] {
   if (!ids.length) return [];
   const all = JSON.parse(docker(['inspect', ...ids])) as {
     Name: string;
-    Config: { Labels: Record<string, string> };
+    Config: { Labels: Record<string, string>; Image: string };
     State: { Status: string; ExitCode: number; StartedAt: string; Health?: { Status: string } };
   }[];
   return all.map((c) => ({
     service: c.Config.Labels['com.docker.compose.service'],
     name: c.Name.replace(/^\//, ''),
+    image: c.Config.Image,
     state: c.State.Status,
     health: c.State.Health?.Status ?? '',
     exitCode: c.State.ExitCode,
