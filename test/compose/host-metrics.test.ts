@@ -6,7 +6,7 @@
 // delivered; and what the exporters cost is measured with `docker stats` meanwhile.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chownSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { PrometheusClient, ReceiverClient } from '../../scripts/lib/clients.ts';
@@ -17,7 +17,7 @@ import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 import { DOCKER_CLIENT, docker, engineEnv, engineRuns } from './lib/engine.ts';
 import { buildStandIns } from './lib/standins.ts';
 import { containers, freePortEnv, notUp } from './lib/stack-state.ts';
-import { userClone, type UserClone } from './lib/user-clone.ts';
+import { finishClone, userClone, writeCloneEnv, type UserClone } from './lib/user-clone.ts';
 
 const MINUTES = 60_000;
 const EXPORTERS = ['node-exporter', 'container-exporter', 'container-events'];
@@ -101,11 +101,7 @@ function hostMetricsFixture(): Fixture {
     // The profile on, and the socket of the tests' engine (not /var/run/docker.sock).
     const socket = engineEnv().DOCKER_HOST.replace(/^unix:\/\//, '');
     const env = { ...f.ports, COMPOSE_PROFILES: 'host-metrics', DOCKER_SOCKET: socket };
-    const text = Object.entries(env)
-      .map(([k, v]) => `${k}=${v}\n`)
-      .join('');
-    writeFileSync(path.join(f.clone.repo, '.env'), text, { mode: 0o600 });
-    chownSync(path.join(f.clone.repo, '.env'), f.clone.uid, f.clone.uid);
+    writeCloneEnv(f.clone, env);
   });
   beforeEach(function () {
     if (this.currentTest?.title.startsWith('make up')) return;
@@ -124,11 +120,7 @@ function hostMetricsFixture(): Fixture {
         // never started
       }
     }
-    for (const line of f.figures) console.log(`      ${line}`);
-    if (!f.clone) return;
-    await f.clone.make(['clean'], 3 * MINUTES);
-    if (!f.failed) rmSync(f.clone.dir, { recursive: true, force: true });
-    else console.log(`      the clone and make's logs stay in ${f.clone.dir}`);
+    await finishClone(f, 3);
   });
   return f;
 }

@@ -4,7 +4,7 @@
 // only). From a fresh copy of the clone, as a non-root member of the docker group, under
 // umask 077, with no node, npm or npx on PATH, one step after the other as a user would.
 import assert from 'node:assert/strict';
-import { chownSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PrometheusClient } from '../../scripts/lib/clients.ts';
 import { appTraceIds } from '../../scripts/lib/smoke/stack-checks.ts';
@@ -24,7 +24,13 @@ import {
 } from './lib/published-port.ts';
 import { binds, containers, freePortEnv, notUp, projectVolumes } from './lib/stack-state.ts';
 import { scrape, total } from '../lib/prometheus-text.ts';
-import { userClone, type MakeRun, type UserClone } from './lib/user-clone.ts';
+import {
+  finishClone,
+  userClone,
+  writeCloneEnv,
+  type MakeRun,
+  type UserClone,
+} from './lib/user-clone.ts';
 import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
 /** Services others wait for with service_completed_successfully: exited 0 is their "up". */
@@ -89,22 +95,14 @@ function stackFixture(): Fixture {
     );
     f.clone = userClone();
     f.ports = await freePortEnv();
-    const env = Object.entries(f.ports)
-      .map(([k, v]) => `${k}=${v}\n`)
-      .join('');
-    writeFileSync(path.join(f.clone.repo, '.env'), env, { mode: 0o600 });
-    chownSync(path.join(f.clone.repo, '.env'), f.clone.uid, f.clone.uid);
+    writeCloneEnv(f.clone, f.ports);
   });
   afterEach(function () {
     if (this.currentTest?.state === 'failed') f.failed = true;
   });
   after(async function () {
     this.timeout(5 * MINUTES);
-    for (const line of f.figures) console.log(`      ${line}`);
-    if (!f.clone) return;
-    await f.clone.make(['clean'], 3 * MINUTES);
-    if (!f.failed) rmSync(f.clone.dir, { recursive: true, force: true });
-    else console.log(`      the clone and make's logs stay in ${f.clone.dir}`);
+    await finishClone(f, 3);
   });
   return f;
 }

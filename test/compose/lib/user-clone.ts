@@ -9,6 +9,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  rmSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -120,4 +121,25 @@ function runAsUser(
       resolve({ status, output, seconds: (Date.now() - t0) / 1000 });
     });
   });
+}
+
+/** The clone's .env (the user's own, mode 0600): the variables given, one per line. */
+export function writeCloneEnv(clone: UserClone, env: Record<string, string | number>): void {
+  const text = Object.entries(env)
+    .map(([k, v]) => `${k}=${v}\n`)
+    .join('');
+  writeFileSync(path.join(clone.repo, '.env'), text, { mode: 0o600 });
+  chownSync(path.join(clone.repo, '.env'), clone.uid, clone.uid);
+}
+
+/** After a suite: its figures printed, `make clean`, and the clone removed unless a step failed. */
+export async function finishClone(
+  f: { clone?: UserClone; figures: string[]; failed: boolean },
+  minutes: number,
+): Promise<void> {
+  for (const line of f.figures) console.log(`      ${line}`);
+  if (!f.clone) return;
+  await f.clone.make(['clean'], minutes * 60_000);
+  if (!f.failed) rmSync(f.clone.dir, { recursive: true, force: true });
+  else console.log(`      the clone and make's logs stay in ${f.clone.dir}`);
 }
