@@ -158,7 +158,7 @@ case ${1:-} in
     ;;
   status)
     if our_pid >/dev/null && answers; then
-      echo "running: pid $(our_pid), $SOCKET"
+      echo "running: pid $(our_pid), $SOCKET, data root $DATA_ROOT"
     else
       echo "not running"
       exit 1

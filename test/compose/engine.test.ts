@@ -20,7 +20,10 @@ describe('scripts/tools/engine.sh', () => {
       ServerVersion: string;
     };
     assert.notEqual(info.DockerRootDir, '/var/lib/docker');
-    assert.match(info.DockerRootDir, /agent-observability\/engine\/data$/);
+    // The data root engine.sh chose (under AGENT_OBS_CACHE_DIR, or ENGINE_DATA_ROOT), as it says.
+    const status = spawnSync('bash', [ENGINE_SH, 'status'], { encoding: 'utf8' }).stdout;
+    assert.match(status, /, data root (\S+)$/m);
+    assert.equal(info.DockerRootDir, /, data root (\S+)$/m.exec(status)![1]);
     assert.equal(info.Driver, 'overlay2');
     console.log(`      dockerd ${info.ServerVersion}, data root ${info.DockerRootDir}`);
     const name = `engine-test-${process.pid}`;
