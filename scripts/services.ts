@@ -1,6 +1,6 @@
-// Writes what services.yml generates (scripts/lib/services.ts): the per-service rules, the
-// Alertmanager team routes and receivers. The dashboards' service variable is written by
-// `make dashboards` (grafana/src/ reads services.yml).
+// Writes what services.yml generates (scripts/lib/services.ts): the per-service rules (generated,
+// or rendered from an entry's templates), the Alertmanager team routes and receivers. The
+// dashboards' service variable is written by `make dashboards` (grafana/src/ reads services.yml).
 //
 //   node scripts/services.ts            write them (make services)
 //   node scripts/services.ts --check    exit 1, naming the files, when they drifted (make validate)
@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { REPO_ROOT } from './lib/repo.ts';
 import { servicesRulesFile } from './lib/services-rules.ts';
 import { withServiceRoutes } from './lib/services-routes.ts';
+import { staleRenderedRules, templateRuleFiles } from './lib/services-templates.ts';
 import {
   ALERTMANAGER_FILE,
   GENERATED_RULES,
@@ -27,6 +28,7 @@ export function generatedFromServices(repoDir: string): Map<string, string> {
     [GENERATED_RULES, servicesRulesFile(services)],
     [ALERTMANAGER_FILE, withServiceRoutes(am, services, ALERTMANAGER_FILE)],
     ...targetFiles(services),
+    ...templateRuleFiles(repoDir, services),
   ]);
 }
 
@@ -39,6 +41,12 @@ function staleTargets(root: string, files: Map<string, string>): string[] {
     .filter((path) => path.endsWith('.yml') && !files.has(path))
     .filter((path) => readFileSync(join(root, path), 'utf8').startsWith(GENERATED_TARGETS_HEADER));
 }
+
+/** Every file an earlier `make services` wrote that no entry gives any more. */
+const staleFiles = (root: string, files: Map<string, string>): string[] => [
+  ...staleTargets(root, files),
+  ...staleRenderedRules(root, files),
+];
 
 function read(file: string): string | undefined {
   try {
@@ -60,7 +68,7 @@ function main(args: string[]): number {
   }
   if (args.includes('--check')) {
     const drifted = [...files].filter(([path, text]) => read(join(root, path)) !== text);
-    const stale = staleTargets(root, files);
+    const stale = staleFiles(root, files);
     for (const [path] of drifted)
       console.error(`services: ${path} drifted from services.yml (run make services)`);
     for (const path of stale)
@@ -73,7 +81,7 @@ function main(args: string[]): number {
     writeFileSync(join(root, path), text);
     console.log(`services: wrote ${path}`);
   }
-  for (const path of staleTargets(root, files)) {
+  for (const path of staleFiles(root, files)) {
     rmSync(join(root, path));
     console.log(`services: removed ${path}`);
   }

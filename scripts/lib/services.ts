@@ -3,10 +3,13 @@
 // docs/decisions/0018-one-entry-per-service.md):
 //   prometheus/rules/services.yml    SLO recording rules and burn-rate alerts of every entry
 //                                    with `rules: generated`, on the OpenTelemetry conventions
+//   prometheus/rules/<file>.yml      the rule templates of every entry with `rules: templates`
+//                                    (prometheus/rules/templates/<file>.yml), rendered with its
+//                                    name, job and runbook base (services-templates.ts)
 //   alertmanager/alertmanager.yml    between its "services.yml" markers: one route per team of
 //                                    those entries, and the receivers they name
 //   grafana/src/                     the dashboards' `service` variable (serviceNames())
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
@@ -58,7 +61,27 @@ const serviceSchema = z
       .optional(),
     /** The path of its metrics on that port (default /metrics). */
     metrics_path: z.string().startsWith('/').default('/metrics'),
-    rules: z.enum(['generated', 'hand-written']),
+    /**
+     * generated: from this entry, on the OpenTelemetry conventions (services-rules.ts);
+     * templates: its own rule files (rule_templates) rendered with this entry's name, job and
+     * runbook base, for metrics of its own (services-templates.ts); hand-written: neither.
+     */
+    rules: z.enum(['generated', 'templates', 'hand-written']),
+    /** With `rules: templates`: prometheus/rules/templates/<file>.yml → prometheus/rules/<file>.yml. */
+    rule_templates: z
+      .array(
+        z
+          .string()
+          .regex(
+            /^prometheus\/rules\/templates\/[a-z0-9][a-z0-9_-]*\.yml$/,
+            'a file prometheus/rules/templates/<name>.yml',
+          )
+          .refine((t) => !t.endsWith('/services.yml'), {
+            message: 'not services.yml: `rules: generated` writes prometheus/rules/services.yml',
+          }),
+      )
+      .min(1)
+      .optional(),
     slo: z.strictObject({
       availability: ratio,
       latency: z.strictObject({ threshold_seconds: z.number().positive(), target: ratio }),
@@ -86,6 +109,10 @@ const serviceSchema = z
   .refine((s) => s.signals !== 'otlp' || !s.scrape_target, {
     message: 'an OTLP-only service is not scraped: no scrape_target',
     path: ['scrape_target'],
+  })
+  .refine((s) => (s.rules === 'templates') === (s.rule_templates !== undefined), {
+    message: 'rule_templates goes with `rules: templates`, and `rules: templates` needs it',
+    path: ['rule_templates'],
   });
 
 const fileSchema = z.strictObject({ services: z.array(serviceSchema).min(1) });
@@ -122,7 +149,18 @@ export function parseServices(text: string, source = SERVICES_FILE): Service[] {
 
 export function loadServices(repoDir: string): Service[] {
   const file = join(repoDir, SERVICES_FILE);
-  return parseServices(readFileSync(file, 'utf8'), SERVICES_FILE);
+  const services = parseServices(readFileSync(file, 'utf8'), SERVICES_FILE);
+  // The schema sees the text only; the files an entry names must be in the repo too.
+  const missing = services.flatMap((s, index) =>
+    (s.rule_templates ?? []).flatMap((path, n) =>
+      existsSync(join(repoDir, path))
+        ? []
+        : [`  services[${index}] (${s.name}).rule_templates[${n}]: no file ${path}`],
+    ),
+  );
+  if (missing.length > 0)
+    throw new Error(`${SERVICES_FILE} is not a valid services file:\n${missing.join('\n')}`);
+  return services;
 }
 
 /** Every service's name, in file order: the dashboards' `service` variable. */

@@ -63,7 +63,7 @@ describe('services.yml: the schema says what is wrong, by entry and field', func
     assert.deepEqual(
       loadServices(REPO_ROOT).map((s) => [s.name, s.signals, s.rules]),
       [
-        ['agent-service', 'scrape', 'hand-written'],
+        ['agent-service', 'scrape', 'templates'],
         ['python-agent', 'otlp', 'generated'],
       ],
     );
