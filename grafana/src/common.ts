@@ -9,14 +9,15 @@ import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as statetimeline from '@grafana/grafana-foundation-sdk/statetimeline';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
+import { DEMO_SELECTOR } from './demo.ts';
 import { dashboardLinks, TAG } from './links.ts';
 
 // Datasource uids fixed in grafana/provisioning/datasources/datasources.yml.
 export const PROMETHEUS: dashboard.DataSourceRef = { type: 'prometheus', uid: 'prometheus' };
 
-// Scrape jobs (prometheus/prometheus.yml). Every app query carries the job so a fork that
-// scrapes more Node services into the same Prometheus does not mix them in.
-export const APP = 'job="app"';
+// The demo's scrape job (its services.yml entry: grafana/src/demo.ts). Every app query carries
+// it so a fork that scrapes more Node services into the same Prometheus does not mix them in.
+export const APP = DEMO_SELECTOR;
 
 // Colours Grafana's own panels use, named once so thresholds read as intent.
 export const GREEN = 'green';

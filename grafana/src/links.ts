@@ -5,6 +5,7 @@ import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import YAML from 'yaml';
 import { REPO_ROOT } from '../../scripts/lib/repo.ts';
+import { DEMO_RUNBOOKS_URL, DEMO_SERVICE_NAME } from './demo.ts';
 
 // Dashboard uids: fixed, because the runbooks link to /d/<uid>.
 export const UIDS = {
@@ -50,9 +51,8 @@ export const ALERTMANAGER_UI = 'http://localhost:9093';
 
 // Runbooks are Markdown files in the repo, docs/runbooks/<AlertName>.md, the same URLs as
 // the runbook_url annotations of the alert rules (prometheus/rules/alerts.yml), which a
-// test checks. A fork that moves them replaces this base here and in the rules.
-export const RUNBOOKS_URL =
-  'https://github.com/agent-observability/agent-observability-stack/blob/main/docs/runbooks';
+// test checks: both take the base from the demo's runbook_base in services.yml.
+export const RUNBOOKS_URL = DEMO_RUNBOOKS_URL;
 
 /** Panel link to the runbook of the alert that watches what the panel shows. */
 export const runbook = (alert: string): cog.Builder<dashboard.DashboardLink> =>
@@ -90,8 +90,9 @@ function traceRetention(): string {
 export const withTraceWindow = (description: string): string =>
   `${description} Trace links reach back ${traceRetention()}: Jaeger keeps spans that long (jaeger/config.yaml).`;
 
-// The app's OTEL_SERVICE_NAME default (app/src/config.ts): the service Jaeger lists its spans under.
-const SERVICE = 'agent-service';
+// The app's service.name (its entry's name, its OTEL_SERVICE_NAME default in app/src/config.ts):
+// the service Jaeger lists its spans under.
+const SERVICE = DEMO_SERVICE_NAME;
 
 /**
  * Panel link to Jaeger's trace search for the service. `filters` are Jaeger UI search

@@ -5,6 +5,7 @@ import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as logs from '@grafana/grafana-foundation-sdk/logs';
+import { DEMO_SERVICE_NAME } from './demo.ts';
 import { withTraceWindow } from './links.ts';
 
 export const VICTORIALOGS: dashboard.DataSourceRef = {
@@ -14,7 +15,7 @@ export const VICTORIALOGS: dashboard.DataSourceRef = {
 
 // The app's stream: the Collector makes service.name the stream field
 // (otel-collector/config.yaml, VL-Stream-Fields), so this selects the stream, not every line.
-export const APP_STREAM = '{service.name="agent-service"}';
+export const APP_STREAM = `{service.name="${DEMO_SERVICE_NAME}"}`;
 
 /**
  * A LogsQL query target (the plugin's query model: expr, queryType "instant" = the lines,

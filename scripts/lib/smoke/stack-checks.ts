@@ -4,6 +4,9 @@
 // config and Prometheus reaches it, and Jaeger holds traces the app itself pointed at.
 import { call, json } from '../http.ts';
 import { PrometheusClient } from '../clients.ts';
+import { REPO_ROOT } from '../repo.ts';
+import { loadServices } from '../services.ts';
+import { demoSelector } from '../services-templates.ts';
 import { waitUntil } from '../wait.ts';
 import { fail, pass, skip, type CheckResult } from './report.ts';
 
@@ -188,7 +191,8 @@ interface ExemplarSeries {
 export async function appTraceIds(prometheusUrl: string, sinceSeconds = 900): Promise<string[]> {
   const end = Date.now() / 1000;
   const query = new URLSearchParams({
-    query: '{job="app"}',
+    // The app's series: its job, from its services.yml entry.
+    query: `{${demoSelector(loadServices(REPO_ROOT))}}`,
     start: String(end - sinceSeconds),
     end: String(end),
   });
