@@ -43,11 +43,21 @@ export const renderedRulePath = (template: string): string => `${RULES_DIR}/${ba
 const header = (template: string, s: Service) =>
   `${GENERATED_TARGETS_HEADER} from ${template} with ${SERVICES_FILE} (${s.name}): edit those, not this file.\n`;
 
+/**
+ * Characters a value cannot bring into a rule file: it lands unescaped inside PromQL strings
+ * (job="…") and plain YAML scalars, where these would end the string or start a comment.
+ */
+const UNSAFE = /["'`\\\s#{}$]/;
+
 /** A template's text with the entry's values in place of its placeholders. */
 export function renderRuleTemplate(text: string, s: Service, template: string): string {
   return text.replace(PLACEHOLDER, (found: string, field: string, offset: number) => {
     const line = text.slice(0, offset).split('\n').length;
     const value = found.endsWith('}') ? FIELDS[field]?.(s) : undefined;
+    if (value !== undefined && UNSAFE.test(value))
+      throw new Error(
+        `${template}:${line}: ${s.name}'s ${field} "${value}" cannot go into a rule file`,
+      );
     if (value !== undefined) return value;
     const known = Object.keys(FIELDS).map((f) => `\${service.${f}}`);
     throw new Error(

@@ -8,7 +8,8 @@
 //                                    name, job and runbook base (services-templates.ts)
 //   alertmanager/alertmanager.yml    between its "services.yml" markers: one route per team of
 //                                    those entries, and the receivers they name
-//   grafana/src/                     the dashboards' `service` variable (serviceNames())
+//   grafana/src/                     the dashboards' `service` variable (serviceNames()), and
+//                                    the demo's job, name and runbook base (demo.ts)
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';

@@ -93,6 +93,8 @@ describe('services.yml: rule_templates', function () {
       () => renderRuleTemplate(job, python, 't.yml'),
       /t\.yml:5: .*python-agent has no scrape_job/,
     );
+    const quoted = { ...demo, scrape_job: 'a"b' };
+    assert.throws(() => renderRuleTemplate(job, quoted, 't.yml'), /"a"b" cannot go into a rule/);
     // Prometheus' own templating and label_replace's groups pass through as they are.
     const own = '{{ $labels.instance }} label_replace(up, "a", "${1}", "b", "(.+)")';
     assert.equal(renderRuleTemplate(own, demo, 't.yml'), own);
