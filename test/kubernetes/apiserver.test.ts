@@ -4,11 +4,23 @@
 // namespace enforces the `restricted` Pod Security Standard. Broken manifests must be refused,
 // so the check is known to bite. Missing builds fail the test: run `make tools`.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { COMBINATIONS, crdDir, kubeValidateTool, pinnedTool, renderChart } from '../lib/helm.ts';
+import {
+  byKind,
+  CHART,
+  COMBINATIONS,
+  crdDir,
+  kubeValidateTool,
+  pinnedTool,
+  renderChart,
+} from '../lib/helm.ts';
+import { CHART_SERVICES_FILE, chartServicesFile } from '../../scripts/lib/helm/services.ts';
+import { GENERATED_DIR } from '../../scripts/lib/helm/sync.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
+import { loadServices, parseServices } from '../../scripts/lib/services.ts';
 import { startApiServer, type ApiServer } from '../lib/kube-apiserver.ts';
 
 const NAMESPACE = 'agents';
@@ -34,6 +46,25 @@ function dryRunApply(api: ApiServer, yaml: string): { ok: boolean; output: strin
   ]);
   const warnings = r.stderr.split('\n').filter((l) => /^Warning:/.test(l));
   return { ok: r.code === 0 && warnings.length === 0, output: r.output };
+}
+
+/** A copy of the chart as `make services` writes it with one scraped entry more. */
+function chartWithScrapedService(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'chart-'));
+  cpSync(CHART, dir, { recursive: true });
+  const scraped = parseServices(`services:
+  - name: java-agent
+    signals: scrape
+    scrape_job: java-agent
+    scrape_target: java-agent:9464
+    rules: generated
+    slo: { availability: 0.99, latency: { threshold_seconds: 0.5, target: 0.9 } }
+    team: { name: payments, receiver: payments-page }
+    runbook_base: https://example.com/runbooks/
+`);
+  const file = join(dir, GENERATED_DIR, CHART_SERVICES_FILE);
+  writeFileSync(file, chartServicesFile([...loadServices(REPO_ROOT), ...scraped]));
+  return dir;
 }
 
 async function prepare(api: ApiServer): Promise<void> {
@@ -105,6 +136,15 @@ describe('helm chart on a real kube-apiserver (server-side dry run)', function (
       );
     });
   }
+
+  it('accepts the ServiceMonitor of a scraped services.yml entry (files/generated/services.yaml)', function () {
+    const r = renderChart({ namespace: NAMESPACE }, chartWithScrapedService());
+    assert.ok(r.ok, r.output);
+    const monitors = byKind(r.objects, 'ServiceMonitor').map((m) => m.metadata.name);
+    assert.ok(monitors.includes('obs-agent-observability-java-agent'), monitors.join(', '));
+    const applied = dryRunApply(api!, r.yaml);
+    assert.ok(applied.ok, applied.output);
+  });
 
   it('refuses what the CRD schema forbids (an AlertmanagerConfig route with a malformed duration)', function () {
     const r = renderChart({ namespace: NAMESPACE });

@@ -10,6 +10,8 @@ import {
   RULE_FILES_LEFT_TO_KUBE_PROMETHEUS_STACK,
 } from './kube-prometheus-stack.ts';
 import { chartRules, type RuleFile } from './rules.ts';
+import { CHART_SERVICES_FILE, chartServicesFile } from './services.ts';
+import { loadServices } from '../services.ts';
 
 export const CHART_DIR = 'deploy/helm/agent-observability';
 /** Under the chart: everything in here is generated and nothing else is. */
@@ -70,7 +72,8 @@ function routing(repo: string): Map<string, string> {
 
 /** Path under GENERATED_DIR → content, computed from the repo's sources. */
 export function generatedFiles(repo: string): Map<string, string> {
-  return new Map([...ruleFiles(repo), ...copies(repo), ...routing(repo)]);
+  const services: [string, string] = [CHART_SERVICES_FILE, chartServicesFile(loadServices(repo))];
+  return new Map([...ruleFiles(repo), ...copies(repo), ...routing(repo), services]);
 }
 
 function walk(dir: string, root = dir): string[] {
