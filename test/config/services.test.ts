@@ -20,7 +20,7 @@ import { loadServices, parseServices } from '../../scripts/lib/services.ts';
 import { serviceVariable } from '../../grafana/src/slo-alerts.ts';
 import { CHART_DIR } from '../../scripts/lib/helm/sync.ts';
 import { freePorts } from '../../scripts/lib/ports.ts';
-import { portKeys } from '../../scripts/lib/stack/components.ts';
+import { findComponents, portKeys } from '../../scripts/lib/stack/components.ts';
 import { startNativeServices } from '../../scripts/lib/stack/native-services.ts';
 import { Supervisor } from '../../scripts/lib/supervisor.ts';
 import { byKind, pinnedTool, renderChart } from '../lib/helm.ts';
@@ -209,10 +209,15 @@ async function expectNativeStart(dir: string): Promise<void> {
       { repoDir: dir, ports, logs, metricExportIntervalMs: 15_000, variables: {} },
       supervisor,
     );
-    // python-agent's venv is not in the copy: its `requires` keeps it out, with a reason.
+    // python-agent's venv is not in the copy: its `requires` keeps it out, and says why.
     assert.deepEqual(
       started.map((s) => s.name),
       ['go-agent'],
+    );
+    const python = findComponents(false, dir).missing.find((m) => m.component === 'python-agent');
+    assert.equal(
+      python?.reason,
+      'no examples/python-agent/.venv/bin/python (install: make install-python)',
     );
     const res = await fetch(`http://127.0.0.1:${ports['go-agent:8080']}/`);
     assert.equal(res.status, 200);
