@@ -10,6 +10,7 @@ import {
   RULE_FILES_LEFT_TO_KUBE_PROMETHEUS_STACK,
 } from './kube-prometheus-stack.ts';
 import { chartRules, type RuleFile } from './rules.ts';
+import { CHART_PROBES_FILE, chartProbesFile } from './probes.ts';
 import { CHART_SERVICES_FILE, chartServicesFile } from './services.ts';
 import { loadServices } from '../services.ts';
 
@@ -73,7 +74,9 @@ function routing(repo: string): Map<string, string> {
 /** Path under GENERATED_DIR → content, computed from the repo's sources. */
 export function generatedFiles(repo: string): Map<string, string> {
   const services: [string, string] = [CHART_SERVICES_FILE, chartServicesFile(loadServices(repo))];
-  return new Map([...ruleFiles(repo), ...copies(repo), ...routing(repo), services]);
+  const prometheus = readFileSync(join(repo, 'prometheus/prometheus.yml'), 'utf8');
+  const probes: [string, string] = [CHART_PROBES_FILE, chartProbesFile(prometheus)];
+  return new Map([...ruleFiles(repo), ...copies(repo), ...routing(repo), services, probes]);
 }
 
 function walk(dir: string, root = dir): string[] {
