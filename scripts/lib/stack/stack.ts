@@ -132,7 +132,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const addresses = addressesOf(ports);
   const scaling = scalingFor(o.timeScale ?? REAL_TIME);
   const probeKey = newKey();
-  const rendered = render(repoDir, dirs, addresses, found.binaries, scaling, log, probeKey);
+  const rendered = render(repoDir, dirs, addresses, found, scaling, log, probeKey);
   const plan: StackPlan = {
     ...{
       repoDir,
@@ -223,18 +223,23 @@ function render(
   repoDir: string,
   dirs: StackPlan['dirs'],
   addresses: AddressMap,
-  binaries: Partial<Record<Component, FoundBinary>>,
+  found: Found,
   scaling: TimeScaling | undefined,
   log: (l: string) => void,
   probeKey: string,
 ): Rendered {
+  const { binaries } = found;
   const traces = Boolean(binaries['otel-collector']);
+  // The services of services.yml that will run: a probe of one (job blackbox) is kept.
+  const services = nativeServices(repoDir)
+    .map((s) => s.name)
+    .filter((name) => !found.missing.some((m) => m.component === name));
   const rendered = renderConfigs({
     repoDir,
     outDir: dirs.config,
     dataDir: dirs.data,
     addresses,
-    running: new Set<string>(['app', 'alert-receiver', ...Object.keys(binaries)]),
+    running: new Set<string>(['app', 'alert-receiver', ...Object.keys(binaries), ...services]),
     scaling,
     prometheusCompat: Number(binaries.prometheus?.version.split('.')[0]) >= 3 ? 'v3' : 'v2',
     collector: traces,
