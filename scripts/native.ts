@@ -1,4 +1,5 @@
-// make native: the stack as local processes, for machines without Docker. Starts the app and,
+// make native: the stack as local processes, for machines without Docker. Starts the app, the
+// services of services.yml that have a native command (scripts/lib/stack/native-services.ts) and,
 // where their binaries exist, Jaeger, the Collector, Alertmanager and Prometheus with the
 // repo's own configs (rewritten for 127.0.0.1, see scripts/lib/stack/rewrite.ts), plus the
 // local alert receiver; prints the URLs; shows a live status; stops everything on Ctrl-C or
@@ -20,6 +21,8 @@ import {
 } from './lib/endpoints.ts';
 import { formatTimeScale, REAL_TIME } from './lib/time-scale.ts';
 import { startStack, type Stack } from './lib/stack/stack.ts';
+import { nativeServices, servicePortKey } from './lib/stack/native-services.ts';
+import { REPO_ROOT } from './lib/repo.ts';
 
 const HELP = `Usage: node scripts/native.ts [options]   (make native)
 
@@ -129,6 +132,18 @@ function writeState(file: string, stack: Stack, control: ControlServer): void {
   writeFileSync(file, JSON.stringify(state, null, 2) + '\n');
 }
 
+/** Each services.yml service this stack runs, at its local port (if it listens on one). */
+function serviceUrls(stack: Stack): [string, string | undefined][] {
+  const running = new Set(stack.processes().map((p) => p.name));
+  return nativeServices(REPO_ROOT)
+    .filter((s) => running.has(s.name))
+    .map((s) => {
+      const key = servicePortKey(s);
+      const address = key ? stack.addresses[key]?.[0] : undefined;
+      return [s.name, address ? `http://${address}` : undefined];
+    });
+}
+
 function printBanner(stack: Stack, envFile: string, o: Options): void {
   const { urls } = stack;
   const row = (name: string, value: string | undefined, note = '') =>
@@ -140,7 +155,7 @@ function printBanner(stack: Stack, envFile: string, o: Options): void {
     `${urls.management}/metrics`,
     '(management port: /health, /admin/chaos with the token below)',
   );
-  row('python-agent', urls.pythonAgent, urls.pythonAgent ? '(examples/python-agent)' : '');
+  for (const [name, url] of serviceUrls(stack)) row(name, url, '(services.yml)');
   row('Prometheus', urls.prometheus, urls.prometheus ? '(alerts: /alerts, targets: /targets)' : '');
   row('Alertmanager', urls.alertmanager);
   row('receiver', `${urls.receiver}/alerts`, '(delivered alerts; `make alerts` prints them)');

@@ -1,6 +1,7 @@
 // Writes what services.yml generates (scripts/lib/services.ts): the per-service rules (generated,
-// or rendered from an entry's templates), the Alertmanager team routes and receivers. The
-// dashboards' service variable is written by `make dashboards` (grafana/src/ reads services.yml).
+// or rendered from an entry's templates), the Alertmanager team routes and receivers, and what the
+// Helm chart takes from the entries (scripts/lib/helm/services.ts). The dashboards' service
+// variable is written by `make dashboards` (grafana/src/ reads services.yml).
 //
 //   node scripts/services.ts            write them (make services)
 //   node scripts/services.ts --check    exit 1, naming the files, when they drifted (make validate)
@@ -8,6 +9,8 @@
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { REPO_ROOT } from './lib/repo.ts';
+import { CHART_DIR, GENERATED_DIR } from './lib/helm/sync.ts';
+import { CHART_SERVICES_FILE, chartServicesFile } from './lib/helm/services.ts';
 import { servicesRulesFile } from './lib/services-rules.ts';
 import { withServiceRoutes } from './lib/services-routes.ts';
 import { staleRenderedRules, templateRuleFiles } from './lib/services-templates.ts';
@@ -29,6 +32,7 @@ export function generatedFromServices(repoDir: string): Map<string, string> {
     [ALERTMANAGER_FILE, withServiceRoutes(am, services, ALERTMANAGER_FILE)],
     ...targetFiles(services),
     ...templateRuleFiles(repoDir, services),
+    [`${CHART_DIR}/${GENERATED_DIR}/${CHART_SERVICES_FILE}`, chartServicesFile(services)],
   ]);
 }
 

@@ -45,6 +45,25 @@ const dnsName = z
   .regex(/^[a-z][a-z0-9-]{0,62}$/, 'lower-case letters, digits and "-", starting with a letter');
 const ratio = z.number().gt(0, 'above 0').lt(1, 'below 1');
 
+/**
+ * How `make native` runs a service: its command (a program on PATH, or a path relative to the
+ * repo), folder, the port it listens on in compose (`make native` gives it a local one, in
+ * $PORT), the path that answers 2xx once it serves, what must exist for it to run, and its own
+ * environment. Addresses in that environment are written as on the compose network
+ * (http://app:8001) and `${NAME}` names a value of the stack's; the stack's own endpoints (the
+ * Collector's OTLP URL) are the stack's to give, not the entry's.
+ */
+const nativeSchema = z.strictObject({
+  cwd: z.string().min(1),
+  command: z.array(z.string().min(1)).min(1),
+  port: z.number().int().min(1).max(65535).optional(),
+  /** GET http://127.0.0.1:$PORT<ready_path> answers 2xx once it serves (default /). */
+  ready_path: z.string().startsWith('/').optional(),
+  /** A file it cannot run without (its venv, its build), and how to get it. */
+  requires: z.strictObject({ path: z.string().min(1), install: z.string().min(1) }).optional(),
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}),
+});
+
 const serviceSchema = z
   .strictObject({
     /** Its OpenTelemetry service.name, the `service_name` label of its series. */
@@ -99,13 +118,16 @@ const serviceSchema = z
       .default({ error_ratio: 0.5, min_calls_in_window: 10 }),
     team: z.strictObject({ name: dnsName, receiver: dnsName }),
     runbook_base: z.url().regex(/\/$/, 'ends with "/" (the alert name and .md follow it)'),
-    native: z
-      .strictObject({ cwd: z.string().min(1), command: z.array(z.string().min(1)).min(1) })
-      .optional(),
+    /** How `make native` runs it (scripts/lib/stack/native-services.ts builds its process). */
+    native: nativeSchema.optional(),
   })
   .refine((s) => s.signals === 'otlp' || s.scrape_job, {
     message: 'a scraped service (signals scrape or both) names its scrape_job',
     path: ['scrape_job'],
+  })
+  .refine((s) => !s.native?.ready_path || s.native.port, {
+    message: 'a ready_path needs the port it is served on',
+    path: ['native', 'ready_path'],
   })
   .refine((s) => s.signals !== 'otlp' || !s.scrape_target, {
     message: 'an OTLP-only service is not scraped: no scrape_target',

@@ -4,7 +4,9 @@
 // "payments") to services.yml and to docker-compose.yml, runs the real generator
 // (scripts/services.ts --root), and finds the service in what it wrote: its rule group (checked
 // by promtool), its team's route (amtool picks the team receiver for its pages), the dashboards'
-// service variable, and its OTLP path to Prometheus.
+// service variable, its OTLP path to Prometheus, its native command started by the code `make
+// native` starts services with (ready, then stopped), and, in `helm template` of the copy's
+// chart, the ServiceMonitor of the scraped one.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +18,12 @@ import { findBinary } from '../../scripts/lib/binaries.ts';
 import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 import { loadServices, parseServices } from '../../scripts/lib/services.ts';
 import { serviceVariable } from '../../grafana/src/slo-alerts.ts';
+import { CHART_DIR } from '../../scripts/lib/helm/sync.ts';
+import { freePorts } from '../../scripts/lib/ports.ts';
+import { findComponents, portKeys } from '../../scripts/lib/stack/components.ts';
+import { startNativeServices } from '../../scripts/lib/stack/native-services.ts';
+import { Supervisor } from '../../scripts/lib/supervisor.ts';
+import { byKind, pinnedTool, renderChart } from '../lib/helm.ts';
 
 const run = promisify(execFile);
 const NODE = process.execPath;
@@ -29,6 +37,11 @@ const THROWAWAY_ENTRY = `
       latency: { threshold_seconds: 1, target: 0.99 }
     team: { name: payments, receiver: payments-page }
     runbook_base: https://example.com/runbooks/
+    native:
+      cwd: .
+      command: [python3, -m, http.server, '\${PORT}', --bind, 127.0.0.1]
+      port: 8080
+      ready_path: /
 `;
 // A scraped one too: its entry names where Prometheus scrapes it.
 const SCRAPED_ENTRY = `
@@ -109,6 +122,7 @@ function repoCopy(): string {
     'alertmanager',
     'prometheus',
     'otel-collector',
+    CHART_DIR,
   ])
     cpSync(join(REPO_ROOT, path), join(dir, path), { recursive: true });
   return dir;
@@ -182,6 +196,69 @@ async function expectRuleGroup(dir: string): Promise<void> {
     await run(promtool.path, ['check', 'rules', join(dir, 'prometheus/rules/services.yml')]);
 }
 
+/** Its native command, started as `make native` starts services: a planned port, ready, stopped. */
+async function expectNativeStart(dir: string): Promise<void> {
+  const keys = portKeys(dir, false);
+  assert.ok(keys.includes('go-agent:8080'), `make native plans no port for it: ${keys.join(' ')}`);
+  const spare = await freePorts(keys.length);
+  const ports = Object.fromEntries(keys.map((k, i) => [k, spare[i]]));
+  const logs = mkdtempSync(join(tmpdir(), 'services-logs-'));
+  const supervisor = new Supervisor(() => {});
+  try {
+    const started = await startNativeServices(
+      { repoDir: dir, ports, logs, metricExportIntervalMs: 15_000, variables: {} },
+      supervisor,
+    );
+    // python-agent's venv is not in the copy: its `requires` keeps it out, and says why.
+    assert.deepEqual(
+      started.map((s) => s.name),
+      ['go-agent'],
+    );
+    const python = findComponents(false, dir).missing.find((m) => m.component === 'python-agent');
+    assert.equal(
+      python?.reason,
+      'no examples/python-agent/.venv/bin/python (install: make install-python)',
+    );
+    const res = await fetch(`http://127.0.0.1:${ports['go-agent:8080']}/`);
+    assert.equal(res.status, 200);
+  } finally {
+    await supervisor.stopAll();
+    rmSync(logs, { recursive: true, force: true });
+  }
+  assert.ok(supervisor.processes.every((p) => p.exit?.expected));
+}
+
+/** `helm template` of the copy's chart: the scraped service's ServiceMonitor, from its entry. */
+function expectServiceMonitor(dir: string): void {
+  const rendered = renderChart({}, join(dir, CHART_DIR));
+  assert.ok(rendered.ok, rendered.output);
+  const monitors = byKind(rendered.objects, 'ServiceMonitor');
+  const java = monitors.find((m) => m.metadata.name.endsWith('-java-agent'));
+  assert.ok(
+    java,
+    `no ServiceMonitor for java-agent: ${monitors.map((m) => m.metadata.name).join(', ')}`,
+  );
+  assert.deepEqual(java.spec, {
+    selector: { matchLabels: { 'app.kubernetes.io/name': 'java-agent' } },
+    endpoints: [
+      {
+        targetPort: 9464,
+        path: '/metrics',
+        interval: '15s',
+        relabelings: [
+          { action: 'replace', targetLabel: 'job', replacement: 'java-agent' },
+          { action: 'replace', targetLabel: 'service_name', replacement: 'java-agent' },
+        ],
+      },
+    ],
+  });
+  // An OTLP-only one is not scraped: it pushes to the chart's Collector.
+  assert.equal(
+    monitors.some((m) => m.metadata.name.endsWith('-go-agent')),
+    false,
+  );
+}
+
 describe('a service added to a copy of the repo is covered by its entry and compose service alone', function () {
   this.timeout(60_000);
   let dir = '';
@@ -228,6 +305,14 @@ describe('a service added to a copy of the repo is covered by its entry and comp
 
   it('a scraped one gets its scrape target, labelled with its job and name, removed with its entry', () =>
     expectScrapeTarget(dir));
+
+  it('make native starts its native command on a port of its own, ready, then stopped', () =>
+    expectNativeStart(dir));
+
+  it("the chart's helm template has the scraped one's ServiceMonitor, job, port and path from its entry", function () {
+    if (!pinnedTool('helm')) return this.skip();
+    expectServiceMonitor(dir);
+  });
 
   it('has an OTLP path to Prometheus: its compose service exports to the Collector, whose metrics pipeline ends in Prometheus', function () {
     const compose = YAML.parse(readFileSync(join(dir, 'docker-compose.yml'), 'utf8'));

@@ -4,11 +4,23 @@
 // namespace enforces the `restricted` Pod Security Standard. Broken manifests must be refused,
 // so the check is known to bite. Missing builds fail the test: run `make tools`.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { COMBINATIONS, crdDir, kubeValidateTool, pinnedTool, renderChart } from '../lib/helm.ts';
+import {
+  CHART,
+  COMBINATIONS,
+  crdDir,
+  kubeValidateTool,
+  pinnedTool,
+  renderChart,
+} from '../lib/helm.ts';
+import { CHART_PROBES_FILE } from '../../scripts/lib/helm/probes.ts';
+import { CHART_SERVICES_FILE, chartServicesFile } from '../../scripts/lib/helm/services.ts';
+import { GENERATED_DIR } from '../../scripts/lib/helm/sync.ts';
+import { REPO_ROOT } from '../../scripts/lib/repo.ts';
+import { loadServices, parseServices } from '../../scripts/lib/services.ts';
 import { startApiServer, type ApiServer } from '../lib/kube-apiserver.ts';
 
 const NAMESPACE = 'agents';
@@ -35,6 +47,32 @@ function dryRunApply(api: ApiServer, yaml: string): { ok: boolean; output: strin
   const warnings = r.stderr.split('\n').filter((l) => /^Warning:/.test(l));
   return { ok: r.code === 0 && warnings.length === 0, output: r.output };
 }
+
+/**
+ * A copy of the chart as `make services` and `make helm-sync` write it for a fork with one
+ * scraped entry more and one more service probed.
+ */
+function chartWithForkServices(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'chart-'));
+  cpSync(CHART, dir, { recursive: true });
+  const scraped = parseServices(`services:
+  - name: java-agent
+    signals: scrape
+    scrape_job: java-agent
+    scrape_target: java-agent:9464
+    rules: generated
+    slo: { availability: 0.99, latency: { threshold_seconds: 0.5, target: 0.9 } }
+    team: { name: payments, receiver: payments-page }
+    runbook_base: https://example.com/runbooks/
+`);
+  const file = join(dir, GENERATED_DIR, CHART_SERVICES_FILE);
+  writeFileSync(file, chartServicesFile([...loadServices(REPO_ROOT), ...scraped]));
+  const probes = { module: 'agent_api', probes: [GO_AGENT_PROBE] };
+  writeFileSync(join(dir, GENERATED_DIR, CHART_PROBES_FILE), YAML.stringify(probes));
+  return dir;
+}
+
+const GO_AGENT_PROBE = { service_name: 'go-agent', service: 'go-agent', port: 8080, path: '/v1' };
 
 async function prepare(api: ApiServer): Promise<void> {
   const files = CRDS.map((c) => join(crdDir(), `monitoring.coreos.com_${c}.yaml`));
@@ -68,6 +106,20 @@ async function prepare(api: ApiServer): Promise<void> {
   };
   const created = api.kubectl(['apply', '--server-side', '-f', manifestFile(YAML.stringify(ns))]);
   assert.equal(created.code, 0, created.output);
+}
+
+/** The objects a fork's own services add to the chart, applied. */
+function expectForkServicesAccepted(api: ApiServer): void {
+  const r = renderChart({ namespace: NAMESPACE }, chartWithForkServices());
+  assert.ok(r.ok, r.output);
+  const names = r.objects.map((o) => `${o.kind}/${o.metadata.name}`);
+  for (const name of [
+    'ServiceMonitor/obs-agent-observability-java-agent',
+    'Probe/obs-agent-observability-go-agent',
+  ])
+    assert.ok(names.includes(name), names.join(', '));
+  const applied = dryRunApply(api, r.yaml);
+  assert.ok(applied.ok, applied.output);
 }
 
 describe('helm chart on a real kube-apiserver (server-side dry run)', function () {
@@ -105,6 +157,10 @@ describe('helm chart on a real kube-apiserver (server-side dry run)', function (
       );
     });
   }
+
+  it("accepts a fork's services: a scraped entry's ServiceMonitor, another probed service's Probe", function () {
+    expectForkServicesAccepted(api!);
+  });
 
   it('refuses what the CRD schema forbids (an AlertmanagerConfig route with a malformed duration)', function () {
     const r = renderChart({ namespace: NAMESPACE });

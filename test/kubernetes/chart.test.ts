@@ -3,7 +3,7 @@
 // refuse, and the rendered service environment checked by the service's own config loader.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -16,7 +16,16 @@ import {
 import { matcherValues } from '../../scripts/lib/helm/promql.ts';
 import { alertNames, type RuleFile } from '../../scripts/lib/helm/rules.ts';
 import { program, run } from '../lib/programs.ts';
-import { COMBINATIONS, byKind, lintChart, renderChart, type KubeObject } from '../lib/helm.ts';
+import { CHART_PROBES_FILE, chartProbesFile } from '../../scripts/lib/helm/probes.ts';
+import { GENERATED_DIR } from '../../scripts/lib/helm/sync.ts';
+import {
+  CHART,
+  COMBINATIONS,
+  byKind,
+  lintChart,
+  renderChart,
+  type KubeObject,
+} from '../lib/helm.ts';
 import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
 interface Container {
@@ -366,7 +375,40 @@ describe('helm chart: the synthetic probe', function () {
   it('the exporter runs blackbox/blackbox.yml and reads the key the service adds to its keys', function () {
     expectExporterReadsTheKey(f.objects);
   });
+
+  it("a target group a fork adds to prometheus.yml's blackbox job gets a Probe of its own", function () {
+    const probes = byKind(renderChart({}, chartWithProbedService()).objects, 'Probe');
+    const go = probes.find((p) => p.metadata.name === 'obs-agent-observability-go-agent');
+    assert.ok(go, probes.map((p) => p.metadata.name).join(', '));
+    const spec = go.spec as ProbeSpec;
+    assert.equal(spec.jobName, 'blackbox');
+    assert.equal(spec.module, 'agent_api');
+    assert.deepEqual(spec.targets.staticConfig, {
+      static: ['http://go-agent.agents.svc:8080/v1/agents?limit=1'],
+      labels: { service_name: 'go-agent' },
+    });
+  });
 });
+
+/** A copy of the chart as `make helm-sync` writes it after a fork probes go-agent in compose. */
+function chartWithProbedService(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'chart-'));
+  cpSync(CHART, dir, { recursive: true });
+  const prometheus = YAML.parseDocument(
+    readFileSync(join(REPO_ROOT, 'prometheus/prometheus.yml'), 'utf8'),
+  );
+  const jobs = prometheus.get('scrape_configs') as YAML.YAMLSeq<YAML.YAMLMap>;
+  const blackbox = jobs.items.find((j) => j.get('job_name') === 'blackbox')!;
+  (blackbox.get('static_configs') as YAML.YAMLSeq).add(
+    prometheus.createNode({
+      targets: ['http://go-agent:8080/v1/agents?limit=1'],
+      labels: { service_name: 'go-agent' },
+    }),
+  );
+  const file = join(dir, GENERATED_DIR, CHART_PROBES_FILE);
+  writeFileSync(file, chartProbesFile(prometheus.toString()));
+  return dir;
+}
 
 describe('helm chart: the Collector it runs', function () {
   this.timeout(120_000);

@@ -10,6 +10,9 @@ import {
   RULE_FILES_LEFT_TO_KUBE_PROMETHEUS_STACK,
 } from './kube-prometheus-stack.ts';
 import { chartRules, type RuleFile } from './rules.ts';
+import { CHART_PROBES_FILE, chartProbesFile } from './probes.ts';
+import { CHART_SERVICES_FILE, chartServicesFile } from './services.ts';
+import { loadServices } from '../services.ts';
 
 export const CHART_DIR = 'deploy/helm/agent-observability';
 /** Under the chart: everything in here is generated and nothing else is. */
@@ -70,7 +73,10 @@ function routing(repo: string): Map<string, string> {
 
 /** Path under GENERATED_DIR → content, computed from the repo's sources. */
 export function generatedFiles(repo: string): Map<string, string> {
-  return new Map([...ruleFiles(repo), ...copies(repo), ...routing(repo)]);
+  const services: [string, string] = [CHART_SERVICES_FILE, chartServicesFile(loadServices(repo))];
+  const prometheus = readFileSync(join(repo, 'prometheus/prometheus.yml'), 'utf8');
+  const probes: [string, string] = [CHART_PROBES_FILE, chartProbesFile(prometheus)];
+  return new Map([...ruleFiles(repo), ...copies(repo), ...routing(repo), services, probes]);
 }
 
 function walk(dir: string, root = dir): string[] {

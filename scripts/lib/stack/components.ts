@@ -3,7 +3,9 @@
 //
 // A new component is a row of the components table (scripts/lib/components.ts: its name and
 // ports), one entry of COMPONENTS here (its program, install hint and spec, or what it needs to
-// run) and, if it reads one, its config in configs.ts.
+// run) and, if it reads one, its config in configs.ts. A monitored service (python-agent, a
+// fork's own) is none of that: its entry in services.yml, with `native:`, is all make native
+// needs (native-services.ts).
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { findBinary, type FoundBinary, type ProgramName } from '../binaries.ts';
@@ -21,7 +23,12 @@ import { scaledHealthCheckMs, scaledResendDelay, type TimeScaling } from './scal
 import type { ProcessSpec } from '../supervisor.ts';
 import { victoriaLogsArgs } from './victorialogs.ts';
 import { nodeExporterArgs } from './node-exporter.ts';
-import { loadServices } from '../services.ts';
+import {
+  cannotRunService,
+  nativeServicePortKeys,
+  nativeServices,
+  type ServicesContext,
+} from './native-services.ts';
 
 /** A process `make native` starts: every component but Grafana (no native build) and the
  * alert receiver (it runs inside the harness's own process). */
@@ -30,10 +37,6 @@ export type Component = Exclude<StackComponent, 'grafana' | 'alert-receiver'>;
 /** The telemetry pipeline: the Collector exports to Jaeger and to VictoriaLogs, so all or none. */
 const TELEMETRY = NATIVE_COMPONENTS.filter(isTelemetryComponent) as Component[];
 export type Program = Exclude<Component, 'app' | 'python-agent'>;
-
-/** The Python example service (examples/python-agent/README.md), run from its venv. */
-const PYTHON_AGENT_DIR = 'examples/python-agent';
-const pythonAgentVenv = (repoDir: string) => path.join(repoDir, PYTHON_AGENT_DIR, '.venv');
 
 /** Everything a component's spec is built from, once the ports are planned and configs rendered. */
 export interface StackPlan {
@@ -113,10 +116,28 @@ function collectorSpec(p: StackPlan): ProcessSpec {
   };
 }
 
-/** Whether a component runs: a program needs its binary; the others need what they need. */
+/**
+ * Whether a component runs: a program needs its binary, the app what it needs; a service
+ * (python-agent) its entry's `native:` and what that requires.
+ */
 export function canStart(p: StackPlan, c: Component): boolean {
-  const program = COMPONENTS.find((x) => x.component === c)?.program;
-  return program ? Boolean(p.binaries[c]) : !p.missing.some((m) => m.component === c);
+  const row = COMPONENTS.find((x) => x.component === c);
+  if (row?.program) return Boolean(p.binaries[c]);
+  const service = row || nativeServices(p.repoDir).some((s) => s.name === c);
+  return service && !p.missing.some((m) => m.component === c);
+}
+
+/** What a service's process is built from (native-services.ts), from this stack's plan. */
+export function servicesContext(p: StackPlan): ServicesContext {
+  return {
+    repoDir: p.repoDir,
+    ports: p.ports,
+    logs: p.dirs.logs,
+    otlpHttpUrl: p.binaries['otel-collector'] ? localUrl(p, 'otel-collector:4318') : undefined,
+    metricExportIntervalMs: p.rendered.prometheus.scrapeIntervalMs,
+    // The key of the app's provider listener (compose passes its PROVIDER_API_KEY the same way).
+    variables: { PROVIDER_API_KEY: p.providerKey },
+  };
 }
 
 function appSpec(p: StackPlan): ProcessSpec {
@@ -163,41 +184,6 @@ function nodeExporterSpec(p: StackPlan): ProcessSpec {
     logFile: logFile(p, 'node-exporter'),
     ports: [p.ports['node-exporter:9100']],
     ready: ready(`${localUrl(p, 'node-exporter:9100')}/metrics`),
-  };
-}
-
-/** As its compose service runs it (docker-compose.yml), against the local ports. */
-function pythonAgentSpec(p: StackPlan): ProcessSpec {
-  const port = p.ports['python-agent:8010'];
-  const exportTo = p.binaries['otel-collector']
-    ? { OTEL_EXPORTER_OTLP_ENDPOINT: localUrl(p, 'otel-collector:4318') }
-    : // No Collector: nothing to export to (as the app's always_off above).
-      { OTEL_SDK_DISABLED: 'true' };
-  // Its command and folder are its entry's in services.yml (relative to the repo).
-  const entry = loadServices(p.repoDir).find((s) => s.name === 'python-agent' && s.native);
-  if (!entry?.native) throw new Error('services.yml: python-agent has no native command');
-  const [command, ...args] = entry.native.command;
-  return {
-    name: 'python-agent',
-    command: path.join(p.repoDir, command),
-    args,
-    cwd: path.join(p.repoDir, entry.native.cwd),
-    env: {
-      ...process.env,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      OTEL_SERVICE_NAME: entry.name,
-      OTEL_SEMCONV_STABILITY_OPT_IN: 'http,gen_ai_latest_experimental',
-      // The scrape interval of everything else (scaled with it in tests).
-      OTEL_METRIC_EXPORT_INTERVAL: String(p.rendered.prometheus.scrapeIntervalMs),
-      OPENAI_BASE_URL: `${localUrl(p, 'app:8001')}/v1`,
-      OPENAI_API_KEY: p.providerKey,
-      OPENAI_PROJECT_ID: 'python-agent',
-      ...exportTo,
-    },
-    logFile: logFile(p, 'python-agent'),
-    ports: [port],
-    ready: ready(`${localUrl(p, 'python-agent:8010')}/health/ready`),
   };
 }
 
@@ -267,8 +253,6 @@ export const COMPONENTS: {
   component: Component;
   program?: ProgramName;
   installHint?: string;
-  /** Without a program: why it cannot run in this clone, if it cannot. */
-  cannotRun?: (repoDir: string) => string | undefined;
   spec: (p: StackPlan) => ProcessSpec;
 }[] = [
   {
@@ -303,14 +287,6 @@ export const COMPONENTS: {
     spec: nodeExporterSpec,
   },
   {
-    component: 'python-agent',
-    cannotRun: (repoDir) =>
-      existsSync(path.join(pythonAgentVenv(repoDir), 'bin/python'))
-        ? undefined
-        : `no ${PYTHON_AGENT_DIR}/.venv (install: make install-python)`,
-    spec: pythonAgentSpec,
-  },
-  {
     component: 'alertmanager',
     program: 'alertmanager',
     installHint: 'make tools (pinned build), or apt-get install prometheus-alertmanager',
@@ -332,22 +308,20 @@ export const INSTALL_HINT = Object.fromEntries(
 
 export interface Found {
   binaries: Partial<Record<Component, FoundBinary>>;
-  /** Components not started, with the reason. */
-  missing: { component: Component; reason: string }[];
+  /** Components and services (services.yml entries with `native:`) not started, with the reason. */
+  missing: { component: Component | string; reason: string }[];
 }
 
 /** Which components can run here; the telemetry pipeline only whole (the Collector exports to both stores). */
 export function findComponents(
   traces: boolean,
   repoDir: string,
-  skip: readonly Component[] = [],
+  skip: readonly (Component | string)[] = [],
 ): Found {
   const found: Found = { binaries: {}, missing: [] };
-  for (const { component: c, program, cannotRun } of COMPONENTS) {
-    const reason = skip.includes(c) ? 'skipped by this run' : cannotRun?.(repoDir);
-    if (reason) found.missing.push({ component: c, reason });
-    if (skip.includes(c)) continue;
-    if (!program || (!traces && isTelemetryComponent(c))) continue;
+  for (const { component: c, program } of COMPONENTS) {
+    if (skip.includes(c)) found.missing.push({ component: c, reason: 'skipped by this run' });
+    if (skip.includes(c) || !program || (!traces && isTelemetryComponent(c))) continue;
     const b = findBinary(program);
     if (b) found.binaries[c] = b;
     else
@@ -364,6 +338,10 @@ export function findComponents(
       delete found.binaries[c];
     }
   }
+  for (const s of nativeServices(repoDir)) {
+    const reason = skip.includes(s.name) ? 'skipped by this run' : cannotRunService(repoDir, s);
+    if (reason) found.missing.push({ component: s.name, reason });
+  }
   return found;
 }
 
@@ -379,7 +357,7 @@ function configPorts(repoDir: string, component: StackComponent): string[] {
 /**
  * Every compose `host:port` the native stack listens on: each native component's listeners
  * (components.ts) and, for the Collector and Jaeger, the ports their configs add; the
- * telemetry pipeline's only with `traces`.
+ * telemetry pipeline's only with `traces`; the port of each service with `native:`.
  */
 export function portKeys(repoDir: string, traces: boolean): string[] {
   const keys = new Set<string>();
@@ -388,5 +366,6 @@ export function portKeys(repoDir: string, traces: boolean): string[] {
     for (const l of LISTENERS) if (l.component === c) keys.add(l.key);
     if (portsFromConfig(c)) for (const key of configPorts(repoDir, c)) keys.add(key);
   }
+  for (const key of nativeServicePortKeys(repoDir)) keys.add(key);
   return [...keys];
 }

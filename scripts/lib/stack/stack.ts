@@ -19,12 +19,14 @@ import {
   findComponents,
   localUrl,
   portKeys,
+  servicesContext,
   type Component,
   type Found,
   type Program,
   type StackPlan,
 } from './components.ts';
 import { renderConfigs, type Rendered } from './configs.ts';
+import { nativeServices, startNativeServices } from './native-services.ts';
 import type { AddressMap } from './rewrite.ts';
 import { scalingFor, type TimeScaling } from './scaling.ts';
 import { logTail, Supervisor, type Managed, type ProcessSpec } from '../supervisor.ts';
@@ -75,8 +77,8 @@ export interface Stack {
   rendered: Rendered;
   /** The binary each started component runs. */
   binaries: Partial<Record<Component, FoundBinary>>;
-  /** Components not started, with the reason. */
-  missing: { component: Component; reason: string }[];
+  /** Components and services.yml services not started, with the reason. */
+  missing: Found['missing'];
   receiver: AlertReceiver;
   dirs: { state: string; config: string; data: string; logs: string };
   processes(): Managed[];
@@ -130,7 +132,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const addresses = addressesOf(ports);
   const scaling = scalingFor(o.timeScale ?? REAL_TIME);
   const probeKey = newKey();
-  const rendered = render(repoDir, dirs, addresses, found.binaries, scaling, log, probeKey);
+  const rendered = render(repoDir, dirs, addresses, found, scaling, log, probeKey);
   const plan: StackPlan = {
     ...{
       repoDir,
@@ -155,7 +157,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   let receiver: AlertReceiver | undefined;
   const stop = once(async () => {
     // The services first (python-agent calls the app), then the pipeline they flush into.
-    const order = ['python-agent', 'app', 'otel-collector', 'jaeger', 'victorialogs'];
+    const services = nativeServices(repoDir).map((s) => s.name);
+    const order = [...services, 'app', 'otel-collector', 'jaeger', 'victorialogs'];
     await supervisor.stopAll(order);
     await receiver?.close();
   });
@@ -220,18 +223,23 @@ function render(
   repoDir: string,
   dirs: StackPlan['dirs'],
   addresses: AddressMap,
-  binaries: Partial<Record<Component, FoundBinary>>,
+  found: Found,
   scaling: TimeScaling | undefined,
   log: (l: string) => void,
   probeKey: string,
 ): Rendered {
+  const { binaries } = found;
   const traces = Boolean(binaries['otel-collector']);
+  // The services of services.yml that will run: a probe of one (job blackbox) is kept.
+  const services = nativeServices(repoDir)
+    .map((s) => s.name)
+    .filter((name) => !found.missing.some((m) => m.component === name));
   const rendered = renderConfigs({
     repoDir,
     outDir: dirs.config,
     dataDir: dirs.data,
     addresses,
-    running: new Set<string>(['app', 'alert-receiver', ...Object.keys(binaries)]),
+    running: new Set<string>(['app', 'alert-receiver', ...Object.keys(binaries), ...services]),
     scaling,
     prometheusCompat: Number(binaries.prometheus?.version.split('.')[0]) >= 3 ? 'v3' : 'v2',
     collector: traces,
@@ -265,6 +273,12 @@ async function startComponents(
     const s = spec(p);
     specs.set(component, s);
     await supervisor.start(s);
+    // The services of services.yml next: they call the app (python-agent its provider), and
+    // what scrapes or probes them starts after them.
+    if (component !== 'app') continue;
+    const skip = p.missing.map((m) => m.component);
+    for (const started of await startNativeServices(servicesContext(p), supervisor, skip))
+      specs.set(started.name, started);
   }
   if (p.scaling && p.binaries.prometheus) {
     await loadRules(p, () => supervisor.signal('prometheus', 'SIGHUP'));
