@@ -104,7 +104,14 @@ describe('services.yml: rule_templates', function () {
 /** A copy of what the services and dashboards generators read and write, which they run in. */
 function repoCopy(): string {
   const dir = mkdtempSync(join(tmpdir(), 'demo-entry-copy-'));
-  for (const path of ['services.yml', 'package.json', 'prometheus', 'alertmanager', 'jaeger'])
+  for (const path of [
+    'services.yml',
+    'package.json',
+    'prometheus',
+    'alertmanager',
+    'jaeger',
+    'deploy',
+  ])
     cpSync(join(REPO_ROOT, path), join(dir, path), { recursive: true });
   // The generators themselves, so the dashboards' REPO_ROOT is the copy.
   for (const path of ['scripts', 'grafana/src']) {
