@@ -1,5 +1,5 @@
 // The Alertmanager part generated from services.yml (scripts/lib/services.ts): one route per
-// team of the services with `rules: generated` (their alerts carry `team`), and a receiver for
+// team of the services with `rules: generated` (by their `service` label), and a receiver for
 // each team receiver the base file does not define. Both go between marker lines of
 // alertmanager/alertmanager.yml, so the rest of the file stays hand-written.
 import YAML from 'yaml';
@@ -13,6 +13,8 @@ const LOCAL_WEBHOOK = 'http://alert-receiver:9095/alerts';
 interface Team {
   name: string;
   receiver: string;
+  /** The names of its services: the `service` label its route matches. */
+  services: string[];
 }
 
 function teams(services: Service[]): Team[] {
@@ -23,17 +25,23 @@ function teams(services: Service[]): Team[] {
       throw new Error(
         `services.yml: team "${s.team.name}" names two receivers (${known.receiver}, ${s.team.receiver})`,
       );
-    byName.set(s.team.name, s.team);
+    if (known) known.services.push(s.name);
+    else byName.set(s.team.name, { ...s.team, services: [s.name] });
   }
   return [...byName.values()];
 }
 
-/** The routes, as items of route.routes (the base file's flow style for matchers). */
+/**
+ * The routes, as items of route.routes (the base file's flow style for matchers). A route
+ * matches its team's services by `service`, the label every alert about a service carries:
+ * the generated rules' and also the probe rules', which know the probed service but not its
+ * team. (The names are DNS labels: no regex characters to escape.)
+ */
 function routesText(services: Service[]): string {
   return teams(services)
     .map((t) =>
       [
-        `- matchers: [team="${t.name}"]`,
+        `- matchers: [service=~"${t.services.join('|')}"]`,
         `  receiver: ${t.receiver}`,
         // One incident, one page (ADR 0003): a team's pages of one service are one group.
         `  routes:`,

@@ -103,6 +103,14 @@ function routesBySeverity(f: ReturnType<typeof routingTreeFixture>): void {
     }
   });
 
+  // The probe rule knows the service (the probe target's service_name) and not its team: the
+  // team's route takes it by `service`, with the team's other pages of that service.
+  it("a probed service's ServiceDown (probe rule, no team label) reaches its team's receiver", async function () {
+    const labels = { alertname: 'ServiceDown', severity: 'critical', service: 'python-agent' };
+    const probe = { ...labels, job: 'blackbox', instance: 'http://python-agent:8010/health/ready' };
+    assert.equal(await routesTo(BASE, probe), 'agents-page');
+  });
+
   it('the rendered config with every optional receiver routes the same', async function () {
     const env: Record<string, string> = {
       SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/x',
