@@ -6,8 +6,10 @@
 //   prometheus/rules/<file>.yml      the rule templates of every entry with `rules: templates`
 //                                    (prometheus/rules/templates/<file>.yml), rendered with its
 //                                    name, job and runbook base (services-templates.ts)
+//   prometheus/targets/probes/       the synthetic probe's target of every entry with a `probe`
+//                                    (services-probes.ts)
 //   alertmanager/alertmanager.yml    between its "services.yml" markers: one route per team of
-//                                    those entries, and the receivers they name
+//                                    those entries (matching their services), and the receivers
 //   grafana/src/                     the dashboards' `service` variable (serviceNames()), and
 //                                    the demo's job, name and runbook base (demo.ts)
 import { existsSync, readFileSync } from 'node:fs';
@@ -64,6 +66,19 @@ const nativeSchema = z.strictObject({
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}),
 });
 
+/**
+ * The synthetic probe of a service (job `blackbox`): the URL a client calls, as on the compose
+ * network (http://<compose service>:<port>/<path>), and the blackbox/blackbox.yml module that
+ * calls it. `make services` writes it to prometheus/targets/probes/<name>.yml (services-probes.ts).
+ */
+const probeSchema = z.strictObject({
+  url: z.string().regex(/^https?:\/\/[a-z0-9][a-z0-9.-]*:\d{1,5}\/\S*$/, 'http://host:port/path'),
+  module: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]*$/)
+    .default('http_2xx'),
+});
+
 const serviceSchema = z
   .strictObject({
     /** Its OpenTelemetry service.name, the `service_name` label of its series. */
@@ -118,6 +133,8 @@ const serviceSchema = z
       .default({ error_ratio: 0.5, min_calls_in_window: 10 }),
     team: z.strictObject({ name: dnsName, receiver: dnsName }),
     runbook_base: z.url().regex(/\/$/, 'ends with "/" (the alert name and .md follow it)'),
+    /** Its synthetic probe: the ServiceDown of a service without `up` (an OTLP-only one). */
+    probe: probeSchema.optional(),
     /** How `make native` runs it (scripts/lib/stack/native-services.ts builds its process). */
     native: nativeSchema.optional(),
   })
