@@ -37,6 +37,7 @@ const THROWAWAY_ENTRY = `
       latency: { threshold_seconds: 1, target: 0.99 }
     team: { name: payments, receiver: payments-page }
     runbook_base: https://example.com/runbooks/
+    probe: { url: 'http://go-agent:8080/' }
     native:
       cwd: .
       command: [python3, -m, http.server, '\${PORT}', --bind, 127.0.0.1]
@@ -122,6 +123,7 @@ function repoCopy(): string {
     'alertmanager',
     'prometheus',
     'otel-collector',
+    'blackbox',
     CHART_DIR,
   ])
     cpSync(join(REPO_ROOT, path), join(dir, path), { recursive: true });
@@ -171,6 +173,46 @@ async function expectScrapeTarget(dir: string): Promise<void> {
   assert.equal(existsSync(file), false);
   writeFileSync(join(dir, 'services.yml'), entries);
   assert.ok((await generate(dir)).ok);
+}
+
+/** Its team's receiver (a webhook to the local alert receiver) takes its pages; false without amtool. */
+async function expectTeamRoute(dir: string): Promise<boolean> {
+  const am = YAML.parse(readFileSync(join(dir, 'alertmanager/alertmanager.yml'), 'utf8'));
+  const receiver = am.receivers.find((r: { name: string }) => r.name === 'payments-page');
+  assert.equal(receiver?.webhook_configs?.[0]?.url, 'http://alert-receiver:9095/alerts');
+  const labels = ['severity=critical', 'service=go-agent', 'team=payments'];
+  const receiverOf = await amtoolRoute(dir, ['alertname=ServiceErrorBudgetBurn', ...labels]);
+  if (receiverOf === undefined) return false;
+  assert.equal(receiverOf, 'payments-page');
+  return true;
+}
+
+/** The receiver amtool routes a label set to in the copy's config; undefined without amtool. */
+async function amtoolRoute(dir: string, labels: string[]): Promise<string | undefined> {
+  const amtool = findBinary('amtool');
+  if (!amtool) return undefined;
+  const config = `--config.file=${join(dir, 'alertmanager/alertmanager.yml')}`;
+  const { stdout } = await run(amtool.path, ['config', 'routes', 'test', config, ...labels]);
+  return stdout.trim();
+}
+
+/** The blackbox job's target file of the OTLP one (it has no `up`), from its entry alone. */
+async function expectProbeTarget(dir: string): Promise<void> {
+  const file = join(dir, 'prometheus/targets/probes/go-agent.yml');
+  assert.ok(existsSync(file), 'no probe target file prometheus/targets/probes/go-agent.yml');
+  assert.deepEqual(YAML.parse(readFileSync(file, 'utf8')), [
+    {
+      targets: ['http://go-agent:8080/'],
+      labels: { service_name: 'go-agent', __param_module: 'http_2xx' },
+    },
+  ]);
+  const prom = YAML.parse(readFileSync(join(dir, 'prometheus/prometheus.yml'), 'utf8'));
+  const blackbox = prom.scrape_configs.find((j: { job_name: string }) => j.job_name === 'blackbox');
+  assert.deepEqual(blackbox.file_sd_configs[0].files, ['targets/probes/*.yml']);
+  // The probe rule's ServiceDown (service, no team) goes to its team's receiver.
+  const labels = ['alertname=ServiceDown', 'severity=critical', 'service=go-agent', 'job=blackbox'];
+  const receiverOf = await amtoolRoute(dir, labels);
+  if (receiverOf !== undefined) assert.equal(receiverOf, 'payments-page');
 }
 
 /** Its rule group: burn-rate pages with its service and team, valid for promtool. */
@@ -252,6 +294,18 @@ function expectServiceMonitor(dir: string): void {
       },
     ],
   });
+  // The probed one gets a Probe of the same path and module on the Service of its name.
+  const probe = byKind(rendered.objects, 'Probe').find((p) =>
+    p.metadata.name.endsWith('-go-agent'),
+  );
+  const spec = probe?.spec as
+    { module: string; targets: { staticConfig: { static: string[]; labels: object } } } | undefined;
+  assert.equal(spec?.module, 'http_2xx');
+  assert.match(
+    String(spec?.targets.staticConfig.static[0]),
+    /^http:\/\/go-agent\.[a-z-]+\.svc:8080\/$/,
+  );
+  assert.deepEqual(spec?.targets.staticConfig.labels, { service_name: 'go-agent' });
   // An OTLP-only one is not scraped: it pushes to the chart's Collector.
   assert.equal(
     monitors.some((m) => m.metadata.name.endsWith('-go-agent')),
@@ -282,21 +336,11 @@ describe('a service added to a copy of the repo is covered by its entry and comp
     expectRuleGroup(dir));
 
   it("routes its pages to its team's receiver, which delivers to the local alert receiver", async function () {
-    const am = YAML.parse(readFileSync(join(dir, 'alertmanager/alertmanager.yml'), 'utf8'));
-    const receiver = am.receivers.find((r: { name: string }) => r.name === 'payments-page');
-    assert.equal(receiver?.webhook_configs?.[0]?.url, 'http://alert-receiver:9095/alerts');
-    const amtool = findBinary('amtool');
-    if (!amtool) return this.skip();
-    const labels = [
-      'alertname=ServiceErrorBudgetBurn',
-      'severity=critical',
-      'service=go-agent',
-      'team=payments',
-    ];
-    const config = `--config.file=${join(dir, 'alertmanager/alertmanager.yml')}`;
-    const { stdout } = await run(amtool.path, ['config', 'routes', 'test', config, ...labels]);
-    assert.equal(stdout.trim(), 'payments-page');
+    if (!(await expectTeamRoute(dir))) this.skip();
   });
+
+  it('gets its probe target (job blackbox) from its entry, and its ServiceDown goes to its team', () =>
+    expectProbeTarget(dir));
 
   it("is in the dashboards' service variable", function () {
     const variable = serviceVariable(loadServices(dir)).build();

@@ -66,6 +66,10 @@ function scaledPrometheus(f: ReturnType<typeof timeScaleCopyFixture>): void {
     assert.deepEqual(override.services['container-exporter'].environment, {
       STATS_INTERVAL: '1s',
     });
+    // Every services.yml entry that pushes OTLP (python-agent) exports at the scrape interval.
+    assert.deepEqual(override.services['python-agent'].environment, {
+      OTEL_METRIC_EXPORT_INTERVAL: '1000',
+    });
     assert.deepEqual(renderedTimeScale(f.repo), speedup(60));
   });
 

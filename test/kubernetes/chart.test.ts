@@ -376,6 +376,23 @@ describe('helm chart: the synthetic probe', function () {
     expectExporterReadsTheKey(f.objects);
   });
 
+  it("a services.yml entry's probe (python-agent) is a Probe of its path and module, by its entry", function () {
+    const probe = byKind(f.objects, 'Probe').find((p) => p.metadata.name.endsWith('-python-agent'));
+    assert.ok(
+      probe,
+      byKind(f.objects, 'Probe')
+        .map((p) => p.metadata.name)
+        .join(', '),
+    );
+    const spec = probe.spec as ProbeSpec;
+    assert.equal(spec.jobName, 'blackbox');
+    assert.equal(spec.module, 'http_2xx');
+    assert.deepEqual(spec.targets.staticConfig, {
+      static: ['http://python-agent.agents.svc:8010/health/ready'],
+      labels: { service_name: 'python-agent' },
+    });
+  });
+
   it("a target group a fork adds to prometheus.yml's blackbox job gets a Probe of its own", function () {
     const probes = byKind(renderChart({}, chartWithProbedService()).objects, 'Probe');
     const go = probes.find((p) => p.metadata.name === 'obs-agent-observability-go-agent');

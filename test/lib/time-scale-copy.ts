@@ -11,7 +11,13 @@ import { parseTimeScale } from '../../scripts/lib/time-scale.ts';
 /** The copy's folder and its rendered Alertmanager config; the caller removes the folder. */
 export function renderTimeScaleCopy(scale: string): { repo: string; amFile: string } {
   const repo = mkdtempSync(join(tmpdir(), 'time-scale-'));
-  for (const rel of ['docker-compose.yml', 'prometheus', 'alertmanager', 'otel-collector']) {
+  for (const rel of [
+    'docker-compose.yml',
+    'services.yml',
+    'prometheus',
+    'alertmanager',
+    'otel-collector',
+  ]) {
     cpSync(join(REPO_ROOT, rel), join(repo, rel), { recursive: true });
   }
   const amFile = join(repo, 'alertmanager/generated/alertmanager.yml');

@@ -236,10 +236,50 @@ function memoryAndProbe(f: ReturnType<typeof nativeConfigsFixture>): void {
   });
 }
 
+/** A services.yml entry's probe (its file under prometheus/targets/probes/), natively. */
+function probedEntries(f: ReturnType<typeof nativeConfigsFixture>): void {
+  it("probes a services.yml entry that runs (its probe's file) at its local port, with its module", () => {
+    const running = new Set([...RUNNING, 'python-agent']);
+    const addresses = { ...ADDRESSES, 'python-agent:8010': ['127.0.0.1:46010'] };
+    const r = renderConfigs({
+      repoDir: REPO_ROOT,
+      outDir: path.join(f.dir, 'probed-entry'),
+      addresses,
+      running,
+      prometheusCompat: 'v3',
+      collector: true,
+      jaeger: true,
+      probeKey: 'probe-key-of-this-test',
+    });
+    const prom = YAML.parse(r.prometheus.fullText) as {
+      scrape_configs: {
+        job_name: string;
+        static_configs: { targets: string[]; labels: object }[];
+      }[];
+    };
+    const job = prom.scrape_configs.find((j) => j.job_name === 'blackbox')!;
+    const group = job.static_configs.find((g) => g.targets[0].includes(':46010'));
+    assert.deepEqual(group?.targets, ['http://127.0.0.1:46010/health/ready']);
+    assert.deepEqual(group?.labels, {
+      service_name: 'python-agent',
+      __param_module: 'http_2xx',
+      instance: 'http://python-agent:8010/health/ready',
+    });
+    // Not running: its target goes, the demo's probe stays.
+    const without = YAML.parse(f.render(false, 'v3').prometheus.fullText) as typeof prom;
+    const demoOnly = without.scrape_configs.find((j) => j.job_name === 'blackbox')!;
+    assert.deepEqual(
+      demoOnly.static_configs.map((g) => g.targets[0]),
+      ['http://127.0.0.1:41000/v1/agents'],
+    );
+  });
+}
+
 describe('native configs rendered from the repo', function () {
   this.timeout(60_000);
   const f = nativeConfigsFixture();
   mountsAndRules(f);
   scrapeJobsAndLinks(f);
   memoryAndProbe(f);
+  probedEntries(f);
 });

@@ -1,7 +1,8 @@
 // The synthetic probe's targets for the Helm chart (files/generated/probes.yaml, by `make
-// helm-sync`): a service is probed by one target group of the `blackbox` job in
-// prometheus/prometheus.yml (its URL on the compose network and its `service_name`), which
-// compose and `make native` read as they are. The chart gives each group but the demo's a Probe
+// helm-sync`): the target groups written by hand in the `blackbox` job of
+// prometheus/prometheus.yml (a URL on the compose network and its `service_name`), which
+// compose and `make native` read as they are. (A services.yml entry's `probe` reaches the chart
+// through files/generated/services.yaml: helm/services.ts.) The chart gives each group but the demo's a Probe
 // (templates/probe.yaml) that calls the same path on the Service of the same name and port in
 // the release namespace. The demo's own target is the chart's Service of the app, templated.
 import YAML from 'yaml';
@@ -20,6 +21,8 @@ export interface ChartProbe {
   port: number;
   /** The path and query after host:port. */
   path: string;
+  /** Its blackbox/blackbox.yml module. */
+  module: string;
 }
 
 interface TargetGroup {
@@ -32,25 +35,30 @@ interface ScrapeJob {
   static_configs?: TargetGroup[];
 }
 
-function probeOf(url: string, labels: TargetGroup['labels'], source: string): ChartProbe {
+/** A probed URL on the compose network as the chart's Probe calls it. */
+export function probeOf(
+  url: string,
+  labels: TargetGroup['labels'],
+  module: string,
+  source: string,
+): ChartProbe {
   const m = ADDRESS_RE.exec(url)?.groups;
   const serviceName = labels?.service_name;
   if (!m?.host || !serviceName)
     throw new Error(`${source}: blackbox target ${url} needs host:port and a service_name label`);
-  return { service_name: serviceName, service: m.host, port: Number(m.port), path: m.rest ?? '/' };
+  const path = m.rest ?? '/';
+  return { service_name: serviceName, service: m.host, port: Number(m.port), path, module };
 }
 
 /** The blackbox job's targets of every service but the demo, and the module they are probed with. */
 export function chartProbes(prometheusYml: string, source = 'prometheus/prometheus.yml') {
   const config = YAML.parse(prometheusYml) as { scrape_configs?: ScrapeJob[] };
   const job = config.scrape_configs?.find((j) => j.job_name === 'blackbox');
+  const module = job?.params?.module?.[0] ?? 'agent_api';
   const probes = (job?.static_configs ?? []).flatMap((group) =>
-    (group.targets ?? []).map((url) => probeOf(url, group.labels, source)),
+    (group.targets ?? []).map((url) => probeOf(url, group.labels, module, source)),
   );
-  return {
-    module: job?.params?.module?.[0] ?? 'agent_api',
-    probes: probes.filter((p) => p.service !== DEMO_HOST),
-  };
+  return { probes: probes.filter((p) => p.service !== DEMO_HOST) };
 }
 
 export function chartProbesFile(prometheusYml: string): string {

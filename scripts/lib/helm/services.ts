@@ -2,11 +2,14 @@
 // services` and by `make helm-sync`, checked by both): each scraped entry with a scrape_target
 // gets a ServiceMonitor (templates/servicemonitors.yaml) with its job, port and metrics path,
 // as compose's prometheus/targets/<name>.yml; an OTLP-only entry needs nothing of its own, it
-// pushes to the chart's Collector (templates/NOTES.txt prints the address). The demo's own
+// pushes to the chart's Collector (templates/NOTES.txt prints the address). An entry with a
+// `probe` gets a Probe (templates/probe.yaml) of its path and module on the Service of the same
+// name and port, as compose's prometheus/targets/probes/<name>.yml. The demo's own
 // ServiceMonitor stays hand-written in the template, as its job does in prometheus.yml.
 import YAML from 'yaml';
 import { parseAddress } from '../addresses.ts';
 import type { Service } from '../services.ts';
+import { probeOf, type ChartProbe } from './probes.ts';
 
 /** Its path under the chart's generated folder. */
 export const CHART_SERVICES_FILE = 'services.yaml';
@@ -16,6 +19,8 @@ export interface ChartServices {
   scraped: { name: string; job: string; port: number; path: string }[];
   /** Entries whose metrics arrive over OTLP only (through the Collector). */
   otlp: string[];
+  /** One Probe each (templates/probe.yaml), from the entry's `probe`. */
+  probed: ChartProbe[];
 }
 
 export function chartServices(services: Service[]): ChartServices {
@@ -25,7 +30,12 @@ export function chartServices(services: Service[]): ChartServices {
     return [{ name: s.name, job: s.scrape_job, port: target.port, path: s.metrics_path }];
   });
   const otlp = services.filter((s) => s.signals === 'otlp').map((s) => s.name);
-  return { scraped, otlp };
+  const probed = services.flatMap((s) =>
+    s.probe
+      ? [probeOf(s.probe.url, { service_name: s.name }, s.probe.module, `services.yml (${s.name})`)]
+      : [],
+  );
+  return { scraped, otlp, probed };
 }
 
 export function chartServicesFile(services: Service[]): string {

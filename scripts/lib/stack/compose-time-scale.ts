@@ -5,8 +5,9 @@
 //                                     (the same with them), rules/*.yml: scaled
 //   .compose/time-scale.yml           the compose override that mounts it, with Prometheus'
 //                                     scaled alert resend delay and config auto-reload, the
-//                                     app's scaled health checks, python-agent's metric
-//                                     exports at the scaled scrape interval, and the container
+//                                     app's scaled health checks, the metric exports of every
+//                                     services.yml entry pushing OTLP (a compose service of its
+//                                     name) at the scaled scrape interval, and the container
 //                                     exporter's scaled stats interval
 //   .compose/time-scale.json          the scale itself, as data ({"speedup": 60}), which the
 //                                     other scripts read through scripts/lib/endpoints.ts
@@ -24,7 +25,8 @@ import {
   timeScaleState,
   type TimeScale,
 } from '../time-scale.ts';
-import { composeCommand } from './compose-file.ts';
+import { loadServices } from '../services.ts';
+import { composeCommand, composeServices } from './compose-file.ts';
 import { withoutRules } from './configs.ts';
 import { rewriteRuleFile, scaleAlertmanagerConfig, scalePrometheusConfig } from './rewrite.ts';
 import {
@@ -68,6 +70,17 @@ function containerStatsInterval(repoDir: string, scaling: TimeScaling): string {
   return new Scaler(scaling, []).duration(interval, scaling.minIntervalMs, 'stats interval');
 }
 
+/**
+ * Pushed metrics as often as the others are scraped, so scaled rule windows hold samples: every
+ * services.yml entry that pushes OTLP metrics and runs as the compose service of its name.
+ */
+function otlpExportIntervals(repoDir: string, scrapeIntervalMs: number) {
+  const compose = composeServices(repoDir);
+  const pushing = loadServices(repoDir).filter((s) => s.signals !== 'scrape' && compose[s.name]);
+  const environment = { OTEL_METRIC_EXPORT_INTERVAL: String(scrapeIntervalMs) };
+  return Object.fromEntries(pushing.map((s) => [s.name, { environment }]));
+}
+
 function overrideText(
   repoDir: string,
   scaling: TimeScaling,
@@ -87,8 +100,7 @@ function overrideText(
       'container-exporter': {
         environment: { STATS_INTERVAL: containerStatsInterval(repoDir, scaling) },
       },
-      // Pushed metrics as often as the others are scraped, so scaled rule windows hold samples.
-      'python-agent': { environment: { OTEL_METRIC_EXPORT_INTERVAL: String(scrapeIntervalMs) } },
+      ...otlpExportIntervals(repoDir, scrapeIntervalMs),
     },
   };
   return (

@@ -215,6 +215,8 @@ function renderPrometheus({
         return to;
       }),
     readScrapeConfigFile: (entry) => readFileSync(localPath(entry, promDir, mounts), 'utf8'),
+    readFileSdFiles: (entry) =>
+      expandGlob(localPath(entry, promDir, mounts)).map((file) => readFileSync(file, 'utf8')),
   });
   const notes = [...prom.notes];
   const file = write('prometheus/prometheus.yml', prom.text);

@@ -174,6 +174,8 @@ export interface PrometheusOptions {
   ruleFiles: (entry: string) => string[];
   /** scrape_config_files entry → its text (inlined under `v2`, which lacks the field). */
   readScrapeConfigFile?: (entry: string) => string;
+  /** A file_sd_configs `files` entry (a glob) → the texts of the files it names, now. */
+  readFileSdFiles?: (entry: string) => string[];
   scaling?: TimeScaling;
   compat: PrometheusCompat;
   source?: string;
@@ -298,6 +300,7 @@ function scrapeJobs(doc: Obj, o: PrometheusOptions, source: string, notes: strin
 function mapJob(job: Obj, o: PrometheusOptions, notes: string[]): string[] | undefined {
   const name = String(job.job_name);
   if (o.compat === 'v2') strip(job, V3_ONLY_JOB, `scrape job "${name}" `, notes);
+  inlineFileSd(job, o, notes);
   const sdKeys = Object.keys(job).filter((k) => k.endsWith('_sd_configs'));
   const dns = dnsStaticConfigs(job);
   if (dns) {
@@ -350,6 +353,27 @@ function mapScrapedThrough(job: Obj, name: string, o: PrometheusOptions, notes: 
     rc.replacement = mapped[0];
   }
   return true;
+}
+
+/**
+ * File discovery's target groups (prometheus/targets/, the probes services.yml gives) as static
+ * groups of the job, read once at start: the files are the repo's, and `make services` rewrites
+ * them only when an entry changes, which a restart of the native stack picks up.
+ */
+function inlineFileSd(job: Obj, o: PrometheusOptions, notes: string[]): void {
+  if (!Array.isArray(job.file_sd_configs) || !o.readFileSdFiles) return;
+  const groups: Json[] = Array.isArray(job.static_configs) ? [...job.static_configs] : [];
+  for (const sd of job.file_sd_configs) {
+    for (const entry of isObj(sd) && Array.isArray(sd.files) ? sd.files : []) {
+      for (const text of o.readFileSdFiles(String(entry))) {
+        const parsed = YAML.parse(text) as Json;
+        groups.push(...(Array.isArray(parsed) ? parsed : []));
+      }
+    }
+  }
+  delete job.file_sd_configs;
+  job.static_configs = groups;
+  notes.push(`scrape job "${String(job.job_name)}": file_sd_configs read once, as static targets`);
 }
 
 /**
