@@ -10,7 +10,8 @@
 // - a run's trace is in Jaeger whole, and its log lines are in VictoriaLogs by that trace id;
 // - its entry in services.yml alone covers it: a provider fault aimed at it fires its generated
 //   alerts (prometheus/rules/services.yml) with its own service label, delivered through its
-//   team's receiver, while the demo's alerts stay silent.
+//   team's receiver, while the demo's alerts stay silent;
+// - killed, it has no `up`: the probe its entry gives it pages its team, the demo stays silent.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { PrometheusClient } from '../../scripts/lib/clients.ts';
@@ -47,10 +48,17 @@ interface PythonStack extends StackFixture {
 function pythonStackFixture(): PythonStack {
   const options: StackFixtureOptions = {
     tests: 'the Python service tests',
-    programs: ['otelcol', 'jaeger', 'victoria-logs', 'prometheus', 'alertmanager'],
+    programs: [
+      'otelcol',
+      'jaeger',
+      'victoria-logs',
+      'prometheus',
+      'alertmanager',
+      'blackbox_exporter',
+    ],
     require: [
       ...['prometheus', 'alertmanager', 'otel-collector', 'jaeger', 'victorialogs'],
-      'python-agent',
+      ...['blackbox-exporter', 'python-agent'],
     ] as StackFixtureOptions['require'],
     timeScale: TIME_SCALE,
     stateDirPrefix: 'agent-obs-python-',
@@ -226,13 +234,13 @@ async function expectServiceLabelAndCounts(f: PythonStack): Promise<void> {
   const tokens = `gen_ai_client_token_usage_count{service_name="${PYTHON}"}`;
   // 4 runs of 2 chat calls, each with an input and an output token count.
   assert.equal(await count(`sum(${tokens})`), 16);
-  // Its pushed series (job = its service.name) and the Collector's span metrics of its spans
-  // (scraped, job spanmetrics) name it the same way.
+  // Its pushed series (job = its service.name), the Collector's span metrics of its spans
+  // (scraped, job spanmetrics) and its probe's (job blackbox) name it the same way.
   // (The series its generated rules write, recorded and ALERTS*, carry no job: left out.)
   const jobs = await f.prom.query(
     `count by (job) ({service_name="${PYTHON}", __name__!~"ALERTS.*|.+:.+"})`,
   );
-  assert.deepEqual(jobs.map((s) => s.metric.job).sort(), [PYTHON, 'spanmetrics']);
+  assert.deepEqual(jobs.map((s) => s.metric.job).sort(), ['blackbox', PYTHON, 'spanmetrics']);
   // The provider listener's traffic is no request of the app: no route of it in the app's SLI.
   assert.equal(await count(`count(http_requests_total{job="app",route=~".*chat.*"})`), 0);
 }
@@ -365,6 +373,50 @@ async function expectServicePanelsHaveData(f: PythonStack): Promise<void> {
   }
 }
 
+// Probes every second at this scale: ServiceDown's probe rule needs half its 8 s window failed
+// and Alertmanager's scaled group_wait; 30 s leave room for a loaded machine.
+const DOWN_MS = 30_000;
+
+/**
+ * The service killed (a crash: no goodbye): it has no `up`, so the probe its entry gives it
+ * (prometheus/targets/probes/python-agent.yml) is what pages, its team's receiver, and the demo,
+ * whose probe still succeeds, gets no page. (Not "no alert": the untargeted fault before failed
+ * one of the demo's few runs, and its slow-burn and run-failure warnings go pending a little
+ * later at this scale, whatever the kill does.) Last: nothing starts it again.
+ */
+async function expectKilledPagesItsTeamThroughItsProbe(f: PythonStack): Promise<void> {
+  const entry = loadServices(REPO_ROOT).find((s) => s.name === PYTHON)!;
+  const probeOf = async (service: string) =>
+    (await f.prom.query(`probe_success{job="blackbox",service_name="${service}"}`))[0]?.value[1];
+  assert.equal(await probeOf(PYTHON), '1', `no successful probe of ${PYTHON} before the kill`);
+  const managed = f.stack.processes().find((p) => p.name === PYTHON && !p.exit);
+  assert.ok(managed, `${PYTHON} is not running`);
+  const killed = new Date();
+  process.kill(managed.pid, 'SIGKILL');
+  const alert = await waitUntil(`ServiceDown of ${PYTHON} at the receiver`, DOWN_MS, async () =>
+    f.stack.receiver
+      .alerts()
+      .find(
+        (a) =>
+          a.status === 'firing' && a.alertname === 'ServiceDown' && a.labels.service === PYTHON,
+      ),
+  );
+  f.timings.push(`killed, paged in ${((Date.now() - killed.getTime()) / 1000).toFixed(1)} s`);
+  assert.equal(alert.labels.job, 'blackbox');
+  assert.equal(alert.receiver, entry.team.receiver, JSON.stringify(alert));
+  assert.equal(await probeOf(SERVICE), '1', 'the demo fails its probe');
+  const pages = (await demoAlerts(f)).filter((a) => a.labels.severity === 'critical');
+  assert.deepEqual(pages, [], 'demo pages pending or firing');
+  const delivered = f.stack.receiver
+    .alerts()
+    .filter((a) => a.labels.service === SERVICE && new Date(a.receivedAt) >= killed)
+    .filter((a) => a.severity === 'critical');
+  assert.deepEqual(
+    delivered.map((a) => `${a.alertname} ${a.status}`),
+    [],
+  );
+}
+
 interface ActiveAlert {
   labels: Record<string, string>;
   activeAt: string;
@@ -402,4 +454,6 @@ describe('a second service, in Python, sending OTLP only (examples/python-agent)
     expectExemplarsSurvive(f));
   it("has a run's whole trace in Jaeger, and its log lines in VictoriaLogs by that trace id", () =>
     expectTraceAndLogs(f));
+  it('killed, it pages its team through the probe of its entry; the demo gets no page', () =>
+    expectKilledPagesItsTeamThroughItsProbe(f));
 });

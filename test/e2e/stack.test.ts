@@ -171,11 +171,15 @@ async function expectEveryTargetUp({ stack }: AlertingStack): Promise<void> {
 async function expectProbeAlone({ stack: s }: AlertingStack): Promise<void> {
   const prom = new PrometheusClient(s.urls.prometheus as string);
   const probes = await waitUntil('three successful probes', 30_000, async () => {
-    const [got] = await prom.query('sum_over_time(probe_success{job="blackbox"}[1m])');
+    const [got] = await prom.query(
+      'sum_over_time(probe_success{job="blackbox",service_name="agent-service"}[1m])',
+    );
     return Number(got?.value[1] ?? 0) >= 3 ? got : undefined;
   });
   assert.equal(probes.metric.service_name, 'agent-service');
-  const [status] = await prom.query('probe_http_status_code{job="blackbox"}');
+  const [status] = await prom.query(
+    'probe_http_status_code{job="blackbox",service_name="agent-service"}',
+  );
   assert.equal(status?.value[1], '200');
   // The app caches its exposition for up to METRICS_CACHE_MS: read it until it has the three.
   const app = await waitUntil('the app counts three probe requests', 10_000, async () => {
