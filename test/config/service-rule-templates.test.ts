@@ -109,6 +109,7 @@ function repoCopy(): string {
     'package.json',
     'prometheus',
     'alertmanager',
+    'blackbox',
     'jaeger',
     'deploy',
   ])

@@ -213,6 +213,19 @@ async function expectProbeTarget(dir: string): Promise<void> {
   const labels = ['alertname=ServiceDown', 'severity=critical', 'service=go-agent', 'job=blackbox'];
   const receiverOf = await amtoolRoute(dir, labels);
   if (receiverOf !== undefined) assert.equal(receiverOf, 'payments-page');
+  // A module blackbox/blackbox.yml lacks is named by entry and field.
+  const entries = readFileSync(join(dir, 'services.yml'), 'utf8');
+  const wrong = entries.replace(
+    "url: 'http://go-agent:8080/' }",
+    "url: 'http://go-agent:8080/', module: tcp }",
+  );
+  writeFileSync(join(dir, 'services.yml'), wrong);
+  const check = await generate(dir, '--check');
+  writeFileSync(join(dir, 'services.yml'), entries);
+  assert.match(
+    check.output,
+    /services\[2\] \(go-agent\)\.probe\.module: no module tcp in blackbox/,
+  );
 }
 
 /** Its rule group: burn-rate pages with its service and team, valid for promtool. */
