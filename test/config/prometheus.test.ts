@@ -34,11 +34,12 @@ const PROMTOOLS = promtools();
 /** The promtools of the Prometheus this file is for (3.x): the others cannot load its `otlp:`. */
 const CONFIG_PROMTOOLS = PROMTOOLS.filter((p) => Number(p.version.split('.')[0]) >= 3);
 
-function fileSdTargets(dir: string): Record<string, Json> {
+/** The target files under `dir` (prometheus/targets/), `under` a folder of it (probes/). */
+function fileSdTargets(dir: string, under = ''): Record<string, Json> {
   const out: Record<string, Json> = {};
-  if (!existsSync(dir)) return out;
-  for (const f of readdirSync(dir).filter((f) => f.endsWith('.yml'))) {
-    out[`targets/${f}`] = YAML.parse(readFileSync(join(dir, f), 'utf8')) as Json;
+  if (!existsSync(join(dir, under))) return out;
+  for (const f of readdirSync(join(dir, under)).filter((f) => f.endsWith('.yml'))) {
+    out[`targets/${under}${f}`] = YAML.parse(readFileSync(join(dir, under, f), 'utf8')) as Json;
   }
   return out;
 }
@@ -144,8 +145,10 @@ describe('prometheus config', () => {
       assert.deepEqual((am[0].static_configs as Obj[])[0].targets, ['alertmanager:9093']);
     });
 
-    it('every target (prometheus.yml and prometheus/targets/*.yml) is a compose service on a declared port', () => {
-      const fileSd = fileSdTargets(join(PROM_DIR, 'targets'));
+    it('every target (prometheus.yml, prometheus/targets/*.yml and probes/*.yml) is a compose service on a declared port', () => {
+      const dir = join(PROM_DIR, 'targets');
+      const fileSd = { ...fileSdTargets(dir), ...fileSdTargets(dir, 'probes/') };
+      assert.ok(fileSd['targets/probes/python-agent.yml'], 'no probe target of python-agent');
       assert.deepEqual(checkTargets(CONFIG, fileSd, repo.compose), []);
     });
 
