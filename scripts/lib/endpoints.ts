@@ -48,11 +48,6 @@ export const DEFAULT_URLS = Object.fromEntries(
   SERVICE_NAMES.map((s) => [s, `http://127.0.0.1:${SERVICES[s].port}`]),
 ) as Record<Service, string>;
 
-/** The compose services on their network (docker-compose.yml's service names and ports). */
-export const COMPOSE_NETWORK_URLS = Object.fromEntries(
-  SERVICE_NAMES.map((s) => [s, SERVICES[s].network]),
-) as Record<Service, string>;
-
 export type Endpoints = Record<Service, string> & {
   adminToken?: string;
   /** Grafana's admin login (compose: GRAFANA_ADMIN_USER/PASSWORD of `.env`), for `make smoke`. */
