@@ -1,8 +1,10 @@
 // `make open` (and the end of `make up`): every URL of the running stack as a person opens it
 // on the host, found by the one resolver (scripts/lib/endpoints.ts): a running `make native`,
-// else compose's host ports from .env, and where Grafana's password is.
+// else compose's host ports from .env, and where Grafana's password is. The lines are the
+// listeners of the components table (scripts/lib/components.ts) that say what a person `opens`.
 
 import { relative, join } from 'node:path';
+import { OPENED_ENDPOINTS, type OpenedStack } from './lib/components.ts';
 import { resolveEndpoints, type Endpoints } from './lib/endpoints.ts';
 import { REPO_ROOT } from './lib/repo.ts';
 
@@ -12,61 +14,22 @@ export interface StackUrl {
   note: string;
 }
 
+/** One line per endpoint that `opens` (scripts/lib/components.ts), unless the stack lacks it. */
 export function stackUrls(ep: Endpoints, envFile: string): StackUrl[] {
-  const url = ep.shown;
-  const grafana: StackUrl[] = ep.absent.includes('grafana')
-    ? []
-    : [
-        {
-          name: 'Grafana',
-          url: url.grafana,
-          note:
-            `${ep.grafanaAnonymous ? 'dashboards open without login; ' : ''}` +
-            `admin: ${ep.grafanaAuth?.user ?? 'admin'}, password: GRAFANA_ADMIN_PASSWORD in ${envFile}`,
-        },
-      ];
-  return [
-    ...grafana,
-    { name: 'Jaeger', url: url.jaeger, note: 'traces; Monitor tab for span metrics' },
-    {
-      name: 'VictoriaLogs',
-      url: `${url.victorialogs}/select/vmui`,
-      note: ep.native ? 'logs (LogsQL)' : 'logs (LogsQL); in Grafana: Explore → VictoriaLogs',
-    },
-    { name: 'Prometheus', url: url.prometheus, note: 'queries, targets, alerts' },
-    { name: 'Alertmanager', url: url.alertmanager, note: 'routing, silences' },
-    {
-      name: 'Alert receiver',
-      url: `${url.receiver}/alerts`,
-      note: 'delivered alerts as JSON; `make alerts` prints them',
-    },
-    {
-      name: 'Agent API',
-      url: `${url.app}/v1/agents`,
-      note: ep.native
-        ? 'header X-API-Key: a key make native printed (API_KEYS in its env file)'
-        : 'header X-API-Key: a key of API_KEYS in .env (make configure generates them)',
-    },
-    ...(ep.absent.includes('pythonAgent')
-      ? []
-      : [
-          {
-            name: 'Python agent',
-            url: `${url.pythonAgent}/v1/agents/assistant/runs`,
-            note: 'the Python example service (POST a run, no key): OTLP only, through the Collector',
-          },
-        ]),
-    {
-      name: 'Agent metrics',
-      url: `${url.management}/metrics`,
-      note: "the app's management port: /metrics, /health, /admin/chaos (ADMIN_TOKEN)",
-    },
-    {
-      name: 'OTLP',
-      url: url.otlpHttp,
-      note: `OTLP/HTTP for your own services; gRPC on ${url.otlpGrpc.replace(/^http:\/\//, '')}`,
-    },
-  ];
+  const stack: OpenedStack = {
+    native: ep.native !== undefined,
+    envFile,
+    grafanaUser: ep.grafanaAuth?.user ?? 'admin',
+    grafanaAnonymous: ep.grafanaAnonymous,
+    shown: ep.shown,
+  };
+  return OPENED_ENDPOINTS.filter(({ endpoint }) => !ep.absent.includes(endpoint)).map(
+    ({ endpoint, opens }) => ({
+      name: opens.title,
+      url: `${ep.shown[endpoint]}${opens.path ?? ''}`,
+      note: typeof opens.note === 'string' ? opens.note : opens.note(stack),
+    }),
+  );
 }
 
 export function formatUrls(urls: StackUrl[]): string {

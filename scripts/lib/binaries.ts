@@ -8,7 +8,7 @@
 // whole-stack test.
 
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { pinOf, readPins, type Pin } from './pins.ts';
@@ -121,12 +121,6 @@ export function findBinary(name: ProgramName, options: FindOptions = {}): FoundB
     }
   }
   return undefined;
-}
-
-/** The pinned build of a folder output (e.g. prometheus-operator-crds), or undefined. */
-export function pinnedFolder(name: string, options: FindOptions = {}): string | undefined {
-  const path = pinnedPath(name, options);
-  return existsSync(path) ? path : undefined;
 }
 
 /** "promtool 2.42.0 (Debian's package, /path)": for test output, so a log says what was checked. */

@@ -7,7 +7,8 @@
 //   http://<component>:<port>; the flags and the help text list them all;
 // - `make native` (stack/): which `host:port` keys it plans ports for, which of them keep their
 //   number (`userFacing`), and the URLs it hands the tests and writes to its env file;
-// - the config rewrite (stack/rewrite.ts): an address on a component's name must be mapped.
+// - the config rewrite (stack/rewrite.ts): an address on a component's name must be mapped;
+// - `make open` (urls.ts): a listener that `opens` is a line of its printout, in the table's order.
 // A new component is one row here, its service block in docker-compose.yml, and (to run under
 // `make native`) its process spec in stack/components.ts: scripts/README.md shows the steps.
 
@@ -26,12 +27,37 @@ export interface Listener {
   readonly about?: string;
   /** A person opens it or points a client at it: `make native` keeps its number or fails. */
   readonly userFacing?: boolean;
+  /** Its line in `make open`'s printout of the stack's URLs. */
+  readonly opens?: Opens;
+}
+
+/** What `make open` knows of the stack it prints, for a note that depends on it. */
+export interface OpenedStack {
+  /** A `make native` runs it (else compose). */
+  native: boolean;
+  /** The file the stack's secrets are in (`.env`), as the person reads its name. */
+  envFile: string;
+  grafanaUser: string;
+  /** Whether Grafana's dashboards open without a login. */
+  grafanaAnonymous: boolean;
+  /** Each endpoint's URL as a person opens it on the host. */
+  shown: Readonly<Record<string, string>>;
+}
+
+/** A line of `make open`: its title, the path a person opens on the listener, what it is. */
+export interface Opens {
+  readonly title: string;
+  readonly path?: string;
+  readonly note: string | ((stack: OpenedStack) => string);
 }
 
 export interface ComponentRow {
   readonly listens: readonly Listener[];
   /** Runs under `make native` (Grafana has no native build). */
   readonly native: boolean;
+  /** Runs under `make native` only where its prerequisite is (python-agent: its venv); a
+   * running `make native` names it in its env file when it does. */
+  readonly nativeIfPresent?: boolean;
   /** Part of the telemetry pipeline, which `make native` starts whole or not at all. */
   readonly telemetry?: boolean;
   /** It also listens where its config says (health, own metrics): read from the config. */
@@ -39,6 +65,25 @@ export interface ComponentRow {
 }
 
 export const STACK_COMPONENTS = {
+  grafana: {
+    native: false,
+    listens: [
+      {
+        port: 3000,
+        hostPort: 3001,
+        endpoint: 'grafana',
+        hostPortVar: 'GRAFANA_PORT',
+        urlVar: 'GRAFANA_URL',
+        about: 'compose only',
+        opens: {
+          title: 'Grafana',
+          note: (s) =>
+            `${s.grafanaAnonymous ? 'dashboards open without login; ' : ''}` +
+            `admin: ${s.grafanaUser}, password: GRAFANA_ADMIN_PASSWORD in ${s.envFile}`,
+        },
+      },
+    ],
+  },
   app: {
     native: true,
     listens: [
@@ -49,6 +94,14 @@ export const STACK_COMPONENTS = {
         urlVar: 'APP_URL',
         about: 'the API',
         userFacing: true,
+        opens: {
+          title: 'Agent API',
+          path: '/v1/agents',
+          note: (s) =>
+            s.native
+              ? 'header X-API-Key: a key make native printed (API_KEYS in its env file)'
+              : 'header X-API-Key: a key of API_KEYS in .env (make configure generates them)',
+        },
       },
       {
         port: 9464,
@@ -57,6 +110,11 @@ export const STACK_COMPONENTS = {
         urlVar: 'APP_MANAGEMENT_URL',
         userFacing: true,
         about: "the app's /metrics, /health*, /admin/*",
+        opens: {
+          title: 'Agent metrics',
+          path: '/metrics',
+          note: "the app's management port: /metrics, /health, /admin/chaos (ADMIN_TOKEN)",
+        },
       },
       // The simulated provider's OpenAI-compatible listener, which python-agent calls; compose
       // does not publish it.
@@ -65,6 +123,7 @@ export const STACK_COMPONENTS = {
   },
   'python-agent': {
     native: true,
+    nativeIfPresent: true,
     listens: [
       {
         port: 8010,
@@ -73,6 +132,11 @@ export const STACK_COMPONENTS = {
         urlVar: 'PYTHON_AGENT_URL',
         about: 'examples/python-agent',
         userFacing: true,
+        opens: {
+          title: 'Python agent',
+          path: '/v1/agents/assistant/runs',
+          note: 'the Python example service (POST a run, no key): OTLP only, through the Collector',
+        },
       },
     ],
   },
@@ -85,6 +149,7 @@ export const STACK_COMPONENTS = {
         hostPortVar: 'PROMETHEUS_PORT',
         urlVar: 'PROMETHEUS_URL',
         userFacing: true,
+        opens: { title: 'Prometheus', note: 'queries, targets, alerts' },
       },
     ],
   },
@@ -97,6 +162,7 @@ export const STACK_COMPONENTS = {
         hostPortVar: 'ALERTMANAGER_PORT',
         urlVar: 'ALERTMANAGER_URL',
         userFacing: true,
+        opens: { title: 'Alertmanager', note: 'routing, silences' },
       },
     ],
   },
@@ -111,6 +177,11 @@ export const STACK_COMPONENTS = {
         urlVar: 'RECEIVER_URL',
         about: 'delivered alerts',
         userFacing: true,
+        opens: {
+          title: 'Alert receiver',
+          path: '/alerts',
+          note: 'delivered alerts as JSON; `make alerts` prints them',
+        },
       },
     ],
   },
@@ -125,6 +196,7 @@ export const STACK_COMPONENTS = {
         hostPortVar: 'JAEGER_PORT',
         urlVar: 'JAEGER_URL',
         userFacing: true,
+        opens: { title: 'Jaeger', note: 'traces; Monitor tab for span metrics' },
       },
     ],
   },
@@ -139,6 +211,12 @@ export const STACK_COMPONENTS = {
         urlVar: 'VICTORIALOGS_URL',
         about: 'the log store: LogsQL under /select/logsql/',
         userFacing: true,
+        opens: {
+          title: 'VictoriaLogs',
+          path: '/select/vmui',
+          note: (s) =>
+            s.native ? 'logs (LogsQL)' : 'logs (LogsQL); in Grafana: Explore → VictoriaLogs',
+        },
       },
     ],
   },
@@ -154,6 +232,11 @@ export const STACK_COMPONENTS = {
         urlVar: 'OTLP_HTTP_URL',
         about: 'OTLP/HTTP',
         userFacing: true,
+        opens: {
+          title: 'OTLP',
+          note: (s) =>
+            `OTLP/HTTP for your own services; gRPC on ${s.shown.otlpGrpc?.replace(/^http:\/\//, '')}`,
+        },
       },
       {
         port: 4317,
@@ -162,19 +245,6 @@ export const STACK_COMPONENTS = {
         urlVar: 'OTLP_GRPC_URL',
         about: 'OTLP/gRPC',
         userFacing: true,
-      },
-    ],
-  },
-  grafana: {
-    native: false,
-    listens: [
-      {
-        port: 3000,
-        hostPort: 3001,
-        endpoint: 'grafana',
-        hostPortVar: 'GRAFANA_PORT',
-        urlVar: 'GRAFANA_URL',
-        about: 'compose only',
       },
     ],
   },
@@ -230,6 +300,18 @@ export const ENDPOINTS = Object.fromEntries(
 ) as Record<Endpoint, EndpointRow>;
 
 export const ENDPOINT_NAMES = Object.keys(ENDPOINTS) as Endpoint[];
+
+/** `make open`'s lines: each endpoint that `opens`, in the table's order. */
+export const OPENED_ENDPOINTS = LISTENERS.flatMap((l) =>
+  l.endpoint && 'opens' in l ? [{ endpoint: l.endpoint as Endpoint, opens: l.opens as Opens }] : [],
+);
+
+/** Endpoints a running `make native` may lack: of components it never runs or runs only where
+ * their prerequisite is. It names those it runs in its env file. */
+export const NOT_ALWAYS_NATIVE = ENDPOINT_NAMES.filter((e) => {
+  const row: ComponentRow = STACK_COMPONENTS[ENDPOINTS[e].component];
+  return !row.native || row.nativeIfPresent === true;
+});
 
 /** Keys of the ports a person uses: under `make native` they keep their number or it fails. */
 export const USER_FACING_KEYS = new Set(LISTENERS.filter((l) => l.userFacing).map((l) => l.key));

@@ -17,7 +17,13 @@
 // The services it knows are the endpoints of the components table (scripts/lib/components.ts).
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ENDPOINT_NAMES, ENDPOINTS, type Endpoint, type EndpointFlag } from './components.ts';
+import {
+  ENDPOINT_NAMES,
+  ENDPOINTS,
+  NOT_ALWAYS_NATIVE,
+  type Endpoint,
+  type EndpointFlag,
+} from './components.ts';
 import { readEnvFile } from './env-file.ts';
 import { REPO_ROOT } from './repo.ts';
 import {
@@ -37,17 +43,9 @@ import {
 export const SERVICES = ENDPOINTS;
 export type Service = Endpoint;
 const SERVICE_NAMES = ENDPOINT_NAMES;
-/** Services a `make native` may not run (Grafana never, python-agent without its venv): it names
- * those it runs in its env file. */
-const NOT_ALWAYS_NATIVE: readonly Service[] = ['pythonAgent', 'grafana'];
 
 export const DEFAULT_URLS = Object.fromEntries(
   SERVICE_NAMES.map((s) => [s, `http://127.0.0.1:${SERVICES[s].port}`]),
-) as Record<Service, string>;
-
-/** The compose services on their network (docker-compose.yml's service names and ports). */
-export const COMPOSE_NETWORK_URLS = Object.fromEntries(
-  SERVICE_NAMES.map((s) => [s, SERVICES[s].network]),
 ) as Record<Service, string>;
 
 export type Endpoints = Record<Service, string> & {

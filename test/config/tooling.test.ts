@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -405,6 +406,26 @@ describe('make open (URLs)', () => {
     assert.equal(byName['Alert receiver'].url, 'http://127.0.0.1:9095/alerts');
     assert.equal(byName['Agent API'].url, 'http://127.0.0.1:8000/v1/agents');
     assert.equal(formatUrls(urls).split('\n').length, urls.length);
+  });
+
+  it('prints a component added to the components table, with no other file edited', () => {
+    const copy = mkdtempSync(join(tmpdir(), 'agent-obs-open-row-'));
+    cpSync(join(REPO_ROOT, 'scripts'), join(copy, 'scripts'), { recursive: true });
+    const table = join(copy, 'scripts/lib/components.ts');
+    const row =
+      "  pyroscope: { native: false, listens: [{ port: 4040, endpoint: 'pyroscope', " +
+      "hostPortVar: 'PYROSCOPE_PORT', urlVar: 'PYROSCOPE_URL', " +
+      "opens: { title: 'Pyroscope', path: '/flame', note: 'profiles' } }] },\n";
+    const start = 'export const STACK_COMPONENTS = {\n';
+    writeFileSync(table, readFileSync(table, 'utf8').replace(start, start + row));
+    const urls = join(copy, 'scripts/urls.ts');
+    const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', urls], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, NATIVE_STATE_DIR: join(copy, '.native') },
+    });
+    rmSync(copy, { recursive: true, force: true });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /\n {2}Pyroscope +http:\/\/127\.0\.0\.1:4040\/flame +profiles\n/);
   });
 });
 

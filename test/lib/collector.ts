@@ -48,30 +48,17 @@ export function pipelines(cfg: Obj): Pipeline[] {
   }));
 }
 
-/** Every pipeline references defined components, and memory_limiter comes first. */
+/**
+ * The stack's order in every pipeline: memory_limiter first (it refuses data before anything
+ * buffers it), batch last, memory_limiter checking every second. That each pipeline names
+ * defined components is `otelcol validate`'s (otel-collector.test.ts) and Jaeger's start-up's
+ * (jaeger.test.ts) to say.
+ */
 export function checkPipelinesWellFormed(cfg: Obj): string[] {
   const problems: string[] = [];
-  const defined = (section: string) => new Set(Object.keys(obj(cfg[section])));
-  const receivers = defined('receivers');
-  const processors = defined('processors');
-  const exporters = defined('exporters');
-  const connectors = defined('connectors');
   const all = pipelines(cfg);
   if (all.length === 0) problems.push('no pipelines');
   for (const p of all) {
-    for (const r of p.receivers) {
-      if (!receivers.has(r) && !connectors.has(r))
-        problems.push(`${p.id}: receiver ${r} is not defined`);
-    }
-    for (const e of p.exporters) {
-      if (!exporters.has(e) && !connectors.has(e))
-        problems.push(`${p.id}: exporter ${e} is not defined`);
-    }
-    for (const x of p.processors) {
-      if (!processors.has(x)) problems.push(`${p.id}: processor ${x} is not defined`);
-    }
-    if (p.receivers.length === 0) problems.push(`${p.id}: no receivers`);
-    if (p.exporters.length === 0) problems.push(`${p.id}: no exporters`);
     if (componentType(p.processors[0] ?? '') !== 'memory_limiter') {
       problems.push(`${p.id}: memory_limiter is not the first processor`);
     }
@@ -84,10 +71,6 @@ export function checkPipelinesWellFormed(cfg: Obj): string[] {
     if (componentType(id) === 'memory_limiter' && obj(ml).check_interval !== '1s') {
       problems.push(`${id}: check_interval should be 1s`);
     }
-  }
-  const extensions = defined('extensions');
-  for (const e of list(obj(cfg.service).extensions)) {
-    if (!extensions.has(e)) problems.push(`service.extensions: ${e} is not defined`);
   }
   return problems;
 }

@@ -88,6 +88,8 @@ let repoCompose: ComposeFile | undefined;
  */
 export function repoComposeFixture(): { readonly compose: ComposeFile } {
   before(function () {
+    // compose-check's own time limit (loadCompose), not mocha's 2 s: a loaded machine needs more.
+    this.timeout(30_000);
     requirePinned(this, 'compose-check');
     repoCompose ??= loadCompose(
       readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8'),

@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import type { Rule, RuleFile } from '../../scripts/lib/helm/rules.ts';
 import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 import { appModule } from './app-module.ts';
 
@@ -72,14 +73,8 @@ export const seriesNames = ({ name, type }: MetricFamily): string[] => {
   }
 };
 
-interface RuleFile {
-  groups?: {
-    rules?: { record?: string; alert?: string; annotations?: Record<string, string> }[];
-  }[];
-}
-
 /** Every rule of every file in prometheus/rules/. */
-export const rules = (): NonNullable<NonNullable<RuleFile['groups']>[number]['rules']> => {
+export const rules = (): Rule[] => {
   const dir = join(REPO_ROOT, 'prometheus/rules');
   return readdirSync(dir)
     .filter((name) => name.endsWith('.yml') || name.endsWith('.yaml'))

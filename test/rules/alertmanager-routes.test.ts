@@ -20,6 +20,7 @@ import { renderAlertmanagerConfig } from '../../scripts/lib/alertmanager-config.
 import { startAlertReceiver, type AlertReceiver } from '../../scripts/lib/alert-receiver.ts';
 import { describeBinary, findBinary } from '../../scripts/lib/binaries.ts';
 import { waitUntil as until } from '../../scripts/lib/wait.ts';
+import type { RuleFile } from '../../scripts/lib/helm/rules.ts';
 import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 import { startAlertmanager, type LiveAlertmanager } from '../lib/live-alertmanager.ts';
 
@@ -29,15 +30,9 @@ const BASE = join(REPO_ROOT, 'alertmanager/alertmanager.yml');
 /** What each severity promises (alertmanager.yml's header). */
 const RECEIVER_OF: Record<string, string> = { critical: 'page', warning: 'ticket', info: 'info' };
 
-interface Rule {
-  alert?: string;
-  labels?: Record<string, string>;
-}
 const alertRules = ['alerts.yml', 'host.yml'].flatMap((file) =>
   (
-    YAML.parse(readFileSync(join(REPO_ROOT, 'prometheus/rules', file), 'utf8')) as {
-      groups: { rules: Rule[] }[];
-    }
+    YAML.parse(readFileSync(join(REPO_ROOT, 'prometheus/rules', file), 'utf8')) as RuleFile
   ).groups.flatMap((g) => g.rules),
 );
 

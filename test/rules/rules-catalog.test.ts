@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parser } from '@prometheus-io/lezer-promql';
 import YAML from 'yaml';
+import type { Rule, RuleFile, RuleGroup } from '../../scripts/lib/helm/rules.ts';
 import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 
 const RULES_DIR = join(REPO_ROOT, 'prometheus/rules');
@@ -31,25 +32,11 @@ const RUNBOOK_SECTIONS = ['Meaning', 'Impact', 'Diagnosis', 'Mitigation', 'Silen
 /** The catalog's floor: at least this many alerting rules, each with passing unit tests. */
 const MIN_ALERTING_RULES = 18;
 
-interface Rule {
-  alert?: string;
-  record?: string;
-  expr: string;
-  for?: string;
-  keep_firing_for?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-}
-interface Group {
-  name: string;
-  rules: Rule[];
-}
-
 function readYaml<T>(file: string): T {
   return YAML.parse(readFileSync(file, 'utf8')) as T;
 }
-function groupsOf(file: string): Group[] {
-  return readYaml<{ groups: Group[] }>(join(RULES_DIR, file)).groups;
+function groupsOf(file: string): RuleGroup[] {
+  return readYaml<RuleFile>(join(RULES_DIR, file)).groups;
 }
 
 const alertGroups = groupsOf('alerts.yml');
