@@ -16,7 +16,11 @@ import {
   pinnedTool,
   renderChart,
 } from '../lib/helm.ts';
-import { CHART_PROBES_FILE } from '../../scripts/lib/helm/probes.ts';
+import {
+  CHART_PROBES_FILE,
+  type ChartProbe,
+  type chartProbes,
+} from '../../scripts/lib/helm/probes.ts';
 import { CHART_SERVICES_FILE, chartServicesFile } from '../../scripts/lib/helm/services.ts';
 import { GENERATED_DIR } from '../../scripts/lib/helm/sync.ts';
 import { REPO_ROOT } from '../../scripts/lib/repo.ts';
@@ -67,12 +71,18 @@ function chartWithForkServices(): string {
 `);
   const file = join(dir, GENERATED_DIR, CHART_SERVICES_FILE);
   writeFileSync(file, chartServicesFile([...loadServices(REPO_ROOT), ...scraped]));
-  const probes = { module: 'agent_api', probes: [GO_AGENT_PROBE] };
+  const probes: ReturnType<typeof chartProbes> = { probes: [GO_AGENT_PROBE] };
   writeFileSync(join(dir, GENERATED_DIR, CHART_PROBES_FILE), YAML.stringify(probes));
   return dir;
 }
 
-const GO_AGENT_PROBE = { service_name: 'go-agent', service: 'go-agent', port: 8080, path: '/v1' };
+const GO_AGENT_PROBE: ChartProbe = {
+  service_name: 'go-agent',
+  service: 'go-agent',
+  port: 8080,
+  path: '/v1',
+  module: 'agent_api',
+};
 
 async function prepare(api: ApiServer): Promise<void> {
   const files = CRDS.map((c) => join(crdDir(), `monitoring.coreos.com_${c}.yaml`));
