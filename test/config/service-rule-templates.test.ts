@@ -9,7 +9,6 @@ import { execFile } from 'node:child_process';
 import {
   cpSync,
   existsSync,
-  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -25,6 +24,7 @@ import { findBinary } from '../../scripts/lib/binaries.ts';
 import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 import { loadServices, parseServices } from '../../scripts/lib/services.ts';
 import { renderRuleTemplate } from '../../scripts/lib/services-templates.ts';
+import { copyOfRepo } from '../lib/repo-copy.ts';
 
 const run = promisify(execFile);
 const NODE = process.execPath;
@@ -103,8 +103,8 @@ describe('services.yml: rule_templates', function () {
 
 /** A copy of what the services and dashboards generators read and write, which they run in. */
 function repoCopy(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'demo-entry-copy-'));
-  for (const path of [
+  // The generators themselves too (scripts, grafana/src), so the dashboards' REPO_ROOT is the copy.
+  const dir = copyOfRepo('demo-entry-copy', [
     'services.yml',
     'package.json',
     'prometheus',
@@ -112,13 +112,9 @@ function repoCopy(): string {
     'blackbox',
     'jaeger',
     'deploy',
-  ])
-    cpSync(join(REPO_ROOT, path), join(dir, path), { recursive: true });
-  // The generators themselves, so the dashboards' REPO_ROOT is the copy.
-  for (const path of ['scripts', 'grafana/src']) {
-    mkdirSync(join(dir, path), { recursive: true });
-    cpSync(join(REPO_ROOT, path), join(dir, path), { recursive: true });
-  }
+    'scripts',
+    'grafana/src',
+  ]);
   symlinkSync(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'));
   return dir;
 }

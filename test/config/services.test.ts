@@ -9,7 +9,7 @@
 // chart, the ServiceMonitor of the scraped one.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -24,6 +24,7 @@ import { findComponents, portKeys } from '../../scripts/lib/stack/components.ts'
 import { startNativeServices } from '../../scripts/lib/stack/native-services.ts';
 import { Supervisor } from '../../scripts/lib/supervisor.ts';
 import { byKind, pinnedTool, renderChart } from '../lib/helm.ts';
+import { copyOfRepo } from '../lib/repo-copy.ts';
 
 const run = promisify(execFile);
 const NODE = process.execPath;
@@ -116,8 +117,7 @@ describe('services.yml: the schema says what is wrong, by entry and field', func
 
 /** A copy of the files services.yml generates into, and of those a fork edits. */
 function repoCopy(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'services-copy-'));
-  for (const path of [
+  return copyOfRepo('services-copy', [
     'services.yml',
     'docker-compose.yml',
     'alertmanager',
@@ -125,9 +125,7 @@ function repoCopy(): string {
     'otel-collector',
     'blackbox',
     CHART_DIR,
-  ])
-    cpSync(join(REPO_ROOT, path), join(dir, path), { recursive: true });
-  return dir;
+  ]);
 }
 
 /** The fork's two changes: the entry, and its compose service. */
