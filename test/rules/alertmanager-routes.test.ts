@@ -106,6 +106,16 @@ function routesBySeverity(f: ReturnType<typeof routingTreeFixture>): void {
     assert.equal(await routesTo(BASE, probe), 'agents-page');
   });
 
+  // A team route takes its services' pages only: their warnings are tickets like everyone's.
+  it("a probed service's warning (the probe SLO's slow burn) is a ticket, not its team's page", async function () {
+    const labels = {
+      alertname: 'ProbeErrorBudgetBurn',
+      severity: 'warning',
+      service: 'python-agent',
+    };
+    assert.equal(await routesTo(BASE, labels), 'ticket');
+  });
+
   it('the rendered config with every optional receiver routes the same', async function () {
     const env: Record<string, string> = {
       SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/x',
