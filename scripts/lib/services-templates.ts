@@ -78,11 +78,21 @@ export function templateRuleFiles(repoDir: string, services: Service[]): Map<str
       const other = renderedBy.get(path);
       if (other) throw new Error(`${SERVICES_FILE}: ${s.name} and ${other} both render ${path}`);
       renderedBy.set(path, s.name);
+      refuseHandWritten(repoDir, path, s.name);
       const text = readFileSync(join(repoDir, template), 'utf8');
       files.set(path, header(template, s) + renderRuleTemplate(text, s, template));
     }
   }
   return files;
+}
+
+/** A template never overwrites a rule file written by hand (thresholds.yml, host.yml, a fork's). */
+function refuseHandWritten(repoDir: string, path: string, service: string): void {
+  const file = join(repoDir, path);
+  if (existsSync(file) && !readFileSync(file, 'utf8').startsWith(GENERATED_TARGETS_HEADER))
+    throw new Error(
+      `${SERVICES_FILE}: ${service}'s template would overwrite ${path}, which is written by hand`,
+    );
 }
 
 /** Rule files an earlier `make services` rendered from templates no entry names any more. */

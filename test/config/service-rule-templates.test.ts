@@ -23,7 +23,7 @@ import YAML from 'yaml';
 import { findBinary } from '../../scripts/lib/binaries.ts';
 import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 import { loadServices, parseServices } from '../../scripts/lib/services.ts';
-import { renderRuleTemplate } from '../../scripts/lib/services-templates.ts';
+import { renderRuleTemplate, templateRuleFiles } from '../../scripts/lib/services-templates.ts';
 import { copyOfRepo } from '../lib/repo-copy.ts';
 
 const run = promisify(execFile);
@@ -48,6 +48,29 @@ function withServicesFile(text: string, check: (dir: string) => void): void {
   }
 }
 
+/** A template named like a hand-written rule file (thresholds.yml) is refused, not rendered over it. */
+function expectHandWrittenKept(): void {
+  const text = servicesText.replace(
+    '      - prometheus/rules/templates/recording.yml\n',
+    '      - prometheus/rules/templates/recording.yml\n      - prometheus/rules/templates/thresholds.yml\n',
+  );
+  assert.notEqual(text, servicesText);
+  withServicesFile(text, (dir) => {
+    cpSync(
+      join(REPO_ROOT, 'prometheus/rules/thresholds.yml'),
+      join(dir, 'prometheus/rules/thresholds.yml'),
+    );
+    cpSync(
+      join(dir, 'prometheus/rules/thresholds.yml'),
+      join(dir, 'prometheus/rules/templates/thresholds.yml'),
+    );
+    assert.throws(
+      () => templateRuleFiles(dir, loadServices(dir)),
+      /agent-service's template would overwrite prometheus\/rules\/thresholds\.yml, which is written by hand/,
+    );
+  });
+}
+
 describe('services.yml: rule_templates', function () {
   it('loads the demo as an entry with rule templates', function () {
     const demo = loadServices(REPO_ROOT)[0];
@@ -66,6 +89,7 @@ describe('services.yml: rule_templates', function () {
       ),
     );
   });
+  it('never renders over a rule file written by hand (thresholds.yml)', expectHandWrittenKept);
   it('takes templates only from prometheus/rules/templates/, and only with `rules: templates`', function () {
     const outside = servicesText.replace('rules/templates/alerts.yml', 'rules/alerts.yml');
     assert.throws(
