@@ -1,7 +1,8 @@
 // The demo service the dashboards show: the entry of services.yml that renders the demo's rule
 // templates (scripts/lib/services-templates.ts), whose metric names the panels are written
-// for too. Its job, name and runbook base come from that entry, as in its rules, so a fork that
-// renames the demo's job or moves its runbooks changes services.yml alone.
+// for too. Its job, name and runbook base come from that entry, as in its rules, so the rules and
+// dashboards follow an edit of services.yml; the demo's scrape job in prometheus/prometheus.yml,
+// its compose service and the chart's objects for it are written by hand (docs/forking.md).
 import { REPO_ROOT } from '../../scripts/lib/repo.ts';
 import { loadServices } from '../../scripts/lib/services.ts';
 import { demoSelector, demoService } from '../../scripts/lib/services-templates.ts';
