@@ -132,6 +132,9 @@ describe('the compose stack on a Docker Engine (make test-compose)', function ()
   it('the Python service, through its published port: its run in Jaeger, VictoriaLogs and Prometheus (OTLP)', () =>
     pythonRunFoundEverywhere(f));
 
+  it("the Python service's probe, from its services.yml entry (file discovery): probe_success 1", () =>
+    pythonProbeSucceeds(f));
+
   it('through the published port every host client is the bridge gateway: one per-address cap for the host, none taken from containers', () =>
     perAddressCapThroughPublishedPort(f));
 
@@ -281,6 +284,22 @@ async function pythonRunFoundEverywhere(f: Fixture): Promise<void> {
   f.figures.push(
     `python-agent: run ${traceId} found in Jaeger, VictoriaLogs and Prometheus (${tokens}) in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
   );
+}
+
+/** The blackbox job probes it from prometheus/targets/probes/, as `make services` wrote it. */
+async function pythonProbeSucceeds(f: Fixture): Promise<void> {
+  const prom = new PrometheusClient(url(f, 'PROMETHEUS_PORT'));
+  const probe = `probe_success{job="blackbox", service_name="${PYTHON_AGENT}"}`;
+  const instances = await waitUntil(
+    `${probe} == 1 in Prometheus`,
+    60_000,
+    async () => {
+      const series = await prom.query(`${probe} == 1`);
+      return series.length ? series.map((s) => s.metric.instance) : undefined;
+    },
+    2000,
+  );
+  assert.deepEqual(instances, [`http://${PYTHON_AGENT}:8010/health/ready`]);
 }
 
 async function silenceSurvives(f: Fixture): Promise<void> {
